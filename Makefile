@@ -1,0 +1,38 @@
+# Two commands on a fresh machine with python3 and make:
+#   make demo   install into .venv and train/sample/evaluate on a simulated dataset
+#   make test   install into .venv and run the test suite (slow checks excluded)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS := dev,export,nwb,plot
+DEMO_OUT ?= runs/demo
+DEMO_MINUTES ?= 3
+
+.PHONY: install test test-slow demo lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow -q
+
+demo: install
+	$(BIN)/spikegan demo --out $(DEMO_OUT) --minutes $(DEMO_MINUTES)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python benchmarks/bench_simulate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,46 @@
+"""spikegan_tf: realistic synthetic spike trains of neural populations.
+
+Spike-GAN (Molano-Mazon et al., ICLR 2018) in TensorFlow 2 / Keras 3.
+
+Importing the package is cheap: TensorFlow is imported only when a name that
+needs it (``SpikeGAN``, ``build_generator``...) is first used, so the TF-free
+rig runtime ``spikegan_tf.export.runtime`` works on machines without it.
+
+Windows are ``(n_samples, n_neurons, n_bins)`` uint8 0/1 arrays; rasters are
+``(n_time_bins, n_neurons)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from spikegan_tf._version import __version__
+
+# public name -> module that defines it (imported on first use)
+_LAZY = {
+    "ModelConfig": "spikegan_tf.config",
+    "build_generator": "spikegan_tf.models",
+    "build_critic": "spikegan_tf.models",
+    "TrainConfig": "spikegan_tf.train",
+    "Trainer": "spikegan_tf.train",
+    "sample": "spikegan_tf.sampling",
+    "SpikeGAN": "spikegan_tf.gan",
+    "SpikeGANError": "spikegan_tf.errors",
+    "SpikeDataError": "spikegan_tf.errors",
+    "ConfigError": "spikegan_tf.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'spikegan_tf' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,7 @@
+"""``python -m spikegan_tf`` runs the ``spikegan`` command line."""
+
+import sys
+
+from spikegan_tf.cli import main
+
+sys.exit(main())

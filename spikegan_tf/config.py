@@ -1,0 +1,139 @@
+"""Model configuration: a frozen, validated dataclass that travels as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.validation import check_positive_int
+
+__all__ = ["ModelConfig"]
+
+_ARCHITECTURES = ("conv", "fc")
+_UPSAMPLING = ("resize", "transpose")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape and architecture of a Spike-GAN generator/critic pair.
+
+    Defaults are the paper's semi-convolutional retina model: 2 layers, critic
+    features 128 then 256, kernel 5, stride 2, latent dimension 128.
+
+    Parameters
+    ----------
+    n_neurons : int
+        Neurons per window (the convolutions' channels).
+    n_bins : int
+        Time bins per window; must be divisible by ``2 ** num_layers`` for ``conv``.
+    latent_dim : int
+        Dimension of the standard-normal latent vector ``z``.
+    architecture : {"conv", "fc"}
+        ``"conv"``: the paper's semi-convolutional design (neurons are channels,
+        Conv1D over time). ``"fc"``: the paper's fully connected variant.
+    num_layers : int
+        Convolutional layers in the critic (and upsampling blocks in the generator).
+    num_features : int
+        Features of the critic's first convolution; doubled in each further layer.
+    kernel_size : int
+        Temporal kernel width of every convolution.
+    upsampling : {"resize", "transpose"}
+        Generator upsampling: nearest-neighbour resize + Conv1D (the reference
+        code's and the default: same fidelity, faster in ONNX Runtime) or
+        transposed convolution.
+    num_units : int
+        Hidden units per layer of the ``fc`` variant.
+    fc_layers : int
+        Hidden layers of the ``fc`` generator (the critic has ``fc_layers``
+        LeakyReLU layers too), 4 in the reference code.
+    leaky_slope : float
+        Negative slope of the LeakyReLU activations.
+    init_stddev : float
+        Standard deviation of the normal weight initialiser (0.02 in the reference).
+
+    Examples
+    --------
+    >>> cfg = ModelConfig(n_neurons=50, n_bins=32)
+    >>> cfg.critic_features
+    (128, 256)
+    >>> ModelConfig(n_neurons=4, n_bins=30)
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.ConfigError: `n_bins` must be divisible by 2**num_layers = 4 for the conv architecture. Received n_bins=30.
+    """
+
+    n_neurons: int
+    n_bins: int
+    latent_dim: int = 128
+    architecture: str = "conv"
+    num_layers: int = 2
+    num_features: int = 128
+    kernel_size: int = 5
+    upsampling: str = "resize"
+    num_units: int = 512
+    fc_layers: int = 4
+    leaky_slope: float = 0.2
+    init_stddev: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("n_neurons", "n_bins", "latent_dim", "num_layers", "num_features",
+                     "kernel_size", "num_units", "fc_layers"):
+            check_positive_int(getattr(self, name), name)
+        if self.architecture not in _ARCHITECTURES:
+            raise ConfigError(
+                f"`architecture` must be one of {_ARCHITECTURES}. Received {self.architecture!r}."
+            )
+        if self.upsampling not in _UPSAMPLING:
+            raise ConfigError(
+                f"`upsampling` must be one of {_UPSAMPLING}. Received {self.upsampling!r}."
+            )
+        if self.architecture == "conv":
+            factor = 2**self.num_layers
+            if self.n_bins % factor:
+                raise ConfigError(
+                    f"`n_bins` must be divisible by 2**num_layers = {factor} for the conv "
+                    f"architecture. Received n_bins={self.n_bins}."
+                )
+            if self.num_features % 2:
+                raise ConfigError(
+                    f"`num_features` must be even. Received {self.num_features}."
+                )
+        if not (0.0 <= float(self.leaky_slope) < 1.0):
+            raise ConfigError(f"`leaky_slope` must be in [0, 1). Received {self.leaky_slope}.")
+        if not float(self.init_stddev) > 0.0:
+            raise ConfigError(f"`init_stddev` must be > 0. Received {self.init_stddev}.")
+
+    @property
+    def critic_features(self) -> tuple[int, ...]:
+        """Features of each critic convolution (doubling per layer)."""
+        return tuple(self.num_features * 2**i for i in range(self.num_layers))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as a JSON-serialisable dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Build a configuration from :meth:`to_dict` output, rejecting unknown keys.
+
+        Examples
+        --------
+        >>> ModelConfig.from_dict({"n_neurons": 3, "n_bins": 8}).n_bins
+        8
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"A model configuration must be a dict. Received {type(data).__name__}.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown model configuration keys {unknown}. Known keys: {sorted(known)}."
+            )
+        return cls(**data)
+
+    def to_json(self) -> str:
+        """Return the configuration as an indented JSON string."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

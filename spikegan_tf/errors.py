@@ -1,0 +1,36 @@
+"""Exceptions raised for bad user input and failed runs.
+
+Every error a user can cause derives from :class:`SpikeGANError`, so that the
+command-line interface can print its message as one line (no traceback) and exit
+with a non-zero status, while library users can still catch the specific
+built-in type (``ValueError``, ``FileNotFoundError``...) they expect.
+"""
+
+from __future__ import annotations
+
+
+class SpikeGANError(Exception):
+    """Base class of every error caused by user input or by a failed run."""
+
+
+class SpikeDataError(SpikeGANError, ValueError):
+    """Spike data (an array or a file) is not what was expected.
+
+    Examples
+    --------
+    >>> from spikegan_tf.errors import SpikeDataError
+    >>> issubclass(SpikeDataError, ValueError)
+    True
+    """
+
+
+class ConfigError(SpikeGANError, ValueError):
+    """A configuration value is out of range or inconsistent with another one."""
+
+
+class RunDirError(SpikeGANError, OSError):
+    """A run or output directory is missing, incomplete or not writable."""
+
+
+class TrainingDivergedError(SpikeGANError, RuntimeError):
+    """Training produced a non-finite loss; the last good checkpoint is kept."""

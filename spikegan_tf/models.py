@@ -1,0 +1,127 @@
+"""Keras functional-API generator and critic of Spike-GAN.
+
+Windows are ``(batch, n_neurons, n_bins)`` at the models' boundaries. Inside the
+semi-convolutional models a ``Permute`` layer turns them into Conv1D's
+``(batch, n_bins, n_neurons)``: neurons are channels and every convolution
+shares its weights over time, as in the paper.
+
+Only built-in Keras layers are used (no ``Lambda``), so ``.keras`` files load
+in safe mode without ``custom_objects``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from spikegan_tf.config import ModelConfig
+
+__all__ = ["build_generator", "build_critic"]
+
+
+def _init(config: ModelConfig) -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(stddev=config.init_stddev)
+
+
+def build_generator(config: ModelConfig, *, dtype: str | None = None,
+                    name: str = "generator") -> keras.Model:
+    """Build the generator ``z -> firing probabilities (batch, n_neurons, n_bins)``.
+
+    Semi-convolutional (``architecture="conv"``): Dense to
+    ``(n_bins / 2**L, num_features * 2**(L-1))``, LeakyReLU, then ``L`` blocks
+    that double the time axis (nearest-neighbour upsampling + Conv1D, or a
+    stride-2 transposed convolution), mirroring the critic, the last one to
+    ``n_neurons`` channels with a sigmoid. Fully connected (``"fc"``):
+    ``fc_layers`` ReLU layers of ``num_units`` and a sigmoid output.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Architecture.
+    dtype : str, optional
+        Keras dtype policy, e.g. ``"mixed_float16"``; the output stays float32.
+    name : str
+        Model name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = build_generator(ModelConfig(n_neurons=3, n_bins=8, num_features=4))
+    >>> g(np.zeros((2, 128), "float32")).shape
+    (2, 3, 8)
+    """
+    init = _init(config)
+    z = keras.Input(shape=(config.latent_dim,), name="z")
+    if config.architecture == "fc":
+        h = z
+        for i in range(config.fc_layers):
+            h = layers.Dense(config.num_units, activation="relu", kernel_initializer=init,
+                             dtype=dtype, name=f"dense_{i + 1}")(h)
+        h = layers.Dense(config.n_neurons * config.n_bins, kernel_initializer=init,
+                         dtype=dtype, name="logits")(h)
+        h = layers.Reshape((config.n_neurons, config.n_bins), name="to_windows")(h)
+        probs = layers.Activation("sigmoid", dtype="float32", name="probs")(h)
+        return keras.Model(z, probs, name=name)
+
+    n_layers = config.num_layers
+    features = list(config.critic_features)  # e.g. [128, 256]
+    bins0 = config.n_bins // 2**n_layers
+    h = layers.Dense(bins0 * features[-1], kernel_initializer=init, dtype=dtype,
+                     name="project")(z)
+    h = layers.Reshape((bins0, features[-1]), name="reshape")(h)
+    h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype, name="project_act")(h)
+    out_channels = features[-2::-1] + [config.n_neurons]
+    for i, ch in enumerate(out_channels):
+        last = i == n_layers - 1
+        if config.upsampling == "resize":
+            h = layers.UpSampling1D(2, dtype=dtype, name=f"up_{i + 1}")(h)
+            h = layers.Conv1D(ch, config.kernel_size, padding="same", kernel_initializer=init,
+                              dtype=dtype, name=f"conv_{i + 1}")(h)
+        else:
+            h = layers.Conv1DTranspose(ch, config.kernel_size, strides=2, padding="same",
+                                       kernel_initializer=init, dtype=dtype,
+                                       name=f"deconv_{i + 1}")(h)
+        if not last:
+            h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
+                                 name=f"act_{i + 1}")(h)
+    h = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(h)
+    probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)  # -> (batch, neurons, bins)
+    return keras.Model(z, probs, name=name)
+
+
+def build_critic(config: ModelConfig, *, dtype: str | None = None,
+                 name: str = "critic") -> keras.Model:
+    """Build the critic ``window (batch, n_neurons, n_bins) -> score (batch, 1)``.
+
+    Semi-convolutional: ``num_layers`` Conv1D over time (kernel ``kernel_size``,
+    stride 2, ``"same"``, LeakyReLU 0.2, features doubling per layer), flatten,
+    Dense(1). Fully connected: ``fc_layers`` LeakyReLU layers of ``num_units``.
+    There is no normalisation layer: the gradient penalty needs per-sample
+    gradients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = build_critic(ModelConfig(n_neurons=3, n_bins=8, num_features=4))
+    >>> c(np.zeros((2, 3, 8), "float32")).shape
+    (2, 1)
+    """
+    init = _init(config)
+    x = keras.Input(shape=(config.n_neurons, config.n_bins), name="spikes")
+    if config.architecture == "fc":
+        h = layers.Flatten(dtype=dtype, name="flatten")(x)
+        for i in range(config.fc_layers):
+            h = layers.Dense(config.num_units, kernel_initializer=init, dtype=dtype,
+                             name=f"dense_{i + 1}")(h)
+            h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
+                                 name=f"act_{i + 1}")(h)
+    else:
+        h = layers.Permute((2, 1), dtype=dtype, name="to_channels")(x)  # (batch, bins, neurons)
+        for i, ch in enumerate(config.critic_features):
+            h = layers.Conv1D(ch, config.kernel_size, strides=2, padding="same",
+                              kernel_initializer=init, dtype=dtype, name=f"conv_{i + 1}")(h)
+            h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
+                                 name=f"act_{i + 1}")(h)
+        h = layers.Flatten(dtype=dtype, name="flatten")(h)
+    score = layers.Dense(1, kernel_initializer=init, dtype="float32", name="score")(h)
+    return keras.Model(x, score, name=name)

@@ -1,0 +1,221 @@
+"""Validation of spike arrays and scalar arguments at the public boundary.
+
+The package has one spike layout everywhere:
+
+* **windows** are ``(n_samples, n_neurons, n_bins)``, values 0/1, stored as ``uint8``;
+* **rasters** are ``(n_time_bins, n_neurons)``, values 0/1, stored as ``uint8``.
+
+Public functions validate once, here, and internal code trusts the result.
+Error messages name the argument, what was expected and what was received,
+and the file the data came from when there is one.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.errors import ConfigError, SpikeDataError
+
+__all__ = [
+    "check_binary",
+    "check_windows",
+    "check_raster",
+    "check_seed",
+    "check_positive_int",
+    "format_values",
+    "where",
+]
+
+_MAX_VALUES_SHOWN = 10
+
+
+def where(source: str | None) -> str:
+    """Return ``" in file '<source>'"`` or ``""`` for use at the end of messages."""
+    return f" in file '{source}'" if source else ""
+
+
+def format_values(values: np.ndarray) -> str:
+    """Format distinct values as ``{0, 1, 3}``, shortened when there are many.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> format_values(np.array([3, 0, 1, 1]))
+    '{0, 1, 3}'
+    """
+    uniq = np.unique(np.asarray(values).ravel())
+    shown = []
+    for v in uniq[:_MAX_VALUES_SHOWN]:
+        v = v.item() if hasattr(v, "item") else v
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        shown.append(repr(v) if isinstance(v, str) else str(v))
+    text = "{" + ", ".join(shown)
+    if uniq.size > _MAX_VALUES_SHOWN:
+        text += f", ... ({uniq.size} distinct values)"
+    return text + "}"
+
+
+def check_binary(
+    x: Any,
+    name: str = "spikes",
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    source: str | None = None,
+) -> np.ndarray:
+    """Check that ``x`` is a non-empty array of 0/1 values and return it as ``uint8``.
+
+    Parameters
+    ----------
+    x : array_like
+        Candidate spike array (bool, integer or float holding 0/1).
+    name : str
+        Argument name used in error messages.
+    ndim : int or tuple of int, optional
+        Allowed numbers of dimensions.
+    source : str, optional
+        File the array came from, quoted in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        The same values as ``uint8`` (no copy when ``x`` already is ``uint8``).
+
+    Raises
+    ------
+    SpikeDataError
+        For complex, object or string arrays, wrong dimensions, empty arrays,
+        NaN/inf, negative, fractional or non-binary values.
+
+    Examples
+    --------
+    >>> check_binary([[0, 1], [1, 0]], ndim=2).dtype
+    dtype('uint8')
+    >>> check_binary([0, 1, 3])
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.SpikeDataError: `spikes` must be binary (0/1). Received values {0, 1, 3}.
+    """
+    loc = where(source)
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise SpikeDataError(
+            f"`{name}` must be an array of 0/1 values. Could not convert it{loc}: {exc}"
+        ) from None
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise SpikeDataError(
+            f"`{name}` must be real-valued 0/1 spikes. Received a complex array "
+            f"(dtype {arr.dtype}){loc}."
+        )
+    if kind in "OUSVMm":
+        raise SpikeDataError(
+            f"`{name}` must be a numeric array of 0/1 values. Received dtype "
+            f"{arr.dtype}{loc}."
+        )
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise SpikeDataError(
+                f"`{name}` must have {want} dimensions. Received shape {arr.shape} "
+                f"({arr.ndim} dimensions){loc}."
+            )
+    if arr.size == 0:
+        raise SpikeDataError(f"`{name}` must not be empty. Received shape {arr.shape}{loc}.")
+    if kind == "b":
+        return arr.astype(np.uint8, copy=False)
+    if kind == "f":
+        finite = np.isfinite(arr)
+        if not finite.all():
+            bad = arr[~finite]
+            n_nan = int(np.isnan(bad).sum())
+            n_inf = int(bad.size - n_nan)
+            raise SpikeDataError(
+                f"`{name}` must be finite 0/1 values. Received {n_nan} NaN and "
+                f"{n_inf} infinite values{loc}."
+            )
+    ok = (arr == 0) | (arr == 1)
+    if not ok.all():
+        bad = arr[~ok]
+        seen = np.concatenate([np.unique(arr[ok]), np.unique(bad)])
+        values = format_values(seen)
+        if (bad < 0).any():
+            detail = f"Received negative values; values seen: {values}"
+        elif kind == "f" and (bad != np.round(bad)).any():
+            detail = f"Received fractional values; values seen: {values}"
+        else:
+            detail = f"Received values {values}"
+        hint = ""
+        if (bad > 1).any() and kind in "iuf" and not (bad < 0).any():
+            hint = " Counts above 1 mean more than one spike per bin: use a smaller bin width or clip explicitly."
+        raise SpikeDataError(f"`{name}` must be binary (0/1). {detail}{loc}.{hint}")
+    return arr.astype(np.uint8, copy=False)
+
+
+def check_windows(x: Any, name: str = "spikes", *, source: str | None = None) -> np.ndarray:
+    """Validate windows ``(n_samples, n_neurons, n_bins)`` of 0/1 values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_windows(np.zeros((4, 3, 8))).shape
+    (4, 3, 8)
+    """
+    arr = check_binary(x, name, ndim=3, source=source)
+    return arr
+
+
+def check_raster(x: Any, name: str = "raster", *, source: str | None = None) -> np.ndarray:
+    """Validate a raster ``(n_time_bins, n_neurons)`` of 0/1 values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_raster(np.eye(3)).dtype
+    dtype('uint8')
+    """
+    return check_binary(x, name, ndim=2, source=source)
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """Return ``seed`` as a non-negative ``int`` (or ``None``), else raise.
+
+    Examples
+    --------
+    >>> check_seed(3)
+    3
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise ConfigError(
+            f"`{name}` must be a non-negative integer or None. Received {seed!r} "
+            f"({type(seed).__name__})."
+        )
+    seed = int(seed)
+    if seed < 0:
+        raise ConfigError(f"`{name}` must be a non-negative integer. Received {seed}.")
+    return seed
+
+
+def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as ``int`` if it is an integer ``>= minimum``, else raise.
+
+    Examples
+    --------
+    >>> check_positive_int(32, "n_bins")
+    32
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ConfigError(
+            f"`{name}` must be an integer >= {minimum}. Received {value!r} "
+            f"({type(value).__name__})."
+        )
+    if int(value) < minimum:
+        raise ConfigError(f"`{name}` must be an integer >= {minimum}. Received {value}.")
+    return int(value)
