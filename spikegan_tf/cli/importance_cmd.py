@@ -1,0 +1,222 @@
+"""``spikegan importance``: importance maps of spike windows under a trained critic.
+
+Example::
+
+    spikegan importance --run runs/packets --data packets.npz --key spikes --n 1000 \\
+        --out maps.npz --plot maps.png
+
+The output ``.npz`` holds ``maps`` (float32 ``(n, neurons, bins)``), the
+``spikes`` they explain (uint8, same shape), ``window_index`` (which windows of
+the data file they are) and ``settings`` (a JSON string).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_METHODS = ("shuffle", "gradient", "saliency")  # spikegan_tf.importance.METHODS
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``importance`` subcommand."""
+    p = subparsers.add_parser(
+        "importance",
+        help="importance maps: which spikes make windows look real to a trained critic",
+        description=(
+            "Compute importance maps of spike windows with a trained critic (Spike-GAN, "
+            "section 4): for every neuron and sliding time window, shuffle the neuron's "
+            "spikes inside the window and measure the mean absolute change of the critic's "
+            "output. Writes maps (n, neurons, bins) beside the windows they explain."
+        ),
+    )
+    p.add_argument("--run", required=True, help="run directory of `spikegan train` (critic.keras)")
+    p.add_argument("--data", required=True,
+                   help="spike file: windows (n, neurons, bins) or a raster (time, neurons), "
+                        ".npy/.npz/.mat/.h5/.nwb")
+    p.add_argument("--key", default=None, help="array name inside .npz/.mat/.h5 files")
+    p.add_argument("--n", type=int, default=None,
+                   help="explain the first N windows of the data (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffles (default 0)")
+    p.add_argument("--method", choices=_METHODS, default="shuffle",
+                   help="shuffle: the paper's method (default); gradient: |d critic/dx| * x; "
+                        "saliency: |d critic/dx|")
+    p.add_argument("--window", type=int, default=8, help="sliding window width in bins (8)")
+    p.add_argument("--step", type=int, default=2, help="sliding window step in bins (2)")
+    p.add_argument("--shuffles", type=int, default=5, help="shuffles per neuron and window (5)")
+    p.add_argument("--chunk-size", type=int, default=8192, help="windows per critic call (8192)")
+    p.add_argument("--percentile", type=float, default=95.0,
+                   help="threshold percentile of the packet panel of --plot (95)")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--plot", default=None, help="also save a figure (.png/.pdf/.svg)")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the subcommand; return the exit status."""
+    import numpy as np
+
+    from spikegan_tf import rundir
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.importance import ImportanceConfig, importance_maps, plot_importance
+    from spikegan_tf.validation import check_positive_int, check_seed
+
+    settings = ImportanceConfig(method=args.method, window=args.window, step=args.step,
+                                n_shuffles=args.shuffles, chunk_size=args.chunk_size)
+    seed = check_seed(args.seed, "--seed")
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
+    model_cfg = rundir.read_model_config(args.run)
+    critic = rundir.load_critic(args.run)
+    windows = load_windows(args.data, args.key, model_cfg.n_neurons, model_cfg.n_bins)
+    index = np.arange(windows.shape[0])
+    if args.n is not None:
+        n = check_positive_int(args.n, "--n")
+        if n > windows.shape[0]:
+            raise ConfigError(
+                f"`--n` asks for {n} windows but '{args.data}' holds {windows.shape[0]} "
+                f"windows of {model_cfg.n_bins} bins."
+            )
+        windows, index = windows[:n], index[:n]
+    t0 = time.perf_counter()
+    maps = importance_maps(critic, windows, seed=seed, **settings.to_dict())
+    elapsed = time.perf_counter() - t0
+    meta = {**settings.to_dict(), "seed": seed, "run": str(args.run), "data": str(args.data),
+            "key": args.key, "seconds": round(elapsed, 3)}
+    _save_npz(out, maps=maps, spikes=windows, window_index=index,
+              settings=np.array(json.dumps(meta, sort_keys=True)))
+    print(f"wrote importance maps {maps.shape} ({args.method}, {elapsed:.1f} s) to {out}")
+    if args.plot:
+        plot_importance(maps, windows, args.plot, percentile=args.percentile,
+                        title=f"importance ({args.method}) of {Path(args.data).name}")
+        print(f"wrote figure to {args.plot}")
+    return 0
+
+
+def load_windows(path: str, key: str | None, n_neurons: int, n_bins: int) -> Any:
+    """Load windows ``(n, n_neurons, n_bins)`` from a file of windows or a raster.
+
+    A raster ``(time, neurons)`` is cut into consecutive non-overlapping windows
+    of ``n_bins`` (the critic's window); the trailing remainder is dropped.
+    """
+    import numpy as np
+
+    from spikegan_tf.errors import SpikeDataError
+    from spikegan_tf.validation import check_raster, check_windows, where
+
+    spikes, kind = _read(path, key)
+    loc = where(path)
+    if kind == "raster":
+        raster = check_raster(spikes, "spikes", source=path)
+        if raster.shape[1] != n_neurons:
+            raise SpikeDataError(
+                f"The raster must have the critic's {n_neurons} neurons (columns of a "
+                f"(time, neurons) raster). Received shape {raster.shape} "
+                f"({raster.shape[1]} neurons){loc}."
+            )
+        n_win = raster.shape[0] // n_bins
+        if n_win == 0:
+            raise SpikeDataError(
+                f"The raster must span at least one window of {n_bins} bins. Received "
+                f"{raster.shape[0]} time bins{loc}."
+            )
+        return np.ascontiguousarray(
+            raster[: n_win * n_bins].reshape(n_win, n_bins, n_neurons).transpose(0, 2, 1))
+    windows = check_windows(spikes, "spikes", source=path)
+    if windows.shape[1:] != (n_neurons, n_bins):
+        raise SpikeDataError(
+            f"The windows must match the critic: (n, {n_neurons} neurons, {n_bins} bins). "
+            f"Received shape {windows.shape} ({windows.shape[1]} neurons, "
+            f"{windows.shape[2]} bins){loc}."
+        )
+    return windows
+
+
+def _read(path: str, key: str | None) -> tuple[Any, str]:
+    """Return (array, "raster" | "windows") using the data package when it is there."""
+    try:
+        from spikegan_tf.data import load_spikes
+    except ImportError:
+        load_spikes = None
+    if load_spikes is not None:
+        rec = load_spikes(path, key=key)
+        return rec.spikes, rec.kind
+    arr = _read_fallback(path, key)
+    return arr, "raster" if arr.ndim == 2 else "windows"
+
+
+def _read_fallback(path: str, key: str | None) -> Any:
+    import numpy as np
+
+    from spikegan_tf.errors import SpikeDataError
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(2, "No such file", str(p))
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        try:
+            return np.load(p, allow_pickle=False)
+        except ValueError as exc:
+            raise SpikeDataError(f"Could not read '{p}' as a .npy array: {exc}") from None
+    if suffix == ".npz":
+        with np.load(p, allow_pickle=False) as f:
+            return _pick(dict(f.items()), key, p)
+    if suffix == ".mat":
+        from scipy.io import loadmat
+
+        try:
+            content = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
+        except NotImplementedError:  # MATLAB v7.3 is HDF5
+            content = _read_h5(p)
+        return _pick(content, key, p)
+    if suffix in (".h5", ".hdf5"):
+        return _pick(_read_h5(p), key, p)
+    raise SpikeDataError(
+        f"Unsupported spike file '{p}': expected .npy, .npz, .mat or .h5."
+    )
+
+
+def _read_h5(p: Path) -> dict[str, Any]:
+    import h5py
+    import numpy as np
+
+    with h5py.File(p, "r") as f:
+        return {k: np.asarray(v) for k, v in f.items() if isinstance(v, h5py.Dataset)}
+
+
+def _pick(content: dict[str, Any], key: str | None, p: Path) -> Any:
+    from spikegan_tf.errors import SpikeDataError
+
+    if key is not None:
+        if key not in content:
+            raise SpikeDataError(
+                f"`--key` {key!r} is not in '{p}'. Arrays in the file: {sorted(content)}."
+            )
+        return content[key]
+    if len(content) != 1:
+        raise SpikeDataError(
+            f"'{p}' holds {len(content)} arrays {sorted(content)}: pick one with --key."
+        )
+    return next(iter(content.values()))
+
+
+def _save_npz(path: Path, **arrays: Any) -> None:
+    """Write an .npz atomically (temporary file + rename)."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
