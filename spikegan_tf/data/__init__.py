@@ -1,0 +1,43 @@
+"""Loading, windowing and splitting spike data; the ``tf.data`` input pipeline.
+
+Layout everywhere: rasters ``(n_time_bins, n_neurons)`` and windows
+``(n_samples, n_neurons, n_bins)``, ``uint8`` 0/1.
+
+* :func:`load_spikes` reads ``.npy``, ``.npz``, ``.mat`` (v5 and v7.3), ``.csv``
+  spike times and ``.nwb`` Units tables into a :class:`SpikeRecording`;
+* :func:`raster_from_spike_times` bins spike times;
+* :func:`window_view`, :func:`n_windows`, :func:`split_raster`,
+  :func:`split_windows` cut windows and leak-free splits (numpy only);
+* :func:`window_dataset` is the ``tf.data`` pipeline (imports TensorFlow on
+  first use only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spikegan_tf.data.io import DEFAULT_KEY, SUPPORTED_EXTENSIONS, SpikeRecording, load_spikes
+from spikegan_tf.data.spiketimes import raster_from_spike_times, read_csv_spike_times
+from spikegan_tf.data.windows import n_windows, split_raster, split_windows, window_view
+
+__all__ = [
+    "DEFAULT_KEY",
+    "SUPPORTED_EXTENSIONS",
+    "SpikeRecording",
+    "load_spikes",
+    "raster_from_spike_times",
+    "read_csv_spike_times",
+    "n_windows",
+    "split_raster",
+    "split_windows",
+    "window_view",
+    "window_dataset",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "window_dataset":  # imports TensorFlow: only when asked for
+        from spikegan_tf.data.pipeline import window_dataset
+
+        return window_dataset
+    raise AttributeError(f"module 'spikegan_tf.data' has no attribute {name!r}")

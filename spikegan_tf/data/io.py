@@ -1,0 +1,578 @@
+"""One loader for every spike file: ``load_spikes``.
+
+Formats, chosen by the file extension:
+
+========  ==============================================================
+``.npy``   one array (``allow_pickle=False``)
+``.npz``   several named arrays
+``.mat``   MATLAB v4/v5/v7 (scipy) and v7.3 (HDF5, h5py)
+``.csv``   spike times, one ``time,unit`` row per spike (needs ``bin_width``)
+``.nwb``   the Units table of an NWB file (needs ``bin_width``; extra ``nwb``)
+========  ==============================================================
+
+A 2-D array is a raster ``(n_time_bins, n_neurons)`` (pass ``neurons_first=True``
+for files stored ``(n_neurons, n_time_bins)``); a 3-D array holds windows
+``(n_samples, n_neurons, n_bins)``. When a ``.npz``/``.mat`` file holds several
+arrays and no ``key`` is given, the array named ``spikes`` is used (the
+convention ``spikegan simulate`` writes); otherwise the only array; otherwise
+the error lists the keys present. The other numeric arrays of the file are kept
+in :attr:`SpikeRecording.extras` (e.g. a simulated file's ``packet_mask``).
+
+Every problem with a file raises :class:`~spikegan_tf.errors.SpikeDataError`
+naming the file, what was expected and what was received. Pickled data is never
+loaded.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.validation import check_binary
+
+__all__ = ["SpikeRecording", "load_spikes", "SUPPORTED_EXTENSIONS", "DEFAULT_KEY"]
+
+#: file extensions :func:`load_spikes` reads
+SUPPORTED_EXTENSIONS = (".npy", ".npz", ".mat", ".csv", ".nwb")
+#: array name used when a file holds several arrays and no key is given
+DEFAULT_KEY = "spikes"
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+_MAT_HEADER_KEYS = ("__header__", "__version__", "__globals__")
+
+
+@dataclass(frozen=True)
+class SpikeRecording:
+    """Binary spikes loaded from a file, with where they came from.
+
+    Attributes
+    ----------
+    spikes : numpy.ndarray
+        ``uint8`` 0/1 values: a raster ``(n_time_bins, n_neurons)`` when
+        ``kind == "raster"``, windows ``(n_samples, n_neurons, n_bins)`` when
+        ``kind == "windows"``.
+    kind : {"raster", "windows"}
+        Layout of ``spikes``.
+    source : str or None
+        Path of the file read, or None for arrays built in memory.
+    key : str or None
+        Name of the array used inside a ``.npz``/``.mat`` file.
+    bin_width : float or None
+        Width of a time bin in seconds, when known.
+    extras : dict of str to numpy.ndarray
+        The file's other numeric arrays (e.g. a simulated file's ground truth
+        ``packet_mask``, or ``unit_ids`` for spike-time files); may be empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rec = SpikeRecording(np.zeros((100, 3), np.uint8), kind="raster")
+    >>> rec.n_neurons, rec.is_raster
+    (3, True)
+    """
+
+    spikes: np.ndarray
+    kind: str
+    source: str | None = None
+    key: str | None = None
+    bin_width: float | None = None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("raster", "windows"):
+            raise ConfigError(
+                f"`kind` must be 'raster' or 'windows'. Received {self.kind!r}."
+            )
+        want = 2 if self.kind == "raster" else 3
+        if self.spikes.ndim != want:
+            raise SpikeDataError(
+                f"A {self.kind} must have {want} dimensions. Received shape {self.spikes.shape}."
+            )
+        if self.spikes.dtype != np.uint8:
+            raise SpikeDataError(
+                f"`spikes` must be uint8 (validate with check_binary). Received {self.spikes.dtype}."
+            )
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons (axis 1 in both layouts)."""
+        return int(self.spikes.shape[1])
+
+    @property
+    def is_raster(self) -> bool:
+        """True for a raster ``(n_time_bins, n_neurons)``, False for windows."""
+        return self.kind == "raster"
+
+
+def load_spikes(
+    path: str | os.PathLike[str],
+    *,
+    key: str | None = None,
+    neurons_first: bool = False,
+    bin_width: float | None = None,
+    start: float | None = None,
+    stop: float | None = None,
+    clip: bool = False,
+    units: Sequence[int] | None = None,
+) -> SpikeRecording:
+    """Load binary spikes from ``.npy``, ``.npz``, ``.mat``, ``.csv`` or ``.nwb``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to read; the extension selects the reader.
+    key : str, optional
+        Array to use in a ``.npz``/``.mat`` file. Default: ``"spikes"`` if
+        present, else the only array.
+    neurons_first : bool
+        The file stores a 2-D raster as ``(n_neurons, n_time_bins)``; it is
+        transposed to ``(n_time_bins, n_neurons)``.
+    bin_width : float, optional
+        Bin width in seconds. Required for spike times (``.csv``, ``.nwb``);
+        recorded for arrays (used for rates in spikes per second).
+    start, stop : float, optional
+        Time span in seconds binned from spike times (``.csv``, ``.nwb``);
+        default: from the first spike to the last. Not used for arrays.
+    clip : bool
+        Keep one spike per bin when a bin holds several (spike times) or a
+        count above 1 (arrays of counts), instead of raising.
+    units : sequence of int, optional
+        Units to keep: unit ids for ``.csv``/``.nwb``, neuron (column)
+        indices for arrays; the order given is the neuron order.
+
+    Returns
+    -------
+    SpikeRecording
+
+    Raises
+    ------
+    SpikeDataError
+        Unknown extension, unreadable/corrupt/truncated file, text posing as
+        ``.npy``, pickled/object data, MATLAB structs or cell arrays, several
+        arrays and no key, non-binary values, wrong number of dimensions,
+        empty arrays.
+    FileNotFoundError
+        ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> np.savez(os.path.join(d, "x.npz"), spikes=np.eye(4, 3, dtype=np.uint8))
+    >>> rec = load_spikes(os.path.join(d, "x.npz"))
+    >>> rec.kind, rec.spikes.shape, rec.key
+    ('raster', (4, 3), 'spikes')
+    """
+    path = os.fspath(path)
+    if bin_width is not None:
+        bin_width = _check_bin_width(bin_width)
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "No such file", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory, expected a spike file", path)
+    ext = Path(path).suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise SpikeDataError(
+            f"Cannot read file '{path}': unknown extension {ext or '(none)'!r}. "
+            f"Expected one of {', '.join(SUPPORTED_EXTENSIONS)}."
+        )
+
+    if ext in (".csv", ".nwb"):
+        if key is not None:
+            raise ConfigError(f"`key` does not apply to {ext} files ('{path}'); remove it.")
+        if neurons_first:
+            raise ConfigError(
+                f"`neurons_first` does not apply to spike-time files ('{path}'); remove it."
+            )
+        if bin_width is None:
+            raise ConfigError(
+                f"File '{path}' holds spike times: give `bin_width` (seconds per bin, "
+                "e.g. 0.02) to bin them into a raster."
+            )
+        if ext == ".csv":
+            from spikegan_tf.data.spiketimes import read_csv_spike_times
+
+            times, unit_idx, unit_ids = read_csv_spike_times(path, units=units)
+        else:
+            from spikegan_tf.data.nwb import read_nwb_spike_times
+
+            times, unit_idx, unit_ids = read_nwb_spike_times(path, units=units)
+        from spikegan_tf.data.spiketimes import raster_from_spike_times
+
+        raster = raster_from_spike_times(
+            times,
+            unit_idx,
+            bin_width=bin_width,
+            start=start,
+            stop=stop,
+            n_units=len(unit_ids),
+            clip=clip,
+            source=path,
+        )
+        return SpikeRecording(
+            raster,
+            kind="raster",
+            source=path,
+            key=None,
+            bin_width=bin_width,
+            extras={"unit_ids": np.asarray(unit_ids)},
+        )
+
+    if start is not None or stop is not None:
+        raise ConfigError(
+            f"`start`/`stop` select a time span of spike times (.csv, .nwb); file '{path}' "
+            "holds an array: slice the raster instead."
+        )
+    if ext == ".npy":
+        if key is not None:
+            raise ConfigError(
+                f"`key` does not apply to .npy files ('{path}'), which hold one array."
+            )
+        arrays, chosen = {None: _read_npy(path)}, None
+    elif ext == ".npz":
+        arrays = _read_npz(path)
+        chosen = _choose_key(arrays, key, path)
+    else:
+        arrays = _read_mat(path)
+        chosen = _choose_key(arrays, key, path)
+
+    raw = arrays[chosen]
+    if isinstance(raw, SpikeDataError):
+        raise raw
+    name = chosen or "spikes"
+    spikes = _to_spikes(raw, name, path, neurons_first=neurons_first, clip=clip)
+    if units is not None:
+        spikes = _select_neurons(spikes, units, path)
+    extras = {
+        k: v
+        for k, v in arrays.items()
+        if k != chosen and isinstance(v, np.ndarray) and v.dtype.kind in "biuf"
+    }
+    return SpikeRecording(
+        spikes,
+        kind="raster" if spikes.ndim == 2 else "windows",
+        source=path,
+        key=chosen,
+        bin_width=bin_width,
+        extras=extras,
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_bin_width(bin_width: Any) -> float:
+    try:
+        value = float(bin_width)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"`bin_width` must be a positive number of seconds. Received {bin_width!r}."
+        ) from None
+    if not np.isfinite(value) or value <= 0:
+        raise ConfigError(f"`bin_width` must be a positive number of seconds. Received {value}.")
+    return value
+
+
+def _head(path: str, n: int = 64) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _describe_head(head: bytes) -> str:
+    if not head:
+        return "the file is empty"
+    if head.startswith(_NPY_MAGIC):
+        return "it is a NumPy .npy file"
+    if head.startswith(_ZIP_MAGICS):
+        return "it is a zip archive (a .npz file?)"
+    if head.startswith(b"\x89HDF"):
+        return "it is an HDF5 file"
+    if head.startswith(b"MATLAB"):
+        return "it is a MATLAB .mat file"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it starts with bytes {head[:8]!r}"
+    first = text.splitlines()[0] if text.splitlines() else text
+    return f"it looks like text starting {first[:40]!r} (a CSV file?)"
+
+
+def _read_npy(path: str) -> np.ndarray:
+    head = _head(path)
+    if not head.startswith(_NPY_MAGIC):
+        raise SpikeDataError(
+            f"File '{path}' is not a NumPy .npy file: {_describe_head(head)}. "
+            "Expected the .npy format written by numpy.save."
+        )
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise SpikeDataError(_npy_error(path, exc)) from None
+    except (OSError, EOFError) as exc:
+        raise SpikeDataError(
+            f"File '{path}' is a truncated or corrupt .npy file: {exc}."
+        ) from None
+
+
+def _npy_error(path: str, exc: Exception, key: str | None = None) -> str:
+    what = f"array '{key}' in file '{path}'" if key else f"file '{path}'"
+    text = str(exc)
+    if "pickle" in text or "Object arrays" in text:
+        return (
+            f"The {what} holds a Python object array (pickled data), which is never loaded "
+            "(allow_pickle=False). Expected a numeric array of 0/1 spikes: save it with "
+            "numpy.save(path, spikes.astype(numpy.uint8))."
+        )
+    return f"Could not read the {what}: it is truncated or corrupt ({text})."
+
+
+def _read_npz(path: str) -> dict[str | None, Any]:
+    head = _head(path)
+    if not head.startswith(_ZIP_MAGICS):
+        raise SpikeDataError(
+            f"File '{path}' is not a NumPy .npz archive: {_describe_head(head)}. "
+            "Expected a zip archive written by numpy.savez."
+        )
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise SpikeDataError(
+            f"File '{path}' is a truncated or corrupt .npz archive ({exc})."
+        ) from None
+    out: dict[str | None, Any] = {}
+    with archive:
+        for name in archive.files:
+            try:
+                out[name] = archive[name]
+            except ValueError as exc:  # object array: kept as the error, raised if chosen
+                out[name] = SpikeDataError(_npy_error(path, exc, name))
+            except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+                raise SpikeDataError(
+                    f"File '{path}' is a truncated or corrupt .npz archive: array '{name}' "
+                    f"cannot be read ({exc})."
+                ) from None
+    if not out:
+        raise SpikeDataError(f"File '{path}' holds no arrays. Expected an array of spikes.")
+    return out
+
+
+def _read_mat(path: str) -> dict[str | None, Any]:
+    import h5py
+
+    head = _head(path, 128)
+    if h5py.is_hdf5(path):
+        return _read_mat73(path)
+    if head.startswith(b"\x89HDF") or b"MATLAB 7.3" in head:
+        raise SpikeDataError(
+            f"File '{path}' is a truncated or corrupt MATLAB v7.3 (HDF5) file."
+        )
+    if not head.startswith(b"MATLAB") and _looks_like_text(head):
+        raise SpikeDataError(
+            f"File '{path}' is not a MATLAB .mat file: {_describe_head(head)}. Expected a "
+            "file written by MATLAB's save or scipy.io.savemat."
+        )
+    import scipy.io
+
+    try:
+        contents = scipy.io.loadmat(path, squeeze_me=False, struct_as_record=True)
+    except NotImplementedError as exc:  # v7.3 not recognised as HDF5
+        raise SpikeDataError(f"Could not read MATLAB file '{path}': {exc}.") from None
+    except Exception as exc:  # scipy raises many types for corrupt files
+        raise SpikeDataError(
+            f"File '{path}' is a truncated or corrupt MATLAB .mat file, or not one "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    out: dict[str | None, Any] = {}
+    for name, value in contents.items():
+        if name in _MAT_HEADER_KEYS:
+            continue
+        out[name] = _mat5_value(value, name, path)
+    if not out:
+        raise SpikeDataError(f"MATLAB file '{path}' holds no variables. Expected an array of spikes.")
+    return out
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(head)
+
+
+def _mat5_value(value: Any, name: str, path: str) -> Any:
+    import scipy.sparse
+
+    if scipy.sparse.issparse(value):
+        return np.asarray(value.toarray())
+    if not isinstance(value, np.ndarray):
+        return SpikeDataError(
+            f"Variable '{name}' in MATLAB file '{path}' is a {type(value).__name__}, not a "
+            "numeric array. Expected a numeric or logical matrix of 0/1 spikes."
+        )
+    kind = value.dtype.kind
+    if kind == "V" and value.dtype.names is not None:
+        return SpikeDataError(
+            f"Variable '{name}' in MATLAB file '{path}' is a MATLAB struct (fields: "
+            f"{', '.join(value.dtype.names)}). Expected a numeric or logical matrix of 0/1 "
+            "spikes: save the field itself, e.g. data = s.spikes; save(f, 'data')."
+        )
+    if kind == "O":
+        return SpikeDataError(
+            f"Variable '{name}' in MATLAB file '{path}' is a MATLAB cell array or object. "
+            "Expected a numeric or logical matrix of 0/1 spikes (use cell2mat in MATLAB)."
+        )
+    if kind in "US":
+        return SpikeDataError(
+            f"Variable '{name}' in MATLAB file '{path}' is text (MATLAB char). Expected a "
+            "numeric or logical matrix of 0/1 spikes."
+        )
+    return value
+
+
+_MAT73_NUMERIC = {
+    "double", "single", "logical", "int8", "uint8", "int16", "uint16",
+    "int32", "uint32", "int64", "uint64",
+}  # fmt: skip
+
+
+def _read_mat73(path: str) -> dict[str | None, Any]:
+    import h5py
+
+    out: dict[str | None, Any] = {}
+    try:
+        with h5py.File(path, "r") as fh:
+            for name in fh:
+                if name.startswith("#"):  # '#refs#', '#subsystem#': MATLAB internals
+                    continue
+                out[name] = _mat73_value(fh[name], name, path)
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        raise SpikeDataError(
+            f"File '{path}' is a truncated or corrupt MATLAB v7.3 (HDF5) file ({exc})."
+        ) from None
+    if not out:
+        raise SpikeDataError(f"MATLAB file '{path}' holds no variables. Expected an array of spikes.")
+    return out
+
+
+def _mat73_value(obj: Any, name: str, path: str) -> Any:
+    import h5py
+
+    where = f"Variable '{name}' in MATLAB v7.3 file '{path}'"
+    mclass = obj.attrs.get("MATLAB_class", b"")
+    if isinstance(mclass, bytes):
+        mclass = mclass.decode("ascii", "replace")
+    mclass = str(mclass)
+    if isinstance(obj, h5py.Group):
+        if "MATLAB_sparse" in obj.attrs:
+            return SpikeDataError(
+                f"{where} is a MATLAB sparse matrix, which is not read from v7.3 files. "
+                "Expected a full matrix: save full(data), or save with -v7."
+            )
+        fields = ", ".join(obj.keys())
+        return SpikeDataError(
+            f"{where} is a MATLAB {mclass or 'struct'} (fields: {fields}). Expected a numeric "
+            "or logical matrix of 0/1 spikes: save the field itself."
+        )
+    if mclass == "cell" or obj.dtype.kind == "O" or h5py.check_dtype(ref=obj.dtype):
+        return SpikeDataError(
+            f"{where} is a MATLAB cell array. Expected a numeric or logical matrix of 0/1 "
+            "spikes (use cell2mat in MATLAB)."
+        )
+    if mclass == "char":
+        return SpikeDataError(
+            f"{where} is text (MATLAB char). Expected a numeric or logical matrix of 0/1 spikes."
+        )
+    if mclass and mclass not in _MAT73_NUMERIC:
+        return SpikeDataError(
+            f"{where} is a MATLAB {mclass}. Expected a numeric or logical matrix of 0/1 spikes."
+        )
+    if int(obj.attrs.get("MATLAB_empty", 0)):
+        dims = tuple(int(d) for d in np.asarray(obj[()]).ravel()[::-1]) if obj.size else ()
+        return np.zeros(dims or (0, 0), dtype=np.uint8)
+    if obj.dtype.kind == "V":  # complex numbers are stored as compound (real, imag)
+        names = obj.dtype.names or ()
+        if set(names) == {"real", "imag"}:
+            data = obj[()]
+            return (data["real"] + 1j * data["imag"]).T
+        return SpikeDataError(f"{where} has an unsupported compound type {obj.dtype}.")
+    # MATLAB stores column-major: h5py sees the transposed array
+    return np.asarray(obj[()]).T
+
+
+def _choose_key(arrays: dict[str | None, Any], key: str | None, path: str) -> str:
+    names = [k for k in arrays if k is not None]
+    if key is not None:
+        if key not in arrays:
+            raise SpikeDataError(
+                f"Key '{key}' not found in file '{path}'. Keys present: {', '.join(names)}."
+            )
+        return key
+    if DEFAULT_KEY in arrays:
+        return DEFAULT_KEY
+    if len(names) == 1:
+        return names[0]
+    raise SpikeDataError(
+        f"File '{path}' holds several arrays and no key was given: pass one of "
+        f"{', '.join(names)} as the key (--key). Without a key, the array named "
+        f"'{DEFAULT_KEY}' is used, else the only array."
+    )
+
+
+def _to_spikes(
+    raw: np.ndarray, name: str, path: str, *, neurons_first: bool, clip: bool
+) -> np.ndarray:
+    arr = np.asarray(raw)
+    if arr.dtype.kind in "biuf" and arr.ndim not in (2, 3):
+        hint = ""
+        if arr.ndim == 1:
+            hint = " A single neuron's raster must be stored as (n_time_bins, 1)."
+        raise SpikeDataError(
+            f"`{name}` must have 2 dimensions (a raster: time bins x neurons) or 3 "
+            f"(windows: samples x neurons x bins). Received shape {arr.shape} "
+            f"({arr.ndim} dimensions) in file '{path}'.{hint}"
+        )
+    if clip and arr.dtype.kind in "iuf" and arr.size:
+        arr = _clip_counts(arr, name, path)
+    spikes = check_binary(arr, name, ndim=(2, 3), source=path)
+    if neurons_first:
+        if spikes.ndim != 2:
+            raise SpikeDataError(
+                f"`neurons_first` applies to 2-D rasters, but `{name}` in file '{path}' holds "
+                f"3-D windows {spikes.shape} (samples, neurons, bins)."
+            )
+        spikes = np.ascontiguousarray(spikes.T)
+    return spikes
+
+
+def _clip_counts(arr: np.ndarray, name: str, path: str) -> np.ndarray:
+    """Turn counts (non-negative integers) into 0/1; leave anything else to check_binary."""
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        return arr
+    if (arr < 0).any() or (arr != np.round(arr)).any():
+        return arr
+    return (arr > 0).astype(np.uint8)
+
+
+def _select_neurons(spikes: np.ndarray, units: Sequence[int], path: str) -> np.ndarray:
+    idx = np.asarray(list(units))
+    n = spikes.shape[1]
+    if idx.size == 0 or idx.dtype.kind not in "iu":
+        raise ConfigError(
+            f"`units` must be a non-empty list of neuron indices. Received {list(units)!r}."
+        )
+    if idx.min() < 0 or idx.max() >= n:
+        raise ConfigError(
+            f"`units` must be neuron indices in [0, {n - 1}] for file '{path}' ({n} neurons). "
+            f"Received {idx.tolist()}."
+        )
+    return np.ascontiguousarray(np.take(spikes, idx, axis=1))
