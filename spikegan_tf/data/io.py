@@ -69,8 +69,9 @@ class SpikeRecording:
     bin_width : float or None
         Width of a time bin in seconds, when known.
     extras : dict of str to numpy.ndarray
-        The file's other numeric arrays (e.g. a simulated file's ground truth
-        ``packet_mask``, or ``unit_ids`` for spike-time files); may be empty.
+        The file's other numeric (or string) arrays, e.g. a simulated file's
+        ground truth ``packet_mask`` and JSON ``metadata``, or ``unit_ids`` for
+        spike-time files; may be empty.
 
     Examples
     --------
@@ -255,7 +256,7 @@ def load_spikes(
     extras = {
         k: v
         for k, v in arrays.items()
-        if k != chosen and isinstance(v, np.ndarray) and v.dtype.kind in "biuf"
+        if k != chosen and isinstance(v, np.ndarray) and v.dtype.kind in "biufU"
     }
     return SpikeRecording(
         spikes,
