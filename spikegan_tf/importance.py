@@ -623,7 +623,10 @@ def plot_importance(maps: Any, spikes: Any, path: Any, *, n_examples: int = 4,
     if v.shape != x.shape:
         raise SpikeDataError(f"`maps` must have the shape of `spikes` {x.shape}. Received {v.shape}.")
     k = int(min(max(n_examples, 1), x.shape[0]))
-    vmax = float(v.max()) if v.max() > 0 else 1.0
+    at_spikes = v[x.astype(bool)]
+    vmax = float(np.percentile(at_spikes, 99)) if at_spikes.size else 0.0
+    vmax = vmax if vmax > 0 else max(float(v.max()), 1.0)
+    spikes_only = not v[x == 0].any()  # shuffle/gradient maps: colour the spikes
     fig = Figure(figsize=(3.2 * max(k, 3), 6.0))
     axes = fig.subplots(2, max(k, 3), squeeze=False)
     for i in range(axes.shape[1]):
@@ -631,10 +634,16 @@ def plot_importance(maps: Any, spikes: Any, path: Any, *, n_examples: int = 4,
         if i >= k:
             ax.axis("off")
             continue
-        im = ax.imshow(v[i], aspect="auto", interpolation="nearest", cmap="viridis", vmin=0,
-                       vmax=vmax)
         jj, tt = np.nonzero(x[i])
-        ax.scatter(tt, jj, s=8, facecolors="none", edgecolors="white", linewidths=0.6)
+        if spikes_only:
+            im = ax.scatter(tt, jj, c=v[i][jj, tt], cmap="viridis", vmin=0, vmax=vmax, s=22,
+                            edgecolors="black", linewidths=0.4)
+            ax.set_xlim(-0.5, x.shape[2] - 0.5)
+            ax.set_ylim(x.shape[1] - 0.5, -0.5)
+        else:
+            im = ax.imshow(v[i], aspect="auto", interpolation="nearest", cmap="viridis", vmin=0,
+                           vmax=vmax)
+            ax.scatter(tt, jj, s=8, facecolors="none", edgecolors="white", linewidths=0.6)
         ax.set_title(f"sample {i}")
         ax.set_xlabel("time bin")
         ax.set_ylabel("neuron")

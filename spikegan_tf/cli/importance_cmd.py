@@ -37,9 +37,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--run", required=True, help="run directory of `spikegan train` (critic.keras)")
     p.add_argument("--data", required=True,
-                   help="spike file: windows (n, neurons, bins) or a raster (time, neurons), "
-                        ".npy/.npz/.mat/.h5/.nwb")
+                   help="spike file (.npy/.npz/.mat/.csv/.nwb): windows (n, neurons, bins) or a "
+                        "raster (time, neurons), cut into consecutive windows of the run's bins")
     p.add_argument("--key", default=None, help="array name inside .npz/.mat/.h5 files")
+    p.add_argument("--bin-width", type=float, default=None,
+                   help="seconds per bin, to bin spike times (.csv/.nwb)")
     p.add_argument("--n", type=int, default=None,
                    help="explain the first N windows of the data (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffles (default 0)")
@@ -74,7 +76,8 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
     model_cfg = rundir.read_model_config(args.run)
     critic = rundir.load_critic(args.run)
-    windows = load_windows(args.data, args.key, model_cfg.n_neurons, model_cfg.n_bins)
+    windows = load_windows(args.data, args.key, model_cfg.n_neurons, model_cfg.n_bins,
+                           bin_width=args.bin_width)
     index = np.arange(windows.shape[0])
     if args.n is not None:
         n = check_positive_int(args.n, "--n")
@@ -99,7 +102,8 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_windows(path: str, key: str | None, n_neurons: int, n_bins: int) -> Any:
+def load_windows(path: str, key: str | None, n_neurons: int, n_bins: int,
+                 bin_width: float | None = None) -> Any:
     """Load windows ``(n, n_neurons, n_bins)`` from a file of windows or a raster.
 
     A raster ``(time, neurons)`` is cut into consecutive non-overlapping windows
@@ -107,104 +111,32 @@ def load_windows(path: str, key: str | None, n_neurons: int, n_bins: int) -> Any
     """
     import numpy as np
 
+    from spikegan_tf.data import load_spikes, window_view
     from spikegan_tf.errors import SpikeDataError
-    from spikegan_tf.validation import check_raster, check_windows, where
+    from spikegan_tf.validation import where
 
-    spikes, kind = _read(path, key)
-    loc = where(path)
-    if kind == "raster":
-        raster = check_raster(spikes, "spikes", source=path)
-        if raster.shape[1] != n_neurons:
+    rec = load_spikes(path, key=key, bin_width=bin_width)
+    spikes, loc = rec.spikes, where(path)
+    if rec.kind == "raster":
+        if spikes.shape[1] != n_neurons:
             raise SpikeDataError(
                 f"The raster must have the critic's {n_neurons} neurons (columns of a "
-                f"(time, neurons) raster). Received shape {raster.shape} "
-                f"({raster.shape[1]} neurons){loc}."
+                f"(time, neurons) raster). Received shape {spikes.shape} "
+                f"({spikes.shape[1]} neurons){loc}."
             )
-        n_win = raster.shape[0] // n_bins
-        if n_win == 0:
+        if spikes.shape[0] < n_bins:
             raise SpikeDataError(
                 f"The raster must span at least one window of {n_bins} bins. Received "
-                f"{raster.shape[0]} time bins{loc}."
+                f"{spikes.shape[0]} time bins{loc}."
             )
-        return np.ascontiguousarray(
-            raster[: n_win * n_bins].reshape(n_win, n_bins, n_neurons).transpose(0, 2, 1))
-    windows = check_windows(spikes, "spikes", source=path)
-    if windows.shape[1:] != (n_neurons, n_bins):
+        return np.array(window_view(spikes, n_bins, stride=n_bins), dtype=np.uint8)
+    if spikes.shape[1:] != (n_neurons, n_bins):
         raise SpikeDataError(
             f"The windows must match the critic: (n, {n_neurons} neurons, {n_bins} bins). "
-            f"Received shape {windows.shape} ({windows.shape[1]} neurons, "
-            f"{windows.shape[2]} bins){loc}."
+            f"Received shape {spikes.shape} ({spikes.shape[1]} neurons, "
+            f"{spikes.shape[2]} bins){loc}."
         )
-    return windows
-
-
-def _read(path: str, key: str | None) -> tuple[Any, str]:
-    """Return (array, "raster" | "windows") using the data package when it is there."""
-    try:
-        from spikegan_tf.data import load_spikes
-    except ImportError:
-        load_spikes = None
-    if load_spikes is not None:
-        rec = load_spikes(path, key=key)
-        return rec.spikes, rec.kind
-    arr = _read_fallback(path, key)
-    return arr, "raster" if arr.ndim == 2 else "windows"
-
-
-def _read_fallback(path: str, key: str | None) -> Any:
-    import numpy as np
-
-    from spikegan_tf.errors import SpikeDataError
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(2, "No such file", str(p))
-    suffix = p.suffix.lower()
-    if suffix == ".npy":
-        try:
-            return np.load(p, allow_pickle=False)
-        except ValueError as exc:
-            raise SpikeDataError(f"Could not read '{p}' as a .npy array: {exc}") from None
-    if suffix == ".npz":
-        with np.load(p, allow_pickle=False) as f:
-            return _pick(dict(f.items()), key, p)
-    if suffix == ".mat":
-        from scipy.io import loadmat
-
-        try:
-            content = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
-        except NotImplementedError:  # MATLAB v7.3 is HDF5
-            content = _read_h5(p)
-        return _pick(content, key, p)
-    if suffix in (".h5", ".hdf5"):
-        return _pick(_read_h5(p), key, p)
-    raise SpikeDataError(
-        f"Unsupported spike file '{p}': expected .npy, .npz, .mat or .h5."
-    )
-
-
-def _read_h5(p: Path) -> dict[str, Any]:
-    import h5py
-    import numpy as np
-
-    with h5py.File(p, "r") as f:
-        return {k: np.asarray(v) for k, v in f.items() if isinstance(v, h5py.Dataset)}
-
-
-def _pick(content: dict[str, Any], key: str | None, p: Path) -> Any:
-    from spikegan_tf.errors import SpikeDataError
-
-    if key is not None:
-        if key not in content:
-            raise SpikeDataError(
-                f"`--key` {key!r} is not in '{p}'. Arrays in the file: {sorted(content)}."
-            )
-        return content[key]
-    if len(content) != 1:
-        raise SpikeDataError(
-            f"'{p}' holds {len(content)} arrays {sorted(content)}: pick one with --key."
-        )
-    return next(iter(content.values()))
+    return spikes
 
 
 def _save_npz(path: Path, **arrays: Any) -> None:
