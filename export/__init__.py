@@ -1,7 +1,52 @@
 """Exporters (SavedModel for TF Serving, ONNX, TFLite) and the TF-free rig runtime.
 
 Installed as ``spikegan_tf.export`` (see ``setup.cfg``'s ``package_dir``).
-Importing this package does not import TensorFlow: the exporters import it
-when called, and :mod:`spikegan_tf.export.runtime` needs only numpy and
-onnxruntime.
+Importing this package does not import TensorFlow: names are loaded on first
+use, the exporters import TensorFlow when called, and
+:mod:`spikegan_tf.export.runtime` needs only numpy and onnxruntime.
+
+Main entry points
+-----------------
+``export_run(run_dir, out, formats)``
+    Write ``<out>/<name>/<version>/`` (SavedModel, ``model.onnx``,
+    ``model.tflite``, ``export.json``) atomically, after checking parity with
+    the Keras generator.
+``Sampler(path, seed=...)``
+    Draw windows from ``model.onnx`` with ONNX Runtime, following the
+    package's sampling protocol.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it (imported on first use)
+_LAZY = {
+    "export_run": "bundle",
+    "ExportResult": "bundle",
+    "parse_formats": "bundle",
+    "FORMATS": "bundle",
+    "ExportError": "errors",
+    "Sampler": "runtime",
+    "build_metadata": "metadata",
+    "Parity": "parity",
+    "write_savedmodel": "savedmodel",
+    "write_onnx": "onnx_export",
+    "write_tflite": "tflite",
+    "serving_function": "graph",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,274 @@
+"""Export a training run in one or more formats, atomically, with measured parity.
+
+Everything goes to TF Serving's layout ``<out>/<name>/<version>/``::
+
+    <out>/<name>/<version>/
+        saved_model.pb, variables/, assets/spikegan_metadata.json   (savedmodel)
+        model.onnx                                                  (onnx)
+        model.tflite                                                (tflite)
+        export.json        metadata + files + the parity measured
+
+TF Serving pointed at ``<out>/<name>`` serves the highest integer version and
+ignores the extra files. The version is built in a hidden temporary directory
+beside the target (``<out>/<name>/.tmp-<version>-*``), every format is
+reloaded and compared with the Keras generator, and only then is the directory
+renamed into place: a failed or interrupted export leaves nothing behind, and
+an existing version is replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spikegan_tf.errors import ConfigError, RunDirError
+from spikegan_tf.rundir import GENERATOR_FILE, read_config
+from spikegan_tf.validation import check_positive_int, check_seed
+
+from .metadata import build_metadata
+from .parity import Parity
+
+__all__ = ["FORMATS", "FILES", "MANIFEST", "ExportResult", "parse_formats", "export_run"]
+
+FORMATS = ("savedmodel", "onnx", "tflite")
+FILES = {"onnx": "model.onnx", "tflite": "model.tflite"}
+MANIFEST = "export.json"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_run` wrote."""
+
+    path: Path
+    name: str
+    version: int
+    files: dict[str, Path]
+    parity: dict[str, Parity]
+    metadata: dict[str, Any] = field(repr=False)
+
+    def lines(self) -> list[str]:
+        """Human-readable report: files written and parity measured."""
+        out = [f"wrote {self.path}{os.sep}"]
+        for fmt, path in self.files.items():
+            what = "(signatures serving_default, sample)" if fmt == "savedmodel" else \
+                f"({path.stat().st_size / 1e6:.2f} MB)"
+            out.append(f"  {fmt:<11} {path}{os.sep if path.is_dir() else ''} {what}")
+        out.append(f"  {'metadata':<11} {self.path / MANIFEST}")
+        any_parity = next(iter(self.parity.values()), None)
+        if any_parity is not None:
+            out.append(f"parity with the Keras generator on {any_parity.n_windows} windows:")
+            out += [f"  {p.summary()}" for p in self.parity.values()]
+        return out
+
+
+def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
+    """Return the requested formats in canonical order, rejecting unknown ones.
+
+    Examples
+    --------
+    >>> parse_formats("onnx,savedmodel")
+    ('savedmodel', 'onnx')
+    >>> parse_formats("onnx,pb")
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.ConfigError: Unknown export format 'pb'. Choose from savedmodel, onnx, tflite (comma-separated).
+    """
+    items = formats.split(",") if isinstance(formats, str) else list(formats)
+    items = [str(f).strip().lower() for f in items if str(f).strip()]
+    if not items:
+        raise ConfigError(f"`formats` must name at least one of {', '.join(FORMATS)}. "
+                          f"Received {formats!r}.")
+    for f in items:
+        if f not in FORMATS:
+            raise ConfigError(f"Unknown export format {f!r}. Choose from "
+                              f"{', '.join(FORMATS)} (comma-separated).")
+    return tuple(f for f in FORMATS if f in items)
+
+
+def default_name(run_dir: str | os.PathLike) -> str:
+    """Model name derived from the run directory's name (``spikegan`` if unusable)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(run_dir).resolve().name).strip("._-")
+    return name or "spikegan"
+
+
+def _prepare_base(out: str | os.PathLike, name: str) -> Path:
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"Output directory '{out}' is a file, not a directory.")
+    base = out / name
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"Cannot create the output directory '{base}': "
+                          f"{exc.strerror or exc}.") from None
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise RunDirError(f"Output directory '{base}' is not writable.")
+    return base
+
+
+def _next_version(base: Path) -> int:
+    versions = [int(p.name) for p in base.iterdir() if p.name.isdigit() and p.is_dir()]
+    return max(versions, default=0) + 1
+
+
+def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
+    """Rename ``tmp`` to ``target``, replacing an existing ``target`` only if ``overwrite``."""
+    old = None
+    if target.exists():
+        if not overwrite:
+            raise RunDirError(f"Version directory '{target}' already exists (written while this "
+                              "export ran); pass --overwrite or choose another --version.")
+        old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
+        os.rename(target, old)
+    try:
+        os.rename(tmp, target)
+    except OSError as exc:
+        if old is not None:
+            os.rename(old, target)
+        raise RunDirError(f"Could not move the export into '{target}': {exc}") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
+               formats: str | Sequence[str] = ("savedmodel", "onnx"), *,
+               name: str | None = None, version: int | None = None, overwrite: bool = False,
+               parity_windows: int = 256, parity_seed: int = 0, opset: int = 17,
+               lean: bool = True) -> ExportResult:
+    """Export a run's generator to ``<out>/<name>/<version>/``.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        Training run directory (``config.json`` + ``generator.keras``).
+    out : path-like
+        Model base directory (TF Serving's ``--model_base_path`` parent).
+    formats : str or sequence of str
+        Any of ``"savedmodel"``, ``"onnx"``, ``"tflite"`` (a comma-separated string works).
+    name : str, optional
+        Model name (TF Serving's ``--model_name``); default: the run directory's name.
+    version : int, optional
+        Integer version; default: one more than the highest existing version.
+    overwrite : bool
+        Replace an existing version directory (atomically).
+    parity_windows : int
+        Windows compared with the Keras generator for every format.
+    parity_seed : int
+        Seed of the sampling-protocol draws used for the parity check.
+    opset : int
+        ONNX opset (>= 17).
+    lean : bool
+        Export the polyphase graph (see :mod:`.graph`) rather than the Keras call
+        for ONNX and TFLite.
+
+    Returns
+    -------
+    ExportResult
+
+    Raises
+    ------
+    ConfigError
+        Unknown format, bad name or version.
+    RunDirError
+        Run directory without ``config.json``/``generator.keras``, an output
+        directory that cannot be written, or an existing version without
+        ``overwrite``.
+    ExportError
+        A converter failed, or an export does not reload or does not match the
+        Keras model (nothing is written then).
+
+    Examples
+    --------
+    >>> result = export_run("runs/retina", "models", "savedmodel,onnx")  # doctest: +SKIP
+    >>> print("\\n".join(result.lines()))                                 # doctest: +SKIP
+    """
+    formats = parse_formats(formats)
+    name = default_name(run_dir) if name is None else str(name)
+    if not _NAME.match(name):
+        raise ConfigError(f"`name` must be letters, digits, '.', '_' or '-' (TF Serving model "
+                          f"name). Received {name!r}.")
+    if version is not None:
+        version = check_positive_int(version, "version")
+    parity_windows = check_positive_int(parity_windows, "parity_windows")
+    parity_seed = check_seed(parity_seed)
+    run_config = read_config(run_dir)  # RunDirError if not a run
+    if not (Path(run_dir) / GENERATOR_FILE).is_file():
+        raise RunDirError(f"Run directory '{run_dir}' has no {GENERATOR_FILE} (the trained "
+                          "generator): train first, or pass the directory of a finished run.")
+    base = _prepare_base(out, name)
+    if version is None:
+        version = _next_version(base)
+    target = base / str(version)
+    if target.exists() and not overwrite:
+        raise RunDirError(f"Version directory '{target}' already exists; pass --overwrite to "
+                          "replace it or choose another --version.")
+
+    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.rundir import load_generator
+
+    from .graph import float32_generator, plan_generator
+    from .parity import protocol_inputs
+
+    config = ModelConfig.from_dict(run_config["model"])
+    generator = load_generator(run_dir)
+    lean_graph = lean and plan_generator(generator, config) is not None
+    metadata = build_metadata(run_config, source=str(Path(run_dir).resolve()),
+                              graph="polyphase" if lean_graph else "keras")
+    latent = int(generator.inputs[0].shape[-1])
+    z, u = protocol_inputs(parity_windows, latent, config.n_neurons, config.n_bins, parity_seed)
+    ref = float32_generator(generator, config)(z, training=False)
+    ref = ref.numpy() if hasattr(ref, "numpy") else ref
+
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
+    except OSError as exc:
+        raise RunDirError(f"Cannot write into the output directory '{base}': "
+                          f"{exc.strerror or exc}.") from None
+    try:
+        # mkdtemp makes the directory private (0700); the version must be readable by
+        # a TF Serving process running as another user, like its parent directory
+        os.chmod(tmp, base.stat().st_mode & 0o777)
+        files: dict[str, Path] = {}
+        parity: dict[str, Parity] = {}
+        if "savedmodel" in formats:
+            from .savedmodel import verify_savedmodel, write_savedmodel
+
+            write_savedmodel(generator, config, tmp, metadata)
+            parity["savedmodel"] = verify_savedmodel(tmp, ref, z, u).check()
+            files["savedmodel"] = target
+        if "onnx" in formats:
+            from .onnx_export import verify_onnx, write_onnx
+
+            write_onnx(generator, config, tmp / FILES["onnx"], metadata, opset=opset, lean=lean)
+            parity["onnx"] = verify_onnx(tmp / FILES["onnx"], ref, z, u).check()
+            files["onnx"] = target / FILES["onnx"]
+        if "tflite" in formats:
+            from .tflite import verify_tflite, write_tflite
+
+            write_tflite(generator, config, tmp / FILES["tflite"], lean=lean)
+            parity["tflite"] = verify_tflite(tmp / FILES["tflite"], ref, z, u).check()
+            files["tflite"] = target / FILES["tflite"]
+        manifest = {
+            **metadata,
+            "name": name,
+            "version": version,
+            "files": {fmt: os.path.relpath(p, target) for fmt, p in files.items()},
+            "parity": {fmt: p.to_dict() for fmt, p in parity.items()},
+            "parity_seed": parity_seed,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True,
+                                               default=str) + "\n")
+        _commit(tmp, target, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ExportResult(target, name, version, files, parity, metadata)

@@ -1,0 +1,148 @@
+"""ONNX export (tf2onnx) for ONNX Runtime on lab rigs.
+
+The ONNX model has inputs ``z`` float32 ``(batch, latent_dim)`` and ``u``
+float32 ``(batch, n_neurons, n_bins)`` and outputs ``probs`` float32 and
+``spikes`` uint8 ``(batch, n_neurons, n_bins)``; the batch dimension is the
+symbolic ``batch``. The metadata (:mod:`.metadata`) is stored in
+``metadata_props``.
+
+The graph converted is the polyphase expression of :mod:`.graph` (``Gather``
++ one matrix product per upsampling block, no ``ConvTranspose``, ``Tile`` or
+transpose chains), which ONNX Runtime fuses into a few ``FusedGemm`` nodes.
+The file is not declared written until ONNX Runtime has loaded it and its
+outputs match the Keras model (tf2onnx can exit cleanly with a file that ONNX
+Runtime refuses).
+
+Requires the ``export`` extra (``onnx``, ``tf2onnx``, ``onnxruntime``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.config import ModelConfig
+
+from .errors import ExportError
+from .metadata import to_onnx_props
+from .parity import Parity, measure_parity
+
+__all__ = ["DEFAULT_OPSET", "BATCH_DIM", "to_onnx_model", "write_onnx", "verify_onnx"]
+
+DEFAULT_OPSET = 17
+BATCH_DIM = "batch"
+
+
+def _require(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ExportError(
+            f"ONNX export needs the '{module}' package: pip install 'spikegan-tf[export]' "
+            f"({exc})."
+        ) from None
+
+
+def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any], *,
+                  opset: int = DEFAULT_OPSET, lean: bool = True) -> Any:
+    """Convert the generator to an in-memory ``onnx.ModelProto`` (not yet verified).
+
+    Parameters
+    ----------
+    generator : keras.Model
+        ``z -> probs``.
+    config : ModelConfig
+        Its configuration.
+    metadata : dict
+        Stored as ``metadata_props``.
+    opset : int
+        ONNX opset (>= 17).
+    lean : bool
+        Convert the polyphase graph (default) rather than the Keras call.
+    """
+    onnx = _require("onnx")
+    tf2onnx = _require("tf2onnx")
+    from .graph import serving_function
+
+    if opset < 17:
+        raise ExportError(f"`opset` must be >= 17. Received {opset}.")
+    fn = serving_function(generator, config, lean=lean)
+    logger = logging.getLogger("tf2onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        model, _ = tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
+                                                 opset=opset)
+    except Exception as exc:
+        raise ExportError(f"tf2onnx could not convert the generator: {exc}") from exc
+    finally:
+        logger.setLevel(level)
+
+    names = {"inputs": [i.name for i in model.graph.input],
+             "outputs": [o.name for o in model.graph.output]}
+    if names != {"inputs": ["z", "u"], "outputs": ["probs", "spikes"]}:
+        raise ExportError(f"tf2onnx produced unexpected inputs/outputs {names}; expected inputs "
+                          "['z', 'u'] and outputs ['probs', 'spikes'].")
+    for value in [*model.graph.input, *model.graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
+    del model.metadata_props[:]
+    for key, value in to_onnx_props(metadata).items():
+        model.metadata_props.add(key=key, value=value)
+    model.producer_name = "spikegan_tf (tf2onnx)"
+    model.doc_string = (
+        "Spike-GAN generator. Inputs z (batch, latent_dim) standard normal and u "
+        "(batch, n_neurons, n_bins) uniform; outputs probs and spikes = u < probs (uint8). "
+        "Metadata key 'spikegan' holds the JSON description."
+    )
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        raise ExportError(f"The converted ONNX model is invalid: {exc}") from exc
+    return model
+
+
+def write_onnx(generator: Any, config: ModelConfig, path: str | os.PathLike,
+               metadata: dict[str, Any], *, opset: int = DEFAULT_OPSET,
+               lean: bool = True) -> Path:
+    """Convert the generator and write ``path`` (e.g. ``.../1/model.onnx``).
+
+    Callers that need the file verified use :func:`verify_onnx` (the bundle
+    exporter :func:`spikegan_tf.export.export_run` always does).
+    """
+    onnx = _require("onnx")
+    model = to_onnx_model(generator, config, metadata, opset=opset, lean=lean)
+    path = Path(path)
+    onnx.save(model, str(path))
+    return path
+
+
+def verify_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
+                u: np.ndarray) -> Parity:
+    """Load ``path`` in ONNX Runtime, run it at two batch sizes and measure parity.
+
+    Raises
+    ------
+    ExportError
+        If ONNX Runtime refuses the file, a name or the symbolic batch
+        dimension is wrong, or a batch of one disagrees with the full batch.
+    """
+    ort = _require("onnxruntime")
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        probs, spikes = session.run(["probs", "spikes"], {"z": z, "u": u})
+        one = session.run(["probs"], {"z": z[:1], "u": u[:1]})[0]
+    except Exception as exc:
+        raise ExportError(f"ONNX Runtime cannot run the exported '{path}': {exc}") from exc
+    for value in session.get_inputs() + session.get_outputs():
+        if value.shape[0] != BATCH_DIM:
+            raise ExportError(f"'{path}': {value.name} has batch dimension {value.shape[0]!r}, "
+                              f"expected {BATCH_DIM!r}.")
+    if not np.allclose(one, probs[:1], rtol=0, atol=1e-6):
+        raise ExportError(f"'{path}': a batch of one gives different probabilities.")
+    return measure_parity("onnx", ref_probs, probs, spikes, u)

@@ -1,0 +1,106 @@
+"""Parity of an exported model with the Keras generator (TF-free).
+
+Every exporter runs its model on the same protocol draws ``(z, u)`` as the
+Keras generator and compares: firing probabilities within ``atol`` (1e-5) and
+identical spikes wherever ``|p - u| > margin`` (1e-6), i.e. wherever float
+round-off cannot flip a Bernoulli draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.sampling import sampling_streams
+
+from .errors import ExportError
+
+__all__ = ["PROBS_ATOL", "SPIKE_MARGIN", "Parity", "protocol_inputs", "measure_parity"]
+
+PROBS_ATOL = 1e-5
+SPIKE_MARGIN = 1e-6
+
+
+def protocol_inputs(n: int, latent_dim: int, n_neurons: int, n_bins: int,
+                    seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(z, u)`` drawn by the sampling protocol (see :mod:`spikegan_tf.sampling`).
+
+    Examples
+    --------
+    >>> z, u = protocol_inputs(2, 4, 3, 8, seed=0)
+    >>> z.shape, u.shape, u.dtype
+    ((2, 4), (2, 3, 8), dtype('float32'))
+    """
+    z_rng, u_rng = sampling_streams(seed)
+    z = z_rng.standard_normal((n, latent_dim), dtype=np.float32)
+    u = u_rng.random((n, n_neurons, n_bins), dtype=np.float32)
+    return z, u
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Differences between one exported format and the Keras generator."""
+
+    format: str
+    n_windows: int
+    probs_max_abs_diff: float
+    spikes_compared: int
+    spikes_mismatched: int
+    probs_atol: float = PROBS_ATOL
+    spike_margin: float = SPIKE_MARGIN
+
+    @property
+    def ok(self) -> bool:
+        """Whether both tolerances hold."""
+        return self.probs_max_abs_diff <= self.probs_atol and self.spikes_mismatched == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields and ``ok`` as a JSON-serialisable dict."""
+        return {**asdict(self), "ok": self.ok}
+
+    def summary(self) -> str:
+        """One line, e.g. ``onnx: probs max |diff| 4.8e-07 (<= 1e-05), spikes 0/6400 differ``."""
+        return (f"{self.format}: probs max |diff| {self.probs_max_abs_diff:.2g} "
+                f"(<= {self.probs_atol:g}), spikes {self.spikes_mismatched}/"
+                f"{self.spikes_compared} differ where |p - u| > {self.spike_margin:g}")
+
+    def check(self) -> Parity:
+        """Return ``self`` if :attr:`ok`, else raise :class:`ExportError`."""
+        if not self.ok:
+            raise ExportError(f"The exported model does not match the Keras generator: "
+                              f"{self.summary()}.")
+        return self
+
+
+def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: np.ndarray,
+                   u: np.ndarray, *, atol: float = PROBS_ATOL,
+                   margin: float = SPIKE_MARGIN) -> Parity:
+    """Compare an export's ``probs``/``spikes`` on draws ``u`` with the Keras ``ref_probs``.
+
+    Examples
+    --------
+    >>> p = np.array([[[0.2, 0.7]]], np.float32)
+    >>> u = np.array([[[0.5, 0.5]]], np.float32)
+    >>> measure_parity("x", p, p, (u < p).astype(np.uint8), u).ok
+    True
+    >>> measure_parity("x", p, p, np.ones_like(p, np.uint8), u).spikes_mismatched
+    1
+    """
+    ref_probs = np.asarray(ref_probs, np.float32)
+    probs = np.asarray(probs, np.float32)
+    spikes = np.asarray(spikes)
+    if probs.shape != ref_probs.shape or spikes.shape != ref_probs.shape:
+        raise ExportError(f"The {fmt} export returned probs {probs.shape} and spikes "
+                          f"{spikes.shape}; expected {ref_probs.shape}.")
+    if spikes.dtype != np.uint8:
+        raise ExportError(f"The {fmt} export returned spikes of dtype {spikes.dtype}; "
+                          "expected uint8.")
+    diff = float(np.max(np.abs(probs - ref_probs))) if probs.size else 0.0
+    if not np.isfinite(diff):
+        diff = float("inf")
+    clear = np.abs(ref_probs - u) > margin
+    expected = (u < ref_probs).astype(np.uint8)
+    mismatched = int(np.count_nonzero((spikes != expected) & clear))
+    return Parity(fmt, int(ref_probs.shape[0]), diff, int(clear.sum()), mismatched, atol, margin)

@@ -1,0 +1,159 @@
+"""SavedModel export for TensorFlow Serving.
+
+The SavedModel has two signatures:
+
+``serving_default``
+    inputs ``z`` float32 ``(batch, latent_dim)`` and ``u`` float32
+    ``(batch, n_neurons, n_bins)`` (the caller's uniform draws); outputs
+    ``probs`` float32 and ``spikes`` uint8 ``(batch, n_neurons, n_bins)``.
+    Callers that draw ``z`` and ``u`` with the package's sampling protocol get
+    exactly the spikes of :func:`spikegan_tf.sampling.sample`.
+``sample``
+    inputs ``num_samples`` int32 and ``seed`` int64 scalars; the server draws
+    ``z`` and ``u`` with TensorFlow's stateless RNG
+    (``tf.random.stateless_normal``/``stateless_uniform``, seeds ``[seed, 0]``
+    and ``[seed, 1]``), so the same seed always gives the same spikes (but not
+    the numpy protocol's spikes). Outputs ``probs`` and ``spikes``.
+
+The generator is the Keras model itself (TensorFlow's own kernels), and the
+metadata is the asset ``assets/spikegan_metadata.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.config import ModelConfig
+
+from .errors import ExportError
+from .metadata import ASSET_NAME
+from .parity import Parity, measure_parity
+
+__all__ = ["write_savedmodel", "verify_savedmodel", "sample_seeds"]
+
+
+def sample_seeds(seed: Any) -> tuple[Any, Any]:
+    """Return the stateless seeds ``([seed, 0], [seed, 1])`` of ``z`` and ``u``."""
+    import tensorflow as tf
+
+    seed = tf.cast(seed, tf.int64)
+    return tf.stack([seed, tf.constant(0, tf.int64)]), tf.stack([seed, tf.constant(1, tf.int64)])
+
+
+def _servable(generator: Any, config: ModelConfig, metadata_path: str) -> Any:
+    import tensorflow as tf
+
+    from .graph import float32_generator
+
+    model = float32_generator(generator, config)
+    latent, neurons, bins = int(model.inputs[0].shape[-1]), config.n_neurons, config.n_bins
+    module = tf.Module()
+    module.generator = model
+    # track the variables explicitly: the Keras 3 model's own tracking is not relied on
+    module.generator_variables = [getattr(v, "value", v) for v in model.weights]
+    module.metadata_file = tf.saved_model.Asset(metadata_path)
+
+    def probs_and_spikes(z, u):
+        probs = tf.cast(model(z, training=False), tf.float32)
+        return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, latent], tf.float32, name="z"),
+        tf.TensorSpec([None, neurons, bins], tf.float32, name="u"),
+    ])
+    def serving_default(z, u):
+        return probs_and_spikes(z, u)
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int64, name="seed"),
+    ])
+    def sample(num_samples, seed):
+        tf.debugging.assert_positive(num_samples, message="`num_samples` must be >= 1")
+        tf.debugging.assert_non_negative(seed, message="`seed` must be >= 0")
+        z_seed, u_seed = sample_seeds(seed)
+        z = tf.random.stateless_normal(tf.stack([num_samples, latent]), z_seed)
+        u = tf.random.stateless_uniform(tf.stack([num_samples, neurons, bins]), u_seed)
+        return probs_and_spikes(z, u)
+
+    module.serving_default = serving_default
+    module.sample = sample
+    return module
+
+
+def write_savedmodel(generator: Any, config: ModelConfig, path: str | os.PathLike,
+                     metadata: dict[str, Any]) -> Path:
+    """Write the generator as a SavedModel into the (new or empty) directory ``path``.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        ``z -> probs (batch, n_neurons, n_bins)``.
+    config : ModelConfig
+        The generator's configuration (window shape).
+    path : path-like
+        Version directory, e.g. ``models/retina/1`` (TF Serving's layout).
+    metadata : dict
+        Written as ``assets/spikegan_metadata.json``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    import tensorflow as tf
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="spikegan-meta-") as tmp:
+        meta_file = Path(tmp) / ASSET_NAME
+        meta_file.write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n")
+        module = _servable(generator, config, str(meta_file))
+        try:
+            tf.saved_model.save(module, str(path), signatures={
+                "serving_default": module.serving_default.get_concrete_function(),
+                "sample": module.sample.get_concrete_function(),
+            })
+        except Exception as exc:  # conversion/serialisation failure, not user input
+            raise ExportError(f"Writing the SavedModel to '{path}' failed: {exc}") from exc
+    return path
+
+
+def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
+                      u: np.ndarray) -> Parity:
+    """Reload the SavedModel, call both signatures and measure parity.
+
+    ``serving_default`` on the protocol draws ``(z, u)`` is compared with the
+    Keras probabilities ``ref_probs``; ``sample`` is called twice with one
+    seed and must return identical uint8 spikes of the right shape.
+
+    Raises
+    ------
+    ExportError
+        If the model does not load, a signature is missing, or ``sample`` is
+        not reproducible.
+    """
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(str(path))
+        serve = loaded.signatures["serving_default"]
+        sample = loaded.signatures["sample"]
+    except Exception as exc:
+        raise ExportError(f"The SavedModel written to '{path}' does not load: {exc}") from exc
+    out = serve(z=tf.constant(z), u=tf.constant(u))
+    parity = measure_parity("savedmodel", ref_probs, out["probs"].numpy(),
+                            out["spikes"].numpy(), u)
+    n = min(4, len(z))
+    a = sample(num_samples=tf.constant(n, tf.int32), seed=tf.constant(7, tf.int64))
+    b = sample(num_samples=tf.constant(n, tf.int32), seed=tf.constant(7, tf.int64))
+    sa, sb = a["spikes"].numpy(), b["spikes"].numpy()
+    if sa.shape != (n, *ref_probs.shape[1:]) or sa.dtype != np.uint8 or not (sa == sb).all():
+        raise ExportError(f"The SavedModel's `sample` signature is not reproducible or has the "
+                          f"wrong shape/dtype: {sa.shape} {sa.dtype}.")
+    return parity
