@@ -12,19 +12,35 @@ in safe mode without ``custom_objects``.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from spikegan_tf.config import ModelConfig
+from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic"]
 
 
-def _init(config: ModelConfig) -> keras.initializers.Initializer:
-    return keras.initializers.RandomNormal(stddev=config.init_stddev)
+class _Inits:
+    """Normal(0, ``init_stddev``) initialisers, one integer seed per layer when seeded.
+
+    Keras' unseeded initialisers draw from a global seed; an integer seed makes
+    each layer's initial weights a pure function of ``seed`` (no global state).
+    """
+
+    def __init__(self, config: ModelConfig, seed: int | None) -> None:
+        self._stddev = config.init_stddev
+        self._seeds = (None if seed is None else
+                       iter(int(s) for s in np.random.SeedSequence(seed).generate_state(64)
+                            % 2**31))
+
+    def __call__(self) -> keras.initializers.Initializer:
+        seed = None if self._seeds is None else next(self._seeds)
+        return keras.initializers.RandomNormal(stddev=self._stddev, seed=seed)
 
 
 def build_generator(config: ModelConfig, *, dtype: str | None = None,
-                    name: str = "generator") -> keras.Model:
+                    name: str = "generator", seed: int | None = None) -> keras.Model:
     """Build the generator ``z -> firing probabilities (batch, n_neurons, n_bins)``.
 
     Semi-convolutional (``architecture="conv"``): Dense to
@@ -42,22 +58,24 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
         Keras dtype policy, e.g. ``"mixed_float16"``; the output stays float32.
     name : str
         Model name.
+    seed : int, optional
+        Seed of the initial weights (unseeded: Keras' global seed stream).
 
     Examples
     --------
     >>> import numpy as np
     >>> g = build_generator(ModelConfig(n_neurons=3, n_bins=8, num_features=4))
-    >>> g(np.zeros((2, 128), "float32")).shape
+    >>> tuple(g(np.zeros((2, 128), "float32")).shape)
     (2, 3, 8)
     """
-    init = _init(config)
+    init = _Inits(config, check_seed(seed))
     z = keras.Input(shape=(config.latent_dim,), name="z")
     if config.architecture == "fc":
         h = z
         for i in range(config.fc_layers):
-            h = layers.Dense(config.num_units, activation="relu", kernel_initializer=init,
+            h = layers.Dense(config.num_units, activation="relu", kernel_initializer=init(),
                              dtype=dtype, name=f"dense_{i + 1}")(h)
-        h = layers.Dense(config.n_neurons * config.n_bins, kernel_initializer=init,
+        h = layers.Dense(config.n_neurons * config.n_bins, kernel_initializer=init(),
                          dtype=dtype, name="logits")(h)
         h = layers.Reshape((config.n_neurons, config.n_bins), name="to_windows")(h)
         probs = layers.Activation("sigmoid", dtype="float32", name="probs")(h)
@@ -66,7 +84,7 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
     n_layers = config.num_layers
     features = list(config.critic_features)  # e.g. [128, 256]
     bins0 = config.n_bins // 2**n_layers
-    h = layers.Dense(bins0 * features[-1], kernel_initializer=init, dtype=dtype,
+    h = layers.Dense(bins0 * features[-1], kernel_initializer=init(), dtype=dtype,
                      name="project")(z)
     h = layers.Reshape((bins0, features[-1]), name="reshape")(h)
     h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype, name="project_act")(h)
@@ -75,11 +93,11 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
         last = i == n_layers - 1
         if config.upsampling == "resize":
             h = layers.UpSampling1D(2, dtype=dtype, name=f"up_{i + 1}")(h)
-            h = layers.Conv1D(ch, config.kernel_size, padding="same", kernel_initializer=init,
+            h = layers.Conv1D(ch, config.kernel_size, padding="same", kernel_initializer=init(),
                               dtype=dtype, name=f"conv_{i + 1}")(h)
         else:
             h = layers.Conv1DTranspose(ch, config.kernel_size, strides=2, padding="same",
-                                       kernel_initializer=init, dtype=dtype,
+                                       kernel_initializer=init(), dtype=dtype,
                                        name=f"deconv_{i + 1}")(h)
         if not last:
             h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
@@ -90,7 +108,7 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
 
 
 def build_critic(config: ModelConfig, *, dtype: str | None = None,
-                 name: str = "critic") -> keras.Model:
+                 name: str = "critic", seed: int | None = None) -> keras.Model:
     """Build the critic ``window (batch, n_neurons, n_bins) -> score (batch, 1)``.
 
     Semi-convolutional: ``num_layers`` Conv1D over time (kernel ``kernel_size``,
@@ -103,15 +121,15 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     --------
     >>> import numpy as np
     >>> c = build_critic(ModelConfig(n_neurons=3, n_bins=8, num_features=4))
-    >>> c(np.zeros((2, 3, 8), "float32")).shape
+    >>> tuple(c(np.zeros((2, 3, 8), "float32")).shape)
     (2, 1)
     """
-    init = _init(config)
+    init = _Inits(config, check_seed(seed))
     x = keras.Input(shape=(config.n_neurons, config.n_bins), name="spikes")
     if config.architecture == "fc":
         h = layers.Flatten(dtype=dtype, name="flatten")(x)
         for i in range(config.fc_layers):
-            h = layers.Dense(config.num_units, kernel_initializer=init, dtype=dtype,
+            h = layers.Dense(config.num_units, kernel_initializer=init(), dtype=dtype,
                              name=f"dense_{i + 1}")(h)
             h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
                                  name=f"act_{i + 1}")(h)
@@ -119,9 +137,9 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
         h = layers.Permute((2, 1), dtype=dtype, name="to_channels")(x)  # (batch, bins, neurons)
         for i, ch in enumerate(config.critic_features):
             h = layers.Conv1D(ch, config.kernel_size, strides=2, padding="same",
-                              kernel_initializer=init, dtype=dtype, name=f"conv_{i + 1}")(h)
+                              kernel_initializer=init(), dtype=dtype, name=f"conv_{i + 1}")(h)
             h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
                                  name=f"act_{i + 1}")(h)
         h = layers.Flatten(dtype=dtype, name="flatten")(h)
-    score = layers.Dense(1, kernel_initializer=init, dtype="float32", name="score")(h)
+    score = layers.Dense(1, kernel_initializer=init(), dtype="float32", name="score")(h)
     return keras.Model(x, score, name=name)
