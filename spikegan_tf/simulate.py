@@ -237,7 +237,9 @@ def uniform_group_statistics(
     q = math.sqrt(correlation)
     n = d + 1
     n_states = n**3
-    trans = np.zeros((n_states, n_states))
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
     p_i = np.zeros(n_states)  # P(neuron i fires | state)
     p_ij = np.zeros(n_states)  # P(both fire | state)
 
@@ -261,12 +263,21 @@ def uniform_group_statistics(
                             w = pm * wi * wj
                             if w:
                                 t = (nxt(a, m == 1) * n + nxt(b, xi == 1)) * n + nxt(c, xj == 1)
-                                trans[s, t] += w
-    # stationary distribution: pi (T - I) = 0, sum(pi) = 1
-    lhs = np.vstack([trans.T - np.eye(n_states), np.ones(n_states)])
-    rhs = np.zeros(n_states + 1)
+                                rows.append(s)
+                                cols.append(t)
+                                vals.append(w)
+    # stationary distribution: pi (T - I) = 0 with one equation replaced by sum(pi) = 1;
+    # sparse (at most 8 successors per state), so no threaded BLAS on a dense matrix
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    # duplicates (same s, t) are summed by coo -> csc
+    trans_t = scipy.sparse.coo_matrix((vals, (cols, rows)), shape=(n_states, n_states))
+    lhs = (trans_t.tocsc() - scipy.sparse.identity(n_states, format="csc")).tolil()
+    lhs[n_states - 1, :] = 1.0
+    rhs = np.zeros(n_states)
     rhs[-1] = 1.0
-    pi, *_ = np.linalg.lstsq(lhs, rhs, rcond=None)
+    pi = scipy.sparse.linalg.spsolve(lhs.tocsc(), rhs)
     mu = float(pi @ p_i)
     both = float(pi @ p_ij)
     var = mu * (1.0 - mu)

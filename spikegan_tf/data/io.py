@@ -218,6 +218,7 @@ def load_spikes(
             n_units=len(unit_ids),
             clip=clip,
             source=path,
+            unit_ids=unit_ids,
         )
         return SpikeRecording(
             raster,

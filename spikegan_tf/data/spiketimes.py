@@ -201,6 +201,10 @@ def read_csv_spike_times(
     skip = first
     if not _is_numeric_row(lines[first]):
         skip = first + 1  # header
+    if not any(line.strip() for line in lines[skip:]):
+        raise SpikeDataError(
+            f"File '{path}' holds no spike times. Expected rows 'time,unit' (seconds, unit id)."
+        )
     try:
         data = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
     except ValueError as exc:
