@@ -1,0 +1,153 @@
+"""The TF-free rig runtime reproduces spikegan_tf.sampling.sample for the same seed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikegan_tf import rundir
+from spikegan_tf.errors import ConfigError, RunDirError, SpikeGANError
+from spikegan_tf.sampling import sample, sampling_streams
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from spikegan_tf.export.runtime import Sampler  # noqa: E402
+
+from spikegan_tf.config import ModelConfig  # noqa: E402
+from spikegan_tf.models import build_generator  # noqa: E402
+
+
+def make_run(path: Path, seed: int) -> Path:
+    """A tiny run directory with random weights and biases."""
+    cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=8)
+    g = build_generator(cfg)
+    rng = np.random.default_rng(seed)
+    g.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in g.get_weights()])
+    rundir.save_model(g, path / rundir.GENERATOR_FILE)
+    rundir.write_config(path, cfg, data={"bin_width": 0.02, "source": "hand-made"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from spikegan_tf.export.bundle import export_run
+
+    run = make_run(tmp_path_factory.mktemp("run"), seed=8)
+    result = export_run(run, tmp_path_factory.mktemp("models"), "onnx", name="rig")
+    return run, result.files["onnx"]
+
+
+@pytest.fixture(scope="module")
+def keras_gen(exported):
+    return rundir.load_generator(exported[0])
+
+
+def test_same_spikes_as_keras_sample(exported, keras_gen):
+    _, path = exported
+    n, seed = 300, 2024
+    spikes, probs = Sampler(path, seed=seed).sample(n, return_probs=True)
+    assert spikes.shape == (n, 4, 8) and spikes.dtype == np.uint8
+    expected = sample(keras_gen, n, seed=seed)
+    # the protocol's u, recomputed independently of the runtime
+    z_rng, u_rng = sampling_streams(seed)
+    z = z_rng.standard_normal((n, 128), dtype=np.float32)
+    u = u_rng.random((n, 4, 8), dtype=np.float32)
+    ref = keras_gen(z).numpy()
+    assert np.abs(probs - ref).max() <= 1e-5
+    clear = np.abs(ref - u) > 1e-6
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal(spikes[clear], expected[clear])
+    assert 0 < spikes.mean() < 1  # not a degenerate all-0/all-1 model
+
+
+def test_sessions_continue_and_chunk_independently(exported):
+    _, path = exported
+    fresh = Sampler(path, seed=5).sample(12)
+    s = Sampler(path, seed=5, chunk_size=4)
+    np.testing.assert_array_equal(np.concatenate([s.sample(3), s.sample(9)]), fresh)
+    assert s.windows_drawn == 12
+    stream = Sampler(path, seed=5).stream()
+    first = [next(stream) for _ in range(4)]
+    assert all(w.shape == (1, 4, 8) for w in first)
+    np.testing.assert_array_equal(np.concatenate(first), fresh[:4])
+    pairs = Sampler(path, seed=5).stream(batch=3)
+    np.testing.assert_array_equal(np.concatenate([next(pairs), next(pairs)]), fresh[:6])
+
+
+def test_seed_recorded_and_replayed(exported):
+    _, path = exported
+    s = Sampler(path)  # seed drawn from the OS
+    assert isinstance(s.seed, int) and s.seed >= 0
+    first = s.sample(7)
+    record = s.record()
+    assert record["seed"] == s.seed and record["windows_drawn"] == 7
+    assert record["model"] == str(path) and len(record["sha256"]) == 64
+    replay = Sampler(record["model"], seed=record["seed"])
+    np.testing.assert_array_equal(replay.sample(7), first)
+    s.reset()
+    np.testing.assert_array_equal(s.sample(7), first)
+    assert not np.array_equal(Sampler(path, seed=s.seed + 1).sample(7), first)
+    assert f"seed={s.seed}" in repr(s)
+
+
+def test_metadata_from_the_file(exported):
+    s = Sampler(exported[1], seed=0)
+    assert (s.n_neurons, s.n_bins, s.latent_dim, s.bin_width) == (4, 8, 128, 0.02)
+    assert s.metadata["training_data"]["source"] == "hand-made"
+    assert s.metadata["layout"] == "(batch, n_neurons, n_bins)"
+
+
+def test_run_checks_shapes(exported):
+    s = Sampler(exported[1], seed=0)
+    probs, spikes = s.run(np.zeros((2, 128), np.float32), np.ones((2, 4, 8), np.float32))
+    assert (spikes == 0).all() and probs.shape == (2, 4, 8)  # u = 1 never spikes
+    with pytest.raises(SpikeGANError, match=r"`z` must be \(n, 128\)"):
+        s.run(np.zeros((2, 127), np.float32), np.ones((2, 4, 8), np.float32))
+    with pytest.raises(ConfigError, match="`n`"):
+        s.sample(0)
+    with pytest.raises(ConfigError, match="`seed`"):
+        Sampler(exported[1], seed=-1)
+
+
+def test_bad_files(exported, tmp_path):
+    with pytest.raises(RunDirError, match="does not exist"):
+        Sampler(tmp_path / "nope.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(RunDirError, match="cannot load"):
+        Sampler(junk)
+    model = onnx.load(str(exported[1]))
+    del model.metadata_props[:]
+    bare = tmp_path / "bare.onnx"
+    onnx.save(model, str(bare))
+    with pytest.raises(RunDirError, match="no 'spikegan' metadata"):
+        Sampler(bare)
+
+
+def test_runtime_needs_no_tensorflow(exported):
+    """Import, load and sample in a fresh interpreter; TensorFlow must stay unimported."""
+    code = textwrap.dedent(f"""
+        import json, sys
+        from spikegan_tf.export.runtime import Sampler
+        import spikegan_tf.export
+        s = Sampler({str(exported[1])!r}, seed=3)
+        w = s.sample(5)
+        print(json.dumps({{"tf": "tensorflow" in sys.modules, "keras": "keras" in sys.modules,
+                          "sum": int(w.sum()), "shape": list(w.shape)}}))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads(res.stdout.strip().splitlines()[-1])
+    assert report["tf"] is False and report["keras"] is False
+    assert report["shape"] == [5, 4, 8]
+    assert report["sum"] == int(Sampler(exported[1], seed=3).sample(5).sum())
