@@ -1,0 +1,270 @@
+"""``spikegan train``: train Spike-GAN on a recording or on windows, resumably.
+
+Examples::
+
+    spikegan train --data retina.mat --key data --bins 32 --out runs/retina --max-steps 20000
+    spikegan train --out runs/retina --resume            # continue (same data and settings)
+    spikegan train --data uniform.npz --out runs/uniform --max-minutes 10 --num-features 64
+
+A raster file ``(time_bins, neurons)`` is cut into windows of ``--bins`` bins
+(one every ``--stride`` bins) and split **in time**: the last ``--val-fraction``
+of the recording validates. A file of windows ``(samples, neurons, bins)`` is
+split **by sample**. Everything goes to the run directory ``--out``
+(``config.json``, ``checkpoints/``, ``generator.keras``, ``critic.keras``,
+``metrics.jsonl``, ``tensorboard/``). Ctrl-C or SIGTERM saves a checkpoint and
+stops; ``--resume`` continues from the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+# flag -> (section, field) for settings stored in config.json
+_MODEL_FLAGS = {
+    "architecture": "architecture",
+    "upsampling": "upsampling",
+    "num_features": "num_features",
+    "num_layers": "num_layers",
+    "latent_dim": "latent_dim",
+    "kernel_size": "kernel_size",
+    "num_units": "num_units",
+}
+_TRAIN_FLAGS = {
+    "max_steps": "max_steps",
+    "max_minutes": "max_minutes",
+    "seed": "seed",
+    "batch_size": "batch_size",
+    "n_critic": "n_critic",
+    "lr": "learning_rate",
+    "gp_weight": "gp_weight",
+    "jit_compile": "jit_compile",
+    "mixed_precision": "mixed_precision",
+    "checkpoint_every": "checkpoint_every",
+    "keep_checkpoints": "keep_checkpoints",
+    "eval_every": "eval_every",
+    "log_every": "log_every",
+}
+_DEFAULT_MAX_STEPS = 20000
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` subcommand."""
+    p = subparsers.add_parser(
+        "train",
+        help="train Spike-GAN (WGAN-GP) on spike data; resumable",
+        description=(
+            "Train Spike-GAN on a spike file. Rasters are windowed and split in time, window "
+            "files are split by sample. Writes a run directory (--out) with checkpoints, the "
+            "generator and critic (.keras), metrics.jsonl and TensorBoard logs. Ctrl-C/SIGTERM "
+            "saves a checkpoint and stops; --resume continues. On --resume, settings not given "
+            "are taken from the run."
+        ),
+    )
+    d = p.add_argument_group("data")
+    d.add_argument("--data", default=None,
+                   help="spike file (.npy/.npz/.mat/.csv/.nwb); optional with --resume")
+    d.add_argument("--key", default=None, help="array name inside .npz/.mat files")
+    d.add_argument("--bins", type=int, default=None,
+                   help="time bins per window (required for a raster file)")
+    d.add_argument("--bin-width", type=float, default=None,
+                   help="seconds per bin (needed to bin spike times from .csv/.nwb)")
+    d.add_argument("--neurons-first", action="store_true",
+                   help="the file stores the raster as (neurons, time_bins)")
+    d.add_argument("--val-fraction", type=float, default=None,
+                   help="fraction held out for validation (default 0.1)")
+    d.add_argument("--stride", type=int, default=None,
+                   help="bins between the starts of training windows of a raster (default 1)")
+    r = p.add_argument_group("run")
+    r.add_argument("--out", required=True, help="run directory")
+    r.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its latest checkpoint")
+    r.add_argument("--max-steps", type=int, default=None,
+                   help=f"stop at this total number of generator steps "
+                        f"(default {_DEFAULT_MAX_STEPS}, or the run's on --resume)")
+    r.add_argument("--max-minutes", type=float, default=None,
+                   help="stop after this many minutes of this session")
+    r.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    r.add_argument("--checkpoint-every", type=int, default=None,
+                   help="steps between checkpoints (default 1000)")
+    r.add_argument("--keep-checkpoints", type=int, default=None,
+                   help="checkpoints kept (default 3)")
+    r.add_argument("--eval-every", type=int, default=None,
+                   help="steps between validation evaluations, 0 = never (default 1000)")
+    r.add_argument("--log-every", type=int, default=None,
+                   help="steps between metric logs (default 50)")
+    r.add_argument("--quiet", action="store_true", help="no progress line")
+    m = p.add_argument_group("model (defaults: the paper's)")
+    m.add_argument("--architecture", choices=("conv", "fc"), default=None,
+                   help="semi-convolutional (conv, default) or fully connected (fc)")
+    m.add_argument("--upsampling", choices=("resize", "transpose"), default=None,
+                   help="generator upsampling of the conv architecture (default resize)")
+    m.add_argument("--num-features", type=int, default=None,
+                   help="critic features of the first layer, doubled per layer (default 128)")
+    m.add_argument("--num-layers", type=int, default=None,
+                   help="convolutional layers (default 2)")
+    m.add_argument("--latent-dim", type=int, default=None, help="latent dimension (default 128)")
+    m.add_argument("--kernel-size", type=int, default=None, help="kernel width (default 5)")
+    m.add_argument("--num-units", type=int, default=None,
+                   help="units per layer of the fc architecture (default 512)")
+    t = p.add_argument_group("optimisation (defaults: the paper's)")
+    t.add_argument("--batch-size", type=int, default=None, help="batch size (default 64)")
+    t.add_argument("--n-critic", type=int, default=None,
+                   help="critic updates per generator update (default 5)")
+    t.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4)")
+    t.add_argument("--gp-weight", type=float, default=None,
+                   help="gradient penalty weight (default 10)")
+    t.add_argument("--jit-compile", action="store_true", default=None,
+                   help="XLA-compile the training step")
+    t.add_argument("--mixed-precision", action="store_true", default=None,
+                   help="float16 compute with float32 weights (GPUs with tensor cores)")
+    t.add_argument("--strategy", choices=("auto", "default", "mirrored"), default="auto",
+                   help="auto: MirroredStrategy over all GPUs when there are several")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the subcommand; return the exit status (130/143 after SIGINT/SIGTERM)."""
+    from pathlib import Path
+
+    from spikegan_tf import rundir
+    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.errors import ConfigError, RunDirError
+    from spikegan_tf.train import TrainConfig
+
+    out = Path(args.out)
+    saved: dict[str, Any] = {}
+    if args.resume:
+        if not out.is_dir():
+            raise RunDirError(f"Cannot resume: run directory '{out}' does not exist.")
+        saved = rundir.read_config(out)
+    elif (out / rundir.CONFIG_FILE).exists():
+        raise RunDirError(f"Run directory '{out}' already holds a run: add --resume to continue "
+                          "it, or choose another --out.")
+    saved_data = saved.get("data") or {}
+    data_path = args.data or saved_data.get("source")
+    if data_path is None:
+        raise ConfigError("`--data` is required (the spike file to train on).")
+    key = args.key if args.key is not None else (saved_data.get("key") if not args.data else None)
+    bin_width = args.bin_width if args.bin_width is not None else saved_data.get("bin_width")
+    val_fraction = _pick(args.val_fraction, saved_data.get("val_fraction"), 0.1)
+    stride = _pick(args.stride, saved_data.get("stride"), 1)
+
+    model_fields = dict(saved.get("model") or {})
+    for flag, name in _MODEL_FLAGS.items():
+        if getattr(args, flag) is not None:
+            model_fields[name] = getattr(args, flag)
+    train_fields = dict(saved.get("train") or {})
+    if not args.resume:
+        train_fields.setdefault("max_steps", _DEFAULT_MAX_STEPS)
+    for flag, name in _TRAIN_FLAGS.items():
+        if getattr(args, flag) is not None:
+            train_fields[name] = getattr(args, flag)
+    if args.max_minutes is not None and args.max_steps is None and not args.resume:
+        train_fields["max_steps"] = None  # --max-minutes alone: no step limit
+
+    try:
+        from spikegan_tf.data import load_spikes
+        from spikegan_tf.train import prepare_data
+
+        recording = load_spikes(data_path, key=key, bin_width=bin_width,
+                                neurons_first=args.neurons_first)
+        n_bins = args.bins or model_fields.get("n_bins")
+        if n_bins is None and recording.is_raster:
+            raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
+                              f"{recording.spikes.shape} to cut into windows.")
+        data = prepare_data(recording, n_bins, val_fraction=val_fraction, stride=stride,
+                            seed=train_fields.get("seed", 0))
+        model_fields.setdefault("n_neurons", data.n_neurons)
+        model_fields.setdefault("n_bins", data.n_bins)
+        if args.bins is not None:
+            model_fields["n_bins"] = args.bins
+        model_config = ModelConfig.from_dict(model_fields)
+        train_config = TrainConfig.from_dict(train_fields)
+    except ConfigError as exc:
+        raise ConfigError(_flag_names(str(exc))) from None
+    return _train(args, out, data, model_config, train_config)
+
+
+def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
+           train_config: Any) -> int:
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.train import Trainer
+
+    strategy = _strategy(args.strategy)
+    info = data.info
+    print(f"spikegan train: run directory {out}")
+    print(f"  data: {info.get('source')} ({info['kind']}, {info['n_neurons']} neurons x "
+          f"{info['n_bins']} bins; {info['n_train']} training and {info['n_val']} validation "
+          f"windows; mean firing probability {info['firing_probability']['mean']:.4f})")
+    limits = []
+    if train_config.max_steps is not None:
+        limits.append(f"{train_config.max_steps} steps")
+    if train_config.max_minutes is not None:
+        limits.append(f"{train_config.max_minutes:g} minutes")
+    print(f"  model: {model_config.architecture}, {model_config.num_layers} layers, "
+          f"{model_config.num_features} features, upsampling {model_config.upsampling}; "
+          f"batch {train_config.batch_size}, n_critic {train_config.n_critic}, "
+          f"lr {train_config.learning_rate:g}; until {' or '.join(limits)}"
+          f"{'; resuming' if args.resume else ''}")
+    print(f"  follow it with: tensorboard --logdir {out / 'tensorboard'}", flush=True)
+    try:
+        trainer = Trainer(model_config, train_config, run_dir=out, strategy=strategy,
+                          verbose=0 if args.quiet else 1)
+        result = trainer.fit(data, resume=args.resume)
+    except ConfigError as exc:
+        raise ConfigError(_flag_names(str(exc))) from None
+    val = ", ".join(f"{k} {v:.4g}" for k, v in result.validation.items())
+    print(f"spikegan train: stopped at step {result.step} ({result.stopped}) after "
+          f"{result.seconds / 60:.1f} min{'; validation ' + val if val else ''}")
+    print(f"  generator: {out / 'generator.keras'}; checkpoints: {out / 'checkpoints'}")
+    if result.stopped in ("SIGINT", "SIGTERM"):
+        print(f"  checkpoint saved; continue with: spikegan train --out {out} --resume")
+        return 130 if result.stopped == "SIGINT" else 143
+    print(f"  sample with: spikegan sample --run {out} --n 1000 --seed 0 --out samples.npy")
+    return 0
+
+
+def _pick(value: Any, saved: Any, default: Any) -> Any:
+    if value is not None:
+        return value
+    return default if saved is None else saved
+
+
+def _strategy(name: str) -> Any:
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    return None
+
+
+_FLAGS = {
+    "`n_bins`": "`--bins`",
+    "n_bins=": "--bins ",
+    "`max_steps`": "`--max-steps`",
+    "`max_minutes`": "`--max-minutes`",
+    "`batch_size`": "`--batch-size`",
+    "`n_critic`": "`--n-critic`",
+    "`learning_rate`": "`--lr`",
+    "`gp_weight`": "`--gp-weight`",
+    "`num_features`": "`--num-features`",
+    "`num_layers`": "`--num-layers`",
+    "`latent_dim`": "`--latent-dim`",
+    "`kernel_size`": "`--kernel-size`",
+    "`num_units`": "`--num-units`",
+    "`checkpoint_every`": "`--checkpoint-every`",
+    "`keep_checkpoints`": "`--keep-checkpoints`",
+    "`eval_every`": "`--eval-every`",
+    "`log_every`": "`--log-every`",
+    "`val_fraction`": "`--val-fraction`",
+    "`stride`": "`--stride`",
+    "`seed`": "`--seed`",
+}
+
+
+def _flag_names(message: str) -> str:
+    for old, new in _FLAGS.items():
+        message = message.replace(old, new)
+    return message

@@ -1,0 +1,239 @@
+"""``SpikeGAN``: the few-line Python API (fit, sample, save, load).
+
+>>> gan = SpikeGAN(n_neurons=50, n_bins=32)               # doctest: +SKIP
+>>> gan.fit(raster, steps=20000, run_dir="runs/retina")   # doctest: +SKIP
+>>> windows = gan.sample(1000, seed=0)                    # doctest: +SKIP
+>>> gan.save("my_model"); gan = SpikeGAN.load("my_model")  # doctest: +SKIP
+
+It wraps :class:`spikegan_tf.train.Trainer` (training),
+:func:`spikegan_tf.sampling.sample` (sampling protocol) and
+:mod:`spikegan_tf.rundir` (files): a saved model is a run directory, so
+``SpikeGAN.load`` opens the ``--out`` directory of ``spikegan train`` too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf import rundir
+from spikegan_tf.config import ModelConfig
+from spikegan_tf.errors import ConfigError, RunDirError
+from spikegan_tf.validation import check_positive_int
+
+__all__ = ["SpikeGAN"]
+
+
+class SpikeGAN:
+    """A Spike-GAN generator/critic pair with a scikit-learn-like interface.
+
+    Parameters
+    ----------
+    n_neurons, n_bins : int
+        Window shape ``(n_neurons, n_bins)``.
+    **model_kwargs
+        Further :class:`~spikegan_tf.config.ModelConfig` fields
+        (``architecture``, ``num_features``, ``num_layers``, ``latent_dim``,
+        ``upsampling``...).
+
+    Attributes
+    ----------
+    config : ModelConfig
+    generator, critic : keras.Model or None
+        ``None`` until trained or loaded.
+    result : TrainResult or None
+        What the last :meth:`fit` did.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = (np.random.default_rng(0).random((256, 3, 8)) < 0.2).astype("uint8")
+    >>> gan = SpikeGAN(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+    >>> gan.fit(x, steps=2, batch_size=16, verbose=0).step
+    2
+    >>> gan.sample(5, seed=0).shape
+    (5, 3, 8)
+    """
+
+    def __init__(self, n_neurons: int, n_bins: int, **model_kwargs: Any) -> None:
+        self.config = ModelConfig(n_neurons=n_neurons, n_bins=n_bins, **model_kwargs)
+        self.generator: Any = None
+        self.critic: Any = None
+        self.trainer: Any = None
+        self.result: Any = None
+        self._train_config: Any = None
+        self._data_info: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        state = "trained" if self.generator is not None else "untrained"
+        return (f"SpikeGAN(n_neurons={self.config.n_neurons}, n_bins={self.config.n_bins}, "
+                f"architecture={self.config.architecture!r}, {state})")
+
+    # ------------------------------------------------------------------ training
+
+    def fit(self, spikes: Any, *, steps: int | None = 1000, minutes: float | None = None,
+            seed: int = 0, run_dir: str | os.PathLike | None = None, resume: bool = False,
+            val_fraction: float = 0.1, stride: int = 1, verbose: int = 1,
+            strategy: Any = None, **train_kwargs: Any) -> Any:
+        """Train on a raster, windows or a loaded recording.
+
+        Parameters
+        ----------
+        spikes : array_like or SpikeRecording
+            A raster ``(time_bins, n_neurons)`` (windowed on the fly and split in
+            time), windows ``(n, n_neurons, n_bins)`` (split by sample), or
+            what :func:`spikegan_tf.data.load_spikes` returns.
+        steps : int, optional
+            Generator iterations to run in this call (``None``: until
+            ``minutes``). A second ``fit`` continues training.
+        minutes : float, optional
+            Wall-clock budget of this call.
+        seed : int
+            Seed of the initial weights, the split and every random draw.
+        run_dir : path, optional
+            Write checkpoints, ``.keras`` models, metrics and TensorBoard logs here.
+        resume : bool
+            Continue the run in ``run_dir`` from its latest checkpoint; ``steps``
+            then counts from that checkpoint's step.
+        val_fraction, stride : optional
+            See :func:`spikegan_tf.train.prepare_data`.
+        verbose : int
+            0 silent, 1 progress line, 2 one line per log.
+        strategy : tf.distribute.Strategy, optional
+            E.g. ``tf.distribute.MirroredStrategy()`` for several GPUs.
+        **train_kwargs
+            Further :class:`~spikegan_tf.train.TrainConfig` fields (``batch_size``,
+            ``n_critic``, ``learning_rate``, ``jit_compile``, ``mixed_precision``,
+            ``checkpoint_every``, ``eval_every``...).
+
+        Returns
+        -------
+        TrainResult
+        """
+        from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+
+        if steps is None and minutes is None:
+            raise ConfigError("Give `steps` or `minutes` (or both).")
+        if steps is not None:
+            check_positive_int(steps, "steps")
+        data = prepare_data(spikes, self.config.n_bins, val_fraction=val_fraction,
+                            stride=stride, seed=seed)
+        config = TrainConfig.from_dict({"seed": seed, "max_steps": steps,
+                                        "max_minutes": minutes, **train_kwargs})
+        run = None if run_dir is None else Path(run_dir)
+        trainer = self.trainer
+        reuse = (trainer is not None and not resume and trainer.run_dir == run
+                 and _same_except_stopping(trainer.config, config)
+                 and (strategy is None or strategy is trainer.strategy))
+        if reuse:  # a second fit() continues: same optimisers, same random stream
+            start = int(trainer.step.numpy())
+        else:
+            trainer = Trainer(self.config, config, run_dir=run, strategy=strategy,
+                              verbose=verbose)
+            if self.generator is not None and not resume:  # continue from current weights
+                trainer.generator.set_weights(self.generator.get_weights())
+                if self.critic is not None:
+                    trainer.critic.set_weights(self.critic.get_weights())
+            start = _latest_step(run) if resume else 0
+        trainer.verbose = verbose
+        trainer.config = dataclasses.replace(
+            config, max_steps=None if steps is None else start + steps)
+        # continuing a run directory reopens it from the checkpoint fit() just saved
+        resume = resume or (reuse and run is not None)
+        self.result = trainer.fit(data, resume=resume)
+        self.trainer = trainer
+        self.generator, self.critic = trainer.generator, trainer.critic
+        self._train_config = trainer.config
+        self._data_info = data.info
+        return self.result
+
+    # ------------------------------------------------------------------ sampling
+
+    def sample(self, n_samples: int, seed: int | None = 0, *, threshold: float | None = None,
+               chunk_size: int = 8192) -> np.ndarray:
+        """Draw ``n_samples`` binary windows ``(n, n_neurons, n_bins)`` (uint8).
+
+        Bernoulli draws from the generator's probabilities under the package's
+        sampling protocol (same seed, same windows, in every runtime);
+        ``threshold`` gives deterministic ``p > threshold`` spikes instead.
+        """
+        from spikegan_tf.sampling import sample
+
+        self._require_generator()
+        return sample(self.generator, n_samples, seed, chunk_size=chunk_size,
+                      threshold=threshold)
+
+    def probabilities(self, z: Any) -> np.ndarray:
+        """Firing probabilities ``(n, n_neurons, n_bins)`` for latent vectors ``z``."""
+        self._require_generator()
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
+            raise ConfigError(f"`z` must have shape (n, {self.config.latent_dim}). "
+                              f"Received {z.shape}.")
+        return np.asarray(self.generator(z, training=False), dtype=np.float32)
+
+    def _require_generator(self) -> None:
+        if self.generator is None:
+            raise ConfigError("This SpikeGAN is not trained: call fit() or SpikeGAN.load() first.")
+
+    # ------------------------------------------------------------------ files
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save as a run directory: ``config.json``, ``generator.keras``, ``critic.keras``.
+
+        Saving into the run directory the model was trained in just refreshes
+        its ``.keras`` files.
+        """
+        self._require_generator()
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"`path` must be a directory. Received the file '{path}'.")
+        path.mkdir(parents=True, exist_ok=True)
+        sections: dict[str, Any] = {}
+        if self._train_config is not None:
+            sections["train"] = self._train_config.to_dict()
+        if self._data_info is not None:
+            sections["data"] = self._data_info
+        rundir.write_config(path, self.config, **sections)
+        rundir.save_model(self.generator, path / rundir.GENERATOR_FILE)
+        rundir.save_model(self.critic, path / rundir.CRITIC_FILE)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> SpikeGAN:
+        """Load a saved model or the run directory of ``spikegan train``.
+
+        The critic is loaded when present (a run exported for sampling only may
+        lack it); ``fit`` then continues from the loaded weights.
+        """
+        from spikegan_tf.train import TrainConfig
+
+        cfg = rundir.read_config(path)
+        model = rundir.read_model_config(path)
+        gan = cls(**model.to_dict())
+        gan.generator = rundir.load_generator(path)
+        if (Path(path) / rundir.CRITIC_FILE).is_file():
+            gan.critic = rundir.load_critic(path)
+        if "train" in cfg:
+            gan._train_config = TrainConfig.from_dict(cfg["train"])
+        gan._data_info = cfg.get("data")
+        return gan
+
+
+def _same_except_stopping(a: Any, b: Any) -> bool:
+    keep = ("max_steps", "max_minutes")
+    return ({k: v for k, v in a.to_dict().items() if k not in keep}
+            == {k: v for k, v in b.to_dict().items() if k not in keep})
+
+
+def _latest_step(run: Path | None) -> int:
+    import tensorflow as tf
+
+    if run is None:
+        return 0
+    latest = tf.train.latest_checkpoint(str(run / rundir.CHECKPOINT_DIR))
+    return 0 if latest is None else int(latest.rsplit("-", 1)[-1])
