@@ -80,6 +80,12 @@ def test_sessions_continue_and_chunk_independently(exported):
     np.testing.assert_array_equal(np.concatenate(first), fresh[:4])
     pairs = Sampler(path, seed=5).stream(batch=3)
     np.testing.assert_array_equal(np.concatenate([next(pairs), next(pairs)]), fresh[:6])
+    # stream() and sample() share the session's random streams
+    mixed = Sampler(path, seed=5)
+    windows = mixed.stream()
+    got = [next(windows), mixed.sample(2), next(windows)]
+    np.testing.assert_array_equal(np.concatenate(got), fresh[:4])
+    assert mixed.windows_drawn == 4
 
 
 def test_seed_recorded_and_replayed(exported):

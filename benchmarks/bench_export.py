@@ -1,0 +1,214 @@
+"""Inference speed of the exported generator: ONNX Runtime vs TensorFlow vs TFLite.
+
+For the default 50-neuron x 32-bin generator (random weights: speed does not
+depend on training) this measures, in one run:
+
+* single-window latency, p50/p99 over ``--calls`` (2,000) calls, 1 thread:
+  ONNX Runtime on the exported polyphase graph (``session.run`` and the rig
+  runtime's ``Sampler.stream``, which includes drawing ``z`` and ``u``), ONNX
+  Runtime on tf2onnx's conversion of the Keras call as written (the baseline),
+  TFLite, and TensorFlow (``tf.function``, TensorFlow's own thread pools);
+* throughput at batch 1024 with 2 threads (windows/s, median of ``--repeats``).
+
+The variants are measured interleaved in rounds so that a load change on a
+shared machine affects them alike; quote medians and the ratios measured in
+the same run. Prints a table and writes ``benchmarks/results/bench_export.json``.
+
+Usage::
+
+    python benchmarks/bench_export.py            # ~1-2 minutes
+    python benchmarks/bench_export.py --quick    # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_export.json"
+
+
+def percentiles(times_s: list[float]) -> dict[str, float]:
+    us = np.asarray(times_s) * 1e6
+    return {"p50_us": float(np.percentile(us, 50)), "p99_us": float(np.percentile(us, 99)),
+            "min_us": float(us.min()), "calls": int(us.size)}
+
+
+def time_calls(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--neurons", type=int, default=50)
+    ap.add_argument("--bins", type=int, default=32)
+    ap.add_argument("--calls", type=int, default=2000, help="single-window calls per variant")
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds")
+    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--repeats", type=int, default=12, help="batch calls per variant")
+    ap.add_argument("--no-tflite", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="200 calls, 3 repeats")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.calls, args.repeats, args.rounds = 200, 3, 2
+
+    import onnxruntime as ort
+    import tensorflow as tf
+    from spikegan_tf.export.graph import serving_function
+    from spikegan_tf.export.metadata import build_metadata
+    from spikegan_tf.export.onnx_export import to_onnx_model
+    from spikegan_tf.export.runtime import Sampler, session_options
+
+    from spikegan_tf._version import __version__
+    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.models import build_generator
+
+    load_start = os.getloadavg()
+    cfg = ModelConfig(n_neurons=args.neurons, n_bins=args.bins)
+    gen = build_generator(cfg, seed=0)
+    rng = np.random.default_rng(0)  # non-zero biases, like a trained model
+    gen.set_weights([w + rng.normal(0, 0.02, w.shape).astype(np.float32)
+                     for w in gen.get_weights()])
+    meta = build_metadata({"model": cfg.to_dict()}, graph="polyphase")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-export-"))
+    paths = {"lean": tmp / "lean.onnx", "as_written": tmp / "as_written.onnx"}
+    import onnx
+
+    onnx.save(to_onnx_model(gen, cfg, meta, lean=True), str(paths["lean"]))
+    onnx.save(to_onnx_model(gen, cfg, meta, lean=False), str(paths["as_written"]))
+
+    shape = (cfg.n_neurons, cfg.n_bins)
+    z1 = rng.standard_normal((1, cfg.latent_dim), dtype=np.float32)
+    u1 = rng.random((1, *shape), dtype=np.float32)
+    zb = rng.standard_normal((args.batch, cfg.latent_dim), dtype=np.float32)
+    ub = rng.random((args.batch, *shape), dtype=np.float32)
+
+    def ort_session(path, threads):
+        return ort.InferenceSession(str(path), session_options(threads),
+                                    providers=["CPUExecutionProvider"])
+
+    single, batch = {}, {}
+    for key, path in paths.items():
+        s1, s2 = ort_session(path, 1), ort_session(path, 2)
+        single[f"onnx_{key}"] = lambda s=s1: s.run(["probs", "spikes"], {"z": z1, "u": u1})
+        batch[f"onnx_{key}"] = lambda s=s2: s.run(["probs", "spikes"], {"z": zb, "u": ub})
+    stream = Sampler(paths["lean"], seed=0, intra_op_threads=1).stream()
+    single["rig_sampler_stream"] = lambda: next(stream)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, cfg.latent_dim], tf.float32),
+                                  tf.TensorSpec([None, *shape], tf.float32)])
+    def tf_keras(z, u):
+        p = gen(z, training=False)
+        return p, tf.cast(u < p, tf.uint8)
+
+    tf_lean = serving_function(gen, cfg)
+    z1t, u1t, zbt, ubt = (tf.constant(a) for a in (z1, u1, zb, ub))
+    single["tf_function_keras"] = lambda: [t.numpy() for t in tf_keras(z1t, u1t)]
+    batch["tf_function_keras"] = lambda: [t.numpy() for t in tf_keras(zbt, ubt)]
+    single["tf_function_polyphase"] = lambda: [t.numpy() for t in tf_lean(z1t, u1t).values()]
+    batch["tf_function_polyphase"] = lambda: [t.numpy() for t in tf_lean(zbt, ubt).values()]
+
+    if not args.no_tflite:
+        from spikegan_tf.export.tflite import tflite_runner, write_tflite
+
+        write_tflite(gen, cfg, tmp / "model.tflite")
+        r1, r2 = tflite_runner(tmp / "model.tflite", 1), tflite_runner(tmp / "model.tflite", 2)
+        single["tflite"] = lambda: r1(z=z1, u=u1)
+        batch["tflite"] = lambda: r2(z=zb, u=ub)
+
+    for fn in [*single.values(), *batch.values()]:  # warm-up: allocations, tracing, packing
+        for _ in range(3):
+            fn()
+    for fn in single.values():
+        time_calls(fn, 100)
+
+    per_round = max(args.calls // args.rounds, 1)
+    lat_times: dict[str, list[float]] = {k: [] for k in single}
+    thr_times: dict[str, list[float]] = {k: [] for k in batch}
+    reps = max(args.repeats // args.rounds, 1)
+    for _ in range(args.rounds):
+        for key, fn in single.items():
+            lat_times[key] += time_calls(fn, per_round)
+        for key, fn in batch.items():
+            thr_times[key] += time_calls(fn, reps)
+
+    latency = {k: percentiles(v) for k, v in lat_times.items()}
+    throughput = {k: {"median_s": float(np.median(v)),
+                      "windows_per_s": float(args.batch / np.median(v)), "calls": len(v)}
+                  for k, v in thr_times.items()}
+    base_lat = latency["onnx_as_written"]["p50_us"]
+    base_thr = throughput["onnx_as_written"]["windows_per_s"]
+    result = {
+        "benchmark": "bench_export",
+        "model": cfg.to_dict(),
+        "batch": args.batch,
+        "latency_single_window_1_thread": latency,
+        "throughput_2_threads": throughput,
+        "ratios": {
+            "onnx_polyphase_vs_as_written_p50_speedup":
+                base_lat / latency["onnx_lean"]["p50_us"],
+            "onnx_polyphase_vs_as_written_throughput":
+                throughput["onnx_lean"]["windows_per_s"] / base_thr,
+            "onnx_polyphase_vs_tf_keras_throughput":
+                throughput["onnx_lean"]["windows_per_s"]
+                / throughput["tf_function_keras"]["windows_per_s"],
+        },
+        "targets": {"p99_us_max": 100.0, "windows_per_s_min": 30000.0,
+                    "onnx_p99_met": latency["onnx_lean"]["p99_us"] <= 100.0,
+                    "onnx_throughput_met": throughput["onnx_lean"]["windows_per_s"] >= 30000},
+        "notes": "TensorFlow runs with its default thread pools (all cores); ONNX Runtime and "
+                 "TFLite with 1 thread (latency) / 2 threads (throughput). Shared CPU: timings "
+                 "are provisional; compare ratios from the same run.",
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                    "processor": platform.processor(), "python": sys.version.split()[0],
+                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+        "versions": {"spikegan_tf": __version__, "onnxruntime": ort.__version__,
+                     "tensorflow": tf.__version__, "onnx": onnx.__version__},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+    names = {"onnx_lean": "ONNX Runtime, exported graph (polyphase)",
+             "rig_sampler_stream": "  rig Sampler.stream() (incl. RNG draws)",
+             "onnx_as_written": "ONNX Runtime, tf2onnx of the Keras call",
+             "tf_function_keras": "TensorFlow tf.function (Keras model)",
+             "tf_function_polyphase": "TensorFlow tf.function (polyphase)",
+             "tflite": "TFLite (polyphase)"}
+    print(f"generator {cfg.n_neurons} neurons x {cfg.n_bins} bins, latent {cfg.latent_dim}; "
+          f"load average {load_start[0]:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+          "CPUs (provisional)")
+    print(f"{'variant':<44} {'p50 us':>8} {'p99 us':>8} {f'windows/s @{args.batch}':>18}")
+    for key, label in names.items():
+        if key not in latency and key not in throughput:
+            continue
+        lat = latency.get(key)
+        thr = throughput.get(key)
+        print(f"{label:<44} {lat['p50_us'] if lat else float('nan'):8.1f} "
+              f"{lat['p99_us'] if lat else float('nan'):8.1f} "
+              f"{thr['windows_per_s'] if thr else float('nan'):18,.0f}")
+    r = result["ratios"]
+    print(f"polyphase vs as-written ONNX: p50 {r['onnx_polyphase_vs_as_written_p50_speedup']:.2f}x "
+          f"faster, throughput {r['onnx_polyphase_vs_as_written_throughput']:.2f}x; vs TF Keras "
+          f"throughput {r['onnx_polyphase_vs_tf_keras_throughput']:.2f}x")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
