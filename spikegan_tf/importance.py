@@ -420,17 +420,20 @@ class PacketRecovery:
     threshold : float
         Importance threshold (the ``percentile`` of the maps' values at spikes).
     aligned : numpy.ndarray
-        ``(n, neurons, bins)`` supra-threshold maps, each shifted so that its
-        first supra-threshold bin is bin 0 (zeros for samples without one).
+        ``(n, neurons, bins)`` float32 supra-threshold maps, each shifted so
+        that its first supra-threshold bin is bin 0 (zeros for samples without one).
     detected : numpy.ndarray
         ``(n,)`` bool, samples with at least one supra-threshold spike.
     average : numpy.ndarray
         ``(neurons, bins)`` mean of ``aligned`` over the detected samples: the
         packet's neurons and temporal shape (figure 4 of the paper).
     labels : numpy.ndarray
-        ``(n,)`` packet type of each sample (``-1`` when nothing was detected).
+        ``(n,)`` packet type of each sample (all 0 when ``n_modes=1``).
     mode_averages : numpy.ndarray
         ``(n_modes, neurons, bins)`` the average per packet type.
+    neuron_importance : numpy.ndarray
+        ``(n_modes, neurons)`` mean importance of a neuron's spikes in the
+        samples of each type (0 for a neuron without spikes there).
     neuron_frequency : numpy.ndarray
         ``(n_modes, neurons)`` fraction of a type's samples in which the neuron
         has a supra-threshold spike.
@@ -444,6 +447,7 @@ class PacketRecovery:
     average: np.ndarray
     labels: np.ndarray
     mode_averages: np.ndarray
+    neuron_importance: np.ndarray
     neuron_frequency: np.ndarray
     neuron_sets: tuple[np.ndarray, ...]
 
@@ -454,20 +458,20 @@ def recover_packets(
     *,
     percentile: float = 95.0,
     n_modes: int = 1,
-    neuron_threshold: float | None = None,
     seed: int | None = None,
 ) -> PacketRecovery:
     """Threshold, align and average importance maps to recover packets.
 
     1. The threshold is the ``percentile`` of the importance of all spikes;
-       importance below it is set to 0.
+       importance below it is set to 0 (as in the reference code).
     2. Each sample's thresholded map is shifted left so that its first
-       supra-threshold bin becomes bin 0 (zero-padded on the right).
-    3. With ``n_modes > 1`` the detected samples are grouped into packet types
-       by k-means on which neurons are supra-threshold.
-    4. For each type, a neuron belongs to the packet when its supra-threshold
-       frequency exceeds ``neuron_threshold``, or, by default, Otsu's
-       two-class split of the frequencies of the type's neurons.
+       supra-threshold bin becomes bin 0 (zero-padded on the right); their
+       average shows the packet's neurons and temporal order.
+    3. With ``n_modes > 1`` the samples are grouped into packet types by
+       k-means on each neuron's largest importance in the sample.
+    4. For each type, the neurons whose spikes carry a high mean importance
+       form the packet: Otsu's two-class split of the neurons' mean importance
+       per spike (neurons without spikes are left out).
 
     Parameters
     ----------
@@ -479,8 +483,6 @@ def recover_packets(
         Percentile (0-100) of spike importance used as threshold.
     n_modes : int
         Number of packet types to separate.
-    neuron_threshold : float, optional
-        Fixed frequency cut in (0, 1] instead of Otsu's split.
     seed : int, optional
         Seed of the k-means initialisation (``n_modes > 1``).
 
@@ -513,8 +515,6 @@ def recover_packets(
     if not isinstance(percentile, numbers.Real) or not 0 <= percentile <= 100:
         raise ConfigError(f"`percentile` must be in [0, 100]. Received {percentile!r}.")
     n_modes = check_positive_int(n_modes, "n_modes")
-    if neuron_threshold is not None and not 0 < neuron_threshold <= 1:
-        raise ConfigError(f"`neuron_threshold` must be in (0, 1]. Received {neuron_threshold!r}.")
     seed = check_seed(seed)
     if not x.any():
         raise SpikeDataError("`spikes` has no spike: there is nothing to recover.")
@@ -532,39 +532,44 @@ def recover_packets(
     aligned = np.where(valid[:, None, :], gathered, 0.0)
     average = aligned[detected].mean(0) if detected.any() else np.zeros((n_neurons, n_bins))
 
-    present = supra.any(2)  # (n, neurons)
-    labels = np.full(n, -1, np.int64)
-    labels[detected] = _cluster(present[detected], n_modes, seed)
-    k = max(int(labels.max()) + 1, 1)
+    labels = _cluster(np.where(x, v, 0.0).max(2), n_modes, seed)
+    k = int(labels.max()) + 1
+    spike_imp = np.where(x, v, 0.0).sum(2)  # (n, neurons)
+    n_spk = x.sum(2)
+    present = supra.any(2)
+    imp = np.zeros((k, n_neurons))
     freq = np.zeros((k, n_neurons))
     mode_avg = np.zeros((k, n_neurons, n_bins))
     sets = []
     for m in range(k):
         members = labels == m
-        if members.any():
-            freq[m] = present[members].mean(0)
-            mode_avg[m] = aligned[members].mean(0)
-        cut = _otsu(freq[m]) if neuron_threshold is None else neuron_threshold
-        sets.append(np.flatnonzero((freq[m] >= cut) & (freq[m] > 0)))
+        counts = n_spk[members].sum(0)
+        imp[m] = spike_imp[members].sum(0) / np.maximum(counts, 1)
+        freq[m] = present[members].mean(0)
+        if (members & detected).any():
+            mode_avg[m] = aligned[members & detected].mean(0)
+        has = counts > 0
+        cut = _otsu(imp[m][has]) if has.any() else np.inf
+        sets.append(np.flatnonzero(has & (imp[m] >= cut) & (imp[m] > 0)))
     return PacketRecovery(threshold=threshold, aligned=aligned.astype(np.float32),
                           detected=detected, average=average, labels=labels,
-                          mode_averages=mode_avg, neuron_frequency=freq,
-                          neuron_sets=tuple(sets))
+                          mode_averages=mode_avg, neuron_importance=imp,
+                          neuron_frequency=freq, neuron_sets=tuple(sets))
 
 
-def _cluster(present: np.ndarray, n_modes: int, seed: int | None) -> np.ndarray:
-    """Group samples by their supra-threshold neurons; labels ordered by first neuron."""
-    if n_modes == 1 or present.shape[0] <= n_modes:
-        return np.zeros(present.shape[0], np.int64)
+def _cluster(features: np.ndarray, n_modes: int, seed: int | None) -> np.ndarray:
+    """k-means labels of samples ``(n, neurons)``, ordered by the types' centre neuron."""
+    if n_modes == 1 or features.shape[0] <= n_modes:
+        return np.zeros(features.shape[0], np.int64)
     from scipy.cluster.vq import kmeans, vq
 
-    obs = present.astype(np.float64)
+    obs = np.asarray(features, np.float64)
     try:  # scipy >= 1.15 spells the generator `rng`
         codebook, _ = kmeans(obs, n_modes, iter=20, rng=np.random.default_rng(seed))
     except TypeError:  # pragma: no cover - older scipy
         codebook, _ = kmeans(obs, n_modes, iter=20, seed=np.random.default_rng(seed))
     labels, _ = vq(obs, codebook)
-    # canonical order: by the centre of mass of each type's neurons
+    # canonical order: by the importance-weighted centre of each type's neurons
     used = np.unique(labels)
     centre = [np.average(np.arange(obs.shape[1]), weights=obs[labels == c].sum(0) + 1e-12)
               for c in used]
