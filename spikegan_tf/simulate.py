@@ -33,6 +33,10 @@ the start of each window is drawn from the stationary state of the process
 instead of a random history of ``2 * n_bins`` bins. Correlations drawn above 1
 are clipped to 1.
 
+Default parameters are the reference code's command-line defaults
+(``main_conv.py``: ``firing_rate=0.25``, ``correlation=0.9``, ``group_size=4``,
+``refractory_period=2``, ``packet_prob=0.05``) with 16 neurons x 32 bins.
+
 Rates given as parameters are probabilities per bin *before* the refractory
 period removes spikes, as in the paper; the ground truth also holds the exact
 stationary statistics of the output (``expected_rates``,
@@ -62,7 +66,7 @@ _CHUNK_ELEMENTS = 1 << 20
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SimulatedData:
     """Simulated spikes and the ground truth they were drawn from.
 

@@ -173,6 +173,16 @@ def test_nwb_units_table(tmp_path):
         load_spikes(p, bin_width=0.1, units=[99])
     with pytest.raises(ConfigError, match="give `bin_width`"):
         load_spikes(p)
+    fake = tmp_path / "fake.nwb"
+    fake.write_text("not hdf5")
+    with pytest.raises(SpikeDataError, match="is not an NWB file"):
+        load_spikes(fake, bin_width=0.1)
+    no_units = tmp_path / "empty.nwb"
+    with pytest.raises(SpikeDataError, match="has no Units table"):
+        with pynwb.NWBHDF5IO(str(no_units), "w") as io:
+            io.write(pynwb.NWBFile(session_description="e", identifier="e",
+                                   session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc)))
+        load_spikes(no_units, bin_width=0.1)
 
 
 # ----------------------------------------------------------------------------- spike times

@@ -50,7 +50,7 @@ _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _MAT_HEADER_KEYS = ("__header__", "__version__", "__globals__")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SpikeRecording:
     """Binary spikes loaded from a file, with where they came from.
 
