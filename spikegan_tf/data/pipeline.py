@@ -20,7 +20,7 @@ __all__ = ["window_dataset"]
 
 
 def window_dataset(
-    spikes: np.ndarray,
+    raster: np.ndarray,
     n_bins: int | None,
     batch_size: int,
     *,
@@ -34,7 +34,7 @@ def window_dataset(
 
     Parameters
     ----------
-    spikes : numpy.ndarray
+    raster : numpy.ndarray
         A raster ``(n_time_bins, n_neurons)``, windowed on the fly, or windows
         ``(n_samples, n_neurons, n_bins)`` (then ``n_bins`` must match or be None
         and ``stride`` is not used).
@@ -73,7 +73,7 @@ def window_dataset(
     """
     import tensorflow as tf
 
-    spikes = check_binary(spikes, "spikes", ndim=(2, 3))
+    spikes = check_binary(raster, "raster", ndim=(2, 3))
     batch_size = check_positive_int(batch_size, "batch_size")
     stride = check_positive_int(stride, "stride")
     seed = check_seed(seed)
