@@ -28,6 +28,8 @@ recovers the neurons of one or more packet types (figure 4 of the paper).
 from __future__ import annotations
 
 import numbers
+import weakref
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -197,10 +199,11 @@ def importance_maps(
     seed = check_seed(seed)
     x = check_windows(spikes, "spikes")
     _check_critic_shape(critic, x.shape)
+    scorer = _scorer(critic, (x.shape[1], x.shape[2]))
     if cfg.method == "shuffle":
         starts = window_starts(x.shape[2], cfg.window, cfg.step)
-        return _shuffle_maps(_Scorer(critic), x, starts, cfg, seed)
-    return _gradient_maps(critic, x, cfg)
+        return _shuffle_maps(scorer, x, starts, cfg, seed)
+    return _gradient_maps(scorer, x, cfg)
 
 
 def _check_critic_shape(critic: Any, shape: tuple[int, ...]) -> None:
@@ -218,23 +221,63 @@ def _check_critic_shape(critic: Any, shape: tuple[int, ...]) -> None:
 
 
 class _Scorer:
-    """One traced ``tf.function`` that scores float32 windows with the critic."""
+    """Traced ``tf.function`` pair scoring float32 windows ``(batch, neurons, bins)``.
 
-    def __init__(self, critic: Any) -> None:
+    One per critic and window shape, cached while the critic lives (the
+    functions hold only a weak reference to it), so repeated calls do not retrace.
+    """
+
+    def __init__(self, critic: Any, shape: tuple[int, int]) -> None:
         import tensorflow as tf
 
         self._tf = tf
+        ref = _weak(critic)
+        keras_model = _is_keras(critic)
+        spec = [tf.TensorSpec([None, *shape], tf.float32)]
 
-        @tf.function(reduce_retracing=True)
+        def forward(x: tf.Tensor) -> tf.Tensor:
+            model = ref()
+            y = model(x, training=False) if keras_model else model(x)
+            return tf.reshape(tf.cast(y, tf.float32), [tf.shape(x)[0], -1])[:, 0]
+
+        @tf.function(input_signature=spec)
         def score(x: tf.Tensor) -> tf.Tensor:
-            y = critic(x, training=False) if _is_keras(critic) else critic(x)
-            y = tf.cast(y, tf.float32)
-            return tf.reshape(y, [tf.shape(x)[0], -1])[:, 0]
+            return forward(x)
 
-        self._score = score
+        @tf.function(input_signature=spec)
+        def grad(x: tf.Tensor) -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                total = tf.reduce_sum(forward(x))  # samples are independent
+            return tf.abs(tape.gradient(total, x))
+
+        self._score, self._grad = score, grad
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self._score(self._tf.constant(x, dtype=self._tf.float32)).numpy()
+
+    def abs_gradient(self, x: np.ndarray) -> np.ndarray:
+        return self._grad(self._tf.constant(x, dtype=self._tf.float32)).numpy()
+
+
+_SCORERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _weak(obj: Any) -> Callable[[], Any]:
+    try:
+        return weakref.ref(obj)
+    except TypeError:  # not weak-referenceable: hold it
+        return lambda: obj
+
+
+def _scorer(critic: Any, shape: tuple[int, int]) -> _Scorer:
+    try:
+        cache = _SCORERS.setdefault(critic, {})
+    except TypeError:  # not weak-referenceable or not hashable: no caching
+        return _Scorer(critic, shape)
+    if shape not in cache:
+        cache[shape] = _Scorer(critic, shape)
+    return cache[shape]
 
 
 def _is_keras(obj: Any) -> bool:
@@ -329,23 +372,11 @@ def _score_chunks(scorer: _Scorer, xf: np.ndarray, chunk_size: int) -> np.ndarra
                            for i in range(0, xf.shape[0], chunk_size)])
 
 
-def _gradient_maps(critic: Any, x: np.ndarray, cfg: ImportanceConfig) -> np.ndarray:
-    import tensorflow as tf
-
-    keras_model = _is_keras(critic)
-
-    @tf.function(reduce_retracing=True)
-    def grad(xb: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            tape.watch(xb)
-            y = critic(xb, training=False) if keras_model else critic(xb)
-            total = tf.reduce_sum(tf.cast(y, tf.float32))  # samples are independent
-        return tf.abs(tape.gradient(total, xb))
-
+def _gradient_maps(scorer: _Scorer, x: np.ndarray, cfg: ImportanceConfig) -> np.ndarray:
     out = np.empty(x.shape, np.float32)
     for i in range(0, x.shape[0], cfg.chunk_size):
         xb = x[i:i + cfg.chunk_size].astype(np.float32)
-        g = grad(tf.constant(xb)).numpy()
+        g = scorer.abs_gradient(xb)
         out[i:i + cfg.chunk_size] = g * xb if cfg.method == "gradient" else g
     return out
 

@@ -340,3 +340,21 @@ def test_cli_bad_inputs_exit_2_with_one_line(tiny_run, tmp_path, capsys):
     assert cli_main(["importance", "--run", str(tmp_path / "nope"), "--data", str(good),
                      "--out", out]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_traced_scorer_is_reused_per_critic_and_released_with_it():
+    import gc
+    import weakref
+
+    import spikegan_tf.importance as imp
+
+    critic = linear_critic(np.ones((3, 8)))
+    x = np.eye(3, 8, dtype="uint8")[None]
+    importance_maps(critic, x, seed=0)
+    scorer = imp._SCORERS[critic][(3, 8)]
+    importance_maps(critic, x, method="gradient")
+    assert imp._SCORERS[critic][(3, 8)] is scorer
+    alive = weakref.ref(critic)
+    del critic, scorer
+    gc.collect()
+    assert alive() is None

@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--data", required=True,
                    help="spike file (.npy/.npz/.mat/.csv/.nwb): windows (n, neurons, bins) or a "
                         "raster (time, neurons), cut into consecutive windows of the run's bins")
-    p.add_argument("--key", default=None, help="array name inside .npz/.mat/.h5 files")
+    p.add_argument("--key", default=None, help="array name inside .npz/.mat files (default: 'spikes' or the only array)")
     p.add_argument("--bin-width", type=float, default=None,
                    help="seconds per bin, to bin spike times (.csv/.nwb)")
     p.add_argument("--n", type=int, default=None,
