@@ -126,7 +126,8 @@ def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
     if target.exists():
         if not overwrite:
             raise RunDirError(f"Version directory '{target}' already exists (written while this "
-                              "export ran); pass --overwrite or choose another --version.")
+                              "export ran); pass --overwrite (overwrite=True) or choose another "
+                              "--version.")
         old = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
         os.rename(target, old)
     try:
@@ -201,6 +202,9 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
     parity_windows = check_positive_int(parity_windows, "parity_windows")
     parity_seed = check_seed(parity_seed)
     run_config = read_config(run_dir)  # RunDirError if not a run
+    from spikegan_tf.config import ModelConfig
+
+    config = ModelConfig.from_dict(run_config["model"])  # ConfigError if malformed
     if not (Path(run_dir) / GENERATOR_FILE).is_file():
         raise RunDirError(f"Run directory '{run_dir}' has no {GENERATOR_FILE} (the trained "
                           "generator): train first, or pass the directory of a finished run.")
@@ -209,16 +213,14 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
         version = _next_version(base)
     target = base / str(version)
     if target.exists() and not overwrite:
-        raise RunDirError(f"Version directory '{target}' already exists; pass --overwrite to "
-                          "replace it or choose another --version.")
+        raise RunDirError(f"Version directory '{target}' already exists; pass --overwrite "
+                          "(overwrite=True) to replace it or choose another --version.")
 
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.rundir import load_generator
 
     from .graph import float32_generator, plan_generator
     from .parity import protocol_inputs
 
-    config = ModelConfig.from_dict(run_config["model"])
     generator = load_generator(run_dir)
     lean_graph = lean and plan_generator(generator, config) is not None
     metadata = build_metadata(run_config, source=str(Path(run_dir).resolve()),
