@@ -1,0 +1,459 @@
+"""Compare the statistics of candidate windows (models) with a reference and a noise floor.
+
+"Close to the data" only means something next to how close a second stretch of
+the same recording is: pass held-out real data as ``noise_floor`` and every error
+is also reported as a ratio to the held-out data's error (1.0 = as good as new
+real data).
+
+Per candidate and statistic (see :data:`STATISTICS`):
+
+* ``mae``: mean absolute error over the compared entries;
+* ``sae``: the reference code's (Spike-GAN ``tflib/analysis.py``) sum of absolute
+  errors: the same entries summed, except the autocorrelogram, summed over all
+  lags ``-L..L`` as that code does (lag 0 is 0 in both);
+* ``pearson_r``: Pearson correlation of the compared entries;
+* ``ratio_to_floor``: ``mae / mae of the noise floor``;
+* ``kl`` and ``js`` (distributions only): ``KL(reference || candidate)`` and the
+  Jensen-Shannon divergence, in bits (scipy). KL is infinite when the candidate
+  never produces something the reference has.
+
+Entries that are NaN in either set (e.g. correlations of a silent neuron) are
+left out and ``n_entries`` says how many were compared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.stats import (
+    DEFAULT_WORD_BINS,
+    Statistics,
+    WindowSource,
+    compute_statistics,
+)
+
+__all__ = ["STATISTICS", "HEADLINE", "Metric", "ComparisonResult", "compare", "as_statistics"]
+
+
+def _offdiag(m: np.ndarray) -> np.ndarray:
+    return m[~np.eye(m.shape[0], dtype=bool)]
+
+
+# name -> (extract compared entries, is a probability distribution, description)
+STATISTICS: dict[str, tuple[Any, bool, str]] = {
+    "firing_probability": (lambda s: s.firing_probability, False,
+                           "firing probability per neuron"),
+    "covariance": (lambda s: _offdiag(s.covariance), False,
+                   "single-bin covariances (off-diagonal)"),
+    "lag1_covariance": (lambda s: s.lagged_covariance[0].ravel(), False,
+                        "lag-1 cross-covariances cov(x_i(t), x_j(t+1)), all pairs"),
+    "spike_count_distribution": (lambda s: s.spike_count_distribution, True,
+                                 "population spike-count distribution P(K)"),
+    "autocorrelogram": (lambda s: s.autocorrelogram[s.max_lag + 1:], False,
+                        "normalised population autocorrelogram (reference code), lags 1..L"),
+    "time_course": (lambda s: s.time_course.ravel(), False,
+                    "mean firing probability of each neuron at each bin of the window"),
+    "variance": (lambda s: s.variance, False, "single-bin variance per neuron"),
+    "correlation": (lambda s: _offdiag(s.correlation), False,
+                    "single-bin correlation coefficients (off-diagonal)"),
+    "lagged_covariance": (lambda s: s.lagged_covariance.ravel(), False,
+                          "lagged cross-covariances, lags 1..L, all pairs"),
+    "isi_distribution": (lambda s: s.isi_distribution[1:], True,
+                         "within-window inter-spike-interval distribution"),
+    "spike_count_correlation": (lambda s: _offdiag(s.spike_count_correlation), False,
+                                "correlations of spike counts per window (off-diagonal)"),
+    "words": (lambda s: s.words, True, "single-bin activity words of the word group"),
+    "multibin_words": (lambda s: s.multibin_words, True,
+                       "multi-bin activity words of the word group"),
+    "word_entropy": (lambda s: np.array([s.word_entropy]), False,
+                     "plug-in entropy of the single-bin words (bits)"),
+    "multibin_word_entropy": (lambda s: np.array([s.multibin_word_entropy]), False,
+                              "plug-in entropy of the multi-bin words (bits)"),
+    "entropy": (lambda s: np.array([s.entropy]), False,
+                "plug-in entropy of whole windows (bits; only when N*T <= 64)"),
+}
+
+# the statistics shown first (the paper's retina figure and the README's noise floors)
+HEADLINE = (
+    "firing_probability",
+    "covariance",
+    "lag1_covariance",
+    "spike_count_distribution",
+    "autocorrelogram",
+    "time_course",
+)
+
+
+def _finite(x: float | None) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """Errors of one statistic of one candidate against the reference."""
+
+    mae: float
+    sae: float
+    pearson_r: float
+    n_entries: int
+    ratio_to_floor: float = float("nan")
+    kl: float | None = None
+    js: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; non-finite values (undefined, infinite KL) become None."""
+        out = {
+            "mae": _finite(self.mae),
+            "sae": _finite(self.sae),
+            "pearson_r": _finite(self.pearson_r),
+            "ratio_to_floor": _finite(self.ratio_to_floor),
+            "n_entries": self.n_entries,
+        }
+        if self.js is not None:
+            out["kl"] = _finite(self.kl)
+            out["kl_infinite"] = self.kl is not None and math.isinf(self.kl)
+            out["js"] = _finite(self.js)
+        return out
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _divergences(p: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import entropy
+
+    if np.isnan(p).any() or np.isnan(q).any() or p.sum() <= 0 or q.sum() <= 0:
+        return float("nan"), float("nan")
+    kl = float(entropy(p, q, base=2))
+    js = float(jensenshannon(p, q, base=2) ** 2)
+    return kl, js
+
+
+def _metric(name: str, ref: Statistics, cand: Statistics) -> Metric:
+    extract, is_dist, _ = STATISTICS[name]
+    a, b = extract(ref), extract(cand)
+    ok = np.isfinite(a) & np.isfinite(b)
+    err = np.abs(a[ok] - b[ok])
+    n = int(ok.sum())
+    mae = float(err.mean()) if n else float("nan")
+    sae = float(err.sum()) if n else float("nan")
+    if name == "autocorrelogram":
+        sae *= 2.0  # the reference code sums lags -L..L; the curve is symmetric
+    kl = js = None
+    if is_dist:
+        kl, js = _divergences(a, b)
+    return Metric(mae=mae, sae=sae, pearson_r=_pearson(a[ok], b[ok]), n_entries=n, kl=kl, js=js)
+
+
+def _check_comparable(ref: Statistics, other: Statistics, label: str) -> None:
+    if ref.params() != other.params():
+        diff = {k: (v, other.params()[k]) for k, v in ref.params().items()
+                if other.params()[k] != v}
+        text = ", ".join(f"{k}: reference {a} vs {b}" for k, (a, b) in diff.items())
+        raise ConfigError(
+            f"The statistics of '{label}' were computed with other settings than the "
+            f"reference's ({text}). Recompute them with the reference's settings."
+        )
+
+
+def as_statistics(
+    data: Any,
+    *,
+    like: Statistics | None = None,
+    label: str = "spikes",
+    n_bins: int | None = None,
+    stride: int = 1,
+    max_lag: int | None = None,
+    word_neurons: Any = None,
+    word_bins: int = DEFAULT_WORD_BINS,
+) -> Statistics:
+    """Return ``data``'s :class:`Statistics`, computing them if ``data`` holds spikes.
+
+    With ``like`` (the reference's statistics), the same settings are used and
+    the window shape must match.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = as_statistics(np.ones((3, 2, 4)), max_lag=1, word_neurons=[0])
+    >>> as_statistics(np.zeros((5, 2, 4)), like=ref).max_lag
+    1
+    """
+    if isinstance(data, Statistics):
+        if like is not None:
+            _check_comparable(like, data, label)
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        raise ConfigError(
+            f"`{label}` must be an array of spikes or Statistics, not a path ('{data}'): "
+            "load it first (spikegan_tf.data.load_spikes)."
+        )
+    arr = data if isinstance(data, WindowSource) else np.asarray(data)
+    bins = n_bins if (isinstance(arr, WindowSource) or arr.ndim == 2) else None
+    src = WindowSource(arr, n_bins=bins, stride=stride, name=label)
+    if like is None:
+        return compute_statistics(src, max_lag=max_lag, word_neurons=word_neurons,
+                                  word_bins=word_bins)
+    if (src.n_neurons, src.n_bins) != (like.n_neurons, like.n_bins):
+        raise SpikeDataError(
+            f"`{label}` has windows of {src.n_neurons} neurons x {src.n_bins} bins, but the "
+            f"reference has {like.n_neurons} neurons x {like.n_bins} bins."
+        )
+    return compute_statistics(src, max_lag=like.max_lag, word_neurons=like.word_neurons,
+                              word_bins=like.word_bins, ddof=like.ddof)
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if math.isinf(x):
+        return "inf"
+    return f"{x:.{digits}e}"
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonResult:
+    """Per candidate and statistic errors against a reference, with a noise floor.
+
+    Attributes
+    ----------
+    reference_label : str
+    labels : tuple of str
+        The candidates, in the order given.
+    noise_floor_label : str or None
+        Label of the held-out real data (its metrics are in ``metrics`` too).
+    metrics : dict
+        ``metrics[label][statistic]`` -> :class:`Metric`, for candidates and the floor.
+    statistics : dict
+        ``statistics[label]`` -> :class:`~spikegan_tf.stats.Statistics`, the reference included.
+    memorization : dict
+        ``label`` -> memorisation summary (filled by :func:`spikegan_tf.evaluation.evaluate`).
+    notes : tuple of str
+    figures : tuple of str
+        Figure files (relative to the output directory) when written.
+    """
+
+    reference_label: str
+    labels: tuple[str, ...]
+    noise_floor_label: str | None
+    metrics: Mapping[str, Mapping[str, Metric]]
+    statistics: Mapping[str, Statistics]
+    memorization: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        """Candidates followed by the noise floor (when there is one)."""
+        return self.labels + ((self.noise_floor_label,) if self.noise_floor_label else ())
+
+    def ratio(self, label: str, statistic: str) -> float:
+        """MAE of ``label`` on ``statistic`` divided by the noise floor's."""
+        return self.metrics[label][statistic].ratio_to_floor
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no arrays): settings, metrics, memorisation, notes."""
+        ref = self.statistics[self.reference_label]
+        return {
+            "reference": self.reference_label,
+            "candidates": list(self.labels),
+            "noise_floor": self.noise_floor_label,
+            "settings": {**ref.params(), "ddof": ref.ddof},
+            "n_windows": {k: v.n_windows for k, v in self.statistics.items()},
+            "statistics": {k: v[2] for k, v in STATISTICS.items()},
+            "results": {
+                label: {name: m.to_dict() for name, m in self.metrics[label].items()}
+                for label in self.rows
+            },
+            "memorization": dict(self.memorization),
+            "notes": list(self.notes),
+            "figures": list(self.figures),
+        }
+
+    def to_json(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_dict` as JSON (atomically) and return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        os.replace(tmp, path)
+        return path
+
+    def to_markdown(self, statistics: tuple[str, ...] | None = None) -> str:
+        """Markdown tables: MAE (and ratio to the floor), divergences, memorisation."""
+        names = statistics or tuple(n for n in STATISTICS if n in self.metrics[self.rows[0]])
+        rows = self.rows
+        floor = self.noise_floor_label
+        ref = self.statistics[self.reference_label]
+        lines = [
+            f"Reference: **{self.reference_label}** ({ref.n_windows} windows of "
+            f"{ref.n_neurons} neurons x {ref.n_bins} bins)."
+            + (f" Noise floor: **{floor}** (held-out real data vs the reference)."
+               if floor else " No noise floor given."),
+            "",
+            "Mean absolute error per statistic"
+            + (" (ratio to the noise floor in brackets; 1.00x = as close as held-out data)"
+               if floor else "") + ".",
+            "",
+            "| statistic | " + " | ".join(rows) + " |",
+            "|---|" + "---|" * len(rows),
+        ]
+        for name in names:
+            cells = []
+            for label in rows:
+                m = self.metrics[label][name]
+                cell = _fmt(m.mae)
+                if floor and label != floor and math.isfinite(m.ratio_to_floor):
+                    cell += f" ({m.ratio_to_floor:.2f}x)"
+                cells.append(cell)
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += ["", "Pearson r with the reference.", "",
+                  "| statistic | " + " | ".join(rows) + " |", "|---|" + "---|" * len(rows)]
+        for name in names:
+            cells = []
+            for label in rows:
+                r = self.metrics[label][name].pearson_r
+                cells.append("n/a" if not math.isfinite(r) else f"{r:.3f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        dists = [n for n in names if STATISTICS[n][1]]
+        if dists:
+            lines += ["", "Divergences from the reference (bits): Jensen-Shannon / "
+                      "KL(reference || candidate).", "",
+                      "| distribution | " + " | ".join(rows) + " |",
+                      "|---|" + "---|" * len(rows)]
+            for name in dists:
+                cells = [f"{_fmt(self.metrics[label][name].js)} / "
+                         f"{_fmt(self.metrics[label][name].kl)}" for label in rows]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        if self.memorization:
+            lines += ["", "Memorisation: Hamming distance (bins) from each checked window to its "
+                      "nearest training window.", "",
+                      "| data | windows checked | mean | median | 5% quantile | exact copies |",
+                      "|---|---|---|---|---|---|"]
+            for label, s in self.memorization.items():
+                lines.append(
+                    f"| {label} | {s['n']} | {s['mean']:.1f} | {s['median']:.1f} | "
+                    f"{s['p05']:.1f} | {100 * s['exact_copy_fraction']:.2f}% |"
+                )
+        if self.figures:
+            lines += [""] + [f"![{Path(f).stem}]({f})" for f in self.figures]
+        if self.notes:
+            lines += ["", "Notes:", ""] + [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def compare(
+    reference: Any,
+    candidates: Any,
+    noise_floor: Any = None,
+    *,
+    n_bins: int | None = None,
+    stride: int = 1,
+    max_lag: int | None = None,
+    word_neurons: Any = None,
+    word_bins: int = DEFAULT_WORD_BINS,
+    reference_label: str = "reference",
+    noise_floor_label: str = "held-out",
+    statistics: tuple[str, ...] | None = None,
+    notes: tuple[str, ...] | list[str] = (),
+) -> ComparisonResult:
+    """Compare candidates' statistics with a reference's, next to a noise floor.
+
+    Parameters
+    ----------
+    reference : array_like or Statistics
+        Reference windows ``(n, N, T)``, a raster with ``n_bins``, or precomputed statistics.
+    candidates : mapping of str to array_like or Statistics, or one of them
+        The models' windows (label -> data); a single array is labelled ``"candidate"``.
+    noise_floor : array_like or Statistics, optional
+        Held-out real data (e.g. a later stretch of the recording).
+    n_bins, stride : int
+        How rasters (2-D arrays) are cut into windows.
+    max_lag, word_neurons, word_bins
+        Settings of the reference's statistics (see
+        :func:`~spikegan_tf.stats.compute_statistics`); candidates use the reference's.
+    statistics : tuple of str, optional
+        Subset of :data:`STATISTICS` to compare (default: all).
+    notes : sequence of str
+        Free text kept with the result.
+
+    Returns
+    -------
+    ComparisonResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> real = (rng.random((600, 4)) < 0.2).astype(np.uint8)
+    >>> fake = (rng.random((200, 4, 8)) < 0.2).astype(np.uint8)
+    >>> res = compare(real[:400], {"model": fake}, real[400:], n_bins=8, max_lag=3)
+    >>> m = res.metrics["model"]["firing_probability"]
+    >>> m.mae > 0, res.noise_floor_label in res.metrics
+    (True, True)
+    """
+    if candidates is None or (isinstance(candidates, Mapping) and not candidates):
+        raise ConfigError("`candidates` must hold at least one set of windows to compare.")
+    if not isinstance(candidates, Mapping):
+        candidates = {"candidate": candidates}
+    labels = tuple(str(k) for k in candidates)
+    taken = {reference_label} | ({noise_floor_label} if noise_floor is not None else set())
+    clash = [lab for lab in labels if lab in taken]
+    if clash or len(set(labels)) != len(labels):
+        raise ConfigError(
+            f"Candidate labels must be unique and differ from the reference ('{reference_label}')"
+            f" and noise-floor ('{noise_floor_label}') labels. Received {list(labels)}."
+        )
+    names = tuple(STATISTICS) if statistics is None else tuple(statistics)
+    unknown = [n for n in names if n not in STATISTICS]
+    if unknown:
+        raise ConfigError(
+            f"Unknown statistics {unknown}. Choose from {list(STATISTICS)}."
+        )
+    ref = as_statistics(reference, label=reference_label, n_bins=n_bins, stride=stride,
+                        max_lag=max_lag, word_neurons=word_neurons, word_bins=word_bins)
+    all_stats: dict[str, Statistics] = {reference_label: ref}
+    for label, data in candidates.items():
+        all_stats[str(label)] = as_statistics(data, like=ref, label=str(label), n_bins=n_bins,
+                                              stride=stride)
+    floor_label = None
+    if noise_floor is not None:
+        floor_label = noise_floor_label
+        all_stats[floor_label] = as_statistics(noise_floor, like=ref, label=floor_label,
+                                               n_bins=n_bins, stride=stride)
+    if math.isnan(ref.entropy) and "entropy" in names and statistics is None:
+        names = tuple(n for n in names if n != "entropy")
+    metrics: dict[str, dict[str, Metric]] = {}
+    for label in labels + ((floor_label,) if floor_label else ()):
+        metrics[label] = {n: _metric(n, ref, all_stats[label]) for n in names}
+    if floor_label:
+        for label in labels + (floor_label,):
+            for n in names:
+                m = metrics[label][n]
+                f = metrics[floor_label][n].mae
+                ratio = m.mae / f if f > 0 else float("nan")
+                metrics[label][n] = dataclasses.replace(m, ratio_to_floor=ratio)
+    return ComparisonResult(
+        reference_label=reference_label,
+        labels=labels,
+        noise_floor_label=floor_label,
+        metrics=metrics,
+        statistics=all_stats,
+        notes=tuple(notes),
+    )
