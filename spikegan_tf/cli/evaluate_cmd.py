@@ -1,0 +1,229 @@
+"""``spikegan evaluate``: how close are generated spikes to real ones, next to a noise floor?
+
+Examples::
+
+    # training split as reference, held-out split as noise floor, two models
+    spikegan evaluate --real train.npy --bins 32 --noise-floor test.npy --train train.npy \\
+        --generated spikegan.npy --generated dg.npy --labels spikegan,dg --out eval/
+
+    # sample 20000 windows from a trained run and evaluate them
+    spikegan evaluate --real train.npy --run runs/retina --n 20000 --seed 0 --out eval/
+
+Rasters ``(time, neurons)`` are cut into windows of ``--bins`` bins every
+``--stride`` bins (without copying); windows files must have the reference's
+neurons x bins. Writes ``results.json``, ``report.md`` and the figures into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+_DEFAULT_MAX_RUN_SAMPLES = 100_000
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``evaluate`` subcommand."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="compare generated spikes with real data and a held-out noise floor",
+        description=(
+            "Compare the statistics of generated windows (files, or samples of a run's "
+            "generator) with real data: firing rates, covariances, lagged covariances, P(K), "
+            "autocorrelogram, time course, ISIs, words, spike-count correlations. With "
+            "--noise-floor (held-out real data) every error is also given as a multiple of "
+            "the held-out data's error; with --train, generated windows are checked for "
+            "copies of training windows. Writes results.json, report.md and figures."
+        ),
+    )
+    p.add_argument("--real", required=True, metavar="FILE",
+                   help="real spikes, the reference (raster or windows; .npy .npz .mat ...)")
+    p.add_argument("--key", default=None, help="array name inside --real (.npz/.mat)")
+    p.add_argument("--bins", type=int, default=None, metavar="T",
+                   help="window length for rasters (default: the generated windows' length)")
+    p.add_argument("--stride", type=int, default=1, metavar="S",
+                   help="step between raster windows (default 1: every window)")
+    p.add_argument("--generated", action="append", default=[], metavar="FILE",
+                   help="generated windows (repeat for several models)")
+    p.add_argument("--labels", default=None, metavar="A,B,...",
+                   help="comma-separated labels of the --generated files (default: file names)")
+    p.add_argument("--noise-floor", default=None, metavar="FILE",
+                   help="held-out real spikes (e.g. the last 20%% of the recording)")
+    p.add_argument("--train", default=None, metavar="FILE",
+                   help="training spikes, for the memorisation check")
+    p.add_argument("--run", default=None, metavar="RUN",
+                   help="run directory of `spikegan train`: sample its generator")
+    p.add_argument("--n", type=int, default=None, metavar="N",
+                   help="windows to sample from --run (default: as many as the reference has, "
+                        f"at most {_DEFAULT_MAX_RUN_SAMPLES})")
+    p.add_argument("--seed", type=int, default=0, metavar="K",
+                   help="seed of the --run samples and the memorisation subsample (default 0)")
+    p.add_argument("--max-lag", type=int, default=None, metavar="L",
+                   help="largest lag of the lagged covariances / autocorrelogram (default 10)")
+    p.add_argument("--n-memorization", type=int, default=1000, metavar="N",
+                   help="windows per set checked for memorisation (default 1000)")
+    p.add_argument("--note", action="append", default=[], metavar="TEXT",
+                   help="a note for the report (repeatable)")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.set_defaults(func=handle)
+
+
+def _load(path: str, key: str | None = None) -> Any:
+    from spikegan_tf.data import load_spikes
+
+    return load_spikes(path, key=key)
+
+
+def _shape(rec: Any, bins: int | None) -> tuple[int, int | None]:
+    """(neurons, bins) of the windows a loaded file gives."""
+    if rec.kind == "windows":
+        return tuple(rec.spikes.shape[1:])
+    return (rec.spikes.shape[1], bins)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the subcommand; return the exit status."""
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from spikegan_tf.errors import ConfigError, SpikeDataError
+    from spikegan_tf.evaluation import FIGURE_FILE, REPORT_FILE, RESULTS_FILE, evaluate
+    from spikegan_tf.validation import check_positive_int, check_seed
+
+    start = time.perf_counter()
+    if not args.generated and args.run is None:
+        raise ConfigError("Nothing to evaluate: give --generated FILE (repeatable) and/or --run RUN.")
+    seed = check_seed(args.seed, "--seed")
+    stride = check_positive_int(args.stride, "--stride")
+    bins = None if args.bins is None else check_positive_int(args.bins, "--bins")
+    if args.n is not None and args.run is None:
+        raise ConfigError("`--n` sets how many windows to sample from --run; give --run too.")
+    n_mem = check_positive_int(args.n_memorization, "--n-memorization")
+
+    labels = [Path(f).stem for f in args.generated]
+    if args.labels is not None:
+        labels = [s.strip() for s in args.labels.split(",")]
+        if len(labels) != len(args.generated) or not all(labels):
+            raise ConfigError(
+                f"`--labels` must give one non-empty label per --generated file: "
+                f"{len(args.generated)} file(s), received {args.labels!r}."
+            )
+
+    real = _load(args.real, args.key)
+    generated = {}
+    for label, path in zip(labels, args.generated, strict=True):
+        if label in generated:
+            raise ConfigError(f"Two --generated files have the label '{label}': use --labels.")
+        generated[label] = _load(path)
+
+    # the window length: --bins, else the windows given (real, generated), else the run's
+    windows_given = [rec for rec in generated.values() if rec.kind == "windows"]
+    run_cfg = None
+    if args.run is not None:
+        from spikegan_tf.rundir import read_model_config
+
+        run_cfg = read_model_config(args.run)
+    if bins is None:
+        if real.kind == "windows":
+            bins = real.spikes.shape[2]
+        elif windows_given:
+            bins = windows_given[0].spikes.shape[2]
+        elif run_cfg is not None:
+            bins = run_cfg.n_bins
+        elif real.kind == "raster":
+            raise ConfigError(
+                f"'{args.real}' is a raster: give --bins T to cut it into windows of T bins."
+            )
+    n_neurons = _shape(real, bins)[0]
+    for rec in generated.values():
+        got = _shape(rec, bins)
+        if got != (n_neurons, bins):
+            raise SpikeDataError(
+                f"--generated '{rec.source}' holds windows of {got[0]} neurons x {got[1]} bins, "
+                f"but the reference '{args.real}' has {n_neurons} neurons x {bins} bins."
+            )
+
+    def n_windows_of(rec: Any) -> int:
+        if rec.kind == "windows":
+            return rec.spikes.shape[0]
+        return max(0, (rec.spikes.shape[0] - bins) // stride + 1)
+
+    if args.run is not None:
+        if (run_cfg.n_neurons, run_cfg.n_bins) != (n_neurons, bins):
+            raise SpikeDataError(
+                f"The run '{args.run}' generates windows of {run_cfg.n_neurons} neurons x "
+                f"{run_cfg.n_bins} bins, but the reference '{args.real}' has {n_neurons} "
+                f"neurons x {bins} bins."
+            )
+        n = (check_positive_int(args.n, "--n") if args.n is not None
+             else min(_DEFAULT_MAX_RUN_SAMPLES, max(1, n_windows_of(real))))
+        from spikegan_tf.rundir import load_generator
+        from spikegan_tf.sampling import sample
+
+        label = Path(args.run).resolve().name or "run"
+        if label in generated:
+            label = f"run:{label}"
+        t0 = time.perf_counter()
+        generated[label] = sample(load_generator(args.run), n, seed)
+        print(f"sampled {n} windows from '{args.run}' in {time.perf_counter() - t0:.1f} s")
+
+    def spikes(rec: Any) -> Any:
+        return rec if isinstance(rec, np.ndarray) else rec.spikes
+
+    floor = _load(args.noise_floor) if args.noise_floor else None
+    train = _load(args.train) if args.train else None
+    for rec, opt in ((floor, "--noise-floor"), (train, "--train")):
+        if rec is None:
+            continue
+        got = _shape(rec, bins)
+        if got != (n_neurons, bins):
+            raise SpikeDataError(
+                f"{opt} '{rec.source}' holds {got[0]} neurons x {got[1]} bins, but the reference "
+                f"'{args.real}' has {n_neurons} neurons x {bins} bins."
+            )
+    result = evaluate(
+        spikes(real),
+        {label: spikes(rec) for label, rec in generated.items()},
+        noise_floor=spikes(floor) if floor is not None else None,
+        train=spikes(train) if train is not None else None,
+        out_dir=args.out,
+        n_bins=bins,
+        stride=stride,
+        notes=args.note,
+        seed=seed,
+        max_lag=args.max_lag,
+        n_memorization=n_mem,
+        figures=not args.no_figures,
+        reference_label=f"real ({Path(args.real).name})",
+        noise_floor_label=f"held-out ({Path(args.noise_floor).name})" if floor else "held-out",
+    )
+    _print_summary(result)
+    out = Path(args.out)
+    written = [RESULTS_FILE, REPORT_FILE] + list(result.figures)
+    print(f"wrote {', '.join(str(out / f) for f in written)} "
+          f"in {time.perf_counter() - start:.1f} s")
+    if not args.no_figures and FIGURE_FILE not in result.figures:
+        print("(no figures: matplotlib is not installed; pip install 'spikegan-tf[plot]')")
+    return 0
+
+
+def _print_summary(result: Any) -> None:
+    from spikegan_tf.compare import HEADLINE
+
+    rows = result.rows
+    width = max(len(s) for s in HEADLINE) + 2
+    print("mean absolute error vs " + result.reference_label
+          + (" (x noise floor)" if result.noise_floor_label else ""))
+    print(" " * width + "".join(f"{r[:22]:>24}" for r in rows))
+    for name in HEADLINE:
+        cells = []
+        for label in rows:
+            m = result.metrics[label][name]
+            cell = f"{m.mae:.2e}"
+            if result.noise_floor_label and label != result.noise_floor_label:
+                cell += f" ({m.ratio_to_floor:.2f}x)"
+            cells.append(f"{cell:>24}")
+        print(f"{name:<{width}}" + "".join(cells))
