@@ -57,11 +57,15 @@ def tflite_runner(path: str | os.PathLike, num_threads: int = 1) -> Any:
     """
     import warnings
 
-    import tensorflow as tf
+    try:  # LiteRT, tf.lite.Interpreter's successor, when installed
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
 
+        Interpreter = tf.lite.Interpreter
     with warnings.catch_warnings():  # tf.lite.Interpreter announces its move to LiteRT
         warnings.simplefilter("ignore")
-        interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=num_threads)
+        interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
     return interpreter.get_signature_runner("serving_default")
 
 
