@@ -78,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import onnxruntime as ort
     import tensorflow as tf
+
+    from spikegan_tf._version import __version__
+    from spikegan_tf.config import ModelConfig
     from spikegan_tf.export.graph import serving_function
     from spikegan_tf.export.metadata import build_metadata
     from spikegan_tf.export.onnx_export import to_onnx_model
     from spikegan_tf.export.runtime import Sampler, session_options
-
-    from spikegan_tf._version import __version__
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.models import build_generator
 
     load_start = os.getloadavg()

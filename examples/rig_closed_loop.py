@@ -22,6 +22,7 @@ import sys
 import time
 
 import numpy as np
+
 from spikegan_tf.export.runtime import Sampler
 
 

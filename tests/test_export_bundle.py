@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from spikegan_tf.export import bundle
-from spikegan_tf.export.bundle import export_run
-from spikegan_tf.export.errors import ExportError
-from spikegan_tf.export.metadata import ASSET_NAME
-from spikegan_tf.export.parity import measure_parity, protocol_inputs
 
 from spikegan_tf import rundir
 from spikegan_tf._version import __version__
 from spikegan_tf.cli import main
 from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import ConfigError, RunDirError
+from spikegan_tf.export import bundle
+from spikegan_tf.export.bundle import export_run
+from spikegan_tf.export.errors import ExportError
+from spikegan_tf.export.metadata import ASSET_NAME
+from spikegan_tf.export.parity import measure_parity, protocol_inputs
 from spikegan_tf.models import build_generator
 from spikegan_tf.sampling import sample, sampling_streams
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+
+from spikegan_tf.config import ModelConfig
 from spikegan_tf.export.graph import (
     float32_generator,
     plan_generator,
@@ -13,8 +15,6 @@ from spikegan_tf.export.graph import (
     serving_function,
 )
 from spikegan_tf.export.parity import measure_parity
-
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.models import build_generator
 
 

@@ -19,9 +19,8 @@ from spikegan_tf.sampling import sample, sampling_streams
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from spikegan_tf.export.runtime import Sampler  # noqa: E402
-
 from spikegan_tf.config import ModelConfig  # noqa: E402
+from spikegan_tf.export.runtime import Sampler  # noqa: E402
 from spikegan_tf.models import build_generator  # noqa: E402
 
 
