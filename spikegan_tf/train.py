@@ -40,6 +40,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -535,7 +536,14 @@ class Trainer:
         self.config = train_config
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.verbose = int(verbose)
+        # one device, no strategy: the critic updates run in a graph loop (traced once,
+        # XLA-compilable); other strategies synchronise in every update, which TF
+        # allows only outside control flow, so their updates are unrolled instead
+        self._single_device = strategy is None and not tf.distribute.has_strategy()
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
+        if train_config.jit_compile and not self._single_device:
+            warnings.warn("`jit_compile` applies to single-device training; it is ignored "
+                          "under a distribution strategy.", stacklevel=2)
         n_rep = self.strategy.num_replicas_in_sync
         if train_config.batch_size % n_rep:
             raise ConfigError(
@@ -608,7 +616,7 @@ class Trainer:
         fake = tf.reshape(tf.cast(fake, tf.float32), (k, per, mc.n_neurons, mc.n_bins))
         critic_vars = self.critic.trainable_variables
         d_total = d_wass = d_gp = tf.constant(0.0)
-        for i in range(k):
+        for i in tf.range(k) if self._single_device else range(k):
             with tf.GradientTape() as tape:
                 total, wass, gp = critic_objective(self.critic, real[i], fake[i], alpha[i],
                                                    cfg.gp_weight, global_batch_size=batch)
@@ -657,8 +665,7 @@ class Trainer:
                 done += 1
             return losses, finite, done
 
-        jit = self.config.jit_compile and not isinstance(
-            self.strategy, tf.distribute.MirroredStrategy)
+        jit = self.config.jit_compile and self._single_device
         return tf.function(train_fn, jit_compile=jit, reduce_retracing=True)
 
     def _data_tensors(self, data: TrainingData) -> Any:

@@ -1,0 +1,61 @@
+"""The SpikeGAN facade: fit, continue, sample, save/load, load a training run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikegan_tf import SpikeGAN
+from spikegan_tf.errors import ConfigError
+
+TINY = dict(num_features=8, latent_dim=16)
+FAST = dict(batch_size=16, eval_every=0, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def windows():
+    return (np.random.default_rng(0).random((256, 4, 8)) < 0.3).astype(np.uint8)
+
+
+def test_fit_continue_sample_save_load(tmp_path, windows):
+    gan = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
+    with pytest.raises(ConfigError, match="not trained"):
+        gan.sample(3)
+    assert gan.fit(windows, steps=2, seed=1, **FAST).step == 2
+    first = [w.copy() for w in gan.generator.get_weights()]
+    assert gan.fit(windows, steps=3, seed=1, **FAST).step == 5  # continues
+    assert any(not np.array_equal(a, b) for a, b in zip(first, gan.generator.get_weights(),
+                                                        strict=True))
+    x = gan.sample(20, seed=4)
+    assert x.shape == (20, 4, 8) and x.dtype == np.uint8
+    np.testing.assert_array_equal(x, gan.sample(20, seed=4))
+
+    gan.save(tmp_path / "model")
+    loaded = SpikeGAN.load(tmp_path / "model")
+    assert loaded.config == gan.config
+    np.testing.assert_array_equal(loaded.sample(20, seed=4), x)
+    assert loaded.critic is not None
+    z = np.random.default_rng(0).standard_normal((2, 16)).astype("float32")
+    np.testing.assert_allclose(loaded.probabilities(z), gan.probabilities(z), rtol=1e-6)
+
+
+def test_fit_with_run_dir_then_resume_from_the_run(tmp_path, windows):
+    run = tmp_path / "run"
+    gan = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
+    gan.fit(windows, steps=2, run_dir=run, checkpoint_every=2, **FAST)
+    assert (run / "generator.keras").is_file() and (run / "checkpoints").is_dir()
+    again = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
+    result = again.fit(windows, steps=1, run_dir=run, resume=True, checkpoint_every=2, **FAST)
+    assert result.step == 3
+    loaded = SpikeGAN.load(run)  # a training run is a saved model
+    np.testing.assert_array_equal(loaded.sample(5, seed=0), again.sample(5, seed=0))
+
+
+def test_bad_arguments_are_clear(windows):
+    gan = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
+    with pytest.raises(ConfigError, match="Unknown training configuration keys \\['lr'\\]"):
+        gan.fit(windows, steps=1, lr=1e-3)
+    with pytest.raises(ConfigError, match="steps"):
+        gan.fit(windows, steps=None, minutes=None)
+    with pytest.raises(ConfigError, match="n_bins"):
+        SpikeGAN(n_neurons=4, n_bins=6)

@@ -1,0 +1,102 @@
+"""Generator/critic shapes, architecture, configuration errors and .keras round trips."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from spikegan_tf.config import ModelConfig
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.models import build_critic, build_generator
+
+TINY = dict(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(TINY, upsampling="resize"),
+    dict(TINY, upsampling="transpose"),
+    dict(TINY, architecture="fc", num_units=16, fc_layers=2),
+    dict(n_neurons=3, n_bins=16, num_features=4, latent_dim=8, num_layers=3),
+])
+def test_shapes_and_probability_range(rng, kwargs):
+    cfg = ModelConfig(**kwargs)
+    g, c = build_generator(cfg, seed=0), build_critic(cfg, seed=1)
+    z = rng.standard_normal((5, cfg.latent_dim)).astype("float32")
+    p = np.asarray(g(z))
+    assert p.shape == (5, cfg.n_neurons, cfg.n_bins)
+    assert p.dtype == np.float32
+    assert ((p > 0) & (p < 1)).all()
+    assert tuple(c(p).shape) == (5, 1)
+
+
+def test_conv_features_double_per_layer_and_generator_mirrors_critic():
+    cfg = ModelConfig(n_neurons=4, n_bins=16, num_features=8, num_layers=3)
+    c = build_critic(cfg)
+    conv = [layer for layer in c.layers if isinstance(layer, keras.layers.Conv1D)]
+    assert [layer.filters for layer in conv] == [8, 16, 32]
+    assert all(layer.strides == (2,) and layer.kernel_size == (5,) for layer in conv)
+    g = build_generator(cfg)
+    gconv = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv1D)]
+    assert [layer.filters for layer in gconv] == [16, 8, 4]  # back to neurons as channels
+    project = g.get_layer("project")
+    assert project.units == (16 // 8) * 32
+
+
+def test_no_lambda_layers():
+    cfg = ModelConfig(**TINY)
+    for model in (build_generator(cfg), build_critic(cfg)):
+        assert not any(isinstance(layer, keras.layers.Lambda) for layer in model.layers)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_neurons=4, n_bins=30), "divisible by 2\\*\\*num_layers = 4"),
+    (dict(n_neurons=4, n_bins=8, architecture="rnn"), "architecture"),
+    (dict(n_neurons=4, n_bins=8, upsampling="bilinear"), "upsampling"),
+    (dict(n_neurons=0, n_bins=8), "n_neurons"),
+    (dict(n_neurons=4, n_bins=8, latent_dim=2.5), "latent_dim"),
+    (dict(n_neurons=4, n_bins=8, leaky_slope=1.5), "leaky_slope"),
+])
+def test_config_errors_are_clear(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        ModelConfig(**kwargs)
+
+
+def test_fc_architecture_accepts_any_bins():
+    cfg = ModelConfig(n_neurons=3, n_bins=30, architecture="fc", num_units=8, fc_layers=1)
+    assert tuple(build_generator(cfg)(np.zeros((1, cfg.latent_dim), "float32")).shape) == (1, 3, 30)
+
+
+def test_seeded_initial_weights_are_reproducible_and_distinct():
+    cfg = ModelConfig(**TINY)
+    a, b, other = (build_generator(cfg, seed=s) for s in (5, 5, 6))
+    for wa, wb, wo in zip(a.get_weights(), b.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+        if wa.ndim > 1:  # kernels are random, biases zero
+            assert not np.array_equal(wa, wo)
+    kernels = [w for w in a.get_weights() if w.ndim > 1]
+    assert np.std(kernels[0]) == pytest.approx(cfg.init_stddev, rel=0.2)
+
+
+@pytest.mark.parametrize("arch", ["conv", "fc"])
+def test_keras_round_trip_in_safe_mode(tmp_path, rng, arch):
+    cfg = ModelConfig(**TINY, architecture=arch, num_units=16, fc_layers=2)
+    g, c = build_generator(cfg, seed=0), build_critic(cfg, seed=1)
+    z = rng.standard_normal((3, cfg.latent_dim)).astype("float32")
+    x = (rng.random((3, cfg.n_neurons, cfg.n_bins)) < 0.3).astype("float32")
+    for model, inp in ((g, z), (c, x)):
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path, safe_mode=True, compile=False)
+        np.testing.assert_allclose(np.asarray(loaded(inp)), np.asarray(model(inp)), rtol=1e-6)
+
+
+def test_mixed_precision_models_compute_in_float16_and_output_float32():
+    cfg = ModelConfig(**TINY)
+    g = build_generator(cfg, dtype="mixed_float16")
+    c = build_critic(cfg, dtype="mixed_float16")
+    assert g.get_layer("conv_1").compute_dtype == "float16"
+    assert g.get_layer("conv_1").kernel.dtype == "float32"
+    p = g(np.zeros((2, cfg.latent_dim), "float32"))
+    assert p.dtype == "float32"
+    assert c(p).dtype == "float32"

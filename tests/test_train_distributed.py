@@ -1,0 +1,42 @@
+"""One MirroredStrategy step over 2 logical CPU devices equals the single-device step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from spikegan_tf.config import ModelConfig
+from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+
+
+def test_mirrored_step_equals_default_strategy_step():
+    devices = tf.config.list_logical_devices("CPU")
+    if len(devices) < 2:
+        pytest.skip("needs the 2 logical CPU devices set up by conftest")
+    model = ModelConfig(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
+    config = TrainConfig(batch_size=16, n_critic=2, max_steps=1, eval_every=0)
+    windows = (np.random.default_rng(0).random((256, 4, 8)) < 0.3).astype(np.uint8)
+    data = prepare_data(windows, val_fraction=0.0)
+
+    single = Trainer(model, config, verbose=0)
+    mirrored = Trainer(model, config, verbose=0, strategy=tf.distribute.MirroredStrategy(
+        [d.name for d in devices[:2]]))
+    assert mirrored.strategy.num_replicas_in_sync == 2
+    for a, b in zip(single.generator.weights, mirrored.generator.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())  # same seeded start
+
+    initial = [w.numpy() for w in single.generator.weights + single.critic.weights]
+    losses_single = single.train_steps(data, 1)
+    losses_mirrored = mirrored.train_steps(data, 1)
+    # per-replica losses are scaled to the global batch: their sum is the global loss
+    for name in ("d_loss", "wasserstein", "gp", "g_loss"):
+        assert losses_mirrored[name] == pytest.approx(losses_single[name], rel=1e-4, abs=1e-6)
+    moved = False
+    for a, b, w0 in zip(single.generator.weights + single.critic.weights,
+                        mirrored.generator.weights + mirrored.critic.weights, initial,
+                        strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-6)
+        moved |= not np.allclose(a.numpy(), w0)
+    assert moved  # the step did update the weights
+    assert int(mirrored.step.numpy()) == int(single.step.numpy()) == 1

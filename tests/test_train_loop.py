@@ -1,0 +1,186 @@
+"""The training loop: run directory, exact resume, NaN guard, signals, learning."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from spikegan_tf import rundir, stats
+from spikegan_tf.config import ModelConfig
+from spikegan_tf.errors import ConfigError, RunDirError, TrainingDivergedError
+from spikegan_tf.sampling import sample
+from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+
+MODEL = ModelConfig(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
+BASE = dict(batch_size=16, log_every=1, eval_every=2, eval_samples=64, checkpoint_every=2,
+            steps_per_call=4)
+
+
+@pytest.fixture(scope="module")
+def data():
+    raster = (np.random.default_rng(0).random((600, 4)) < 0.25).astype(np.uint8)
+    return prepare_data(raster, 8, val_fraction=0.2)
+
+
+def trainer(run_dir=None, **kw) -> Trainer:
+    return Trainer(MODEL, TrainConfig(**{**BASE, **kw}), run_dir=run_dir, verbose=0)
+
+
+def weights(t: Trainer) -> list[np.ndarray]:
+    return [w.numpy() for w in t.generator.weights + t.critic.weights]
+
+
+def test_run_directory_layout_and_resume_equals_uninterrupted(tmp_path, data):
+    a = trainer(tmp_path / "a", max_steps=4)
+    result = a.fit(data)
+    assert (result.step, result.stopped) == (4, "max_steps")
+    b = trainer(tmp_path / "b", max_steps=2)
+    b.fit(data)
+    b = trainer(tmp_path / "b", max_steps=4)  # a fresh process would do the same
+    assert b.fit(data, resume=True).step == 4
+    for wa, wb in zip(weights(a), weights(b), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(a.rng.state.numpy(), b.rng.state.numpy())
+
+    run = tmp_path / "a"
+    cfg = json.loads((run / "config.json").read_text())
+    assert set(cfg) >= {"model", "train", "data"}
+    assert cfg["model"] == MODEL.to_dict() and cfg["train"]["max_steps"] == 4
+    assert cfg["data"]["n_neurons"] == 4 and cfg["data"]["n_val"] == len(data.val)
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [1, 2, 3, 4]
+    assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in lines)
+    assert "val_covariance_mae" in lines[1] and "val_firing_rate_mae" in lines[3]
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    ckpts = tf.train.CheckpointManager(a.checkpoint, str(run / "checkpoints"), 9).checkpoints
+    assert [int(c.rsplit("-", 1)[1]) for c in ckpts] == [2, 4]
+    # the .keras files hold the final weights and load in safe mode
+    g = rundir.load_generator(run)
+    z = np.random.default_rng(1).standard_normal((3, 16)).astype("float32")
+    np.testing.assert_allclose(np.asarray(g(z)), np.asarray(a.generator(z)), rtol=1e-6)
+    # resumed runs keep one metrics line per step
+    lines_b = [json.loads(x)["step"] for x in (tmp_path / "b/metrics.jsonl").read_text().splitlines()]
+    assert lines_b == [1, 2, 3, 4]
+
+
+def test_keep_last_k_checkpoints(tmp_path, data):
+    t = trainer(tmp_path, max_steps=8, checkpoint_every=1, keep_checkpoints=2, eval_every=0)
+    t.fit(data)
+    names = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.index"))
+    assert names == ["ckpt-7.index", "ckpt-8.index"]
+
+
+def test_existing_run_and_incompatible_resume_are_clear_errors(tmp_path, data):
+    trainer(tmp_path, max_steps=1).fit(data)
+    with pytest.raises(RunDirError, match="already holds a run"):
+        trainer(tmp_path, max_steps=2).fit(data)
+    with pytest.raises(ConfigError, match="learning_rate: saved 0.0001, now 0.001"):
+        trainer(tmp_path, max_steps=2, learning_rate=1e-3).fit(data, resume=True)
+    other = Trainer(ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=16),
+                    TrainConfig(**{**BASE, "max_steps": 2}), run_dir=tmp_path, verbose=0)
+    with pytest.raises(ConfigError, match="num_features: saved 8, now 4"):
+        other.fit(data, resume=True)
+    with pytest.raises(RunDirError, match="no config.json"):
+        trainer(tmp_path / "none", max_steps=2).fit(data, resume=True)
+
+
+class PoisonAfterFirstCheckpoint(Trainer):
+    """Injects a NaN into the critic right after the step-2 checkpoint."""
+
+    def save(self) -> None:
+        super().save()
+        if int(self.step.numpy()) == 2:
+            w = self.critic.trainable_variables[0]
+            w.assign(tf.fill(w.shape, float("nan")))
+
+
+def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path, data):
+    t = PoisonAfterFirstCheckpoint(MODEL, TrainConfig(**{**BASE, "max_steps": 6}),
+                                   run_dir=tmp_path, verbose=0)
+    with pytest.raises(TrainingDivergedError,
+                       match=r"diverged at step 3: non-finite loss .*checkpoint \(step 2\)"):
+        t.fit(data)
+    ckpt = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+    assert ckpt.endswith("ckpt-2")
+    fresh = trainer()
+    fresh.checkpoint.restore(ckpt).expect_partial()
+    assert int(fresh.step.numpy()) == 2
+    assert all(np.isfinite(w).all() for w in weights(fresh))
+    saved = rundir.load_critic(tmp_path)
+    assert all(np.isfinite(w).all() for w in saved.get_weights())
+
+
+def test_huge_learning_rate_diverges_with_advice(data):
+    t = trainer(max_steps=5, learning_rate=1e30, eval_every=0)
+    with pytest.raises(TrainingDivergedError, match="lower learning rate"):
+        t.fit(data)
+
+
+class SignalAfterCalls(Trainer):
+    """Sends itself a signal after the second training call."""
+
+    signum = signal.SIGTERM
+
+    def _call(self, data, n_steps):
+        out = super()._call(data, n_steps)
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 2:
+            os.kill(os.getpid(), self.signum)
+        return out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_saves_a_checkpoint_and_stops_cleanly(tmp_path, data, signum):
+    before = signal.getsignal(signum)
+    t = SignalAfterCalls(MODEL, TrainConfig(**{**BASE, "max_steps": 100, "log_every": 1,
+                                               "checkpoint_every": 50, "steps_per_call": 3}),
+                         run_dir=tmp_path, verbose=0)
+    t.signum = signum
+    result = t.fit(data)
+    assert result.stopped == signal.Signals(signum).name
+    assert result.step == 2  # log_every=1 -> one step per call
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
+    assert signal.getsignal(signum) is before  # handlers restored
+
+
+def test_max_minutes_stops_early(data):
+    result = trainer(max_steps=10_000, max_minutes=1e-4, eval_every=0).fit(data)
+    assert result.stopped == "max_minutes" and 0 < result.step < 10_000
+
+
+def test_mixed_precision_trains_a_few_steps(data):
+    t = trainer(max_steps=2, mixed_precision=True, eval_every=0)
+    result = t.fit(data)
+    assert result.step == 2 and np.isfinite(list(result.losses.values())).all()
+    assert t.generator.get_layer("conv_1").compute_dtype == "float16"
+    assert type(t.d_optimizer).__name__ == "LossScaleOptimizer"
+
+
+@pytest.mark.slow  # XLA compilation takes ~10 s on a 2-core CPU
+def test_xla_trains_a_few_steps(data):
+    t = trainer(max_steps=2, jit_compile=True, eval_every=0, n_critic=2)
+    result = t.fit(data)
+    assert result.step == 2 and np.isfinite(list(result.losses.values())).all()
+
+
+def _errors(windows, ref):
+    return (np.abs(stats.firing_probability(windows) - stats.firing_probability(ref)).mean(),
+            np.abs(stats.covariance(windows) - stats.covariance(ref)).mean())
+
+
+def test_learning_moves_rates_and_covariances_towards_the_data():
+    # 4 identical neurons firing with probability 0.3: covariances 0.21 everywhere
+    rng = np.random.default_rng(0)
+    x = np.repeat((rng.random((2048, 1, 8)) < 0.3).astype(np.uint8), 4, axis=1)
+    t = Trainer(MODEL, TrainConfig(batch_size=32, max_steps=400, learning_rate=1e-3,
+                                   eval_every=0, steps_per_call=100), verbose=0)
+    rate0, cov0 = _errors(sample(t.generator, 4096, seed=1), x)
+    t.fit(prepare_data(x, val_fraction=0.0))
+    rate1, cov1 = _errors(sample(t.generator, 4096, seed=1), x)
+    assert rate1 < 0.25 * rate0, (rate0, rate1)
+    assert cov1 < 0.4 * cov0, (cov0, cov1)
