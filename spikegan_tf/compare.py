@@ -191,8 +191,9 @@ def as_statistics(
     Examples
     --------
     >>> import numpy as np
-    >>> ref = as_statistics(np.ones((3, 2, 4)), max_lag=1, word_neurons=[0])
-    >>> as_statistics(np.zeros((5, 2, 4)), like=ref).max_lag
+    >>> rng = np.random.default_rng(0)
+    >>> ref = as_statistics(rng.random((30, 2, 4)) < 0.5, max_lag=1, word_neurons=[0])
+    >>> as_statistics(rng.random((20, 2, 4)) < 0.5, like=ref).max_lag
     1
     """
     if isinstance(data, Statistics):
