@@ -312,10 +312,16 @@ class _Sums:
         if "words" in want:
             self._add_words(X, s, nw, w0)
         if "counts" in want:
-            cs = np.zeros((m + 1, self.n_neurons), dtype=np.int64)
-            np.cumsum(X, axis=0, dtype=np.int64, out=cs[1:])
             starts = np.arange(nw, dtype=np.int64) * s
-            counts = (cs[starts + T] - cs[starts]).astype(np.float64)
+            if s >= T:  # disjoint windows: sum each one directly (gaps are dropped)
+                edges = np.empty(2 * nw, dtype=np.int64)
+                edges[0::2], edges[1::2] = starts, starts + T
+                counts = np.add.reduceat(X, edges[:-1], axis=0, dtype=np.int32)[0::2]
+            else:
+                cs = np.zeros((m + 1, self.n_neurons), dtype=np.int32)
+                np.cumsum(X, axis=0, dtype=np.int32, out=cs[1:])
+                counts = cs[starts + T] - cs[starts]
+            counts = counts.astype(np.float64)
             self.c1 += counts.sum(axis=0)
             self.c2 += counts.T @ counts
         if "entropy" in want:
