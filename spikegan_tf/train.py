@@ -407,9 +407,10 @@ class _Progress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.t0 = time.monotonic()
         self._last_print = 0.0
+        self._last_step: int | None = None
 
     def update(self, step: int, losses: dict[str, float], force: bool = False) -> None:
-        if self.verbose <= 0:
+        if self.verbose <= 0 or (force and step == self._last_step):
             return
         now = time.monotonic()
         if not force and self.tty and now - self._last_print < 0.2:
@@ -417,6 +418,7 @@ class _Progress:
         if not force and not self.tty and now - self._last_print < 10.0:
             return
         self._last_print = now
+        self._last_step = step
         elapsed = now - self.t0
         rate = (step - self.start) / elapsed if elapsed > 0 else 0.0
         parts = [f"step {step}" + (f"/{self.target}" if self.target else "")]
@@ -544,6 +546,11 @@ class Trainer:
         if train_config.jit_compile and not self._single_device:
             warnings.warn("`jit_compile` applies to single-device training; it is ignored "
                           "under a distribution strategy.", stacklevel=2)
+        elif train_config.jit_compile and not tf.config.list_logical_devices("GPU"):
+            warnings.warn("`jit_compile` on a CPU: XLA compiles the gradient penalty's "
+                          "second-order convolutions poorly (measured ~40x slower than "
+                          "without it, benchmarks/bench_train.py); use it on GPUs.",
+                          stacklevel=2)
         n_rep = self.strategy.num_replicas_in_sync
         if train_config.batch_size % n_rep:
             raise ConfigError(

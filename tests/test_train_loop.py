@@ -163,7 +163,8 @@ def test_mixed_precision_trains_a_few_steps(data):
 
 @pytest.mark.slow  # XLA compilation takes ~10 s on a 2-core CPU
 def test_xla_trains_a_few_steps(data):
-    t = trainer(max_steps=2, jit_compile=True, eval_every=0, n_critic=2)
+    with pytest.warns(UserWarning, match="on a CPU"):
+        t = trainer(max_steps=2, jit_compile=True, eval_every=0, n_critic=2)
     result = t.fit(data)
     assert result.step == 2 and np.isfinite(list(result.losses.values())).all()
 
