@@ -92,3 +92,22 @@ def test_sample_from_a_baseline(trained, capsys):
     x = np.load(d / "ind.npy")
     assert x.shape == (30, 4, 8)
     np.testing.assert_array_equal(x, baselines.load(path).sample(30, seed=1))
+
+
+@pytest.mark.slow  # simulation + training + evaluation with figures: ~30 s
+def test_demo_writes_a_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--minutes", "0.05", "--samples", "512",
+                 "--neurons", "8", "--bins", "16", "--num-features", "8", "--quiet"]) == 0
+    assert f"report: {out / 'report.md'}" in capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    assert "Spike-GAN demo" in report and "firing_probability" in report
+    for name in ("uniform.npz", "samples.npy", "run/generator.keras", "evaluation/results.json"):
+        assert (out / name).exists(), name
+    # a second demo into the same directory replaces its own files; others are refused
+    assert main(["demo", "--out", str(out), "--minutes", "0.05", "--samples", "512",
+                 "--neurons", "8", "--bins", "16", "--num-features", "8", "--quiet"]) == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "mine.txt").write_text("keep")
+    assert main(["demo", "--out", str(tmp_path / "other"), "--minutes", "0.05"]) == 2
+    assert (tmp_path / "other" / "mine.txt").read_text() == "keep"
