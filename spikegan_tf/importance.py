@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import numbers
 import weakref
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -223,15 +222,16 @@ def _check_critic_shape(critic: Any, shape: tuple[int, ...]) -> None:
 class _Scorer:
     """Traced ``tf.function`` pair scoring float32 windows ``(batch, neurons, bins)``.
 
-    One per critic and window shape, cached while the critic lives (the
-    functions hold only a weak reference to it), so repeated calls do not retrace.
+    For a Keras critic, one per critic and window shape is cached while the
+    critic lives (the functions hold only a weak reference to it), so repeated
+    calls do not retrace.
     """
 
-    def __init__(self, critic: Any, shape: tuple[int, int]) -> None:
+    def __init__(self, critic: Any, shape: tuple[int, int], *, weak: bool) -> None:
         import tensorflow as tf
 
         self._tf = tf
-        ref = _weak(critic)
+        ref = weakref.ref(critic) if weak else (lambda: critic)
         keras_model = _is_keras(critic)
         spec = [tf.TensorSpec([None, *shape], tf.float32)]
 
@@ -263,20 +263,12 @@ class _Scorer:
 _SCORERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _weak(obj: Any) -> Callable[[], Any]:
-    try:
-        return weakref.ref(obj)
-    except TypeError:  # not weak-referenceable: hold it
-        return lambda: obj
-
-
 def _scorer(critic: Any, shape: tuple[int, int]) -> _Scorer:
-    try:
-        cache = _SCORERS.setdefault(critic, {})
-    except TypeError:  # not weak-referenceable or not hashable: no caching
-        return _Scorer(critic, shape)
+    if not _is_keras(critic):  # plain callables: traced afresh on every call
+        return _Scorer(critic, shape, weak=False)
+    cache = _SCORERS.setdefault(critic, {})
     if shape not in cache:
-        cache[shape] = _Scorer(critic, shape)
+        cache[shape] = _Scorer(critic, shape, weak=True)
     return cache[shape]
 
 

@@ -358,3 +358,18 @@ def test_traced_scorer_is_reused_per_critic_and_released_with_it():
     del critic, scorer
     gc.collect()
     assert alive() is None
+
+
+def test_plain_callable_critic(rng):
+    import tensorflow as tf
+
+    w = tf.constant(rng.normal(size=(3, 8)).astype("float32"))
+
+    def critic(x):
+        return tf.reduce_sum(x * w, axis=(1, 2))  # (batch,) scores are accepted too
+
+    x = (rng.random((4, 3, 8)) < 0.5).astype("uint8")
+    np.testing.assert_allclose(importance_maps(critic, x, method="gradient"),
+                               np.abs(w.numpy()) * x, rtol=1e-6)
+    maps = importance_maps(critic, x, seed=0)
+    assert maps.shape == x.shape and (maps[x == 0] == 0).all() and maps.max() > 0
