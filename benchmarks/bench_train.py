@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--xla-iters", type=int, default=1,
                         help="iterations per round of ours_xla (1: XLA on CPU is very slow)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--upsampling", choices=("resize", "transpose"), default="resize")
+    parser.add_argument("--upsampling", choices=("resize", "transpose"), default=None,
+                        help="generator upsampling (default: ModelConfig's, transpose)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" /
                                              "bench_train.json"))
     args = parser.parse_args(argv)
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     from spikegan_tf.train import prepare_data
 
     config = ModelConfig(n_neurons=50, n_bins=32, num_features=128, latent_dim=128,
-                         upsampling=args.upsampling)
+                         **({} if args.upsampling is None else {"upsampling": args.upsampling}))
     batch, n_critic, seed = 64, 5, 0
     raster = (np.random.default_rng(seed).random((50_000, 50)) < 0.05).astype(np.uint8)
     data = prepare_data(raster, 32, val_fraction=0.0)

@@ -37,8 +37,14 @@ def test_conv_features_double_per_layer_and_generator_mirrors_critic():
     assert [layer.filters for layer in conv] == [8, 16, 32]
     assert all(layer.strides == (2,) and layer.kernel_size == (5,) for layer in conv)
     g = build_generator(cfg)
-    gconv = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv1D)]
+    gconv = [layer for layer in g.layers
+             if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv1DTranspose))]
     assert [layer.filters for layer in gconv] == [16, 8, 4]  # back to neurons as channels
+    assert all(layer.strides == (2,) for layer in gconv)  # the default: transposed convolutions
+    resize = build_generator(ModelConfig(n_neurons=4, n_bins=16, num_features=8, num_layers=3,
+                                         upsampling="resize"))
+    assert [type(layer).__name__ for layer in resize.layers[4:7]] == [
+        "UpSampling1D", "Conv1D", "LeakyReLU"]
     project = g.get_layer("project")
     assert project.units == (16 // 8) * 32
 
@@ -95,8 +101,8 @@ def test_mixed_precision_models_compute_in_float16_and_output_float32():
     cfg = ModelConfig(**TINY)
     g = build_generator(cfg, dtype="mixed_float16")
     c = build_critic(cfg, dtype="mixed_float16")
-    assert g.get_layer("conv_1").compute_dtype == "float16"
-    assert g.get_layer("conv_1").kernel.dtype == "float32"
+    assert g.get_layer("deconv_1").compute_dtype == "float16"
+    assert g.get_layer("deconv_1").kernel.dtype == "float32"
     p = g(np.zeros((2, cfg.latent_dim), "float32"))
     assert p.dtype == "float32"
     assert c(p).dtype == "float32"

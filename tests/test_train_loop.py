@@ -157,7 +157,7 @@ def test_mixed_precision_trains_a_few_steps(data):
     t = trainer(max_steps=2, mixed_precision=True, eval_every=0)
     result = t.fit(data)
     assert result.step == 2 and np.isfinite(list(result.losses.values())).all()
-    assert t.generator.get_layer("conv_1").compute_dtype == "float16"
+    assert t.generator.get_layer("deconv_1").compute_dtype == "float16"
     assert type(t.d_optimizer).__name__ == "LossScaleOptimizer"
 
 

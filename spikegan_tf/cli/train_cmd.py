@@ -98,7 +98,7 @@ def register(subparsers: Any) -> None:
     m.add_argument("--architecture", choices=("conv", "fc"), default=None,
                    help="semi-convolutional (conv, default) or fully connected (fc)")
     m.add_argument("--upsampling", choices=("resize", "transpose"), default=None,
-                   help="generator upsampling of the conv architecture (default resize)")
+                   help="generator upsampling of the conv architecture (default transpose)")
     m.add_argument("--num-features", type=int, default=None,
                    help="critic features of the first layer, doubled per layer (default 128)")
     m.add_argument("--num-layers", type=int, default=None,
