@@ -93,9 +93,9 @@ def register(subparsers: Any) -> None:
                    help="exact enumeration (N <= 16) or Monte-Carlo gradients (default auto)")
     k.add_argument("--l2", type=float, default=None, help="L2 penalty (default 1e-5)")
     k.add_argument("--iterations", type=int, default=None,
-                   help="gradient steps of the Monte-Carlo fit (default 1500)")
+                   help="gradient steps of the Monte-Carlo fit (default 3000)")
     k.add_argument("--chains", type=int, default=None,
-                   help="persistent Gibbs chains (default 2048)")
+                   help="persistent Gibbs chains (default 4096)")
     k.add_argument("--learning-rate", type=float, default=None,
                    help="initial step size of the Monte-Carlo fit (default 0.5)")
     f.set_defaults(func=handle)
