@@ -270,6 +270,9 @@ class Baseline(abc.ABC):
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, metadata=np.array(json.dumps(meta)), **arrays)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; use the usual mode
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
