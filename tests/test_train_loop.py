@@ -178,7 +178,7 @@ def test_learning_moves_rates_and_covariances_towards_the_data():
     # 4 identical neurons firing with probability 0.3: covariances 0.21 everywhere
     rng = np.random.default_rng(0)
     x = np.repeat((rng.random((2048, 1, 8)) < 0.3).astype(np.uint8), 4, axis=1)
-    t = Trainer(MODEL, TrainConfig(batch_size=32, max_steps=400, learning_rate=1e-3,
+    t = Trainer(MODEL, TrainConfig(batch_size=32, max_steps=300, learning_rate=2e-3,
                                    eval_every=0, steps_per_call=100), verbose=0)
     rate0, cov0 = _errors(sample(t.generator, 4096, seed=1), x)
     t.fit(prepare_data(x, val_fraction=0.0))
