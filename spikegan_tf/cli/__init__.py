@@ -33,6 +33,34 @@ _COMMANDS = (
 )
 
 
+# commands whose handlers import TensorFlow
+_TF_COMMANDS = frozenset({"train", "sample", "evaluate", "importance", "export", "demo"})
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probing) silenced.
+
+    TensorFlow prints those lines to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL``
+    takes effect; a CLI user needs none of them. Python errors raised by the import
+    still reach stderr (the descriptor is restored first). ``SPIKEGAN_TF_LOGS=1``
+    keeps the chatter.
+    """
+    if os.environ.get("SPIKEGAN_TF_LOGS") == "1" or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()  # probe the devices now, quietly
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every available subcommand registered."""
     parser = argparse.ArgumentParser(
@@ -58,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from spikegan_tf.errors import SpikeGANError
 
     prog = f"spikegan {args.command}"
+    if args.command in _TF_COMMANDS:
+        _import_tensorflow_quietly()
     try:
         status = args.func(args)
     except SpikeGANError as exc:
