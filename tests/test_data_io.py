@@ -169,7 +169,7 @@ def test_nwb_units_table(tmp_path):
     assert rec.spikes.T.tolist() == [[1, 0, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 1]]
     sel = load_spikes(p, bin_width=0.1, units=[12, 10])
     assert sel.spikes.T.tolist() == [[0, 0, 0, 1, 1], [1, 0, 1, 0, 0]]
-    with pytest.raises(SpikeDataError, match=r"Unit id 99 not found .* Unit ids present: 10, 11, 12"):
+    with pytest.raises(SpikeDataError, match=r"Unit\(s\) 99 not found in the Units table of NWB file .* Units present: 10, 11, 12"):
         load_spikes(p, bin_width=0.1, units=[99])
     with pytest.raises(ConfigError, match="give `bin_width`"):
         load_spikes(p)

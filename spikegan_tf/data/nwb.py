@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.errors import ConfigError, SpikeDataError, SpikeGANError
+from spikegan_tf.data.spiketimes import select_unit_ids
+from spikegan_tf.errors import SpikeDataError, SpikeGANError
 
 __all__ = ["read_nwb_spike_times"]
 
@@ -86,22 +87,5 @@ def read_nwb_spike_times(
 
 
 def _rows_for(units: Sequence[Any], all_ids: np.ndarray, path: str) -> np.ndarray:
-    try:
-        wanted = np.asarray(list(units))
-    except TypeError:
-        wanted = np.asarray([units])
-    if wanted.size == 0 or wanted.dtype.kind not in "iu":
-        raise ConfigError(f"`units` must be a non-empty list of integer unit ids. Received {units!r}.")
-    if np.unique(wanted).size != wanted.size:
-        raise ConfigError(f"`units` lists a unit more than once: {wanted.tolist()}.")
-    rows = []
-    for uid in wanted:
-        hit = np.flatnonzero(all_ids == uid)
-        if hit.size == 0:
-            shown = ", ".join(str(i) for i in all_ids[:20]) + (" ..." if all_ids.size > 20 else "")
-            raise SpikeDataError(
-                f"Unit id {int(uid)} not found in the Units table of NWB file '{path}'. "
-                f"Unit ids present: {shown}."
-            )
-        rows.append(int(hit[0]))
-    return np.asarray(rows, dtype=np.int64)
+    wanted = select_unit_ids(units, all_ids, f"the Units table of NWB file '{path}'")
+    return np.asarray([int(np.flatnonzero(all_ids == uid)[0]) for uid in wanted], dtype=np.int64)

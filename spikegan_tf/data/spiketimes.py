@@ -235,7 +235,7 @@ def read_csv_spike_times(
     if units is None:
         unit_ids = present
     else:
-        unit_ids = _selected_ids(units, present, path)
+        unit_ids = select_unit_ids(units, present, f"file '{path}'")
         keep = np.isin(ids_per_spike, unit_ids)
         times, ids_per_spike = times[keep], ids_per_spike[keep]
     order = np.argsort(unit_ids, kind="stable")
@@ -244,7 +244,12 @@ def read_csv_spike_times(
     return times, unit_index, unit_ids
 
 
-def _selected_ids(units: Sequence[Any], present: np.ndarray, path: str) -> np.ndarray:
+def select_unit_ids(units: Sequence[Any], present: np.ndarray, where: str) -> np.ndarray:
+    """Validate the unit ids a user selected against the ids ``present`` in ``where``.
+
+    Returns the selected ids (int64) in the user's order; ``where`` names the
+    file in error messages (e.g. ``"file 'x.csv'"``).
+    """
     try:
         wanted = np.asarray(list(units))
     except TypeError:
@@ -257,7 +262,7 @@ def _selected_ids(units: Sequence[Any], present: np.ndarray, path: str) -> np.nd
     if missing.size:
         shown = ", ".join(str(i) for i in present[:20]) + (" ..." if present.size > 20 else "")
         raise SpikeDataError(
-            f"Unit(s) {', '.join(str(i) for i in missing)} not found in file '{path}'. "
+            f"Unit(s) {', '.join(str(i) for i in missing)} not found in {where}. "
             f"Units present: {shown}."
         )
     return wanted.astype(np.int64)
