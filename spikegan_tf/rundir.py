@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from spikegan_tf._atomic import atomic_path
 from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import RunDirError
 
@@ -52,15 +52,9 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` via a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=True, default=_json_default)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def _json_default(obj: Any) -> Any:
@@ -80,8 +74,7 @@ def write_config(run_dir: str | os.PathLike, model: ModelConfig, **sections: Any
 
     Examples
     --------
-    >>> import tempfile
-    >>> d = tempfile.mkdtemp()
+    >>>     >>> d = tempfile.mkdtemp()
     >>> _ = write_config(d, ModelConfig(n_neurons=3, n_bins=8), data={"bin_width": 0.02})
     >>> read_model_config(d).n_neurons
     3
@@ -126,13 +119,8 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
     """Save a Keras model as a ``.keras`` file atomically (temporary file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
-    try:
+    with atomic_path(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -49,13 +49,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from spikegan_tf._atomic import atomic_path
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.validation import check_positive_int, check_seed
 
@@ -136,15 +136,8 @@ class SimulatedData:
         arrays = {"spikes": self.spikes, **self.ground_truth}
         arrays["metadata"] = np.array(json.dumps(self.metadata()))
         writer = np.savez_compressed if compress else np.savez
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent, prefix=f".{path.stem}.")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                writer(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            writer(fh, **arrays)
         return path
 
 

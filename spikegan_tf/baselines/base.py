@@ -21,7 +21,6 @@ import abc
 import dataclasses
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from spikegan_tf._atomic import atomic_path
 from spikegan_tf._version import __version__
 from spikegan_tf.baselines._moments import FitData, prepare
 from spikegan_tf.errors import ConfigError, SpikeDataError
@@ -266,18 +266,8 @@ class Baseline(abc.ABC):
         directory = path.parent if str(path.parent) else Path(".")
         if not directory.is_dir():
             raise FileNotFoundError(2, "No such directory", str(directory))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, metadata=np.array(json.dumps(meta)), **arrays)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; use the usual mode
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a handle: no ".npz" appended
+            np.savez(fh, metadata=np.array(json.dumps(meta)), **arrays)
         return path
 
     @classmethod
