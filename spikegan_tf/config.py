@@ -10,7 +10,26 @@ from typing import Any
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.validation import check_positive_int
 
-__all__ = ["ModelConfig"]
+__all__ = ["ModelConfig", "dataclass_from_dict"]
+
+
+def dataclass_from_dict(cls: type, data: Any, what: str) -> Any:
+    """Build the frozen dataclass ``cls`` from a dict, rejecting unknown keys by name.
+
+    Examples
+    --------
+    >>> dataclass_from_dict(ModelConfig, {"n_neurons": 3, "n_bins": 8, "colour": 1}, "model configuration")
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.ConfigError: Unknown model configuration keys ['colour']. Known keys: [...].
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"A {what} must be a dict. Received {type(data).__name__}.")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"Unknown {what} keys {unknown}. Known keys: {sorted(known)}.")
+    return cls(**data)
 
 _ARCHITECTURES = ("conv", "fc")
 _UPSAMPLING = ("resize", "transpose")
@@ -130,15 +149,7 @@ class ModelConfig:
         >>> ModelConfig.from_dict({"n_neurons": 3, "n_bins": 8}).n_bins
         8
         """
-        if not isinstance(data, dict):
-            raise ConfigError(f"A model configuration must be a dict. Received {type(data).__name__}.")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"Unknown model configuration keys {unknown}. Known keys: {sorted(known)}."
-            )
-        return cls(**data)
+        return dataclass_from_dict(cls, data, "model configuration")
 
     def to_json(self) -> str:
         """Return the configuration as an indented JSON string."""

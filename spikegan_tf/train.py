@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf import rundir, stats
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.config import ModelConfig, dataclass_from_dict
 from spikegan_tf.data import SpikeRecording, split_raster, split_windows, window_view
 from spikegan_tf.errors import ConfigError, RunDirError, SpikeDataError, TrainingDivergedError
 from spikegan_tf.validation import check_positive_int, check_raster, check_seed, check_windows
@@ -179,15 +179,7 @@ class TrainConfig:
         >>> TrainConfig.from_dict({"batch_size": 16}).batch_size
         16
         """
-        if not isinstance(data, dict):
-            raise ConfigError(f"A training configuration must be a dict. "
-                              f"Received {type(data).__name__}.")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"Unknown training configuration keys {unknown}. "
-                              f"Known keys: {sorted(known)}.")
-        return cls(**data)
+        return dataclass_from_dict(cls, data, "training configuration")
 
 
 def _is_real(value: Any, positive: bool = False) -> bool:
