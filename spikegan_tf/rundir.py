@@ -74,7 +74,8 @@ def write_config(run_dir: str | os.PathLike, model: ModelConfig, **sections: Any
 
     Examples
     --------
-    >>>     >>> d = tempfile.mkdtemp()
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
     >>> _ = write_config(d, ModelConfig(n_neurons=3, n_bins=8), data={"bin_width": 0.02})
     >>> read_model_config(d).n_neurons
     3

@@ -97,7 +97,7 @@ def check_binary(
     >>> check_binary([0, 1, 3])
     Traceback (most recent call last):
     ...
-    spikegan_tf.errors.SpikeDataError: `spikes` must be binary (0/1). Received values {0, 1, 3}.
+    spikegan_tf.errors.SpikeDataError: `spikes` must be binary (0/1). Received values {0, 1, 3}. ...
     """
     loc = where(source)
     try:
