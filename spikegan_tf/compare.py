@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf._atomic import atomic_path
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.stats import (
     DEFAULT_WORD_BINS,
@@ -291,9 +292,9 @@ class ComparisonResult:
         """Write :meth:`to_dict` as JSON (atomically) and return the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
         return path
 
     def to_markdown(self, statistics: tuple[str, ...] | None = None) -> str:

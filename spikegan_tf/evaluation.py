@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf._atomic import atomic_path
 from spikegan_tf.compare import ComparisonResult, compare
 from spikegan_tf.errors import ConfigError, RunDirError
 from spikegan_tf.memorization import DEFAULT_N_QUERIES, memorization
@@ -191,7 +192,6 @@ def evaluate(
     if out_dir is not None:
         result.to_json(out / RESULTS_FILE)
         report = "# Evaluation report\n\n" + result.to_markdown()
-        tmp = out / f".{REPORT_FILE}.tmp{os.getpid()}"
-        tmp.write_text(report)
-        os.replace(tmp, out / REPORT_FILE)
+        with atomic_path(out / REPORT_FILE) as tmp:
+            tmp.write_text(report)
     return result

@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf._atomic import atomic_path
+
 _MARKER = ".spikegan-demo"
 _OUTPUTS = ("uniform.npz", "run", "samples.npy", "evaluation", "training.png", "report.md")
 
@@ -184,7 +186,6 @@ def _plot_training(metrics_path: Any, png: Any) -> bool:
 
 def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, curves: bool,
                   n_train: int, n_held: int) -> None:
-    import os
 
     lines = [
         "# Spike-GAN demo",
@@ -203,6 +204,5 @@ def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, 
     lines += [f"![{fig}](evaluation/{fig})" for fig in getattr(evaluation, "figures", ())]
     lines += ["", evaluation.to_markdown(), "",
               "Full results: `evaluation/results.json`; samples: `samples.npy`.", ""]
-    tmp = out / f".report.md.tmp{os.getpid()}"
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, out / "report.md")
+    with atomic_path(out / "report.md") as tmp:
+        tmp.write_text("\n".join(lines))

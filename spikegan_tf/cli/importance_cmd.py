@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from spikegan_tf._atomic import atomic_path
 
 _METHODS = ("shuffle", "gradient", "saliency")  # spikegan_tf.importance.METHODS
 
@@ -144,11 +144,5 @@ def _save_npz(path: Path, **arrays: Any) -> None:
     import numpy as np
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a handle: no ".npz" appended
+        np.savez(fh, **arrays)

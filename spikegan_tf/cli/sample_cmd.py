@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf._atomic import atomic_path
+
 
 def register(subparsers: Any) -> None:
     """Add the ``sample`` subcommand."""
@@ -45,7 +47,6 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; return the exit status."""
-    import os
     import time
     from pathlib import Path
 
@@ -65,18 +66,14 @@ def handle(args: argparse.Namespace) -> int:
     if out.parent and not out.parent.exists():
         raise ConfigError(f"The directory of `--out` does not exist: '{out.parent}'.")
     start = time.perf_counter()
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}.npy")
-    try:
+    if args.run is None and args.threshold is not None:
+        raise ConfigError("`--threshold` applies to a generator (--run), not to "
+                          "--baseline models.")
+    with atomic_path(out) as tmp:
         if args.run is not None:
             what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp)
         else:
-            if args.threshold is not None:
-                raise ConfigError("`--threshold` applies to a generator (--run), not to "
-                                  "--baseline models.")
             what = _sample_baseline(args.baseline, n, seed, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     x = np.load(out, mmap_mode="r")
     print(f"wrote {n} windows {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
           f"(seed {seed}) to {out} in {time.perf_counter() - start:.1f} s")
