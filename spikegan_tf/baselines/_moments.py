@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data.windows import n_windows
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.validation import check_positive_int, check_raster, check_windows
 
@@ -111,9 +112,9 @@ def prepare(data: Any, *, n_bins: Any = None, stride: Any = 1) -> FitData:
                 f"`data` has {raster.shape[0]} time bins, fewer than one window of "
                 f"n_bins={n_bins}. Received raster shape {raster.shape}."
             )
-        n_windows = (raster.shape[0] - n_bins) // stride + 1
-        covered = (n_windows - 1) * stride + n_bins
-        return FitData("raster", raster[:covered], n_bins, stride, int(n_windows))
+        count = n_windows(raster.shape[0], n_bins, stride)
+        covered = (count - 1) * stride + n_bins
+        return FitData("raster", raster[:covered], n_bins, stride, count)
     loc = f" in file '{source}'" if source else ""
     raise SpikeDataError(
         "`data` must be windows (n_samples, n_neurons, n_bins) or a raster "
