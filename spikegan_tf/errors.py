@@ -28,6 +28,21 @@ class ConfigError(SpikeGANError, ValueError):
     """A configuration value is out of range or inconsistent with another one."""
 
 
+class WindowingError(SpikeDataError, ConfigError):
+    """Spike data and the window arguments (``n_bins``, ``stride``) do not fit together.
+
+    A raster without ``n_bins`` or shorter than one window, windows whose
+    length disagrees with ``n_bins``, or a ``stride`` given for windows: either
+    the data or the arguments may be the thing to fix, so it is both a
+    :class:`SpikeDataError` and a :class:`ConfigError`.
+
+    Examples
+    --------
+    >>> issubclass(WindowingError, SpikeDataError), issubclass(WindowingError, ConfigError)
+    (True, True)
+    """
+
+
 class RunDirError(SpikeGANError, OSError):
     """A run or output directory is missing, incomplete or not writable."""
 

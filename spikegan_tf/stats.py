@@ -58,13 +58,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from spikegan_tf.data import windowed_spikes
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.validation import (
-    check_positive_int,
-    check_raster,
-    check_windows,
-    where,
-)
+from spikegan_tf.validation import check_positive_int
 
 __all__ = [
     "WindowSource",
@@ -112,9 +108,9 @@ class WindowSource:
 
     Parameters
     ----------
-    data : array_like or WindowSource
+    data : array_like, SpikeRecording or WindowSource
         Windows ``(n, n_neurons, n_bins)``, or a raster ``(n_time_bins, n_neurons)``
-        when ``n_bins`` is given.
+        when ``n_bins`` is given (validated by :func:`spikegan_tf.data.windowed_spikes`).
     n_bins : int, optional
         Window length for a raster. With windows it may be given and must match.
     stride : int
@@ -150,45 +146,16 @@ class WindowSource:
                     f"`n_bins` ({n_bins}) does not match the {data.n_bins}-bin windows of `{name}`."
                 )
             return
-        arr = np.asarray(data)
+        w = windowed_spikes(data, n_bins=n_bins, stride=stride, name=name, source=source,
+                            stride_for_windows="ignore")
         self.name = name
-        self.source = source
-        if n_bins is None:
-            if arr.ndim == 2:
-                raise SpikeDataError(
-                    f"`{name}` is a raster of shape {arr.shape} (time bins, neurons){where(source)}"
-                    ": pass `n_bins` (and `stride`) to cut it into windows."
-                )
-            self._windows = check_windows(arr, name, source=source)
-            self._raster = None
-            n, self.n_neurons, self.n_bins = self._windows.shape
-            self.n_windows = int(n)
-            self.stride = self.n_bins
-            self.kind = "windows"
-            return
-        n_bins = check_positive_int(n_bins, "n_bins")
-        if arr.ndim == 3:
-            self.__init__(arr, name=name, source=source)
-            if self.n_bins != n_bins:
-                raise SpikeDataError(
-                    f"`{name}` holds windows of {self.n_bins} bins{where(source)}, but "
-                    f"`n_bins` is {n_bins}."
-                )
-            return
-        stride = check_positive_int(stride, "stride")
-        raster = check_raster(arr, name, source=source)
-        if raster.shape[0] < n_bins:
-            raise SpikeDataError(
-                f"`{name}` has {raster.shape[0]} time bins{where(source)}: too short for one "
-                f"window of `n_bins`={n_bins}."
-            )
-        self._raster = raster
-        self._windows = None
-        self.n_neurons = int(raster.shape[1])
-        self.n_bins = n_bins
-        self.stride = stride
-        self.n_windows = int((raster.shape[0] - n_bins) // stride + 1)
-        self.kind = "raster"
+        self.source = w.source
+        self.kind = w.kind
+        self.n_neurons, self.n_bins, self.n_windows = w.n_neurons, w.n_bins, w.n_windows
+        if w.kind == "raster":
+            self._raster, self._windows, self.stride = w.spikes, None, w.stride
+        else:  # windows laid end to end
+            self._raster, self._windows, self.stride = None, w.spikes, w.n_bins
 
     @property
     def shape(self) -> tuple[int, int, int]:

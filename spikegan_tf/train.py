@@ -55,9 +55,9 @@ import numpy as np
 
 from spikegan_tf import rundir, stats
 from spikegan_tf.config import ModelConfig, dataclass_from_dict
-from spikegan_tf.data import SpikeRecording, split_raster, split_windows, window_view
+from spikegan_tf.data import split_raster, split_windows, window_view, windowed_spikes
 from spikegan_tf.errors import ConfigError, RunDirError, SpikeDataError, TrainingDivergedError
-from spikegan_tf.validation import check_positive_int, check_raster, check_seed, check_windows
+from spikegan_tf.validation import check_positive_int, check_seed, where
 
 __all__ = ["TrainConfig", "TrainingData", "TrainResult", "Trainer", "prepare_data",
            "validation_errors"]
@@ -274,17 +274,14 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     seed = check_seed(seed) or 0
     if not _is_real(val_fraction) or not 0.0 <= val_fraction < 1.0:
         raise ConfigError(f"`val_fraction` must be in [0, 1). Received {val_fraction!r}.")
-    if isinstance(spikes, SpikeRecording):
-        source = spikes.source if source is None else source
-        key = spikes.key if key is None else key
-        bin_width = spikes.bin_width if bin_width is None else bin_width
-        spikes = spikes.spikes
-    arr = np.asarray(spikes) if not isinstance(spikes, np.ndarray) else spikes
-    if arr.ndim == 2:
-        raster = check_raster(arr, "spikes", source=source)
-        if n_bins is None:
-            raise ConfigError("`n_bins` is required to cut a raster into windows.")
-        n_bins = check_positive_int(n_bins, "n_bins")
+    spec = windowed_spikes(spikes, n_bins=n_bins, stride=stride, name="spikes", source=source,
+                           stride_for_windows="ignore")
+    source = spec.source
+    key = spec.key if key is None else key
+    bin_width = spec.bin_width if bin_width is None else bin_width
+    kind, n_bins = spec.kind, spec.n_bins
+    if kind == "raster":
+        raster = spec.spikes
         if val_fraction > 0:
             train, val_raster = split_raster(raster, (1.0 - val_fraction, val_fraction),
                                              gap=n_bins)
@@ -293,33 +290,22 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         if train.shape[0] < n_bins:
             raise SpikeDataError(
                 f"The training part of the raster has {train.shape[0]} time bins, fewer than "
-                f"one window of n_bins={n_bins}{_where(source)}. Use a longer recording, "
+                f"one window of n_bins={n_bins}{where(source)}. Use a longer recording, "
                 "fewer bins or a smaller --val-fraction.")
         val = None
         if val_raster is not None and val_raster.shape[0] >= n_bins:
             val = np.ascontiguousarray(window_view(val_raster, n_bins, stride))
-        kind = "raster"
-    elif arr.ndim == 3:
-        windows = check_windows(arr, "spikes", source=source)
-        if n_bins is not None and windows.shape[2] != n_bins:
-            raise SpikeDataError(
-                f"`spikes` windows have {windows.shape[2]} bins but n_bins={n_bins} was "
-                f"requested{_where(source)}. Windows are (n_samples, n_neurons, n_bins).")
-        n_bins = int(windows.shape[2])
+    else:
+        windows = spec.spikes
         if val_fraction > 0 and len(windows) >= 2:
             train, val = split_windows(windows, (1.0 - val_fraction, val_fraction), seed=seed)
         else:
             train, val = windows, None
         if len(train) == 0:
             raise SpikeDataError(f"No training windows left after holding out "
-                                 f"val_fraction={val_fraction}{_where(source)}.")
+                                 f"val_fraction={val_fraction}{where(source)}.")
         if val is not None and len(val) == 0:
             val = None
-        kind = "windows"
-    else:
-        raise SpikeDataError(
-            f"`spikes` must be a raster (time_bins, n_neurons) or windows (n_samples, "
-            f"n_neurons, n_bins). Received shape {arr.shape}{_where(source)}.")
     data = TrainingData(train=np.ascontiguousarray(train), val=val, n_bins=n_bins,
                         stride=stride)
     info: dict[str, Any] = {
@@ -336,12 +322,8 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         "bin_width": bin_width,
     }
     if kind == "raster":
-        info["n_time_bins"] = int(arr.shape[0])
+        info["n_time_bins"] = int(spec.spikes.shape[0])
     return dataclasses.replace(data, info=info)
-
-
-def _where(source: str | None) -> str:
-    return f" in file '{source}'" if source else ""
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -2,7 +2,8 @@
 
 Every baseline's ``fit`` accepts either windows ``(n, neurons, bins)`` or a raster
 ``(time_bins, neurons)`` plus ``n_bins`` (cut into stride-``stride`` windows).
-:func:`prepare` validates that once and returns a :class:`FitData`; the moment
+:func:`prepare` validates that once (:func:`spikegan_tf.data.windowed_spikes`)
+and returns a :class:`FitData`; the moment
 functions below compute what the fits match, directly from the raster when there
 is one (the windows of a raster are never materialised):
 
@@ -21,9 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.windows import n_windows
-from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.validation import check_positive_int, check_raster, check_windows
+from spikegan_tf.data import WindowedSpikes, windowed_spikes
 
 __all__ = ["FitData", "prepare", "rates", "rates_per_bin", "lagged_moments", "patterns"]
 
@@ -32,30 +31,13 @@ _SPARSE_DENSITY = 0.15
 
 
 @dataclass(frozen=True)
-class FitData:
-    """Validated training data: a raster cut into windows, or windows.
+class FitData(WindowedSpikes):
+    """Validated training data (:class:`spikegan_tf.data.WindowedSpikes`).
 
-    Attributes
-    ----------
-    kind : {"raster", "windows"}
-    spikes : numpy.ndarray
-        uint8 raster ``(time_bins, neurons)`` restricted to the bins its windows
-        cover, or windows ``(n, neurons, bins)``.
-    n_bins, stride : int
-        Window length and stride (stride is 1 for windows).
-    n_windows : int
-        Number of windows.
+    ``spikes`` is the uint8 raster ``(time_bins, neurons)`` restricted to the bins
+    its windows cover, or the windows ``(n, neurons, bins)``; ``stride`` is 1 for
+    windows.
     """
-
-    kind: str
-    spikes: np.ndarray
-    n_bins: int
-    stride: int
-    n_windows: int
-
-    @property
-    def n_neurons(self) -> int:
-        return int(self.spikes.shape[1])
 
     @property
     def n_time_bins(self) -> int:
@@ -78,48 +60,11 @@ def prepare(data: Any, *, n_bins: Any = None, stride: Any = 1) -> FitData:
     >>> d.kind, d.n_windows, d.spikes.shape
     ('raster', 24, (100, 3))
     """
-    source = None
-    if hasattr(data, "spikes") and not isinstance(data, np.ndarray):
-        source = getattr(data, "source", None) or getattr(data, "path", None)
-        source = str(source) if source is not None else None
-        data = data.spikes
-    arr = np.asarray(data) if not isinstance(data, np.ndarray) else data
-    if arr.ndim == 3:
-        windows = check_windows(arr, "data", source=source)
-        if n_bins is not None and check_positive_int(n_bins, "n_bins") != windows.shape[2]:
-            raise ConfigError(
-                f"`n_bins` ({n_bins}) disagrees with the windows in `data`, which have "
-                f"{windows.shape[2]} bins (shape {windows.shape} = (n, neurons, bins)). "
-                "Leave `n_bins` out for windows."
-            )
-        if stride not in (None, 1):
-            raise ConfigError(
-                f"`stride` applies only to a raster; `data` holds windows {windows.shape}. "
-                f"Received stride={stride!r}."
-            )
-        return FitData("windows", windows, int(windows.shape[2]), 1, int(windows.shape[0]))
-    if arr.ndim == 2:
-        raster = check_raster(arr, "data", source=source)
-        if n_bins is None:
-            raise ConfigError(
-                f"`n_bins` is required when `data` is a raster (time_bins, neurons); "
-                f"received a raster of shape {raster.shape}."
-            )
-        n_bins = check_positive_int(n_bins, "n_bins")
-        stride = check_positive_int(stride, "stride")
-        if raster.shape[0] < n_bins:
-            raise SpikeDataError(
-                f"`data` has {raster.shape[0]} time bins, fewer than one window of "
-                f"n_bins={n_bins}. Received raster shape {raster.shape}."
-            )
-        count = n_windows(raster.shape[0], n_bins, stride)
-        covered = (count - 1) * stride + n_bins
-        return FitData("raster", raster[:covered], n_bins, stride, count)
-    loc = f" in file '{source}'" if source else ""
-    raise SpikeDataError(
-        "`data` must be windows (n_samples, n_neurons, n_bins) or a raster "
-        f"(time_bins, n_neurons). Received shape {arr.shape}{loc}."
-    )
+    w = windowed_spikes(data, n_bins=n_bins, stride=stride, name="data")
+    spikes = w.spikes
+    if w.kind == "raster":  # bins after the last window are in none
+        spikes = spikes[: (w.n_windows - 1) * w.stride + w.n_bins]
+    return FitData(**{**vars(w), "spikes": spikes})
 
 
 def rates(d: FitData) -> np.ndarray:

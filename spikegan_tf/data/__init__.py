@@ -8,6 +8,8 @@ Layout everywhere: rasters ``(n_time_bins, n_neurons)`` and windows
 * :func:`raster_from_spike_times` bins spike times;
 * :func:`window_view`, :func:`n_windows`, :func:`split_raster`,
   :func:`split_windows` cut windows and leak-free splits (numpy only);
+* :func:`windowed_spikes` validates windows, or a raster plus ``n_bins`` and
+  ``stride``, into a :class:`WindowedSpikes`;
 * :func:`window_dataset` is the ``tf.data`` pipeline (imports TensorFlow on
   first use only).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from spikegan_tf.data.io import DEFAULT_KEY, SUPPORTED_EXTENSIONS, SpikeRecording, load_spikes
+from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
 from spikegan_tf.data.spiketimes import raster_from_spike_times, read_csv_spike_times
 from spikegan_tf.data.windows import n_windows, split_raster, split_windows, window_view
 
@@ -31,6 +34,8 @@ __all__ = [
     "split_raster",
     "split_windows",
     "window_view",
+    "WindowedSpikes",
+    "windowed_spikes",
     "window_dataset",
 ]
 
