@@ -14,6 +14,7 @@ from spikegan_tf.baselines._gaussian import (
     extend_stationary,
     invert_orthant,
     nearest_correlation,
+    orthant_mixture,
     toeplitz_blocks,
 )
 from spikegan_tf.errors import ConfigError
@@ -44,6 +45,34 @@ def test_invert_orthant_round_trip_and_limits(rng):
     np.testing.assert_allclose(got[ok & (rho < 0.9)], rho[ok & (rho < 0.9)], atol=1e-6)
     # never together -> -1, always together -> +1, no NaN
     got, low, high = invert_orthant([-1.5, -1.5], [-1.2, -1.5], [0.0, ndtr(-1.5)])
+    np.testing.assert_array_equal(got, [-1.0, 1.0])
+    assert low.tolist() == [True, False] and high.tolist() == [False, True]
+
+
+def test_invert_orthant_over_state_mixtures_round_trips_and_reduces_to_one_state(rng):
+    n = 2000
+    h, k = rng.uniform(-2.5, 0.5, (n, 2)), rng.uniform(-2.5, 0.5, (n, 3))
+    w = rng.random((n, 2, 3))
+    w /= w.sum(axis=(1, 2), keepdims=True)
+    rho = rng.uniform(-0.8, 0.9, n)
+    m, slope = orthant_mixture(h, k, w, rho)
+    # the mixture is the weighted sum of the single-state orthant probabilities
+    direct = sum(w[:, a, b] * bivariate_normal_cdf(h[:, a], k[:, b], rho)
+                 for a in range(2) for b in range(3))
+    np.testing.assert_allclose(m, direct, rtol=1e-12)
+    eps = 1e-6  # and its slope is the derivative in rho
+    up, _ = orthant_mixture(h, k, w, rho + eps)
+    down, _ = orthant_mixture(h, k, w, rho - eps)
+    np.testing.assert_allclose(slope, (up - down) / (2 * eps), rtol=1e-5, atol=1e-9)
+    got, low, high = invert_orthant(h, k, m, weights=w)
+    assert not (low | high).any()
+    np.testing.assert_allclose(orthant_mixture(h, k, w, got)[0], m, atol=1e-13)
+    np.testing.assert_allclose(got, rho, atol=1e-6)
+    # one state with weight 1 is the plain inversion
+    one, _, _ = invert_orthant(h[:, :1], k[:, :1], m, weights=np.ones((n, 1, 1)))
+    np.testing.assert_array_equal(one, invert_orthant(h[:, 0], k[:, 0], m)[0])
+    # beyond the mixed limits: -1 / +1, never NaN
+    got, low, high = invert_orthant(h[:2], k[:2], [0.0, 1.0], weights=w[:2])
     np.testing.assert_array_equal(got, [-1.0, 1.0])
     assert low.tolist() == [True, False] and high.tolist() == [False, True]
 
@@ -127,7 +156,7 @@ def _exact_stats(model: DichotomizedGaussian) -> np.ndarray:
 def test_dg_fitted_to_samples_of_a_known_dg_recovers_its_moments_within_sampling_error():
     truth = _known_dg()
     w = truth.sample(40000, seed=1)
-    fit = DichotomizedGaussian(max_lag=None).fit(w)
+    fit = DichotomizedGaussian(max_lag=None, n_states=1).fit(w)
     per_window = _per_window_stats(w)
     se = per_window.std(axis=0) / np.sqrt(len(w))
     diff = _exact_stats(fit) - _exact_stats(truth)
@@ -147,7 +176,7 @@ def test_dg_fitted_to_samples_of_a_known_dg_recovers_its_moments_within_sampling
 def test_spatial_only_dg_has_independent_bins(rng):
     truth = _known_dg()
     w = truth.sample(20000, seed=3)
-    fit = DichotomizedGaussian(spatial_only=True).fit(w)
+    fit = DichotomizedGaussian(spatial_only=True, n_states=1).fit(w)
     assert fit.latent_.shape == (1, 4, 4) and fit.fit_report_.max_lag == 0
     np.testing.assert_allclose(fit.latent_[0], truth.latent_[0], atol=0.06)
     s = fit.sample(20000, seed=4).astype(float)
@@ -210,3 +239,106 @@ def test_default_dg_fits_lags_up_to_two_and_continues_the_rest():
     m = DichotomizedGaussian().fit(w)
     assert m.fit_report_.max_lag == 2 and m.latent_.shape == (4, 4, 4)
     assert len(m.fit_report_.moment_mae_by_lag) == 4
+
+
+# -------------------------------------------------- latent population states
+def _known_state_dg(n=4, t=3):
+    """A DG whose thresholds follow a 2-state Markov chain (quiet / active)."""
+    model = _known_dg(n, t)
+    model._set_params({
+        "gamma": model.gamma_, "latent": model.latent_,
+        "state_gamma": np.array([[-1.8, -1.5, -2.0, -1.6], [-0.6, -0.2, -0.9, -0.4]])[:, :n],
+        "state_init": np.array([0.6, 0.4]),
+        "state_transition": np.array([[0.8, 0.2], [0.3, 0.7]]),
+    })
+    return model
+
+
+def test_state_dg_moments_are_those_of_its_samples():
+    """``moments()`` mixes the states with the chain's joint law: checked by Monte Carlo."""
+    model = _known_state_dg()
+    w = model.sample(60000, seed=7)
+    per_window = _per_window_stats(w)
+    se = per_window.std(axis=0) / np.sqrt(len(w))
+    z = np.abs(per_window.mean(axis=0) - _exact_stats(model)) / np.maximum(se, 1e-12)
+    assert z.max() < 5.0, z.max()
+    # the states matter: a stationary DG with the same latent matrix has other moments
+    p_states, _ = model.moments()
+    np.testing.assert_allclose(p_states, 0.6 * ndtr(model.state_gamma_[0])
+                               + 0.4 * ndtr(model.state_gamma_[1]), rtol=1e-12)
+    # ... and the first n windows of a seed are those of any longer draw
+    np.testing.assert_array_equal(model.sample(7, seed=7), w[:7])
+
+
+def test_state_dg_fit_reproduces_the_data_moments_within_sampling_error():
+    truth = _known_state_dg()
+    w = truth.sample(40000, seed=1)
+    fit = DichotomizedGaussian(max_lag=None, n_states=2, state_window=3).fit(w)
+    assert fit.state_gamma_.shape == (2, 4) and fit.fit_report_.n_states == 2
+    per_window = _per_window_stats(w)
+    se = per_window.std(axis=0) / np.sqrt(len(w))
+    z = np.abs(_exact_stats(fit) - per_window.mean(axis=0)) / np.maximum(se, 1e-12)
+    assert z.max() < 3.0, z.max()  # every fitted moment matched (no repair needed)
+    assert fit.fit_report_.repair.method == "none"
+    np.testing.assert_allclose(fit.state_transition_.sum(axis=1), 1.0)
+    np.testing.assert_allclose(fit.state_init_ @ fit.state_transition_, fit.state_init_,
+                               atol=1e-12)  # stationary
+    rep = fit.fit_report_
+    assert rep.state_firing_probability[0] < rep.state_firing_probability[1]
+    assert "2 latent population states" in rep.summary()
+
+
+def _switching_population(n_bins_total, seed):
+    """Independent neurons whose rate switches between a quiet and an active state."""
+    rng = np.random.default_rng(seed)
+    flips = rng.random(n_bins_total) < 1 / 40  # mean dwell 40 bins
+    state = np.cumsum(flips) % 2
+    p = np.where(state[:, None] == 1, 0.25, 0.01)
+    return (rng.random((n_bins_total, 12)) < p).astype(np.uint8)
+
+
+def test_states_reproduce_the_spike_count_distribution_a_stationary_dg_cannot():
+    train, test = _switching_population(60000, 0), _switching_population(60000, 1)
+
+    def pk(x):  # P(K) of single bins of windows (n, N, T)
+        return np.bincount(x.sum(axis=1).ravel(), minlength=13)[:13] / (x.shape[0] * x.shape[2])
+
+    truth = np.bincount(test.sum(axis=1), minlength=13) / len(test)
+    floor = np.abs(np.bincount(train.sum(axis=1), minlength=13) / len(train) - truth).mean()
+    err = {}
+    for m in (1, 2):
+        model = DichotomizedGaussian(n_states=m, state_window=4).fit(train, n_bins=16, seed=0)
+        err[m] = np.abs(pk(model.sample(8000, seed=1)) - truth).mean()
+    assert err[2] < 2.5 * floor < err[1], (err, floor)
+
+
+def test_state_options_edge_cases_and_file_round_trip(tmp_path):
+    with pytest.raises(ConfigError, match="n_states"):
+        DichotomizedGaussian(n_states=0)
+    with pytest.raises(ConfigError, match="state_window"):
+        DichotomizedGaussian(state_window=True)
+    # a constant population count has one state: the classic model, no crash
+    flat = np.zeros((400, 3), np.uint8)
+    flat[::2, 0] = 1
+    flat[1::2, 1] = 1
+    m = DichotomizedGaussian().fit(flat, n_bins=4)
+    assert m.state_gamma_ is None and m.fit_report_.n_states == 1
+    # spatial-only states are drawn independently per bin: bins stay independent
+    w = _switching_population(40000, 2)
+    sp = DichotomizedGaussian(spatial_only=True).fit(w, n_bins=8)
+    np.testing.assert_allclose(sp.state_transition_, np.tile(sp.state_init_, (2, 1)))
+    s = sp.sample(20000, seed=4).astype(float)
+    p = s.mean(axis=(0, 2))
+    lag1 = np.einsum("wit,wjt->ij", s[:, :, :-1], s[:, :, 1:]) / (20000 * 7)
+    np.testing.assert_allclose(lag1, np.outer(p, p), atol=0.004)
+    # the states travel with the model file; a damaged chain is refused
+    from spikegan_tf.baselines import load
+
+    path = sp.save(tmp_path / "dg.npz")
+    np.testing.assert_array_equal(load(path).sample(50, seed=3), sp.sample(50, seed=3))
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = dict(npz)
+    arrays["state_transition"] = arrays["state_transition"] * 2
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(Exception, match="state_transition"):
+        load(tmp_path / "bad.npz")

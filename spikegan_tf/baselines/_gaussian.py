@@ -4,7 +4,8 @@
   standard bivariate normal with correlation ``rho``, vectorised with Owen's T
   function (:func:`scipy.special.owens_t`);
 * :func:`invert_orthant` -- all-pairs-at-once safeguarded Newton solve of
-  ``bivariate_normal_cdf(h, k, rho) = m`` for ``rho``;
+  ``bivariate_normal_cdf(h, k, rho) = m`` for ``rho``, or of its mixture over
+  discrete latent states (:func:`orthant_mixture`);
 * :func:`nearest_correlation` -- nearest (Frobenius) correlation matrix with an
   eigenvalue floor by Higham's alternating projections with Dykstra's
   correction, optionally keeping a block-Toeplitz (stationary) structure, or by
@@ -22,6 +23,7 @@ __all__ = [
     "bivariate_normal_cdf",
     "bivariate_normal_pdf",
     "invert_orthant",
+    "orthant_mixture",
     "RepairReport",
     "nearest_correlation",
     "block_toeplitz",
@@ -68,11 +70,29 @@ def bivariate_normal_pdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.nd
     return np.exp(-q) / (2.0 * np.pi * np.sqrt(one_m))
 
 
+def orthant_mixture(
+    h: np.ndarray, k: np.ndarray, weights: np.ndarray, rho: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``sum_ab w_ab P(z1 < h_a, z2 < k_b; rho)`` and its derivative in ``rho``.
+
+    ``h`` is ``(P, A)``, ``k`` ``(P, B)``, ``weights`` ``(P, A, B)`` and ``rho``
+    ``(P,)``: one latent correlation per pair, thresholds that depend on a discrete
+    state of each variable (the dichotomized Gaussian with latent population
+    states), weighted by the joint probability of the two states.
+    """
+    r = rho[:, None, None]
+    hh, kk = h[:, :, None], k[:, None, :]
+    value = (weights * bivariate_normal_cdf(hh, kk, r)).sum(axis=(1, 2))
+    slope = (weights * bivariate_normal_pdf(hh, kk, r)).sum(axis=(1, 2))
+    return value, slope
+
+
 def invert_orthant(
     h: np.ndarray,
     k: np.ndarray,
     m: np.ndarray,
     *,
+    weights: np.ndarray | None = None,
     tol: float = 1e-12,
     max_iter: int = 100,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,6 +103,12 @@ def invert_orthant(
     ``rho = 1``. Targets at or beyond those limits (e.g. a pair that never fires
     together, ``m = 0``) get ``rho = -1`` or ``+1``: the most extreme achievable
     correlation, never NaN. Finite ``h``, ``k`` are assumed.
+
+    With ``weights`` (``(P, A, B)``, each pair's summing to 1), ``h`` is ``(P, A)``
+    and ``k`` ``(P, B)``: thresholds per discrete state, and the equation solved is
+    ``sum_ab weights[:, a, b] * bivariate_normal_cdf(h[:, a], k[:, b], rho) = m``
+    (:func:`orthant_mixture`), still increasing in ``rho``, with the limits mixed
+    the same way.
 
     Returns
     -------
@@ -98,29 +124,37 @@ def invert_orthant(
     >>> np.round(invert_orthant(h, k, m)[0], 10)
     array([ 0.2, -0.7])
     """
-    h, k, m = (np.asarray(a, dtype=np.float64).ravel() for a in np.broadcast_arrays(h, k, m))
-    ph, pk = ndtr(h), ndtr(k)
-    lower = np.maximum(0.0, ph + pk - 1.0)
-    upper = np.minimum(ph, pk)
+    if weights is None:
+        h, k, m = (np.asarray(a, dtype=np.float64).ravel() for a in np.broadcast_arrays(h, k, m))
+        h, k, w = h[:, None], k[:, None], np.ones((h.size, 1, 1))
+    else:
+        h, k = np.asarray(h, dtype=np.float64), np.asarray(k, dtype=np.float64)
+        w = np.asarray(weights, dtype=np.float64)
+        m = np.asarray(m, dtype=np.float64).ravel()
+    ph, pk = ndtr(h)[:, :, None], ndtr(k)[:, None, :]
+    lower = (w * np.maximum(0.0, ph + pk - 1.0)).sum(axis=(1, 2))
+    upper = (w * np.minimum(ph, pk)).sum(axis=(1, 2))
     at_lower = m <= lower
     at_upper = m >= upper
     rho = np.where(at_lower, -1.0, np.where(at_upper, 1.0, 0.0))
     todo = np.flatnonzero(~(at_lower | at_upper))
     if todo.size:
-        hh, kk, mm = h[todo], k[todo], m[todo]
+        hh, kk, ww, mm = h[todo], k[todo], w[todo], m[todo]
         lo = np.full(todo.size, -1.0)
         hi = np.full(todo.size, 1.0)
         # start from the linear approximation around rho = 0
-        r = np.clip((mm - ph[todo] * pk[todo]) / bivariate_normal_pdf(hh, kk, 0.0), -0.99, 0.99)
+        f0, slope0 = orthant_mixture(hh, kk, ww, np.zeros(todo.size))
+        r = np.clip((mm - f0) / slope0, -0.99, 0.99)
         active = np.arange(todo.size)
         for _ in range(max_iter):
-            ra, ha, ka, ma = r[active], hh[active], kk[active], mm[active]
-            f = bivariate_normal_cdf(ha, ka, ra) - ma
+            ra = r[active]
+            value, slope = orthant_mixture(hh[active], kk[active], ww[active], ra)
+            f = value - mm[active]
             pos = f > 0
             hi[active] = np.where(pos, ra, hi[active])
             lo[active] = np.where(pos, lo[active], ra)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                step = f / bivariate_normal_pdf(ha, ka, ra)
+                step = f / slope
                 new = ra - step
             lo_a, hi_a = lo[active], hi[active]
             # matched to float precision: keep rho (the curve may be flat there)
