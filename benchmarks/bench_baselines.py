@@ -76,8 +76,9 @@ def _models(names: list[str], kp_iterations: int | None):
     table = {
         "independent": lambda: B.IndependentBernoulli(),
         "dg": lambda: B.DichotomizedGaussian(),
-        "dg_spatial": lambda: B.DichotomizedGaussian(spatial_only=True),
+        "dg_spatial": lambda: B.DichotomizedGaussian(spatial_only=True, n_states=1),
         "dg_lag8": lambda: B.DichotomizedGaussian(max_lag=8),
+        "dg_stationary": lambda: B.DichotomizedGaussian(n_states=1),
         "kpairwise": lambda: (B.KPairwiseMaxEnt(n_iterations=kp_iterations) if kp_iterations
                               else B.KPairwiseMaxEnt()),
     }
@@ -101,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=default_data(),
                    help=f"retina folder (or the path of {FILE})")
     p.add_argument("--bins", type=int, default=32)
-    p.add_argument("--models", default="independent,dg,dg_spatial,kpairwise",
-                   help="comma-separated: independent, dg, dg_spatial, dg_lag8, kpairwise")
+    p.add_argument("--models", default="independent,dg,dg_stationary,dg_spatial,kpairwise",
+                   help="comma-separated: independent, dg (2 latent states, the default), "
+                        "dg_stationary (1 state), dg_spatial, dg_lag8, kpairwise")
     p.add_argument("--n-samples", type=int, default=20_000, help="windows per model evaluated")
     p.add_argument("--throughput-n", type=int, default=10_000)
     p.add_argument("--repeats", type=int, default=3)

@@ -55,10 +55,11 @@ def test_model_options_and_val_fraction(files, tmp_path, capsys):
     out = tmp_path / "dg.npz"
     status, stdout, err = _run(capsys, "baseline", "fit", "dg", "--data", files["raster"],
                                "--bins", 6, "--spatial-only", "--eigenvalue-floor", "0.01",
-                               "--val-fraction", "0.25", "--out", out)
+                               "--states", 1, "--val-fraction", "0.25", "--out", out)
     assert status == 0, err
     m = DichotomizedGaussian.load(out)
     assert m.spatial_only and m.eigenvalue_floor == 0.01 and m.latent_.shape == (1, 5, 5)
+    assert m.n_states == 1 and m.state_gamma_ is None
     # the same held-out end as `spikegan train --val-fraction 0.25`: 2000 - 6 gap, 75% kept
     assert m.fit_report_.n_time_bins == round(0.75 * (2000 - 6))
     out = tmp_path / "kp.npz"
@@ -75,6 +76,8 @@ def test_model_options_and_val_fraction(files, tmp_path, capsys):
     (["dg", "--bins", 6, "--per-bin"], "`--per-bin` applies to the independent model"),
     (["kpairwise", "--bins", 6, "--max-lag", 2], "`--max-lag` applies to the dg model"),
     (["dg", "--bins", 6, "--eigenvalue-floor", 3], "`--eigenvalue-floor` must be in"),
+    (["dg", "--bins", 6, "--states", 0], "`--states` must be an integer >= 1"),
+    (["kpairwise", "--bins", 6, "--state-window", 4], "`--state-window` applies to the dg"),
     (["dg", "--bins", 6, "--val-fraction", 1.5], "`--val-fraction` must be in"),
     (["dg", "--bins", 0], "`--bins` must be an integer >= 1"),
 ])

@@ -26,6 +26,8 @@ _MODEL_OPTIONS = {
     "--max-lag": ("max_lag", ("dg",), "max_lag"),
     "--eigenvalue-floor": ("eigenvalue_floor", ("dg",), "eigenvalue_floor"),
     "--repair": ("repair", ("dg",), "repair"),
+    "--states": ("states", ("dg",), "n_states"),
+    "--state-window": ("state_window", ("dg",), "state_window"),
     "--method": ("method", ("kpairwise",), "method"),
     "--l2": ("l2", ("kpairwise",), "l2"),
     "--iterations": ("iterations", ("kpairwise",), "n_iterations"),
@@ -88,6 +90,12 @@ def register(subparsers: Any) -> None:
                    help="smallest eigenvalue of the repaired latent matrix (default 1e-4)")
     g.add_argument("--repair", choices=("higham", "clip"), default=None,
                    help="nearest correlation matrix method (default higham)")
+    g.add_argument("--states", type=int, default=None, metavar="M",
+                   help="latent population states (default 2: quiet/active; 1 = classic "
+                        "stationary DG)")
+    g.add_argument("--state-window", type=int, default=None, metavar="BINS",
+                   help="bins over which the population count is smoothed to label the "
+                        "states (default 16)")
     k = f.add_argument_group("kpairwise")
     k.add_argument("--method", choices=("auto", "exact", "mc"), default=None,
                    help="exact enumeration (N <= 16) or Monte-Carlo gradients (default auto)")
