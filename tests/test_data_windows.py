@@ -163,7 +163,7 @@ def test_window_dataset_errors():
         window_dataset(np.zeros((5, 2), np.uint8), 8, 2, seed=0)
     with pytest.raises(SpikeDataError, match="Only 3 windows, fewer than one batch of 4"):
         window_dataset(np.zeros((10, 2), np.uint8), 8, 4, seed=0)
-    with pytest.raises(SpikeDataError, match="The windows have 6 bins, but n_bins=8"):
+    with pytest.raises(SpikeDataError, match="n_bins=8 was requested, but `raster` holds windows of 6 bins"):
         window_dataset(np.zeros((10, 2, 6), np.uint8), 8, 4, seed=0)
     with pytest.raises(SpikeDataError, match="must be binary"):
         window_dataset(np.full((10, 2), 2), 4, 2, seed=0)

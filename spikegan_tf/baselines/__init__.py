@@ -2,7 +2,9 @@
 
 * :class:`IndependentBernoulli` -- independent neurons (optionally per bin);
 * :class:`DichotomizedGaussian` -- thresholded latent Gaussian matching rates and
-  (lagged) pairwise correlations (Macke et al. 2009; Lyamzin et al. 2010);
+  (lagged) pairwise correlations (Macke et al. 2009; Lyamzin et al. 2010), by
+  default with two latent population states (quiet/active) so that it also
+  reproduces the population spike-count distribution;
 * :class:`KPairwiseMaxEnt` -- maximum-entropy model with fields, couplings and a
   population-count potential (Tkacik et al. 2014), independent across bins.
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from spikegan_tf.data.windows import n_windows as _n_windows
+from spikegan_tf.data.source import windowed_spikes
 from spikegan_tf.errors import SpikeDataError
-from spikegan_tf.validation import check_binary, check_positive_int, check_seed
+from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["window_dataset"]
 
@@ -73,27 +73,11 @@ def window_dataset(
     """
     import tensorflow as tf
 
-    spikes = check_binary(raster, "raster", ndim=(2, 3))
+    ws = windowed_spikes(raster, n_bins=n_bins, stride=stride, name="raster",
+                         stride_for_windows="ignore")
+    spikes, n_bins, stride, count = ws.spikes, ws.n_bins, ws.stride, ws.n_windows
     batch_size = check_positive_int(batch_size, "batch_size")
-    stride = check_positive_int(stride, "stride")
     seed = check_seed(seed)
-    if spikes.ndim == 3:
-        if n_bins is not None and check_positive_int(n_bins, "n_bins") != spikes.shape[2]:
-            raise SpikeDataError(
-                f"The windows have {spikes.shape[2]} bins, but n_bins={n_bins} was requested."
-            )
-        n_bins = spikes.shape[2]
-        count = spikes.shape[0]
-    else:
-        if n_bins is None:
-            raise SpikeDataError("`n_bins` is required to cut windows from a raster.")
-        n_bins = check_positive_int(n_bins, "n_bins")
-        count = _n_windows(spikes.shape[0], n_bins, stride)
-        if count == 0:
-            raise SpikeDataError(
-                f"The raster has {spikes.shape[0]} time bins, fewer than one window of "
-                f"n_bins={n_bins}."
-            )
     if drop_remainder and count < batch_size:
         raise SpikeDataError(
             f"Only {count} windows, fewer than one batch of {batch_size}: use a smaller "
