@@ -451,7 +451,8 @@ class PacketRecovery:
         ``(neurons, bins)`` mean of ``aligned`` over the detected samples: the
         packet's neurons and temporal shape (figure 4 of the paper).
     labels : numpy.ndarray
-        ``(n,)`` packet type of each sample (all 0 when ``n_modes=1``).
+        ``(n,)`` packet type of each sample (0 when ``n_modes=1``), -1 for a
+        sample without a supra-threshold spike (nothing detected to classify).
     mode_averages : numpy.ndarray
         ``(n_modes, neurons, bins)`` the average per packet type.
     neuron_importance : numpy.ndarray
@@ -490,8 +491,9 @@ def recover_packets(
     2. Each sample's thresholded map is shifted left so that its first
        supra-threshold bin becomes bin 0 (zero-padded on the right); their
        average shows the packet's neurons and temporal order.
-    3. With ``n_modes > 1`` the samples are grouped into packet types by
-       k-means on each neuron's largest importance in the sample.
+    3. With ``n_modes > 1`` the samples with a supra-threshold spike are
+       grouped into packet types by k-means on each neuron's largest importance
+       in the sample; the others are labelled -1.
     4. For each type, the neurons whose spikes carry a high mean importance
        form the packet: Otsu's two-class split of the neurons' mean importance
        per spike (neurons without spikes are left out).
@@ -555,8 +557,11 @@ def recover_packets(
     aligned = np.where(valid[:, None, :], gathered, 0.0)
     average = aligned[detected].mean(0) if detected.any() else np.zeros((n_neurons, n_bins))
 
-    labels = _cluster(np.where(x, v, 0.0).max(2), n_modes, seed)
-    k = int(labels.max()) + 1
+    # only samples with a supra-threshold spike carry a packet to classify
+    labels = np.full(n, -1, np.int64)
+    if detected.any():
+        labels[detected] = _cluster(np.where(x, v, 0.0).max(2)[detected], n_modes, seed)
+    k = max(int(labels.max()) + 1, 1)
     spike_imp = np.where(x, v, 0.0).sum(2)  # (n, neurons)
     n_spk = x.sum(2)
     present = supra.any(2)

@@ -257,6 +257,20 @@ def test_recover_two_packet_types(rng):
     assert rec.mode_averages.shape == (2, 12, 16)
 
 
+def test_samples_without_a_detected_packet_are_labelled_minus_one(rng):
+    sets = ((0, 1, 2, 3, 4, 5), (11, 10, 9, 8, 5, 4))
+    maps, spikes, truth = packet_maps(rng, n=80, sets=sets)
+    quiet = np.zeros((20, *spikes.shape[1:]), spikes.dtype)
+    quiet[:, 6, ::3] = 1  # background spikes of little importance
+    spikes = np.concatenate([spikes, quiet])
+    maps = np.concatenate([maps, 0.01 * quiet])
+    rec = recover_packets(maps, spikes, percentile=80, n_modes=2, seed=0)
+    assert not rec.detected[80:].any() and (rec.labels[80:] == -1).all()
+    assert (rec.labels[:80] >= 0).all()
+    agree = (rec.labels[:80] == truth).mean()
+    assert max(agree, 1 - agree) == 1.0
+
+
 def test_recover_packets_alignment_hand_counted():
     spikes = np.zeros((2, 2, 5), "uint8")
     spikes[0, 0, 2] = spikes[0, 1, 4] = 1
