@@ -108,6 +108,11 @@ class TrainConfig:
     steps_per_call : int
         Steps per ``tf.function`` call (fewer Python round trips; checkpoints,
         evaluations and logs still happen at their exact steps).
+    init_output_bias : bool
+        When a new run starts (step 0), set the generator's output bias to the
+        logit of each neuron's firing probability in the training data
+        (:func:`spikegan_tf.models.set_output_bias`), so that it starts at the
+        data's rates. Not in the paper; ``False`` reproduces its initialisation.
 
     Examples
     --------
@@ -136,6 +141,7 @@ class TrainConfig:
     eval_samples: int = 8192
     log_every: int = 50
     steps_per_call: int = 10
+    init_output_bias: bool = True
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "n_critic", "checkpoint_every", "keep_checkpoints",
@@ -161,7 +167,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not _is_real(value) or not 0.0 <= value < 1.0:
                 raise ConfigError(f"`{name}` must be in [0, 1). Received {value!r}.")
-        for name in ("jit_compile", "mixed_precision"):
+        for name in ("jit_compile", "mixed_precision", "init_output_bias"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"`{name}` must be True or False. "
                                   f"Received {getattr(self, name)!r}.")
@@ -777,6 +783,16 @@ class Trainer:
         tmp.write_text("".join(line + "\n" for line in kept))
         tmp.replace(path)
 
+    def init_output_bias(self, data: TrainingData) -> None:
+        """Start the generator at the training data's firing rates (see ``TrainConfig``)."""
+        from spikegan_tf.models import set_output_bias
+
+        self._check_data(data)
+        axes = 0 if data.is_raster else (0, 2)
+        rates = data.train.mean(axis=axes, dtype=np.float64)
+        with self.strategy.scope():
+            set_output_bias(self.generator, self.model_config, rates)
+
     def save(self) -> None:
         """Write a checkpoint and the ``.keras`` models of the current step."""
         if self.run_dir is None:
@@ -818,6 +834,8 @@ class Trainer:
         elif resume:
             raise ConfigError("`resume=True` needs a run directory.")
         start_step = int(self.step.numpy())
+        if start_step == 0 and cfg.init_output_bias:
+            self.init_output_bias(data)
         ref_stats = _reference_stats(data.val) if data.val is not None and cfg.eval_every else None
         target = cfg.max_steps
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes

@@ -29,6 +29,7 @@ def test_train_writes_a_run_and_says_where(trained, capsys):
     d, run = trained
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["model"]["num_features"] == 8 and cfg["train"]["seed"] == 2
+    assert cfg["train"]["init_output_bias"] is True  # the default
     assert cfg["data"]["kind"] == "raster" and cfg["data"]["source"] == str(d / "rec.npz")
     assert cfg["data"]["key"] == "spikes" and cfg["data"]["n_val"] > 0
     for name in ("generator.keras", "critic.keras", "metrics.jsonl", "checkpoints", "tensorboard"):
@@ -111,3 +112,13 @@ def test_demo_writes_a_report(tmp_path, capsys):
     (tmp_path / "other" / "mine.txt").write_text("keep")
     assert main(["demo", "--out", str(tmp_path / "other"), "--minutes", "0.05"]) == 2
     assert (tmp_path / "other" / "mine.txt").read_text() == "keep"
+
+
+def test_paper_init_keeps_the_papers_output_bias(tmp_path):
+    raster = (np.random.default_rng(1).random((300, 4)) < 0.2).astype(np.uint8)
+    np.save(tmp_path / "rec.npy", raster)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8", "--out", str(run),
+                 "--max-steps", "1", "--eval-every", "0", "--paper-init", "--quiet",
+                 *TINY]) == 0
+    assert json.loads((run / "config.json").read_text())["train"]["init_output_bias"] is False

@@ -8,7 +8,7 @@ import pytest
 
 from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.models import build_critic, build_generator
+from spikegan_tf.models import build_critic, build_generator, set_output_bias
 
 TINY = dict(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
 
@@ -106,3 +106,20 @@ def test_mixed_precision_models_compute_in_float16_and_output_float32():
     p = g(np.zeros((2, cfg.latent_dim), "float32"))
     assert p.dtype == "float32"
     assert c(p).dtype == "float32"
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(TINY, upsampling="resize"),
+    dict(TINY, upsampling="transpose"),
+    dict(TINY, architecture="fc", num_units=16, fc_layers=2),
+])
+def test_output_bias_sets_every_neurons_rate_at_zero_input(kwargs):
+    cfg = ModelConfig(**kwargs)
+    g = build_generator(cfg, seed=0)
+    p = np.array([0.02, 0.3, 0.5, 0.0])
+    set_output_bias(g, cfg, p)
+    # zero input, zero hidden biases: every bin of neuron i is sigmoid(logit(p_i))
+    out = g(np.zeros((1, cfg.latent_dim), np.float32)).numpy()[0]  # (neurons, bins)
+    np.testing.assert_allclose(out, np.repeat(np.clip(p, 1e-4, 1)[:, None], 8, 1), rtol=1e-5)
+    with pytest.raises(ValueError, match="firing_probability"):
+        set_output_bias(g, cfg, p[:3])

@@ -179,9 +179,39 @@ def test_learning_moves_rates_and_covariances_towards_the_data():
     rng = np.random.default_rng(0)
     x = np.repeat((rng.random((2048, 1, 8)) < 0.3).astype(np.uint8), 4, axis=1)
     t = Trainer(MODEL, TrainConfig(batch_size=32, max_steps=300, learning_rate=2e-3,
-                                   eval_every=0, steps_per_call=100), verbose=0)
+                                   eval_every=0, steps_per_call=100, init_output_bias=False),
+                verbose=0)
     rate0, cov0 = _errors(sample(t.generator, 4096, seed=1), x)
     t.fit(prepare_data(x, val_fraction=0.0))
     rate1, cov1 = _errors(sample(t.generator, 4096, seed=1), x)
     assert rate1 < 0.25 * rate0, (rate0, rate1)
     assert cov1 < 0.4 * cov0, (cov0, cov1)
+
+
+def test_a_new_run_starts_at_the_data_rates_and_a_resumed_one_keeps_its_weights(tmp_path):
+    rng = np.random.default_rng(3)
+    p = np.array([0.05, 0.2, 0.4, 0.0])
+    raster = (rng.random((800, 4)) < p).astype(np.uint8)
+    data = prepare_data(raster, 8, val_fraction=0.0)
+    rates = data.train.mean(axis=0)
+    t = trainer(max_steps=1, eval_every=0)
+    t.init_output_bias(data)  # what fit() does first in a new run
+    out = t.generator(np.zeros((1, MODEL.latent_dim), np.float32)).numpy()[0]
+    np.testing.assert_allclose(out[:, 0], np.clip(rates, 1e-4, 1 - 1e-4), rtol=1e-5)
+    fresh = sample(t.generator, 4000, seed=0).mean(axis=(0, 2))
+    np.testing.assert_allclose(fresh, rates, atol=0.03)  # small weights: near the rates
+
+    a = trainer(tmp_path / "a", max_steps=2, eval_every=0)
+    a.fit(data)
+    bias = a.generator.get_layer("deconv_2").bias.numpy().copy()
+    assert np.abs(bias).max() > 1.0  # logit(0.05) = -2.9: the initialisation took place
+    b = trainer(tmp_path / "a", max_steps=3, eval_every=0)
+    b.fit(data, resume=True)  # restored weights, not re-initialised
+    c = trainer(tmp_path / "c", max_steps=2, eval_every=0)
+    c.fit(data)
+    np.testing.assert_array_equal(c.generator.get_layer("deconv_2").bias.numpy(), bias)
+    off = trainer(max_steps=1, eval_every=0, init_output_bias=False)
+    off.fit(data)
+    assert np.abs(off.generator.get_layer("deconv_2").bias.numpy()).max() < 0.1
+    with pytest.raises(ConfigError, match="init_output_bias"):
+        TrainConfig(init_output_bias="yes")

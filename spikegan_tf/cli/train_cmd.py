@@ -40,6 +40,7 @@ _TRAIN_FLAGS = {
     "gp_weight": "gp_weight",
     "jit_compile": "jit_compile",
     "mixed_precision": "mixed_precision",
+    "init_output_bias": "init_output_bias",
     "checkpoint_every": "checkpoint_every",
     "keep_checkpoints": "keep_checkpoints",
     "eval_every": "eval_every",
@@ -118,6 +119,9 @@ def register(subparsers: Any) -> None:
                    help="XLA-compile the training step")
     t.add_argument("--mixed-precision", action="store_true", default=None,
                    help="float16 compute with float32 weights (GPUs with tensor cores)")
+    t.add_argument("--paper-init", dest="init_output_bias", action="store_false", default=None,
+                   help="start the generator's output at sigmoid(0) = 0.5 as the paper did, "
+                        "instead of at the training data's firing rates (the default)")
     t.add_argument("--strategy", choices=("auto", "default", "mirrored"), default="auto",
                    help="auto: MirroredStrategy over all GPUs when there are several")
     p.set_defaults(func=handle)
