@@ -71,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=1e-4, help="Adam's (paper: 1e-4)")
     p.add_argument("--jit-compile", action="store_true", help="XLA-compile the training loop")
+    p.add_argument("--paper-init", action="store_true",
+                   help="start the generator's output at 0.5 (the paper), not at the data's rates")
     p.add_argument("--baselines", default="independent,dg,kpairwise",
                    help="in-package baselines to fit (comma-separated, or 'none')")
     p.add_argument("--n-memorization", type=int, default=1000)
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                             num_features=args.num_features)
     train_cfg = TrainConfig(batch_size=args.batch_size, learning_rate=args.learning_rate,
                             max_steps=None, max_minutes=args.minutes,
-                            seed=args.seed, jit_compile=args.jit_compile, eval_every=2000,
+                            seed=args.seed, jit_compile=args.jit_compile,
+                            init_output_bias=not args.paper_init, eval_every=2000,
                             eval_samples=4096, checkpoint_every=2000, log_every=100)
     base = prepare_data(train, n_bins, val_fraction=0.0, stride=stride, source=str(args.data),
                         key=args.key)
