@@ -342,3 +342,18 @@ def test_state_options_edge_cases_and_file_round_trip(tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(Exception, match="state_transition"):
         load(tmp_path / "bad.npz")
+    # a model file from before the states (no state arrays, no option) loads as stationary
+    import json
+
+    old = DichotomizedGaussian(n_states=1).fit(w, n_bins=8)
+    path = old.save(tmp_path / "old.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = dict(npz)
+    meta = json.loads(str(arrays["metadata"]))
+    for key in ("n_states", "state_window"):
+        meta["options"].pop(key)
+    arrays["metadata"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "old2.npz", **arrays)
+    again = load(tmp_path / "old2.npz")
+    assert again.n_states == 1 and again.state_gamma_ is None
+    np.testing.assert_array_equal(again.sample(20, seed=1), old.sample(20, seed=1))

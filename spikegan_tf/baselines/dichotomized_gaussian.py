@@ -474,6 +474,8 @@ class DichotomizedGaussian(Baseline):
                         or not np.allclose(probs.sum(axis=1), 1.0)):
                     raise ValueError(f"array {name!r} must hold probabilities summing to 1")
         self.gamma_, self.latent_, self._factor = gamma, latent, None
+        if state_init is None:  # e.g. a file written before states existed: stationary
+            self.n_states = 1
         self.state_gamma_ = state_gamma
         self.state_init_ = state_init
         self.state_transition_ = state_transition
