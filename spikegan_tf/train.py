@@ -234,8 +234,14 @@ class TrainingData:
         return int(self.train.shape[0])
 
 
+def _neuron_rates(windows_or_raster: np.ndarray) -> np.ndarray:
+    """Firing probability per neuron ``(n_neurons,)`` of a raster or of windows."""
+    axes = 0 if windows_or_raster.ndim == 2 else (0, 2)
+    return windows_or_raster.mean(axis=axes, dtype=np.float64)
+
+
 def _firing_summary(windows_or_raster: np.ndarray) -> dict[str, float]:
-    p = windows_or_raster.mean(axis=0 if windows_or_raster.ndim == 2 else (0, 2))
+    p = _neuron_rates(windows_or_raster)
     return {"mean": float(p.mean()), "min": float(p.min()), "max": float(p.max())}
 
 
@@ -788,10 +794,8 @@ class Trainer:
         from spikegan_tf.models import set_output_bias
 
         self._check_data(data)
-        axes = 0 if data.is_raster else (0, 2)
-        rates = data.train.mean(axis=axes, dtype=np.float64)
         with self.strategy.scope():
-            set_output_bias(self.generator, self.model_config, rates)
+            set_output_bias(self.generator, self.model_config, _neuron_rates(data.train))
 
     def save(self) -> None:
         """Write a checkpoint and the ``.keras`` models of the current step."""
