@@ -297,6 +297,11 @@ class DichotomizedGaussian(Baseline):
         gamma = ndtri(p)
         moments = lagged_moments(d, n_lags - 1)
         states = _fit_states(d, self.n_states, self.state_window, self.spatial_only)
+        self.state_gamma_ = self.state_init_ = self.state_transition_ = None
+        if states is not None:
+            self.state_gamma_ = states.gamma
+            self.state_init_ = states.init
+            self.state_transition_ = states.transition
         lag, i, j = _pair_index(n, max_lag + 1)
         live = np.isfinite(gamma)
         solve = live[i] & live[j]
@@ -305,18 +310,12 @@ class DichotomizedGaussian(Baseline):
         at_upper = np.zeros(lag.size, dtype=bool)
         if solve.any():
             s = np.flatnonzero(solve)
-            if states is None:
-                rho[s], at_lower[s], at_upper[s] = invert_orthant(
-                    gamma[i[s]], gamma[j[s]], moments[lag[s], i[s], j[s]]
-                )
-            else:
-                # a neuron silent (or saturated) in one state: +-40 is exact in float64
-                g = np.clip(states.gamma, -40.0, 40.0)
-                joint = _state_joint(states.init, states.transition, max_lag + 1)
-                rho[s], at_lower[s], at_upper[s] = invert_orthant(
-                    g[:, i[s]].T, g[:, j[s]].T, moments[lag[s], i[s], j[s]],
-                    weights=joint[lag[s]],
-                )
+            g, joint = self._state_law(gamma, max_lag + 1)
+            # a neuron silent (or saturated) in one state: +-40 is exact in float64
+            g = np.clip(g, -40.0, 40.0)
+            rho[s], at_lower[s], at_upper[s] = invert_orthant(
+                g[:, i[s]].T, g[:, j[s]].T, moments[lag[s], i[s], j[s]], weights=joint[lag[s]]
+            )
         fitted = _assemble(n, max_lag + 1, lag, i, j, rho)
         repaired, report = nearest_correlation(
             fitted,
@@ -326,11 +325,6 @@ class DichotomizedGaussian(Baseline):
         )
         latent = extend_stationary(repaired, n_lags)
         self.gamma_, self.latent_, self._factor = gamma, latent, None
-        self.state_gamma_ = self.state_init_ = self.state_transition_ = None
-        if states is not None:
-            self.state_gamma_ = states.gamma
-            self.state_init_ = states.init
-            self.state_transition_ = states.transition
         # how well the final model reproduces the data's second moments, lag by lag
         _, implied = self._model_moments()
         err = np.abs(implied - moments)
@@ -378,14 +372,18 @@ class DichotomizedGaussian(Baseline):
         self._check_fitted("moments")
         return self._model_moments()
 
+    def _state_law(self, gamma: np.ndarray, n_lags: int) -> tuple[np.ndarray, np.ndarray]:
+        """Thresholds per state ``(M, N)`` and joint state law ``(n_lags, M, M)``.
+
+        Without latent states: one state with the thresholds ``gamma``.
+        """
+        if self.state_gamma_ is None:
+            return gamma[None, :], np.ones((n_lags, 1, 1))
+        return self.state_gamma_, _state_joint(self.state_init_, self.state_transition_, n_lags)
+
     def _model_moments(self) -> tuple[np.ndarray, np.ndarray]:
         n, n_lags = self.gamma_.size, self.latent_.shape[0]
-        if self.state_gamma_ is None:
-            g = self.gamma_[None, :]
-            joint = np.ones((n_lags, 1, 1))
-        else:
-            g = self.state_gamma_
-            joint = _state_joint(self.state_init_, self.state_transition_, n_lags)
+        g, joint = self._state_law(self.gamma_, n_lags)
         lag, i, j = (a.ravel() for a in np.meshgrid(
             np.arange(n_lags), np.arange(n), np.arange(n), indexing="ij"))
         with np.errstate(invalid="ignore"):
