@@ -27,6 +27,7 @@ __all__ = [
     "gradient_penalty_from_gradients",
     "gradient_penalty",
     "critic_objective",
+    "critic_view",
 ]
 
 
@@ -69,6 +70,34 @@ def generator_loss(fake_scores: Any, global_batch_size: int | None = None) -> tf
     -1.0
     """
     return -batch_mean(fake_scores, global_batch_size)
+
+
+def critic_view(probabilities: Any, uniforms: Any) -> tf.Tensor:
+    """Spikes ``u < p`` in the forward pass, with the gradient of ``p`` (straight-through).
+
+    Real windows are binary, so a critic that sees the generator's
+    *probabilities* can tell them apart by their values alone, and the
+    generator is paid for pushing every uncertain bin towards 0 (a rate
+    deficit that never changes sign). Fed Bernoulli draws instead, the critic
+    judges windows of the same kind for both; the straight-through estimator
+    (Bengio et al. 2013) passes the critic's gradient to ``p`` unchanged, so
+    the generator still learns. ``uniforms`` are ``U[0, 1)`` draws of the same
+    shape (from the trainer's generator, so training stays seeded).
+
+    Examples
+    --------
+    >>> p = tf.constant([0.2, 0.7])
+    >>> u = tf.constant([0.5, 0.5])
+    >>> with tf.GradientTape() as tape:
+    ...     tape.watch(p)
+    ...     x = critic_view(p, u)
+    ...     y = tf.reduce_sum(x * [2.0, 3.0])
+    >>> x.numpy().tolist(), tape.gradient(y, p).numpy().tolist()
+    ([0.0, 1.0], [2.0, 3.0])
+    """
+    p = tf.cast(probabilities, tf.float32)
+    spikes = tf.cast(tf.cast(uniforms, tf.float32) < p, tf.float32)
+    return p + tf.stop_gradient(spikes - p)
 
 
 def interpolation_weights(rng: tf.random.Generator, batch_size: int, rank: int = 3,

@@ -13,11 +13,19 @@ from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.train import TrainConfig, _Progress, prepare_data, validation_errors
 
 
-def test_defaults_are_the_papers():
+def test_the_paper_recipe_is_the_papers_and_the_default_differs_only_where_measured():
+    paper = TrainConfig.from_recipe("paper")
+    assert (paper.n_critic, paper.gp_weight, paper.learning_rate, paper.beta_1, paper.beta_2,
+            paper.batch_size, paper.init_output_bias, paper.critic_input) == (
+        5, 10.0, 1e-4, 0.0, 0.9, 64, False, "probabilities")
     cfg = TrainConfig()
-    assert (cfg.n_critic, cfg.gp_weight, cfg.learning_rate, cfg.beta_1, cfg.beta_2,
-            cfg.batch_size) == (5, 10.0, 1e-4, 0.0, 0.9, 64)
+    assert (cfg.learning_rate, cfg.init_output_bias, cfg.critic_input) == (3e-4, True, "spikes")
+    assert TrainConfig.from_recipe("paper", learning_rate=2e-4).learning_rate == 2e-4
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match="`recipe` must be one of .*'pap'"):
+        TrainConfig.from_recipe("pap")
+    with pytest.raises(ConfigError, match="`critic_input` must be one of .*'spike'"):
+        TrainConfig(critic_input="spike")
 
 
 @pytest.mark.parametrize("kwargs, match", [
