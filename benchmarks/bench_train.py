@@ -48,6 +48,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from _machine import cpu_description, matmul_calibration  # noqa: E402
 
 VARIANTS = ("baseline", "ours_plain", "ours", "ours_xla")
 
@@ -171,20 +172,7 @@ class Ours:
 
 def matmul_peak(size: int = 1024, repeats: int = 20) -> dict[str, float]:
     """Achievable float32 GFLOP/s of a large matmul: the ceiling for compute-bound steps."""
-    import tensorflow as tf
-
-    a = tf.random.normal((size, size))
-    f = tf.function(lambda a: tf.reduce_sum(tf.matmul(a, a)))
-    float(f(a))
-    walls, cpus = [], []
-    for _ in range(5):
-        w0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(repeats):
-            float(f(a))
-        flop = 2.0 * size**3 * repeats
-        walls.append(flop / (time.perf_counter() - w0) / 1e9)
-        cpus.append(flop / (time.process_time() - c0) / 1e9)
-    return {"gflop_per_s": statistics.median(walls), "gflop_per_cpu_s": statistics.median(cpus)}
+    return matmul_calibration(size, repeats)
 
 
 # --------------------------------------------------------------------------- main
@@ -285,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "iters_per_round": args.iters,
         "results": rows,
-        "machine": {"platform": platform.platform(), "python": sys.version.split()[0],
+        "machine": {**cpu_description(), "platform": platform.platform(),
                     "tensorflow": tf.__version__, "cpu_count": n_cpus,
                     "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
                     "gpus": [d.name for d in tf.config.list_logical_devices("GPU")]},

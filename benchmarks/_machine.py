@@ -1,0 +1,58 @@
+"""What machine a benchmark ran on: CPU model, SIMD flags and a float32 matmul calibration.
+
+Machines differ from session to session (AVX-512 on one, AVX2 only on the next,
+about 4x slower per core), so every benchmark JSON records this, measured in
+the same run, and results from different machines are compared through it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from typing import Any
+
+
+def cpu_description() -> dict[str, Any]:
+    """CPU model name, logical CPUs and the SIMD flags that decide kernel choice."""
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name") and ":" in line:
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and ":" in line:
+                    flags = line.split(":", 1)[1].split()
+                    break
+    except OSError:
+        pass
+    simd = sorted(f for f in flags if f.startswith(("avx", "fma", "amx", "sse4")))
+    return {"cpu_model": model, "logical_cpus": os.cpu_count(), "simd_flags": simd,
+            "python": sys.version.split()[0], "machine": platform.machine()}
+
+
+def matmul_calibration(size: int = 1024, repeats: int = 20) -> dict[str, float]:
+    """Float32 GFLOP/s of a ``size``-cubed TensorFlow matmul (wall and per CPU-second)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    f = tf.function(lambda a: tf.reduce_sum(tf.matmul(a, a)))
+    float(f(a))
+    walls, cpus = [], []
+    for _ in range(5):
+        w0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(repeats):
+            float(f(a))
+        flop = 2.0 * size**3 * repeats
+        walls.append(flop / (time.perf_counter() - w0) / 1e9)
+        cpus.append(flop / (time.process_time() - c0) / 1e9)
+    return {"gflop_per_s": statistics.median(walls), "gflop_per_cpu_s": statistics.median(cpus)}
+
+
+def machine_record() -> dict[str, Any]:
+    """:func:`cpu_description` plus :func:`matmul_calibration` and the load average."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {**cpu_description(), "matmul_float32": matmul_calibration(),
+            "load_average_1m": None if load is None else load[0]}

@@ -1,0 +1,202 @@
+"""Convergence curve on the retina: all six headline statistics against iterations and CPU time.
+
+Trains Spike-GAN on the first 80% of the recording (the split of
+``benchmarks/retina.py``: last 20% held out, a one-window gap) and, every
+``--eval-every`` generator iterations, draws as many windows as the test split
+holds disjoint windows (1,769 for the retina) and measures each headline
+statistic's MAE against the training data as a multiple of the test-vs-train
+noise floor (1.0 = as close as unseen real data). Each point records the
+iteration, the training process's CPU-seconds (cumulative over resumed
+sessions) and wall seconds. The run checkpoints at every point, so a budget can
+be spent in chunks: rerunning the same command resumes.
+
+Writes ``OUT/curve.jsonl`` (one line a point), ``OUT/curve.json`` (the points,
+the settings and the machine with its float32 matmul calibration, measured in
+each session), ``OUT/curve.png`` and ``OUT/generator.keras`` (the latest model).
+
+Usage::
+
+    python benchmarks/retina_curve.py --minutes 60 --out benchmarks/results/retina_curve_default
+    python benchmarks/retina_curve.py --recipe paper --minutes 60 --out .../retina_curve_paper
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from _machine import machine_record  # noqa: E402
+
+RAW = "original_data_num_neurons_50_1.mat"
+
+
+def _default_data() -> Path | None:
+    env = os.environ.get("SPIKEGAN_RETINA_DIR")
+    base = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "retina"
+    return base / RAW if (base / RAW).exists() else None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=_default_data())
+    p.add_argument("--key", default="data")
+    p.add_argument("--minutes", type=float, default=60.0, help="wall budget of this session")
+    p.add_argument("--max-steps", type=int, default=None, help="stop at this iteration")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--recipe", default="default", help="TrainConfig recipe (default, paper)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="TrainConfig override (JSON value), e.g. --set learning_rate=3e-4")
+    p.add_argument("--num-features", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--plot-only", action="store_true", help="redraw curve.png from curve.jsonl")
+    args = p.parse_args(argv)
+    if args.data is None and not args.plot_only:
+        p.error("give --data PATH/original_data_num_neurons_50_1.mat or set SPIKEGAN_RETINA_DIR")
+    return args
+
+
+def _overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def plot(out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spikegan_tf.compare import HEADLINE
+
+    points = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines() if line]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, xkey, xlabel in ((axes[0], "step", "generator iterations"),
+                             (axes[1], "cpu_s", "training CPU-seconds")):
+        x = [p[xkey] for p in points]
+        for stat in HEADLINE:
+            ax.plot(x, [p["ratio"][stat] for p in points], label=stat, marker=".")
+        ax.axhline(1.0, color="k", lw=1)
+        ax.axhline(1.5, color="k", lw=1, ls="--")
+        ax.set_xlabel(xlabel)
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("MAE vs train / test-vs-train floor")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(f"Retina convergence ({out.name}); dashed: 1.5x target, solid: floor")
+    fig.tight_layout()
+    path = out / "curve.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out: Path = args.out
+    if args.plot_only:
+        print(plot(out))
+        return 0
+    import tensorflow as tf
+
+    from spikegan_tf import rundir
+    from spikegan_tf.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.data import load_spikes, split_raster
+    from spikegan_tf.sampling import sample
+    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+
+    out.mkdir(parents=True, exist_ok=True)
+    machine = machine_record()
+    print(f"{machine['cpu_model']}: float32 matmul "
+          f"{machine['matmul_float32']['gflop_per_s']:.0f} GFLOP/s", flush=True)
+    raster = load_spikes(args.data, key=args.key).spikes
+    n_bins = 32
+    train, test = split_raster(raster, (0.8, 0.2), gap=n_bins)
+    n_gen = (len(test) - n_bins) // n_bins + 1  # disjoint test windows
+    ref = as_statistics(train, n_bins=n_bins, label="train")
+    floor = as_statistics(test, like=ref, n_bins=n_bins, label="test")
+
+    cfg = TrainConfig.from_recipe(args.recipe, max_steps=None, max_minutes=args.minutes,
+                                  eval_every=0, seed=args.seed, **_overrides(args.set))
+    model = ModelConfig(n_neurons=raster.shape[1], n_bins=n_bins, num_features=args.num_features)
+    settings = {"recipe": args.recipe, "train": cfg.to_dict(), "model": model.to_dict(),
+                "n_generated": n_gen, "eval_every": args.eval_every}
+    state_path = out / "curve.json"
+    if state_path.exists():
+        saved = json.loads(state_path.read_text())
+        for key in ("recipe", "model"):
+            if saved["settings"][key] != settings[key]:
+                raise SystemExit(f"{state_path}: {key} differs from this run's; use another --out")
+        sessions = saved["sessions"]
+    else:
+        sessions = []
+    data = prepare_data(train, n_bins, val_fraction=0.0)
+    trainer = Trainer(model, cfg, verbose=0)
+    manager = tf.train.CheckpointManager(trainer.checkpoint, str(out / "checkpoints"),
+                                         max_to_keep=2)
+    curve_path = out / "curve.jsonl"
+    points = ([json.loads(x) for x in curve_path.read_text().splitlines() if x]
+              if curve_path.exists() else [])
+    if manager.latest_checkpoint:
+        trainer.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        step = int(trainer.step.numpy())
+        points = [p for p in points if p["step"] <= step]
+    else:
+        step = 0
+        if cfg.init_output_bias:
+            trainer.init_output_bias(data)
+        points = []
+    cpu_base = points[-1]["cpu_s"] if points else 0.0
+    wall_base = points[-1]["wall_s"] if points else 0.0
+    sessions.append({"start_step": step, "machine": machine})
+    deadline = time.monotonic() + 60 * args.minutes
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    print(f"{'step':>7s}{'CPU-s':>8s}" + "".join(f"{s[:12]:>13s}" for s in HEADLINE)
+          + f"{'rate ratio':>11s}", flush=True)
+    while time.monotonic() < deadline and (args.max_steps is None or step < args.max_steps):
+        n = args.eval_every - step % args.eval_every
+        if args.max_steps is not None:
+            n = min(n, args.max_steps - step)
+        trainer.train_steps(data, n)
+        step = int(trainer.step.numpy())
+        cpu = cpu_base + time.process_time() - cpu0
+        wall = wall_base + time.perf_counter() - wall0
+        fake = sample(trainer.generator, n_gen, seed=args.seed + 1)
+        cpu_eval0 = time.process_time()
+        res = compare(ref, {"Spike-GAN": fake}, floor, statistics=HEADLINE + ("isi_distribution",))
+        cpu_base -= time.process_time() - cpu_eval0  # evaluation is not training time
+        ratio = {s: res.ratio("Spike-GAN", s) for s in HEADLINE + ("isi_distribution",)}
+        point = {"step": step, "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
+                 "ratio": ratio, "rate_ratio": float(fake.mean() / train.mean())}
+        points.append(point)
+        with open(curve_path, "w") as fh:
+            fh.writelines(json.dumps(p) + "\n" for p in points)
+        manager.save(checkpoint_number=step)
+        rundir.save_model(trainer.generator, out / "generator.keras")
+        sessions[-1]["end_step"] = step
+        state_path.write_text(json.dumps({"benchmark": "retina_curve", "settings": settings,
+                                          "sessions": sessions, "points": points},
+                                         indent=1) + "\n")
+        print(f"{step:7d}{cpu:8.0f}" + "".join(f"{ratio[s]:13.2f}" for s in HEADLINE)
+              + f"{point['rate_ratio']:11.3f}", flush=True)
+    if points:
+        plot(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
