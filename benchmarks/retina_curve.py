@@ -31,7 +31,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 from _machine import machine_record  # noqa: E402
 
 RAW = "original_data_num_neurons_50_1.mat"

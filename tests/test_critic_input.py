@@ -12,7 +12,7 @@ from spikegan_tf import rundir
 from spikegan_tf.cli import main
 from spikegan_tf.config import ModelConfig
 from spikegan_tf.losses import critic_view
-from spikegan_tf.train import Trainer, TrainConfig, prepare_data
+from spikegan_tf.train import TrainConfig, Trainer, prepare_data
 
 TINY = ["--num-features", "8", "--latent-dim", "16", "--batch-size", "16", "--quiet"]
 

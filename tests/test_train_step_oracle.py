@@ -15,7 +15,6 @@ import pytest
 import tensorflow as tf
 
 from spikegan_tf.config import ModelConfig
-from spikegan_tf.losses import critic_view
 from spikegan_tf.models import build_critic, build_generator
 from spikegan_tf.train import TrainConfig, Trainer, prepare_data
 
@@ -51,13 +50,13 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
             gp = cfg.gp_weight * tf.reduce_mean((norm - 1.0) ** 2)
             loss = tf.reduce_mean(D(fake)) - tf.reduce_mean(D(real[i])) + gp
         opt_d.apply_gradients(zip(tape.gradient(loss, D.trainable_variables),
-                                  D.trainable_variables))
+                                  D.trainable_variables, strict=True))
     with tf.GradientTape() as tape:
         p = G(z_gen)
         x = p + tf.stop_gradient(tf.cast(u_gen < p, tf.float32) - p) if spikes else p
         g_loss = -tf.reduce_mean(D(x))
     opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables),
-                              G.trainable_variables))
+                              G.trainable_variables, strict=True))
 
 
 @pytest.mark.parametrize("critic_input,n_critic,gp_weight",
@@ -80,7 +79,8 @@ def test_one_iteration_equals_the_textbook_step(critic_input, n_critic, gp_weigh
 
     for ours, oracle in ((trainer.generator, trainer.oracle_generator),
                          (trainer.critic, trainer.oracle_critic)):
-        for a, b in zip(ours.get_weights(), oracle.get_weights()):
+        for a, b in zip(ours.get_weights(), oracle.get_weights(), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     # the step did move the critic (the comparison is not of untouched weights)
-    assert max(np.abs(a - b).max() for a, b in zip(trainer.critic.get_weights(), before)) > 1e-4
+    moved = zip(trainer.critic.get_weights(), before, strict=True)
+    assert max(np.abs(a - b).max() for a, b in moved) > 1e-4
