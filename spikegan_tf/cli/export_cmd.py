@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from spikegan_tf.cli._args import Number
+
 HELP = "export a trained generator (SavedModel for TF Serving, ONNX for rigs, TFLite)"
 
 DESCRIPTION = """\
@@ -37,11 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="model base directory; the export goes to DIR/NAME/VERSION/")
     p.add_argument("--name", default=None,
                    help="model name (TF Serving's --model_name; default: the run's name)")
-    p.add_argument("--version", type=int, default=None, metavar="V",
+    p.add_argument("--version", type=Number("--version", minimum=1), default=None, metavar="V",
                    help="integer version (default: one more than the highest existing)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing version directory")
-    p.add_argument("--parity-windows", type=int, default=256, metavar="N",
+    p.add_argument("--parity-windows", type=Number("--parity-windows", minimum=1), default=256, metavar="N",
                    help="windows compared with the Keras generator (default: 256)")
     p.set_defaults(func=handler)
 
