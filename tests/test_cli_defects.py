@@ -216,3 +216,37 @@ def test_python_errors_of_the_tensorflow_import_still_reach_stderr(tmp_path):
                    env={**_ENV, "PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 1 and "broken tensorflow build" in proc.stderr
 
+
+
+# ------------------------------------------ item 10: write failures name the user's path
+
+
+def test_atomic_write_failure_names_the_target_not_the_temporary(tmp_path):
+    import errno
+
+    from spikegan_tf._atomic import atomic_path
+
+    target = tmp_path / "samples.npy"
+    with pytest.raises(OSError) as info, atomic_path(target) as tmp:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(NotADirectoryError) as info, atomic_path(blocker / "x.npz"):
+        pass
+    assert info.value.filename == str(blocker / "x.npz")
+
+
+def test_cli_write_failure_names_out(tmp_path, capsys):
+    from spikegan_tf.baselines import IndependentBernoulli
+
+    IndependentBernoulli().fit(np.zeros((10, 3, 4), np.uint8) + np.eye(3, 4, dtype=np.uint8),
+                               seed=0).save(tmp_path / "m.npz")
+    out = tmp_path / "x.npy"
+    out.mkdir()  # a directory where the file should go: the final rename fails
+    status = main(["sample", "--baseline", str(tmp_path / "m.npz"), "--n", "5",
+                   "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and err == f"spikegan sample: error: Is a directory: '{out}'\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "x.npy"]

@@ -11,7 +11,7 @@ TensorFlow's C++ start-up lines are silenced by ``import spikegan_tf``
 (:mod:`spikegan_tf._tf_quiet`; ``SPIKEGAN_TF_LOGS=1`` keeps them).
 
 Bad input never shows a Python traceback: every :class:`SpikeGANError` (and
-missing/unreadable files) is printed as one line ``spikegan <cmd>: error: ...``
+every ``OSError``: missing or unwritable files, a full disk) is printed as one line ``spikegan <cmd>: error: ...``
 and the exit status is 2. Ctrl-C exits with status 130.
 """
 
@@ -76,11 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpikeGANError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-        what = exc.strerror or str(exc)
-        name = f": '{exc.filename}'" if exc.filename else ""
-        print(f"{prog}: error: {what}{name}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
@@ -88,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # missing files, read-only directories, a full disk...
+        what = exc.strerror or str(exc)
+        name = f": '{exc.filename}'" if exc.filename else ""
+        print(f"{prog}: error: {what}{name}", file=sys.stderr)
+        return 2
     return int(status or 0)
 
 
