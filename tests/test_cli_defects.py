@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -250,3 +251,59 @@ def test_cli_write_failure_names_out(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2 and err == f"spikegan sample: error: Is a directory: '{out}'\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "x.npy"]
+
+
+# ------------------------------------ item 11: the rig runtime and the examples end in one line
+
+_EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _example(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"example_{name}", _EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sampler_errors_are_one_line_and_say_what_was_expected(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from spikegan_tf.errors import RunDirError
+    from spikegan_tf.export.runtime import Sampler
+
+    with pytest.raises(RunDirError) as info:
+        Sampler(tmp_path)  # an export directory without model.onnx
+    assert str(info.value) == (f"'{tmp_path}' is a directory without a model.onnx; pass the "
+                               "model.onnx written by `spikegan export --format onnx`.")
+    (tmp_path / "generator.keras").write_bytes(b"PK\x03\x04 not an onnx file")
+    with pytest.raises(RunDirError) as info:
+        Sampler(tmp_path / "generator.keras")
+    assert "\n" not in str(info.value) and "expected the model.onnx" in str(info.value)
+
+
+def test_rig_example_with_a_wrong_model_prints_one_line(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    rig = _example("rig_closed_loop")
+    assert rig.main([str(tmp_path / "not-onnx")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith(
+        f": error: ONNX model '{tmp_path / 'not-onnx'}' does not exist (expected the "
+        "model.onnx written by `spikegan export --format onnx`).\n")
+
+
+def test_tf_serving_example_without_a_server_prints_one_line(capsys):
+    serving = _example("tf_serving_request")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    assert serving.main(["--url", url, "-n", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert f": error: cannot reach TF Serving at {url} (" in err
