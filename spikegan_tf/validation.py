@@ -26,6 +26,7 @@ __all__ = [
     "check_seed",
     "check_positive_int",
     "format_values",
+    "silent_neurons_message",
     "where",
 ]
 
@@ -219,3 +220,34 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     if int(value) < minimum:
         raise ConfigError(f"`{name}` must be an integer >= {minimum}. Received {value}.")
     return int(value)
+
+
+def silent_neurons_message(rates: Any, what: str = "the training data",
+                           source: str | None = None) -> str | None:
+    """A one-line warning about neurons that never spike, or ``None`` if all of them do.
+
+    ``rates`` are the firing probabilities per neuron.
+
+    Examples
+    --------
+    >>> silent_neurons_message([0.1, 0.0, 0.2, 0.0])
+    '2 of 4 neurons never spike in the training data (neurons 1, 3): a model learns to keep them silent; drop them if they are dead channels.'
+    >>> silent_neurons_message([0.0, 0.0])
+    'All 2 neurons are silent in the training data: there is no spike to learn from (check the file, the key and the layout).'
+    >>> silent_neurons_message([0.5]) is None
+    True
+    """
+    rates = np.asarray(rates, dtype=np.float64).ravel()
+    silent = np.flatnonzero(rates == 0)
+    loc = where(source)
+    if silent.size == 0:
+        return None
+    if silent.size == rates.size:
+        return (f"All {rates.size} neurons are silent in {what}{loc}: there is no spike to "
+                "learn from (check the file, the key and the layout).")
+    shown = ", ".join(str(i) for i in silent[:_MAX_VALUES_SHOWN])
+    if silent.size > _MAX_VALUES_SHOWN:
+        shown += ", ..."
+    return (f"{silent.size} of {rates.size} neurons never spike in {what}{loc} "
+            f"(neurons {shown}): a model learns to keep them silent; drop them if they are "
+            "dead channels.")

@@ -307,3 +307,44 @@ def test_tf_serving_example_without_a_server_prints_one_line(capsys):
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1
     assert f": error: cannot reach TF Serving at {url} (" in err
+
+
+# --------------------------------------------------------------- item 13: silent neurons warn
+
+
+def test_prepare_data_warns_naming_the_silent_neurons():
+    from spikegan_tf.train import prepare_data
+
+    raster = (np.random.default_rng(1).random((400, 5)) < 0.2).astype(np.uint8)
+    raster[:, [1, 3]] = 0
+    with pytest.warns(UserWarning, match=r"^2 of 5 neurons never spike in the training data "
+                                         r"\(neurons 1, 3\)"):
+        data = prepare_data(raster, 8, val_fraction=0.2)
+    assert data.info["silent_neurons"] == [1, 3]
+    with pytest.warns(UserWarning, match="^All 5 neurons are silent in the training data"):
+        prepare_data(np.zeros_like(raster), 8, val_fraction=0.2)
+
+
+def test_prepare_data_does_not_warn_when_every_neuron_spikes():
+    import warnings
+
+    from spikegan_tf.train import prepare_data
+
+    raster = np.eye(5, dtype=np.uint8)[np.arange(400) % 5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert prepare_data(raster, 8).info["silent_neurons"] == []
+
+
+def test_cli_train_prints_the_silent_neuron_warning_as_one_line(tmp_path, capsys):
+    raster = (np.random.default_rng(2).random((400, 4)) < 0.2).astype(np.uint8)
+    raster[:, 2] = 0
+    np.save(tmp_path / "r.npy", raster)
+    # --bins 6 is refused after the data are read: the warning comes first, no network is built
+    status = main(["train", "--data", str(tmp_path / "r.npy"), "--bins", "6",
+                   "--out", str(tmp_path / "run")])
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 2 and len(lines) == 2
+    assert lines[0] == (f"spikegan train: warning: 1 of 4 neurons never spike in the training "
+                        f"data in file '{tmp_path / 'r.npy'}' (neurons 2): a model learns to "
+                        "keep them silent; drop them if they are dead channels.")

@@ -135,6 +135,8 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; return the exit status (130/143 after SIGINT/SIGTERM)."""
+    import sys
+    import warnings
     from pathlib import Path
 
     from spikegan_tf import rundir
@@ -183,8 +185,12 @@ def handle(args: argparse.Namespace) -> int:
         if n_bins is None and recording.is_raster:
             raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
                               f"{recording.spikes.shape} to cut into windows.")
-        data = prepare_data(recording, n_bins, val_fraction=val_fraction, stride=stride,
-                            seed=train_fields.get("seed", 0))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            data = prepare_data(recording, n_bins, val_fraction=val_fraction, stride=stride,
+                                seed=train_fields.get("seed", 0))
+        for w in caught:  # e.g. silent neurons: one line each, not Python's two
+            print(f"spikegan train: warning: {w.message}", file=sys.stderr, flush=True)
         model_fields.setdefault("n_neurons", data.n_neurons)
         model_fields.setdefault("n_bins", data.n_bins)
         if args.bins is not None:
