@@ -7,6 +7,7 @@ command imports it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -348,3 +349,42 @@ def test_cli_train_prints_the_silent_neuron_warning_as_one_line(tmp_path, capsys
     assert lines[0] == (f"spikegan train: warning: 1 of 4 neurons never spike in the training "
                         f"data in file '{tmp_path / 'r.npy'}' (neurons 2): a model learns to "
                         "keep them silent; drop them if they are dead channels.")
+
+
+# ------------------------------------------------- item 14: spikegan export --bin-width
+
+
+def _tiny_run(path: Path, bin_width: float | None) -> Path:
+    from spikegan_tf import rundir
+    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.models import build_generator
+
+    cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=8)
+    rundir.save_model(build_generator(cfg), path / rundir.GENERATOR_FILE)
+    rundir.write_config(path, cfg, data={"bin_width": bin_width, "n_neurons": 4, "n_bins": 8},
+                        train={"seed": 0})
+    return path
+
+
+def test_export_bin_width_fills_in_what_the_training_data_lacked(tmp_path, capsys):
+    pytest.importorskip("tf2onnx")
+    run = _tiny_run(tmp_path, None)
+    status = main(["export", "--run", str(run), "--format", "onnx", "--out",
+                   str(tmp_path / "models"), "--name", "tiny", "--bin-width", "0.02"])
+    assert status == 0, capsys.readouterr().err
+    manifest = json.loads((tmp_path / "models" / "tiny" / "1" / "export.json").read_text())
+    assert manifest["bin_width"] == 0.02 and manifest["training_data"]["bin_width"] == 0.02
+    from spikegan_tf.export.runtime import Sampler
+
+    assert Sampler(tmp_path / "models" / "tiny" / "1" / "model.onnx", seed=0).bin_width == 0.02
+
+
+def test_export_bin_width_must_agree_with_the_run(tmp_path, capsys):
+    run = _tiny_run(tmp_path, 0.02)
+    status = main(["export", "--run", str(run), "--out", str(tmp_path / "models"),
+                   "--bin-width", "0.01"])
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "spikegan export: error: `--bin-width` 0.01 s disagrees with the 0.02 s per bin the run "
+        "was trained on; leave it out.\n")
+    assert not (tmp_path / "models").exists()
