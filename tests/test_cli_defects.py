@@ -388,3 +388,126 @@ def test_export_bin_width_must_agree_with_the_run(tmp_path, capsys):
         "spikegan export: error: `--bin-width` 0.01 s disagrees with the 0.02 s per bin the run "
         "was trained on; leave it out.\n")
     assert not (tmp_path / "models").exists()
+
+
+# ----------------------------------------------------------------------- item 15: cosmetics
+
+
+@pytest.fixture
+def eval_files(tmp_path):
+    rng = np.random.default_rng(3)
+    raster = (rng.random((900, 5)) < 0.15).astype(np.uint8)
+    np.save(tmp_path / "train.npy", raster[:600])
+    np.save(tmp_path / "heldout_raster_of_the_recording.npy", raster[600:])
+    fake = (rng.random((200, 5, 8)) < 0.15).astype(np.uint8)
+    fake[:, 0] = 0  # one silent neuron: some spike counts never appear (KL = inf)
+    np.save(tmp_path / "fake.npy", fake)
+    return tmp_path
+
+
+def test_evaluate_console_header_keeps_whole_labels(eval_files, capsys):
+    d = eval_files
+    label = "spikegan_with_a_rather_long_label"
+    assert main(["evaluate", "--real", str(d / "train.npy"), "--bins", "8",
+                 "--generated", str(d / "fake.npy"), "--labels", label, "--noise-floor",
+                 str(d / "heldout_raster_of_the_recording.npy"), "--out", str(d / "ev"),
+                 "--no-figures", "--max-lag", "3"]) == 0
+    header = capsys.readouterr().out.splitlines()[1].split()
+    assert header == [label, "held-out", "(heldout_raster_of_the_recording.npy)"]
+
+
+def test_reports_mention_a_held_out_row_only_when_there_is_one(eval_files):
+    from spikegan_tf.evaluation import evaluate
+
+    d = eval_files
+    train = np.load(d / "train.npy")
+    fake = np.load(d / "fake.npy")
+    without = evaluate(train, {"m": fake}, train=train, n_bins=8, max_lag=3, figures=False)
+    assert not any("held-out" in note for note in without.notes)
+    assert "held-out" not in without.to_markdown()
+    held = np.load(d / "heldout_raster_of_the_recording.npy")
+    with_floor = evaluate(train, {"m": fake}, noise_floor=held, train=train, n_bins=8,
+                          max_lag=3, figures=False)
+    assert any("the held-out row is real data never trained on" in n for n in with_floor.notes)
+
+
+def test_report_explains_an_infinite_kl(eval_files):
+    from spikegan_tf.compare import compare
+
+    d = eval_files
+    result = compare(np.load(d / "train.npy"), {"m": np.load(d / "fake.npy")}, n_bins=8,
+                     max_lag=3)
+    assert any(np.isinf(m.kl) for m in result.metrics["m"].values() if m.kl is not None)
+    text = result.to_markdown()
+    assert "KL = inf (m): the set never produced a pattern" in text
+    assert "Jensen-Shannon divergence stays finite" in text
+    finite = compare(np.load(d / "train.npy"), {"m": np.load(d / "train.npy")}, n_bins=8,
+                     max_lag=3)
+    assert "KL = inf" not in finite.to_markdown()
+
+
+def test_sample_says_windows_of_neurons(tmp_path, capsys):
+    from spikegan_tf.baselines import IndependentBernoulli
+
+    IndependentBernoulli().fit(np.eye(3, 4, dtype=np.uint8)[None].repeat(10, 0),
+                               seed=0).save(tmp_path / "m.npz")
+    assert main(["sample", "--baseline", str(tmp_path / "m.npz"), "--n", "5",
+                 "--out", str(tmp_path / "s.npy")]) == 0
+    assert capsys.readouterr().out.startswith("wrote 5 windows of 3 neurons x 4 bins from ")
+
+
+def test_info_spike_count_says_total_and_per_neuron(tmp_path, capsys):
+    raster = np.zeros((10, 4), np.uint8)
+    raster[:3, 0] = 1
+    raster[:5, 2] = 1
+    np.save(tmp_path / "r.npy", raster)
+    assert main(["info", str(tmp_path / "r.npy")]) == 0
+    assert ("spikes:      8 in all: 4 neurons x 10 bins each (2 per neuron on average)"
+            in capsys.readouterr().out.splitlines())
+
+
+@pytest.mark.parametrize("text, detail", [
+    ("time,unit\n0.1,1\n\n0.2,x\n", "line 4, column 2 (unit): 'x' is not a number."),
+    ("0.1,1\nabc,2\n", "line 2, column 1 (time): 'abc' is not a number."),
+])
+def test_csv_parse_errors_name_line_and_column(tmp_path, capsys, text, detail):
+    (tmp_path / "s.csv").write_text(text)
+    assert main(["info", str(tmp_path / "s.csv"), "--bin-width", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert f"is not a CSV of spike times: {detail} Expected" in err and ".." not in err
+
+
+def _capture_figures(monkeypatch):
+    from matplotlib.figure import Figure
+
+    saved = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: saved.append(self))
+    return saved
+
+
+def test_importance_figure_has_integer_neuron_ticks(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from spikegan_tf.importance import plot_importance
+
+    saved = _capture_figures(monkeypatch)
+    rng = np.random.default_rng(0)
+    x = (rng.random((4, 3, 16)) < 0.3).astype(np.uint8)
+    plot_importance(rng.random(x.shape).astype(np.float32) * x, x, tmp_path / "f.png")
+    (fig,) = saved
+    neuron_axes = [ax for ax in fig.axes if ax.get_ylabel() == "neuron"]
+    neuron_axes += [ax for ax in fig.axes if ax.get_xlabel() == "neuron"]
+    assert neuron_axes
+    for ax in neuron_axes:
+        ticks = ax.get_yticks() if ax.get_ylabel() == "neuron" else ax.get_xticks()
+        assert np.array_equal(ticks, np.round(ticks)), ticks
+
+
+def test_demo_training_panel_shows_a_single_log_point(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from spikegan_tf.cli.demo_cmd import _plot_training
+
+    saved = _capture_figures(monkeypatch)
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 50, "wasserstein": 0.7}) + "\n")
+    assert _plot_training(tmp_path / "metrics.jsonl", tmp_path / "training.png")
+    (line,) = saved[0].axes[0].get_lines()
+    assert list(line.get_xdata()) == [50] and line.get_marker() not in ("None", "", None)

@@ -165,7 +165,9 @@ def _plot_training(metrics_path: Any, png: Any) -> bool:
     rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     loss = [r for r in rows if "wasserstein" in r]
-    axes[0].plot([r["step"] for r in loss], [r["wasserstein"] for r in loss])
+    # markers: a short run logs one point, which a line alone would not show
+    axes[0].plot([r["step"] for r in loss], [r["wasserstein"] for r in loss], marker="o",
+                 markersize=3)
     axes[0].set(xlabel="step", ylabel="critic's Wasserstein estimate", title="training")
     val = [r for r in rows if "val_firing_rate_mae" in r]
     for key, label in (("val_firing_rate_mae", "firing rate"),

@@ -216,13 +216,19 @@ def _print_summary(result: Any) -> None:
     width = max(len(s) for s in HEADLINE) + 2
     print("mean absolute error vs " + result.reference_label
           + (" (x noise floor)" if result.noise_floor_label else ""))
-    print(" " * width + "".join(f"{r[:22]:>24}" for r in rows))
-    for name in HEADLINE:
+    table = {}
+    for label in rows:
         cells = []
-        for label in rows:
+        for name in HEADLINE:
             m = result.metrics[label][name]
             cell = f"{m.mae:.2e}"
             if result.noise_floor_label and label != result.noise_floor_label:
                 cell += f" ({m.ratio_to_floor:.2f}x)"
-            cells.append(f"{cell:>24}")
-        print(f"{name:<{width}}" + "".join(cells))
+            cells.append(cell)
+        table[label] = cells
+    # every column as wide as its whole label (never cut) and its widest cell
+    widths = {label: 2 + max(len(label), *map(len, cells)) for label, cells in table.items()}
+    print(" " * width + "".join(f"{label:>{widths[label]}}" for label in rows))
+    for i, name in enumerate(HEADLINE):
+        print(f"{name:<{width}}" + "".join(f"{table[label][i]:>{widths[label]}}"
+                                           for label in rows))

@@ -70,7 +70,8 @@ def describe(rec: Any) -> list[str]:
     per_neuron = spikes.mean(axis=axes, dtype=np.float64)
     total = int(spikes.sum(dtype=np.int64))
     lines.append(f"neurons:     {n}")
-    lines.append(f"spikes:      {total} in {n_cells} bins per neuron")
+    lines.append(f"spikes:      {total} in all: {n} neurons x {n_cells} bins each "
+                 f"({total / n:.6g} per neuron on average)")
     lines.append(
         f"firing probability per bin: mean {per_neuron.mean():.4g}, min {per_neuron.min():.4g} "
         f"(neuron {int(per_neuron.argmin())}), max {per_neuron.max():.4g} "

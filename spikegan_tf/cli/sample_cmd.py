@@ -70,7 +70,7 @@ def handle(args: argparse.Namespace) -> int:
         else:
             what = _sample_baseline(args.baseline, n, seed, tmp)
     x = np.load(out, mmap_mode="r")
-    print(f"wrote {n} windows {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
+    print(f"wrote {n} windows of {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
           f"(seed {seed}) to {out} in {time.perf_counter() - start:.1f} s")
     return 0
 
