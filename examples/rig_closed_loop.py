@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from spikegan_tf.errors import SpikeGANError
 from spikegan_tf.export.runtime import Sampler
 
 
@@ -108,11 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replay", default=None, metavar="LOG",
                     help="regenerate a logged session and check it is identical")
     args = ap.parse_args(argv)
-    if args.replay:
-        return replay(args.replay)
-    if not args.model:
+    if not args.replay and not args.model:
         ap.error("give MODEL.onnx (or --replay LOG)")
-    return run(args.model, args.seed, args.ticks, args.period_ms, args.log)
+    try:
+        if args.replay:
+            return replay(args.replay)
+        return run(args.model, args.seed, args.ticks, args.period_ms, args.log)
+    except (SpikeGANError, OSError, ValueError, KeyError) as exc:  # one line, no traceback
+        what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        name = f": '{exc.filename}'" if isinstance(exc, OSError) and exc.filename else ""
+        if isinstance(exc, KeyError):
+            what = f"the session log lacks the key {exc}"
+        print(f"{ap.prog}: error: {what}{name}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -74,6 +75,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip the metadata request (default in --dry-run: 128 50 32)")
     ap.add_argument("--dry-run", action="store_true", help="print the request bodies only")
     args = ap.parse_args(argv)
+    try:
+        return _requests(args)
+    except urllib.error.HTTPError as exc:  # the server answered with an error
+        detail = " ".join(exc.read().decode(errors="replace").split())[:300]
+        print(f"{ap.prog}: error: TF Serving at {args.url} answered {exc.code} {exc.reason}"
+              f"{': ' + detail if detail else ''}", file=sys.stderr)
+    except (urllib.error.URLError, OSError) as exc:  # no server, wrong host or port
+        reason = getattr(exc, "reason", exc)
+        print(f"{ap.prog}: error: cannot reach TF Serving at {args.url} ({reason}); start it "
+              "(see the docker command at the top of this file) or pass --url", file=sys.stderr)
+    except (KeyError, ValueError) as exc:  # not the answer of a spikegan model
+        print(f"{ap.prog}: error: unexpected answer from {args.url} for model "
+              f"'{args.model}': {exc!r}", file=sys.stderr)
+    return 2
+
+
+def _requests(args: argparse.Namespace) -> int:
     base = f"{args.url}/v1/models/{args.model}"
     shape = args.shape or ((128, 50, 32) if args.dry_run else shapes_from_server(base))
     z, u = protocol_draws(args.n, *shape, seed=args.seed)

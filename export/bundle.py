@@ -19,6 +19,7 @@ an existing version is replaced only with ``overwrite=True``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -140,11 +141,38 @@ def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def with_bin_width(run_config: dict[str, Any], bin_width: float | None) -> dict[str, Any]:
+    """``run_config`` with ``bin_width`` in its data section (checked against the run's).
+
+    Examples
+    --------
+    >>> with_bin_width({"model": {}, "data": {"bin_width": None}}, 0.02)["data"]
+    {'bin_width': 0.02}
+    >>> with_bin_width({"model": {}, "data": {"bin_width": 0.02}}, 0.01)
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.ConfigError: `bin_width` 0.01 s disagrees with the 0.02 s per bin the run was trained on; leave it out.
+    """
+    if bin_width is None:
+        return run_config
+    if (isinstance(bin_width, bool) or not isinstance(bin_width, (int, float))
+            or not math.isfinite(bin_width) or bin_width <= 0):
+        raise ConfigError(f"`bin_width` must be a positive number of seconds. "
+                          f"Received {bin_width!r}.")
+    data = dict(run_config.get("data") or {})
+    known = data.get("bin_width")
+    if known is not None and not math.isclose(float(known), bin_width, rel_tol=1e-9):
+        raise ConfigError(f"`bin_width` {bin_width:g} s disagrees with the {float(known):g} s "
+                          "per bin the run was trained on; leave it out.")
+    data["bin_width"] = float(bin_width)
+    return {**run_config, "data": data}
+
+
 def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
                formats: str | Sequence[str] = ("savedmodel", "onnx"), *,
                name: str | None = None, version: int | None = None, overwrite: bool = False,
                parity_windows: int = 256, parity_seed: int = 0, opset: int = 17,
-               lean: bool = True) -> ExportResult:
+               lean: bool = True, bin_width: float | None = None) -> ExportResult:
     """Export a run's generator to ``<out>/<name>/<version>/``.
 
     Parameters
@@ -170,6 +198,10 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
     lean : bool
         Export the polyphase graph (see :mod:`.graph`) rather than the Keras call
         for ONNX and TFLite.
+    bin_width : float, optional
+        Seconds per bin, recorded in the metadata when the run's training data
+        had none (windows files, simulated data); must agree with the run's
+        when it has one.
 
     Returns
     -------
@@ -201,7 +233,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
         version = check_positive_int(version, "version")
     parity_windows = check_positive_int(parity_windows, "parity_windows")
     parity_seed = check_seed(parity_seed)
-    run_config = read_config(run_dir)  # RunDirError if not a run
+    run_config = with_bin_width(read_config(run_dir), bin_width)  # RunDirError if not a run
     from spikegan_tf.config import ModelConfig
 
     config = ModelConfig.from_dict(run_config["model"])  # ConfigError if malformed

@@ -71,13 +71,28 @@ def session_options(intra_op_threads: int = 1) -> Any:
     return opts
 
 
+_EXPECTED = "the model.onnx written by `spikegan export --format onnx`"
+
+
+def _model_file(path: Path) -> Path:
+    """``path`` itself, or the ``model.onnx`` inside an export's version directory."""
+    if path.is_dir():
+        if (path / "model.onnx").is_file():
+            return path / "model.onnx"
+        raise RunDirError(f"'{path}' is a directory without a model.onnx; pass {_EXPECTED}.")
+    if not path.is_file():
+        raise RunDirError(f"ONNX model '{path}' does not exist (expected {_EXPECTED}).")
+    return path
+
+
 class Sampler:
     """Draw binary spike windows from an exported ONNX generator (no TensorFlow).
 
     Parameters
     ----------
     path : path-like
-        ``model.onnx`` written by ``spikegan export --format onnx``.
+        ``model.onnx`` written by ``spikegan export --format onnx``, or the export's
+        version directory holding it.
     seed : int, optional
         Seed of the sampling protocol. ``None`` draws a fresh one from the OS;
         either way it is recorded in :attr:`seed` so the session can be replayed.
@@ -105,10 +120,7 @@ class Sampler:
     def __init__(self, path: str | os.PathLike, seed: int | None = None, *,
                  intra_op_threads: int = 1, chunk_size: int = DEFAULT_CHUNK,
                  providers: list[str] | None = None) -> None:
-        self._path = Path(path)
-        if not self._path.is_file():
-            raise RunDirError(f"ONNX model '{self._path}' does not exist (expected the "
-                              "model.onnx written by `spikegan export --format onnx`).")
+        self._path = _model_file(Path(path))
         self._chunk = check_positive_int(chunk_size, "chunk_size")
         ort = _ort()
         try:
@@ -116,7 +128,9 @@ class Sampler:
                 str(self._path), session_options(intra_op_threads),
                 providers=providers or ["CPUExecutionProvider"])
         except Exception as exc:  # not an ONNX file, unsupported ops...
-            raise RunDirError(f"ONNX Runtime cannot load '{self._path}': {exc}") from None
+            detail = " ".join(str(exc).split())  # ONNX Runtime's messages span lines
+            raise RunDirError(f"ONNX Runtime cannot load '{self._path}' (expected {_EXPECTED}): "
+                              f"{detail}") from None
         meta = self._session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, Any] = from_onnx_props(meta, source=str(self._path))
         inputs = {i.name: i.shape for i in self._session.get_inputs()}

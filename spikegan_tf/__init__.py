@@ -6,6 +6,10 @@ Importing the package is cheap: TensorFlow is imported only when a name that
 needs it (``SpikeGAN``, ``build_generator``...) is first used, so the TF-free
 rig runtime ``spikegan_tf.export.runtime`` works on machines without it.
 
+TensorFlow's C++ start-up lines (CUDA probing, oneDNN notice) are silenced
+wherever TensorFlow is first imported after this package (set
+``SPIKEGAN_TF_LOGS=1`` to keep them).
+
 Windows are ``(n_samples, n_neurons, n_bins)`` uint8 0/1 arrays; rasters are
 ``(n_time_bins, n_neurons)``.
 """
@@ -15,7 +19,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from spikegan_tf import _tf_quiet
 from spikegan_tf._version import __version__
+
+_tf_quiet.install()
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {

@@ -343,6 +343,17 @@ class ComparisonResult:
                 cells = [f"{_fmt(self.metrics[label][name].js)} / "
                          f"{_fmt(self.metrics[label][name].kl)}" for label in rows]
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            infinite = sorted({label for label in rows for name in dists
+                               if (kl := self.metrics[label][name].kl) is not None
+                               and math.isinf(kl)}, key=rows.index)
+            if infinite:
+                lines += ["", f"KL = inf ({', '.join(infinite)}): the set never produced a "
+                          "pattern (a spike count, interval or word) that the reference holds, "
+                          "so KL(reference || candidate) is infinite. Rare patterns missing "
+                          "from a finite sample are enough"
+                          + (", as the held-out real data show" if floor in infinite else "")
+                          + "; the Jensen-Shannon divergence stays finite and is the one to "
+                          "compare."]
         if self.memorization:
             lines += ["", "Memorisation: Hamming distance (bins) from each checked window to its "
                       "nearest training window.", "",

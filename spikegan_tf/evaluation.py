@@ -158,10 +158,11 @@ def evaluate(
                              seed=seed)
             mem[label] = {**r.summary()["generated"], "n_train": r.n_train}
         if mem:
+            control = (f"the {noise_floor_label} row is real data never trained on (the "
+                       "control). " if result.noise_floor_label in mem else "")
             notes.append(
                 "Memorisation: distance from each checked window to its nearest training window; "
-                f"the held-out row is real data never trained on (the control). "
-                f"{n_memorization or 'all'} windows checked per set."
+                f"{control}{n_memorization or 'all'} windows checked per set."
             )
 
     rng = np.random.default_rng(seed)

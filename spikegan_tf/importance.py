@@ -697,6 +697,13 @@ def plot_importance(maps: Any, spikes: Any, path: Any, *, n_examples: int = 4,
     axes[1, 2].plot(np.arange(x.shape[2]), v.sum((0, 1)) / counts_t, marker=".")
     axes[1, 2].set_title("mean importance per spike")
     axes[1, 2].set_xlabel("time bin")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in fig.axes:  # neurons and bins are whole numbers: no "2.5" ticks
+        if ax.get_ylabel() == "neuron":
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if ax.get_xlabel() in ("neuron", "time bin"):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
     fig.tight_layout()

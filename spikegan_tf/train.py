@@ -60,7 +60,7 @@ from spikegan_tf import rundir, stats
 from spikegan_tf.config import ModelConfig, dataclass_from_dict
 from spikegan_tf.data import split_raster, split_windows, window_view, windowed_spikes
 from spikegan_tf.errors import ConfigError, RunDirError, SpikeDataError, TrainingDivergedError
-from spikegan_tf.validation import check_positive_int, check_seed, where
+from spikegan_tf.validation import check_positive_int, check_seed, silent_neurons_message, where
 
 __all__ = ["RECIPES", "TrainConfig", "TrainingData", "TrainResult", "Trainer", "prepare_data",
            "validation_errors"]
@@ -388,6 +388,11 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     }
     if kind == "raster":
         info["n_time_bins"] = int(spec.spikes.shape[0])
+    rates = _neuron_rates(train)
+    info["silent_neurons"] = np.flatnonzero(rates == 0).tolist()
+    silent = silent_neurons_message(rates, source=None if source is None else str(source))
+    if silent:
+        warnings.warn(silent, UserWarning, stacklevel=2)
     return dataclasses.replace(data, info=info)
 
 

@@ -25,7 +25,9 @@ __all__ = [
     "check_raster",
     "check_seed",
     "check_positive_int",
+    "csv_row_problem",
     "format_values",
+    "silent_neurons_message",
     "where",
 ]
 
@@ -219,3 +221,71 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     if int(value) < minimum:
         raise ConfigError(f"`{name}` must be an integer >= {minimum}. Received {value}.")
     return int(value)
+
+
+def silent_neurons_message(rates: Any, what: str = "the training data",
+                           source: str | None = None) -> str | None:
+    """A one-line warning about neurons that never spike, or ``None`` if all of them do.
+
+    ``rates`` are the firing probabilities per neuron.
+
+    Examples
+    --------
+    >>> silent_neurons_message([0.1, 0.0, 0.2, 0.0])
+    '2 of 4 neurons never spike in the training data (neurons 1, 3): a model learns to keep them silent; drop them if they are dead channels.'
+    >>> silent_neurons_message([0.0, 0.0])
+    'All 2 neurons are silent in the training data: there is no spike to learn from (check the file, the key and the layout).'
+    >>> silent_neurons_message([0.5]) is None
+    True
+    """
+    rates = np.asarray(rates, dtype=np.float64).ravel()
+    silent = np.flatnonzero(rates == 0)
+    loc = where(source)
+    if silent.size == 0:
+        return None
+    if silent.size == rates.size:
+        return (f"All {rates.size} neurons are silent in {what}{loc}: there is no spike to "
+                "learn from (check the file, the key and the layout).")
+    shown = ", ".join(str(i) for i in silent[:_MAX_VALUES_SHOWN])
+    if silent.size > _MAX_VALUES_SHOWN:
+        shown += ", ..."
+    return (f"{silent.size} of {rates.size} neurons never spike in {what}{loc} "
+            f"(neurons {shown}): a model learns to keep them silent; drop them if they are "
+            "dead channels.")
+
+
+def csv_row_problem(lines: list[str], first: int = 0,
+                    columns: tuple[str, ...] = ("time", "unit")) -> str | None:
+    """Describe the first row of a numeric CSV that does not parse, or return ``None``.
+
+    ``lines`` are the file's lines, ``first`` the index of the first data line
+    (after a header). Lines are numbered from 1 as an editor shows them, and the
+    column is named, so the message points at the cell to fix.
+
+    Examples
+    --------
+    >>> csv_row_problem(["time,unit", "0.1,1", "", "0.2,x"], first=1)
+    "line 4, column 2 (unit): 'x' is not a number"
+    >>> csv_row_problem(["0.1,1", "0.2"])
+    'line 2 has 1 value where line 1 has 2'
+    >>> csv_row_problem(["0.1,1"]) is None
+    True
+    """
+    width = None
+    width_line = None
+    for number, line in enumerate(lines[first:], start=first + 1):
+        if not line.strip():
+            continue
+        cells = line.split(",")
+        for k, cell in enumerate(cells):
+            try:
+                float(cell)
+            except ValueError:
+                name = f" ({columns[k]})" if k < len(columns) and len(cells) <= len(columns) else ""
+                return f"line {number}, column {k + 1}{name}: {cell.strip()!r} is not a number"
+        if width is None:
+            width, width_line = len(cells), number
+        elif len(cells) != width:
+            return (f"line {number} has {len(cells)} value{'s' if len(cells) != 1 else ''} "
+                    f"where line {width_line} has {width}")
+    return None

@@ -82,7 +82,7 @@ def test_info_on_a_csv_of_spike_times(tmp_path, capsys):
     status, out, err = _run(capsys, "info", str(p), "--bin-width", "0.01", "--clip")
     assert status == 0, err
     assert "layout:      raster (time bins, neurons) = (4, 1)" in out
-    assert "spikes:      2 in 4 bins per neuron" in out
+    assert "spikes:      2 in all: 1 neurons x 4 bins each (2 per neuron on average)" in out
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,17 @@
 """The ``spikegan`` command-line interface.
 
 Each subcommand lives in its own module of this package and exposes
-``register(subparsers)``; the module imports TensorFlow (and anything heavy)
-only inside its handler, so ``spikegan --help`` is instant.
+``register(subparsers)``; the module imports anything heavy only inside its
+handler, and TensorFlow is imported only where a network runs (training,
+sampling a run, importance maps, export), so ``spikegan --help`` and argument
+errors are instant and ``info``, ``simulate``, ``baseline``, ``sample
+--baseline`` and ``evaluate`` of files never load TensorFlow. Numeric flags are
+checked while the command line is parsed (:mod:`spikegan_tf.cli._args`).
+TensorFlow's C++ start-up lines are silenced by ``import spikegan_tf``
+(:mod:`spikegan_tf._tf_quiet`; ``SPIKEGAN_TF_LOGS=1`` keeps them).
 
 Bad input never shows a Python traceback: every :class:`SpikeGANError` (and
-missing/unreadable files) is printed as one line ``spikegan <cmd>: error: ...``
+every ``OSError``: missing or unwritable files, a full disk) is printed as one line ``spikegan <cmd>: error: ...``
 and the exit status is 2. Ctrl-C exits with status 130.
 """
 
@@ -18,6 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from spikegan_tf._version import __version__
+from spikegan_tf.cli._args import ArgumentValueError, Parser
 
 # subcommand modules in the order they appear in `spikegan --help`
 _COMMANDS = (
@@ -33,37 +40,9 @@ _COMMANDS = (
 )
 
 
-# commands whose handlers import TensorFlow
-_TF_COMMANDS = frozenset({"train", "sample", "evaluate", "importance", "export", "demo"})
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probing) silenced.
-
-    TensorFlow prints those lines to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL``
-    takes effect; a CLI user needs none of them. Python errors raised by the import
-    still reach stderr (the descriptor is restored first). ``SPIKEGAN_TF_LOGS=1``
-    keeps the chatter.
-    """
-    if os.environ.get("SPIKEGAN_TF_LOGS") == "1" or "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-
-        tf.config.list_logical_devices()  # probe the devices now, quietly
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every available subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="spikegan",
         description="Spike-GAN: learn and generate realistic spike trains of neural populations.",
     )
@@ -82,21 +61,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 success, 2 bad input, 130 interrupted)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except ArgumentValueError as exc:  # a numeric flag out of range: before any heavy import
+        command = next((a for a in argv if a in _COMMANDS), None)
+        print(f"spikegan{' ' + command if command else ''}: error: {exc}", file=sys.stderr)
+        return 2
     from spikegan_tf.errors import SpikeGANError
 
     prog = f"spikegan {args.command}"
-    if args.command in _TF_COMMANDS:
-        _import_tensorflow_quietly()
     try:
         status = args.func(args)
     except SpikeGANError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-        what = exc.strerror or str(exc)
-        name = f": '{exc.filename}'" if exc.filename else ""
-        print(f"{prog}: error: {what}{name}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
@@ -105,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # missing files, read-only directories, a full disk...
+        what = exc.strerror or str(exc)
+        name = f": '{exc.filename}'" if exc.filename else ""
+        print(f"{prog}: error: {what}{name}", file=sys.stderr)
+        return 2
     return int(status or 0)
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf.cli._args import Number
+
 # option -> (attribute, model kinds it applies to, constructor keyword)
 _MODEL_OPTIONS = {
     "--per-bin": ("per_bin", ("independent",), "per_bin"),
@@ -64,19 +66,20 @@ def register(subparsers: Any) -> None:
     d.add_argument("--data", required=True, metavar="FILE",
                    help="spike file (.npy/.npz/.mat/.csv/.nwb)")
     d.add_argument("--key", default=None, help="array name inside .npz/.mat files")
-    d.add_argument("--bins", type=int, default=None, metavar="T",
+    d.add_argument("--bins", type=Number("--bins", minimum=1), default=None, metavar="T",
                    help="time bins per window (required for a raster)")
-    d.add_argument("--stride", type=int, default=1, metavar="S",
+    d.add_argument("--stride", type=Number("--stride", minimum=1), default=1, metavar="S",
                    help="bins between window starts in a raster (default 1)")
-    d.add_argument("--bin-width", type=float, default=None,
+    d.add_argument("--bin-width", type=Number("--bin-width", float, 0, open_min=True), default=None,
                    help="seconds per bin (to bin spike times from .csv/.nwb)")
     d.add_argument("--neurons-first", action="store_true",
                    help="the file stores the raster as (neurons, time_bins)")
-    d.add_argument("--val-fraction", type=float, default=0.0,
+    d.add_argument("--val-fraction",
+                   type=Number("--val-fraction", float, 0, 1, open_max=True), default=0.0,
                    help="leave out the part `spikegan train --val-fraction` holds out "
                         "(default 0: fit on everything)")
     o = f.add_argument_group("output")
-    o.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    o.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (default 0)")
     o.add_argument("--out", required=True, metavar="MODEL.npz", help="model file to write")
     i = f.add_argument_group("independent")
     i.add_argument("--per-bin", action="store_true", default=None,
@@ -84,27 +87,29 @@ def register(subparsers: Any) -> None:
     g = f.add_argument_group("dg")
     g.add_argument("--spatial-only", action="store_true", default=None,
                    help="single-bin correlations only (bins independent)")
-    g.add_argument("--max-lag", type=int, default=None,
+    g.add_argument("--max-lag", type=Number("--max-lag", minimum=0), default=None,
                    help="largest lag fitted (default 2; later lags: maximum-entropy continuation)")
-    g.add_argument("--eigenvalue-floor", type=float, default=None,
+    g.add_argument("--eigenvalue-floor",
+                   type=Number("--eigenvalue-floor", float, 0, 1, open_min=True, open_max=True), default=None,
                    help="smallest eigenvalue of the repaired latent matrix (default 1e-4)")
     g.add_argument("--repair", choices=("higham", "clip"), default=None,
                    help="nearest correlation matrix method (default higham)")
-    g.add_argument("--states", type=int, default=None, metavar="M",
+    g.add_argument("--states", type=Number("--states", minimum=1), default=None, metavar="M",
                    help="latent population states (default 2: quiet/active; 1 = classic "
                         "stationary DG)")
-    g.add_argument("--state-window", type=int, default=None, metavar="BINS",
+    g.add_argument("--state-window", type=Number("--state-window", minimum=1), default=None, metavar="BINS",
                    help="bins over which the population count is smoothed to label the "
                         "states (default 16)")
     k = f.add_argument_group("kpairwise")
     k.add_argument("--method", choices=("auto", "exact", "mc"), default=None,
                    help="exact enumeration (N <= 16) or Monte-Carlo gradients (default auto)")
-    k.add_argument("--l2", type=float, default=None, help="L2 penalty (default 1e-5)")
-    k.add_argument("--iterations", type=int, default=None,
+    k.add_argument("--l2", type=Number("--l2", float, 0), default=None, help="L2 penalty (default 1e-5)")
+    k.add_argument("--iterations", type=Number("--iterations", minimum=1), default=None,
                    help="gradient steps of the Monte-Carlo fit (default 3000)")
-    k.add_argument("--chains", type=int, default=None,
+    k.add_argument("--chains", type=Number("--chains", minimum=2), default=None,
                    help="persistent Gibbs chains (default 4096)")
-    k.add_argument("--learning-rate", type=float, default=None,
+    k.add_argument("--learning-rate",
+                   type=Number("--learning-rate", float, 0, open_min=True), default=None,
                    help="initial step size of the Monte-Carlo fit (default 0.5)")
     f.set_defaults(func=handle)
 
@@ -115,19 +120,13 @@ def handle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from spikegan_tf.errors import ConfigError
-    from spikegan_tf.validation import check_positive_int, check_seed
-
-    seed = check_seed(args.seed, "--seed")
+    seed = args.seed  # numeric flags are checked by their Number types
     out = Path(args.out)
     if out.suffix != ".npz":
         raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
     if str(out.parent) and not out.parent.is_dir():
         raise ConfigError(f"The directory of `--out` does not exist: '{out.parent}'.")
-    stride = check_positive_int(args.stride, "--stride")
-    bins = None if args.bins is None else check_positive_int(args.bins, "--bins")
-    frac = args.val_fraction
-    if not 0.0 <= frac < 1.0:
-        raise ConfigError(f"`--val-fraction` must be in [0, 1). Received {frac}.")
+    stride, bins, frac = args.stride, args.bins, args.val_fraction
     options = {}
     for flag, (attr, kinds, kwarg) in _MODEL_OPTIONS.items():
         value = getattr(args, attr)

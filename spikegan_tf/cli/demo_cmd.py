@@ -27,6 +27,7 @@ import argparse
 from typing import Any
 
 from spikegan_tf._atomic import atomic_path
+from spikegan_tf.cli._args import Number
 
 _MARKER = ".spikegan-demo"
 _OUTPUTS = ("uniform.npz", "run", "samples.npy", "evaluation", "training.png", "report.md")
@@ -44,12 +45,12 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--out", default="runs/demo", help="output directory (runs/demo)")
-    p.add_argument("--minutes", type=float, default=3.0, help="training minutes (3)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--neurons", type=int, default=16, help="simulated neurons (16)")
-    p.add_argument("--bins", type=int, default=32, help="bins per window (32)")
-    p.add_argument("--samples", type=int, default=8192, help="simulated windows (8192)")
-    p.add_argument("--num-features", type=int, default=32,
+    p.add_argument("--minutes", type=Number("--minutes", float, 0, open_min=True), default=3.0, help="training minutes (3)")
+    p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (0)")
+    p.add_argument("--neurons", type=Number("--neurons", minimum=1), default=16, help="simulated neurons (16)")
+    p.add_argument("--bins", type=Number("--bins", minimum=1), default=32, help="bins per window (32)")
+    p.add_argument("--samples", type=Number("--samples", minimum=1), default=8192, help="simulated windows (8192)")
+    p.add_argument("--num-features", type=Number("--num-features", minimum=1), default=32,
                    help="critic features of the first layer (32: small enough for a CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=handle)
@@ -65,14 +66,9 @@ def handle(args: argparse.Namespace) -> int:
     from spikegan_tf import simulate
     from spikegan_tf.config import ModelConfig
     from spikegan_tf.data import split_windows
-    from spikegan_tf.errors import ConfigError
     from spikegan_tf.sampling import sample
     from spikegan_tf.train import TrainConfig, Trainer, prepare_data
-    from spikegan_tf.validation import check_seed
-
-    seed = check_seed(args.seed, "--seed")
-    if not args.minutes > 0:
-        raise ConfigError(f"`--minutes` must be > 0. Received {args.minutes}.")
+    seed = args.seed  # numeric flags are checked by their Number types
     out = _prepare(Path(args.out))
     t_start = time.monotonic()
 
@@ -169,7 +165,9 @@ def _plot_training(metrics_path: Any, png: Any) -> bool:
     rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     loss = [r for r in rows if "wasserstein" in r]
-    axes[0].plot([r["step"] for r in loss], [r["wasserstein"] for r in loss])
+    # markers: a short run logs one point, which a line alone would not show
+    axes[0].plot([r["step"] for r in loss], [r["wasserstein"] for r in loss], marker="o",
+                 markersize=3)
     axes[0].set(xlabel="step", ylabel="critic's Wasserstein estimate", title="training")
     val = [r for r in rows if "val_firing_rate_mae" in r]
     for key, label in (("val_firing_rate_mae", "firing rate"),

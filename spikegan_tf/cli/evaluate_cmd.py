@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf.cli._args import Number
+
 _DEFAULT_MAX_RUN_SAMPLES = 100_000
 
 
@@ -39,9 +41,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--real", required=True, metavar="FILE",
                    help="real spikes, the reference (raster or windows; .npy .npz .mat ...)")
     p.add_argument("--key", default=None, help="array name inside --real (.npz/.mat)")
-    p.add_argument("--bins", type=int, default=None, metavar="T",
+    p.add_argument("--bins", type=Number("--bins", minimum=1), default=None, metavar="T",
                    help="window length for rasters (default: the generated windows' length)")
-    p.add_argument("--stride", type=int, default=1, metavar="S",
+    p.add_argument("--stride", type=Number("--stride", minimum=1), default=1, metavar="S",
                    help="step between raster windows (default 1: every window)")
     p.add_argument("--generated", action="append", default=[], metavar="FILE",
                    help="generated windows (repeat for several models)")
@@ -53,14 +55,14 @@ def register(subparsers: Any) -> None:
                    help="training spikes, for the memorisation check")
     p.add_argument("--run", default=None, metavar="RUN",
                    help="run directory of `spikegan train`: sample its generator")
-    p.add_argument("--n", type=int, default=None, metavar="N",
+    p.add_argument("--n", type=Number("--n", minimum=1), default=None, metavar="N",
                    help="windows to sample from --run (default: as many as the reference has, "
                         f"at most {_DEFAULT_MAX_RUN_SAMPLES})")
-    p.add_argument("--seed", type=int, default=0, metavar="K",
+    p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, metavar="K",
                    help="seed of the --run samples and the memorisation subsample (default 0)")
-    p.add_argument("--max-lag", type=int, default=None, metavar="L",
+    p.add_argument("--max-lag", type=Number("--max-lag", minimum=1), default=None, metavar="L",
                    help="largest lag of the lagged covariances / autocorrelogram (default 10)")
-    p.add_argument("--n-memorization", type=int, default=1000, metavar="N",
+    p.add_argument("--n-memorization", type=Number("--n-memorization", minimum=1), default=1000, metavar="N",
                    help="windows per set checked for memorisation (default 1000)")
     p.add_argument("--note", action="append", default=[], metavar="TEXT",
                    help="a note for the report (repeatable)")
@@ -91,17 +93,14 @@ def handle(args: argparse.Namespace) -> int:
 
     from spikegan_tf.errors import ConfigError, SpikeDataError
     from spikegan_tf.evaluation import FIGURE_FILE, REPORT_FILE, RESULTS_FILE, evaluate
-    from spikegan_tf.validation import check_positive_int, check_seed
 
     start = time.perf_counter()
     if not args.generated and args.run is None:
         raise ConfigError("Nothing to evaluate: give --generated FILE (repeatable) and/or --run RUN.")
-    seed = check_seed(args.seed, "--seed")
-    stride = check_positive_int(args.stride, "--stride")
-    bins = None if args.bins is None else check_positive_int(args.bins, "--bins")
+    seed, stride, bins = args.seed, args.stride, args.bins  # checked by their Number types
     if args.n is not None and args.run is None:
         raise ConfigError("`--n` sets how many windows to sample from --run; give --run too.")
-    n_mem = check_positive_int(args.n_memorization, "--n-memorization")
+    n_mem = args.n_memorization
 
     labels = [Path(f).stem for f in args.generated]
     if args.labels is not None:
@@ -158,7 +157,7 @@ def handle(args: argparse.Namespace) -> int:
                 f"{run_cfg.n_bins} bins, but the reference '{args.real}' has {n_neurons} "
                 f"neurons x {bins} bins."
             )
-        n = (check_positive_int(args.n, "--n") if args.n is not None
+        n = (args.n if args.n is not None
              else min(_DEFAULT_MAX_RUN_SAMPLES, max(1, n_windows_of(real))))
         from spikegan_tf.rundir import load_generator
         from spikegan_tf.sampling import sample
@@ -217,13 +216,19 @@ def _print_summary(result: Any) -> None:
     width = max(len(s) for s in HEADLINE) + 2
     print("mean absolute error vs " + result.reference_label
           + (" (x noise floor)" if result.noise_floor_label else ""))
-    print(" " * width + "".join(f"{r[:22]:>24}" for r in rows))
-    for name in HEADLINE:
+    table = {}
+    for label in rows:
         cells = []
-        for label in rows:
+        for name in HEADLINE:
             m = result.metrics[label][name]
             cell = f"{m.mae:.2e}"
             if result.noise_floor_label and label != result.noise_floor_label:
                 cell += f" ({m.ratio_to_floor:.2f}x)"
-            cells.append(f"{cell:>24}")
-        print(f"{name:<{width}}" + "".join(cells))
+            cells.append(cell)
+        table[label] = cells
+    # every column as wide as its whole label (never cut) and its widest cell
+    widths = {label: 2 + max(len(label), *map(len, cells)) for label, cells in table.items()}
+    print(" " * width + "".join(f"{label:>{widths[label]}}" for label in rows))
+    for i, name in enumerate(HEADLINE):
+        print(f"{name:<{width}}" + "".join(f"{table[label][i]:>{widths[label]}}"
+                                           for label in rows))

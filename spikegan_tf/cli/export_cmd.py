@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from spikegan_tf.cli._args import Number
+
 HELP = "export a trained generator (SavedModel for TF Serving, ONNX for rigs, TFLite)"
 
 DESCRIPTION = """\
@@ -22,6 +24,7 @@ examples:
   spikegan export --run runs/retina --format onnx --out models --name retina --version 3
   spikegan export --run runs/retina --format savedmodel,onnx,tflite --out models \\
       --version 1 --overwrite
+  spikegan export --run runs/uniform --out models --bin-width 0.02   # data had no bin width
 """
 
 
@@ -37,11 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="model base directory; the export goes to DIR/NAME/VERSION/")
     p.add_argument("--name", default=None,
                    help="model name (TF Serving's --model_name; default: the run's name)")
-    p.add_argument("--version", type=int, default=None, metavar="V",
+    p.add_argument("--version", type=Number("--version", minimum=1), default=None, metavar="V",
                    help="integer version (default: one more than the highest existing)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing version directory")
-    p.add_argument("--parity-windows", type=int, default=256, metavar="N",
+    p.add_argument("--bin-width", type=Number("--bin-width", float, 0, open_min=True),
+                   default=None, metavar="SECONDS",
+                   help="seconds per bin, recorded in the export when the run's training data "
+                        "had none (windows or simulated files); must match the run's otherwise")
+    p.add_argument("--parity-windows", type=Number("--parity-windows", minimum=1), default=256, metavar="N",
                    help="windows compared with the Keras generator (default: 256)")
     p.set_defaults(func=handler)
 
@@ -51,7 +58,13 @@ def handler(args: argparse.Namespace) -> int:
     from spikegan_tf.export.bundle import export_run, parse_formats
 
     formats = parse_formats(args.format)  # fail on a typo before importing TensorFlow
-    result = export_run(args.run, args.out, formats, name=args.name, version=args.version,
-                        overwrite=args.overwrite, parity_windows=args.parity_windows)
+    from spikegan_tf.errors import ConfigError
+
+    try:
+        result = export_run(args.run, args.out, formats, name=args.name, version=args.version,
+                            overwrite=args.overwrite, parity_windows=args.parity_windows,
+                            bin_width=args.bin_width)
+    except ConfigError as exc:  # name the flags, not the Python arguments
+        raise ConfigError(str(exc).replace("`bin_width`", "`--bin-width`")) from None
     print("\n".join(result.lines()))
     return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from spikegan_tf._atomic import atomic_path
+from spikegan_tf.cli._args import Number
 
 _METHODS = ("shuffle", "gradient", "saliency")  # spikegan_tf.importance.METHODS
 
@@ -40,19 +41,19 @@ def register(subparsers: Any) -> None:
                    help="spike file (.npy/.npz/.mat/.csv/.nwb): windows (n, neurons, bins) or a "
                         "raster (time, neurons), cut into consecutive windows of the run's bins")
     p.add_argument("--key", default=None, help="array name inside .npz/.mat files (default: 'spikes' or the only array)")
-    p.add_argument("--bin-width", type=float, default=None,
+    p.add_argument("--bin-width", type=Number("--bin-width", float, 0, open_min=True), default=None,
                    help="seconds per bin, to bin spike times (.csv/.nwb)")
-    p.add_argument("--n", type=int, default=None,
+    p.add_argument("--n", type=Number("--n", minimum=1), default=None,
                    help="explain the first N windows of the data (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffles (default 0)")
+    p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="seed of the shuffles (default 0)")
     p.add_argument("--method", choices=_METHODS, default="shuffle",
                    help="shuffle: the paper's method (default); gradient: |d critic/dx| * x; "
                         "saliency: |d critic/dx|")
-    p.add_argument("--window", type=int, default=8, help="sliding window width in bins (8)")
-    p.add_argument("--step", type=int, default=2, help="sliding window step in bins (2)")
-    p.add_argument("--shuffles", type=int, default=5, help="shuffles per neuron and window (5)")
-    p.add_argument("--chunk-size", type=int, default=8192, help="windows per critic call (8192)")
-    p.add_argument("--percentile", type=float, default=95.0,
+    p.add_argument("--window", type=Number("--window", minimum=1), default=8, help="sliding window width in bins (8)")
+    p.add_argument("--step", type=Number("--step", minimum=1), default=2, help="sliding window step in bins (2)")
+    p.add_argument("--shuffles", type=Number("--shuffles", minimum=1), default=5, help="shuffles per neuron and window (5)")
+    p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=8192, help="windows per critic call (8192)")
+    p.add_argument("--percentile", type=Number("--percentile", float, 0, 100), default=95.0,
                    help="threshold percentile of the packet panel of --plot (95)")
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--plot", default=None, help="also save a figure (.png/.pdf/.svg)")
@@ -66,11 +67,10 @@ def handle(args: argparse.Namespace) -> int:
     from spikegan_tf import rundir
     from spikegan_tf.errors import ConfigError
     from spikegan_tf.importance import ImportanceConfig, importance_maps, plot_importance
-    from spikegan_tf.validation import check_positive_int, check_seed
 
     settings = ImportanceConfig(method=args.method, window=args.window, step=args.step,
                                 n_shuffles=args.shuffles, chunk_size=args.chunk_size)
-    seed = check_seed(args.seed, "--seed")
+    seed = args.seed  # numeric flags are checked by their Number types
     out = Path(args.out)
     if out.suffix != ".npz":
         raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
@@ -80,7 +80,7 @@ def handle(args: argparse.Namespace) -> int:
                            bin_width=args.bin_width)
     index = np.arange(windows.shape[0])
     if args.n is not None:
-        n = check_positive_int(args.n, "--n")
+        n = args.n
         if n > windows.shape[0]:
             raise ConfigError(
                 f"`--n` asks for {n} windows but '{args.data}' holds {windows.shape[0]} "

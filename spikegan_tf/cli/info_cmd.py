@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf.cli._args import Number
+
 
 def register(subparsers: Any) -> None:
     """Add the ``info`` subcommand."""
@@ -27,13 +29,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("file", help="spike file")
     p.add_argument("--key", default=None,
                    help="array inside a .npz/.mat file (default: 'spikes', else the only one)")
-    p.add_argument("--bin-width", type=float, default=None,
+    p.add_argument("--bin-width", type=Number("--bin-width", float, 0, open_min=True), default=None,
                    help="seconds per bin: needed for spike times (.csv/.nwb); gives rates in "
                         "spikes per second")
     p.add_argument("--neurons-first", action="store_true",
                    help="the file stores the raster as (neurons, time bins)")
-    p.add_argument("--start", type=float, default=None, help="spike times: start (s)")
-    p.add_argument("--stop", type=float, default=None, help="spike times: stop (s)")
+    p.add_argument("--start", type=Number("--start", float), default=None, help="spike times: start (s)")
+    p.add_argument("--stop", type=Number("--stop", float), default=None, help="spike times: stop (s)")
     p.add_argument("--clip", action="store_true",
                    help="keep one spike per bin where a bin holds several")
     p.set_defaults(func=handle)
@@ -68,7 +70,8 @@ def describe(rec: Any) -> list[str]:
     per_neuron = spikes.mean(axis=axes, dtype=np.float64)
     total = int(spikes.sum(dtype=np.int64))
     lines.append(f"neurons:     {n}")
-    lines.append(f"spikes:      {total} in {n_cells} bins per neuron")
+    lines.append(f"spikes:      {total} in all: {n} neurons x {n_cells} bins each "
+                 f"({total / n:.6g} per neuron on average)")
     lines.append(
         f"firing probability per bin: mean {per_neuron.mean():.4g}, min {per_neuron.min():.4g} "
         f"(neuron {int(per_neuron.argmin())}), max {per_neuron.max():.4g} "

@@ -19,6 +19,7 @@ import argparse
 from typing import Any
 
 from spikegan_tf._atomic import atomic_path
+from spikegan_tf.cli._args import Number
 
 
 def register(subparsers: Any) -> None:
@@ -35,12 +36,12 @@ def register(subparsers: Any) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="run directory of `spikegan train` (generator.keras)")
     src.add_argument("--baseline", help="fitted baseline model (.npz of `spikegan baseline`)")
-    p.add_argument("--n", type=int, required=True, help="number of windows")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--n", type=Number("--n", minimum=1), required=True, help="number of windows")
+    p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output .npy file")
-    p.add_argument("--threshold", type=float, default=None,
+    p.add_argument("--threshold", type=Number("--threshold", float, 0, 1), default=None,
                    help="deterministic spikes p > THRESHOLD instead of Bernoulli draws")
-    p.add_argument("--chunk-size", type=int, default=8192,
+    p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=8192,
                    help="windows generated per generator call (default 8192)")
     p.set_defaults(func=handle)
 
@@ -53,16 +54,10 @@ def handle(args: argparse.Namespace) -> int:
     import numpy as np
 
     from spikegan_tf.errors import ConfigError
-    from spikegan_tf.validation import check_positive_int, check_seed
-
-    n = check_positive_int(args.n, "--n")
-    seed = check_seed(args.seed, "--seed")
-    chunk = check_positive_int(args.chunk_size, "--chunk-size")
+    n, seed, chunk = args.n, args.seed, args.chunk_size  # checked by their Number types
     out = Path(args.out)
     if out.suffix != ".npy":
         raise ConfigError(f"`--out` must be a .npy file. Received '{out}'.")
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise ConfigError(f"`--threshold` must be in [0, 1]. Received {args.threshold}.")
     if out.parent and not out.parent.exists():
         raise ConfigError(f"The directory of `--out` does not exist: '{out.parent}'.")
     start = time.perf_counter()
@@ -75,7 +70,7 @@ def handle(args: argparse.Namespace) -> int:
         else:
             what = _sample_baseline(args.baseline, n, seed, tmp)
     x = np.load(out, mmap_mode="r")
-    print(f"wrote {n} windows {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
+    print(f"wrote {n} windows of {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
           f"(seed {seed}) to {out} in {time.perf_counter() - start:.1f} s")
     return 0
 

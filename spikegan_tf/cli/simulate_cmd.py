@@ -16,20 +16,24 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf.cli._args import Number
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--neurons", type=int, default=16, help="number of neurons (16)")
-    p.add_argument("--bins", type=int, default=32, help="time bins per sample (32)")
-    p.add_argument("--samples", type=int, default=8192, help="number of samples (8192)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+
+def _common(p: argparse.ArgumentParser, *, zero_rate: bool) -> None:
+    p.add_argument("--neurons", type=Number("--neurons", minimum=1), default=16, help="number of neurons (16)")
+    p.add_argument("--bins", type=Number("--bins", minimum=1), default=32, help="time bins per sample (32)")
+    p.add_argument("--samples", type=Number("--samples", minimum=1), default=8192, help="number of samples (8192)")
+    p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (0)")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--group-size", type=int, default=4,
+    p.add_argument("--group-size", type=Number("--group-size", minimum=1), default=4,
                    help="neurons per correlated group / per packet (4)")
-    p.add_argument("--firing-rate", type=float, default=0.25,
+    p.add_argument("--firing-rate",
+                   type=Number("--firing-rate", float, 0, 1, open_min=not zero_rate,
+                               noun="a probability"), default=0.25,
                    help="mean firing probability per bin before the refractory period (0.25)")
-    p.add_argument("--refractory-period", type=int, default=2,
+    p.add_argument("--refractory-period", type=Number("--refractory-period", minimum=0), default=2,
                    help="bins of silence after each spike (2)")
-    p.add_argument("--spread", type=float, default=0.5,
+    p.add_argument("--spread", type=Number("--spread", float, 0, 1, open_max=True), default=0.5,
                    help="relative half-width of the per-group/neuron parameter draws (0.5)")
     p.add_argument("--no-shuffle", action="store_true",
                    help="keep groups/packet neurons adjacent instead of shuffling neuron order")
@@ -53,8 +57,9 @@ def register(subparsers: Any) -> None:
         description="Neurons in correlated groups, group rates and correlations drawn around "
         "the given means, refractory period, shuffled neuron order.",
     )
-    _common(u)
-    u.add_argument("--correlation", type=float, default=0.9,
+    _common(u, zero_rate=False)
+    u.add_argument("--correlation",
+                   type=Number("--correlation", float, 0, 1, noun="a probability"), default=0.9,
                    help="mean within-group correlation parameter (0.9)")
     u.set_defaults(func=handle)
     k = sub.add_parser(
@@ -64,8 +69,9 @@ def register(subparsers: Any) -> None:
         "neurons firing one after the other. --modes 2: one packet per sample from one of "
         "two neuron sets.",
     )
-    _common(k)
-    k.add_argument("--packet-prob", type=float, default=None,
+    _common(k, zero_rate=True)
+    k.add_argument("--packet-prob",
+                   type=Number("--packet-prob", float, 0, 1, noun="a probability"), default=None,
                    help="probability that a free packet set starts a packet in a bin "
                         "(--modes 1 only; default 0.05)")
     k.add_argument("--modes", type=int, choices=(1, 2), default=1,

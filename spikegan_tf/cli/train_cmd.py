@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf.cli._args import Number
+
 # flag -> (section, field) for settings stored in config.json
 _MODEL_FLAGS = {
     "architecture": "architecture",
@@ -67,33 +69,37 @@ def register(subparsers: Any) -> None:
     d.add_argument("--data", default=None,
                    help="spike file (.npy/.npz/.mat/.csv/.nwb); optional with --resume")
     d.add_argument("--key", default=None, help="array name inside .npz/.mat files")
-    d.add_argument("--bins", type=int, default=None,
+    d.add_argument("--bins", type=Number("--bins", minimum=1), default=None,
                    help="time bins per window (required for a raster file)")
-    d.add_argument("--bin-width", type=float, default=None,
+    d.add_argument("--bin-width", type=Number("--bin-width", float, 0, open_min=True), default=None,
                    help="seconds per bin (needed to bin spike times from .csv/.nwb)")
     d.add_argument("--neurons-first", action="store_true",
                    help="the file stores the raster as (neurons, time_bins)")
-    d.add_argument("--val-fraction", type=float, default=None,
+    d.add_argument("--val-fraction",
+                   type=Number("--val-fraction", float, 0, 1, open_max=True), default=None,
                    help="fraction held out for validation (default 0.1)")
-    d.add_argument("--stride", type=int, default=None,
+    d.add_argument("--stride", type=Number("--stride", minimum=1), default=None,
                    help="bins between the starts of training windows of a raster (default 1)")
     r = p.add_argument_group("run")
     r.add_argument("--out", required=True, help="run directory")
     r.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its latest checkpoint")
-    r.add_argument("--max-steps", type=int, default=None,
+    r.add_argument("--max-steps", type=Number("--max-steps", minimum=0), default=None,
                    help=f"stop at this total number of generator steps "
                         f"(default {_DEFAULT_MAX_STEPS}, or the run's on --resume)")
-    r.add_argument("--max-minutes", type=float, default=None,
+    r.add_argument("--max-minutes",
+                   type=Number("--max-minutes", float, 0, open_min=True), default=None,
                    help="stop after this many minutes of this session")
-    r.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    r.add_argument("--checkpoint-every", type=int, default=None,
+    r.add_argument("--seed", type=Number("--seed", minimum=0), default=None, help="random seed (default 0)")
+    r.add_argument("--checkpoint-every",
+                   type=Number("--checkpoint-every", minimum=1), default=None,
                    help="steps between checkpoints (default 1000)")
-    r.add_argument("--keep-checkpoints", type=int, default=None,
+    r.add_argument("--keep-checkpoints",
+                   type=Number("--keep-checkpoints", minimum=1), default=None,
                    help="checkpoints kept (default 3)")
-    r.add_argument("--eval-every", type=int, default=None,
+    r.add_argument("--eval-every", type=Number("--eval-every", minimum=0), default=None,
                    help="steps between validation evaluations, 0 = never (default 1000)")
-    r.add_argument("--log-every", type=int, default=None,
+    r.add_argument("--log-every", type=Number("--log-every", minimum=1), default=None,
                    help="steps between metric logs (default 50)")
     r.add_argument("--quiet", action="store_true", help="no progress line")
     m = p.add_argument_group("model (defaults: the paper's)")
@@ -101,28 +107,31 @@ def register(subparsers: Any) -> None:
                    help="semi-convolutional (conv, default) or fully connected (fc)")
     m.add_argument("--upsampling", choices=("resize", "transpose"), default=None,
                    help="generator upsampling of the conv architecture (default transpose)")
-    m.add_argument("--num-features", type=int, default=None,
+    m.add_argument("--num-features", type=Number("--num-features", minimum=1), default=None,
                    help="critic features of the first layer, doubled per layer (default 128)")
-    m.add_argument("--num-layers", type=int, default=None,
+    m.add_argument("--num-layers", type=Number("--num-layers", minimum=1), default=None,
                    help="convolutional layers (default 2)")
-    m.add_argument("--latent-dim", type=int, default=None, help="latent dimension (default 128)")
-    m.add_argument("--kernel-size", type=int, default=None, help="kernel width (default 5)")
-    m.add_argument("--num-units", type=int, default=None,
+    m.add_argument("--latent-dim", type=Number("--latent-dim", minimum=1), default=None,
+                   help="latent dimension (default 128)")
+    m.add_argument("--kernel-size", type=Number("--kernel-size", minimum=1), default=None,
+                   help="kernel width (default 5)")
+    m.add_argument("--num-units", type=Number("--num-units", minimum=1), default=None,
                    help="units per layer of the fc architecture (default 512)")
     t = p.add_argument_group("optimisation")
     t.add_argument("--recipe", choices=("default", "paper"), default=None,
                    help="paper: exactly the paper's settings (Adam 1e-4, output starting at "
                         "0.5, the critic fed probabilities, resize-convolution upsampling); "
                         "other flags override it. default: this package's measured best")
-    t.add_argument("--batch-size", type=int, default=None, help="batch size (default 64)")
-    t.add_argument("--n-critic", type=int, default=None,
+    t.add_argument("--batch-size", type=Number("--batch-size", minimum=1), default=None,
+                   help="batch size (default 64)")
+    t.add_argument("--n-critic", type=Number("--n-critic", minimum=1), default=None,
                    help="critic updates per generator update (default 5)")
-    t.add_argument("--lr", type=float, default=None,
+    t.add_argument("--lr", type=Number("--lr", float, 0, open_min=True), default=None,
                    help="Adam learning rate (default 3e-4; the paper's 1e-4)")
     t.add_argument("--critic-input", choices=("spikes", "probabilities"), default=None,
                    help="what the critic sees of generated windows: Bernoulli spikes with a "
                         "straight-through gradient (default), or the probabilities (the paper)")
-    t.add_argument("--gp-weight", type=float, default=None,
+    t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,
                    help="XLA-compile the training step")
@@ -138,6 +147,8 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; return the exit status (130/143 after SIGINT/SIGTERM)."""
+    import sys
+    import warnings
     from pathlib import Path
 
     from spikegan_tf import rundir
@@ -183,12 +194,16 @@ def handle(args: argparse.Namespace) -> int:
 
         recording = load_spikes(data_path, key=key, bin_width=bin_width,
                                 neurons_first=args.neurons_first)
-        n_bins = args.bins or model_fields.get("n_bins")
+        n_bins = args.bins if args.bins is not None else model_fields.get("n_bins")
         if n_bins is None and recording.is_raster:
             raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
                               f"{recording.spikes.shape} to cut into windows.")
-        data = prepare_data(recording, n_bins, val_fraction=val_fraction, stride=stride,
-                            seed=train_fields.get("seed", 0))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            data = prepare_data(recording, n_bins, val_fraction=val_fraction, stride=stride,
+                                seed=train_fields.get("seed", 0))
+        for w in caught:  # e.g. silent neurons: one line each, not Python's two
+            print(f"spikegan train: warning: {w.message}", file=sys.stderr, flush=True)
         model_fields.setdefault("n_neurons", data.n_neurons)
         model_fields.setdefault("n_bins", data.n_bins)
         if args.bins is not None:

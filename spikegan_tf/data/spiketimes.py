@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.validation import where
+from spikegan_tf.validation import csv_row_problem, where
 
 __all__ = ["raster_from_spike_times", "read_csv_spike_times"]
 
@@ -208,8 +208,9 @@ def read_csv_spike_times(
     try:
         data = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
     except ValueError as exc:
+        detail = csv_row_problem(lines, skip) or str(exc).rstrip(".")
         raise SpikeDataError(
-            f"File '{path}' is not a CSV of spike times: {exc}. Expected numeric rows "
+            f"File '{path}' is not a CSV of spike times: {detail}. Expected numeric rows "
             "'time,unit' (seconds, integer unit id), with an optional header line."
         ) from None
     if data.size == 0:
