@@ -23,6 +23,7 @@ from spikegan_tf._version import __version__
 _COMMANDS = (
     "simulate",
     "info",
+    "split",
     "train",
     "sample",
     "evaluate",
