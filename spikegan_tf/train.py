@@ -880,7 +880,6 @@ class Trainer:
         start_step = int(self.step.numpy())
         if start_step == 0 and cfg.init_output_bias:
             self.init_output_bias(data)
-        ref_stats = _reference_stats(data.val) if data.val is not None and cfg.eval_every else None
         target = cfg.max_steps
         if resume and target is not None and start_step >= target:
             # nothing to do: say so (a silent no-op looks like a hang or a bug)
@@ -890,6 +889,7 @@ class Trainer:
                 writer.close()
             return TrainResult(step=start_step, stopped="complete", seconds=0.0, losses={},
                                validation={}, run_dir=self.run_dir)
+        ref_stats = _reference_stats(data.val) if data.val is not None and cfg.eval_every else None
         ckpt_seconds = None if cfg.checkpoint_minutes is None else 60 * cfg.checkpoint_minutes
         last_save = time.monotonic()
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes
