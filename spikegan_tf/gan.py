@@ -75,7 +75,7 @@ class SpikeGAN:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, spikes: Any, *, steps: int | None = 1000, minutes: float | None = None,
+    def fit(self, spikes: Any, *, steps: int | None = None, minutes: float | None = None,
             seed: int = 0, run_dir: str | os.PathLike | None = None, resume: bool = False,
             val_fraction: float = 0.1, stride: int = 1, verbose: int = 1,
             strategy: Any = None, **train_kwargs: Any) -> Any:
@@ -88,10 +88,12 @@ class SpikeGAN:
             time), windows ``(n, n_neurons, n_bins)`` (split by sample), or
             what :func:`spikegan_tf.data.load_spikes` returns.
         steps : int, optional
-            Generator iterations to run in this call (``None``: until
-            ``minutes``). A second ``fit`` continues training.
+            Generator iterations to run in this call. A second ``fit``
+            continues training.
         minutes : float, optional
-            Wall-clock budget of this call.
+            Wall-clock budget of this call. Give ``steps``, ``minutes`` or
+            both: the budget is exactly what is given (``minutes`` alone runs
+            for that long, with no step cap).
         seed : int
             Seed of the initial weights, the split and every random draw.
         run_dir : path, optional
@@ -122,6 +124,10 @@ class SpikeGAN:
             check_positive_int(steps, "steps")
         data = prepare_data(spikes, self.config.n_bins, val_fraction=val_fraction,
                             stride=stride, seed=seed)
+        for name in ("max_steps", "max_minutes"):
+            if name in train_kwargs:
+                raise ConfigError(f"`{name}` is set by fit's `steps` and `minutes`; "
+                                  "pass those instead.")
         config = TrainConfig.from_dict({"seed": seed, "max_steps": steps,
                                         "max_minutes": minutes, **train_kwargs})
         run = None if run_dir is None else Path(run_dir)
@@ -138,7 +144,7 @@ class SpikeGAN:
                 trainer.generator.set_weights(self.generator.get_weights())
                 if self.critic is not None:
                     trainer.critic.set_weights(self.critic.get_weights())
-            start = _latest_step(run) if resume else 0
+            start = (rundir.latest_checkpoint_step(run) or 0) if resume and run else 0
         trainer.verbose = verbose
         trainer.config = dataclasses.replace(
             config, max_steps=None if steps is None else start + steps)
@@ -228,12 +234,3 @@ def _same_except_stopping(a: Any, b: Any) -> bool:
     keep = ("max_steps", "max_minutes")
     return ({k: v for k, v in a.to_dict().items() if k not in keep}
             == {k: v for k, v in b.to_dict().items() if k not in keep})
-
-
-def _latest_step(run: Path | None) -> int:
-    import tensorflow as tf
-
-    if run is None:
-        return 0
-    latest = tf.train.latest_checkpoint(str(run / rundir.CHECKPOINT_DIR))
-    return 0 if latest is None else int(latest.rsplit("-", 1)[-1])

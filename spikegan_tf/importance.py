@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf._progress import Progress
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.validation import check_binary, check_positive_int, check_seed, check_windows
 
@@ -41,6 +42,7 @@ __all__ = [
     "METHODS",
     "ImportanceConfig",
     "importance_maps",
+    "evaluations_per_window",
     "window_starts",
     "roc_auc",
     "spike_auc",
@@ -144,8 +146,15 @@ def importance_maps(
     n_shuffles: int = 5,
     seed: int | None = None,
     chunk_size: int = 8192,
+    verbose: int = 0,
 ) -> np.ndarray:
     """Compute importance maps of spike windows under a trained critic.
+
+    Cost: ``method="shuffle"`` scores each spike window up to ``n_neurons x
+    n_windows x n_shuffles`` times (``n_windows = len(window_starts(n_bins,
+    window, step))``; 16 neurons x 13 x 5 = 1,040 critic evaluations for 32
+    bins and the defaults); perturbations that change nothing are skipped.
+    The gradient methods need one gradient per window.
 
     Parameters
     ----------
@@ -158,6 +167,8 @@ def importance_maps(
         See :class:`ImportanceConfig`.
     window, step, n_shuffles, chunk_size : int
         See :class:`ImportanceConfig`.
+    verbose : int
+        1: print progress (windows done, rate, ETA) on stderr; 0: silent.
     seed : int, optional
         Seed of the shuffles (``method="shuffle"`` only). Shuffle ``s`` of
         neuron ``j`` in window ``w`` of sample ``i`` is the permutation
@@ -199,10 +210,27 @@ def importance_maps(
     x = check_windows(spikes, "spikes")
     _check_critic_shape(critic, x.shape)
     scorer = _scorer(critic, (x.shape[1], x.shape[2]))
+    progress = Progress(f"importance ({cfg.method})", x.shape[0], "windows",
+                        enabled=bool(verbose))
     if cfg.method == "shuffle":
         starts = window_starts(x.shape[2], cfg.window, cfg.step)
-        return _shuffle_maps(scorer, x, starts, cfg, seed)
-    return _gradient_maps(scorer, x, cfg)
+        out = _shuffle_maps(scorer, x, starts, cfg, seed, progress)
+    else:
+        out = _gradient_maps(scorer, x, cfg, progress)
+    progress.close()
+    return out
+
+
+def evaluations_per_window(n_neurons: int, n_bins: int, window: int = 8, step: int = 2,
+                           n_shuffles: int = 5) -> int:
+    """Most critic evaluations ``method="shuffle"`` spends on one spike window.
+
+    Examples
+    --------
+    >>> evaluations_per_window(16, 32)   # 1 original + 16 neurons x 13 windows x 5 shuffles
+    1041
+    """
+    return 1 + n_neurons * len(window_starts(n_bins, window, step)) * n_shuffles
 
 
 def _check_critic_shape(critic: Any, shape: tuple[int, ...]) -> None:
@@ -279,7 +307,7 @@ def _is_keras(obj: Any) -> bool:
 
 
 def _shuffle_maps(scorer: _Scorer, x: np.ndarray, starts: np.ndarray, cfg: ImportanceConfig,
-                  seed: int | None) -> np.ndarray:
+                  seed: int | None, progress: Progress | None = None) -> np.ndarray:
     n, n_neurons, n_bins = x.shape
     w, n_sh, n_win = cfg.window, cfg.n_shuffles, starts.size
     rng = np.random.default_rng(seed)
@@ -294,15 +322,24 @@ def _shuffle_maps(scorer: _Scorer, x: np.ndarray, starts: np.ndarray, cfg: Impor
     for b0 in range(0, n, block):
         xb = x[b0:b0 + block]
         u = rng.random((xb.shape[0], n_neurons, n_win, n_sh, w))  # consumed in full, always
-        imp = _block_window_importance(scorer, xb, u, starts, cols, cfg.chunk_size)
+        def done(fraction: float, b0: int = b0, size: int = xb.shape[0]) -> None:
+            if progress is not None:
+                progress.update(b0 + round(size * fraction))
+
+        imp = _block_window_importance(scorer, xb, u, starts, cols, cfg.chunk_size, done)
         maps = np.einsum("bjw,wt->bjt", imp, cover) / coverage
         out[b0:b0 + block] = (maps * xb).astype(np.float32)
+        done(1.0)
     return out
 
 
 def _block_window_importance(scorer: _Scorer, xb: np.ndarray, u: np.ndarray, starts: np.ndarray,
-                             cols: np.ndarray, chunk_size: int) -> np.ndarray:
-    """Mean |critic change| for every (sample, neuron, window) of a block."""
+                             cols: np.ndarray, chunk_size: int,
+                             done: Any = None) -> np.ndarray:
+    """Mean |critic change| for every (sample, neuron, window) of a block.
+
+    ``done(fraction)`` is called after each batch of critic calls.
+    """
     b, n_neurons, n_win, n_sh, w = u.shape
     wins = xb[:, :, cols]  # (b, neurons, n_win, w)
     k = wins.sum(-1, dtype=np.int64)
@@ -334,6 +371,8 @@ def _block_window_importance(scorer: _Scorer, xb: np.ndarray, u: np.ndarray, sta
         rows = np.arange(s.size)[:, None]
         batch[rows, u_j[sl, None], u_t0[sl, None] + np.arange(w)] = u_pat[sl]
         diffs[sl] = np.abs(scorer(batch).astype(np.float64) - base[s])
+        if done is not None:
+            done(min(c0 + chunk_size, uniq.size) / uniq.size)
     per_pair = np.bincount(pair_idx, weights=diffs[inverse], minlength=pair_s.size) / n_sh
     imp[pair_s, pair_j, pair_w] = per_pair
     return imp
@@ -364,12 +403,15 @@ def _score_chunks(scorer: _Scorer, xf: np.ndarray, chunk_size: int) -> np.ndarra
                            for i in range(0, xf.shape[0], chunk_size)])
 
 
-def _gradient_maps(scorer: _Scorer, x: np.ndarray, cfg: ImportanceConfig) -> np.ndarray:
+def _gradient_maps(scorer: _Scorer, x: np.ndarray, cfg: ImportanceConfig,
+                   progress: Progress | None = None) -> np.ndarray:
     out = np.empty(x.shape, np.float32)
     for i in range(0, x.shape[0], cfg.chunk_size):
         xb = x[i:i + cfg.chunk_size].astype(np.float32)
         g = scorer.abs_gradient(xb)
         out[i:i + cfg.chunk_size] = g * xb if cfg.method == "gradient" else g
+        if progress is not None:
+            progress.update(i + xb.shape[0])
     return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "save_model",
     "load_generator",
     "load_critic",
+    "latest_checkpoint_step",
 ]
 
 CONFIG_FILE = "config.json"
@@ -135,10 +137,26 @@ def _load(run_dir: str | os.PathLike, filename: str, what: str) -> Any:
             f"Run directory '{run}' has no {filename} (the trained {what}): train first "
             f"with `spikegan train --out {run}`, or pass the directory of a finished run."
         )
+    damaged = (f"'{path}' is damaged or not a Keras file (the trained {what})")
+    remedy = (f"restore it (a training run also keeps its weights in '{run / CHECKPOINT_DIR}': "
+              f"`spikegan train --out {run} --resume --more-steps N` writes it again)")
+    if not zipfile.is_zipfile(path):  # Keras would call it "File not found"
+        raise RunDirError(f"{damaged}: it is not a .keras zip archive; {remedy}.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise RunDirError(f"{damaged}: {exc}; {remedy}.") from None
+    if bad is not None:
+        raise RunDirError(f"{damaged}: its member '{bad}' is corrupt; {remedy}.")
+    if "config.json" not in names:
+        raise RunDirError(f"{damaged}: the archive holds no Keras model (no config.json); "
+                          f"{remedy}.")
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # corrupt or truncated archive
-        raise RunDirError(f"Could not load the {what} from '{path}': {exc}") from None
+    except Exception as exc:  # an archive Keras cannot rebuild
+        raise RunDirError(f"{damaged}: Keras could not load it ({exc}); {remedy}.") from None
 
 
 def load_generator(run_dir: str | os.PathLike) -> Any:
@@ -149,3 +167,11 @@ def load_generator(run_dir: str | os.PathLike) -> Any:
 def load_critic(run_dir: str | os.PathLike) -> Any:
     """Load ``critic.keras`` from a run directory (safe mode, no custom objects)."""
     return _load(run_dir, CRITIC_FILE, "critic")
+
+
+def latest_checkpoint_step(run_dir: str | os.PathLike) -> int | None:
+    """Step of the latest checkpoint in ``checkpoints/`` (``None`` when there is none)."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(str(Path(run_dir) / CHECKPOINT_DIR))
+    return None if latest is None else int(latest.rsplit("-", 1)[-1])

@@ -311,10 +311,11 @@ def uniform(
     Parameters
     ----------
     n_samples, n_neurons, n_bins : int
-        Output shape ``(n_samples, n_neurons, n_bins)``; ``n_neurons`` must be
-        a multiple of ``group_size``.
+        Output shape ``(n_samples, n_neurons, n_bins)``.
     group_size : int
-        Neurons per correlated group.
+        Neurons per correlated group. When ``n_neurons`` is not a multiple of
+        it, the last group is smaller (the remainder; a group of one neuron is
+        an independent neuron), as ``ground_truth["group_sizes"]`` says.
     firing_rate : float
         Mean firing probability per bin (before the refractory period).
     correlation : float
@@ -339,24 +340,28 @@ def uniform(
     SimulatedData
         ``ground_truth`` holds ``neuron_order`` (output neuron ``i`` is
         simulated neuron ``neuron_order[i]``), ``group`` (group of each output
-        neuron), ``group_rates`` and ``group_correlations`` (drawn parameters
-        per group), ``expected_rates`` and ``expected_correlations`` (exact
-        stationary firing probability per bin and same-bin correlation of a
-        group's neurons, see :func:`uniform_group_statistics`).
+        neuron), ``group_sizes`` (neurons per group), ``group_rates`` and
+        ``group_correlations`` (drawn parameters per group), ``expected_rates``
+        and ``expected_correlations`` (exact stationary firing probability per
+        bin and same-bin correlation of a group's neurons, see
+        :func:`uniform_group_statistics`; NaN for a group of one neuron, which
+        has no pair).
 
     Examples
     --------
     >>> sim = uniform(100, 8, 32, group_size=4, seed=0)
     >>> sim.spikes.shape, sim.ground_truth["group"].shape
     ((100, 8, 32), (8,))
+    >>> uniform(10, 10, 8, group_size=4, seed=0).ground_truth["group_sizes"].tolist()
+    [4, 4, 2]
     """
     n_samples, n_neurons, n_bins, d, seed = _common(
         n_samples, n_neurons, n_bins, refractory_period, seed
     )
     group_size = check_positive_int(group_size, "group_size")
-    if n_neurons % group_size:
+    if group_size > n_neurons:
         raise ConfigError(
-            f"`n_neurons` ({n_neurons}) must be a multiple of `group_size` ({group_size})."
+            f"`group_size` ({group_size}) must be at most `n_neurons` ({n_neurons})."
         )
     firing_rate = _prob(firing_rate, "firing_rate")
     correlation = _prob(correlation, "correlation", allow_zero=True)
@@ -371,12 +376,15 @@ def uniform(
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
 
     rng = np.random.default_rng(seed)
-    n_groups = n_neurons // group_size
+    # full groups, then the remainder (if any) as a smaller last group
+    sizes = [group_size] * (n_neurons // group_size) + (
+        [n_neurons % group_size] if n_neurons % group_size else [])
+    n_groups = len(sizes)
     rates = _draw_around(rng, firing_rate, spread, n_groups)
     corrs = np.clip(_draw_around(rng, correlation, spread, n_groups), 0.0, 1.0)
     order = rng.permutation(n_neurons) if shuffle_neurons else np.arange(n_neurons)
 
-    group_sim = np.repeat(np.arange(n_groups), group_size)  # group of each simulated neuron
+    group_sim = np.repeat(np.arange(n_groups), sizes)  # group of each simulated neuron
     # A neuron copies the reference bin with probability q = sqrt(c), else fires with
     # probability r: given the reference bin, it fires with probability q + (1 - q) r
     # (reference spike) or (1 - q) r (none), one uniform draw per neuron and bin.
@@ -427,7 +435,9 @@ def uniform(
         "group_rates": rates,
         "group_correlations": corrs,
         "expected_rates": np.array([e[0] for e in expected]),
-        "expected_correlations": np.array([e[1] for e in expected]),
+        "expected_correlations": np.array([e[1] if size > 1 else np.nan
+                                           for e, size in zip(expected, sizes, strict=True)]),
+        "group_sizes": np.array(sizes, np.int64),
     }
     return SimulatedData(spikes, "uniform", params, truth)
 

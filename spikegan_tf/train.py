@@ -44,6 +44,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -62,11 +63,24 @@ from spikegan_tf.data import split_raster, split_windows, window_view, windowed_
 from spikegan_tf.errors import ConfigError, RunDirError, SpikeDataError, TrainingDivergedError
 from spikegan_tf.validation import check_positive_int, check_seed, silent_neurons_message, where
 
-__all__ = ["RECIPES", "TrainConfig", "TrainingData", "TrainResult", "Trainer", "prepare_data",
-           "validation_errors"]
+__all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "TrainingData", "TrainResult",
+           "Trainer", "check_resumable", "complete_message", "prepare_data", "validation_errors"]
 
 # TrainConfig fields that change the mathematics of training: resuming a run
 # with other values is an error. The others (stopping, logging, speed) may change.
+#: Steps of a run given neither ``max_steps`` nor ``max_minutes``.
+DEFAULT_MAX_STEPS = 20000
+
+
+class _Unset:
+    """Default of ``TrainConfig.max_steps``: resolved in ``__post_init__``."""
+
+    def __repr__(self) -> str:
+        return f"{DEFAULT_MAX_STEPS} unless max_minutes is given"
+
+
+_UNSET: Any = _Unset()
+
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
                  "seed", "mixed_precision", "critic_input")
 # what a run written before a setting existed did (its config.json lacks the key)
@@ -95,7 +109,9 @@ class TrainConfig:
         Adam's parameters, the same for both networks.
     max_steps : int, optional
         Stop after this many steps (generator iterations) in total, counting
-        the steps of the run being resumed.
+        the steps of the run being resumed. Default: ``DEFAULT_MAX_STEPS``
+        (20000) when ``max_minutes`` is not given, else no step limit, so that
+        a time budget alone is never cut short by a step cap.
     max_minutes : float, optional
         Stop after this many minutes of this session (checkpointing first).
     seed : int
@@ -107,6 +123,10 @@ class TrainConfig:
         float32 weights, losses and penalty) and scale the losses.
     checkpoint_every : int
         Steps between checkpoints (and between ``.keras`` model saves).
+    checkpoint_minutes : float, optional
+        Also checkpoint when this many minutes have passed since the last
+        checkpoint (whichever of the two comes first), so that ``kill -9``
+        loses at most this much work on a slow machine; ``None`` disables it.
     keep_checkpoints : int
         Checkpoints kept in ``checkpoints/`` (the latest ones).
     eval_every : int
@@ -136,6 +156,8 @@ class TrainConfig:
     --------
     >>> TrainConfig().n_critic, TrainConfig().gp_weight, TrainConfig().batch_size
     (5, 10.0, 64)
+    >>> TrainConfig().max_steps, TrainConfig(max_minutes=20).max_steps
+    (20000, None)
     >>> TrainConfig(batch_size=0)
     Traceback (most recent call last):
     ...
@@ -148,12 +170,13 @@ class TrainConfig:
     learning_rate: float = 3e-4
     beta_1: float = 0.0
     beta_2: float = 0.9
-    max_steps: int | None = 20000
+    max_steps: int | None = _UNSET  # type: ignore[assignment]  # see __post_init__
     max_minutes: float | None = None
     seed: int = 0
     jit_compile: bool = False
     mixed_precision: bool = False
     checkpoint_every: int = 1000
+    checkpoint_minutes: float | None = 5.0
     keep_checkpoints: int = 3
     eval_every: int = 1000
     eval_samples: int = 8192
@@ -163,6 +186,9 @@ class TrainConfig:
     critic_input: str = "spikes"
 
     def __post_init__(self) -> None:
+        if self.max_steps is _UNSET:  # not given: a step cap only without a time budget
+            object.__setattr__(self, "max_steps",
+                               DEFAULT_MAX_STEPS if self.max_minutes is None else None)
         for name in ("batch_size", "n_critic", "checkpoint_every", "keep_checkpoints",
                      "eval_samples", "log_every", "steps_per_call"):
             check_positive_int(getattr(self, name), name)
@@ -172,6 +198,10 @@ class TrainConfig:
         if self.max_minutes is not None and not _is_real(self.max_minutes, positive=True):
             raise ConfigError(f"`max_minutes` must be a number > 0 or None. "
                               f"Received {self.max_minutes!r}.")
+        if self.checkpoint_minutes is not None and not _is_real(self.checkpoint_minutes,
+                                                                 positive=True):
+            raise ConfigError(f"`checkpoint_minutes` must be a number > 0 or None. "
+                              f"Received {self.checkpoint_minutes!r}.")
         if self.max_steps is None and self.max_minutes is None:
             raise ConfigError("Set `max_steps` or `max_minutes` (or both): training needs a "
                               "stopping rule.")
@@ -382,7 +412,7 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         "n_train": data.n_train,
         "n_val": 0 if val is None else int(len(val)),
         "firing_probability": _firing_summary(train),
-        "source": None if source is None else str(source),
+        "source": _resolved(source),
         "key": key,
         "bin_width": bin_width,
     }
@@ -394,6 +424,14 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     if silent:
         warnings.warn(silent, UserWarning, stacklevel=2)
     return dataclasses.replace(data, info=info)
+
+
+def _resolved(source: Any) -> str | None:
+    """The absolute path of a data file (so a run can be resumed from anywhere)."""
+    if source is None:
+        return None
+    text = str(source)
+    return os.path.abspath(text) if os.path.isfile(text) else text
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -529,7 +567,9 @@ def _stop_on_signals(requests: list[int]) -> Iterator[None]:
 class TrainResult:
     """What :meth:`Trainer.fit` did.
 
-    ``stopped`` is ``"max_steps"``, ``"max_minutes"``, ``"SIGINT"`` or ``"SIGTERM"``.
+    ``stopped`` is ``"max_steps"``, ``"max_minutes"``, ``"SIGINT"`` or ``"SIGTERM"``;
+    ``"complete"`` when a resumed run had already reached ``max_steps`` (nothing
+    was trained: extend it with ``more_steps``, see :meth:`Trainer.fit`).
     """
 
     step: int
@@ -798,7 +838,8 @@ class Trainer:
 
     # ----------------------------------------------------------------- run directory
 
-    def _open_run_dir(self, data: TrainingData, resume: bool) -> int:
+    def _open_run_dir(self, data: TrainingData, resume: bool,
+                      more_steps: int | None = None) -> int:
         """Create or reopen the run directory; return the step restored (0 if new)."""
         import tensorflow as tf
 
@@ -823,31 +864,15 @@ class Trainer:
         if resume and self._manager.latest_checkpoint:
             self.checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
             restored = int(self.step.numpy())
+        if more_steps is not None:
+            self.config = dataclasses.replace(self.config, max_steps=restored + more_steps)
         rundir.write_config(run, self.model_config, train=self.config.to_dict(), data=data.info)
         if resume:
             self._truncate_metrics(restored)
         return restored
 
     def _check_resumable(self, saved: dict[str, Any], data: TrainingData) -> None:
-        run = self.run_dir
-        saved_model = ModelConfig.from_dict(saved["model"])
-        if saved_model != self.model_config:
-            diff = _diff(saved_model.to_dict(), self.model_config.to_dict())
-            raise ConfigError(f"Cannot resume '{run}': the model configuration differs from the "
-                              f"saved one ({diff}).")
-        saved_train = saved.get("train", {})
-        now = self.config.to_dict()
-        diff = _diff({k: saved_train.get(k, _RESUME_LEGACY.get(k)) for k in _RESUME_FIXED},
-                     {k: now[k] for k in _RESUME_FIXED})
-        if diff:
-            raise ConfigError(f"Cannot resume '{run}': training settings that change the "
-                              f"mathematics differ from the saved ones ({diff}).")
-        saved_data = saved.get("data", {})
-        keys = ("kind", "n_neurons", "n_bins", "n_train", "stride")
-        diff = _diff({k: saved_data.get(k) for k in keys}, {k: data.info.get(k) for k in keys})
-        if diff:
-            raise ConfigError(f"Cannot resume '{run}': the training data differs from the run's "
-                              f"({diff}).")
+        check_resumable(self.run_dir, saved, self.model_config, self.config, data.info)
 
     def _truncate_metrics(self, step: int) -> None:
         """Drop metric lines logged after the checkpoint we resume from."""
@@ -883,8 +908,14 @@ class Trainer:
 
     # ----------------------------------------------------------------- the loop
 
-    def fit(self, data: TrainingData, *, resume: bool = False) -> TrainResult:
+    def fit(self, data: TrainingData, *, resume: bool = False,
+            more_steps: int | None = None) -> TrainResult:
         """Train until ``max_steps`` / ``max_minutes`` or a stop signal.
+
+        Checkpoints (with ``run_dir``) come every ``checkpoint_every`` steps or
+        ``checkpoint_minutes`` minutes, whichever comes first, and at the end.
+        Resuming a run that already reached ``max_steps`` trains nothing and
+        returns ``stopped="complete"`` (with a message when ``verbose``).
 
         Parameters
         ----------
@@ -892,6 +923,9 @@ class Trainer:
             From :func:`prepare_data`.
         resume : bool
             Continue the run in ``run_dir`` from its latest checkpoint.
+        more_steps : int, optional
+            Train this many steps beyond the step restored (or the current
+            step): replaces ``max_steps`` by ``step + more_steps``.
 
         Returns
         -------
@@ -908,16 +942,32 @@ class Trainer:
         cfg = self.config
         writer = None
         last_ckpt = None
+        if more_steps is not None:
+            check_positive_int(more_steps, "more_steps")
         if self.run_dir is not None:
-            last_ckpt = self._open_run_dir(data, resume) or None
+            last_ckpt = self._open_run_dir(data, resume, more_steps) or None
             writer = tf.summary.create_file_writer(str(self.run_dir / rundir.TENSORBOARD_DIR))
         elif resume:
             raise ConfigError("`resume=True` needs a run directory.")
+        elif more_steps is not None:
+            self.config = dataclasses.replace(
+                self.config, max_steps=int(self.step.numpy()) + more_steps)
+        cfg = self.config
         start_step = int(self.step.numpy())
         if start_step == 0 and cfg.init_output_bias:
             self.init_output_bias(data)
-        ref_stats = _reference_stats(data.val) if data.val is not None and cfg.eval_every else None
         target = cfg.max_steps
+        if resume and target is not None and start_step >= target:
+            # nothing to do: say so (a silent no-op looks like a hang or a bug)
+            if self.verbose > 0:
+                print(complete_message(self.run_dir, start_step, target), file=sys.stderr)
+            if writer is not None:
+                writer.close()
+            return TrainResult(step=start_step, stopped="complete", seconds=0.0, losses={},
+                               validation={}, run_dir=self.run_dir)
+        ref_stats = _reference_stats(data.val) if data.val is not None and cfg.eval_every else None
+        ckpt_seconds = None if cfg.checkpoint_minutes is None else 60 * cfg.checkpoint_minutes
+        last_save = time.monotonic()
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes
         progress = _Progress(start_step, target, cfg.max_minutes, self.verbose)
         requests: list[int] = []
@@ -955,9 +1005,12 @@ class Trainer:
                         record.update({f"val_{k}": v for k, v in validation.items()})
                     if record:
                         self._log(step, record, metrics_fh, writer, time.monotonic() - t0)
-                    if self.run_dir is not None and step % cfg.checkpoint_every == 0:
+                    if self.run_dir is not None and (
+                            step % cfg.checkpoint_every == 0
+                            or (ckpt_seconds is not None
+                                and time.monotonic() - last_save >= ckpt_seconds)):
                         self.save()
-                        last_ckpt = step
+                        last_ckpt, last_save = step, time.monotonic()
                     progress.update(step, {k: losses[k] for k in ("d_loss", "g_loss")})
                 progress.update(step, {k: losses[k] for k in ("d_loss", "g_loss")}
                                 if losses else {}, force=True)
@@ -1016,6 +1069,57 @@ class Trainer:
             with writer.as_default(step=step):
                 for name, value in record.items():
                     _summary_scalar(tf, name, value)
+
+
+def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig | None = None,
+                    train_config: TrainConfig | None = None,
+                    data_info: dict[str, Any] | None = None) -> None:
+    """Raise :class:`ConfigError` when a run cannot resume with these settings.
+
+    ``saved`` is the run's ``config.json``; each of ``model_config``,
+    ``train_config`` (the fields that change the mathematics) and ``data_info``
+    (the data's shape) is compared when given, so that a caller can refuse
+    before loading or summarising any data.
+    """
+    if model_config is not None:
+        saved_model = ModelConfig.from_dict(saved["model"])
+        if saved_model != model_config:
+            diff = _diff(saved_model.to_dict(), model_config.to_dict())
+            raise ConfigError(f"Cannot resume '{run}': the model configuration differs from the "
+                              f"saved one ({diff}).")
+    if train_config is not None:
+        saved_train = saved.get("train", {})
+        now = train_config.to_dict()
+        diff = _diff({k: saved_train.get(k, _RESUME_LEGACY.get(k)) for k in _RESUME_FIXED},
+                     {k: now[k] for k in _RESUME_FIXED})
+        if diff:
+            raise ConfigError(f"Cannot resume '{run}': training settings that change the "
+                              f"mathematics differ from the saved ones ({diff}).")
+    if data_info is not None:
+        saved_data = saved.get("data", {})
+        keys = ("kind", "n_neurons", "n_bins", "n_train", "stride")
+        diff = _diff({k: saved_data.get(k) for k in keys}, {k: data_info.get(k) for k in keys})
+        if diff:
+            raise ConfigError(f"Cannot resume '{run}': the training data differs from the run's "
+                              f"({diff}).")
+
+
+def complete_message(run: Any, step: int, max_steps: int) -> str:
+    """What to say when a resumed run had already reached ``max_steps``.
+
+    Examples
+    --------
+    >>> print(complete_message("runs/x", 2000, 2000))  # doctest: +NORMALIZE_WHITESPACE
+    The run in 'runs/x' is complete: it reached max_steps=2000 (checkpoint at step 2000), so
+    there is nothing to train. To extend it, resume with N more steps (`spikegan train --out
+    runs/x --resume --more-steps N`, or `SpikeGAN.fit(..., resume=True, steps=N)`), or with a
+    larger total (`--max-steps M`, M > 2000).
+    """
+    return (f"The run in '{run}' is complete: it reached max_steps={max_steps} (checkpoint at "
+            f"step {step}), so there is nothing to train. To extend it, resume with N more "
+            f"steps (`spikegan train --out {run} --resume --more-steps N`, or "
+            f"`SpikeGAN.fit(..., resume=True, steps=N)`), or with a larger total "
+            f"(`--max-steps M`, M > {step}).")
 
 
 def _summary_scalar(tf: Any, name: str, value: float) -> None:

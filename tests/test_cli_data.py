@@ -101,8 +101,10 @@ def test_info_on_a_csv_of_spike_times(tmp_path, capsys):
          "give `bin_width`"),
         (lambda d: (d / "x.txt").write_text("0"), ["info", "{d}/x.txt"],
          "unknown extension '.txt'"),
-        (lambda d: None, ["simulate", "uniform", "--neurons", "10", "--out", "{d}/u.npz"],
-         "`--neurons` (10) must be a multiple of `--group-size` (4)"),
+        # a remainder group is allowed (issue 12 item 16); a group larger than all is not
+        (lambda d: None, ["simulate", "uniform", "--neurons", "10", "--group-size", "12",
+                          "--out", "{d}/u.npz"],
+         "`--group-size` (12) must be at most `--neurons` (10)"),
         (lambda d: None, ["simulate", "packets", "--modes", "2", "--packet-prob", "0.1",
                           "--out", "{d}/p.npz"], "Remove --packet-prob"),
         (lambda d: None, ["simulate", "uniform", "--out", "{d}/u.npy"],

@@ -147,7 +147,8 @@ def test_csv_spike_times(tmp_path):
 
     one = tmp_path / "one.csv"
     one.write_text("0.5\n0.1\n")
-    assert load_spikes(one, bin_width=0.1).spikes[:, 0].tolist() == [1, 0, 0, 0, 1]
+    # time 0 is the origin (issue 12 item 3): 0.1 s is bin 1, not bin 0
+    assert load_spikes(one, bin_width=0.1).spikes[:, 0].tolist() == [0, 1, 0, 0, 0, 1]
 
 
 def test_nwb_units_table(tmp_path):
@@ -364,7 +365,7 @@ def test_bad_csv_files(tmp_path):
     with pytest.raises(SpikeDataError, match="holds no spike times"):
         load_spikes(p, bin_width=0.1)
     p.write_text("0.10,1\n0.11,1\n")
-    with pytest.raises(SpikeDataError, match=r"Unit 1 has 2 spikes in bin 0 .* in file '.*bad.csv'"):
+    with pytest.raises(SpikeDataError, match=r"Unit 1 has 2 spikes in bin 1 .* in file '.*bad.csv'"):
         load_spikes(p, bin_width=0.1)
     p.write_text("0.1,1\n")
     with pytest.raises(SpikeDataError, match=r"Unit\(s\) 4 not found .* Units present: 1"):

@@ -171,9 +171,10 @@ def test_two_modes_one_packet_per_sample_from_one_of_two_sets():
 
 
 def test_bad_parameters():
-    with pytest.raises(ConfigError, match=r"`n_neurons` \(10\) must be a multiple of "
-                       r"`group_size` \(4\)"):
-        uniform(10, 10, 8, group_size=4, seed=0)
+    # a remainder is allowed (issue 12 item 16, tests/test_simulate_remainder.py)
+    with pytest.raises(ConfigError, match=r"`group_size` \(12\) must be at most `n_neurons` "
+                       r"\(10\)"):
+        uniform(10, 10, 8, group_size=12, seed=0)
     with pytest.raises(ConfigError, match=r"`firing_rate` \* \(1 \+ spread\) must be <= 1"):
         uniform(10, 8, 8, firing_rate=0.8, seed=0)
     with pytest.raises(ConfigError, match="`correlation` must be a probability"):

@@ -30,6 +30,7 @@ from spikegan_tf.cli._args import ArgumentValueError, Parser
 _COMMANDS = (
     "simulate",
     "info",
+    "split",
     "train",
     "sample",
     "evaluate",

@@ -142,7 +142,9 @@ def handle(args: argparse.Namespace) -> int:
     from spikegan_tf.data import load_spikes, split_raster, split_windows
 
     try:
-        model = MODELS[args.model](**options)  # validates the options
+        # kpairwise fits take minutes: show their progress and ETA, as training does
+        progress = {"verbose": 1} if args.model == "kpairwise" else {}
+        model = MODELS[args.model](**options, **progress)  # validates the options
     except ConfigError as exc:
         text = str(exc)
         for flag, (_, _, kwarg) in _MODEL_OPTIONS.items():

@@ -34,8 +34,10 @@ def register(subparsers: Any) -> None:
                         "spikes per second")
     p.add_argument("--neurons-first", action="store_true",
                    help="the file stores the raster as (neurons, time bins)")
-    p.add_argument("--start", type=Number("--start", float), default=None, help="spike times: start (s)")
-    p.add_argument("--stop", type=Number("--stop", float), default=None, help="spike times: stop (s)")
+    p.add_argument("--start", type=Number("--start", float), default=None,
+                   help="spike times: origin of the first bin (s; default 0)")
+    p.add_argument("--stop", type=Number("--stop", float), default=None,
+                   help="spike times: stop (s)")
     p.add_argument("--clip", action="store_true",
                    help="keep one spike per bin where a bin holds several")
     p.set_defaults(func=handle)
@@ -70,12 +72,18 @@ def describe(rec: Any) -> list[str]:
     per_neuron = spikes.mean(axis=axes, dtype=np.float64)
     total = int(spikes.sum(dtype=np.int64))
     lines.append(f"neurons:     {n}")
+    lines += _spike_time_lines(rec)
+    ids = rec.extras.get("unit_ids")
+    by_id = ids is not None and len(ids) == n  # name units by their ids, not by column
+
+    def label(i: int) -> str:
+        return f"unit {ids[i]}" if by_id else f"neuron {i}"
     lines.append(f"spikes:      {total} in all: {n} neurons x {n_cells} bins each "
                  f"({total / n:.6g} per neuron on average)")
     lines.append(
         f"firing probability per bin: mean {per_neuron.mean():.4g}, min {per_neuron.min():.4g} "
-        f"(neuron {int(per_neuron.argmin())}), max {per_neuron.max():.4g} "
-        f"(neuron {int(per_neuron.argmax())})"
+        f"({label(int(per_neuron.argmin()))}), max {per_neuron.max():.4g} "
+        f"({label(int(per_neuron.argmax()))})"
     )
     if rec.bin_width:
         hz = per_neuron / rec.bin_width
@@ -89,7 +97,7 @@ def describe(rec: Any) -> list[str]:
     silent = int((per_neuron == 0).sum())
     lines.append(f"sparsity:    {100 * zeros:.2f}% of entries are 0; {silent} silent neurons")
     meta = rec.extras.get("metadata")
-    others = {k: v for k, v in rec.extras.items() if k != "metadata"}
+    others = {k: v for k, v in rec.extras.items() if k not in ("metadata", *_SPIKE_TIME_KEYS)}
     if others:
         shown = ", ".join(
             f"{k} {tuple(v.shape)} {v.dtype}" for k, v in sorted(others.items())
@@ -103,6 +111,28 @@ def describe(rec: Any) -> list[str]:
                 lines.append(f"simulated:   {info.get('dataset')} ({params})")
         except (ValueError, AttributeError):
             pass
+    return lines
+
+
+_SPIKE_TIME_KEYS = ("unit_ids", "time_span", "spike_time_range")
+
+
+def _spike_time_lines(rec: Any) -> list[str]:
+    """Time span, duration and unit ids of a raster binned from spike times."""
+    span = rec.extras.get("time_span")
+    if span is None or len(span) != 2 or not rec.bin_width:
+        return []
+    t0, t1 = (float(x) for x in span)
+    line = (f"time span:   {t0:g} to {t1:g} s, duration {t1 - t0:g} s "
+            f"({rec.spikes.shape[0]} bins of {rec.bin_width:g} s)")
+    first_last = rec.extras.get("spike_time_range")
+    if first_last is not None and len(first_last) == 2:
+        line += f"; spikes from {float(first_last[0]):g} to {float(first_last[1]):g} s"
+    lines = [line]
+    ids = rec.extras.get("unit_ids")
+    if ids is not None:
+        shown = ", ".join(str(i) for i in ids[:30]) + (" ..." if len(ids) > 30 else "")
+        lines.append(f"unit ids:    {shown} (columns 0 to {len(ids) - 1} in this order)")
     return lines
 
 

@@ -118,6 +118,12 @@ def handle(args: argparse.Namespace) -> int:
         f"{args.seed}) to {path} in {elapsed:.1f} s; mean firing probability {rate:.4f} "
         f"per bin; ground truth: {', '.join(sorted(sim.ground_truth))}"
     )
+    sizes = sim.ground_truth.get("group_sizes")
+    if sizes is not None and len(sizes) > 1 and sizes[-1] != sizes[0]:
+        last = "an independent neuron" if sizes[-1] == 1 else f"a group of {sizes[-1]}"
+        print(f"note: {n_neurons} neurons are not a multiple of --group-size {sizes[0]}: "
+              f"{len(sizes) - 1} groups of {sizes[0]} and {last} (ground truth "
+              "'group_sizes')")
     return 0
 
 

@@ -45,11 +45,12 @@ _TRAIN_FLAGS = {
     "init_output_bias": "init_output_bias",
     "critic_input": "critic_input",
     "checkpoint_every": "checkpoint_every",
+    "checkpoint_minutes": "checkpoint_minutes",
     "keep_checkpoints": "keep_checkpoints",
     "eval_every": "eval_every",
     "log_every": "log_every",
 }
-_DEFAULT_MAX_STEPS = 20000
+_DEFAULT_MAX_STEPS = 20000  # spikegan_tf.train.DEFAULT_MAX_STEPS (not imported: no TF here)
 
 
 def register(subparsers: Any) -> None:
@@ -85,15 +86,24 @@ def register(subparsers: Any) -> None:
     r.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its latest checkpoint")
     r.add_argument("--max-steps", type=Number("--max-steps", minimum=0), default=None,
-                   help=f"stop at this total number of generator steps "
-                        f"(default {_DEFAULT_MAX_STEPS}, or the run's on --resume)")
-    r.add_argument("--max-minutes",
+                   help=f"stop at this total number of generator steps (default "
+                        f"{_DEFAULT_MAX_STEPS} without --max-minutes, or the run's on --resume)")
+    r.add_argument("--max-minutes", "--minutes", dest="max_minutes",
                    type=Number("--max-minutes", float, 0, open_min=True), default=None,
-                   help="stop after this many minutes of this session")
-    r.add_argument("--seed", type=Number("--seed", minimum=0), default=None, help="random seed (default 0)")
+                   help="stop after this many minutes of this session (alone: no step limit)")
+    r.add_argument("--more-steps", type=Number("--more-steps", minimum=1), default=None,
+                   metavar="N",
+                   help="with --resume: train N steps beyond the latest checkpoint (e.g. to "
+                        "extend a finished run)")
+    r.add_argument("--seed", type=Number("--seed", minimum=0), default=None,
+                   help="random seed (default 0)")
     r.add_argument("--checkpoint-every",
                    type=Number("--checkpoint-every", minimum=1), default=None,
                    help="steps between checkpoints (default 1000)")
+    r.add_argument("--checkpoint-minutes",
+                   type=Number("--checkpoint-minutes", float, 0, open_min=True), default=None,
+                   help="also checkpoint after this many minutes, whichever comes first "
+                        "(default 5)")
     r.add_argument("--keep-checkpoints",
                    type=Number("--keep-checkpoints", minimum=1), default=None,
                    help="checkpoints kept (default 3)")
@@ -147,6 +157,7 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; return the exit status (130/143 after SIGINT/SIGTERM)."""
+    import os
     import sys
     import warnings
     from pathlib import Path
@@ -154,10 +165,16 @@ def handle(args: argparse.Namespace) -> int:
     from spikegan_tf import rundir
     from spikegan_tf.config import ModelConfig
     from spikegan_tf.errors import ConfigError, RunDirError
-    from spikegan_tf.train import RECIPES, TrainConfig
+    from spikegan_tf.validation import check_positive_int
 
     out = Path(args.out)
     saved: dict[str, Any] = {}
+    if args.more_steps is not None and not args.resume:
+        raise ConfigError("`--more-steps` extends a run: add --resume (or use --max-steps "
+                          "for a new run).")
+    if args.more_steps is not None and args.max_steps is not None:
+        raise ConfigError("Give `--more-steps` (steps beyond the checkpoint) or `--max-steps` "
+                          "(a total), not both.")
     if args.resume:
         if not out.is_dir():
             raise RunDirError(f"Cannot resume: run directory '{out}' does not exist.")
@@ -169,32 +186,54 @@ def handle(args: argparse.Namespace) -> int:
     data_path = args.data or saved_data.get("source")
     if data_path is None:
         raise ConfigError("`--data` is required (the spike file to train on).")
+    if args.resume:
+        _check_data_moved(out, args.data, saved_data.get("source"))
+    data_path = os.path.abspath(data_path)  # stored resolved: resumable from anywhere
     key = args.key if args.key is not None else (saved_data.get("key") if not args.data else None)
     bin_width = args.bin_width if args.bin_width is not None else saved_data.get("bin_width")
     val_fraction = _pick(args.val_fraction, saved_data.get("val_fraction"), 0.1)
     stride = _pick(args.stride, saved_data.get("stride"), 1)
 
-    recipe = RECIPES[args.recipe] if args.recipe else {"model": {}, "train": {}}
+    recipe: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
+    if args.recipe:
+        from spikegan_tf.train import RECIPES
+
+        recipe = RECIPES[args.recipe]
     model_fields = {**(saved.get("model") or {}), **recipe["model"]}
     for flag, name in _MODEL_FLAGS.items():
         if getattr(args, flag) is not None:
             model_fields[name] = getattr(args, flag)
+    if args.bins is not None:
+        model_fields["n_bins"] = args.bins
     train_fields = {**(saved.get("train") or {}), **recipe["train"]}
-    if not args.resume:
-        train_fields.setdefault("max_steps", _DEFAULT_MAX_STEPS)
     for flag, name in _TRAIN_FLAGS.items():
         if getattr(args, flag) is not None:
             train_fields[name] = getattr(args, flag)
-    if args.max_minutes is not None and args.max_steps is None and not args.resume:
-        train_fields["max_steps"] = None  # --max-minutes alone: no step limit
+    # the budget is what the command line gives: one of steps/minutes alone sets it
+    if args.max_minutes is not None and args.max_steps is None:
+        train_fields["max_steps"] = None
+    if (args.max_steps is not None or args.more_steps is not None) and args.max_minutes is None:
+        train_fields["max_minutes"] = None
+    if args.more_steps is not None:
+        train_fields["max_steps"] = None  # set by Trainer.fit(more_steps=...) after restoring
 
     try:
         from spikegan_tf.data import load_spikes
-        from spikegan_tf.train import prepare_data
+        from spikegan_tf.train import TrainConfig, check_resumable, prepare_data
 
+        if args.more_steps is not None:
+            check_positive_int(args.more_steps, "--more-steps")
+        if args.resume:
+            # refuse settings the run cannot take before reading (and summarising) any data
+            if "n_neurons" in model_fields:
+                check_resumable(out, saved, ModelConfig.from_dict(model_fields))
+            train_config = _train_config(TrainConfig, train_fields, args.more_steps)
+            check_resumable(out, saved, train_config=train_config)
+            if args.more_steps is None and _run_is_complete(out, train_config):
+                return 0
         recording = load_spikes(data_path, key=key, bin_width=bin_width,
                                 neurons_first=args.neurons_first)
-        n_bins = args.bins if args.bins is not None else model_fields.get("n_bins")
+        n_bins = model_fields.get("n_bins")
         if n_bins is None and recording.is_raster:
             raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
                               f"{recording.spikes.shape} to cut into windows.")
@@ -206,13 +245,58 @@ def handle(args: argparse.Namespace) -> int:
             print(f"spikegan train: warning: {w.message}", file=sys.stderr, flush=True)
         model_fields.setdefault("n_neurons", data.n_neurons)
         model_fields.setdefault("n_bins", data.n_bins)
-        if args.bins is not None:
-            model_fields["n_bins"] = args.bins
         model_config = ModelConfig.from_dict(model_fields)
-        train_config = TrainConfig.from_dict(train_fields)
+        train_config = _train_config(TrainConfig, train_fields, args.more_steps)
+        if args.resume:
+            check_resumable(out, saved, model_config, train_config, data.info)
     except ConfigError as exc:
         raise ConfigError(_flag_names(str(exc))) from None
     return _train(args, out, data, model_config, train_config)
+
+
+def _train_config(cls: Any, fields: dict[str, Any], more_steps: int | None) -> Any:
+    """The TrainConfig of ``fields``; with ``--more-steps`` a placeholder step limit."""
+    if more_steps is not None:
+        # Trainer.fit(more_steps=...) sets max_steps = restored step + N
+        return cls.from_dict({**fields, "max_steps": more_steps})
+    return cls.from_dict(fields)
+
+
+def _check_data_moved(out: Any, given: str | None, saved: str | None) -> None:
+    """On --resume: say in one line when the run's data file is not where it was."""
+    import os
+
+    from spikegan_tf.errors import ConfigError
+
+    if saved is None:
+        return
+    if given is None:
+        if not os.path.isfile(saved):
+            where = "" if os.path.isabs(saved) else (
+                f" (a path relative to the directory the run was started from, not to "
+                f"{os.getcwd()})")
+            raise ConfigError(
+                f"Cannot resume '{out}': its training data '{saved}' is not there any "
+                f"more{where}; if it moved, pass its new path with --data.")
+        return
+    if os.path.abspath(given) != os.path.abspath(saved) and os.path.isabs(saved):
+        print(f"spikegan train: note: the data moved: the run was trained on '{saved}', "
+              f"now reading '{os.path.abspath(given)}' (its shape is checked).")
+
+
+def _run_is_complete(out: Any, train_config: Any) -> bool:
+    """Print how to extend a finished run and return True when there is nothing to train."""
+    import sys
+
+    from spikegan_tf import rundir
+    from spikegan_tf.train import complete_message
+
+    step = rundir.latest_checkpoint_step(out)
+    target = train_config.max_steps
+    if step is None or target is None or step < target:
+        return False
+    print(f"spikegan train: {complete_message(out, step, target)}", file=sys.stderr)
+    return True
 
 
 def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
@@ -227,7 +311,9 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
           f"{info['n_bins']} bins; {info['n_train']} training and {info['n_val']} validation "
           f"windows; mean firing probability {info['firing_probability']['mean']:.4f})")
     limits = []
-    if train_config.max_steps is not None:
+    if args.more_steps is not None:
+        limits.append(f"{args.more_steps} more steps")
+    elif train_config.max_steps is not None:
         limits.append(f"{train_config.max_steps} steps")
     if train_config.max_minutes is not None:
         limits.append(f"{train_config.max_minutes:g} minutes")
@@ -240,7 +326,7 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
     try:
         trainer = Trainer(model_config, train_config, run_dir=out, strategy=strategy,
                           verbose=0 if args.quiet else 1)
-        result = trainer.fit(data, resume=args.resume)
+        result = trainer.fit(data, resume=args.resume, more_steps=args.more_steps)
     except ConfigError as exc:
         raise ConfigError(_flag_names(str(exc))) from None
     val = ", ".join(f"{k} {v:.4g}" for k, v in result.validation.items())
@@ -284,6 +370,8 @@ _FLAGS = {
     "`kernel_size`": "`--kernel-size`",
     "`num_units`": "`--num-units`",
     "`checkpoint_every`": "`--checkpoint-every`",
+    "`checkpoint_minutes`": "`--checkpoint-minutes`",
+    "`more_steps`": "`--more-steps`",
     "`keep_checkpoints`": "`--keep-checkpoints`",
     "`eval_every`": "`--eval-every`",
     "`log_every`": "`--log-every`",

@@ -142,7 +142,10 @@ def load_spikes(
         recorded for arrays (used for rates in spikes per second).
     start, stop : float, optional
         Time span in seconds binned from spike times (``.csv``, ``.nwb``);
-        default: from the first spike to the last. Not used for arrays.
+        default: from time 0 (the origin; negative times are an error) to the
+        last spike. Not used for arrays. ``extras`` then holds ``unit_ids``
+        (the unit id of each column), ``time_span`` (``[start, end)`` of the
+        raster) and ``spike_time_range`` (first and last spike).
     clip : bool
         Keep one spike per bin when a bin holds several (spike times) or a
         count above 1 (arrays of counts), instead of raising.
@@ -220,13 +223,21 @@ def load_spikes(
             source=path,
             unit_ids=unit_ids,
         )
+        origin = 0.0 if start is None else float(start)
+        extras = {
+            "unit_ids": np.asarray(unit_ids),
+            # [origin, end) of the raster and [first, last] spike time, in seconds
+            "time_span": np.array([origin, origin + raster.shape[0] * bin_width]),
+        }
+        if times.size:
+            extras["spike_time_range"] = np.array([times.min(), times.max()], np.float64)
         return SpikeRecording(
             raster,
             kind="raster",
             source=path,
             key=None,
             bin_width=bin_width,
-            extras={"unit_ids": np.asarray(unit_ids)},
+            extras=extras,
         )
 
     if start is not None or stop is not None:

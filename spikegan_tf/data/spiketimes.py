@@ -1,6 +1,8 @@
 """Spike times to binary rasters, and the CSV spike-time reader.
 
-Bins are half-open intervals ``[start + k * bin_width, start + (k + 1) * bin_width)``.
+Bins are half-open intervals ``[start + k * bin_width, start + (k + 1) * bin_width)``;
+``start`` is 0 unless given: time 0 is the origin of the recording, so a unit's
+rate is its spike count over the time since 0, not since the first spike.
 A raster holds at most one spike per neuron and bin: a bin with more spikes is
 an error unless ``clip=True`` keeps one (or choose a smaller bin width).
 """
@@ -49,8 +51,9 @@ def raster_from_spike_times(
     bin_width : float
         Bin width in seconds.
     start : float, optional
-        Start of the first bin. Default: the first spike time rounded down to
-        a multiple of ``bin_width``.
+        Start of the first bin. Default 0 (the origin of the spike times);
+        negative times then are an error. Spikes before an explicit ``start``
+        are dropped.
     stop : float, optional
         End of the binned span (exclusive); spikes outside ``[start, stop)`` are
         dropped. Default: just after the last spike.
@@ -71,8 +74,9 @@ def raster_from_spike_times(
     Raises
     ------
     SpikeDataError
-        Non-finite times or bad unit indices; several spikes in one bin of a
-        unit without ``clip``; no spike to bin.
+        Non-finite times or bad unit indices; negative times without an
+        explicit ``start``; several spikes in one bin of a unit without
+        ``clip``; no spike to bin.
     ConfigError
         Bad ``bin_width``, ``start``/``stop`` or ``n_units``.
 
@@ -107,9 +111,8 @@ def raster_from_spike_times(
         )
 
     if start is None:
-        if times.size == 0:
-            raise SpikeDataError(f"No spike times to bin{loc}: give `start` and `stop`.")
-        start = math.floor(round(float(times.min()) / bin_width, _BIN_DECIMALS)) * bin_width
+        _check_not_negative(times, loc)
+        start = 0.0
     start = _finite_float(start, "start")
     if stop is None:
         if times.size == 0:
@@ -167,6 +170,9 @@ def read_csv_spike_times(
     A first line that is not numeric is taken as a header. A single column is
     read as the times of one unit. Unit ids must be integers; they are mapped
     to raster columns in increasing order (or in the order of ``units``).
+
+    Times are seconds from the origin of the recording: a negative time is an
+    error naming the file and the line.
 
     Returns
     -------
@@ -226,6 +232,15 @@ def read_csv_spike_times(
             f"File '{path}' has {data.shape[1]} columns. Expected 2 columns 'time,unit' "
             "(or 1 column of times of a single unit)."
         )
+    negative = times < 0
+    if negative.any():
+        first_bad = int(np.argmax(negative))
+        raise SpikeDataError(
+            f"File '{path}' has {int(negative.sum())} negative spike time(s), the first "
+            f"{times[first_bad]:g} s in data row {first_bad + 1}. Expected times in seconds "
+            "from the start of the recording (>= 0); shift them, or bin from an earlier "
+            "origin with raster_from_spike_times(..., start=...)."
+        )
     if not np.isfinite(raw_units).all() or (raw_units != np.round(raw_units)).any():
         raise SpikeDataError(
             f"The unit column of file '{path}' must hold integer unit ids. Received non-integer "
@@ -267,6 +282,16 @@ def select_unit_ids(units: Sequence[Any], present: np.ndarray, where: str) -> np
             f"Units present: {shown}."
         )
     return wanted.astype(np.int64)
+
+
+def _check_not_negative(times: np.ndarray, loc: str) -> None:
+    negative = times < 0
+    if negative.any():
+        raise SpikeDataError(
+            f"Spike times must be >= 0 s (time 0 is the origin of the raster). Received "
+            f"{int(negative.sum())} negative time(s), the smallest {float(times.min()):g} s{loc}. "
+            "Pass `start` (--start) to bin from an earlier origin."
+        )
 
 
 def _is_numeric_row(line: str) -> bool:
