@@ -89,21 +89,30 @@ def test_existing_run_and_incompatible_resume_are_clear_errors(tmp_path, data):
         trainer(tmp_path / "none", max_steps=2).fit(data, resume=True)
 
 
-class PoisonAfterFirstCheckpoint(Trainer):
-    """Injects a NaN into the critic right after the step-2 checkpoint."""
+class PoisonWeights(Trainer):
+    """Makes the critic's weights NaN at the end of step ``poison_step`` while the loss that
+    step reports stays finite: what a last update with an infinite gradient does."""
 
-    def save(self) -> None:
-        super().save()
-        if int(self.step.numpy()) == 2:
+    poison_step = 4
+
+    def _call(self, data, n_steps):
+        losses, finite, done = super()._call(data, n_steps)
+        if int(self.step.numpy()) == self.poison_step:
             w = self.critic.trainable_variables[0]
             w.assign(tf.fill(w.shape, float("nan")))
+        return losses, finite, done
 
 
-def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path, data):
-    t = PoisonAfterFirstCheckpoint(MODEL, TrainConfig(**{**BASE, "max_steps": 6}),
-                                   run_dir=tmp_path, verbose=0)
+@pytest.mark.parametrize("poison_step, what", [
+    (3, "loss"),  # between checkpoints: step 4's loss is NaN, caught before its checkpoint
+    (4, "weights"),  # at a checkpoint step with a finite loss: caught by the save itself
+])
+def test_non_finite_training_keeps_the_last_good_checkpoint(tmp_path, data, poison_step, what):
+    t = PoisonWeights(MODEL, TrainConfig(**{**BASE, "max_steps": 6, "eval_every": 0}),
+                      run_dir=tmp_path, verbose=0)
+    t.poison_step = poison_step
     with pytest.raises(TrainingDivergedError,
-                       match=r"diverged at step 3: non-finite loss .*checkpoint \(step 2\)"):
+                       match=rf"diverged at step 4: non-finite {what}.*checkpoint \(step 2\)"):
         t.fit(data)
     ckpt = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
     assert ckpt.endswith("ckpt-2")
@@ -111,8 +120,11 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path
     fresh.checkpoint.restore(ckpt).expect_partial()
     assert int(fresh.step.numpy()) == 2
     assert all(np.isfinite(w).all() for w in weights(fresh))
-    saved = rundir.load_critic(tmp_path)
-    assert all(np.isfinite(w).all() for w in saved.get_weights())
+    # the .keras files are those of step 2 too: equal to the checkpoint's weights
+    for saved, kept in ((rundir.load_critic(tmp_path), fresh.critic),
+                        (rundir.load_generator(tmp_path), fresh.generator)):
+        for a, b in zip(saved.get_weights(), kept.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_huge_learning_rate_diverges_with_advice(data):
