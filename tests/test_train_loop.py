@@ -168,12 +168,40 @@ def test_max_minutes_stops_early(data):
     assert result.stopped == "max_minutes" and 0 < result.step < 10_000
 
 
-def test_mixed_precision_trains_a_few_steps(data):
-    t = trainer(max_steps=2, mixed_precision=True, eval_every=0)
-    result = t.fit(data)
-    assert result.step == 2 and np.isfinite(list(result.losses.values())).all()
-    assert t.generator.get_layer("deconv_1").compute_dtype == "float16"
-    assert type(t.d_optimizer).__name__ == "LossScaleOptimizer"
+def test_mixed_precision_step_matches_float32_and_resumes_its_loss_scale(tmp_path, data):
+    kw = dict(eval_every=0, n_critic=1, steps_per_call=1, init_output_bias=False)
+    f32 = trainer(max_steps=1, **kw)
+    mp = trainer(tmp_path / "mp", max_steps=2, mixed_precision=True, **kw)
+    assert mp.generator.get_layer("deconv_1").compute_dtype == "float16"
+    assert type(mp.d_optimizer).__name__ == "LossScaleOptimizer"
+    for w32, w16 in zip(weights(f32), weights(mp), strict=True):  # same seed, same weights
+        np.testing.assert_array_equal(w32, w16)
+    start = weights(f32)
+    ref = f32.fit(data).losses
+    got = mp.train_steps(data, 1)  # the same first step in float16 compute
+    assert got.keys() == ref.keys()
+    for name in ref:  # float16 has 11 significant bits: agreement to ~1e-3
+        assert got[name] == pytest.approx(ref[name], rel=1e-2, abs=2e-3), name
+    # Adam's first step moves each weight by about +-lr: the same moves, not scaled ones
+    moves32 = np.concatenate([(w - s).ravel() for w, s in zip(weights(f32), start, strict=True)])
+    moves16 = np.concatenate([(w - s).ravel() for w, s in zip(weights(mp), start, strict=True)])
+    assert np.abs(moves16).max() <= 1.01e-4 and np.abs(moves32).max() <= 1.01e-4
+    assert np.mean(np.isclose(moves16, moves32, rtol=0.05, atol=1e-6)) > 0.95
+
+    # the loss-scale state is checkpointed: resumed == uninterrupted, scale and counters too
+    mp.d_optimizer.dynamic_scale.assign(1024.0)  # a value the default (2**15) never takes
+    mp.g_optimizer.dynamic_scale.assign(256.0)
+    mp.fit(data)  # step 2, checkpointed
+    resumed = trainer(tmp_path / "mp", max_steps=3, mixed_precision=True, **kw)
+    resumed.fit(data, resume=True)
+    mp.train_steps(data, 1)  # the uninterrupted step 3
+    for opt_m, opt_r in ((mp.d_optimizer, resumed.d_optimizer),
+                         (mp.g_optimizer, resumed.g_optimizer)):
+        assert float(opt_r.dynamic_scale.numpy()) == float(opt_m.dynamic_scale.numpy())
+        assert int(opt_r.step_counter.numpy()) == int(opt_m.step_counter.numpy())
+    assert float(resumed.d_optimizer.dynamic_scale.numpy()) in (512.0, 1024.0)
+    for wm, wr in zip(weights(mp), weights(resumed), strict=True):
+        np.testing.assert_array_equal(wm, wr)
 
 
 @pytest.mark.slow  # XLA compilation takes ~10 s on a 2-core CPU
