@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -204,7 +205,81 @@ def test_mixed_precision_step_matches_float32_and_resumes_its_loss_scale(tmp_pat
         np.testing.assert_array_equal(wm, wr)
 
 
-@pytest.mark.slow  # XLA compilation takes ~10 s on a 2-core CPU
+def _adam(w, grads, lr, beta_1, beta_2, eps=1e-7):
+    """Keras' Adam (the trainer's optimiser), in float64, over successive gradients."""
+    m = v = np.zeros_like(w)
+    for t, grad in enumerate(grads, start=1):
+        g = grad(w)
+        m = m + (g - m) * (1 - beta_1)
+        v = v + (g * g - v) * (1 - beta_2)
+        w = w - lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + eps)
+    return w
+
+
+@pytest.mark.parametrize("n_critic, gp_weight, jit_compile", [
+    (1, 10.0, False),
+    (3, 2.5, False),
+    (2, 10.0, True),  # the XLA-compiled step: cheap with this critic (run in `make test`)
+])
+def test_linear_critic_step_equals_the_wgan_gp_formulas(n_critic, gp_weight, jit_compile):
+    """D(x) = <w, x> + b has input gradient w everywhere, so with constant real windows r
+    and a generator whose output is a constant p, the critic loss of each update is
+    <w, p - r> + gp_weight (|w| - 1)^2 and its gradient (p - r) + 2 gp_weight (|w| - 1) w/|w|,
+    whatever the random draws. n_critic Adam updates of w, then g_loss = -(<w, p> + b)."""
+    import keras
+
+    from spikegan_tf.models import set_output_bias
+
+    rng = np.random.default_rng(7)
+    r = (rng.random((4, 8)) < 0.4).astype(np.uint8)
+    data = prepare_data(np.repeat(r[None], 32, axis=0), val_fraction=0.0)
+    cfg = TrainConfig(batch_size=16, n_critic=n_critic, gp_weight=gp_weight, max_steps=1,
+                      eval_every=0, init_output_bias=False, jit_compile=jit_compile)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # jit_compile on a CPU
+        t = Trainer(MODEL, cfg, verbose=0)
+    t.generator.set_weights([np.zeros_like(w) for w in t.generator.get_weights()])
+    set_output_bias(t.generator, MODEL, [0.1, 0.3, 0.6, 0.8])
+    p = t.generator(np.zeros((1, MODEL.latent_dim), np.float32)).numpy()[0].astype(np.float64)
+    critic = keras.Sequential([keras.Input((4, 8)), keras.layers.Flatten(),
+                               keras.layers.Dense(1, name="linear")])
+    w0 = rng.normal(0.0, 0.3, 32)  # |w0| ~ 1.7: the penalty pulls
+    b0 = 0.7
+    critic.set_weights([w0.reshape(32, 1).astype(np.float32), np.array([b0], np.float32)])
+    w0 = critic.get_weights()[0].ravel().astype(np.float64)
+    t.critic = critic
+    t.d_optimizer = t._optimizer(keras, "critic_adam")  # the trainer's own optimiser
+    t.d_optimizer.build(critic.trainable_variables)
+
+    d = (p - r).ravel()
+
+    def grad(lam):
+        return lambda w: d + 2 * lam * (np.linalg.norm(w) - 1) * w / np.linalg.norm(w)
+
+    def oracle(k, lam):
+        ws = [w0]
+        for _ in range(k):
+            ws.append(_adam(ws[0], [grad(lam)] * len(ws), cfg.learning_rate, cfg.beta_1,
+                            cfg.beta_2))
+        d_loss = np.mean([w @ d + lam * (np.linalg.norm(w) - 1) ** 2 for w in ws[:-1]])
+        return ws[-1], d_loss
+
+    losses = t.fit(data).losses
+    w_final, b_final = (x.ravel() for x in critic.get_weights())
+    w_k, d_loss = oracle(n_critic, gp_weight)
+    np.testing.assert_allclose(w_final, w_k, rtol=0, atol=2e-7)
+    assert b_final[0] == np.float32(b0)  # E[D(fake)] - E[D(real)] does not depend on b
+    assert losses["d_loss"] == pytest.approx(d_loss, rel=1e-5, abs=1e-6)
+    assert losses["g_loss"] == pytest.approx(-(w_k @ p.ravel() + b0), rel=1e-5, abs=1e-6)
+    # the check can tell: one critic update more or less, or another penalty weight, differ
+    for k, lam in ((n_critic + 1, gp_weight), (n_critic, 2 * gp_weight), (n_critic, 0.0)):
+        assert np.abs(oracle(k, lam)[0] - w_k).max() > 1e-5, (k, lam)
+    if n_critic > 1:
+        assert np.abs(oracle(n_critic - 1, gp_weight)[0] - w_k).max() > 1e-5
+
+
+@pytest.mark.slow  # XLA compiles the conv critic's penalty in ~10-20 s on a 2-core CPU; the
+# linear-critic test above runs the XLA-compiled step in `make test`
 def test_xla_trains_a_few_steps(data):
     with pytest.warns(UserWarning, match="on a CPU"):
         t = trainer(max_steps=2, jit_compile=True, eval_every=0, n_critic=2)
