@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from spikegan_tf import rundir
 from spikegan_tf.cli import main
+from spikegan_tf.sampling import sampling_streams
 
 TINY = ["--num-features", "8", "--latent-dim", "16", "--batch-size", "16", "--quiet"]
 
@@ -76,9 +78,18 @@ def test_sample_is_seeded_and_thresholdable(trained, capsys):
     a, b = np.load(d / "a.npy"), np.load(d / "b.npy")
     assert a.shape == (50, 4, 8) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
-    assert main(["sample", "--run", str(run), "--n", "50", "--threshold", "0.5",
+    # the oracle: p > threshold for the protocol's latent draws of seed 0 (the default), with
+    # a threshold at the median probability so that about half the bins spike
+    g = rundir.load_generator(run)
+    z = sampling_streams(0)[0].standard_normal((50, 16), dtype=np.float32)
+    p = np.asarray(g(z))
+    thr = float(np.median(p))
+    assert main(["sample", "--run", str(run), "--n", "50", "--threshold", repr(thr),
                  "--out", str(d / "t.npy")]) == 0
-    assert set(np.unique(np.load(d / "t.npy"))) <= {0, 1}
+    t = np.load(d / "t.npy")
+    clear = np.abs(p - thr) > 1e-6
+    assert clear.mean() > 0.95 and 0.3 < t.mean() < 0.7
+    np.testing.assert_array_equal(t[clear], (p > thr)[clear])
 
 
 def test_sample_from_a_baseline(trained, capsys):
