@@ -20,10 +20,10 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 test: install
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q --durations=25
 
 test-slow: install
-	$(BIN)/python -m pytest -m slow -q
+	$(BIN)/python -m pytest -m slow -q --durations=25
 
 demo: install
 	$(BIN)/spikegan demo --out $(DEMO_OUT) --minutes $(DEMO_MINUTES)

@@ -822,10 +822,11 @@ class Trainer:
                 f"The data has {data.n_neurons} neurons and {data.n_bins} bins per window, but "
                 f"the model expects n_neurons={mc.n_neurons}, n_bins={mc.n_bins}.")
 
-    def _diverged_message(self, losses: dict[str, float], last_ckpt: int | None) -> str:
+    def _diverged_message(self, losses: dict[str, float], last_ckpt: int | None,
+                          cause: str | None = None) -> str:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in losses.items())
-        msg = (f"Training diverged at step {int(self.step.numpy())}: non-finite loss "
-               f"({shown}).")
+        cause = cause or f"non-finite loss ({shown})"
+        msg = f"Training diverged at step {int(self.step.numpy())}: {cause}."
         if last_ckpt is not None:
             msg += (f" The last good checkpoint (step {last_ckpt}) is kept in "
                     f"'{self.run_dir / rundir.CHECKPOINT_DIR}': resume from it with a lower "
@@ -902,6 +903,16 @@ class Trainer:
         """Write a checkpoint and the ``.keras`` models of the current step."""
         if self.run_dir is None:
             return
+        # a finite loss does not make finite weights (the loss is computed before the last
+        # update): never save non-finite ones over the last good checkpoint
+        bad = [v.path for v in self.generator.weights + self.critic.weights
+               if not np.isfinite(v.numpy()).all()]
+        if bad:
+            latest = self._manager.latest_checkpoint
+            last = None if latest is None else int(latest.rsplit("-", 1)[1])
+            raise TrainingDivergedError(self._diverged_message(
+                {}, last, cause=f"non-finite weights ({', '.join(bad[:3])}) although the loss "
+                                "was finite"))
         self._manager.save(checkpoint_number=int(self.step.numpy()))
         rundir.save_model(self.generator, self.run_dir / rundir.GENERATOR_FILE)
         rundir.save_model(self.critic, self.run_dir / rundir.CRITIC_FILE)

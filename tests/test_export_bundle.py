@@ -122,6 +122,22 @@ def test_savedmodel_signatures_round_trip(exported, keras_gen):
     assert (a["spikes"].numpy() == (u2.numpy() < p2))[clear].all()
 
 
+SAVED_MODEL_CLI_NAMES = ("signature_def['serving_default']", "signature_def['sample']",
+                         "inputs['z']", "inputs['u']", "inputs['num_samples']", "inputs['seed']",
+                         "outputs['probs']", "outputs['spikes']", "DT_UINT8")
+
+
+def test_saved_model_cli_show_all_in_process(exported, capsys):
+    # what `saved_model_cli show --all` prints, without a second TensorFlow import (the slow
+    # test below runs the tool itself)
+    from tensorflow.python.tools import saved_model_cli
+
+    saved_model_cli._show_all(str(exported.path))
+    text = capsys.readouterr().out
+    for name in SAVED_MODEL_CLI_NAMES:
+        assert name in text, name
+
+
 @pytest.mark.slow  # a second TensorFlow import in a subprocess: ~5-15 s on 2 busy cores
 def test_saved_model_cli_lists_both_signatures(exported):
     cli = Path(sys.executable).with_name("saved_model_cli")
@@ -133,8 +149,7 @@ def test_saved_model_cli_lists_both_signatures(exported):
     assert res.returncode == 0, res.stderr[-2000:]
     text = res.stdout
     assert "signature_def['serving_default']" in text and "signature_def['sample']" in text
-    for name in ("inputs['z']", "inputs['u']", "inputs['num_samples']", "inputs['seed']",
-                 "outputs['probs']", "outputs['spikes']", "DT_UINT8"):
+    for name in SAVED_MODEL_CLI_NAMES:
         assert name in text, name
 
 
@@ -252,6 +267,20 @@ def test_read_only_output_dir(run, tmp_path):
         ro.chmod(0o755)
 
 
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs a Linux sysfs")
+def test_output_dir_that_cannot_be_created_even_as_root(run, tmp_path, capsys):
+    # the read-only test above is skipped as root; nobody, root included, creates dirs in /sys
+    with pytest.raises(RunDirError, match="Cannot create the output directory "
+                                          "'/sys/spikegan-test-export'"):
+        export_run(run, "/sys", "onnx", name="spikegan-test-export")
+    assert not os.path.exists("/sys/spikegan-test-export")
+    assert main(["export", "--run", str(run), "--format", "onnx", "--out", "/sys",
+                 "--name", "spikegan-test-export"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("spikegan export: error: Cannot create the output directory")
+    assert "\n" not in err and "Traceback" not in err
+
+
 def test_existing_version_needs_overwrite(run, tmp_path):
     target = tmp_path / "out" / "m" / "3"
     target.mkdir(parents=True)
@@ -339,9 +368,21 @@ def test_cli_bad_input_is_one_line(run, tmp_path, capsys):
     assert "no config.json" in capsys.readouterr().err
 
 
-def test_tmp_dirs_are_hidden_from_tf_serving(run, tmp_path):
-    # TF Serving loads integer-named version directories only
+def test_tmp_dirs_are_hidden_from_tf_serving(run, tmp_path, monkeypatch):
+    # TF Serving loads integer-named version directories only: while the export is being
+    # written (and verified) its directory must be hidden and must not parse as a version
+    from spikegan_tf.export import onnx_export
+
+    real = onnx_export.verify_onnx
+    seen = []
+
+    def look_then_verify(*args, **kwargs):
+        seen.append(sorted(p.name for p in (tmp_path / "m").iterdir()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(onnx_export, "verify_onnx", look_then_verify)
     export_run(run, tmp_path, "onnx", name="m", version=7)
-    names = [p.name for p in (tmp_path / "m").iterdir()]
-    assert names == ["7"]
+    assert len(seen) == 1 and len(seen[0]) == 1, seen
+    assert seen[0][0].startswith(".tmp-7-") and not seen[0][0].isdigit()
+    assert [p.name for p in (tmp_path / "m").iterdir()] == ["7"]
     shutil.rmtree(tmp_path / "m")

@@ -137,16 +137,18 @@ def test_bad_files(exported, tmp_path):
         Sampler(bare)
 
 
-def test_runtime_needs_no_tensorflow(exported):
-    """Import, load and sample in a fresh interpreter; TensorFlow must stay unimported."""
+def test_runtime_needs_no_tensorflow(exported, keras_gen, tmp_path):
+    """Import, load and sample in a fresh interpreter; TensorFlow must stay unimported, and
+    the windows must be those of this process, every bit."""
+    out = tmp_path / "fresh.npy"
     code = textwrap.dedent(f"""
         import json, sys
+        import numpy as np
         from spikegan_tf.export.runtime import Sampler
         import spikegan_tf.export
         s = Sampler({str(exported[1])!r}, seed=3)
-        w = s.sample(5)
-        print(json.dumps({{"tf": "tensorflow" in sys.modules, "keras": "keras" in sys.modules,
-                          "sum": int(w.sum()), "shape": list(w.shape)}}))
+        np.save({str(out)!r}, s.sample(200))
+        print(json.dumps({{"tf": "tensorflow" in sys.modules, "keras": "keras" in sys.modules}}))
     """)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -154,5 +156,68 @@ def test_runtime_needs_no_tensorflow(exported):
     assert res.returncode == 0, res.stderr[-2000:]
     report = json.loads(res.stdout.strip().splitlines()[-1])
     assert report["tf"] is False and report["keras"] is False
-    assert report["shape"] == [5, 4, 8]
-    assert report["sum"] == int(Sampler(exported[1], seed=3).sample(5).sum())
+    fresh = np.load(out)
+    assert fresh.shape == (200, 4, 8) and fresh.dtype == np.uint8
+    np.testing.assert_array_equal(fresh, Sampler(exported[1], seed=3).sample(200))
+    # ... and those of the Keras generator wherever u is not within float error of p
+    z_rng, u_rng = sampling_streams(3)
+    p = keras_gen(z_rng.standard_normal((200, 128), dtype=np.float32)).numpy()
+    clear = np.abs(p - u_rng.random((200, 4, 8), dtype=np.float32)) > 1e-6
+    np.testing.assert_array_equal(fresh[clear], sample(keras_gen, 200, seed=3)[clear])
+
+
+def _copy_sources(dest: Path) -> Path:
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(root / name, dest / name)
+    for name in ("spikegan_tf", "export"):
+        shutil.copytree(root / name, dest / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return root
+
+
+def _expected_packages(root: Path) -> set[str]:
+    """Every package directory on disk, as installed (export/ is spikegan_tf/export/)."""
+    found = set()
+    for init in [*root.glob("spikegan_tf/**/__init__.py"), *root.glob("export/**/__init__.py")]:
+        rel = init.parent.relative_to(root)
+        if rel.parts[0] == "export":
+            rel = Path("spikegan_tf", *rel.parts)
+        found.add(rel.as_posix())
+    return found
+
+
+def test_the_build_installs_the_exporters_as_spikegan_tf_export(tmp_path):
+    """What goes into the wheel (setuptools' build_py, as bdist_wheel runs it), cheaply."""
+    src = tmp_path / "src"
+    src.mkdir()
+    root = _copy_sources(src)
+    lib = tmp_path / "lib"
+    res = subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()",
+                          "build_py", "--build-lib", str(lib)], cwd=src, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (lib / "spikegan_tf" / "export" / "runtime.py").is_file()
+    assert not (lib / "export").exists()  # never a generic top-level `export` package
+    built = {p.parent.relative_to(lib).as_posix() for p in lib.glob("**/__init__.py")}
+    assert built == _expected_packages(root)
+
+
+@pytest.mark.slow  # an isolated build environment: ~20-60 s
+def test_the_wheel_contains_spikegan_tf_export(tmp_path):
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    root = _copy_sources(src)
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                          str(tmp_path / "dist"), str(src)], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("spikegan_tf-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "spikegan_tf/export/runtime.py" in names
+    assert not any(n.startswith("export/") for n in names)
+    assert {f"{p}/__init__.py" for p in _expected_packages(root)} <= names

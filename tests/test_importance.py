@@ -330,7 +330,21 @@ def test_cli_windows_npz_with_key_and_gradient(tiny_run, tmp_path, rng):
                      "windows", "--method", "gradient", "--out", str(out)]) == 0
     with np.load(out, allow_pickle=False) as f:
         np.testing.assert_array_equal(f["spikes"], windows)
-        assert f["maps"].shape == (3, 4, 8)
+        maps = f["maps"]
+    assert maps.shape == (3, 4, 8)
+    critic = rundir.load_critic(tiny_run)
+    np.testing.assert_allclose(maps, importance_maps(critic, windows, method="gradient"),
+                               rtol=1e-6, atol=1e-8)
+    # the oracle: |d critic / d x| * x, by automatic differentiation of the saved critic
+    import tensorflow as tf
+
+    x = tf.constant(windows, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(critic(x))
+    expected = np.abs(tape.gradient(total, x).numpy()) * windows
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-7)
 
 
 def test_cli_bad_inputs_exit_2_with_one_line(tiny_run, tmp_path, capsys):

@@ -142,8 +142,11 @@ def test_tiny_words_by_hand():
     # words of (neuron 0, neuron 1) per bin; code = x0 + 2 x1
     # w0: 1,2,1,1 ; w1: 2,2,1,2 -> P(1) = 4/8, P(2) = 4/8
     np.testing.assert_allclose(S.word_probabilities(TINY, [0, 1]), [0, 0.5, 0.5, 0])
-    # reversed group order swaps the bits
-    np.testing.assert_allclose(S.word_probabilities(TINY, [1, 0]), [0, 0.5, 0.5, 0])
+    # reversed group order swaps the bits (TINY's neuron 1 is 1 - neuron 0, which makes both
+    # orders agree there, so use an array where they differ): neuron 0 1 1 1 0, neuron 1 0 0 1 0
+    x = np.array([[[1, 1, 1, 0], [0, 0, 1, 0]]], dtype=np.uint8)
+    np.testing.assert_allclose(S.word_probabilities(x, [0, 1]), [1 / 4, 2 / 4, 0, 1 / 4])
+    np.testing.assert_allclose(S.word_probabilities(x, [1, 0]), [1 / 4, 0, 2 / 4, 1 / 4])
     # two-bin words of neuron 0 alone: code = x0(t) + 2 x0(t+1)
     # w0: (1,0)=1 (0,1)=2 (1,1)=3 ; w1: (0,0)=0 (0,1)=2 (1,0)=1 -> 1/6, 2/6, 2/6, 1/6
     np.testing.assert_allclose(S.word_probabilities(TINY, [0], 2), [1 / 6, 2 / 6, 2 / 6, 1 / 6])
@@ -247,14 +250,20 @@ def test_raster_mode_equals_explicit_windows(rng, n_bins, stride):
     )
 
 
-@pytest.mark.parametrize("method", ["pairs", "dense"])
-def test_product_methods_agree(rng, method):
-    raster = (rng.random((400, 6)) < 0.2).astype(np.uint8)
+@pytest.mark.parametrize("p", [0.02, 0.6])  # sparse and dense: "auto" picks each method once
+def test_product_methods_agree_with_each_other_and_an_oracle(rng, p):
+    raster = (rng.random((400, 6)) < p).astype(np.uint8)
     kw = dict(n_bins=12, stride=2, max_lag=5, block_rows=64)
-    assert_same_statistics(
-        S.compute_statistics(raster, lag_method=method, **kw),
-        S.compute_statistics(raster, lag_method="auto", **kw),
-    )
+    pairs = S.compute_statistics(raster, lag_method="pairs", **kw)
+    dense = S.compute_statistics(raster, lag_method="dense", **kw)
+    assert_same_statistics(pairs, dense)
+    assert_same_statistics(S.compute_statistics(raster, lag_method="auto", **kw), pairs)
+    windows = np.ascontiguousarray(sliding_window_view(raster, 12, axis=0)[::2])
+    for lag in range(1, 6):
+        np.testing.assert_allclose(pairs.lagged_covariance[lag - 1], lag_cov_oracle(windows, lag),
+                                   atol=1e-15)
+    np.testing.assert_allclose(pairs.covariance, np.cov(concat(windows)), atol=1e-15)
+    np.testing.assert_array_equal(pairs.autocorrelogram_counts, acg_oracle(windows, 5))
 
 
 @settings(max_examples=25, deadline=None)

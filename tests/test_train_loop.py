@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -45,6 +46,9 @@ def test_run_directory_layout_and_resume_equals_uninterrupted(tmp_path, data):
     assert b.fit(data, resume=True).step == 4
     for wa, wb in zip(weights(a), weights(b), strict=True):
         np.testing.assert_array_equal(wa, wb)
+    for opt_a, opt_b in ((a.g_optimizer, b.g_optimizer), (a.d_optimizer, b.d_optimizer)):
+        for va, vb in zip(opt_a.variables, opt_b.variables, strict=True):
+            np.testing.assert_array_equal(va.numpy(), vb.numpy())
     np.testing.assert_array_equal(a.rng.state.numpy(), b.rng.state.numpy())
 
     run = tmp_path / "a"
@@ -89,21 +93,30 @@ def test_existing_run_and_incompatible_resume_are_clear_errors(tmp_path, data):
         trainer(tmp_path / "none", max_steps=2).fit(data, resume=True)
 
 
-class PoisonAfterFirstCheckpoint(Trainer):
-    """Injects a NaN into the critic right after the step-2 checkpoint."""
+class PoisonWeights(Trainer):
+    """Makes the critic's weights NaN at the end of step ``poison_step`` while the loss that
+    step reports stays finite: what a last update with an infinite gradient does."""
 
-    def save(self) -> None:
-        super().save()
-        if int(self.step.numpy()) == 2:
+    poison_step = 4
+
+    def _call(self, data, n_steps):
+        losses, finite, done = super()._call(data, n_steps)
+        if int(self.step.numpy()) == self.poison_step:
             w = self.critic.trainable_variables[0]
             w.assign(tf.fill(w.shape, float("nan")))
+        return losses, finite, done
 
 
-def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path, data):
-    t = PoisonAfterFirstCheckpoint(MODEL, TrainConfig(**{**BASE, "max_steps": 6}),
-                                   run_dir=tmp_path, verbose=0)
+@pytest.mark.parametrize("poison_step, what", [
+    (3, "loss"),  # between checkpoints: step 4's loss is NaN, caught before its checkpoint
+    (4, "weights"),  # at a checkpoint step with a finite loss: caught by the save itself
+])
+def test_non_finite_training_keeps_the_last_good_checkpoint(tmp_path, data, poison_step, what):
+    t = PoisonWeights(MODEL, TrainConfig(**{**BASE, "max_steps": 6, "eval_every": 0}),
+                      run_dir=tmp_path, verbose=0)
+    t.poison_step = poison_step
     with pytest.raises(TrainingDivergedError,
-                       match=r"diverged at step 3: non-finite loss .*checkpoint \(step 2\)"):
+                       match=rf"diverged at step 4: non-finite {what}.*checkpoint \(step 2\)"):
         t.fit(data)
     ckpt = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
     assert ckpt.endswith("ckpt-2")
@@ -111,8 +124,11 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path
     fresh.checkpoint.restore(ckpt).expect_partial()
     assert int(fresh.step.numpy()) == 2
     assert all(np.isfinite(w).all() for w in weights(fresh))
-    saved = rundir.load_critic(tmp_path)
-    assert all(np.isfinite(w).all() for w in saved.get_weights())
+    # the .keras files are those of step 2 too: equal to the checkpoint's weights
+    for saved, kept in ((rundir.load_critic(tmp_path), fresh.critic),
+                        (rundir.load_generator(tmp_path), fresh.generator)):
+        for a, b in zip(saved.get_weights(), kept.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_huge_learning_rate_diverges_with_advice(data):
@@ -153,15 +169,117 @@ def test_max_minutes_stops_early(data):
     assert result.stopped == "max_minutes" and 0 < result.step < 10_000
 
 
-def test_mixed_precision_trains_a_few_steps(data):
-    t = trainer(max_steps=2, mixed_precision=True, eval_every=0)
-    result = t.fit(data)
-    assert result.step == 2 and np.isfinite(list(result.losses.values())).all()
-    assert t.generator.get_layer("deconv_1").compute_dtype == "float16"
-    assert type(t.d_optimizer).__name__ == "LossScaleOptimizer"
+def test_mixed_precision_step_matches_float32_and_resumes_its_loss_scale(tmp_path, data):
+    kw = dict(eval_every=0, n_critic=1, steps_per_call=1, init_output_bias=False)
+    f32 = trainer(max_steps=1, **kw)
+    mp = trainer(tmp_path / "mp", max_steps=2, mixed_precision=True, **kw)
+    assert mp.generator.get_layer("deconv_1").compute_dtype == "float16"
+    assert type(mp.d_optimizer).__name__ == "LossScaleOptimizer"
+    for w32, w16 in zip(weights(f32), weights(mp), strict=True):  # same seed, same weights
+        np.testing.assert_array_equal(w32, w16)
+    start = weights(f32)
+    ref = f32.fit(data).losses
+    got = mp.train_steps(data, 1)  # the same first step in float16 compute
+    assert got.keys() == ref.keys()
+    for name in ref:  # float16 has 11 significant bits: agreement to ~1e-3
+        assert got[name] == pytest.approx(ref[name], rel=1e-2, abs=2e-3), name
+    # Adam's first step moves each weight by about +-lr: the same moves, not scaled ones
+    moves32 = np.concatenate([(w - s).ravel() for w, s in zip(weights(f32), start, strict=True)])
+    moves16 = np.concatenate([(w - s).ravel() for w, s in zip(weights(mp), start, strict=True)])
+    assert np.abs(moves16).max() <= 1.01e-4 and np.abs(moves32).max() <= 1.01e-4
+    assert np.mean(np.isclose(moves16, moves32, rtol=0.05, atol=1e-6)) > 0.95
+
+    # the loss-scale state is checkpointed: resumed == uninterrupted, scale and counters too
+    mp.d_optimizer.dynamic_scale.assign(1024.0)  # a value the default (2**15) never takes
+    mp.g_optimizer.dynamic_scale.assign(256.0)
+    mp.fit(data)  # step 2, checkpointed
+    resumed = trainer(tmp_path / "mp", max_steps=3, mixed_precision=True, **kw)
+    resumed.fit(data, resume=True)
+    mp.train_steps(data, 1)  # the uninterrupted step 3
+    for opt_m, opt_r in ((mp.d_optimizer, resumed.d_optimizer),
+                         (mp.g_optimizer, resumed.g_optimizer)):
+        assert float(opt_r.dynamic_scale.numpy()) == float(opt_m.dynamic_scale.numpy())
+        assert int(opt_r.step_counter.numpy()) == int(opt_m.step_counter.numpy())
+    assert float(resumed.d_optimizer.dynamic_scale.numpy()) in (512.0, 1024.0)
+    for wm, wr in zip(weights(mp), weights(resumed), strict=True):
+        np.testing.assert_array_equal(wm, wr)
 
 
-@pytest.mark.slow  # XLA compilation takes ~10 s on a 2-core CPU
+def _adam(w, grads, lr, beta_1, beta_2, eps=1e-7):
+    """Keras' Adam (the trainer's optimiser), in float64, over successive gradients."""
+    m = v = np.zeros_like(w)
+    for t, grad in enumerate(grads, start=1):
+        g = grad(w)
+        m = m + (g - m) * (1 - beta_1)
+        v = v + (g * g - v) * (1 - beta_2)
+        w = w - lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + eps)
+    return w
+
+
+@pytest.mark.parametrize("n_critic, gp_weight, jit_compile", [
+    (1, 10.0, False),
+    (3, 2.5, False),
+    (2, 10.0, True),  # the XLA-compiled step: cheap with this critic (run in `make test`)
+])
+def test_linear_critic_step_equals_the_wgan_gp_formulas(n_critic, gp_weight, jit_compile):
+    """D(x) = <w, x> + b has input gradient w everywhere, so with constant real windows r
+    and a generator whose output is a constant p, the critic loss of each update is
+    <w, p - r> + gp_weight (|w| - 1)^2 and its gradient (p - r) + 2 gp_weight (|w| - 1) w/|w|,
+    whatever the random draws. n_critic Adam updates of w, then g_loss = -(<w, p> + b)."""
+    import keras
+
+    from spikegan_tf.models import set_output_bias
+
+    rng = np.random.default_rng(7)
+    r = (rng.random((4, 8)) < 0.4).astype(np.uint8)
+    data = prepare_data(np.repeat(r[None], 32, axis=0), val_fraction=0.0)
+    cfg = TrainConfig(batch_size=16, n_critic=n_critic, gp_weight=gp_weight, max_steps=1,
+                      eval_every=0, init_output_bias=False, jit_compile=jit_compile)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # jit_compile on a CPU
+        t = Trainer(MODEL, cfg, verbose=0)
+    t.generator.set_weights([np.zeros_like(w) for w in t.generator.get_weights()])
+    set_output_bias(t.generator, MODEL, [0.1, 0.3, 0.6, 0.8])
+    p = t.generator(np.zeros((1, MODEL.latent_dim), np.float32)).numpy()[0].astype(np.float64)
+    critic = keras.Sequential([keras.Input((4, 8)), keras.layers.Flatten(),
+                               keras.layers.Dense(1, name="linear")])
+    w0 = rng.normal(0.0, 0.3, 32)  # |w0| ~ 1.7: the penalty pulls
+    b0 = 0.7
+    critic.set_weights([w0.reshape(32, 1).astype(np.float32), np.array([b0], np.float32)])
+    w0 = critic.get_weights()[0].ravel().astype(np.float64)
+    t.critic = critic
+    t.d_optimizer = t._optimizer(keras, "critic_adam")  # the trainer's own optimiser
+    t.d_optimizer.build(critic.trainable_variables)
+
+    d = (p - r).ravel()
+
+    def grad(lam):
+        return lambda w: d + 2 * lam * (np.linalg.norm(w) - 1) * w / np.linalg.norm(w)
+
+    def oracle(k, lam):
+        ws = [w0]
+        for _ in range(k):
+            ws.append(_adam(ws[0], [grad(lam)] * len(ws), cfg.learning_rate, cfg.beta_1,
+                            cfg.beta_2))
+        d_loss = np.mean([w @ d + lam * (np.linalg.norm(w) - 1) ** 2 for w in ws[:-1]])
+        return ws[-1], d_loss
+
+    losses = t.fit(data).losses
+    w_final, b_final = (x.ravel() for x in critic.get_weights())
+    w_k, d_loss = oracle(n_critic, gp_weight)
+    np.testing.assert_allclose(w_final, w_k, rtol=0, atol=2e-7)
+    assert b_final[0] == np.float32(b0)  # E[D(fake)] - E[D(real)] does not depend on b
+    assert losses["d_loss"] == pytest.approx(d_loss, rel=1e-5, abs=1e-6)
+    assert losses["g_loss"] == pytest.approx(-(w_k @ p.ravel() + b0), rel=1e-5, abs=1e-6)
+    # the check can tell: one critic update more or less, or another penalty weight, differ
+    for k, lam in ((n_critic + 1, gp_weight), (n_critic, 2 * gp_weight), (n_critic, 0.0)):
+        assert np.abs(oracle(k, lam)[0] - w_k).max() > 1e-5, (k, lam)
+    if n_critic > 1:
+        assert np.abs(oracle(n_critic - 1, gp_weight)[0] - w_k).max() > 1e-5
+
+
+@pytest.mark.slow  # XLA compiles the conv critic's penalty in ~10-20 s on a 2-core CPU; the
+# linear-critic test above runs the XLA-compiled step in `make test`
 def test_xla_trains_a_few_steps(data):
     with pytest.warns(UserWarning, match="on a CPU"):
         t = trainer(max_steps=2, jit_compile=True, eval_every=0, n_critic=2)
@@ -207,9 +325,10 @@ def test_a_new_run_starts_at_the_data_rates_and_a_resumed_one_keeps_its_weights(
     assert np.abs(bias).max() > 1.0  # logit(0.05) = -2.9: the initialisation took place
     b = trainer(tmp_path / "a", max_steps=3, eval_every=0)
     b.fit(data, resume=True)  # restored weights, not re-initialised
-    c = trainer(tmp_path / "c", max_steps=2, eval_every=0)
-    c.fit(data)
-    np.testing.assert_array_equal(c.generator.get_layer("deconv_2").bias.numpy(), bias)
+    uninterrupted = trainer(max_steps=3, eval_every=0)
+    uninterrupted.fit(data)
+    for wb, wu in zip(weights(b), weights(uninterrupted), strict=True):
+        np.testing.assert_array_equal(wb, wu)
     off = trainer(max_steps=1, eval_every=0, init_output_bias=False)
     off.fit(data)
     assert np.abs(off.generator.get_layer("deconv_2").bias.numpy()).max() < 0.1
