@@ -139,7 +139,7 @@ def test_paper_init_keeps_the_papers_output_bias(tmp_path):
 def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
     from spikegan_tf import train as train_mod
 
-    def open_only(self, data, *, resume=False):  # write the run directory, skip the training
+    def open_only(self, data, *, resume=False, more_steps=None):  # the run directory only
         self._open_run_dir(data, resume)
         return train_mod.TrainResult(step=0, stopped="max_steps", seconds=0.0, losses={},
                                      validation={}, run_dir=self.run_dir)
@@ -153,10 +153,12 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
             "train", "--data", str(tmp_path / "rec.npz"), "--key", "spikes", "--bins", "8",
             "--val-fraction", "0.25", "--stride", "2", "--out", str(run),
             "--max-steps", "11", "--max-minutes", "2.5", "--seed", "7", "--checkpoint-every",
-            "7", "--keep-checkpoints", "2", "--eval-every", "0", "--log-every", "3",
+            "7", "--checkpoint-minutes", "4", "--keep-checkpoints", "2", "--eval-every", "0",
+            "--log-every", "3",
             "--architecture", "conv", "--upsampling", "resize", "--num-features", "4",
             "--num-layers", "1", "--latent-dim", "8", "--kernel-size", "3", "--num-units", "32",
-            "--batch-size", "8", "--n-critic", "2", "--lr", "0.0003", "--gp-weight", "5",
+            "--batch-size", "8", "--n-critic", "2", "--lr", "0.0002", "--gp-weight", "5",
+            "--critic-input", "probabilities",
             "--jit-compile", "--mixed-precision", "--paper-init", "--quiet"])
     assert status == 0
     cfg = json.loads((run / "config.json").read_text())
@@ -166,12 +168,13 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
         architecture="conv", upsampling="resize", num_features=4, num_layers=1, latent_dim=8,
         kernel_size=3, num_units=32, n_neurons=4, n_bins=8)
     assert {k: cfg["train"][k] for k in ("max_steps", "max_minutes", "seed", "checkpoint_every",
-                                         "keep_checkpoints", "eval_every", "log_every",
+                                         "checkpoint_minutes", "keep_checkpoints", "critic_input", "eval_every", "log_every",
                                          "batch_size", "n_critic", "learning_rate", "gp_weight",
                                          "jit_compile", "mixed_precision",
                                          "init_output_bias")} == dict(
-        max_steps=11, max_minutes=2.5, seed=7, checkpoint_every=7, keep_checkpoints=2,
-        eval_every=0, log_every=3, batch_size=8, n_critic=2, learning_rate=3e-4, gp_weight=5.0,
+        max_steps=11, max_minutes=2.5, seed=7, checkpoint_every=7, checkpoint_minutes=4.0,
+        keep_checkpoints=2, critic_input="probabilities", eval_every=0, log_every=3,
+        batch_size=8, n_critic=2, learning_rate=2e-4, gp_weight=5.0,
         jit_compile=True, mixed_precision=True, init_output_bias=False)
     assert (cfg["data"]["key"], cfg["data"]["val_fraction"], cfg["data"]["stride"]) == (
         "spikes", 0.25, 2)

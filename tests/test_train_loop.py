@@ -83,7 +83,8 @@ def test_existing_run_and_incompatible_resume_are_clear_errors(tmp_path, data):
     trainer(tmp_path, max_steps=1).fit(data)
     with pytest.raises(RunDirError, match="already holds a run"):
         trainer(tmp_path, max_steps=2).fit(data)
-    with pytest.raises(ConfigError, match="learning_rate: saved 0.0001, now 0.001"):
+    saved_lr = TrainConfig().learning_rate
+    with pytest.raises(ConfigError, match=f"learning_rate: saved {saved_lr}, now 0.001"):
         trainer(tmp_path, max_steps=2, learning_rate=1e-3).fit(data, resume=True)
     other = Trainer(ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=16),
                     TrainConfig(**{**BASE, "max_steps": 2}), run_dir=tmp_path, verbose=0)
@@ -186,7 +187,8 @@ def test_mixed_precision_step_matches_float32_and_resumes_its_loss_scale(tmp_pat
     # Adam's first step moves each weight by about +-lr: the same moves, not scaled ones
     moves32 = np.concatenate([(w - s).ravel() for w, s in zip(weights(f32), start, strict=True)])
     moves16 = np.concatenate([(w - s).ravel() for w, s in zip(weights(mp), start, strict=True)])
-    assert np.abs(moves16).max() <= 1.01e-4 and np.abs(moves32).max() <= 1.01e-4
+    lr = f32.config.learning_rate
+    assert np.abs(moves16).max() <= 1.01 * lr and np.abs(moves32).max() <= 1.01 * lr
     assert np.mean(np.isclose(moves16, moves32, rtol=0.05, atol=1e-6)) > 0.95
 
     # the loss-scale state is checkpointed: resumed == uninterrupted, scale and counters too
@@ -234,7 +236,8 @@ def test_linear_critic_step_equals_the_wgan_gp_formulas(n_critic, gp_weight, jit
     r = (rng.random((4, 8)) < 0.4).astype(np.uint8)
     data = prepare_data(np.repeat(r[None], 32, axis=0), val_fraction=0.0)
     cfg = TrainConfig(batch_size=16, n_critic=n_critic, gp_weight=gp_weight, max_steps=1,
-                      eval_every=0, init_output_bias=False, jit_compile=jit_compile)
+                      eval_every=0, init_output_bias=False, jit_compile=jit_compile,
+                      critic_input="probabilities")  # the fake windows are exactly p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # jit_compile on a CPU
         t = Trainer(MODEL, cfg, verbose=0)
@@ -292,18 +295,23 @@ def _errors(windows, ref):
             np.abs(stats.covariance(windows) - stats.covariance(ref)).mean())
 
 
-def test_learning_moves_rates_and_covariances_towards_the_data():
+# the straight-through spikes give the generator a noisier covariance signal than the paper's
+# probabilities: on this toy (seed 0) 300 steps leave 0.49 of the initial covariance error
+# in that mode (0.57 and 0.62 with seeds 1 and 2), under 0.4 with probabilities
+@pytest.mark.parametrize(("critic_input", "cov_factor"), [("probabilities", 0.4), ("spikes", 0.7)])
+def test_learning_moves_rates_and_covariances_towards_the_data(critic_input, cov_factor):
     # 4 identical neurons firing with probability 0.3: covariances 0.21 everywhere
     rng = np.random.default_rng(0)
     x = np.repeat((rng.random((2048, 1, 8)) < 0.3).astype(np.uint8), 4, axis=1)
     t = Trainer(MODEL, TrainConfig(batch_size=32, max_steps=300, learning_rate=2e-3,
-                                   eval_every=0, steps_per_call=100, init_output_bias=False),
+                                   eval_every=0, steps_per_call=100, init_output_bias=False,
+                                   critic_input=critic_input),
                 verbose=0)
     rate0, cov0 = _errors(sample(t.generator, 4096, seed=1), x)
     t.fit(prepare_data(x, val_fraction=0.0))
     rate1, cov1 = _errors(sample(t.generator, 4096, seed=1), x)
     assert rate1 < 0.25 * rate0, (rate0, rate1)
-    assert cov1 < 0.4 * cov0, (cov0, cov1)
+    assert cov1 < cov_factor * cov0, (cov0, cov1)
 
 
 def test_a_new_run_starts_at_the_data_rates_and_a_resumed_one_keeps_its_weights(tmp_path):

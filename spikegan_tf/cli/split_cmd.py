@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spikegan_tf.cli._args import Number
+
 _NAMES = {2: ("train", "test"), 3: ("train", "validation", "test")}
 
 
@@ -40,18 +42,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--data", required=True, metavar="FILE",
                    help="spike file (.npy/.npz/.mat/.csv/.nwb)")
     p.add_argument("--key", default=None, help="array name inside .npz/.mat files")
-    p.add_argument("--bin-width", type=float, default=None,
+    p.add_argument("--bin-width", type=Number("--bin-width", float, 0, open_min=True), default=None,
                    help="seconds per bin (to bin spike times from .csv/.nwb)")
     p.add_argument("--neurons-first", action="store_true",
                    help="the file stores the raster as (neurons, time_bins)")
-    p.add_argument("--bins", type=int, default=None, metavar="T",
+    p.add_argument("--bins", type=Number("--bins", minimum=1), default=None, metavar="T",
                    help="window length: the gap between parts of a raster, and each part "
                         "must hold a window (required for a raster unless --gap is given)")
-    p.add_argument("--gap", type=int, default=None, metavar="G",
+    p.add_argument("--gap", type=Number("--gap", minimum=0), default=None, metavar="G",
                    help="bins dropped between consecutive parts of a raster (default --bins)")
     p.add_argument("--fractions", default="0.8,0.1,0.1", metavar="A,B[,C]",
                    help="shares of train,validation,test (default 0.8,0.1,0.1) or train,test")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=Number("--seed", minimum=0), default=0,
                    help="seed of the random split of windows (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=handle)
