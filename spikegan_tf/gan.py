@@ -229,6 +229,23 @@ class SpikeGAN:
         gan._data_info = cfg.get("data")
         return gan
 
+    @classmethod
+    def pretrained(cls, name: str) -> SpikeGAN:
+        """A generator shipped with the package (``spikegan_tf.pretrained.MODELS``).
+
+        ``spikegan_tf.pretrained.describe(name)`` gives its training, its
+        evaluation and the data's citation.
+
+        Examples
+        --------
+        >>> gan = SpikeGAN.pretrained("retina50")
+        >>> gan.sample(1000, seed=0).shape
+        (1000, 50, 32)
+        """
+        from spikegan_tf import pretrained
+
+        return cls.load(pretrained.path(name))
+
 
 def _same_except_stopping(a: Any, b: Any) -> bool:
     keep = ("max_steps", "max_minutes")

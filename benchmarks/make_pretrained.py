@@ -1,0 +1,104 @@
+"""Package the generator of a retina convergence curve as ``spikegan_tf/pretrained/retina50``.
+
+Copies ``generator.keras`` of a ``retina_curve.py`` output directory, writes the
+``config.json`` that :meth:`spikegan_tf.SpikeGAN.load` reads, and a ``README.md``
+with the training, the evaluation of the packaged weights (the curve's last point:
+ratio of each statistic's error to the test-vs-train noise floor) and the data's
+citation::
+
+    python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default
+
+The shipped files are written atomically; nothing of the recording itself is copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = {"firing_probability": "firing probability per neuron",
+         "covariance": "single-bin covariances",
+         "lag1_covariance": "lag-1 cross-covariances",
+         "spike_count_distribution": "population spike count P(K)",
+         "autocorrelogram": "autocorrelogram (lags 1-10)",
+         "time_course": "time course within the window",
+         "isi_distribution": "inter-spike intervals"}
+
+CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording from salamander "
+            "retinal ganglion cells. IST Austria. (The 50-neuron subset distributed with the "
+            "Spike-GAN reference release: Molano-Mazon M, Onken A, Piasini E, Panzeri S (2018). "
+            "Synthesizing realistic neural population activity patterns using Generative "
+            "Adversarial Networks. ICLR.)")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--curve", required=True, type=Path, help="output directory of retina_curve.py")
+    p.add_argument("--name", default="retina50")
+    args = p.parse_args()
+    state = json.loads((args.curve / "curve.json").read_text())
+    point = state["points"][-1]
+    settings = state["settings"]
+    machine = state["sessions"][-1]["machine"]
+    dest = ROOT / "spikegan_tf" / "pretrained" / args.name
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copyfile(args.curve / "generator.keras", tmp / "generator.keras")
+    data = {"kind": "raster", "n_neurons": settings["model"]["n_neurons"],
+            "n_bins": settings["model"]["n_bins"],
+            "source": "original_data_num_neurons_50_1.mat (first 80% of the time bins)"}
+    config = {"model": settings["model"], "train": settings["train"], "data": data,
+              "pretrained": {"name": args.name, "step": point["step"],
+                             "cpu_seconds": point["cpu_s"], "ratio_to_floor": point["ratio"],
+                             "rate_ratio": point["rate_ratio"],
+                             "curve": str(args.curve.resolve().relative_to(ROOT))}}
+    (tmp / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    rows = "\n".join(f"| {NAMES[k]} | {v:.2f} |" for k, v in point["ratio"].items())
+    calib = machine["matmul_float32"]["gflop_per_s"]
+    (tmp / "README.md").write_text(f"""# `{args.name}`: Spike-GAN of 50 salamander retinal ganglion cells
+
+```python
+from spikegan_tf import SpikeGAN
+windows = SpikeGAN.pretrained("{args.name}").sample(1000, seed=0)  # (1000, 50, 32) of 0/1
+```
+
+**Data.** 50 retinal ganglion cells of the salamander retina under natural-movie stimulation,
+283,041 binary time bins (mean firing probability 0.038 per bin; the bin width is not given
+in the release). Trained on 32-bin windows (stride 1) of the first 80% of the recording; the
+last 20% (after a 32-bin gap) is the held-out test set that defines the noise floor.
+
+**Training.** The package's default settings (`{settings["recipe"]}` recipe: the critic sees
+Bernoulli spikes with a straight-through gradient, Adam lr
+{settings["train"]["learning_rate"]:g}, batch {settings["train"]["batch_size"]}, n_critic
+{settings["train"]["n_critic"]}, output bias started at the data's rates) and
+{settings["model"]["num_features"]} critic features; {point["step"]:,} generator iterations,
+{point["cpu_s"] / 60:.0f} CPU-minutes on a 2-core "{machine["cpu_model"]}" (float32 matmul
+{calib:.0f} GFLOP/s measured in the last session of the run; the run was resumed in chunks).
+Curve and settings: `{config["pretrained"]["curve"]}/curve.json`.
+
+**Evaluation of these weights** (1,769 generated windows, seed {settings["train"]["seed"] + 1},
+against the training split; each number is the model's mean absolute error divided by the
+test-vs-train error, so 1.0 is as close as held-out data of the same recording):
+
+| statistic | x noise floor |
+|---|---|
+{rows}
+
+Mean generated firing probability / training data's: {point["rate_ratio"]:.3f}.
+Single evaluations fluctuate from checkpoint to checkpoint (see the curve's PNG); the
+ratios above are of the packaged weights only.
+
+**Citation of the data.** {CITATION}
+""")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    print(f"wrote {dest} (step {point['step']}, {point['cpu_s'] / 60:.0f} CPU-min)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
