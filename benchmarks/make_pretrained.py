@@ -78,7 +78,8 @@ Bernoulli spikes with a straight-through gradient, Adam lr
 {settings["model"]["num_features"]} critic features; {point["step"]:,} generator iterations,
 {point["cpu_s"] / 60:.0f} CPU-minutes on a 2-core "{machine["cpu_model"]}" (float32 matmul
 {calib:.0f} GFLOP/s measured in the last session of the run; the run was resumed in chunks).
-Curve and settings: `{config["pretrained"]["curve"]}/curve.json`.
+Curve and settings: `{config["pretrained"]["curve"]}/curve.json` (these weights are its
+point at step {point["step"]:,}).
 
 **Evaluation of these weights** (1,769 generated windows, seed {settings["train"]["seed"] + 1},
 against the training split; each number is the model's mean absolute error divided by the
