@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := dev,export,nwb,plot
 DEMO_OUT ?= runs/demo
-DEMO_MINUTES ?= 3
+DEMO_STEPS ?= 4000
 
 .PHONY: install test test-slow demo lint bench clean
 
@@ -26,7 +26,7 @@ test-slow: install
 	$(BIN)/python -m pytest -m slow -q --durations=25
 
 demo: install
-	$(BIN)/spikegan demo --out $(DEMO_OUT) --minutes $(DEMO_MINUTES)
+	$(BIN)/spikegan demo --out $(DEMO_OUT) --steps $(DEMO_STEPS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -20,7 +20,8 @@ from keras import layers
 from spikegan_tf.config import ModelConfig
 from spikegan_tf.validation import check_seed
 
-__all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer"]
+__all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
+           "calibrate_output_bias"]
 
 
 class _Inits:
@@ -154,6 +155,70 @@ def set_output_bias(generator: Any, config: ModelConfig, firing_probability: Any
         logit = np.repeat(logit, config.n_bins)
     layer = output_bias_layer(generator, config)
     layer.bias.assign(logit.astype(layer.bias.dtype))
+
+
+def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probability: Any, *,
+                          n_samples: int = 8192, seed: int | None = 0,
+                          batch_size: int = 1024) -> np.ndarray:
+    """Shift the generator's output bias so each neuron's mean firing probability is the data's.
+
+    A trained generator's per-neuron rates sit below the data's as long as
+    it under-produces the correlations (the Wasserstein-closest less-correlated
+    model fires less: ``benchmarks/w1_rate_deficit.py``). This moves each
+    neuron's logits by the one constant ``d[n]`` that makes its mean
+    probability over ``n_samples`` latent draws and all bins equal to
+    ``firing_probability[n]`` (a monotone 1-D root, solved exactly); the
+    network's weights, and so the shape of its correlations, are untouched.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        From :func:`build_generator` with ``config``; changed in place.
+    config : ModelConfig
+    firing_probability : array_like
+        ``(n_neurons,)`` target rates, clipped to ``[1e-4, 1 - 1e-4]``.
+    n_samples : int
+        Latent draws the means are taken over.
+    seed : int or None
+        Seed of the latent draws.
+    batch_size : int
+        Windows per generator call.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shifts ``d`` ``(n_neurons,)`` added to the logits.
+
+    Examples
+    --------
+    >>> cfg = ModelConfig(n_neurons=2, n_bins=8, num_features=4, latent_dim=8)
+    >>> g = build_generator(cfg, seed=0)
+    >>> _ = calibrate_output_bias(g, cfg, [0.05, 0.2], n_samples=512, seed=0)
+    >>> z = np.random.default_rng(0).standard_normal((512, 8)).astype("float32")
+    >>> [round(float(r), 4) for r in g(z).numpy().mean(axis=(0, 2))]
+    [0.05, 0.2]
+    """
+    from scipy.optimize import brentq
+    from scipy.special import expit, logit
+
+    target = np.clip(np.asarray(firing_probability, dtype=np.float64).ravel(), 1e-4, 1 - 1e-4)
+    if target.shape != (config.n_neurons,):
+        raise ValueError(f"`firing_probability` must have shape ({config.n_neurons},); "
+                         f"received {target.shape}.")
+    z = np.random.default_rng(seed).standard_normal((n_samples, config.latent_dim))
+    z = z.astype("float32")
+    probs = np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False))
+                            for i in range(0, n_samples, batch_size)]).astype(np.float64)
+    logits = logit(np.clip(probs, 1e-12, 1 - 1e-12))  # (n, neurons, bins)
+    shift = np.empty(config.n_neurons)
+    for n in range(config.n_neurons):
+        a = logits[:, n, :].ravel()
+        shift[n] = brentq(lambda d, a=a, r=target[n]: expit(a + d).mean() - r, -40.0, 40.0,
+                          xtol=1e-10)
+    layer = output_bias_layer(generator, config)
+    delta = np.repeat(shift, config.n_bins) if config.architecture == "fc" else shift
+    layer.bias.assign((layer.bias.numpy() + delta).astype(layer.bias.dtype))
+    return shift
 
 
 def build_critic(config: ModelConfig, *, dtype: str | None = None,

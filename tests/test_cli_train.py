@@ -110,19 +110,20 @@ def test_sample_from_a_baseline(trained, capsys):
 @pytest.mark.slow  # simulation + training + evaluation with figures: ~30 s
 def test_demo_writes_a_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--minutes", "0.05", "--samples", "512",
+    assert main(["demo", "--out", str(out), "--steps", "30", "--samples", "512",
                  "--neurons", "8", "--bins", "16", "--num-features", "8", "--quiet"]) == 0
     assert f"report: {out / 'report.md'}" in capsys.readouterr().out
     report = (out / "report.md").read_text()
     assert "Spike-GAN demo" in report and "firing_probability" in report
+    assert "Spike-GAN, rates calibrated" in report and "30 generator steps" in report
     for name in ("uniform.npz", "samples.npy", "run/generator.keras", "evaluation/results.json"):
         assert (out / name).exists(), name
     # a second demo into the same directory replaces its own files; others are refused
-    assert main(["demo", "--out", str(out), "--minutes", "0.05", "--samples", "512",
+    assert main(["demo", "--out", str(out), "--steps", "30", "--samples", "512",
                  "--neurons", "8", "--bins", "16", "--num-features", "8", "--quiet"]) == 0
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "mine.txt").write_text("keep")
-    assert main(["demo", "--out", str(tmp_path / "other"), "--minutes", "0.05"]) == 2
+    assert main(["demo", "--out", str(tmp_path / "other"), "--steps", "30"]) == 2
     assert (tmp_path / "other" / "mine.txt").read_text() == "keep"
 
 
@@ -245,11 +246,12 @@ def test_demo_end_to_end_cheap(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--minutes", "0.01", "--samples", "256",
+    assert main(["demo", "--out", str(out), "--steps", "30", "--samples", "256",
                  "--neurons", "4", "--bins", "8", "--num-features", "4", "--quiet"]) == 0
     assert f"report: {out / 'report.md'}" in capsys.readouterr().out
     report = (out / "report.md").read_text()
     assert "Spike-GAN demo" in report and "firing_probability" in report
+    assert "Spike-GAN, rates calibrated" in report and "30 generator steps" in report
     assert "256 windows of 4 neurons x 8 bins" in report
     results = json.loads((out / "evaluation" / "results.json").read_text())
     assert "Spike-GAN" in json.dumps(results) and "independent" in json.dumps(results)

@@ -123,3 +123,23 @@ def test_output_bias_sets_every_neurons_rate_at_zero_input(kwargs):
     np.testing.assert_allclose(out, np.repeat(np.clip(p, 1e-4, 1)[:, None], 8, 1), rtol=1e-5)
     with pytest.raises(ValueError, match="firing_probability"):
         set_output_bias(g, cfg, p[:3])
+
+
+@pytest.mark.parametrize("architecture", ["conv", "fc"])
+def test_calibrate_output_bias_hits_each_rate_and_changes_only_the_bias(architecture):
+    from spikegan_tf.models import calibrate_output_bias, output_bias_layer
+
+    cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8, num_units=16,
+                      fc_layers=2, architecture=architecture)
+    g = build_generator(cfg, seed=1)
+    before = [w.copy() for w in g.get_weights()]
+    target = np.array([0.02, 0.3, 0.6])
+    shift = calibrate_output_bias(g, cfg, target, n_samples=300, seed=5)
+    z = np.random.default_rng(5).standard_normal((300, 8)).astype("float32")
+    np.testing.assert_allclose(g(z).numpy().mean(axis=(0, 2)), target, rtol=1e-4)
+    bias = output_bias_layer(g, cfg).bias
+    changed = [i for i, (a, b) in enumerate(zip(before, g.get_weights(), strict=True))
+               if not np.array_equal(a, b)]
+    assert [g.weights[i].path for i in changed] == [bias.path]
+    expected = np.repeat(shift, 8) if architecture == "fc" else shift
+    np.testing.assert_allclose(bias.numpy() - before[changed[0]], expected, rtol=1e-5, atol=1e-6)
