@@ -2,14 +2,14 @@
 
 Example::
 
-    spikegan demo --out runs/demo --steps 4000 --seed 0
+    spikegan demo --out runs/demo --steps 8000 --seed 0
 
 Steps: simulate the paper's ``uniform`` dataset (16 neurons in correlated groups
 of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
-generator iterations (the same result on every machine; 4,000 take about 2.5
-minutes on 2 AVX-512 cores, about 4-5 on 2 AVX2 cores; ``--minutes`` caps the
-time); draw as many windows as were held out, from the trained generator and from
+generator iterations with 2 critic updates each (the same result on every machine;
+8,000 take about 3 minutes on 2 AVX-512 cores, about 4-5 on 2 AVX2 cores;
+``--minutes`` caps the time); draw as many windows as were held out, from the trained generator and from
 a copy whose output bias is calibrated to the training data's rates
 (:func:`spikegan_tf.models.calibrate_output_bias`); compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
@@ -49,8 +49,12 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--out", default="runs/demo", help="output directory (runs/demo)")
-    p.add_argument("--steps", type=Number("--steps", minimum=1), default=4000,
-                   help="generator iterations (4000: ~2.5 min on 2 AVX-512 cores, ~4-5 on AVX2)")
+    p.add_argument("--steps", type=Number("--steps", minimum=1), default=8000,
+                   help="generator iterations (8000: ~3 min on 2 AVX-512 cores, ~4-5 on AVX2)")
+    p.add_argument("--n-critic", type=Number("--n-critic", minimum=1), default=2,
+                   help="critic updates per generator iteration (2: at the same CPU time, "
+                        "closer to the floor than the library's 5 on this data, "
+                        "benchmarks/results/bench_demo_ncritic2.json)")
     p.add_argument("--minutes", type=Number("--minutes", float, 0, open_min=True), default=None,
                    help="stop earlier after this many training minutes (no limit)")
     p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (0)")
@@ -90,7 +94,8 @@ def handle(args: argparse.Namespace) -> int:
     model = ModelConfig(n_neurons=args.neurons, n_bins=args.bins,
                         num_features=args.num_features)
     config = TrainConfig(max_steps=args.steps, max_minutes=args.minutes, seed=seed,
-                         checkpoint_every=500, eval_every=250, log_every=50)
+                         n_critic=args.n_critic,
+                         checkpoint_every=1000, eval_every=500, log_every=100)
     data = prepare_data(train_windows, val_fraction=0.1, seed=seed,
                         source=str(out / "uniform.npz"), key="spikes")
     budget = f"{args.steps} steps" + ("" if args.minutes is None else
@@ -119,7 +124,7 @@ def handle(args: argparse.Namespace) -> int:
     evaluation = _evaluate(train_windows, candidates, held_out, out / "evaluation", notes, seed)
     curves = _plot_training(out / "run" / "metrics.jsonl", out / "training.png")
     _write_report(out, sim, model, result, evaluation, curves, len(train_windows),
-                  len(held_out))
+                  len(held_out), config.n_critic)
     print(f"  4/4 evaluated; report: {out / 'report.md'} "
           f"({(time.monotonic() - t_start) / 60:.1f} min in all)", flush=True)
     return 0
@@ -197,7 +202,7 @@ def _plot_training(metrics_path: Any, png: Any) -> bool:
 
 
 def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, curves: bool,
-                  n_train: int, n_held: int) -> None:
+                  n_train: int, n_held: int, n_critic: int) -> None:
 
     lines = [
         "# Spike-GAN demo",
@@ -206,7 +211,8 @@ def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, 
         f"{sim.spikes.shape[1]} neurons x {sim.spikes.shape[2]} bins "
         f"(`uniform.npz`; parameters: {', '.join(f'{k}={v}' for k, v in sim.params.items())}).",
         f"Training: {n_train} windows ({n_held} held out), semi-convolutional model with "
-        f"{model.num_features} critic features, {result.step} generator steps in "
+        f"{model.num_features} critic features, {result.step} generator steps "
+        f"({n_critic} critic updates each) in "
         f"{result.seconds / 60:.1f} min (run directory `run/`).",
         "\"Spike-GAN, rates calibrated\" is the same generator with each neuron's output bias "
         "shifted so that its mean rate is the training data's "
