@@ -1,0 +1,60 @@
+"""Print the README's retina table from the committed results files (nothing is typed by hand).
+
+Every row names its file; iterations, training seconds and the machine's float32
+matmul calibration come from the same file as the ratios ("n/r" where a run
+predates the calibration record).
+
+    python benchmarks/readme_tables.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STATS = ("firing_probability", "covariance", "lag1_covariance", "spike_count_distribution",
+         "autocorrelogram", "time_course")
+RUNS = [("retina", "Spike-GAN, paper's lr 1e-4, critic fed probabilities"),
+        ("retina_lr3e-4", "Spike-GAN, lr 3e-4, probabilities"),
+        ("retina_lr3e-4_paperinit", "Spike-GAN, lr 3e-4, probabilities, output at 0.5"),
+        ("retina_lr3e-4_rateinit", "Spike-GAN, lr 3e-4, probabilities, rate init")]
+CURVE = "retina_curve_default"
+BASELINES = ("DG (ours)", "k-pairwise (ours)", "independent")
+
+
+def _row(label: str, its: str, secs: str, calib: str, ratio: dict, source: str) -> str:
+    cells = " | ".join(f"{ratio[s]:.2f}" for s in STATS)
+    return f"| {label} | {its} | {secs} | {calib} | {cells} | `{source}` |"
+
+
+def table() -> str:
+    head = ("| model | iterations | training s | GFLOP/s | rate | cov | lag-1 cov | P(K) | "
+            "autocorrelogram | time course | file |\n|" + "---|" * 11)
+    rows = [head]
+    for name, label in RUNS:
+        b = json.loads((RESULTS / name / "benchmark.json").read_text())
+        t = b["timings"]["Spike-GAN"]
+        calib = b.get("machine_record", {}).get("matmul_float32", {}).get("gflop_per_s")
+        rows.append(_row(label, f"{t['steps']:,}", f"{t['train_s']:.0f} wall",
+                         "n/r" if calib is None else f"{calib:.0f}",
+                         b["ratio_to_floor"]["Spike-GAN"], f"results/{name}/benchmark.json"))
+    curve = json.loads((RESULTS / CURVE / "curve.json").read_text())
+    calib = "/".join(f"{s['machine']['matmul_float32']['gflop_per_s']:.0f}"
+                     for s in curve["sessions"])
+    points = {p["step"]: p for p in curve["points"]}
+    for step, label in ((17000, "Spike-GAN, default (spikes to the critic), packaged "
+                                "`retina50`"),
+                        (max(points), "Spike-GAN, default, end of the curve")):
+        p = points[step]
+        rows.append(_row(label, f"{step:,}", f"{p['cpu_s']:.0f} CPU", calib, p["ratio"],
+                         f"results/{CURVE}/curve.json"))
+    b = json.loads((RESULTS / "retina_lr3e-4_rateinit" / "benchmark.json").read_text())
+    for name in BASELINES:
+        rows.append(_row(f"{name} (fitted on the training part)", "-", "-", "-",
+                         b["ratio_to_floor"][name], "results/retina_lr3e-4_rateinit/benchmark.json"))
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(table())
