@@ -8,6 +8,16 @@ citation::
 
     python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default
 
+``--step N --generator FILE`` packages the weights of an earlier point of the curve
+(``FILE`` must hold that point's generator); ``--calibrate DATA`` shifts each neuron's
+output bias so that its mean rate is the training part's
+(:func:`spikegan_tf.models.calibrate_output_bias`) and evaluates the packaged weights
+again, as the curve does. The shipped ``retina50`` was built with::
+
+    python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default \
+        --step 17000 --generator spikegan_tf/pretrained/retina50/generator.keras \
+        --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat
+
 The shipped files are written atomically; nothing of the recording itself is copied.
 """
 
@@ -34,20 +44,65 @@ CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording f
             "Adversarial Networks. ICLR.)")
 
 
+def _calibrate(path: Path, settings: dict, data: Path) -> dict:
+    """Calibrate the generator in ``path`` in place; its evaluation as the curve does it."""
+    from spikegan_tf import rundir
+    from spikegan_tf.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.data import load_spikes, split_raster
+    from spikegan_tf.models import calibrate_output_bias
+    from spikegan_tf.sampling import sample
+
+    model = ModelConfig.from_dict(settings["model"])
+    raster = load_spikes(data, key="data").spikes
+    train, test = split_raster(raster, (0.8, 0.2), gap=model.n_bins)
+    gen = rundir.load_generator(path.parent)
+    calibrate_output_bias(gen, model, train.mean(axis=0), seed=0)
+    rundir.save_model(gen, path)
+    ref = as_statistics(train, n_bins=model.n_bins, label="train")
+    floor = as_statistics(test, like=ref, n_bins=model.n_bins, label="test")
+    n_gen = (len(test) - model.n_bins) // model.n_bins + 1
+    fake = sample(gen, n_gen, seed=settings["train"]["seed"] + 1)
+    stats = HEADLINE + ("isi_distribution",)
+    res = compare(ref, {"m": fake}, floor, statistics=stats)
+    return {"ratio": {s: res.ratio("m", s) for s in stats},
+            "rate_ratio": float(fake.mean() / train.mean()), "calibrated": True}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--curve", required=True, type=Path, help="output directory of retina_curve.py")
     p.add_argument("--name", default="retina50")
+    p.add_argument("--step", type=int, default=None, help="curve point (default: the last)")
+    p.add_argument("--generator", type=Path, default=None,
+                   help="that point's generator.keras (default: the curve's latest)")
+    p.add_argument("--calibrate", type=Path, default=None, metavar="DATA",
+                   help="the recording (.mat, key 'data'): calibrate the output bias to its "
+                        "training part's rates and evaluate again")
     args = p.parse_args()
     state = json.loads((args.curve / "curve.json").read_text())
-    point = state["points"][-1]
+    points = {pt["step"]: pt for pt in state["points"]}
+    point = dict(points[max(points) if args.step is None else args.step])
     settings = state["settings"]
     machine = state["sessions"][-1]["machine"]
     dest = ROOT / "spikegan_tf" / "pretrained" / args.name
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    shutil.copyfile(args.curve / "generator.keras", tmp / "generator.keras")
+    source = args.generator or args.curve / "generator.keras"
+    shutil.copyfile(source, tmp / "generator.keras")
+    calibrated = ""
+    if args.calibrate is not None:
+        before = point
+        point = {**point, **_calibrate(tmp / "generator.keras", settings, args.calibrate)}
+        calibrated = (
+            "\n\n**Rates calibrated.** After training, each neuron's output bias was shifted so "
+            "that its mean firing probability over 8,192 latent draws is the training part's "
+            "(`spikegan_tf.models.calibrate_output_bias`; weights otherwise those of the curve). "
+            "Before calibration the same evaluation gave "
+            + ", ".join(f"{before['ratio'][k]:.2f}" for k in point["ratio"])
+            + f" (rate ratio {before['rate_ratio']:.3f}); "
+            "`benchmarks/results/retina_calibrate.json` repeats it for sample seeds 1-3.")
     data = {"kind": "raster", "n_neurons": settings["model"]["n_neurons"],
             "n_bins": settings["model"]["n_bins"],
             "source": "original_data_num_neurons_50_1.mat (first 80% of the time bins)"}
@@ -79,7 +134,7 @@ Bernoulli spikes with a straight-through gradient, Adam lr
 {point["cpu_s"] / 60:.0f} CPU-minutes on a 2-core "{machine["cpu_model"]}" (float32 matmul
 {calib:.0f} GFLOP/s measured in the last session of the run; the run was resumed in chunks).
 Curve and settings: `{config["pretrained"]["curve"]}/curve.json` (these weights are its
-point at step {point["step"]:,}).
+point at step {point["step"]:,}).{calibrated}
 
 **Evaluation of these weights** (1,769 generated windows, seed {settings["train"]["seed"] + 1},
 against the training split; each number is the model's mean absolute error divided by the
