@@ -59,3 +59,22 @@ def test_bad_arguments_are_clear(windows):
         gan.fit(windows, steps=None, minutes=None)
     with pytest.raises(ConfigError, match="n_bins"):
         SpikeGAN(n_neurons=4, n_bins=6)
+
+
+def test_calibrate_rates_checks_its_data_in_one_line():
+    from spikegan_tf.errors import SpikeGANError
+    from spikegan_tf.models import build_generator
+
+    gan = SpikeGAN(n_neurons=2, n_bins=8, num_features=4, latent_dim=8)
+    with pytest.raises(SpikeGANError, match="not trained"):
+        gan.calibrate_rates(np.zeros((10, 2), np.uint8))
+    gan.generator = build_generator(gan.config, seed=0)
+    with pytest.raises(SpikeGANError, match="`spikes` must have 2 neurons. Received 3."):
+        gan.calibrate_rates(np.zeros((10, 3), np.uint8))
+    with pytest.raises(SpikeGANError, match="binary"):
+        gan.calibrate_rates(np.full((10, 2), 2, np.uint8))
+    windows = (np.random.default_rng(0).random((50, 2, 8)) < 0.2).astype(np.uint8)
+    gan.calibrate_rates(windows, n_samples=2048, seed=3)
+    z = np.random.default_rng(3).standard_normal((2048, 8))
+    np.testing.assert_allclose(gan.probabilities(z).mean(axis=(0, 2)),
+                               windows.mean(axis=(0, 2)), rtol=1e-4)
