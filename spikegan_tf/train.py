@@ -420,6 +420,8 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         info["n_time_bins"] = int(spec.spikes.shape[0])
     rates = _neuron_rates(train)
     info["silent_neurons"] = np.flatnonzero(rates == 0).tolist()
+    # per neuron: what `spikegan sample --calibrate` shifts the generator's rates to
+    info["neuron_rates"] = [float(r) for r in rates]
     silent = silent_neurons_message(rates, source=None if source is None else str(source))
     if silent:
         warnings.warn(silent, UserWarning, stacklevel=2)

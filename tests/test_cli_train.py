@@ -93,6 +93,42 @@ def test_sample_is_seeded_and_thresholdable(trained, capsys):
     np.testing.assert_array_equal(t[clear], (p > thr)[clear])
 
 
+def test_sample_calibrate_shifts_rates_to_the_runs_training_rates(trained, capsys, tmp_path):
+    import shutil
+
+    from spikegan_tf.models import calibrate_output_bias
+    from spikegan_tf.sampling import sample
+
+    d, run = trained
+    rates = json.loads((run / "config.json").read_text())["data"]["neuron_rates"]
+    raster = np.load(d / "rec.npz")["spikes"]
+    assert len(rates) == 4 and abs(np.mean(rates) - raster.mean()) < 0.03
+    assert main(["sample", "--run", str(run), "--n", "40", "--seed", "5", "--calibrate",
+                 "--out", str(d / "c.npy")]) == 0
+    assert "(rates calibrated)" in capsys.readouterr().out
+    g = rundir.load_generator(run)
+    calibrate_output_bias(g, rundir.read_model_config(run), rates, seed=0)
+    np.testing.assert_array_equal(np.load(d / "c.npy"), sample(g, 40, 5))
+    # the rates it shifts to are the ones config.json stores (here set far from the data's)
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    cfg = json.loads((old / "config.json").read_text())
+    cfg["data"]["neuron_rates"] = [0.05, 0.5, 0.3, 0.9]
+    (old / "config.json").write_text(json.dumps(cfg))
+    assert main(["sample", "--run", str(old), "--n", "3000", "--calibrate",
+                 "--out", str(tmp_path / "far.npy")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "far.npy").mean(axis=(0, 2)),
+                               [0.05, 0.5, 0.3, 0.9], atol=0.03)
+    # a run written before the rates were stored is refused in one line
+    del cfg["data"]["neuron_rates"]
+    (old / "config.json").write_text(json.dumps(cfg))
+    status = main(["sample", "--run", str(old), "--n", "5", "--calibrate",
+                   "--out", str(tmp_path / "x.npy")])
+    err = capsys.readouterr().err
+    assert status == 2 and "no per-neuron training rates" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.npy").exists()
+
+
 def test_sample_from_a_baseline(trained, capsys):
     baselines = pytest.importorskip("spikegan_tf.baselines")
     if not hasattr(baselines, "load") or not hasattr(baselines, "IndependentBernoulli"):

@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="output .npy file")
     p.add_argument("--threshold", type=Number("--threshold", float, 0, 1), default=None,
                    help="deterministic spikes p > THRESHOLD instead of Bernoulli draws")
+    p.add_argument("--calibrate", action="store_true",
+                   help="with --run: first shift each neuron's output bias so that it fires at "
+                        "its rate in the run's training data (as SpikeGAN.calibrate_rates)")
     p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=8192,
                    help="windows generated per generator call (default 8192)")
     p.set_defaults(func=handle)
@@ -64,9 +67,12 @@ def handle(args: argparse.Namespace) -> int:
     if args.run is None and args.threshold is not None:
         raise ConfigError("`--threshold` applies to a generator (--run), not to "
                           "--baseline models.")
+    if args.run is None and args.calibrate:
+        raise ConfigError("`--calibrate` applies to a generator (--run), not to "
+                          "--baseline models.")
     with atomic_path(out) as tmp:
         if args.run is not None:
-            what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp)
+            what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp, args.calibrate)
         else:
             what = _sample_baseline(args.baseline, n, seed, tmp)
     x = np.load(out, mmap_mode="r")
@@ -76,13 +82,25 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float | None,
-                tmp: Any) -> str:
+                tmp: Any, calibrate: bool = False) -> str:
     import numpy as np
 
     from spikegan_tf import rundir
+    from spikegan_tf.errors import ConfigError
     from spikegan_tf.sampling import sample
 
+    rates = None
+    if calibrate:  # checked before the generator loads: a refusal costs no TensorFlow
+        rates = rundir.read_config(run).get("data", {}).get("neuron_rates")
+        if rates is None:
+            raise ConfigError(f"Run '{run}' has no per-neuron training rates in its config.json "
+                              "(written before they were stored): calibrate in Python with "
+                              "SpikeGAN.calibrate_rates(training_spikes).")
     generator = rundir.load_generator(run)
+    if rates is not None:
+        from spikegan_tf.models import calibrate_output_bias
+
+        calibrate_output_bias(generator, rundir.read_model_config(run), rates, seed=0)
     _, n_neurons, n_bins = tuple(generator.outputs[0].shape)
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
                                     shape=(n, int(n_neurons), int(n_bins)))
@@ -91,7 +109,7 @@ def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float
         out.flush()
     finally:
         del out
-    return f"the generator of {run}"
+    return f"the generator of {run}" + (" (rates calibrated)" if calibrate else "")
 
 
 def _sample_baseline(path: str, n: int, seed: int | None, tmp: Any) -> str:
