@@ -42,6 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_record  # noqa: E402
+
 RAW = "original_data_num_neurons_50_1.mat"
 AUTHORS_DG = "DG_num_neurons_50_1.mat"
 AUTHORS_KP = "k_pairwise_num_neurons_50_1.mat"
@@ -69,7 +72,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num-features", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=1e-4, help="Adam's (paper: 1e-4)")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="Adam's (default: the package's, 3e-4; the paper's 1e-4)")
+    p.add_argument("--n-critic", type=int, default=None,
+                   help="critic updates per generator iteration (default: the package's, 5)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="also evaluate the generator with its rates calibrated to the training "
+                        "part's (SpikeGAN.calibrate_rates)")
     p.add_argument("--jit-compile", action="store_true", help="XLA-compile the training loop")
     p.add_argument("--paper-init", action="store_true",
                    help="start the generator's output at 0.5 (the paper), not at the data's rates")
@@ -134,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     # ---- Spike-GAN
     model_cfg = ModelConfig(n_neurons=raster.shape[1], n_bins=n_bins,
                             num_features=args.num_features)
-    train_cfg = TrainConfig(batch_size=args.batch_size, learning_rate=args.learning_rate,
+    chosen = {k: v for k, v in (("learning_rate", args.learning_rate),
+                                ("n_critic", args.n_critic)) if v is not None}
+    train_cfg = TrainConfig(batch_size=args.batch_size, **chosen,
                             max_steps=None, max_minutes=args.minutes,
                             seed=args.seed, jit_compile=args.jit_compile,
                             init_output_bias=not args.paper_init, eval_every=2000,
@@ -157,7 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     candidates: dict[str, np.ndarray] = {"Spike-GAN": fake}
     timings: dict[str, dict] = {"Spike-GAN": {"train_s": result.seconds, "steps": result.step,
                                               "sample_s": t_sample,
-                                              "windows_per_s": n_test / t_sample}}
+                                              "windows_per_s": n_test / t_sample,
+                                              "learning_rate": train_cfg.learning_rate,
+                                              "n_critic": train_cfg.n_critic}}
+    if args.calibrate:
+        from spikegan_tf.models import build_generator, calibrate_output_bias
+
+        calibrated = build_generator(model_cfg)
+        calibrated.set_weights(trainer.generator.get_weights())
+        calibrate_output_bias(calibrated, model_cfg, train.mean(axis=0), seed=args.seed)
+        candidates["Spike-GAN, rates calibrated"] = sample(calibrated, n_test,
+                                                           seed=args.seed + 1)
 
     # ---- baselines fitted here
     names = [] if args.baselines == "none" else [s.strip() for s in args.baselines.split(",")]
@@ -199,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "retina",
         "python": sys.version.split()[0],
         "machine": platform.machine(),
+        "machine_record": machine_record(),
         "cpus": os.cpu_count(),
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "timings": timings,
