@@ -59,7 +59,12 @@ def main() -> int:
         from spikegan_tf import rundir
 
         sources = [(str(g), rundir.load_generator(g.parent)) for g in args.generator]
-        config = rundir.read_model_config(args.generator[0].parent)
+        from spikegan_tf.config import ModelConfig
+
+        run = args.generator[0].parent
+        config = (rundir.read_model_config(run) if (run / "config.json").exists() else
+                  ModelConfig.from_dict(json.loads((run / "curve.json").read_text())
+                                        ["settings"]["model"]))  # a retina_curve.py output
     else:
         gan = SpikeGAN.pretrained("retina50")
         sources, config = [("retina50", gan.generator)], gan.config
