@@ -221,14 +221,13 @@ class SpikeGAN:
         [0.1, 0.25]
         """
         from spikegan_tf.models import calibrate_output_bias
+        from spikegan_tf.train import _neuron_rates
         from spikegan_tf.validation import check_raster, check_windows
 
         self._require_generator()
         x = np.asarray(spikes)
-        if x.ndim == 3:
-            rates = check_windows(x, "spikes").mean(axis=(0, 2), dtype=np.float64)
-        else:
-            rates = check_raster(x, "spikes").mean(axis=0, dtype=np.float64)
+        rates = _neuron_rates(check_windows(x, "spikes") if x.ndim == 3
+                              else check_raster(x, "spikes"))
         if rates.shape != (self.config.n_neurons,):
             raise ConfigError(f"`spikes` must have {self.config.n_neurons} neurons. "
                               f"Received {rates.shape[0]}.")

@@ -91,16 +91,18 @@ def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float
 
     rates = None
     if calibrate:  # checked before the generator loads: a refusal costs no TensorFlow
-        rates = rundir.read_config(run).get("data", {}).get("neuron_rates")
+        config = rundir.read_config(run)
+        rates = config.get("data", {}).get("neuron_rates")
         if rates is None:
             raise ConfigError(f"Run '{run}' has no per-neuron training rates in its config.json "
                               "(written before they were stored): calibrate in Python with "
                               "SpikeGAN.calibrate_rates(training_spikes).")
     generator = rundir.load_generator(run)
     if rates is not None:
+        from spikegan_tf.config import ModelConfig
         from spikegan_tf.models import calibrate_output_bias
 
-        calibrate_output_bias(generator, rundir.read_model_config(run), rates, seed=0)
+        calibrate_output_bias(generator, ModelConfig.from_dict(config["model"]), rates, seed=0)
     _, n_neurons, n_bins = tuple(generator.outputs[0].shape)
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
                                     shape=(n, int(n_neurons), int(n_bins)))
