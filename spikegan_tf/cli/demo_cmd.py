@@ -8,8 +8,7 @@ Steps: simulate the paper's ``uniform`` dataset (16 neurons in correlated groups
 of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
-8,000 take about 3 minutes on 2 AVX-512 cores, about 4-5 on 2 AVX2 cores;
-``--minutes`` caps the time); draw as many windows as were held out, from the trained generator and from
+8,000 took 3 minutes on 2 AVX-512 cores; ``--minutes`` caps the time); draw as many windows as were held out, from the trained generator and from
 a copy whose output bias is calibrated to the training data's rates
 (:func:`spikegan_tf.models.calibrate_output_bias`); compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
@@ -50,7 +49,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="output directory (runs/demo)")
     p.add_argument("--steps", type=Number("--steps", minimum=1), default=8000,
-                   help="generator iterations (8000: ~3 min on 2 AVX-512 cores, ~4-5 on AVX2)")
+                   help="generator iterations (8000 took 3 min on 2 AVX-512 cores)")
     p.add_argument("--n-critic", type=Number("--n-critic", minimum=1), default=2,
                    help="critic updates per generator iteration (2: at the same CPU time, "
                         "closer to the floor than the library's 5 on this data, "
