@@ -8,8 +8,9 @@ stimulation::
 
     sampler = Sampler("models/retina/1/model.onnx", seed=1234)
     windows = sampler.sample(100)          # (100, n_neurons, n_bins) uint8
-    for window in sampler.stream():        # one (1, n_neurons, n_bins) window at a time
-        ...
+    with sampler.stream(prefetch=1024) as windows:   # made ahead by a producer thread
+        for window in windows:                       # one (1, n_neurons, n_bins) window
+            ...
 
 ``z`` and ``u`` are drawn exactly as :func:`spikegan_tf.sampling.sample` draws
 them (the package's sampling protocol), so for one seed the rig produces the
@@ -34,6 +35,7 @@ from spikegan_tf.sampling import DEFAULT_CHUNK, sampling_streams
 from spikegan_tf.validation import check_positive_int, check_seed
 
 from .metadata import from_onnx_props
+from .stream import PrefetchStream
 
 __all__ = ["Sampler", "session_options"]
 
@@ -49,7 +51,7 @@ def _ort() -> Any:
     return onnxruntime
 
 
-def session_options(intra_op_threads: int = 1) -> Any:
+def session_options(intra_op_threads: int = 1, spin: bool = False) -> Any:
     """Return the ``onnxruntime.SessionOptions`` the rig runtime uses.
 
     All graph optimisations (operator fusion: ``MatMul + Add + LeakyRelu`` into
@@ -57,10 +59,16 @@ def session_options(intra_op_threads: int = 1) -> Any:
     sequential execution and no inter-operator pool -- the low-jitter
     set-up for one window at a time.
 
+    ``spin=False`` (the default here, unlike ONNX Runtime's) makes the
+    operator threads sleep between calls instead of busy-waiting for the
+    next one, so an idle model leaves the rig's other cores alone; with one
+    thread there is no pool and the setting changes nothing.
+
     Examples
     --------
-    >>> session_options(2).intra_op_num_threads
-    2
+    >>> opts = session_options(2)
+    >>> opts.intra_op_num_threads, opts.get_session_config_entry("session.intra_op.allow_spinning")
+    (2, '0')
     """
     ort = _ort()
     opts = ort.SessionOptions()
@@ -68,6 +76,7 @@ def session_options(intra_op_threads: int = 1) -> Any:
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return opts
 
 
@@ -98,6 +107,9 @@ class Sampler:
         either way it is recorded in :attr:`seed` so the session can be replayed.
     intra_op_threads : int
         ONNX Runtime threads per operator (1 for the lowest single-window latency).
+    spin : bool
+        Let ONNX Runtime's operator threads busy-wait between calls (see
+        :func:`session_options`; off by default).
     chunk_size : int
         Windows per ONNX Runtime call in :meth:`sample`.
     providers : list of str, optional
@@ -119,14 +131,16 @@ class Sampler:
 
     def __init__(self, path: str | os.PathLike, seed: int | None = None, *,
                  intra_op_threads: int = 1, chunk_size: int = DEFAULT_CHUNK,
-                 providers: list[str] | None = None) -> None:
+                 providers: list[str] | None = None, spin: bool = False) -> None:
         self._path = _model_file(Path(path))
+        self._providers = providers or ["CPUExecutionProvider"]
+        self._spin = bool(spin)
         self._chunk = check_positive_int(chunk_size, "chunk_size")
         ort = _ort()
         try:
             self._session = ort.InferenceSession(
-                str(self._path), session_options(intra_op_threads),
-                providers=providers or ["CPUExecutionProvider"])
+                str(self._path), session_options(intra_op_threads, self._spin),
+                providers=self._providers)
         except Exception as exc:  # not an ONNX file, unsupported ops...
             detail = " ".join(str(exc).split())  # ONNX Runtime's messages span lines
             raise RunDirError(f"ONNX Runtime cannot load '{self._path}' (expected {_EXPECTED}): "
@@ -150,6 +164,7 @@ class Sampler:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
         self._seed = check_seed(seed)
+        self._prefetching: PrefetchStream | None = None
         self.reset()
 
     # -- description ---------------------------------------------------------------
@@ -185,8 +200,9 @@ class Sampler:
 
     @property
     def windows_drawn(self) -> int:
-        """Windows drawn since construction or the last :meth:`reset`."""
-        return self._drawn
+        """Windows drawn (handed out) since construction or the last :meth:`reset`."""
+        live = self._prefetching
+        return self._drawn + (live.handed_out if live is not None else 0)
 
     def record(self) -> dict[str, Any]:
         """Return what a session log needs to replay this session.
@@ -199,7 +215,7 @@ class Sampler:
             "model": str(self._path),
             "sha256": self._sha256,
             "seed": self._seed,
-            "windows_drawn": self._drawn,
+            "windows_drawn": self.windows_drawn,
             "n_neurons": self._neurons,
             "n_bins": self._bins,
             "bin_width": self.bin_width,
@@ -208,13 +224,35 @@ class Sampler:
 
     def __repr__(self) -> str:
         return (f"Sampler('{self._path}', seed={self._seed}, {self._neurons} neurons x "
-                f"{self._bins} bins, {self._drawn} windows drawn)")
+                f"{self._bins} bins, {self.windows_drawn} windows drawn)")
 
     # -- sampling ------------------------------------------------------------------
     def reset(self) -> None:
         """Restart the session's random streams at :attr:`seed`."""
+        self._check_no_prefetch("reset")
         self._z_rng, self._u_rng = sampling_streams(self._seed)
         self._drawn = 0
+        self._ahead = False
+
+    def _check_no_prefetch(self, what: str) -> None:
+        if self._prefetching is not None:
+            raise SpikeGANError(f"Cannot {what} while a prefetching stream of this sampler is "
+                                "open; close it first (or use `with sampler.stream(...)`).")
+
+    def _resync(self) -> None:
+        """After a prefetching stream: move the random streams back to :attr:`windows_drawn`.
+
+        The producer drew windows that were never handed out; redrawing the
+        handed-out ones from the seed (without running the model) puts the
+        streams where :meth:`sample` continues the session.
+        """
+        self._z_rng, self._u_rng = sampling_streams(self._seed)
+        left = self._drawn
+        while left:
+            m = min(self._chunk, left)
+            self._draw(m)
+            left -= m
+        self._ahead = False
 
     def run(self, z: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the model on given draws; return ``(probs, spikes)``.
@@ -256,6 +294,9 @@ class Sampler:
             ``sample(20)`` equals ``sample(30)`` of a fresh sampler.
         """
         n = check_positive_int(n, "n")
+        self._check_no_prefetch("sample")
+        if self._ahead:
+            self._resync()
         if n <= self._chunk:
             z, u = self._draw(n)
             probs, spikes = self._session.run(["probs", "spikes"], {"z": z, "u": u})
@@ -274,13 +315,79 @@ class Sampler:
             self._drawn += m
         return (spikes, probs) if return_probs else spikes
 
-    def stream(self, batch: int = 1) -> Iterator[np.ndarray]:
+    def stream(self, batch: int = 1, *, prefetch: int | None = None, chunk: int = 256,
+               producer_threads: int = 1, pin: set[int] | None = None
+               ) -> Iterator[np.ndarray]:
         """Yield the session's consecutive windows, ``batch`` at a time, forever.
 
         Each item is uint8 ``(batch, n_neurons, n_bins)``; the stream continues
-        the session's random streams like :meth:`sample`.
+        the session's random streams like :meth:`sample` (same windows, same order).
+
+        Parameters
+        ----------
+        batch : int
+            Windows per item.
+        prefetch : int, optional
+            ``None``: compute each item on demand (tens of microseconds). An
+            integer: return a :class:`~spikegan_tf.export.stream.PrefetchStream`
+            whose background producer keeps up to ``prefetch`` windows ready, so
+            taking the next one costs about a microsecond (the rig set-up;
+            close it, or use it in a ``with`` block, when done).
+        chunk : int
+            Windows the producer makes per ONNX Runtime call (with ``prefetch``).
+        producer_threads : int
+            ONNX Runtime threads of the producer (with ``prefetch``).
+        pin : set of int, optional
+            CPUs the producer may run on (with ``prefetch``; Linux).
+
+        Examples
+        --------
+        >>> with sampler.stream(prefetch=1024) as windows:    # doctest: +SKIP
+        ...     window = next(windows)[0]                      # (n_neurons, n_bins)
         """
         batch = check_positive_int(batch, "batch")
+        self._check_no_prefetch("open a stream")
+        if self._ahead:
+            self._resync()
+        if prefetch is not None:
+            return self._prefetch_stream(batch, check_positive_int(prefetch, "prefetch"),
+                                         check_positive_int(chunk, "chunk"),
+                                         check_positive_int(producer_threads, "producer_threads"),
+                                         pin)
+        return self._on_demand(batch)
+
+    def _prefetch_stream(self, batch: int, prefetch: int, chunk: int, threads: int,
+                         pin: set[int] | None) -> PrefetchStream:
+        if pin is not None:
+            if not hasattr(os, "sched_setaffinity"):
+                raise SpikeGANError("`pin` needs Linux (os.sched_setaffinity); leave it out.")
+            pin = {int(c) for c in pin}
+            allowed = os.sched_getaffinity(0)
+            if not pin or not pin <= allowed:
+                raise SpikeGANError(f"`pin` must be a non-empty set of this process's CPUs "
+                                    f"{sorted(allowed)}. Received {sorted(pin)}.")
+        ort = _ort()
+        session = ort.InferenceSession(str(self._path), session_options(threads, self._spin),
+                                       providers=self._providers)
+        z_rng, u_rng = self._z_rng, self._u_rng
+
+        def produce(m: int) -> np.ndarray:
+            z = z_rng.standard_normal((m, self._latent), dtype=np.float32)
+            u = u_rng.random((m, self._neurons, self._bins), dtype=np.float32)
+            return session.run(["spikes"], {"z": z, "u": u})[0]
+
+        def on_close(handed_out: int) -> None:
+            self._drawn += handed_out
+            self._prefetching = None
+            self._ahead = True  # the producer drew past the last window handed out
+
+        stream = PrefetchStream(produce, batch=batch, prefetch=max(prefetch, batch),
+                                chunk=min(chunk, max(prefetch, batch)), pin=pin,
+                                on_close=on_close)
+        self._prefetching = stream
+        return stream
+
+    def _on_demand(self, batch: int) -> Iterator[np.ndarray]:
         # The loop reuses bound buffers: the draws are written in place into the
         # arrays ONNX Runtime reads, and the outputs land in preallocated arrays
         # (about 10% less per-window overhead than `session.run` for one window).
