@@ -5,6 +5,7 @@ Everything goes to TF Serving's layout ``<out>/<name>/<version>/``::
     <out>/<name>/<version>/
         saved_model.pb, variables/, assets/spikegan_metadata.json   (savedmodel)
         model.onnx                                                  (onnx)
+        model-float16.onnx, model-int8.onnx                         (onnx, precision=...)
         model.tflite                                                (tflite)
         export.json        metadata + files + the parity measured
 
@@ -36,6 +37,8 @@ from spikegan_tf.validation import check_positive_int, check_seed
 
 from .metadata import build_metadata
 from .parity import Parity
+from .precision import FILES as PRECISION_FILES
+from .precision import StatisticalParity, parse_precisions
 
 __all__ = ["FORMATS", "FILES", "MANIFEST", "ExportResult", "parse_formats", "export_run"]
 
@@ -55,6 +58,7 @@ class ExportResult:
     files: dict[str, Path]
     parity: dict[str, Parity]
     metadata: dict[str, Any] = field(repr=False)
+    statistical: dict[str, StatisticalParity] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Human-readable report: files written and parity measured."""
@@ -62,12 +66,17 @@ class ExportResult:
         for fmt, path in self.files.items():
             what = "(signatures serving_default, sample)" if fmt == "savedmodel" else \
                 f"({path.stat().st_size / 1e6:.2f} MB)"
-            out.append(f"  {fmt:<11} {path}{os.sep if path.is_dir() else ''} {what}")
-        out.append(f"  {'metadata':<11} {self.path / MANIFEST}")
+            out.append(f"  {fmt:<12} {path}{os.sep if path.is_dir() else ''} {what}")
+        out.append(f"  {'metadata':<12} {self.path / MANIFEST}")
         any_parity = next(iter(self.parity.values()), None)
         if any_parity is not None:
             out.append(f"parity with the Keras generator on {any_parity.n_windows} windows:")
             out += [f"  {p.summary()}" for p in self.parity.values()]
+        if self.statistical:
+            n = next(iter(self.statistical.values())).n_windows
+            out.append(f"statistical parity with the float32 ONNX model on {n} windows "
+                       "(error / noise floor of the training data):")
+            out += [f"  {p.summary()}" for p in self.statistical.values()]
         return out
 
 
@@ -172,7 +181,10 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
                formats: str | Sequence[str] = ("savedmodel", "onnx"), *,
                name: str | None = None, version: int | None = None, overwrite: bool = False,
                parity_windows: int = 256, parity_seed: int = 0, opset: int = 17,
-               lean: bool = True, bin_width: float | None = None) -> ExportResult:
+               lean: bool = True, bin_width: float | None = None,
+               precision: str | Sequence[str] | None = None, floor_data: Any = None,
+               floor_key: str | None = None, parity_statistics_windows: int = 8192
+               ) -> ExportResult:
     """Export a run's generator to ``<out>/<name>/<version>/``.
 
     Parameters
@@ -202,6 +214,17 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
         Seconds per bin, recorded in the metadata when the run's training data
         had none (windows files, simulated data); must agree with the run's
         when it has one.
+    precision : str or sequence of str, optional
+        Lighter-precision ONNX variants to write beside ``model.onnx``:
+        ``"float16"``, ``"int8"`` (see :mod:`.precision`). Each must pass the
+        statistical parity check against the float32 model.
+    floor_data : path-like or array_like, optional
+        The training data whose noise floor the statistical parity uses
+        (default: the file recorded in the run's ``config.json``).
+    floor_key : str, optional
+        Key of the spikes in ``floor_data`` when it is a file.
+    parity_statistics_windows : int
+        Windows sampled from each model for the statistical parity.
 
     Returns
     -------
@@ -233,6 +256,11 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
         version = check_positive_int(version, "version")
     parity_windows = check_positive_int(parity_windows, "parity_windows")
     parity_seed = check_seed(parity_seed)
+    precisions = parse_precisions(precision)
+    if precisions and "onnx" not in formats:
+        raise ConfigError(f"`precision` {', '.join(precisions)} makes variants of the ONNX "
+                          "model: add onnx to `formats`.")
+    stat_windows = check_positive_int(parity_statistics_windows, "parity_statistics_windows")
     run_config = with_bin_width(read_config(run_dir), bin_width)  # RunDirError if not a run
     from spikegan_tf.config import ModelConfig
 
@@ -240,6 +268,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
     if not (Path(run_dir) / GENERATOR_FILE).is_file():
         raise RunDirError(f"Run directory '{run_dir}' has no {GENERATOR_FILE} (the trained "
                           "generator): train first, or pass the directory of a finished run.")
+    floor = (_training_floor(run_config, config, floor_data, floor_key)
+             if precisions else None)  # before anything is written: a refusal leaves nothing
     base = _prepare_base(out, name)
     if version is None:
         version = _next_version(base)
@@ -285,6 +315,15 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             write_onnx(generator, config, tmp / FILES["onnx"], metadata, opset=opset, lean=lean)
             parity["onnx"] = verify_onnx(tmp / FILES["onnx"], ref, z, u).check()
             files["onnx"] = target / FILES["onnx"]
+        statistical: dict[str, StatisticalParity] = {}
+        for prec in precisions:
+            from .precision import convert, statistical_parity
+
+            convert(tmp / FILES["onnx"], tmp / PRECISION_FILES[prec], prec)
+            statistical[prec] = statistical_parity(
+                tmp / FILES["onnx"], tmp / PRECISION_FILES[prec], prec, floor or {},
+                n_windows=stat_windows, seed=parity_seed).check()
+            files[f"onnx-{prec}"] = target / PRECISION_FILES[prec]
         if "tflite" in formats:
             from .tflite import verify_tflite, write_tflite
 
@@ -297,6 +336,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             "version": version,
             "files": {fmt: os.path.relpath(p, target) for fmt, p in files.items()},
             "parity": {fmt: p.to_dict() for fmt, p in parity.items()},
+            "statistical_parity": {k: p.to_dict() for k, p in statistical.items()},
             "parity_seed": parity_seed,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True,
@@ -305,4 +345,46 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ExportResult(target, name, version, files, parity, metadata)
+    return ExportResult(target, name, version, files, parity, metadata, statistical)
+
+
+def _training_floor(run_config: dict[str, Any], config: Any, floor_data: Any,
+                    floor_key: str | None) -> dict[str, float]:
+    """Noise floor of the run's training data: held-out part against the training part.
+
+    The data are split as training split them (``val_fraction``, ``stride``,
+    the run's seed; 10% when the run held nothing out).
+    """
+    import warnings
+
+    from spikegan_tf.data import load_spikes
+    from spikegan_tf.errors import SpikeGANError
+    from spikegan_tf.train import prepare_data
+
+    from .precision import training_floor
+
+    info = run_config.get("data") or {}
+    if floor_data is None:
+        source, key = info.get("source"), info.get("key")
+        if not source or not Path(str(source)).is_file():
+            raise RunDirError(
+                "A lighter-precision export is checked against the noise floor of the training "
+                f"data, but the run's training data '{source}' is not a readable file: pass "
+                "--data FILE (floor_data=...).")
+        floor_data, floor_key = source, floor_key or key
+    if isinstance(floor_data, (str, os.PathLike)):
+        floor_data = load_spikes(floor_data, key=floor_key)
+    train_cfg = run_config.get("train") or {}
+    val_fraction = float(info.get("val_fraction") or 0.0) or 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # silent neurons were reported at training time
+        data = prepare_data(floor_data, config.n_bins, val_fraction=val_fraction,
+                            stride=int(info.get("stride") or 1),
+                            seed=int(train_cfg.get("seed") or 0))
+    if data.n_neurons != config.n_neurons:
+        raise SpikeGANError(f"The floor data have {data.n_neurons} neurons but the run's "
+                            f"generator makes {config.n_neurons}; pass the run's training data.")
+    if data.val is None:
+        raise SpikeGANError("The floor data are too short to hold out a part for the noise "
+                            "floor; pass the run's training data.")
+    return training_floor(data.train, data.val, config.n_bins)

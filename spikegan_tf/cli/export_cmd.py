@@ -16,6 +16,12 @@ spikegan_tf.export.runtime.Sampler) and optionally model.tflite, plus export.jso
 with the metadata and the parity measured against the Keras generator. The version
 is written to a temporary directory and renamed into place only when every format
 reloads and matches the Keras model.
+
+--precision float16,int8 adds lighter ONNX variants (model-float16.onnx,
+model-int8.onnx) for rigs. They cannot match bit for bit, so each is checked
+statistically: both models sample the same draws, and the error of each of the six
+headline statistics against the float32 model must stay within 0.5x the noise floor
+of the training data (read from the file the run was trained on, or --data).
 """
 
 EPILOG = """\
@@ -25,6 +31,7 @@ examples:
   spikegan export --run runs/retina --format savedmodel,onnx,tflite --out models \\
       --version 1 --overwrite
   spikegan export --run runs/uniform --out models --bin-width 0.02   # data had no bin width
+  spikegan export --run runs/retina --format onnx --out models --precision float16,int8
 """
 
 
@@ -50,21 +57,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "had none (windows or simulated files); must match the run's otherwise")
     p.add_argument("--parity-windows", type=Number("--parity-windows", minimum=1), default=256, metavar="N",
                    help="windows compared with the Keras generator (default: 256)")
+    p.add_argument("--precision", default=None, metavar="P[,P]",
+                   help="also write lighter ONNX variants: float16, int8 (comma-separated), "
+                        "each checked by statistical parity with the float32 model")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="with --precision: the training data whose noise floor the check uses "
+                        "(default: the file recorded in the run's config.json)")
+    p.add_argument("--key", default=None, help="with --data: key of the spikes in FILE")
     p.set_defaults(func=handler)
 
 
 def handler(args: argparse.Namespace) -> int:
     """Run the export and print what was written and the parity measured."""
-    from spikegan_tf.export.bundle import export_run, parse_formats
-
-    formats = parse_formats(args.format)  # fail on a typo before importing TensorFlow
     from spikegan_tf.errors import ConfigError
+    from spikegan_tf.export.bundle import export_run, parse_formats
+    from spikegan_tf.export.precision import parse_precisions
 
-    try:
+    try:  # fail on a typo before importing TensorFlow
+        formats = parse_formats(args.format)
+        precisions = parse_precisions(args.precision)
+        if (args.data or args.key) and not precisions:
+            raise ConfigError("`--data` and `--key` give the floor data of `--precision`; "
+                              "add --precision float16 or int8.")
         result = export_run(args.run, args.out, formats, name=args.name, version=args.version,
                             overwrite=args.overwrite, parity_windows=args.parity_windows,
-                            bin_width=args.bin_width)
+                            bin_width=args.bin_width, precision=precisions,
+                            floor_data=args.data, floor_key=args.key)
     except ConfigError as exc:  # name the flags, not the Python arguments
-        raise ConfigError(str(exc).replace("`bin_width`", "`--bin-width`")) from None
+        text = str(exc)
+        for arg, flag in (("`bin_width`", "`--bin-width`"), ("`precision`", "`--precision`"),
+                          ("`formats`", "`--format`")):
+            text = text.replace(arg, flag)
+        raise ConfigError(text) from None
     print("\n".join(result.lines()))
     return 0
