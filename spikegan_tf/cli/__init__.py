@@ -37,6 +37,7 @@ _COMMANDS = (
     "baseline",
     "importance",
     "export",
+    "latency",
     "demo",
 )
 
