@@ -5,6 +5,15 @@ Examples::
     spikegan sample --run runs/retina --n 100000 --seed 0 --out samples.npy
     spikegan sample --run runs/retina --n 1000000 --seed 1 --out big.npy --chunk-size 16384
     spikegan sample --baseline dg.npz --n 10000 --seed 0 --out dg_samples.npy
+    spikegan sample --model models/retina/1/model.onnx --n 3600000 --seed 7 \
+        --out session.npy --session        # a 1 kHz rig's hour, pre-generated
+
+``--model`` samples an exported ONNX model with the TF-free runtime (the same
+windows as ``--run`` for the same seed, wherever float round-off cannot flip a
+draw). ``--session`` also writes ``<out>.json``, the session's replay record:
+seed, source and its SHA-256, shape, byte layout and the offset of the first
+window in the ``.npy`` (so a C++, Bonsai or LabVIEW rig can memory-map the raw
+bytes), the data's SHA-256, and the command that regenerates it.
 
 Windows ``(n, neurons, bins)`` uint8 are Bernoulli draws from the generator's
 firing probabilities under the package's sampling protocol (the same seed gives
@@ -36,6 +45,8 @@ def register(subparsers: Any) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="run directory of `spikegan train` (generator.keras)")
     src.add_argument("--baseline", help="fitted baseline model (.npz of `spikegan baseline`)")
+    src.add_argument("--model", help="exported ONNX model (model.onnx of `spikegan export`); "
+                                     "needs no TensorFlow")
     p.add_argument("--n", type=Number("--n", minimum=1), required=True, help="number of windows")
     p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output .npy file")
@@ -46,6 +57,9 @@ def register(subparsers: Any) -> None:
                         "its rate in the run's training data (as SpikeGAN.calibrate_rates)")
     p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=8192,
                    help="windows generated per generator call (default 8192)")
+    p.add_argument("--session", action="store_true",
+                   help="also write OUT's replay record (.json beside the .npy): seed, source, "
+                        "byte layout and offset for memory-mapping from any language, checksum")
     p.set_defaults(func=handle)
 
 
@@ -65,20 +79,106 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"The directory of `--out` does not exist: '{out.parent}'.")
     start = time.perf_counter()
     if args.run is None and args.threshold is not None:
-        raise ConfigError("`--threshold` applies to a generator (--run), not to "
-                          "--baseline models.")
+        raise ConfigError("`--threshold` applies to a Keras generator (--run), not to "
+                          "--baseline or --model.")
     if args.run is None and args.calibrate:
-        raise ConfigError("`--calibrate` applies to a generator (--run), not to "
-                          "--baseline models.")
+        raise ConfigError("`--calibrate` applies to a Keras generator (--run), not to "
+                          "--baseline or --model (calibrate the run, then export it).")
     with atomic_path(out) as tmp:
         if args.run is not None:
             what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp, args.calibrate)
+        elif args.model is not None:
+            what = _sample_onnx(args.model, n, seed, chunk, tmp)
         else:
             what = _sample_baseline(args.baseline, n, seed, tmp)
     x = np.load(out, mmap_mode="r")
     print(f"wrote {n} windows of {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
           f"(seed {seed}) to {out} in {time.perf_counter() - start:.1f} s")
+    if args.session:
+        record = _write_session_record(args, out, x)
+        print(f"session record: {record}")
     return 0
+
+
+def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> str:
+    import numpy as np
+
+    from spikegan_tf.export.runtime import Sampler
+
+    sampler = Sampler(path, seed=seed, chunk_size=chunk)
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                    shape=(n, sampler.n_neurons, sampler.n_bins))
+    try:
+        for start in range(0, n, chunk):
+            m = min(chunk, n - start)
+            out[start:start + m] = sampler.sample(m)
+        out.flush()
+    finally:
+        del out
+    return f"the ONNX model {sampler.path}"
+
+
+def _sha256(path: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_session_record(args: argparse.Namespace, out: Any, x: Any) -> Any:
+    """Write ``<out>.json``: what a rig in any language needs to use and replay the session."""
+    import json
+    import shlex
+    from pathlib import Path
+
+    from spikegan_tf._version import __version__
+
+    if args.run is not None:
+        from spikegan_tf.rundir import GENERATOR_FILE, read_config
+
+        kind, path = "run", Path(args.run).resolve()
+        model_file = path / GENERATOR_FILE
+        bin_width = (read_config(path).get("data") or {}).get("bin_width")
+    elif args.model is not None:
+        from spikegan_tf.export.runtime import Sampler
+
+        kind, path = "onnx", Path(args.model).resolve()
+        sampler = Sampler(path, seed=0)
+        model_file, bin_width = sampler.path, sampler.bin_width
+    else:
+        kind, path = "baseline", Path(args.baseline).resolve()
+        model_file, bin_width = path, None
+    n, n_neurons, n_bins = (int(d) for d in x.shape)
+    flag = {"run": "--run", "onnx": "--model", "baseline": "--baseline"}[kind]
+    replay = ["spikegan", "sample", flag, str(path), "--n", str(n), "--seed", str(args.seed),
+              "--out", str(Path(out).resolve()), "--session"]
+    if args.calibrate:
+        replay.append("--calibrate")
+    if args.threshold is not None:
+        replay += ["--threshold", str(args.threshold)]
+    record = {
+        "format": "spikegan-session", "format_version": 1,
+        "windows_file": Path(out).name,
+        "dtype": "uint8", "shape": [n, n_neurons, n_bins], "order": "C",
+        "layout": "window i, neuron j, bin k is the byte at data_offset + (i * n_neurons + j) "
+                  "* n_bins + k; values 0/1",
+        "data_offset": int(x.offset),
+        "data_sha256": _sha256(out),
+        "seed": int(args.seed),
+        "source": {"kind": kind, "path": str(path), "file": str(model_file),
+                   "sha256": _sha256(model_file)},
+        "calibrated": bool(args.calibrate), "threshold": args.threshold,
+        "bin_width": bin_width,
+        "package_version": __version__,
+        "replay": shlex.join(replay),
+    }
+    target = Path(out).with_suffix(".json")
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+    return target
 
 
 def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float | None,
