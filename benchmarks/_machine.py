@@ -7,30 +7,11 @@ the same run, and results from different machines are compared through it.
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
-import sys
 import time
 from typing import Any
 
-
-def cpu_description() -> dict[str, Any]:
-    """CPU model name, logical CPUs and the SIMD flags that decide kernel choice."""
-    model, flags = platform.processor() or platform.machine(), []
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name") and ":" in line:
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and ":" in line:
-                    flags = line.split(":", 1)[1].split()
-                    break
-    except OSError:
-        pass
-    simd = sorted(f for f in flags if f.startswith(("avx", "fma", "amx", "sse4")))
-    return {"cpu_model": model, "logical_cpus": os.cpu_count(), "simd_flags": simd,
-            "python": sys.version.split()[0], "machine": platform.machine()}
+from spikegan_tf.export.latency import cpu_description  # the one the rig's report prints
 
 
 def matmul_calibration(size: int = 1024, repeats: int = 20) -> dict[str, float]:
@@ -53,6 +34,4 @@ def matmul_calibration(size: int = 1024, repeats: int = 20) -> dict[str, float]:
 
 def machine_record() -> dict[str, Any]:
     """:func:`cpu_description` plus :func:`matmul_calibration` and the load average."""
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {**cpu_description(), "matmul_float32": matmul_calibration(),
-            "load_average_1m": None if load is None else load[0]}
+    return {**cpu_description(), "matmul_float32": matmul_calibration()}

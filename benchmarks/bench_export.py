@@ -8,7 +8,11 @@ depend on training) this measures, in one run:
   runtime's ``Sampler.stream``, which includes drawing ``z`` and ``u``), ONNX
   Runtime on tf2onnx's conversion of the Keras call as written (the baseline),
   TFLite, and TensorFlow (``tf.function``, TensorFlow's own thread pools);
-* throughput at batch 1024 with 2 threads (windows/s, median of ``--repeats``).
+* throughput at batch 1024 with 2 threads (windows/s, median of ``--repeats``);
+* the rig contract (``_rig.py``): the packaged retina50 generator in float32,
+  float16 and int8 -- statistical parity against the retina's noise floor,
+  single-window latency per precision -- and the prefetching stream in a 1 kHz
+  loop for ``--stream-seconds`` (60) while another process keeps one core busy.
 
 The variants are measured interleaved in rounds so that a load change on a
 shared machine affects them alike; quote medians and the ratios measured in
@@ -16,7 +20,7 @@ the same run. Prints a table and writes ``benchmarks/results/bench_export.json``
 
 Usage::
 
-    python benchmarks/bench_export.py            # ~1-2 minutes
+    python benchmarks/bench_export.py            # ~5 minutes
     python benchmarks/bench_export.py --quick    # smoke run
 """
 
@@ -100,11 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=12, help="batch calls per variant")
     ap.add_argument("--no-tflite", action="store_true")
-    ap.add_argument("--quick", action="store_true", help="200 calls, 3 repeats")
+    ap.add_argument("--stream-seconds", type=float, default=60.0,
+                    help="duration of each 1 kHz rig loop (default 60)")
+    ap.add_argument("--no-rig", action="store_true", help="skip the rig section")
+    ap.add_argument("--quick", action="store_true", help="200 calls, 3 repeats, 3 s loops")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     if args.quick:
-        args.calls, args.repeats, args.rounds = 200, 3, 2
+        args.calls, args.repeats, args.rounds, args.stream_seconds = 200, 3, 2, 3.0
 
     import onnxruntime as ort
     import tensorflow as tf
@@ -117,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     from spikegan_tf.export.runtime import Sampler, session_options
     from spikegan_tf.models import build_generator
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _machine import machine_record
+
+    machine = machine_record()
     load_start = os.getloadavg()
     cfg = ModelConfig(n_neurons=args.neurons, n_bins=args.bins)
     gen = build_generator(cfg, seed=0)
@@ -238,10 +249,14 @@ def main(argv: list[str] | None = None) -> int:
                  "are provisional; compare ratios from the same run.",
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor(), "python": sys.version.split()[0],
-                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+                    "loadavg_start": load_start, "loadavg_end": os.getloadavg(), **machine},
         "versions": {"spikegan_tf": __version__, "onnxruntime": ort.__version__,
                      "tensorflow": tf.__version__, "onnx": onnx.__version__},
     }
+    if not args.no_rig:
+        import _rig
+
+        result["rig"] = _rig.run(args.stream_seconds, args.calls, args.rounds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 
@@ -276,6 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"polyphase vs as-written ONNX: p50 {r['onnx_polyphase_vs_as_written_p50_speedup']:.2f}x "
           f"faster, throughput {r['onnx_polyphase_vs_as_written_throughput']:.2f}x; vs TF Keras "
           f"throughput {r['onnx_polyphase_vs_tf_keras_throughput']:.2f}x")
+    if "rig" in result:
+        import _rig
+
+        _rig.print_table(result["rig"])
+    m = result["machine"]
+    print(f"machine: {m['cpu_model']}, {' '.join(m['simd_flags'])}; float32 matmul "
+          f"{m['matmul_float32']['gflop_per_s']:.0f} GFLOP/s")
     print(f"wrote {args.out}")
     return 0
 

@@ -333,3 +333,28 @@ def test_rig_modules_need_no_tensorflow(exported, tmp_path):
                          timeout=60, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads(res.stdout.strip().splitlines()[-1]) == {"tf": False, "keras": False}
+
+
+def test_cpp_session_player_reads_what_python_wrote(exported, tmp_path):
+    """examples/rig_cpp/session_player.cpp, compiled, against numpy on the same session."""
+    import shutil
+
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    src = Path(__file__).resolve().parents[1] / "examples" / "rig_cpp" / "session_player.cpp"
+    exe = tmp_path / "player"
+    subprocess.run([cxx, "-O2", "-std=c++17", "-o", str(exe), str(src)], check=True,
+                   timeout=120)
+    out = tmp_path / "s.npy"
+    assert main(["sample", "--model", str(exported.files["onnx"]), "--n", "200", "--seed", "2",
+                 "--out", str(out), "--session"]) == 0
+    rec = json.loads(out.with_suffix(".json").read_text())
+    res = subprocess.run([str(exe), str(out), str(rec["data_offset"]),
+                          *(str(d) for d in rec["shape"][1:]), "150", "50"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    counts = [int(line.split()[1]) for line in res.stdout.splitlines()]
+    np.testing.assert_array_equal(counts, np.load(out)[150:200].sum(axis=(1, 2)))
+    bad = subprocess.run([str(exe), str(out), str(rec["data_offset"]), "4", "8", "199", "2"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "holds 200 windows" in bad.stderr
