@@ -92,7 +92,7 @@ def test_prefetch_stream_hands_out_in_order_and_stays_bounded():
         got = np.concatenate(items)[:, 0, 0]
         np.testing.assert_array_equal(got, np.arange(150) % 251)
         assert stream.handed_out == 150
-    assert not stream._thread.is_alive()
+    assert not stream._state.thread.is_alive()
     with pytest.raises(StopIteration):
         next(stream)
 
