@@ -9,8 +9,9 @@ builds it):
 
 * the producer makes ``chunk`` windows per ONNX Runtime call, cuts them into
   read-only items, and sleeps once ``prefetch`` windows are waiting, looking
-  again every ``poll`` seconds (5 ms), so the buffer never grows without bound
-  and a paused loop costs the process about 0.1% of a CPU;
+  again after a quarter of the time the loop needs to drain the buffer at the
+  rate it has been taking windows (1 ms to 100 ms), so the buffer never grows
+  without bound and a paused loop costs the process ten short wake-ups a second;
 * taking an item runs no Python code: the stream is an :class:`itertools.chain`
   over the producer's lists of items, so ``next(stream)`` is a C-level list step,
   except once per chunk, when the next list is popped from a
@@ -44,15 +45,15 @@ from spikegan_tf.errors import SpikeGANError
 
 __all__ = ["PrefetchStream"]
 
-POLL_S = 5e-3  # how often a producer with a full buffer looks again
+POLL_S = (1e-3, 0.1)  # shortest and longest sleep of a producer whose buffer is full
 
 
 class _Producer:
     """The background thread, the bounded queue and the consumer-side counters."""
 
     def __init__(self, produce: Callable[[int], np.ndarray], batch: int, prefetch: int,
-                 chunk: int, pin: set[int] | None, poll: float = POLL_S) -> None:
-        self.produce, self.batch, self.pin, self.poll = produce, batch, pin, poll
+                 chunk: int, pin: set[int] | None) -> None:
+        self.produce, self.batch, self.pin = produce, batch, pin
         self.chunk = batch * max(1, chunk // batch)
         self.maxsize = max(1, prefetch // self.chunk)  # lists of items in the buffer
         self.buffer: deque[list[np.ndarray]] = deque()
@@ -70,10 +71,15 @@ class _Producer:
         try:
             if self.pin is not None:
                 os.sched_setaffinity(0, self.pin)  # 0: this thread (Linux)
+            taken, when = self.taken, time.monotonic()
             while not self.stop.is_set():
                 self.spent.clear()
                 if len(self.buffer) >= self.maxsize:
-                    self.stop.wait(self.poll)
+                    now = time.monotonic()
+                    rate = (self.taken - taken) * self.batch / max(now - when, 1e-6)
+                    taken, when = self.taken, now
+                    drain = self.maxsize * self.chunk / max(rate, 1e-9)
+                    time.sleep(min(POLL_S[1], max(POLL_S[0], drain / 4)))
                     continue
                 block = self.produce(self.chunk)
                 block.flags.writeable = False
