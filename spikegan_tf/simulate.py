@@ -73,8 +73,9 @@ class SimulatedData:
     Attributes
     ----------
     spikes : numpy.ndarray
-        ``uint8`` windows ``(n_samples, n_neurons, n_bins)``.
-    dataset : {"uniform", "packets"}
+        ``uint8`` windows ``(n_samples, n_neurons, n_bins)``, or a raster
+        ``(n_time_bins, n_neurons)`` (``states``).
+    dataset : {"uniform", "packets", "states"}
         Which simulator produced them.
     params : dict
         The arguments of the call (JSON-serialisable scalars).
@@ -102,7 +103,7 @@ class SimulatedData:
     @property
     def n_neurons(self) -> int:
         """Number of neurons."""
-        return int(self.spikes.shape[1])
+        return int(self.spikes.shape[-1] if self.spikes.ndim == 2 else self.spikes.shape[1])
 
     def metadata(self) -> dict[str, Any]:
         """Dataset name, parameters and format version, as saved in the ``metadata`` entry."""
@@ -111,7 +112,8 @@ class SimulatedData:
             "format_version": FORMAT_VERSION,
             "dataset": self.dataset,
             "params": self.params,
-            "layout": "spikes: (n_samples, n_neurons, n_bins) uint8",
+            "layout": ("spikes: raster (n_time_bins, n_neurons) uint8" if self.spikes.ndim == 2
+                       else "spikes: (n_samples, n_neurons, n_bins) uint8"),
         }
 
     def save(self, path: str | os.PathLike[str], *, compress: bool = True) -> Path:

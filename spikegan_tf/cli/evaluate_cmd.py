@@ -64,6 +64,11 @@ def register(subparsers: Any) -> None:
                    help="largest lag of the lagged covariances / autocorrelogram (default 10)")
     p.add_argument("--n-memorization", type=Number("--n-memorization", minimum=1), default=1000, metavar="N",
                    help="windows per set checked for memorisation (default 1000)")
+    p.add_argument("--seam-length", type=Number("--seam-length", minimum=4), default=None,
+                   metavar="L",
+                   help="the --generated rasters were made L bins at a time: add the seam test "
+                        "(statistics of windows across piece boundaries against those inside, "
+                        "and a classifier's AUC) to the report, in seams.json")
     p.add_argument("--note", action="append", default=[], metavar="TEXT",
                    help="a note for the report (repeatable)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
@@ -136,6 +141,11 @@ def handle(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"'{args.real}' is a raster: give --bins T to cut it into windows of T bins."
             )
+    if args.seam_length is not None:
+        rasters = [rec for rec in generated.values() if rec.kind == "raster"]
+        if len(rasters) != len(generated) or not rasters:
+            raise ConfigError("`--seam-length` tests long generated rasters: every --generated "
+                              "file must be a raster (time bins, neurons).")
     n_neurons = _shape(real, bins)[0]
     for rec in generated.values():
         got = _shape(rec, bins)
@@ -202,11 +212,32 @@ def handle(args: argparse.Namespace) -> int:
     _print_summary(result)
     out = Path(args.out)
     written = [RESULTS_FILE, REPORT_FILE] + list(result.figures)
+    if args.seam_length is not None:
+        written.append(_seams(args, real, generated, out, seed))
     print(f"wrote {', '.join(str(out / f) for f in written)} "
           f"in {time.perf_counter() - start:.1f} s")
     if not args.no_figures and FIGURE_FILE not in result.figures:
         print("(no figures: matplotlib is not installed; pip install 'spikegan-tf[plot]')")
     return 0
+
+
+def _seams(args: argparse.Namespace, real: Any, generated: dict[str, Any], out: Any,
+           seed: int) -> str:
+    """Seam test of every generated raster; print it and write ``seams.json``."""
+    import json
+
+    from spikegan_tf._atomic import atomic_path
+    from spikegan_tf.seams import seam_report
+
+    length = args.seam_length
+    reports = {}
+    for label, rec in generated.items():
+        rep = seam_report(rec.spikes, real.spikes, length, n_bins=length // 2, seed=seed)
+        print(f"{label}: " + "\n".join(rep.lines()))
+        reports[label] = rep.to_dict()
+    with atomic_path(out / "seams.json") as tmp:
+        tmp.write_text(json.dumps(reports, indent=2) + "\n")
+    return "seams.json"
 
 
 def _print_summary(result: Any) -> None:

@@ -6,9 +6,11 @@ Examples::
     spikegan simulate packets --neurons 32 --bins 64 --group-size 8 --packet-prob 0.05 \\
         --seed 0 --out packets.npz
     spikegan simulate packets --modes 2 --neurons 32 --group-size 18 --out two_modes.npz
+    spikegan simulate states --time-bins 200000 --neurons 20 --dwell 100 --out states.npz
 
-The file holds ``spikes`` ``(samples, neurons, bins)`` uint8, the ground truth
-arrays (see ``spikegan_tf.simulate``) and a JSON ``metadata`` string.
+The file holds ``spikes`` ``(samples, neurons, bins)`` uint8 (``states``: a raster
+``(time bins, neurons)``), the ground truth arrays (see ``spikegan_tf.simulate`` and
+``spikegan_tf.data.states``) and a JSON ``metadata`` string.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def register(subparsers: Any) -> None:
     """Add the ``simulate`` subcommand."""
     p = subparsers.add_parser(
         "simulate",
-        help="write a simulated dataset of the paper (uniform or packets) to .npz",
+        help="write a simulated dataset (the paper's uniform or packets; states) to .npz",
         description=(
             "Simulate one of the datasets of Molano-Mazon et al. (2018) and save spikes "
             "(samples, neurons, bins) with their ground truth in an .npz file."
@@ -78,6 +80,31 @@ def register(subparsers: Any) -> None:
                    help="1: packets at random times; 2: one packet per sample from one of "
                         "two neuron sets (1)")
     k.set_defaults(func=handle)
+    st = sub.add_parser(
+        "states",
+        help="a raster driven by slow hidden up/down states (correlations beyond one window)",
+        description="A hidden two-state chain switching every --dwell bins on average; given "
+        "the state, neurons fire independently at their down or up probability. Writes a "
+        "raster (time bins, neurons) with the exact lagged covariances as ground truth: the "
+        "test set for continuous spike trains.",
+    )
+    st.add_argument("--time-bins", type=Number("--time-bins", minimum=1), default=200_000,
+                    help="raster length (200000)")
+    st.add_argument("--neurons", type=Number("--neurons", minimum=1), default=20,
+                    help="number of neurons (20)")
+    st.add_argument("--dwell", type=Number("--dwell", float, 2, open_min=True), default=100.0,
+                    help="mean bins a state lasts (100)")
+    st.add_argument("--low", type=Number("--low", float, 0, 1, open_min=True, open_max=True,
+                                         noun="a probability"), default=0.02,
+                    help="mean firing probability per bin in the down state (0.02)")
+    st.add_argument("--high", type=Number("--high", float, 0, 1, open_min=True, open_max=True,
+                                          noun="a probability"), default=0.12,
+                    help="mean firing probability per bin in the up state (0.12)")
+    st.add_argument("--spread", type=Number("--spread", float, 0, 1, open_max=True),
+                    default=0.5, help="relative half-width of the per-neuron draws (0.5)")
+    st.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (0)")
+    st.add_argument("--out", required=True, help="output .npz file")
+    st.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -91,6 +118,8 @@ def handle(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
+    if args.dataset == "states":
+        return _states(args, out)
     common = dict(
         group_size=args.group_size,
         firing_rate=args.firing_rate,
@@ -127,7 +156,28 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _states(args: argparse.Namespace, out: Any) -> int:
+    from spikegan_tf.data.states import states
+    from spikegan_tf.errors import ConfigError
+
+    try:
+        sim = states(args.time_bins, args.neurons, dwell=args.dwell, low=args.low,
+                     high=args.high, spread=args.spread, seed=args.seed)
+    except ConfigError as exc:
+        raise ConfigError(_flag_names(str(exc))) from None
+    path = sim.save(out)
+    t, n = sim.spikes.shape
+    print(f"wrote a states raster of {t} time bins x {n} neurons (dwell {args.dwell:g} bins, "
+          f"seed {args.seed}) to {path}; mean firing probability {sim.spikes.mean():.4f} per "
+          f"bin; ground truth: {', '.join(sorted(sim.ground_truth))}")
+    return 0
+
+
 _FLAGS = {
+    "`n_time_bins`": "`--time-bins`",
+    "`low`": "`--low`",
+    "`high`": "`--high`",
+    "`dwell`": "`--dwell`",
     "`n_samples`": "`--samples`",
     "`n_neurons`": "`--neurons`",
     "`n_bins`": "`--bins`",

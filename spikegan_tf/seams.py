@@ -1,0 +1,210 @@
+"""Seam test: does a long generated raster show where its pieces were joined?
+
+A generator of continuous spike trains makes a raster piece by piece
+(``segment_length`` bins at a time, starting at ``offset``). If the pieces do
+not continue each other, every statistic that spans a boundary breaks there.
+Two checks, on the generated raster alone plus real data for reference:
+
+* **statistics**: stride-1 windows of ``n_bins`` are split into those that
+  straddle a boundary and those inside one piece; each headline statistic of
+  both sets is compared with the real data, and ``ratio = error(straddling) /
+  error(within)`` (1.0: seams invisible to that statistic);
+* **classifier**: windows of ``2 * half_width`` bins centred on a boundary
+  against windows centred between boundaries, told apart by a logistic
+  regression on features that span the centre (population counts per bin,
+  their products across the centre, counts of each half and their product,
+  same-neuron coincidences across the centre), cross-validated; the AUC is
+  0.5 when the seams are invisible.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> raster = (rng.random((20000, 5)) < 0.1).astype(np.uint8)
+>>> report = seam_report(raster, raster, segment_length=32, n_bins=16, seed=0)
+>>> 0.4 < report.auc < 0.6
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.validation import check_positive_int, check_raster
+
+__all__ = ["SeamReport", "seam_report", "seam_classifier_auc", "boundary_starts"]
+
+
+def boundary_starts(n_time_bins: int, segment_length: int, n_bins: int, offset: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Start bins of stride-1 windows that straddle a boundary, and of those that do not.
+
+    Boundaries lie before bins ``offset + k * segment_length`` (k >= 1).
+
+    Examples
+    --------
+    >>> straddle, within = boundary_starts(12, 4, 3)
+    >>> straddle.tolist(), within.tolist()
+    ([2, 3, 6, 7], [0, 1, 4, 5, 8, 9])
+    """
+    starts = np.arange(0, n_time_bins - n_bins + 1)
+    phase = (starts - offset) % segment_length
+    crosses = phase + n_bins > segment_length  # a boundary falls strictly inside the window
+    crosses &= starts + n_bins > offset + segment_length  # no boundary before the first piece
+    return starts[crosses], starts[~crosses]
+
+
+def _windows(raster: np.ndarray, starts: np.ndarray, n_bins: int) -> np.ndarray:
+    idx = starts[:, None] + np.arange(n_bins)[None]
+    return np.ascontiguousarray(raster[idx].transpose(0, 2, 1))  # (n, neurons, bins)
+
+
+def _features(windows: np.ndarray) -> np.ndarray:
+    """Features that span the centre of ``(n, neurons, 2h)`` windows."""
+    h = windows.shape[2] // 2
+    x = windows.astype(np.float32)
+    counts = x.sum(axis=1)  # (n, 2h) population count per bin
+    left, right = counts[:, :h].sum(1), counts[:, h:].sum(1)
+    across = counts[:, h - 1] * counts[:, h]
+    same = (x[:, :, h - 1] * x[:, :, h]).sum(1)  # same neuron in both central bins
+    per_neuron = (x[:, :, :h].sum(2) * x[:, :, h:].sum(2)).sum(1)
+    return np.column_stack([counts, left, right, left * right, across, same, per_neuron,
+                            np.abs(left - right)])
+
+
+def _logistic_scores(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                     l2: float = 1.0) -> np.ndarray:
+    from scipy.optimize import minimize
+
+    mu, sd = x_train.mean(0), x_train.std(0) + 1e-9
+    a = np.column_stack([(x_train - mu) / sd, np.ones(len(x_train))])
+    b = np.column_stack([(x_test - mu) / sd, np.ones(len(x_test))])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = a @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        nll = np.sum(np.logaddexp(0.0, z) - y_train * z) + 0.5 * l2 * np.sum(w[:-1] ** 2)
+        grad = a.T @ (p - y_train) + l2 * np.r_[w[:-1], 0.0]
+        return float(nll), grad
+
+    w = minimize(loss, np.zeros(a.shape[1]), jac=True, method="L-BFGS-B").x
+    return b @ w
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores)
+    pos = labels == 1
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def seam_classifier_auc(raster: Any, segment_length: int, *, half_width: int = 8,
+                        offset: int = 0, max_windows: int = 20000, seed: int = 0) -> float:
+    """Cross-validated AUC of telling boundary-centred from piece-centred windows (0.5: none).
+
+    Two-fold: each half of the windows (chosen at random) scores the other.
+    """
+    raster = check_raster(raster, "raster")
+    segment_length = check_positive_int(segment_length, "segment_length")
+    h = check_positive_int(half_width, "half_width")
+    if 2 * h > segment_length:
+        raise ConfigError(f"`half_width` must be at most segment_length / 2 = "
+                          f"{segment_length // 2}. Received {h}.")
+    t = raster.shape[0]
+    seams = np.arange(offset + segment_length, t - h + 1, segment_length)
+    seams = seams[seams >= h]
+    mids = seams - segment_length // 2
+    mids = mids[mids >= h]
+    rng = np.random.default_rng(seed)
+    n = min(len(seams), len(mids), max_windows // 2)
+    if n < 20:
+        raise ConfigError(f"The raster holds only {n} boundaries of {segment_length}-bin "
+                          "pieces; the seam classifier needs at least 20.")
+    seams, mids = rng.choice(seams, n, replace=False), rng.choice(mids, n, replace=False)
+    x = _features(_windows(raster, np.r_[seams, mids] - h, 2 * h))
+    y = np.r_[np.ones(n), np.zeros(n)]
+    fold = rng.permutation(2 * n) % 2 == 0
+    scores = np.empty(2 * n)
+    scores[fold] = _logistic_scores(x[~fold], y[~fold], x[fold])
+    scores[~fold] = _logistic_scores(x[fold], y[fold], x[~fold])
+    return _auc(scores, y)
+
+
+@dataclass(frozen=True)
+class SeamReport:
+    """What :func:`seam_report` measured."""
+
+    segment_length: int
+    n_bins: int
+    n_straddling: int
+    n_within: int
+    error_straddling: dict[str, float]
+    error_within: dict[str, float]
+    ratio: dict[str, float]
+    auc: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """The printed report."""
+        out = [f"seam test: pieces of {self.segment_length} bins; {self.n_straddling} "
+               f"{self.n_bins}-bin windows straddle a boundary, {self.n_within} do not",
+               f"{'statistic':<26} {'straddling':>11} {'within':>11} {'ratio':>7}"]
+        for name, r in self.ratio.items():
+            out.append(f"{name:<26} {self.error_straddling[name]:11.3g} "
+                       f"{self.error_within[name]:11.3g} {r:7.2f}")
+        out.append(f"seam classifier AUC {self.auc:.3f} (0.5: boundaries invisible)")
+        return out
+
+
+def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int = 32,
+                offset: int = 0, half_width: int | None = None, seed: int = 0) -> SeamReport:
+    """Both seam checks of a generated raster (see the module docstring).
+
+    Parameters
+    ----------
+    raster : array_like
+        Generated raster ``(n_time_bins, n_neurons)``.
+    reference : array_like
+        Real data: a raster or windows of ``n_bins``.
+    segment_length : int
+        Bins the generator made at a time.
+    n_bins : int
+        Window length of the statistics (shorter than ``segment_length``).
+    offset : int
+        Bin where the first piece starts.
+    half_width : int, optional
+        Half the classifier's window (default ``min(8, segment_length // 2)``).
+    seed : int
+        Seed of the classifier's subsampling and folds.
+    """
+    from spikegan_tf.compare import HEADLINE, compare
+
+    raster = check_raster(raster, "raster")
+    segment_length = check_positive_int(segment_length, "segment_length")
+    n_bins = check_positive_int(n_bins, "n_bins")
+    if n_bins >= segment_length:
+        raise ConfigError(f"`n_bins` must be shorter than `segment_length` ({segment_length}) "
+                          f"so that some windows lie inside one piece. Received {n_bins}.")
+    straddle, within = boundary_starts(raster.shape[0], segment_length, n_bins, offset)
+    if len(straddle) == 0 or len(within) == 0:
+        raise ConfigError(f"The raster ({raster.shape[0]} bins) is too short for windows both "
+                          f"across and inside {segment_length}-bin pieces.")
+    res = compare(reference, {"straddling": _windows(raster, straddle, n_bins),
+                              "within": _windows(raster, within, n_bins)},
+                  n_bins=n_bins, statistics=HEADLINE)
+    err_s = {k: float(m.mae) for k, m in res.metrics["straddling"].items()}
+    err_w = {k: float(m.mae) for k, m in res.metrics["within"].items()}
+    ratio = {k: err_s[k] / err_w[k] if err_w[k] > 0 else float("inf") for k in HEADLINE}
+    h = min(8, segment_length // 2) if half_width is None else half_width
+    auc = seam_classifier_auc(raster, segment_length, half_width=h, offset=offset, seed=seed)
+    return SeamReport(segment_length, n_bins, len(straddle), len(within), err_s, err_w, ratio,
+                      auc)

@@ -1,0 +1,103 @@
+"""Instruments for continuous spike trains: the slow-states dataset and the seam test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from spikegan_tf import stats
+from spikegan_tf.cli import main
+from spikegan_tf.data import load_spikes
+from spikegan_tf.data.states import expected_lagged_covariance, states
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.seams import boundary_starts, seam_classifier_auc, seam_report
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return states(240_000, 8, dwell=100, seed=3)
+
+
+def _pieces(raster: np.ndarray, length: int, seed: int) -> np.ndarray:
+    """The raster cut into pieces of ``length`` bins, shuffled and joined: seams everywhere."""
+    n = raster.shape[0] // length
+    pieces = raster[: n * length].reshape(n, length, -1)
+    return pieces[np.random.default_rng(seed).permutation(n)].reshape(n * length, -1)
+
+
+def test_states_lagged_covariance_matches_the_exact_one_beyond_a_window(sim):
+    truth = sim.ground_truth["expected_lagged_covariance"]
+    got = stats.lagged_covariance(sim.spikes, n_bins=65, max_lag=64)
+    assert got.shape == truth.shape == (64, 8, 8)
+    for lag in (1, 32, 64):  # mean over the 64 pairs: the statistic the seam breaks
+        assert got[lag - 1].mean() == pytest.approx(truth[lag - 1].mean(), rel=0.12)
+    # the structure decays as (1 - 2 / dwell) ** lag
+    assert truth[63].mean() / truth[0].mean() == pytest.approx(0.98 ** 63)
+    np.testing.assert_allclose(sim.spikes.mean(0), sim.ground_truth["expected_rates"],
+                               atol=0.006)
+    s = sim.ground_truth["states"]
+    assert len(s) / (np.count_nonzero(np.diff(s)) + 1) == pytest.approx(100, rel=0.1)
+
+
+def test_states_oracle_and_arguments():
+    c = expected_lagged_covariance(np.array([0.1, 0.2]), np.array([0.3, 0.2]), 10, 3)
+    np.testing.assert_allclose(c[:, 0, 0], 0.2 ** 2 / 4 * np.array([0.8, 0.64, 0.512]))
+    assert (c[:, 1] == 0).all()  # a neuron whose rate does not follow the state
+    a, b = states(3000, 4, seed=5), states(3000, 4, seed=5)
+    assert np.array_equal(a.spikes, b.spikes) and a.spikes.dtype == np.uint8
+    assert a.n_neurons == 4 and "raster" in a.metadata()["layout"]
+    for kwargs, name in [({"dwell": 2}, "`dwell`"), ({"low": 0.2, "high": 0.1}, "`low`"),
+                         ({"high": 1.0}, "`high`"), ({"spread": 1.0}, "`spread`")]:
+        with pytest.raises(ConfigError, match=name):
+            states(100, 2, **kwargs)
+
+
+def test_boundary_starts_split_every_window_once():
+    straddle, within = boundary_starts(1000, 32, 12, offset=5)
+    assert len(straddle) + len(within) == 1000 - 12 + 1
+    boundaries = np.arange(5 + 32, 1000, 32)
+    for s in straddle:
+        assert ((boundaries > s) & (boundaries < s + 12)).any()
+    for s in within:
+        assert not ((boundaries > s) & (boundaries < s + 12)).any()
+
+
+def test_seam_report_sees_joined_pieces_and_not_a_continuous_raster(sim):
+    ref, gen = sim.spikes[:80_000], sim.spikes[80_000:]
+    smooth = seam_report(gen, ref, 32, n_bins=16, seed=0)
+    assert 0.45 < smooth.auc < 0.56
+    # both sets span the same stretch, so their errors share its sampling noise; the
+    # autocorrelogram's (1.48 here) is the noisiest of a slow process
+    assert all(0.8 < r < 1.6 for r in smooth.ratio.values()), smooth.ratio
+    joined = seam_report(_pieces(gen, 32, seed=1), ref, 32, n_bins=16, seed=0)
+    assert joined.auc > 0.62
+    assert joined.ratio["autocorrelogram"] > 3
+    assert "seam classifier AUC" in "\n".join(joined.lines())
+    with pytest.raises(ConfigError, match="`n_bins` must be shorter"):
+        seam_report(gen, ref, 16, n_bins=16)
+    with pytest.raises(ConfigError, match="`half_width` must be at most"):
+        seam_classifier_auc(gen, 16, half_width=9)
+
+
+def test_cli_simulate_states_and_evaluate_with_the_seam_test(sim, tmp_path, capsys):
+    data = tmp_path / "states.npz"
+    assert main(["simulate", "states", "--time-bins", "60000", "--neurons", "6", "--seed", "1",
+                 "--out", str(data)]) == 0
+    rec = load_spikes(data)
+    assert rec.kind == "raster" and rec.spikes.shape == (60_000, 6)
+    np.save(tmp_path / "real.npy", rec.spikes[:20_000])
+    np.save(tmp_path / "joined.npy", _pieces(rec.spikes[20_000:], 32, seed=0))
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--real", str(tmp_path / "real.npy"), "--bins", "16",
+                 "--generated", str(tmp_path / "joined.npy"), "--seam-length", "32",
+                 "--no-figures", "--n-memorization", "100", "--out", str(out)]) == 0
+    report = json.loads((out / "seams.json").read_text())["joined"]
+    assert report["segment_length"] == 32 and report["auc"] > 0.55
+    assert "seam classifier AUC" in capsys.readouterr().out
+    np.save(tmp_path / "windows.npy", np.zeros((10, 6, 16), np.uint8))
+    assert main(["evaluate", "--real", str(tmp_path / "real.npy"), "--bins", "16",
+                 "--generated", str(tmp_path / "windows.npy"), "--seam-length", "32",
+                 "--out", str(tmp_path / "e2")]) == 2
+    assert "every --generated file must be a raster" in capsys.readouterr().err
