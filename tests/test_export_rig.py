@@ -358,3 +358,18 @@ def test_cpp_session_player_reads_what_python_wrote(exported, tmp_path):
     bad = subprocess.run([str(exe), str(out), str(rec["data_offset"]), "4", "8", "199", "2"],
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "holds 200 windows" in bad.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["latency", "{model}", "--seconds", "0.02"],
+    ["sample", "--model", "{model}", "--n", "20", "--out", "{d}/s.npy", "--session"],
+    ["simulate", "states", "--time-bins", "500", "--neurons", "3", "--out", "{d}/st.npz"],
+])
+def test_rig_commands_never_import_tensorflow(exported, tmp_path, argv):
+    argv = [a.format(model=exported.files["onnx"], d=tmp_path) for a in argv]
+    code = ("import sys\nfrom spikegan_tf.cli import main\nstatus = main(sys.argv[1:])\n"
+            "print(status, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert res.stdout.split()[-3:] == ["0", "False", "False"], res.stderr[-2000:]

@@ -5,7 +5,7 @@ Each subcommand lives in its own module of this package and exposes
 handler, and TensorFlow is imported only where a network runs (training,
 sampling a run, importance maps, export), so ``spikegan --help`` and argument
 errors are instant and ``info``, ``simulate``, ``baseline``, ``sample
---baseline`` and ``evaluate`` of files never load TensorFlow. Numeric flags are
+--baseline``, ``sample --model``, ``latency`` and ``evaluate`` of files never load TensorFlow. Numeric flags are
 checked while the command line is parsed (:mod:`spikegan_tf.cli._args`).
 TensorFlow's C++ start-up lines are silenced by ``import spikegan_tf``
 (:mod:`spikegan_tf._tf_quiet`; ``SPIKEGAN_TF_LOGS=1`` keeps them).
