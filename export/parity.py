@@ -17,7 +17,8 @@ from spikegan_tf.sampling import sampling_streams
 
 from .errors import ExportError
 
-__all__ = ["PROBS_ATOL", "SPIKE_MARGIN", "Parity", "protocol_inputs", "measure_parity"]
+__all__ = ["PROBS_ATOL", "SPIKE_MARGIN", "CheckedResult", "Parity", "protocol_inputs",
+           "measure_parity"]
 
 PROBS_ATOL = 1e-5
 SPIKE_MARGIN = 1e-6
@@ -39,8 +40,28 @@ def protocol_inputs(n: int, latent_dim: int, n_neurons: int, n_bins: int,
     return z, u
 
 
+class CheckedResult:
+    """What an export check shares: ``to_dict`` and ``check`` (raise unless ``ok``).
+
+    A subclass is a dataclass with an ``ok`` property, ``summary()`` and the
+    ``failure`` sentence that opens the error.
+    """
+
+    failure = "The exported model does not match the Keras generator"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields and ``ok``, JSON-ready."""
+        return {**asdict(self), "ok": self.ok}  # type: ignore[call-overload, attr-defined]
+
+    def check(self) -> Any:
+        """Return ``self`` if ``ok``, else raise :class:`ExportError`."""
+        if not self.ok:  # type: ignore[attr-defined]
+            raise ExportError(f"{self.failure}: {self.summary()}.")  # type: ignore[attr-defined]
+        return self
+
+
 @dataclass(frozen=True)
-class Parity:
+class Parity(CheckedResult):
     """Differences between one exported format and the Keras generator."""
 
     format: str
@@ -56,22 +77,11 @@ class Parity:
         """Whether both tolerances hold."""
         return self.probs_max_abs_diff <= self.probs_atol and self.spikes_mismatched == 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the fields and ``ok`` as a JSON-serialisable dict."""
-        return {**asdict(self), "ok": self.ok}
-
     def summary(self) -> str:
         """One line, e.g. ``onnx: probs max |diff| 4.8e-07 (<= 1e-05), spikes 0/6400 differ``."""
         return (f"{self.format}: probs max |diff| {self.probs_max_abs_diff:.2g} "
                 f"(<= {self.probs_atol:g}), spikes {self.spikes_mismatched}/"
                 f"{self.spikes_compared} differ where |p - u| > {self.spike_margin:g}")
-
-    def check(self) -> Parity:
-        """Return ``self`` if :attr:`ok`, else raise :class:`ExportError`."""
-        if not self.ok:
-            raise ExportError(f"The exported model does not match the Keras generator: "
-                              f"{self.summary()}.")
-        return self
 
 
 def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: np.ndarray,

@@ -28,7 +28,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from spikegan_tf.errors import ConfigError
 
 from .errors import ExportError
 from .metadata import METADATA_KEY
+from .parity import CheckedResult
 
 __all__ = ["PRECISIONS", "FILES", "StatisticalParity", "parse_precisions", "convert",
            "training_floor", "statistical_parity"]
@@ -140,7 +141,7 @@ def training_floor(train: Any, held_out: Any, n_bins: int) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
-class StatisticalParity:
+class StatisticalParity(CheckedResult):
     """A lighter-precision model's windows against the float32 model's."""
 
     precision: str
@@ -157,9 +158,10 @@ class StatisticalParity:
         """Whether every ratio is within :attr:`limit` (a NaN ratio fails)."""
         return all(r <= self.limit for r in self.ratios.values())
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fields and ``ok``, JSON-ready."""
-        return {**asdict(self), "ok": self.ok}
+    @property
+    def failure(self) -> str:  # type: ignore[override]
+        """The sentence that opens a failed check's error."""
+        return f"The {self.precision} model is not statistically equivalent to the float32 model"
 
     def summary(self) -> str:
         """One line: the ratio of every headline statistic and the probability errors."""
@@ -168,13 +170,6 @@ class StatisticalParity:
                 f"probs |diff| max {self.probs_max_abs_diff:.2g}, mean "
                 f"{self.probs_mean_abs_diff:.2g}; {100 * self.spikes_differing:.3f}% of spikes "
                 f"differ on {self.n_windows} windows")
-
-    def check(self) -> StatisticalParity:
-        """Return ``self`` if :attr:`ok`, else raise :class:`ExportError`."""
-        if not self.ok:
-            raise ExportError(f"The {self.precision} model is not statistically equivalent to "
-                              f"the float32 model: {self.summary()}.")
-        return self
 
 
 def statistical_parity(reference: str | os.PathLike, candidate: str | os.PathLike,
