@@ -31,9 +31,10 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 
+# bench_export --quick is a smoke run: it writes beside, not over, the committed results
 bench: install
 	$(BIN)/python benchmarks/bench_simulate.py
-	$(BIN)/python benchmarks/bench_export.py --quick
+	$(BIN)/python benchmarks/bench_export.py --quick --out benchmarks/results/quick/bench_export.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
