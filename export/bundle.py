@@ -321,7 +321,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
 
             convert(tmp / FILES["onnx"], tmp / PRECISION_FILES[prec], prec)
             statistical[prec] = statistical_parity(
-                tmp / FILES["onnx"], tmp / PRECISION_FILES[prec], prec, floor or {},
+                tmp / FILES["onnx"], tmp / PRECISION_FILES[prec], prec, floor,
                 n_windows=stat_windows, seed=parity_seed).check()
             files[f"onnx-{prec}"] = target / PRECISION_FILES[prec]
         if "tflite" in formats:

@@ -369,11 +369,9 @@ class Sampler:
         ort = _ort()
         session = ort.InferenceSession(str(self._path), session_options(threads, self._spin),
                                        providers=self._providers)
-        z_rng, u_rng = self._z_rng, self._u_rng
 
-        def produce(m: int) -> np.ndarray:
-            z = z_rng.standard_normal((m, self._latent), dtype=np.float32)
-            u = u_rng.random((m, self._neurons, self._bins), dtype=np.float32)
+        def produce(m: int) -> np.ndarray:  # the session's streams, as sample() draws them
+            z, u = self._draw(m)
             return session.run(["spikes"], {"z": z, "u": u})[0]
 
         def on_close(handed_out: int) -> None:
@@ -381,9 +379,9 @@ class Sampler:
             self._prefetching = None
             self._ahead = True  # the producer drew past the last window handed out
 
-        stream = PrefetchStream(produce, batch=batch, prefetch=max(prefetch, batch),
-                                chunk=min(chunk, max(prefetch, batch)), pin=pin,
-                                on_close=on_close)
+        prefetch = max(prefetch, batch)
+        stream = PrefetchStream(produce, batch=batch, prefetch=prefetch,
+                                chunk=min(chunk, prefetch), pin=pin, on_close=on_close)
         self._prefetching = stream
         return stream
 

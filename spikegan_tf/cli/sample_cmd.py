@@ -84,23 +84,24 @@ def handle(args: argparse.Namespace) -> int:
     if args.run is None and args.calibrate:
         raise ConfigError("`--calibrate` applies to a Keras generator (--run), not to "
                           "--baseline or --model (calibrate the run, then export it).")
+    onnx_record = None  # the rig runtime's record of the ONNX model it loaded and hashed
     with atomic_path(out) as tmp:
         if args.run is not None:
             what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp, args.calibrate)
         elif args.model is not None:
-            what = _sample_onnx(args.model, n, seed, chunk, tmp)
+            what, onnx_record = _sample_onnx(args.model, n, seed, chunk, tmp)
         else:
             what = _sample_baseline(args.baseline, n, seed, tmp)
     x = np.load(out, mmap_mode="r")
     print(f"wrote {n} windows of {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
           f"(seed {seed}) to {out} in {time.perf_counter() - start:.1f} s")
     if args.session:
-        record = _write_session_record(args, out, x)
+        record = _write_session_record(args, out, x, onnx_record)
         print(f"session record: {record}")
     return 0
 
 
-def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> str:
+def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> tuple[str, dict]:
     import numpy as np
 
     from spikegan_tf.export.runtime import Sampler
@@ -115,7 +116,7 @@ def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> str:
         out.flush()
     finally:
         del out
-    return f"the ONNX model {sampler.path}"
+    return f"the ONNX model {sampler.path}", sampler.record()
 
 
 def _sha256(path: Any) -> str:
@@ -128,7 +129,8 @@ def _sha256(path: Any) -> str:
     return digest.hexdigest()
 
 
-def _write_session_record(args: argparse.Namespace, out: Any, x: Any) -> Any:
+def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
+                          onnx_record: dict | None = None) -> Any:
     """Write ``<out>.json``: what a rig in any language needs to use and replay the session."""
     import json
     import shlex
@@ -142,15 +144,14 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any) -> Any:
         kind, path = "run", Path(args.run).resolve()
         model_file = path / GENERATOR_FILE
         bin_width = (read_config(path).get("data") or {}).get("bin_width")
-    elif args.model is not None:
-        from spikegan_tf.export.runtime import Sampler
-
+        model_sha = _sha256(model_file)
+    elif onnx_record is not None:
         kind, path = "onnx", Path(args.model).resolve()
-        sampler = Sampler(path, seed=0)
-        model_file, bin_width = sampler.path, sampler.bin_width
+        model_file, bin_width = Path(onnx_record["model"]).resolve(), onnx_record["bin_width"]
+        model_sha = onnx_record["sha256"]
     else:
         kind, path = "baseline", Path(args.baseline).resolve()
-        model_file, bin_width = path, None
+        model_file, bin_width, model_sha = path, None, _sha256(path)
     n, n_neurons, n_bins = (int(d) for d in x.shape)
     flag = {"run": "--run", "onnx": "--model", "baseline": "--baseline"}[kind]
     replay = ["spikegan", "sample", flag, str(path), "--n", str(n), "--seed", str(args.seed),
@@ -169,7 +170,7 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any) -> Any:
         "data_sha256": _sha256(out),
         "seed": int(args.seed),
         "source": {"kind": kind, "path": str(path), "file": str(model_file),
-                   "sha256": _sha256(model_file)},
+                   "sha256": model_sha},
         "calibrated": bool(args.calibrate), "threshold": args.threshold,
         "bin_width": bin_width,
         "package_version": __version__,
