@@ -18,6 +18,7 @@ Usage::
 
     python benchmarks/retina_curve.py --minutes 60 --out benchmarks/results/retina_curve_default
     python benchmarks/retina_curve.py --recipe paper --minutes 60 --out .../retina_curve_paper
+    python benchmarks/retina_curve.py --model-set architecture=temporal --minutes 20 --out ...
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="TrainConfig override (JSON value), e.g. --set learning_rate=3e-4")
     p.add_argument("--num-features", type=int, default=128)
+    p.add_argument("--model-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="ModelConfig override (JSON value), e.g. --model-set architecture=temporal")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--plot-only", action="store_true", help="redraw curve.png from curve.jsonl")
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = TrainConfig.from_recipe(args.recipe, max_steps=None, max_minutes=args.minutes,
                                   eval_every=0, seed=args.seed, **_overrides(args.set))
-    model = ModelConfig(n_neurons=raster.shape[1], n_bins=n_bins, num_features=args.num_features)
+    model = ModelConfig(n_neurons=raster.shape[1], n_bins=n_bins, num_features=args.num_features,
+                        **_overrides(args.model_set))
     settings = {"recipe": args.recipe, "train": cfg.to_dict(), "model": model.to_dict(),
                 "n_generated": n_gen, "eval_every": args.eval_every}
     state_path = out / "curve.json"

@@ -14,6 +14,8 @@ Main entry points
 ``Sampler(path, seed=...)``
     Draw windows from ``model.onnx`` with ONNX Runtime, following the
     package's sampling protocol.
+``RasterSampler(path, seed=...)``
+    Draw one continuous raster from ``raster.onnx`` (``temporal`` runs).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ _LAZY = {
     "FORMATS": "bundle",
     "ExportError": "errors",
     "Sampler": "runtime",
+    "RasterSampler": "raster_runtime",
     "build_metadata": "metadata",
     "Parity": "parity",
     "write_savedmodel": "savedmodel",

@@ -291,6 +291,13 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
     z, u = protocol_inputs(parity_windows, latent, config.n_neurons, config.n_bins, parity_seed)
     ref = float32_generator(generator, config)(z, training=False)
     ref = ref.numpy() if hasattr(ref, "numpy") else ref
+    raster_ref = None  # (reference probs, z_sequence, u) of the raster model
+    if config.architecture == "temporal":
+        from .raster import PARITY_BINS, raster_inputs, raster_metadata, reference_probs
+
+        metadata = raster_metadata(metadata, config)
+        rz, ru = raster_inputs(config, PARITY_BINS, parity_seed or 0)
+        raster_ref = (reference_probs(generator, config, rz), rz, ru)
 
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
@@ -309,12 +316,23 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             write_savedmodel(generator, config, tmp, metadata)
             parity["savedmodel"] = verify_savedmodel(tmp, ref, z, u).check()
             files["savedmodel"] = target
+            if raster_ref is not None:
+                from .savedmodel import verify_savedmodel_raster
+
+                parity["savedmodel-raster"] = verify_savedmodel_raster(tmp, *raster_ref).check()
         if "onnx" in formats:
             from .onnx_export import verify_onnx, write_onnx
 
             write_onnx(generator, config, tmp / FILES["onnx"], metadata, opset=opset, lean=lean)
             parity["onnx"] = verify_onnx(tmp / FILES["onnx"], ref, z, u).check()
             files["onnx"] = target / FILES["onnx"]
+            if raster_ref is not None:  # the temporal generator's continuous-raster model
+                from .raster import RASTER_FILE, verify_raster_onnx, write_raster_onnx
+
+                write_raster_onnx(generator, config, tmp / RASTER_FILE, metadata, opset=opset)
+                parity["onnx-raster"] = verify_raster_onnx(
+                    tmp / RASTER_FILE, *raster_ref, config.receptive_field).check()
+                files["onnx-raster"] = target / RASTER_FILE
         statistical: dict[str, StatisticalParity] = {}
         for prec in precisions:
             from .precision import convert, statistical_parity

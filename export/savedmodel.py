@@ -15,6 +15,11 @@ The SavedModel has two signatures:
     and ``[seed, 1]``), so the same seed always gives the same spikes (but not
     the numpy protocol's spikes). Outputs ``probs`` and ``spikes``.
 
+``raster`` (``temporal`` generators only)
+    input ``z_sequence`` float32 ``(batch, time + receptive_field - 1,
+    latent_channels)``; output ``probs`` float32 ``(batch, time, n_neurons)``:
+    one continuous raster (see :mod:`.raster`).
+
 The generator is the Keras model itself (TensorFlow's own kernels), and the
 metadata is the asset ``assets/spikegan_metadata.json``.
 """
@@ -35,7 +40,7 @@ from .errors import ExportError
 from .metadata import ASSET_NAME
 from .parity import Parity, measure_parity
 
-__all__ = ["write_savedmodel", "verify_savedmodel", "sample_seeds"]
+__all__ = ["write_savedmodel", "verify_savedmodel", "verify_savedmodel_raster", "sample_seeds"]
 
 
 def sample_seeds(seed: Any) -> tuple[Any, Any]:
@@ -84,6 +89,10 @@ def _servable(generator: Any, config: ModelConfig, metadata_path: str) -> Any:
 
     module.serving_default = serving_default
     module.sample = sample
+    if config.architecture == "temporal":
+        from .raster import raster_function
+
+        module.raster = raster_function(model, config)
     return module
 
 
@@ -115,10 +124,11 @@ def write_savedmodel(generator: Any, config: ModelConfig, path: str | os.PathLik
         meta_file.write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n")
         module = _servable(generator, config, str(meta_file))
         try:
-            tf.saved_model.save(module, str(path), signatures={
-                "serving_default": module.serving_default.get_concrete_function(),
-                "sample": module.sample.get_concrete_function(),
-            })
+            signatures = {"serving_default": module.serving_default.get_concrete_function(),
+                          "sample": module.sample.get_concrete_function()}
+            if hasattr(module, "raster"):
+                signatures["raster"] = module.raster.get_concrete_function()
+            tf.saved_model.save(module, str(path), signatures=signatures)
         except Exception as exc:  # conversion/serialisation failure, not user input
             raise ExportError(f"Writing the SavedModel to '{path}' failed: {exc}") from exc
     return path
@@ -157,3 +167,17 @@ def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndar
         raise ExportError(f"The SavedModel's `sample` signature is not reproducible or has the "
                           f"wrong shape/dtype: {sa.shape} {sa.dtype}.")
     return parity
+
+
+def verify_savedmodel_raster(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
+                             u: np.ndarray) -> Parity:
+    """Reload the SavedModel and compare its ``raster`` signature with the Keras raster model."""
+    import tensorflow as tf
+
+    try:
+        raster = tf.saved_model.load(str(path)).signatures["raster"]
+    except Exception as exc:
+        raise ExportError(f"The SavedModel written to '{path}' has no loadable `raster` "
+                          f"signature: {exc}") from exc
+    probs = raster(z_sequence=tf.constant(z))["probs"].numpy()
+    return measure_parity("savedmodel-raster", ref_probs, probs, (u < probs).view(np.uint8), u)

@@ -31,7 +31,7 @@ def dataclass_from_dict(cls: type, data: Any, what: str) -> Any:
         raise ConfigError(f"Unknown {what} keys {unknown}. Known keys: {sorted(known)}.")
     return cls(**data)
 
-_ARCHITECTURES = ("conv", "fc")
+_ARCHITECTURES = ("conv", "fc", "temporal")
 _UPSAMPLING = ("resize", "transpose")
 
 
@@ -48,11 +48,20 @@ class ModelConfig:
         Neurons per window (the convolutions' channels).
     n_bins : int
         Time bins per window; must be divisible by ``2 ** num_layers`` for ``conv``.
-    latent_dim : int
-        Dimension of the standard-normal latent vector ``z``.
-    architecture : {"conv", "fc"}
+    latent_dim : int, optional
+        Dimension of the standard-normal latent vector ``z`` (default 128; for
+        ``temporal`` it is ``latent_bins * latent_channels``, the flattened
+        latent sequence behind one window).
+    architecture : {"conv", "fc", "temporal"}
         ``"conv"``: the paper's semi-convolutional design (neurons are channels,
         Conv1D over time). ``"fc"``: the paper's fully connected variant.
+        ``"temporal"``: a generator that is stationary by construction -- a
+        latent vector per time bin, ``temporal_layers`` dilated ``"valid"``
+        Conv1D (dilations 1, 2, 4, ...) and a per-bin output, so every bin is
+        the same function of the noise around it. No bin position is special
+        (no edge or period-2 pattern in the time course), and it generates a
+        continuous raster of any length with no seams (the critic is the conv
+        critic).
     num_layers : int
         Convolutional layers in the critic (and upsampling blocks in the generator).
     num_features : int
@@ -78,6 +87,14 @@ class ModelConfig:
         Negative slope of the LeakyReLU activations.
     init_stddev : float
         Standard deviation of the normal weight initialiser (0.02 in the reference).
+        The ``temporal`` generator's dilated stack uses Glorot-uniform instead
+        (with 0.02 the signal shrinks ~3x per layer).
+    latent_channels : int
+        ``temporal`` only: latent features per time bin.
+    temporal_layers : int
+        ``temporal`` only: dilated convolutions of the generator.
+    temporal_features : int
+        ``temporal`` only: features of each dilated convolution.
 
     Examples
     --------
@@ -92,7 +109,7 @@ class ModelConfig:
 
     n_neurons: int
     n_bins: int
-    latent_dim: int = 128
+    latent_dim: int | None = None
     architecture: str = "conv"
     num_layers: int = 2
     num_features: int = 128
@@ -102,11 +119,28 @@ class ModelConfig:
     fc_layers: int = 4
     leaky_slope: float = 0.2
     init_stddev: float = 0.02
+    latent_channels: int = 8
+    temporal_layers: int = 4
+    temporal_features: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("n_neurons", "n_bins", "latent_dim", "num_layers", "num_features",
-                     "kernel_size", "num_units", "fc_layers"):
+        for name in ("n_neurons", "n_bins", "num_layers", "num_features",
+                     "kernel_size", "num_units", "fc_layers", "latent_channels",
+                     "temporal_layers", "temporal_features"):
             check_positive_int(getattr(self, name), name)
+        # latent_dim: the size of the flat z every sampler draws. The temporal
+        # generator's z is its latent sequence, so its size follows from the rest.
+        expected = (self.latent_bins * self.latent_channels
+                    if self.architecture == "temporal" else None)
+        if self.latent_dim is None:
+            object.__setattr__(self, "latent_dim", expected or 128)
+        check_positive_int(self.latent_dim, "latent_dim")
+        if expected is not None and self.latent_dim != expected:
+            raise ConfigError(
+                f"`latent_dim` of the temporal architecture is latent_bins * latent_channels "
+                f"= {self.latent_bins} * {self.latent_channels} = {expected} (or None). "
+                f"Received {self.latent_dim}."
+            )
         if self.architecture not in _ARCHITECTURES:
             raise ConfigError(
                 f"`architecture` must be one of {_ARCHITECTURES}. Received {self.architecture!r}."
@@ -115,7 +149,7 @@ class ModelConfig:
             raise ConfigError(
                 f"`upsampling` must be one of {_UPSAMPLING}. Received {self.upsampling!r}."
             )
-        if self.architecture == "conv":
+        if self.architecture in ("conv", "temporal"):  # the conv critic halves time per layer
             factor = 2**self.num_layers
             if self.n_bins % factor:
                 raise ConfigError(
@@ -130,6 +164,25 @@ class ModelConfig:
             raise ConfigError(f"`leaky_slope` must be in [0, 1). Received {self.leaky_slope}.")
         if not float(self.init_stddev) > 0.0:
             raise ConfigError(f"`init_stddev` must be > 0. Received {self.init_stddev}.")
+
+    @property
+    def receptive_field(self) -> int:
+        """``temporal``: time bins of latent noise that one output bin depends on.
+
+        ``1 + (kernel_size - 1) * (2**temporal_layers - 1)``; two bins further
+        apart than this share no noise.
+
+        Examples
+        --------
+        >>> ModelConfig(n_neurons=3, n_bins=32, architecture="temporal").receptive_field
+        61
+        """
+        return 1 + (self.kernel_size - 1) * (2**self.temporal_layers - 1)
+
+    @property
+    def latent_bins(self) -> int:
+        """``temporal``: latent time steps behind one window (``n_bins + receptive_field - 1``)."""
+        return self.n_bins + self.receptive_field - 1
 
     @property
     def critic_features(self) -> tuple[int, ...]:

@@ -173,6 +173,34 @@ class SpikeGAN:
         return sample(self.generator, n_samples, seed, chunk_size=chunk_size,
                       threshold=threshold)
 
+    def sample_raster(self, n_time_bins: int, seed: int | None = 0, *, start: int = 0,
+                      threshold: float | None = None, chunk: int = 4096,
+                      out: np.ndarray | None = None) -> np.ndarray:
+        """Draw one continuous raster ``(n_time_bins, n_neurons)`` uint8 of any length.
+
+        Needs ``architecture="temporal"``: a stationary generator whose every
+        bin is the same function of the latent noise around it, so the raster
+        has no window boundaries and no seams. It is generated ``chunk`` bins at
+        a time (give ``out=np.lib.format.open_memmap(...)`` for rasters larger
+        than memory); ``start`` continues the raster of the same seed exactly.
+        See :func:`spikegan_tf.raster.sample_raster`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x = (np.random.default_rng(0).random((2000, 3)) < 0.1).astype("uint8")
+        >>> gan = SpikeGAN(n_neurons=3, n_bins=8, num_features=4, architecture="temporal",
+        ...                temporal_layers=2, temporal_features=8)
+        >>> _ = gan.fit(x, steps=2, batch_size=16, verbose=0)
+        >>> gan.sample_raster(10000, seed=0).shape
+        (10000, 3)
+        """
+        from spikegan_tf.raster import sample_raster
+
+        self._require_generator()
+        return sample_raster(self.generator, self.config, n_time_bins, seed, start=start,
+                             chunk=chunk, threshold=threshold, out=out)
+
     def probabilities(self, z: Any) -> np.ndarray:
         """Firing probabilities ``(n, n_neurons, n_bins)`` for latent vectors ``z``."""
         self._require_generator()

@@ -21,7 +21,7 @@ from spikegan_tf.config import ModelConfig
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
-           "calibrate_output_bias"]
+           "calibrate_output_bias", "build_raster_generator"]
 
 
 class _Inits:
@@ -38,8 +38,74 @@ class _Inits:
                             % 2**31))
 
     def __call__(self) -> keras.initializers.Initializer:
-        seed = None if self._seeds is None else next(self._seeds)
-        return keras.initializers.RandomNormal(stddev=self._stddev, seed=seed)
+        return keras.initializers.RandomNormal(stddev=self._stddev, seed=self._next())
+
+    def glorot(self) -> keras.initializers.Initializer:
+        return keras.initializers.GlorotUniform(seed=self._next())
+
+    def _next(self) -> int | None:
+        return None if self._seeds is None else next(self._seeds)
+
+
+def _temporal_stack(config: ModelConfig, init: _Inits | None, dtype: str | None) -> list[Any]:
+    """The temporal generator's layers, in call order (shared by window and raster models)."""
+    def kw():
+        return {} if init is None else {"kernel_initializer": init.glorot()}
+
+    stack = []
+    for i in range(config.temporal_layers):
+        stack.append(layers.Conv1D(config.temporal_features, config.kernel_size,
+                                   dilation_rate=2**i, padding="valid", dtype=dtype,
+                                   name=f"tconv_{i + 1}", **kw()))
+        stack.append(layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
+                                      name=f"tact_{i + 1}"))
+    # the output layer keeps the paper's small normal init: logits start at the bias
+    stack.append(layers.Conv1D(config.n_neurons, 1, dtype=dtype, name="logits",
+                               **({} if init is None else {"kernel_initializer": init()})))
+    stack.append(layers.Activation("sigmoid", dtype="float32", name="sigmoid"))
+    return stack
+
+
+def _temporal_names(config: ModelConfig) -> list[str]:
+    names = []
+    for i in range(config.temporal_layers):
+        names += [f"tconv_{i + 1}", f"tact_{i + 1}"]
+    return names + ["logits", "sigmoid"]
+
+
+def build_raster_generator(generator: Any, config: ModelConfig) -> keras.Model:
+    """The temporal generator as a raster model: latent sequence -> continuous probabilities.
+
+    Takes ``z (batch, T + receptive_field - 1, latent_channels)`` and returns
+    firing probabilities ``(batch, T, n_neurons)`` (raster layout) for any
+    ``T``, through the same layers (and weights) as ``generator``. Output bin
+    ``t`` depends on latent steps ``t .. t + receptive_field - 1`` only, so
+    consecutive pieces computed from overlapping latent slices join exactly:
+    a raster of any length is continuous and can be generated in chunks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cfg = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=2)
+    >>> g = build_generator(cfg, seed=0)
+    >>> r = build_raster_generator(g, cfg)
+    >>> z = np.random.default_rng(0).standard_normal((1, 100, cfg.latent_channels))
+    >>> whole = r(z.astype("float32")).numpy()
+    >>> whole.shape
+    (1, 88, 3)
+    >>> parts = [r(z[:, a:a + 44 + cfg.receptive_field - 1].astype("float32")).numpy()
+    ...          for a in (0, 44)]
+    >>> bool(np.allclose(np.concatenate(parts, axis=1), whole, atol=1e-6))
+    True
+    """
+    if config.architecture != "temporal":
+        raise ValueError("Only the temporal architecture generates continuous rasters; "
+                         f"received architecture={config.architecture!r}.")
+    z = keras.Input(shape=(None, config.latent_channels), name="z_sequence")
+    h = z
+    for name in _temporal_names(config):
+        h = generator.get_layer(name)(h)
+    return keras.Model(z, h, name=f"{generator.name}_raster")
 
 
 def build_generator(config: ModelConfig, *, dtype: str | None = None,
@@ -52,6 +118,10 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
     stride-2 transposed convolution), mirroring the critic, the last one to
     ``n_neurons`` channels with a sigmoid. Fully connected (``"fc"``):
     ``fc_layers`` ReLU layers of ``num_units`` and a sigmoid output.
+    Temporal (``"temporal"``): ``z`` reshaped to a latent sequence
+    ``(latent_bins, latent_channels)``, ``temporal_layers`` dilated "valid"
+    Conv1D + LeakyReLU, a per-bin Conv1D to ``n_neurons`` and a sigmoid: a
+    stationary, seamless generator (see :func:`build_raster_generator`).
 
     Parameters
     ----------
@@ -73,6 +143,12 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
     """
     init = _Inits(config, check_seed(seed))
     z = keras.Input(shape=(config.latent_dim,), name="z")
+    if config.architecture == "temporal":
+        h = layers.Reshape((config.latent_bins, config.latent_channels), name="to_sequence")(z)
+        for layer in _temporal_stack(config, init, dtype):
+            h = layer(h)
+        probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)
+        return keras.Model(z, probs, name=name)
     if config.architecture == "fc":
         h = z
         for i in range(config.fc_layers):
@@ -112,7 +188,7 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
 
 def output_bias_layer(generator: Any, config: ModelConfig) -> Any:
     """The generator's last linear layer, whose bias feeds the sigmoid directly."""
-    if config.architecture == "fc":
+    if config.architecture in ("fc", "temporal"):
         return generator.get_layer("logits")
     prefix = "conv" if config.upsampling == "resize" else "deconv"
     return generator.get_layer(f"{prefix}_{config.num_layers}")

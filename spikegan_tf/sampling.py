@@ -10,6 +10,17 @@ TF-free rig runtime), so that the same seed gives the same spikes everywhere::
 
 The two streams are independent of the chunk size: drawing 10 windows then 20
 gives the same windows as drawing 30 at once.
+
+Continuous rasters (the ``temporal`` generator) have a protocol of their own,
+keyed by *position* so that any chunking gives the same raster: latent step
+``t`` and the uniforms of output bin ``t`` come from block ``t // RASTER_BLOCK``
+of two streams, each block a fresh generator::
+
+    block_rng(seed, stream, b) = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(stream, b)))
+    z[t] = block_rng(seed, 0, b).standard_normal((RASTER_BLOCK, channels), float32)[t % B]
+    u[t] = block_rng(seed, 1, b).random((RASTER_BLOCK, n_neurons), float32)[t % B]
+    spikes[t] = u[t] < p[t],  p[t] = f(z[t], ..., z[t + receptive_field - 1])
 """
 
 from __future__ import annotations
@@ -22,9 +33,109 @@ import numpy as np
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.validation import check_positive_int, check_seed
 
-__all__ = ["sample", "sampling_streams", "iter_sample_chunks"]
+__all__ = ["sample", "sampling_streams", "iter_sample_chunks", "raster_block",
+           "raster_draws", "iter_raster_chunks", "resolve_seed"]
 
 DEFAULT_CHUNK = 8192
+RASTER_BLOCK = 1024
+RASTER_CHUNK = 4096
+
+
+def resolve_seed(seed: int | None) -> int:
+    """``seed`` checked, or fresh OS entropy when ``None`` (to record and replay).
+
+    Examples
+    --------
+    >>> resolve_seed(7)
+    7
+    >>> isinstance(resolve_seed(None), int)
+    True
+    """
+    seed = check_seed(seed)
+    return int(np.random.SeedSequence().entropy % 2**63) if seed is None else seed
+
+
+def raster_block(seed: int, stream: int, block: int, width: int) -> np.ndarray:
+    """Block ``block`` of raster stream ``stream`` (0: latent normals, 1: uniforms).
+
+    ``(RASTER_BLOCK, width)`` float32; a pure function of its arguments.
+
+    Examples
+    --------
+    >>> raster_block(0, 0, 3, 2).shape
+    (1024, 2)
+    >>> bool((raster_block(0, 1, 3, 2) == raster_block(0, 1, 3, 2)).all())
+    True
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, block)))
+    if stream == 0:
+        return rng.standard_normal((RASTER_BLOCK, width), dtype=np.float32)
+    return rng.random((RASTER_BLOCK, width), dtype=np.float32)
+
+
+def raster_draws(seed: int, stream: int, start: int, stop: int, width: int) -> np.ndarray:
+    """Rows ``start:stop`` of raster stream ``stream`` (see the module docstring).
+
+    Examples
+    --------
+    >>> whole = raster_draws(5, 0, 0, 3000, 4)
+    >>> bool((raster_draws(5, 0, 1000, 2100, 4) == whole[1000:2100]).all())
+    True
+    """
+    first, last = start // RASTER_BLOCK, (stop - 1) // RASTER_BLOCK
+    rows = np.concatenate([raster_block(seed, stream, b, width) for b in range(first, last + 1)])
+    offset = first * RASTER_BLOCK
+    return rows[start - offset:stop - offset]
+
+
+def iter_raster_chunks(
+    predict: Any,
+    n_time_bins: int,
+    seed: int,
+    *,
+    latent_channels: int,
+    n_neurons: int,
+    receptive_field: int,
+    start: int = 0,
+    chunk: int = RASTER_CHUNK,
+    threshold: float | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield a continuous raster ``(m, n_neurons)`` uint8, chunk after chunk.
+
+    ``predict`` maps a latent slice ``(1, m + receptive_field - 1,
+    latent_channels)`` to probabilities ``(1, m, n_neurons)`` (any runtime's
+    raster model). Bins ``start .. start + n_time_bins - 1`` of the raster of
+    ``seed`` are produced; the chunking changes nothing, so pieces drawn in
+    separate calls join seamlessly. Memory is a few chunks whatever the length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = lambda z: 1 / (1 + np.exp(-z[:, 1:, :2] - z[:, :-1, :2]))  # receptive field 2
+    >>> kw = dict(latent_channels=2, n_neurons=2, receptive_field=2)
+    >>> a = np.concatenate(list(iter_raster_chunks(f, 5000, 0, chunk=700, **kw)))
+    >>> b = np.concatenate(list(iter_raster_chunks(f, 5000, 0, chunk=4096, **kw)))
+    >>> a.shape, bool((a == b).all())
+    ((5000, 2), True)
+    """
+    n_time_bins = check_positive_int(n_time_bins, "n_time_bins")
+    chunk = check_positive_int(chunk, "chunk")
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise ConfigError(f"`threshold` must be in [0, 1] or None. Received {threshold}.")
+    t, stop = int(start), int(start) + n_time_bins
+    while t < stop:
+        m = min(chunk, stop - t)
+        z = raster_draws(seed, 0, t, t + m + receptive_field - 1, latent_channels)
+        probs = np.asarray(predict(z[None]), dtype=np.float32)[0]
+        if probs.shape != (m, n_neurons):
+            raise ConfigError(f"The raster model returned {probs.shape} for {m} bins; "
+                              f"expected {(m, n_neurons)}.")
+        if threshold is None:
+            spikes = (raster_draws(seed, 1, t, t + m, n_neurons) < probs).view(np.uint8)
+        else:
+            spikes = (probs > threshold).view(np.uint8)
+        yield spikes
+        t += m
 
 
 def sampling_streams(seed: int | None) -> tuple[np.random.Generator, np.random.Generator]:
@@ -156,3 +267,4 @@ def sample(
         out[start:start + len(chunk)] = chunk
         start += len(chunk)
     return out
+

@@ -26,7 +26,8 @@ STAGES = {
                        "_version"]),
     "data": (1, ["data", "simulate"]),
     "statistics": (2, ["stats"]),
-    "gan": (3, ["models", "losses", "sampling", "rundir", "train", "gan", "pretrained"]),
+    "gan": (3, ["models", "losses", "sampling", "raster", "rundir", "train", "gan",
+                "pretrained"]),
     "baselines": (3, ["baselines"]),
     "evaluation": (4, ["compare", "memorization", "evaluation", "figures", "seams",
                        "importance"]),
@@ -99,7 +100,8 @@ def test_no_module_imports_a_later_stage():
 
 
 @pytest.mark.parametrize("module", ["spikegan_tf.export.runtime", "spikegan_tf.export.stream",
-                                    "spikegan_tf.export.latency"])
+                                    "spikegan_tf.export.latency",
+                                    "spikegan_tf.export.raster_runtime"])
 def test_rig_runtime_imports_nothing_that_needs_tensorflow(module):
     """The rig modules' package imports, followed transitively, never reach TensorFlow."""
     modules = _modules()

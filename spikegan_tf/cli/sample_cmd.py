@@ -7,6 +7,12 @@ Examples::
     spikegan sample --baseline dg.npz --n 10000 --seed 0 --out dg_samples.npy
     spikegan sample --model models/retina/1/model.onnx --n 3600000 --seed 7 \
         --out session.npy --session        # a 1 kHz rig's hour, pre-generated
+    spikegan sample --run runs/retina_temporal --raster --length 3600000 --seed 0 \
+        --out hour.npy                     # one continuous raster (T, neurons)
+
+``--raster --length T`` draws one continuous raster ``(T, neurons)`` from a run
+of the ``temporal`` architecture (a stationary generator: no window
+boundaries, no seams), generated chunk by chunk into the memory-mapped file.
 
 ``--model`` samples an exported ONNX model with the TF-free runtime (the same
 windows as ``--run`` for the same seed, wherever float round-off cannot flip a
@@ -47,7 +53,13 @@ def register(subparsers: Any) -> None:
     src.add_argument("--baseline", help="fitted baseline model (.npz of `spikegan baseline`)")
     src.add_argument("--model", help="exported ONNX model (model.onnx of `spikegan export`); "
                                      "needs no TensorFlow")
-    p.add_argument("--n", type=Number("--n", minimum=1), required=True, help="number of windows")
+    p.add_argument("--n", type=Number("--n", minimum=1), default=None,
+                   help="number of windows (or --raster --length T)")
+    p.add_argument("--raster", action="store_true",
+                   help="one continuous raster (T, neurons) instead of windows; needs a run or "
+                        "model of the temporal architecture and --length")
+    p.add_argument("--length", type=Number("--length", minimum=1), default=None,
+                   help="with --raster: time bins T of the raster")
     p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output .npy file")
     p.add_argument("--threshold", type=Number("--threshold", float, 0, 1), default=None,
@@ -72,6 +84,14 @@ def handle(args: argparse.Namespace) -> int:
 
     from spikegan_tf.errors import ConfigError
     n, seed, chunk = args.n, args.seed, args.chunk_size  # checked by their Number types
+    if args.raster:
+        if args.length is None or n is not None:
+            raise ConfigError("`--raster` takes the raster's length as `--length T` (time bins), "
+                              "not `--n`.")
+    elif args.length is not None:
+        raise ConfigError("`--length` applies to `--raster`; windows are counted with `--n`.")
+    elif n is None:
+        raise ConfigError("Give the number of windows with `--n N` (or `--raster --length T`).")
     out = Path(args.out)
     if out.suffix != ".npy":
         raise ConfigError(f"`--out` must be a .npy file. Received '{out}'.")
@@ -85,6 +105,8 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("`--calibrate` applies to a Keras generator (--run), not to "
                           "--baseline or --model (calibrate the run, then export it).")
     onnx_record = None  # the rig runtime's record of the ONNX model it loaded and hashed
+    if args.raster:
+        return _raster(args, out, start)
     with atomic_path(out) as tmp:
         if args.run is not None:
             what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp, args.calibrate)
@@ -99,6 +121,86 @@ def handle(args: argparse.Namespace) -> int:
         record = _write_session_record(args, out, x, onnx_record)
         print(f"session record: {record}")
     return 0
+
+
+def _raster(args: argparse.Namespace, out: Any, start: float) -> int:
+    import time
+
+    import numpy as np
+
+    from spikegan_tf.errors import ConfigError
+
+    if args.baseline is not None:
+        raise ConfigError("`--raster` needs a run or an exported model of the temporal "
+                          "architecture; baselines draw independent windows.")
+    if args.threshold is not None and args.run is None:
+        raise ConfigError("`--threshold` applies to a Keras generator (--run).")
+    with atomic_path(out) as tmp:
+        if args.run is not None:
+            what = _raster_run(args, tmp)
+        else:
+            what = _raster_onnx(args, tmp)
+    x = np.load(out, mmap_mode="r")
+    print(f"wrote a continuous raster of {x.shape[0]} bins x {x.shape[1]} neurons from {what} "
+          f"(seed {args.seed}) to {out} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
+    import numpy as np
+
+    from spikegan_tf import rundir
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.raster import sample_raster
+
+    config = rundir.read_model_config(args.run)
+    if config.architecture != "temporal":  # refused before TensorFlow loads
+        raise ConfigError(f"Run '{args.run}' has the {config.architecture!r} architecture, "
+                          "which draws independent windows; continuous rasters need a run "
+                          "trained with --architecture temporal.")
+    rates = _training_rates(args.run) if args.calibrate else None
+    generator = rundir.load_generator(args.run)
+    if rates is not None:
+        from spikegan_tf.models import calibrate_output_bias
+
+        calibrate_output_bias(generator, config, rates, seed=0)
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                    shape=(args.length, config.n_neurons))
+    try:
+        sample_raster(generator, config, args.length, args.seed, threshold=args.threshold,
+                      out=out)
+        out.flush()
+    finally:
+        del out
+    return f"the generator of {args.run}" + (" (rates calibrated)" if args.calibrate else "")
+
+
+def _raster_onnx(args: argparse.Namespace, tmp: Any) -> str:
+    import numpy as np
+
+    from spikegan_tf.export.raster_runtime import RasterSampler
+
+    sampler = RasterSampler(args.model, seed=args.seed)
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                    shape=(args.length, sampler.n_neurons))
+    try:
+        sampler.sample(args.length, out=out)
+        out.flush()
+    finally:
+        del out
+    return f"the ONNX raster model {sampler.path}"
+
+
+def _training_rates(run: str) -> Any:
+    from spikegan_tf import rundir
+    from spikegan_tf.errors import ConfigError
+
+    rates = (rundir.read_config(run).get("data") or {}).get("neuron_rates")
+    if rates is None:
+        raise ConfigError(f"Run '{run}' has no per-neuron training rates in its config.json "
+                          "(written before they were stored): calibrate in Python with "
+                          "SpikeGAN.calibrate_rates(training_spikes).")
+    return rates
 
 
 def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> tuple[str, dict]:
@@ -187,23 +289,15 @@ def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float
     import numpy as np
 
     from spikegan_tf import rundir
-    from spikegan_tf.errors import ConfigError
     from spikegan_tf.sampling import sample
 
-    rates = None
-    if calibrate:  # checked before the generator loads: a refusal costs no TensorFlow
-        config = rundir.read_config(run)
-        rates = config.get("data", {}).get("neuron_rates")
-        if rates is None:
-            raise ConfigError(f"Run '{run}' has no per-neuron training rates in its config.json "
-                              "(written before they were stored): calibrate in Python with "
-                              "SpikeGAN.calibrate_rates(training_spikes).")
+    # checked before the generator loads: a refusal costs no TensorFlow
+    rates = _training_rates(run) if calibrate else None
     generator = rundir.load_generator(run)
     if rates is not None:
-        from spikegan_tf.config import ModelConfig
         from spikegan_tf.models import calibrate_output_bias
 
-        calibrate_output_bias(generator, ModelConfig.from_dict(config["model"]), rates, seed=0)
+        calibrate_output_bias(generator, rundir.read_model_config(run), rates, seed=0)
     _, n_neurons, n_bins = tuple(generator.outputs[0].shape)
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
                                     shape=(n, int(n_neurons), int(n_bins)))

@@ -31,6 +31,9 @@ _MODEL_FLAGS = {
     "latent_dim": "latent_dim",
     "kernel_size": "kernel_size",
     "num_units": "num_units",
+    "latent_channels": "latent_channels",
+    "temporal_layers": "temporal_layers",
+    "temporal_features": "temporal_features",
 }
 _TRAIN_FLAGS = {
     "max_steps": "max_steps",
@@ -113,8 +116,11 @@ def register(subparsers: Any) -> None:
                    help="steps between metric logs (default 50)")
     r.add_argument("--quiet", action="store_true", help="no progress line")
     m = p.add_argument_group("model (defaults: the paper's)")
-    m.add_argument("--architecture", choices=("conv", "fc"), default=None,
-                   help="semi-convolutional (conv, default) or fully connected (fc)")
+    m.add_argument("--architecture", choices=("conv", "fc", "temporal"), default=None,
+                   help="semi-convolutional (conv, default), fully connected (fc), or temporal: "
+                        "a stationary generator (dilated convolutions over a latent sequence) "
+                        "that also draws continuous rasters of any length "
+                        "(spikegan sample --raster)")
     m.add_argument("--upsampling", choices=("resize", "transpose"), default=None,
                    help="generator upsampling of the conv architecture (default transpose)")
     m.add_argument("--num-features", type=Number("--num-features", minimum=1), default=None,
@@ -127,6 +133,13 @@ def register(subparsers: Any) -> None:
                    help="kernel width (default 5)")
     m.add_argument("--num-units", type=Number("--num-units", minimum=1), default=None,
                    help="units per layer of the fc architecture (default 512)")
+    m.add_argument("--latent-channels", type=Number("--latent-channels", minimum=1),
+                   default=None, help="temporal: latent features per time bin (default 8)")
+    m.add_argument("--temporal-layers", type=Number("--temporal-layers", minimum=1),
+                   default=None, help="temporal: dilated convolutions, dilations 1, 2, 4, ... "
+                                      "(default 4: a receptive field of 61 bins at kernel 5)")
+    m.add_argument("--temporal-features", type=Number("--temporal-features", minimum=1),
+                   default=None, help="temporal: features per dilated convolution (default 64)")
     t = p.add_argument_group("optimisation")
     t.add_argument("--recipe", choices=("default", "paper"), default=None,
                    help="paper: exactly the paper's settings (Adam 1e-4, output starting at "
@@ -317,6 +330,11 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
         limits.append(f"{train_config.max_steps} steps")
     if train_config.max_minutes is not None:
         limits.append(f"{train_config.max_minutes:g} minutes")
+    if model_config.architecture == "temporal":
+        print(f"  generator: {model_config.temporal_layers} dilated convolutions of "
+              f"{model_config.temporal_features} features, receptive field "
+              f"{model_config.receptive_field} bins, {model_config.latent_channels} latent "
+              "channels per bin")
     print(f"  model: {model_config.architecture}, {model_config.num_layers} layers, "
           f"{model_config.num_features} features, upsampling {model_config.upsampling}; "
           f"batch {train_config.batch_size}, n_critic {train_config.n_critic}, "

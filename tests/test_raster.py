@@ -1,0 +1,188 @@
+"""The temporal (stationary) generator and its continuous rasters: Keras, CLI, export, runtime."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from spikegan_tf import SpikeGAN
+from spikegan_tf.cli import main
+from spikegan_tf.config import ModelConfig
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.models import build_generator, build_raster_generator, set_output_bias
+from spikegan_tf.raster import sample_raster
+from spikegan_tf.sampling import iter_raster_chunks, raster_draws
+
+CFG = ModelConfig(n_neurons=3, n_bins=8, num_features=4, architecture="temporal",
+                  temporal_layers=2, temporal_features=8, latent_channels=4)
+
+
+@pytest.fixture(scope="module")
+def generator():
+    g = build_generator(CFG, seed=1)
+    set_output_bias(g, CFG, [0.1, 0.3, 0.5])
+    for layer in g.layers:  # make the output depend visibly on the noise
+        if layer.name == "logits":
+            layer.kernel.assign(np.random.default_rng(0).normal(0, 0.5, layer.kernel.shape))
+    return g
+
+
+def test_config_derives_the_latent_size_and_refuses_a_wrong_one():
+    assert CFG.receptive_field == 1 + 4 * 3 == 13
+    assert CFG.latent_bins == 8 + 12 and CFG.latent_dim == 20 * 4
+    assert ModelConfig.from_dict(CFG.to_dict()) == CFG
+    assert ModelConfig(n_neurons=2, n_bins=8).latent_dim == 128  # other architectures: 128
+    with pytest.raises(ConfigError, match="latent_bins \\* latent_channels = 20 \\* 4 = 80"):
+        ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=2,
+                    latent_channels=4, latent_dim=128)
+
+
+def test_raster_model_is_shift_equivariant_and_windows_are_its_pieces(generator):
+    raster = build_raster_generator(generator, CFG)
+    z = np.random.default_rng(2).standard_normal((2, 200, 4)).astype("float32")
+    whole = raster(z).numpy()
+    assert whole.shape == (2, 200 - 12, 3)
+    # shifting the noise shifts the output: every bin is the same function of its noise
+    np.testing.assert_allclose(raster(z[:, 37:]).numpy(), whole[:, 37:], atol=1e-6)
+    # a window of the window model is the raster model on the same latent slice
+    flat = z[:, 50:50 + CFG.latent_bins].reshape(2, -1)
+    window = generator(flat).numpy()  # (2, neurons, bins)
+    np.testing.assert_allclose(window.transpose(0, 2, 1), whole[:, 50:58], atol=1e-6)
+
+
+def test_sample_raster_does_not_depend_on_chunking_and_continues(generator):
+    a = sample_raster(generator, CFG, 5000, seed=3, chunk=4096)
+    b = sample_raster(generator, CFG, 5000, seed=3, chunk=333)
+    assert a.dtype == np.uint8 and a.shape == (5000, 3)
+    assert np.array_equal(a, b)
+    assert np.array_equal(sample_raster(generator, CFG, 1700, seed=3, start=3300), a[3300:])
+    assert not np.array_equal(sample_raster(generator, CFG, 5000, seed=4), a)
+    # the spikes are the protocol's draws against the raster model's probabilities
+    z = raster_draws(3, 0, 0, 100 + 12, 4)[None]
+    p = build_raster_generator(generator, CFG)(z).numpy()[0]
+    u = raster_draws(3, 1, 0, 100, 3)
+    assert np.array_equal(a[:100], (u < p).astype(np.uint8))
+    # rates follow the bias: neuron 2 fires most
+    assert a.mean(0)[0] < a.mean(0)[1] < a.mean(0)[2]
+
+
+def test_sample_raster_into_a_memory_map(generator, tmp_path):
+    out = np.lib.format.open_memmap(tmp_path / "r.npy", mode="w+", dtype=np.uint8,
+                                    shape=(3000, 3))
+    sample_raster(generator, CFG, 3000, seed=0, chunk=1000, out=out)
+    out.flush()
+    assert np.array_equal(np.load(tmp_path / "r.npy"), sample_raster(generator, CFG, 3000,
+                                                                     seed=0))
+    with pytest.raises(ConfigError, match="`out` must be a uint8 array of shape"):
+        sample_raster(generator, CFG, 10, seed=0, out=np.zeros((10, 2), np.uint8))
+
+
+def test_window_architectures_refuse_rasters():
+    cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+    with pytest.raises(ConfigError, match="Continuous rasters need the temporal architecture"):
+        sample_raster(build_generator(cfg), cfg, 100, seed=0)
+    with pytest.raises(ValueError, match="temporal"):
+        build_raster_generator(build_generator(cfg), cfg)
+
+
+def test_protocol_draws_are_keyed_by_position():
+    whole = raster_draws(9, 1, 0, 4000, 3)
+    assert np.array_equal(raster_draws(9, 1, 1023, 1025, 3), whole[1023:1025])
+    assert not np.array_equal(raster_draws(9, 0, 0, 10, 3), raster_draws(9, 1, 0, 10, 3))
+    f = lambda z: np.ones((1, z.shape[1] - 1, 2), np.float32)  # noqa: E731 wrong width
+    with pytest.raises(ConfigError, match="returned"):
+        next(iter_raster_chunks(f, 10, 0, latent_channels=2, n_neurons=3, receptive_field=2))
+
+
+@pytest.fixture(scope="module")
+def temporal_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("temporal")
+    x = (np.random.default_rng(0).random((3000, 3)) < [0.05, 0.1, 0.2]).astype(np.uint8)
+    gan = SpikeGAN(**{k: v for k, v in CFG.to_dict().items()})
+    gan.fit(x, steps=3, batch_size=16, verbose=0, run_dir=root / "run")
+    return gan, root / "run"
+
+
+def test_a_trained_temporal_model_saves_loads_and_draws_the_same_raster(temporal_run, tmp_path):
+    gan, run = temporal_run
+    r = gan.sample_raster(2000, seed=5)
+    assert np.array_equal(SpikeGAN.load(run).sample_raster(2000, seed=5), r)
+    assert gan.sample(4, seed=0).shape == (4, 3, 8)  # windows still work
+
+
+def test_cli_samples_a_raster_and_refuses_bad_requests(temporal_run, tmp_path, capsys):
+    gan, run = temporal_run
+    out = tmp_path / "r.npy"
+    assert main(["sample", "--run", str(run), "--raster", "--length", "2500", "--seed", "5",
+                 "--out", str(out)]) == 0
+    assert "continuous raster of 2500 bins x 3 neurons" in capsys.readouterr().out
+    assert np.array_equal(np.load(out), gan.sample_raster(2500, seed=5))
+    for argv, msg in [(["--raster", "--n", "5"], "`--raster` takes the raster's length"),
+                      (["--length", "5"], "`--length` applies to `--raster`"),
+                      ([], "Give the number of windows")]:
+        assert main(["sample", "--run", str(run), "--out", str(tmp_path / "x.npy"),
+                     *argv]) != 0
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_cli_refuses_a_raster_from_a_window_run(tmp_path, capsys):
+    x = (np.random.default_rng(0).random((40, 3, 8)) < 0.2).astype(np.uint8)
+    gan = SpikeGAN(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+    gan.fit(x, steps=1, batch_size=16, verbose=0, run_dir=tmp_path / "conv")
+    assert main(["sample", "--run", str(tmp_path / "conv"), "--raster", "--length", "10",
+                 "--out", str(tmp_path / "x.npy")]) != 0
+    assert "'conv' architecture, which draws independent windows" in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()
+
+
+@pytest.fixture(scope="module")
+def exported(temporal_run, tmp_path_factory):
+    pytest.importorskip("tf2onnx")
+    from spikegan_tf.export import export_run
+
+    gan, run = temporal_run
+    return export_run(run, tmp_path_factory.mktemp("models"), "savedmodel,onnx", name="t")
+
+
+def test_export_writes_a_seamless_raster_model_with_parity(exported):
+    assert {"onnx-raster", "savedmodel-raster"} <= set(exported.parity)
+    for fmt in ("onnx-raster", "savedmodel-raster"):
+        assert exported.parity[fmt].ok and exported.parity[fmt].probs_max_abs_diff < 1e-5
+    manifest = json.loads((exported.path / "export.json").read_text())
+    assert manifest["files"]["onnx-raster"] == "raster.onnx"
+    assert manifest["raster"]["receptive_field"] == 13
+
+
+def test_rig_runtime_draws_the_keras_raster(temporal_run, exported):
+    from spikegan_tf.export.raster_runtime import RasterSampler
+
+    gan, _ = temporal_run
+    keras_raster = gan.sample_raster(6000, seed=11)
+    sampler = RasterSampler(exported.path, seed=11, chunk=1000)
+    assert sampler.receptive_field == 13 and sampler.n_neurons == 3
+    first = sampler.sample(2500)
+    rest = sampler.sample(3500)
+    assert np.array_equal(np.concatenate([first, rest]), keras_raster)
+    assert sampler.bins_drawn == 6000 and sampler.record()["seed"] == 11
+    sampler.seek(100)
+    bins = [next(it) for it in [sampler.stream(bins=1, chunk=64)] for _ in range(300)]
+    assert np.array_equal(np.concatenate(bins), keras_raster[100:400])
+    assert sampler.bins_drawn == 400
+    sampler.seek(1000)
+    with sampler.stream(bins=4, prefetch=256, chunk=128) as stream:
+        got = np.concatenate([next(stream) for _ in range(200)])
+    assert np.array_equal(got, keras_raster[1000:1800])
+    assert sampler.bins_drawn == 1800
+    assert np.array_equal(sampler.sample(10), keras_raster[1800:1810])
+
+
+def test_cli_samples_a_raster_from_the_onnx_model(temporal_run, exported, tmp_path):
+    gan, _ = temporal_run
+    out = tmp_path / "o.npy"
+    assert main(["sample", "--model", str(exported.path / "raster.onnx"), "--raster",
+                 "--length", "3000", "--seed", "2", "--out", str(out)]) == 0
+    assert np.array_equal(np.load(out), gan.sample_raster(3000, seed=2))
