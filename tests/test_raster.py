@@ -186,3 +186,27 @@ def test_cli_samples_a_raster_from_the_onnx_model(temporal_run, exported, tmp_pa
     assert main(["sample", "--model", str(exported.path / "raster.onnx"), "--raster",
                  "--length", "3000", "--seed", "2", "--out", str(out)]) == 0
     assert np.array_equal(np.load(out), gan.sample_raster(3000, seed=2))
+
+
+def test_evaluate_a_continuous_raster_of_a_run_with_its_seam_test(temporal_run, tmp_path,
+                                                                  capsys):
+    gan, run = temporal_run
+    real = tmp_path / "real.npy"
+    np.save(real, (np.random.default_rng(1).random((4000, 3)) < 0.1).astype(np.uint8))
+    assert main(["evaluate", "--real", str(real), "--bins", "17", "--max-lag", "16",
+                 "--run", str(run), "--raster-length", "6000", "--no-figures",
+                 "--out", str(tmp_path / "ev")]) == 0
+    out = capsys.readouterr().out
+    assert "continuous raster of 6000 bins" in out
+    results = json.loads((tmp_path / "ev" / "results.json").read_text())
+    assert results["settings"]["n_bins"] == 17 and results["n_windows"]["run"] == 6000 - 16
+    seams = json.loads((tmp_path / "ev" / "seams.json").read_text())
+    (report,) = seams.values()
+    assert report["segment_length"] == 256 and 0.0 <= report["auc"] <= 1.0
+    assert main(["evaluate", "--real", str(real), "--run", str(run), "--raster-length", "100",
+                 "--n", "5", "--out", str(tmp_path / "e2")]) != 0
+    assert "`--raster-length T` draws one raster" in capsys.readouterr().err
+    assert main(["evaluate", "--real", str(real), "--run", str(run), "--raster-length", "5000",
+                 "--out", str(tmp_path / "e3")]) != 0
+    assert "must be at least 5376 bins" in capsys.readouterr().err
+    assert not (tmp_path / "e3").exists()

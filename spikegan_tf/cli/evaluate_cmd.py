@@ -9,6 +9,10 @@ Examples::
     # sample 20000 windows from a trained run and evaluate them
     spikegan evaluate --real train.npy --run runs/retina --n 20000 --seed 0 --out eval/
 
+    # one continuous raster of a temporal run: stride-1 windows, lags to 64, seam test
+    spikegan evaluate --real train.npy --noise-floor test.npy --run runs/temporal \
+        --raster-length 56000 --bins 65 --max-lag 64 --out eval/
+
 Rasters ``(time, neurons)`` are cut into windows of ``--bins`` bins every
 ``--stride`` bins (without copying); windows files must have the reference's
 neurons x bins. Writes ``results.json``, ``report.md`` and the figures into ``--out``.
@@ -22,6 +26,8 @@ from typing import Any
 from spikegan_tf.cli._args import Number
 
 _DEFAULT_MAX_RUN_SAMPLES = 100_000
+RASTER_EVAL_CHUNK = 256  # bins per generator call of --raster-length: a seam every 256 bins
+_MIN_SEAMS = 21  # the seam classifier needs 20 boundaries
 
 
 def register(subparsers: Any) -> None:
@@ -58,6 +64,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--n", type=Number("--n", minimum=1), default=None, metavar="N",
                    help="windows to sample from --run (default: as many as the reference has, "
                         f"at most {_DEFAULT_MAX_RUN_SAMPLES})")
+    p.add_argument("--raster-length", type=Number("--raster-length", minimum=1), default=None,
+                   metavar="T",
+                   help="with --run of the temporal architecture: evaluate one continuous "
+                        f"raster of T bins (generated {RASTER_EVAL_CHUNK} bins at a time) "
+                        "instead of independent windows, with the seam test across its "
+                        "generation boundaries")
     p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, metavar="K",
                    help="seed of the --run samples and the memorisation subsample (default 0)")
     p.add_argument("--max-lag", type=Number("--max-lag", minimum=1), default=None, metavar="L",
@@ -105,6 +117,13 @@ def handle(args: argparse.Namespace) -> int:
     seed, stride, bins = args.seed, args.stride, args.bins  # checked by their Number types
     if args.n is not None and args.run is None:
         raise ConfigError("`--n` sets how many windows to sample from --run; give --run too.")
+    if args.raster_length is not None and (args.run is None or args.n is not None):
+        raise ConfigError("`--raster-length T` draws one raster from --run (instead of --n "
+                          "windows); give --run and no --n.")
+    if args.raster_length is not None and args.raster_length < _MIN_SEAMS * RASTER_EVAL_CHUNK:
+        raise ConfigError(f"`--raster-length` must be at least {_MIN_SEAMS * RASTER_EVAL_CHUNK} "
+                          f"bins ({_MIN_SEAMS} generation boundaries for the seam test). "
+                          f"Received {args.raster_length}.")
     n_mem = args.n_memorization
 
     labels = [Path(f).stem for f in args.generated]
@@ -130,6 +149,10 @@ def handle(args: argparse.Namespace) -> int:
         from spikegan_tf.rundir import read_model_config
 
         run_cfg = read_model_config(args.run)
+        if args.raster_length is not None and run_cfg.architecture != "temporal":
+            raise ConfigError(f"Run '{args.run}' has the {run_cfg.architecture!r} architecture, "
+                              "which draws independent windows; `--raster-length` needs a "
+                              "temporal run.")
     if bins is None:
         if real.kind == "windows":
             bins = real.spikes.shape[2]
@@ -160,7 +183,20 @@ def handle(args: argparse.Namespace) -> int:
             return rec.spikes.shape[0]
         return max(0, (rec.spikes.shape[0] - bins) // stride + 1)
 
-    if args.run is not None:
+    if args.run is not None and args.raster_length is not None:
+        if run_cfg.n_neurons != n_neurons:
+            raise SpikeDataError(f"The run '{args.run}' generates {run_cfg.n_neurons} neurons, "
+                                 f"but the reference '{args.real}' has {n_neurons}.")
+        from spikegan_tf.raster import sample_raster
+        from spikegan_tf.rundir import load_generator
+
+        label = Path(args.run).resolve().name or "run"
+        t0 = time.perf_counter()
+        generated[label] = sample_raster(load_generator(args.run), run_cfg, args.raster_length,
+                                         seed, chunk=RASTER_EVAL_CHUNK)
+        print(f"sampled a continuous raster of {args.raster_length} bins from '{args.run}' "
+              f"in {time.perf_counter() - t0:.1f} s")
+    elif args.run is not None:
         if (run_cfg.n_neurons, run_cfg.n_bins) != (n_neurons, bins):
             raise SpikeDataError(
                 f"The run '{args.run}' generates windows of {run_cfg.n_neurons} neurons x "
@@ -213,7 +249,9 @@ def handle(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = [RESULTS_FILE, REPORT_FILE] + list(result.figures)
     if args.seam_length is not None:
-        written.append(_seams(args, real, generated, out, seed))
+        written.append(_seams(args.seam_length, real, generated, out, seed))
+    elif args.raster_length is not None:
+        written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed))
     print(f"wrote {', '.join(str(out / f) for f in written)} "
           f"in {time.perf_counter() - start:.1f} s")
     if not args.no_figures and FIGURE_FILE not in result.figures:
@@ -221,18 +259,17 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seams(args: argparse.Namespace, real: Any, generated: dict[str, Any], out: Any,
-           seed: int) -> str:
+def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: int) -> str:
     """Seam test of every generated raster; print it and write ``seams.json``."""
     import json
 
     from spikegan_tf._atomic import atomic_path
     from spikegan_tf.seams import seam_report
 
-    length = args.seam_length
     reports = {}
     for label, rec in generated.items():
-        rep = seam_report(rec.spikes, real.spikes, length, n_bins=length // 2, seed=seed)
+        raster = getattr(rec, "spikes", rec)
+        rep = seam_report(raster, real.spikes, length, n_bins=min(length // 2, 32), seed=seed)
         print(f"{label}: " + "\n".join(rep.lines()))
         reports[label] = rep.to_dict()
     with atomic_path(out / "seams.json") as tmp:
