@@ -95,6 +95,12 @@ class ModelConfig:
         ``temporal`` only: dilated convolutions of the generator.
     temporal_features : int
         ``temporal`` only: features of each dilated convolution.
+    latent_scales : int
+        ``temporal`` only: time scales of the latent sequence. With ``S > 1``
+        the latent channels are smoothed by a trainable per-channel
+        convolution that starts as moving averages over 1, 2, 4, ...,
+        ``2**(S-1)`` bins (channel ``c`` gets scale ``c % S``), so slow
+        population fluctuations need not be built from white noise.
 
     Examples
     --------
@@ -122,11 +128,12 @@ class ModelConfig:
     latent_channels: int = 8
     temporal_layers: int = 4
     temporal_features: int = 64
+    latent_scales: int = 1
 
     def __post_init__(self) -> None:
         for name in ("n_neurons", "n_bins", "num_layers", "num_features",
                      "kernel_size", "num_units", "fc_layers", "latent_channels",
-                     "temporal_layers", "temporal_features"):
+                     "temporal_layers", "temporal_features", "latent_scales"):
             check_positive_int(getattr(self, name), name)
         # latent_dim: the size of the flat z every sampler draws. The temporal
         # generator's z is its latent sequence, so its size follows from the rest.
@@ -169,15 +176,21 @@ class ModelConfig:
     def receptive_field(self) -> int:
         """``temporal``: time bins of latent noise that one output bin depends on.
 
-        ``1 + (kernel_size - 1) * (2**temporal_layers - 1)``; two bins further
-        apart than this share no noise.
+        ``1 + (kernel_size - 1) * (2**temporal_layers - 1) + smoothing_width - 1``;
+        two bins further apart than this share no noise.
 
         Examples
         --------
         >>> ModelConfig(n_neurons=3, n_bins=32, architecture="temporal").receptive_field
         61
         """
-        return 1 + (self.kernel_size - 1) * (2**self.temporal_layers - 1)
+        return (1 + (self.kernel_size - 1) * (2**self.temporal_layers - 1)
+                + self.smoothing_width - 1)
+
+    @property
+    def smoothing_width(self) -> int:
+        """``temporal``: bins of the latent smoothing (``2**(latent_scales - 1)``)."""
+        return 2 ** (self.latent_scales - 1)
 
     @property
     def latent_bins(self) -> int:

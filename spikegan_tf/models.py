@@ -53,6 +53,9 @@ def _temporal_stack(config: ModelConfig, init: _Inits | None, dtype: str | None)
         return {} if init is None else {"kernel_initializer": init.glorot()}
 
     stack = []
+    if config.latent_scales > 1:
+        stack.append(layers.DepthwiseConv1D(config.smoothing_width, padding="valid",
+                                            use_bias=False, dtype=dtype, name="latent_smooth"))
     for i in range(config.temporal_layers):
         stack.append(layers.Conv1D(config.temporal_features, config.kernel_size,
                                    dilation_rate=2**i, padding="valid", dtype=dtype,
@@ -66,8 +69,29 @@ def _temporal_stack(config: ModelConfig, init: _Inits | None, dtype: str | None)
     return stack
 
 
+def smoothing_kernel(config: ModelConfig) -> np.ndarray:
+    """Initial kernel ``(width, latent_channels, 1)`` of the latent smoothing: moving averages.
+
+    Channel ``c`` averages the last ``2**(c % latent_scales)`` bins, scaled to
+    unit variance on white noise.
+
+    Examples
+    --------
+    >>> cfg = ModelConfig(n_neurons=2, n_bins=8, architecture="temporal", latent_channels=3,
+    ...                   latent_scales=2)
+    >>> smoothing_kernel(cfg)[:, :, 0].astype(float).round(3).tolist()
+    [[0.0, 0.707, 0.0], [1.0, 0.707, 1.0]]
+    """
+    width = config.smoothing_width
+    kernel = np.zeros((width, config.latent_channels, 1), np.float32)
+    for c in range(config.latent_channels):
+        w = 2 ** (c % config.latent_scales)
+        kernel[width - w:, c, 0] = 1.0 / np.sqrt(w)
+    return kernel
+
+
 def _temporal_names(config: ModelConfig) -> list[str]:
-    names = []
+    names = ["latent_smooth"] if config.latent_scales > 1 else []
     for i in range(config.temporal_layers):
         names += [f"tconv_{i + 1}", f"tact_{i + 1}"]
     return names + ["logits", "sigmoid"]
@@ -148,7 +172,10 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
         for layer in _temporal_stack(config, init, dtype):
             h = layer(h)
         probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)
-        return keras.Model(z, probs, name=name)
+        model = keras.Model(z, probs, name=name)
+        if config.latent_scales > 1:
+            model.get_layer("latent_smooth").kernel.assign(smoothing_kernel(config))
+        return model
     if config.architecture == "fc":
         h = z
         for i in range(config.fc_layers):
