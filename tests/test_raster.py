@@ -184,8 +184,14 @@ def test_cli_samples_a_raster_from_the_onnx_model(temporal_run, exported, tmp_pa
     gan, _ = temporal_run
     out = tmp_path / "o.npy"
     assert main(["sample", "--model", str(exported.path / "raster.onnx"), "--raster",
-                 "--length", "3000", "--seed", "2", "--out", str(out)]) == 0
-    assert np.array_equal(np.load(out), gan.sample_raster(3000, seed=2))
+                 "--length", "3000", "--seed", "2", "--out", str(out), "--session"]) == 0
+    raster = gan.sample_raster(3000, seed=2)
+    assert np.array_equal(np.load(out), raster)
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["raster_file"] == "o.npy" and record["shape"] == [3000, 3]
+    assert "--raster --length 3000 --seed 2" in record["replay"]
+    raw = np.frombuffer(out.read_bytes()[record["data_offset"]:], np.uint8)
+    assert np.array_equal(raw.reshape(3000, 3), raster)  # the layout the record states
 
 
 def test_evaluate_a_continuous_raster_of_a_run_with_its_seam_test(temporal_run, tmp_path,

@@ -135,14 +135,17 @@ def _raster(args: argparse.Namespace, out: Any, start: float) -> int:
                           "architecture; baselines draw independent windows.")
     if args.threshold is not None and args.run is None:
         raise ConfigError("`--threshold` applies to a Keras generator (--run).")
+    onnx_record = None
     with atomic_path(out) as tmp:
         if args.run is not None:
             what = _raster_run(args, tmp)
         else:
-            what = _raster_onnx(args, tmp)
+            what, onnx_record = _raster_onnx(args, tmp)
     x = np.load(out, mmap_mode="r")
     print(f"wrote a continuous raster of {x.shape[0]} bins x {x.shape[1]} neurons from {what} "
           f"(seed {args.seed}) to {out} in {time.perf_counter() - start:.1f} s")
+    if args.session:
+        print(f"session record: {_write_session_record(args, out, x, onnx_record)}")
     return 0
 
 
@@ -188,7 +191,7 @@ def _raster_onnx(args: argparse.Namespace, tmp: Any) -> str:
         out.flush()
     finally:
         del out
-    return f"the ONNX raster model {sampler.path}"
+    return f"the ONNX raster model {sampler.path}", sampler.record()
 
 
 def _training_rates(run: str) -> Any:
@@ -254,9 +257,19 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
     else:
         kind, path = "baseline", Path(args.baseline).resolve()
         model_file, bin_width, model_sha = path, None, _sha256(path)
-    n, n_neurons, n_bins = (int(d) for d in x.shape)
     flag = {"run": "--run", "onnx": "--model", "baseline": "--baseline"}[kind]
-    replay = ["spikegan", "sample", flag, str(path), "--n", str(n), "--seed", str(args.seed),
+    if x.ndim == 2:  # one continuous raster
+        size = ["--raster", "--length", str(int(x.shape[0]))]
+        layout = {"raster_file": Path(out).name, "shape": [int(d) for d in x.shape],
+                  "layout": "bin t, neuron j is the byte at data_offset + t * n_neurons + j; "
+                            "values 0/1"}
+    else:
+        n, n_neurons, n_bins = (int(d) for d in x.shape)
+        size = ["--n", str(n)]
+        layout = {"windows_file": Path(out).name, "shape": [n, n_neurons, n_bins],
+                  "layout": "window i, neuron j, bin k is the byte at data_offset + "
+                            "(i * n_neurons + j) * n_bins + k; values 0/1"}
+    replay = ["spikegan", "sample", flag, str(path), *size, "--seed", str(args.seed),
               "--out", str(Path(out).resolve()), "--session"]
     if args.calibrate:
         replay.append("--calibrate")
@@ -264,10 +277,7 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
         replay += ["--threshold", str(args.threshold)]
     record = {
         "format": "spikegan-session", "format_version": 1,
-        "windows_file": Path(out).name,
-        "dtype": "uint8", "shape": [n, n_neurons, n_bins], "order": "C",
-        "layout": "window i, neuron j, bin k is the byte at data_offset + (i * n_neurons + j) "
-                  "* n_bins + k; values 0/1",
+        **layout, "dtype": "uint8", "order": "C",
         "data_offset": int(x.offset),
         "data_sha256": _sha256(out),
         "seed": int(args.seed),
