@@ -5,9 +5,11 @@ A generator of continuous spike trains makes a raster piece by piece
 not continue each other, every statistic that spans a boundary breaks there.
 Two checks, on the generated raster alone plus real data for reference:
 
-* **statistics**: stride-1 windows of ``n_bins`` are split into those that
-  straddle a boundary and those inside one piece; each headline statistic of
-  both sets is compared with the real data, and ``ratio = error(straddling) /
+* **statistics**: the stride-1 windows of ``n_bins`` that straddle a
+  boundary, against as many windows inside one piece, placed alike (the same
+  starts shifted by half a piece, so both sets have the same size and the same
+  clustering, hence the same sampling noise); each headline statistic of both
+  sets is compared with the real data, and ``ratio = error(straddling) /
   error(within)`` (1.0: seams invisible to that statistic);
 * **classifier**: windows of ``2 * half_width`` bins centred on a boundary
   against windows centred between boundaries, told apart by a logistic
@@ -191,11 +193,15 @@ def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int
     raster = check_raster(raster, "raster")
     segment_length = check_positive_int(segment_length, "segment_length")
     n_bins = check_positive_int(n_bins, "n_bins")
-    if n_bins >= segment_length:
-        raise ConfigError(f"`n_bins` must be shorter than `segment_length` ({segment_length}) "
-                          f"so that some windows lie inside one piece. Received {n_bins}.")
-    straddle, within = boundary_starts(raster.shape[0], segment_length, n_bins, offset)
-    if len(straddle) == 0 or len(within) == 0:
+    if n_bins > segment_length // 2 + 1:
+        raise ConfigError(f"`n_bins` must be at most segment_length / 2 + 1 = "
+                          f"{segment_length // 2 + 1} so that windows fit inside one piece, "
+                          f"opposite the boundary windows. Received {n_bins}.")
+    straddle, _ = boundary_starts(raster.shape[0], segment_length, n_bins, offset)
+    within = straddle - segment_length // 2  # the same windows, centred between boundaries
+    keep = within >= offset
+    straddle, within = straddle[keep], within[keep]
+    if len(straddle) == 0:
         raise ConfigError(f"The raster ({raster.shape[0]} bins) is too short for windows both "
                           f"across and inside {segment_length}-bin pieces.")
     res = compare(reference, {"straddling": _windows(raster, straddle, n_bins),

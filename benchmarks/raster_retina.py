@@ -1,0 +1,103 @@
+"""Issue 14's retina targets: one continuous raster from a temporal generator, against the floor.
+
+Takes the output directory of ``benchmarks/retina_curve.py`` run with
+``--model-set architecture=temporal`` (its ``generator.keras`` and the model
+settings in ``curve.json``), splits the retina as that benchmark does (first
+80% training, last 20% held out), and draws one raster as long as the held-out
+split, 256 bins per generator call, so a generation boundary every 256 bins.
+Measures, for each sample seed:
+
+* the six headline statistics of its stride-1 32-bin windows, as multiples of
+  the test-vs-train floor (target: each <= 1.5x);
+* the autocorrelogram to lag 64 (65-bin windows) against its floor (target <= 2x);
+* the seam test: straddling/within error ratios (target <= 1.2x) and the seam
+  classifier's AUC (target <= 0.55);
+* the same with the output bias calibrated to the training rates
+  (``calibrate_output_bias``), as ``spikegan sample --calibrate`` does.
+
+Prints a table and writes ``OUT/raster_eval.json`` with the machine record::
+
+    python benchmarks/raster_retina.py --curve benchmarks/results/retina20_temporal_seed0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _machine import machine_record  # noqa: E402
+from retina_curve import RAW, _default_data  # noqa: E402
+
+CHUNK = 256
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--curve", type=Path, required=True, help="retina_curve.py output directory")
+    p.add_argument("--data", type=Path, default=_default_data())
+    p.add_argument("--seeds", default="1,2,3", help="sample seeds")
+    args = p.parse_args(argv)
+    if args.data is None:
+        p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
+
+    import keras
+
+    from spikegan_tf.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.data import load_spikes, split_raster
+    from spikegan_tf.models import calibrate_output_bias
+    from spikegan_tf.raster import sample_raster
+    from spikegan_tf.seams import seam_report
+
+    settings = json.loads((args.curve / "curve.json").read_text())["settings"]
+    config = ModelConfig.from_dict(settings["model"])
+    raster = load_spikes(args.data, key="data").spikes
+    train, test = split_raster(raster, (0.8, 0.2), gap=32)
+    ref32 = as_statistics(train, n_bins=32, label="train")
+    floor32 = as_statistics(test, like=ref32, n_bins=32, label="test")
+    ref65 = as_statistics(train, n_bins=65, max_lag=64, label="train")
+    floor65 = as_statistics(test, like=ref65, n_bins=65, max_lag=64, label="test")
+    rates = train.mean(axis=0)
+    result = {"benchmark": "raster_retina", "machine": machine_record(),
+              "curve": str(args.curve), "model": config.to_dict(),
+              "length": int(len(test)), "chunk": CHUNK, "rows": []}
+    print(f"{'seed':>4} {'calib':>5} " + "".join(f"{s[:10]:>11}" for s in HEADLINE)
+          + f"{'ACG64':>7}{'seam max':>9}{'AUC':>6}{'rate':>7}")
+    for calibrated in (False, True):
+        generator = keras.models.load_model(args.curve / "generator.keras", safe_mode=True,
+                                            compile=False)
+        if calibrated:
+            calibrate_output_bias(generator, config, rates, seed=0)
+        for seed in (int(s) for s in args.seeds.split(",")):
+            t0 = time.perf_counter()
+            fake = sample_raster(generator, config, len(test), seed, chunk=CHUNK)
+            res32 = compare(ref32, {"raster": fake}, floor32, n_bins=32,
+                            statistics=HEADLINE)
+            res65 = compare(ref65, {"raster": fake}, floor65, n_bins=65, max_lag=64,
+                            statistics=("autocorrelogram",))
+            seams = seam_report(fake, train, CHUNK, n_bins=32, seed=seed)
+            row = {"seed": seed, "calibrated": calibrated,
+                   "ratio": {s: res32.ratio("raster", s) for s in HEADLINE},
+                   "acg64_ratio": res65.ratio("raster", "autocorrelogram"),
+                   "seams": seams.to_dict(), "rate_ratio": float(fake.mean() / train.mean()),
+                   "seconds": time.perf_counter() - t0}
+            result["rows"].append(row)
+            worst_seam = max(seams.ratio.values())
+            print(f"{seed:>4} {str(calibrated):>5} "
+                  + "".join(f"{row['ratio'][s]:11.2f}" for s in HEADLINE)
+                  + f"{row['acg64_ratio']:7.2f}{worst_seam:9.2f}{seams.auc:6.3f}"
+                  f"{row['rate_ratio']:7.3f}", flush=True)
+    out = args.curve / "raster_eval.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
