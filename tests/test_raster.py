@@ -276,3 +276,26 @@ def test_a_tiny_temporal_model_learns_states_without_seams():
     got = stats.lagged_covariance(raster, n_bins=9, max_lag=8)[0].mean()
     want = sim.ground_truth["expected_lagged_covariance"][0].mean()
     assert 0.5 * want < got < 2 * want
+
+
+def test_cli_trains_resumes_and_samples_a_temporal_run(tmp_path, capsys):
+    data = tmp_path / "rec.npy"
+    np.save(data, (np.random.default_rng(0).random((3000, 3)) < 0.1).astype(np.uint8))
+    run = tmp_path / "run"
+    flags = ["--num-features", "4", "--batch-size", "16", "--architecture", "temporal",
+             "--temporal-layers", "2", "--temporal-features", "8", "--latent-channels", "4",
+             "--latent-scales", "3", "--eval-every", "0", "--quiet"]
+    assert main(["train", "--data", str(data), "--bins", "8", "--out", str(run),
+                 "--max-steps", "2", *flags]) == 0
+    assert "receptive field 16 bins" in capsys.readouterr().out  # 1 + 4 * 3 + (4 - 1)
+    model = json.loads((run / "config.json").read_text())["model"]
+    assert (model["architecture"], model["latent_scales"], model["latent_dim"]) == (
+        "temporal", 3, (8 + 15) * 4)
+    assert main(["train", "--out", str(run), "--resume", "--max-steps", "4", "--quiet"]) == 0
+    steps = [int(p.name.split("-")[1].split(".")[0])
+             for p in (run / "checkpoints").glob("ckpt-*.index")]
+    assert max(steps) == 4  # resumed from 2 to 4
+    out = tmp_path / "r.npy"
+    assert main(["sample", "--run", str(run), "--raster", "--length", "500", "--out",
+                 str(out)]) == 0
+    assert np.array_equal(np.load(out), SpikeGAN.load(run).sample_raster(500, seed=0))

@@ -34,6 +34,7 @@ _MODEL_FLAGS = {
     "latent_channels": "latent_channels",
     "temporal_layers": "temporal_layers",
     "temporal_features": "temporal_features",
+    "latent_scales": "latent_scales",
 }
 _TRAIN_FLAGS = {
     "max_steps": "max_steps",
@@ -140,6 +141,9 @@ def register(subparsers: Any) -> None:
                                       "(default 4: a receptive field of 61 bins at kernel 5)")
     m.add_argument("--temporal-features", type=Number("--temporal-features", minimum=1),
                    default=None, help="temporal: features per dilated convolution (default 64)")
+    m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,
+                   help="temporal: time scales of the latent sequence, smoothed over 1, 2, ..., "
+                        "2**(S-1) bins (default 1: white noise)")
     t = p.add_argument_group("optimisation")
     t.add_argument("--recipe", choices=("default", "paper"), default=None,
                    help="paper: exactly the paper's settings (Adam 1e-4, output starting at "
