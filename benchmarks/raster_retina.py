@@ -12,6 +12,8 @@ Measures, for each sample seed:
 * the autocorrelogram to lag 64 (65-bin windows) against its floor (target <= 2x);
 * the seam test: straddling/within error ratios (target <= 1.2x) and the seam
   classifier's AUC (target <= 0.55);
+* the same seam test on the held-out split itself (real, continuous data cut at
+  the same boundaries): the noise of the seam statistics;
 * the same with the output bias calibrated to the training rates
   (``calibrate_output_bias``), as ``spikegan sample --calibrate`` does.
 
@@ -67,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     result = {"benchmark": "raster_retina", "machine": machine_record(),
               "curve": str(args.curve), "model": config.to_dict(),
               "length": int(len(test)), "chunk": CHUNK, "rows": []}
+    # the seam statistics' own noise: held-out real data, cut at the same boundaries
+    real = seam_report(test, train, CHUNK, n_bins=32, seed=0)
+    result["real_test_split_seams"] = real.to_dict()
+    print(f"held-out data at the same boundaries: ratios "
+          f"{min(real.ratio.values()):.2f}-{max(real.ratio.values()):.2f}, AUC {real.auc:.3f}")
     print(f"{'seed':>4} {'calib':>5} " + "".join(f"{s[:10]:>11}" for s in HEADLINE)
           + f"{'ACG64':>7}{'seam max':>9}{'AUC':>6}{'rate':>7}")
     for calibrated in (False, True):
