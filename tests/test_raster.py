@@ -256,8 +256,9 @@ def test_slow_structure_crosses_window_boundaries_only_in_the_raster():
 @pytest.mark.slow  # 2,000 training steps: ~70-80 CPU-s
 def test_a_tiny_temporal_model_learns_states_without_seams():
     """Issue 14 item 6: a tiny temporal model trained on slow states carries them across the
-    boundaries where its own independent windows, joined, leave seams. Measured on seeds 0-2:
-    seam AUC 0.47/0.50/0.51 for the raster against 0.64/0.64/0.63 for its joined windows."""
+    boundaries where its own independent windows, joined, leave seams. Measured on seeds 0-2
+    (benchmarks/results/raster_states.json): seam AUC 0.48/0.50/0.51 for the raster against
+    0.65/0.64/0.62 for its joined windows."""
     from spikegan_tf.data.states import states
     from spikegan_tf.seams import seam_classifier_auc
 
@@ -270,12 +271,13 @@ def test_a_tiny_temporal_model_learns_states_without_seams():
     auc_raster = seam_classifier_auc(raster, 32, seed=0)
     auc_joined = seam_classifier_auc(joined, 32, seed=0)
     assert auc_raster < 0.55 and auc_joined > auc_raster + 0.08, (auc_raster, auc_joined)
-    # it learnt the states: the lag-1 population covariance is the data's order of magnitude
+    # it learnt the states: the lag-1 covariance has the data's order of magnitude (1.2-1.7x
+    # the exact one in the benchmark; multi-threaded training is not bit-reproducible)
     from spikegan_tf import stats
 
     got = stats.lagged_covariance(raster, n_bins=9, max_lag=8)[0].mean()
     want = sim.ground_truth["expected_lagged_covariance"][0].mean()
-    assert 0.5 * want < got < 2 * want
+    assert 0.4 * want < got < 2.5 * want
 
 
 def test_cli_trains_resumes_and_samples_a_temporal_run(tmp_path, capsys):
