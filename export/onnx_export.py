@@ -49,6 +49,25 @@ def _require(module: str) -> Any:
         ) from None
 
 
+def convert_function(fn: Any, opset: int, what: str) -> Any:
+    """``tf2onnx.convert.from_function`` on a ``tf.function`` with its signature, quietly.
+
+    Raises :class:`ExportError` naming ``what`` when tf2onnx fails.
+    """
+    tf2onnx = _require("tf2onnx")
+    logger = logging.getLogger("tf2onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        model, _ = tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
+                                                 opset=opset)
+    except Exception as exc:
+        raise ExportError(f"tf2onnx could not convert {what}: {exc}") from exc
+    finally:
+        logger.setLevel(level)
+    return model
+
+
 def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any], *,
                   opset: int = DEFAULT_OPSET, lean: bool = True) -> Any:
     """Convert the generator to an in-memory ``onnx.ModelProto`` (not yet verified).
@@ -67,22 +86,12 @@ def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any],
         Convert the polyphase graph (default) rather than the Keras call.
     """
     onnx = _require("onnx")
-    tf2onnx = _require("tf2onnx")
     from .graph import serving_function
 
     if opset < 17:
         raise ExportError(f"`opset` must be >= 17. Received {opset}.")
-    fn = serving_function(generator, config, lean=lean)
-    logger = logging.getLogger("tf2onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        model, _ = tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
-                                                 opset=opset)
-    except Exception as exc:
-        raise ExportError(f"tf2onnx could not convert the generator: {exc}") from exc
-    finally:
-        logger.setLevel(level)
+    model = convert_function(serving_function(generator, config, lean=lean), opset,
+                             "the generator")
 
     names = {"inputs": [i.name for i in model.graph.input],
              "outputs": [o.name for o in model.graph.output]}

@@ -21,7 +21,6 @@ steps and join without a seam. The metadata's ``raster`` section carries
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -110,21 +109,10 @@ def raster_inputs(config: ModelConfig, n_time_bins: int, seed: int,
 def write_raster_onnx(generator: Any, config: ModelConfig, path: str | os.PathLike,
                       metadata: dict[str, Any], *, opset: int = 17) -> Path:
     """Convert the raster model with tf2onnx and write ``path`` (not yet verified)."""
-    from .onnx_export import _require
+    from .onnx_export import _require, convert_function
 
     onnx = _require("onnx")
-    tf2onnx = _require("tf2onnx")
-    fn = raster_function(generator, config)
-    logger = logging.getLogger("tf2onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        model, _ = tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
-                                                 opset=opset)
-    except Exception as exc:
-        raise ExportError(f"tf2onnx could not convert the raster model: {exc}") from exc
-    finally:
-        logger.setLevel(level)
+    model = convert_function(raster_function(generator, config), opset, "the raster model")
     names = ([i.name for i in model.graph.input], [o.name for o in model.graph.output])
     if names != (["z_sequence"], ["probs"]):
         raise ExportError(f"tf2onnx produced inputs/outputs {names}; expected "

@@ -17,7 +17,6 @@ so for one seed it gives the raster of :meth:`spikegan_tf.SpikeGAN.sample_raster
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +25,10 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.sampling import RASTER_CHUNK, iter_raster_chunks, resolve_seed
+from spikegan_tf.sampling import RASTER_CHUNK, iter_raster_chunks
 from spikegan_tf.validation import check_positive_int
 
-from .metadata import from_onnx_props
-from .runtime import _ort, session_options
+from .runtime import OnnxSession
 from .stream import PrefetchStream
 
 __all__ = ["RasterSampler"]
@@ -49,7 +47,7 @@ def _raster_file(path: Path) -> Path:
     return path
 
 
-class RasterSampler:
+class RasterSampler(OnnxSession):
     """Draw one continuous spike raster ``(time, n_neurons)`` from an exported raster model.
 
     Parameters
@@ -75,18 +73,15 @@ class RasterSampler:
     100
     """
 
+    _expected = _EXPECTED
+
     def __init__(self, path: str | os.PathLike, seed: int | None = None, *,
                  intra_op_threads: int = 1, chunk: int = RASTER_CHUNK,
                  spin: bool = False) -> None:
-        self._path = _raster_file(Path(path))
+        super().__init__(_raster_file(Path(path)), seed, intra_op_threads, spin)
         self._chunk = check_positive_int(chunk, "chunk")
-        self._spin = bool(spin)
-        self._session = self._new_session(intra_op_threads)
-        meta = self._session.get_modelmeta().custom_metadata_map
-        self.metadata: dict[str, Any] = from_onnx_props(meta, source=str(self._path))
         raster = self.metadata.get("raster")
-        names = ([i.name for i in self._session.get_inputs()],
-                 [o.name for o in self._session.get_outputs()])
+        names = self._names()
         if not isinstance(raster, dict) or names != (["z_sequence"], ["probs"]):
             raise RunDirError(f"'{self._path}' is not a raster model (inputs/outputs {names}, "
                               f"expected (['z_sequence'], ['probs']) and a 'raster' metadata "
@@ -94,30 +89,7 @@ class RasterSampler:
         self._rf = int(raster["receptive_field"])
         self._channels = int(raster["latent_channels"])
         self._neurons = int(raster["n_neurons"])
-        self._sha256 = hashlib.sha256(self._path.read_bytes()).hexdigest()
-        self._seed = resolve_seed(seed)
         self._t = 0
-        self._prefetching: PrefetchStream | None = None
-
-    def _new_session(self, threads: int) -> Any:
-        ort = _ort()
-        try:
-            return ort.InferenceSession(str(self._path), session_options(threads, self._spin),
-                                        providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            detail = " ".join(str(exc).split())
-            raise RunDirError(f"ONNX Runtime cannot load '{self._path}' (expected {_EXPECTED}): "
-                              f"{detail}") from None
-
-    @property
-    def seed(self) -> int:
-        """The raster's seed (pass it back to replay the raster)."""
-        return self._seed
-
-    @property
-    def path(self) -> Path:
-        """The ONNX file."""
-        return self._path
 
     @property
     def n_neurons(self) -> int:
@@ -152,11 +124,6 @@ class RasterSampler:
         return iter_raster_chunks(self._predict(session), n, self._seed,
                                   latent_channels=self._channels, n_neurons=self._neurons,
                                   receptive_field=self._rf, start=start, chunk=chunk)
-
-    def _check_no_prefetch(self, what: str) -> None:
-        if self._prefetching is not None:
-            raise SpikeGANError(f"Cannot {what} while a prefetching stream of this sampler is "
-                                "open; close it first (or use `with sampler.stream(...)`).")
 
     def seek(self, t: int) -> None:
         """Continue the raster from bin ``t`` (0 restarts it)."""

@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.sampling import DEFAULT_CHUNK, sampling_streams
-from spikegan_tf.validation import check_positive_int, check_seed
+from spikegan_tf.sampling import DEFAULT_CHUNK, resolve_seed, sampling_streams
+from spikegan_tf.validation import check_positive_int
 
 from .metadata import from_onnx_props
 from .stream import PrefetchStream
 
-__all__ = ["Sampler", "session_options"]
+__all__ = ["Sampler", "OnnxSession", "session_options"]
 
 
 def _ort() -> Any:
@@ -94,7 +94,63 @@ def _model_file(path: Path) -> Path:
     return path
 
 
-class Sampler:
+class OnnxSession:
+    """What every rig sampler shares: one ONNX Runtime session, its metadata, hash and seed.
+
+    Subclasses set ``_expected`` (what the file should be, for error messages)
+    and check the graph's inputs and outputs.
+    """
+
+    _expected = _EXPECTED
+
+    def __init__(self, path: Path, seed: int | None, intra_op_threads: int, spin: bool,
+                 providers: list[str] | None = None) -> None:
+        self._path = path
+        self._providers = providers or ["CPUExecutionProvider"]
+        self._spin = bool(spin)
+        self._session = self._new_session(intra_op_threads)
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.metadata: dict[str, Any] = from_onnx_props(meta, source=str(self._path))
+        self._sha256 = hashlib.sha256(self._path.read_bytes()).hexdigest()
+        self._seed = resolve_seed(seed)
+        self._prefetching: PrefetchStream | None = None
+
+    def _new_session(self, threads: int) -> Any:
+        ort = _ort()
+        try:
+            return ort.InferenceSession(str(self._path), session_options(threads, self._spin),
+                                        providers=self._providers)
+        except Exception as exc:  # not an ONNX file, unsupported ops...
+            detail = " ".join(str(exc).split())  # ONNX Runtime's messages span lines
+            raise RunDirError(f"ONNX Runtime cannot load '{self._path}' (expected "
+                              f"{self._expected}): {detail}") from None
+
+    def _names(self) -> tuple[list[str], list[str]]:
+        return ([i.name for i in self._session.get_inputs()],
+                [o.name for o in self._session.get_outputs()])
+
+    @property
+    def seed(self) -> int:
+        """The seed of this session (pass it back to replay the session)."""
+        return self._seed
+
+    @property
+    def path(self) -> Path:
+        """The ONNX file."""
+        return self._path
+
+    @property
+    def bin_width(self) -> float | None:
+        """Bin width (seconds) of the training data, if it was known."""
+        return self.metadata.get("bin_width")
+
+    def _check_no_prefetch(self, what: str) -> None:
+        if self._prefetching is not None:
+            raise SpikeGANError(f"Cannot {what} while a prefetching stream of this sampler is "
+                                "open; close it first (or use `with sampler.stream(...)`).")
+
+
+class Sampler(OnnxSession):
     """Draw binary spike windows from an exported ONNX generator (no TensorFlow).
 
     Parameters
@@ -132,23 +188,10 @@ class Sampler:
     def __init__(self, path: str | os.PathLike, seed: int | None = None, *,
                  intra_op_threads: int = 1, chunk_size: int = DEFAULT_CHUNK,
                  providers: list[str] | None = None, spin: bool = False) -> None:
-        self._path = _model_file(Path(path))
-        self._providers = providers or ["CPUExecutionProvider"]
-        self._spin = bool(spin)
+        super().__init__(_model_file(Path(path)), seed, intra_op_threads, spin, providers)
         self._chunk = check_positive_int(chunk_size, "chunk_size")
-        ort = _ort()
-        try:
-            self._session = ort.InferenceSession(
-                str(self._path), session_options(intra_op_threads, self._spin),
-                providers=self._providers)
-        except Exception as exc:  # not an ONNX file, unsupported ops...
-            detail = " ".join(str(exc).split())  # ONNX Runtime's messages span lines
-            raise RunDirError(f"ONNX Runtime cannot load '{self._path}' (expected {_EXPECTED}): "
-                              f"{detail}") from None
-        meta = self._session.get_modelmeta().custom_metadata_map
-        self.metadata: dict[str, Any] = from_onnx_props(meta, source=str(self._path))
         inputs = {i.name: i.shape for i in self._session.get_inputs()}
-        outputs = [o.name for o in self._session.get_outputs()]
+        outputs = self._names()[1]
         if set(inputs) != {"z", "u"} or set(outputs) != {"probs", "spikes"}:
             raise RunDirError(f"'{self._path}' has inputs {sorted(inputs)} and outputs "
                               f"{outputs}; expected inputs ['u', 'z'] and outputs "
@@ -160,24 +203,9 @@ class Sampler:
             raise RunDirError(f"'{self._path}': metadata says {self.metadata.get('n_neurons')} "
                               f"neurons x {self.metadata.get('n_bins')} bins but the graph "
                               f"takes {self._neurons} x {self._bins}.")
-        self._sha256 = hashlib.sha256(self._path.read_bytes()).hexdigest()
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy)
-        self._seed = check_seed(seed)
-        self._prefetching: PrefetchStream | None = None
         self.reset()
 
     # -- description ---------------------------------------------------------------
-    @property
-    def seed(self) -> int:
-        """The seed of this session (pass it back to replay the session)."""
-        return self._seed
-
-    @property
-    def path(self) -> Path:
-        """The ONNX file."""
-        return self._path
-
     @property
     def n_neurons(self) -> int:
         """Neurons per window."""
@@ -192,11 +220,6 @@ class Sampler:
     def latent_dim(self) -> int:
         """Dimension of the latent vector ``z``."""
         return self._latent
-
-    @property
-    def bin_width(self) -> float | None:
-        """Bin width (seconds) of the training data, if it was known."""
-        return self.metadata.get("bin_width")
 
     @property
     def windows_drawn(self) -> int:
@@ -233,11 +256,6 @@ class Sampler:
         self._z_rng, self._u_rng = sampling_streams(self._seed)
         self._drawn = 0
         self._ahead = False
-
-    def _check_no_prefetch(self, what: str) -> None:
-        if self._prefetching is not None:
-            raise SpikeGANError(f"Cannot {what} while a prefetching stream of this sampler is "
-                                "open; close it first (or use `with sampler.stream(...)`).")
 
     def _resync(self) -> None:
         """After a prefetching stream: move the random streams back to :attr:`windows_drawn`.
@@ -366,9 +384,7 @@ class Sampler:
             if not pin or not pin <= allowed:
                 raise SpikeGANError(f"`pin` must be a non-empty set of this process's CPUs "
                                     f"{sorted(allowed)}. Received {sorted(pin)}.")
-        ort = _ort()
-        session = ort.InferenceSession(str(self._path), session_options(threads, self._spin),
-                                       providers=self._providers)
+        session = self._new_session(threads)
 
         def produce(m: int) -> np.ndarray:  # the session's streams, as sample() draws them
             z, u = self._draw(m)

@@ -14,31 +14,23 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.sampling import RASTER_CHUNK, iter_raster_chunks, resolve_seed
+from spikegan_tf.sampling import RASTER_CHUNK, cached_on, iter_raster_chunks, resolve_seed
 from spikegan_tf.validation import check_positive_int
 
 __all__ = ["sample_raster"]
 
 
 def _raster_predict(generator: Any, config: Any) -> Any:
-    import tensorflow as tf
+    def make() -> Any:
+        import tensorflow as tf
 
-    from spikegan_tf.models import build_raster_generator
+        from spikegan_tf.models import build_raster_generator
 
-    fn = getattr(generator, "_spikegan_raster_predict", None)
-    if fn is None:
         raster = build_raster_generator(generator, config)
+        spec = tf.TensorSpec((1, None, config.latent_channels), tf.float32)
+        return tf.function(lambda z: raster(z, training=False), input_signature=[spec])
 
-        @tf.function(input_signature=[tf.TensorSpec((1, None, config.latent_channels),
-                                                    tf.float32)])
-        def fn(z):
-            return raster(z, training=False)
-
-        try:
-            generator._spikegan_raster_predict = fn
-        except AttributeError:  # pragma: no cover - exotic model wrappers
-            pass
-    return fn
+    return cached_on(generator, "_spikegan_raster_predict", make)
 
 
 def sample_raster(

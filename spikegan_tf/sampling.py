@@ -157,20 +157,25 @@ def _window_shape(generator: Any) -> tuple[int, int]:
     return int(shape[-2]), int(shape[-1])
 
 
-def _predict(generator: Any) -> Any:
-    import tensorflow as tf
-
-    fn = getattr(generator, "_spikegan_predict", None)
+def cached_on(model: Any, attr: str, make: Any) -> Any:
+    """``model.<attr>``, made by ``make()`` and kept on the model the first time."""
+    fn = getattr(model, attr, None)
     if fn is None:
-        @tf.function(reduce_retracing=True)
-        def fn(z):
-            return generator(z, training=False)
-
+        fn = make()
         try:
-            generator._spikegan_predict = fn
+            setattr(model, attr, fn)
         except AttributeError:  # pragma: no cover - exotic model wrappers
             pass
     return fn
+
+
+def _predict(generator: Any) -> Any:
+    def make() -> Any:
+        import tensorflow as tf
+
+        return tf.function(lambda z: generator(z, training=False), reduce_retracing=True)
+
+    return cached_on(generator, "_spikegan_predict", make)
 
 
 def iter_sample_chunks(
