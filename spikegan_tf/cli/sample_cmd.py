@@ -178,7 +178,7 @@ def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
     return f"the generator of {args.run}" + (" (rates calibrated)" if args.calibrate else "")
 
 
-def _raster_onnx(args: argparse.Namespace, tmp: Any) -> str:
+def _raster_onnx(args: argparse.Namespace, tmp: Any) -> tuple[str, dict]:
     import numpy as np
 
     from spikegan_tf.export.raster_runtime import RasterSampler
