@@ -359,6 +359,9 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
         print(f"  checkpoint saved; continue with: spikegan train --out {out} --resume")
         return 130 if result.stopped == "SIGINT" else 143
     print(f"  sample with: spikegan sample --run {out} --n 1000 --seed 0 --out samples.npy")
+    if model_config.architecture == "temporal":
+        print(f"  or one continuous raster: spikegan sample --run {out} --raster --length 100000 "
+              "--seed 0 --out raster.npy")
     return 0
 
 
