@@ -68,7 +68,8 @@ def register(subparsers: Any) -> None:
                    help="with --run: first shift each neuron's output bias so that it fires at "
                         "its rate in the run's training data (as SpikeGAN.calibrate_rates)")
     p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=8192,
-                   help="windows generated per generator call (default 8192)")
+                   help="windows (with --raster: bins) generated per generator call "
+                        "(default 8192)")
     p.add_argument("--session", action="store_true",
                    help="also write OUT's replay record (.json beside the .npy): seed, source, "
                         "byte layout and offset for memory-mapping from any language, checksum")
@@ -171,7 +172,7 @@ def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
                                     shape=(args.length, config.n_neurons))
     try:
         sample_raster(generator, config, args.length, args.seed, threshold=args.threshold,
-                      out=out)
+                      chunk=args.chunk_size, out=out)
         out.flush()
     finally:
         del out
@@ -183,7 +184,7 @@ def _raster_onnx(args: argparse.Namespace, tmp: Any) -> tuple[str, dict]:
 
     from spikegan_tf.export.raster_runtime import RasterSampler
 
-    sampler = RasterSampler(args.model, seed=args.seed)
+    sampler = RasterSampler(args.model, seed=args.seed, chunk=args.chunk_size)
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
                                     shape=(args.length, sampler.n_neurons))
     try:
