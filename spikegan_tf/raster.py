@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.sampling import RASTER_CHUNK, cached_on, iter_raster_chunks, resolve_seed
+from spikegan_tf.sampling import (
+    RASTER_CHUNK,
+    cached_on,
+    iter_raster_chunks,
+    output_array,
+    resolve_seed,
+)
 from spikegan_tf.validation import check_positive_int
 
 __all__ = ["sample_raster"]
@@ -94,12 +100,7 @@ def sample_raster(
     n_time_bins = check_positive_int(n_time_bins, "n_time_bins")
     start = check_positive_int(start, "start", minimum=0)
     shape = (n_time_bins, config.n_neurons)
-    if out is None:
-        out = np.empty(shape, dtype=np.uint8)
-    elif out.shape != shape or out.dtype != np.uint8:
-        raise ConfigError(
-            f"`out` must be a uint8 array of shape {shape}. Received {out.dtype} {out.shape}."
-        )
+    out = output_array(out, shape)
     t = 0
     for piece in iter_raster_chunks(_raster_predict(generator, config), n_time_bins,
                                     resolve_seed(seed), latent_channels=config.latent_channels,

@@ -157,6 +157,23 @@ def _window_shape(generator: Any) -> tuple[int, int]:
     return int(shape[-2]), int(shape[-1])
 
 
+def output_array(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """``out`` checked to be uint8 of ``shape``, or a new such array when ``None``.
+
+    Examples
+    --------
+    >>> output_array(None, (2, 3)).shape
+    (2, 3)
+    """
+    if out is None:
+        return np.empty(shape, dtype=np.uint8)
+    if out.shape != shape or out.dtype != np.uint8:
+        raise ConfigError(
+            f"`out` must be a uint8 array of shape {shape}. Received {out.dtype} {out.shape}."
+        )
+    return out
+
+
 def cached_on(model: Any, attr: str, make: Any) -> Any:
     """``model.<attr>``, made by ``make()`` and kept on the model the first time."""
     fn = getattr(model, attr, None)
@@ -260,12 +277,7 @@ def sample(
     n_samples = check_positive_int(n_samples, "n_samples")
     n_neurons, n_bins = _window_shape(generator)
     shape = (n_samples, n_neurons, n_bins)
-    if out is None:
-        out = np.empty(shape, dtype=np.uint8)
-    elif out.shape != shape or out.dtype != np.uint8:
-        raise ConfigError(
-            f"`out` must be a uint8 array of shape {shape}. Received {out.dtype} {out.shape}."
-        )
+    out = output_array(out, shape)
     start = 0
     for chunk in iter_sample_chunks(generator, n_samples, seed, chunk_size=chunk_size,
                                     threshold=threshold):
