@@ -301,3 +301,13 @@ def test_cli_trains_resumes_and_samples_a_temporal_run(tmp_path, capsys):
     assert main(["sample", "--run", str(run), "--raster", "--length", "500", "--out",
                  str(out)]) == 0
     assert np.array_equal(np.load(out), SpikeGAN.load(run).sample_raster(500, seed=0))
+
+
+def test_raster_sampler_refuses_the_window_model_by_name(exported, tmp_path):
+    from spikegan_tf.errors import RunDirError
+    from spikegan_tf.export.raster_runtime import RasterSampler
+
+    with pytest.raises(RunDirError, match="is not a raster model.*pass the raster.onnx"):
+        RasterSampler(exported.path / "model.onnx")
+    with pytest.raises(RunDirError, match="directory without a raster.onnx"):
+        RasterSampler(tmp_path)
