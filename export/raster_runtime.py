@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.sampling import RASTER_CHUNK, iter_raster_chunks
+from spikegan_tf.errors import RunDirError
+from spikegan_tf.sampling import RASTER_CHUNK, fill, iter_raster_chunks, output_array
 from spikegan_tf.validation import check_positive_int
 
 from .runtime import OnnxSession
@@ -125,6 +125,10 @@ class RasterSampler(OnnxSession):
                                   latent_channels=self._channels, n_neurons=self._neurons,
                                   receptive_field=self._rf, start=start, chunk=chunk)
 
+    def _piece(self, session: Any, start: int, m: int) -> np.ndarray:
+        """Bins ``start .. start + m - 1`` in one model call."""
+        return next(self._chunks(session, start, m, m))
+
     def seek(self, t: int) -> None:
         """Continue the raster from bin ``t`` (0 restarts it)."""
         self._check_no_prefetch("seek")
@@ -138,16 +142,8 @@ class RasterSampler(OnnxSession):
         """
         n = check_positive_int(n, "n")
         self._check_no_prefetch("sample")
-        shape = (n, self._neurons)
-        if out is None:
-            out = np.empty(shape, np.uint8)
-        elif out.shape != shape or out.dtype != np.uint8:
-            raise SpikeGANError(f"`out` must be a uint8 array of shape {shape}. "
-                                f"Received {out.dtype} {out.shape}.")
-        t = 0
-        for piece in self._chunks(self._session, self._t, n, self._chunk):
-            out[t:t + len(piece)] = piece
-            t += len(piece)
+        out = fill(output_array(out, (n, self._neurons)),
+                   self._chunks(self._session, self._t, n, self._chunk))
         self._t += n
         return out
 
@@ -172,7 +168,7 @@ class RasterSampler(OnnxSession):
         position = [self._t]
 
         def produce(m: int) -> np.ndarray:
-            piece = np.concatenate(list(self._chunks(session, position[0], m, m)))
+            piece = self._piece(session, position[0], m)
             position[0] += m
             return piece
 
@@ -187,7 +183,7 @@ class RasterSampler(OnnxSession):
 
     def _on_demand(self, bins: int, chunk: int) -> Iterator[np.ndarray]:
         while True:
-            piece = np.concatenate(list(self._chunks(self._session, self._t, chunk, chunk)))
+            piece = self._piece(self._session, self._t, chunk)
             for i in range(0, chunk, bins):
                 self._t += bins
                 yield piece[i:i + bins]

@@ -91,10 +91,8 @@ def smoothing_kernel(config: ModelConfig) -> np.ndarray:
 
 
 def _temporal_names(config: ModelConfig) -> list[str]:
-    names = ["latent_smooth"] if config.latent_scales > 1 else []
-    for i in range(config.temporal_layers):
-        names += [f"tconv_{i + 1}", f"tact_{i + 1}"]
-    return names + ["logits", "sigmoid"]
+    """The names of :func:`_temporal_stack`'s layers, in call order."""
+    return [layer.name for layer in _temporal_stack(config, None, None)]
 
 
 def build_raster_generator(generator: Any, config: ModelConfig) -> keras.Model:

@@ -17,6 +17,7 @@ from spikegan_tf.errors import ConfigError
 from spikegan_tf.sampling import (
     RASTER_CHUNK,
     cached_on,
+    fill,
     iter_raster_chunks,
     output_array,
     resolve_seed,
@@ -99,14 +100,9 @@ def sample_raster(
         )
     n_time_bins = check_positive_int(n_time_bins, "n_time_bins")
     start = check_positive_int(start, "start", minimum=0)
-    shape = (n_time_bins, config.n_neurons)
-    out = output_array(out, shape)
-    t = 0
-    for piece in iter_raster_chunks(_raster_predict(generator, config), n_time_bins,
-                                    resolve_seed(seed), latent_channels=config.latent_channels,
-                                    n_neurons=config.n_neurons,
-                                    receptive_field=config.receptive_field, start=start,
-                                    chunk=chunk, threshold=threshold):
-        out[t:t + len(piece)] = piece
-        t += len(piece)
-    return out
+    pieces = iter_raster_chunks(_raster_predict(generator, config), n_time_bins,
+                                resolve_seed(seed), latent_channels=config.latent_channels,
+                                n_neurons=config.n_neurons,
+                                receptive_field=config.receptive_field, start=start,
+                                chunk=chunk, threshold=threshold)
+    return fill(output_array(out, (n_time_bins, config.n_neurons)), pieces)

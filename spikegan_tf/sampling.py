@@ -34,7 +34,8 @@ from spikegan_tf.errors import ConfigError
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["sample", "sampling_streams", "iter_sample_chunks", "raster_block",
-           "raster_draws", "iter_raster_chunks", "resolve_seed"]
+           "raster_draws", "iter_raster_chunks", "resolve_seed", "output_array", "fill",
+           "cached_on"]
 
 DEFAULT_CHUNK = 8192
 RASTER_BLOCK = 1024
@@ -174,6 +175,21 @@ def output_array(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def fill(out: np.ndarray, pieces: Iterator[np.ndarray]) -> np.ndarray:
+    """Write consecutive ``pieces`` (along the first axis) into ``out``; return ``out``.
+
+    Examples
+    --------
+    >>> fill(np.zeros(5, np.uint8), iter([np.ones(2, np.uint8), np.full(3, 2, np.uint8)]))
+    array([1, 1, 2, 2, 2], dtype=uint8)
+    """
+    t = 0
+    for piece in pieces:
+        out[t:t + len(piece)] = piece
+        t += len(piece)
+    return out
+
+
 def cached_on(model: Any, attr: str, make: Any) -> Any:
     """``model.<attr>``, made by ``make()`` and kept on the model the first time."""
     fn = getattr(model, attr, None)
@@ -277,11 +293,6 @@ def sample(
     n_samples = check_positive_int(n_samples, "n_samples")
     n_neurons, n_bins = _window_shape(generator)
     shape = (n_samples, n_neurons, n_bins)
-    out = output_array(out, shape)
-    start = 0
-    for chunk in iter_sample_chunks(generator, n_samples, seed, chunk_size=chunk_size,
-                                    threshold=threshold):
-        out[start:start + len(chunk)] = chunk
-        start += len(chunk)
-    return out
-
+    return fill(output_array(out, shape),
+                iter_sample_chunks(generator, n_samples, seed, chunk_size=chunk_size,
+                                   threshold=threshold))

@@ -151,8 +151,6 @@ def _raster(args: argparse.Namespace, out: Any, start: float) -> int:
 
 
 def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
-    import numpy as np
-
     from spikegan_tf import rundir
     from spikegan_tf.errors import ConfigError
     from spikegan_tf.raster import sample_raster
@@ -162,37 +160,47 @@ def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
         raise ConfigError(f"Run '{args.run}' has the {config.architecture!r} architecture, "
                           "which draws independent windows; continuous rasters need a run "
                           "trained with --architecture temporal.")
-    rates = _training_rates(args.run) if args.calibrate else None
-    generator = rundir.load_generator(args.run)
-    if rates is not None:
-        from spikegan_tf.models import calibrate_output_bias
-
-        calibrate_output_bias(generator, config, rates, seed=0)
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                    shape=(args.length, config.n_neurons))
-    try:
-        sample_raster(generator, config, args.length, args.seed, threshold=args.threshold,
-                      chunk=args.chunk_size, out=out)
-        out.flush()
-    finally:
-        del out
+    generator = _run_generator(args.run, args.calibrate)
+    _write_npy(tmp, (args.length, config.n_neurons), lambda out: sample_raster(
+        generator, config, args.length, args.seed, threshold=args.threshold,
+        chunk=args.chunk_size, out=out))
     return f"the generator of {args.run}" + (" (rates calibrated)" if args.calibrate else "")
 
 
 def _raster_onnx(args: argparse.Namespace, tmp: Any) -> tuple[str, dict]:
-    import numpy as np
-
     from spikegan_tf.export.raster_runtime import RasterSampler
 
     sampler = RasterSampler(args.model, seed=args.seed, chunk=args.chunk_size)
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                    shape=(args.length, sampler.n_neurons))
+    _write_npy(tmp, (args.length, sampler.n_neurons),
+               lambda out: sampler.sample(args.length, out=out))
+    return f"the ONNX raster model {sampler.path}", sampler.record()
+
+
+def _write_npy(tmp: Any, shape: tuple[int, ...], draw: Any) -> None:
+    """Create the uint8 ``.npy`` memory map ``tmp`` of ``shape``, let ``draw(out)`` fill it,
+    and flush it (chunk by chunk on disk, whatever its size)."""
+    import numpy as np
+
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
     try:
-        sampler.sample(args.length, out=out)
+        draw(out)
         out.flush()
     finally:
         del out
-    return f"the ONNX raster model {sampler.path}", sampler.record()
+
+
+def _run_generator(run: str, calibrate: bool) -> Any:
+    """The run's generator; with ``calibrate``, its output bias set to the training rates."""
+    from spikegan_tf import rundir
+
+    # checked before the generator loads: a refusal costs no TensorFlow
+    rates = _training_rates(run) if calibrate else None
+    generator = rundir.load_generator(run)
+    if rates is not None:
+        from spikegan_tf.models import calibrate_output_bias
+
+        calibrate_output_bias(generator, rundir.read_model_config(run), rates, seed=0)
+    return generator
 
 
 def _training_rates(run: str) -> Any:
@@ -208,20 +216,16 @@ def _training_rates(run: str) -> Any:
 
 
 def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> tuple[str, dict]:
-    import numpy as np
-
     from spikegan_tf.export.runtime import Sampler
 
     sampler = Sampler(path, seed=seed, chunk_size=chunk)
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                    shape=(n, sampler.n_neurons, sampler.n_bins))
-    try:
+
+    def draw(out: Any) -> None:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
             out[start:start + m] = sampler.sample(m)
-        out.flush()
-    finally:
-        del out
+
+    _write_npy(tmp, (n, sampler.n_neurons, sampler.n_bins), draw)
     return f"the ONNX model {sampler.path}", sampler.record()
 
 
@@ -297,41 +301,24 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
 
 def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float | None,
                 tmp: Any, calibrate: bool = False) -> str:
-    import numpy as np
-
-    from spikegan_tf import rundir
     from spikegan_tf.sampling import sample
 
-    # checked before the generator loads: a refusal costs no TensorFlow
-    rates = _training_rates(run) if calibrate else None
-    generator = rundir.load_generator(run)
-    if rates is not None:
-        from spikegan_tf.models import calibrate_output_bias
-
-        calibrate_output_bias(generator, rundir.read_model_config(run), rates, seed=0)
+    generator = _run_generator(run, calibrate)
     _, n_neurons, n_bins = tuple(generator.outputs[0].shape)
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                    shape=(n, int(n_neurons), int(n_bins)))
-    try:
-        sample(generator, n, seed, chunk_size=chunk, threshold=threshold, out=out)
-        out.flush()
-    finally:
-        del out
+    _write_npy(tmp, (n, int(n_neurons), int(n_bins)), lambda out: sample(
+        generator, n, seed, chunk_size=chunk, threshold=threshold, out=out))
     return f"the generator of {run}" + (" (rates calibrated)" if calibrate else "")
 
 
 def _sample_baseline(path: str, n: int, seed: int | None, tmp: Any) -> str:
-    import numpy as np
-
     from spikegan_tf import baselines
     from spikegan_tf.validation import check_windows
 
     model = baselines.load(path)
     windows = check_windows(model.sample(n, seed=seed), "baseline samples")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=windows.shape)
-    try:
+
+    def copy(out: Any) -> None:
         out[:] = windows
-        out.flush()
-    finally:
-        del out
+
+    _write_npy(tmp, windows.shape, copy)
     return f"the baseline model {path}"
