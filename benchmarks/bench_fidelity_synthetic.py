@@ -68,9 +68,10 @@ def simulate(dataset: str, n: int, seed: int) -> np.ndarray:
 
 
 def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) -> dict:
+    from spikegan_tf.callbacks import validation_errors
     from spikegan_tf.config import ModelConfig
     from spikegan_tf.sampling import sample
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data, validation_errors
+    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
 
     train = simulate(dataset, args.n_train, seed=1000 + seed)
     held = simulate(dataset, args.n_eval, seed=2000 + seed)

@@ -56,7 +56,7 @@ def _calibrate(path: Path, settings: dict, data: Path) -> dict:
     model = ModelConfig.from_dict(settings["model"])
     raster = load_spikes(data, key="data").spikes
     train, test = split_raster(raster, (0.8, 0.2), gap=model.n_bins)
-    gen = rundir.load_generator(path.parent)
+    gen = rundir.RunDir(path.parent).load_generator()
     calibrate_output_bias(gen, model, train.mean(axis=0), seed=0)
     rundir.save_model(gen, path)
     ref = as_statistics(train, n_bins=model.n_bins, label="train")

@@ -58,11 +58,11 @@ def main() -> int:
     if args.generator:
         from spikegan_tf import rundir
 
-        sources = [(str(g), rundir.load_generator(g.parent)) for g in args.generator]
+        sources = [(str(g), rundir.RunDir(g.parent).load_generator()) for g in args.generator]
         from spikegan_tf.config import ModelConfig
 
         run = args.generator[0].parent
-        config = (rundir.read_model_config(run) if (run / "config.json").exists() else
+        config = (rundir.RunDir(run).model_config() if (run / "config.json").exists() else
                   ModelConfig.from_dict(json.loads((run / "curve.json").read_text())
                                         ["settings"]["model"]))  # a retina_curve.py output
     else:

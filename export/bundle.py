@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from spikegan_tf.errors import ConfigError, RunDirError
-from spikegan_tf.rundir import GENERATOR_FILE, read_config
+from spikegan_tf.rundir import GENERATOR_FILE, RunDir
 from spikegan_tf.validation import check_positive_int, check_seed
 
 from .metadata import build_metadata
@@ -261,11 +261,12 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
         raise ConfigError(f"`precision` {', '.join(precisions)} makes variants of the ONNX "
                           "model: add onnx to `formats`.")
     stat_windows = check_positive_int(parity_statistics_windows, "parity_statistics_windows")
-    run_config = with_bin_width(read_config(run_dir), bin_width)  # RunDirError if not a run
+    run = RunDir(run_dir)
+    run_config = with_bin_width(run.read_config(), bin_width)  # RunDirError if not a run
     from spikegan_tf.config import ModelConfig
 
     config = ModelConfig.from_dict(run_config["model"])  # ConfigError if malformed
-    if not (Path(run_dir) / GENERATOR_FILE).is_file():
+    if not run.generator_path.is_file():
         raise RunDirError(f"Run directory '{run_dir}' has no {GENERATOR_FILE} (the trained "
                           "generator): train first, or pass the directory of a finished run.")
     floor = (_training_floor(run_config, config, floor_data, floor_key)
@@ -278,12 +279,10 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
         raise RunDirError(f"Version directory '{target}' already exists; pass --overwrite "
                           "(overwrite=True) to replace it or choose another --version.")
 
-    from spikegan_tf.rundir import load_generator
-
     from .graph import float32_generator, plan_generator
     from .parity import protocol_inputs
 
-    generator = load_generator(run_dir)
+    generator = run.load_generator()
     lean_graph = lean and plan_generator(generator, config) is not None
     metadata = build_metadata(run_config, source=str(Path(run_dir).resolve()),
                               graph="polyphase" if lean_graph else "keras")

@@ -7,22 +7,21 @@
 
 It wraps :class:`spikegan_tf.train.Trainer` (training),
 :func:`spikegan_tf.sampling.sample` (sampling protocol) and
-:mod:`spikegan_tf.rundir` (files): a saved model is a run directory, so
+:class:`spikegan_tf.rundir.RunDir` (files): a saved model is a run directory, so
 ``SpikeGAN.load`` opens the ``--out`` directory of ``spikegan train`` too.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikegan_tf import rundir
 from spikegan_tf.config import ModelConfig
-from spikegan_tf.errors import ConfigError, RunDirError
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.rundir import RunDir
 from spikegan_tf.validation import check_positive_int
 
 __all__ = ["SpikeGAN"]
@@ -78,7 +77,7 @@ class SpikeGAN:
     def fit(self, spikes: Any, *, steps: int | None = None, minutes: float | None = None,
             seed: int = 0, run_dir: str | os.PathLike | None = None, resume: bool = False,
             val_fraction: float = 0.1, stride: int = 1, verbose: int = 1,
-            strategy: Any = None, **train_kwargs: Any) -> Any:
+            strategy: Any = None, callbacks: Any = None, **train_kwargs: Any) -> Any:
         """Train on a raster, windows or a loaded recording.
 
         Parameters
@@ -107,6 +106,9 @@ class SpikeGAN:
             0 silent, 1 progress line, 2 one line per log.
         strategy : tf.distribute.Strategy, optional
             E.g. ``tf.distribute.MirroredStrategy()`` for several GPUs.
+        callbacks : sequence of spikegan_tf.callbacks.Callback, optional
+            Your own side jobs of the training loop (see
+            :mod:`spikegan_tf.callbacks`).
         **train_kwargs
             Further :class:`~spikegan_tf.train.TrainConfig` fields (``batch_size``,
             ``n_critic``, ``learning_rate``, ``jit_compile``, ``mixed_precision``,
@@ -130,27 +132,23 @@ class SpikeGAN:
                                   "pass those instead.")
         config = TrainConfig.from_dict({"seed": seed, "max_steps": steps,
                                         "max_minutes": minutes, **train_kwargs})
-        run = None if run_dir is None else Path(run_dir)
+        run = None if run_dir is None else RunDir(run_dir)
         trainer = self.trainer
         reuse = (trainer is not None and not resume and trainer.run_dir == run
                  and _same_except_stopping(trainer.config, config)
                  and (strategy is None or strategy is trainer.strategy))
-        if reuse:  # a second fit() continues: same optimisers, same random stream
-            start = int(trainer.step.numpy())
-        else:
+        if not reuse:
             trainer = Trainer(self.config, config, run_dir=run, strategy=strategy,
                               verbose=verbose)
             if self.generator is not None and not resume:  # continue from current weights
                 trainer.generator.set_weights(self.generator.get_weights())
                 if self.critic is not None:
                     trainer.critic.set_weights(self.critic.get_weights())
-            start = (rundir.latest_checkpoint_step(run) or 0) if resume and run else 0
         trainer.verbose = verbose
-        trainer.config = dataclasses.replace(
-            config, max_steps=None if steps is None else start + steps)
-        # continuing a run directory reopens it from the checkpoint fit() just saved
-        resume = resume or (reuse and run is not None)
-        self.result = trainer.fit(data, resume=resume)
+        # a second fit() continues (same optimisers, same random stream); with a run
+        # directory it reopens the run from the checkpoint the first fit() saved
+        self.result = trainer.fit(data, resume=resume or (reuse and run is not None),
+                                  more_steps=steps, config=config, callbacks=callbacks)
         self.trainer = trainer
         self.generator, self.critic = trainer.generator, trainer.critic
         self._train_config = trainer.config
@@ -249,12 +247,12 @@ class SpikeGAN:
         [0.1, 0.25]
         """
         from spikegan_tf.models import calibrate_output_bias
-        from spikegan_tf.train import _neuron_rates
+        from spikegan_tf.train import neuron_rates
         from spikegan_tf.validation import check_raster, check_windows
 
         self._require_generator()
         x = np.asarray(spikes)
-        rates = _neuron_rates(check_windows(x, "spikes") if x.ndim == 3
+        rates = neuron_rates(check_windows(x, "spikes") if x.ndim == 3
                               else check_raster(x, "spikes"))
         if rates.shape != (self.config.n_neurons,):
             raise ConfigError(f"`spikes` must have {self.config.n_neurons} neurons. "
@@ -275,19 +273,14 @@ class SpikeGAN:
         its ``.keras`` files.
         """
         self._require_generator()
-        path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise RunDirError(f"`path` must be a directory. Received the file '{path}'.")
-        path.mkdir(parents=True, exist_ok=True)
         sections: dict[str, Any] = {}
         if self._train_config is not None:
             sections["train"] = self._train_config.to_dict()
         if self._data_info is not None:
             sections["data"] = self._data_info
-        rundir.write_config(path, self.config, **sections)
-        rundir.save_model(self.generator, path / rundir.GENERATOR_FILE)
-        rundir.save_model(self.critic, path / rundir.CRITIC_FILE)
-        return path
+        run = RunDir(path)
+        run.write_model(self.config, self.generator, self.critic, **sections)
+        return run.path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SpikeGAN:
@@ -298,12 +291,12 @@ class SpikeGAN:
         """
         from spikegan_tf.train import TrainConfig
 
-        cfg = rundir.read_config(path)
-        model = rundir.read_model_config(path)
-        gan = cls(**model.to_dict())
-        gan.generator = rundir.load_generator(path)
-        if (Path(path) / rundir.CRITIC_FILE).is_file():
-            gan.critic = rundir.load_critic(path)
+        run = RunDir(path)
+        cfg = run.read_config()
+        gan = cls(**run.model_config().to_dict())
+        gan.generator = run.load_generator()
+        if run.has_critic():
+            gan.critic = run.load_critic()
         if "train" in cfg:
             gan._train_config = TrainConfig.from_dict(cfg["train"])
         gan._data_info = cfg.get("data")

@@ -9,8 +9,11 @@ Layout (all paths relative to the run directory)::
     metrics.jsonl      one JSON object per logged step
     tensorboard/       TensorBoard event files
 
-Every file is written to a temporary name and renamed into place, so an
-interrupted write never leaves a truncated file behind.
+:class:`RunDir` is the one owner of these names: the trainer receives one, and
+the command line, ``SpikeGAN`` and the exporters ask it for what they need
+(configuration, models, checkpoint steps) instead of opening run files
+themselves. Every file is written to a temporary name and renamed into place,
+so an interrupted write never leaves a truncated file behind.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +36,9 @@ __all__ = [
     "CHECKPOINT_DIR",
     "METRICS_FILE",
     "TENSORBOARD_DIR",
+    "RunDir",
     "write_json_atomic",
-    "write_config",
-    "read_config",
-    "read_model_config",
     "save_model",
-    "load_generator",
-    "load_critic",
-    "latest_checkpoint_step",
 ]
 
 CONFIG_FILE = "config.json"
@@ -71,53 +70,6 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
 
 
-def write_config(run_dir: str | os.PathLike, model: ModelConfig, **sections: Any) -> Path:
-    """Write ``config.json`` with the model configuration and any further sections.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> _ = write_config(d, ModelConfig(n_neurons=3, n_bins=8), data={"bin_width": 0.02})
-    >>> read_model_config(d).n_neurons
-    3
-    """
-    path = Path(run_dir) / CONFIG_FILE
-    write_json_atomic(path, {"model": model.to_dict(), **sections})
-    return path
-
-
-def _require_dir(run_dir: str | os.PathLike) -> Path:
-    run = Path(run_dir)
-    if not run.exists():
-        raise RunDirError(f"Run directory '{run}' does not exist.")
-    if not run.is_dir():
-        raise RunDirError(f"`run` must be a run directory. Received the file '{run}'.")
-    return run
-
-
-def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """Return the parsed ``config.json`` of a run directory (clear error if absent)."""
-    path = _require_dir(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise RunDirError(
-            f"Run directory '{run_dir}' has no {CONFIG_FILE}: it is not a spikegan run "
-            "(expected the --out directory of `spikegan train`)."
-        )
-    try:
-        cfg = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunDirError(f"'{path}' is not valid JSON: {exc}.") from None
-    if not isinstance(cfg, dict) or "model" not in cfg:
-        raise RunDirError(f"'{path}' has no 'model' section.")
-    return cfg
-
-
-def read_model_config(run_dir: str | os.PathLike) -> ModelConfig:
-    """Return the :class:`ModelConfig` stored in a run directory."""
-    return ModelConfig.from_dict(read_config(run_dir)["model"])
-
-
 def save_model(model: Any, path: str | os.PathLike) -> Path:
     """Save a Keras model as a ``.keras`` file atomically (temporary file + rename)."""
     path = Path(path)
@@ -127,51 +79,242 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
     return path
 
 
-def _load(run_dir: str | os.PathLike, filename: str, what: str) -> Any:
-    import keras
+class RunDir:
+    """A training run's directory and everything in it.
 
-    run = _require_dir(run_dir)
-    path = run / filename
-    if not path.is_file():
-        raise RunDirError(
-            f"Run directory '{run}' has no {filename} (the trained {what}): train first "
-            f"with `spikegan train --out {run}`, or pass the directory of a finished run."
-        )
-    damaged = (f"'{path}' is damaged or not a Keras file (the trained {what})")
-    remedy = (f"restore it (a training run also keeps its weights in '{run / CHECKPOINT_DIR}': "
-              f"`spikegan train --out {run} --resume --more-steps N` writes it again)")
-    if not zipfile.is_zipfile(path):  # Keras would call it "File not found"
-        raise RunDirError(f"{damaged}: it is not a .keras zip archive; {remedy}.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-        raise RunDirError(f"{damaged}: {exc}; {remedy}.") from None
-    if bad is not None:
-        raise RunDirError(f"{damaged}: its member '{bad}' is corrupt; {remedy}.")
-    if "config.json" not in names:
-        raise RunDirError(f"{damaged}: the archive holds no Keras model (no config.json); "
-                          f"{remedy}.")
-    try:
-        return keras.models.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # an archive Keras cannot rebuild
-        raise RunDirError(f"{damaged}: Keras could not load it ({exc}); {remedy}.") from None
+    Parameters
+    ----------
+    path : path-like
+        The directory (``spikegan train --out``); nothing is created until
+        :meth:`open_for_training` or a write.
 
+    Examples
+    --------
+    >>> import tempfile
+    >>> run = RunDir(tempfile.mkdtemp())
+    >>> run.holds_run()
+    False
+    >>> _ = run.write_config(ModelConfig(n_neurons=3, n_bins=8), data={"bin_width": 0.02})
+    >>> run.holds_run(), run.model_config().n_neurons, run.read_config()["data"]
+    (True, 3, {'bin_width': 0.02})
+    >>> RunDir.checkpoint_step("runs/x/checkpoints/ckpt-1200")
+    1200
+    """
 
-def load_generator(run_dir: str | os.PathLike) -> Any:
-    """Load ``generator.keras`` from a run directory (safe mode, no custom objects)."""
-    return _load(run_dir, GENERATOR_FILE, "generator")
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
 
+    def __repr__(self) -> str:
+        return f"RunDir('{self.path}')"
 
-def load_critic(run_dir: str | os.PathLike) -> Any:
-    """Load ``critic.keras`` from a run directory (safe mode, no custom objects)."""
-    return _load(run_dir, CRITIC_FILE, "critic")
+    def __str__(self) -> str:
+        return str(self.path)
 
+    def __fspath__(self) -> str:
+        return str(self.path)
 
-def latest_checkpoint_step(run_dir: str | os.PathLike) -> int | None:
-    """Step of the latest checkpoint in ``checkpoints/`` (``None`` when there is none)."""
-    import tensorflow as tf
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunDir) and other.path == self.path
 
-    latest = tf.train.latest_checkpoint(str(Path(run_dir) / CHECKPOINT_DIR))
-    return None if latest is None else int(latest.rsplit("-", 1)[-1])
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    # ------------------------------------------------------------------ names
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def generator_path(self) -> Path:
+        return self.path / GENERATOR_FILE
+
+    @property
+    def critic_path(self) -> Path:
+        return self.path / CRITIC_FILE
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / CHECKPOINT_DIR
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / TENSORBOARD_DIR
+
+    # ------------------------------------------------------------------ life cycle
+
+    def holds_run(self) -> bool:
+        """Whether a run was started here (a configuration or checkpoints exist)."""
+        return self.config_path.exists() or self.checkpoint_dir.exists()
+
+    def check_new_or_resumable(self, resume: bool,
+                               check: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Refuse a directory that cannot take this run, before anything is written.
+
+        A new run needs a directory that holds no run; resuming needs one
+        that does, and ``check(saved_config)`` raises when the saved settings
+        do not allow it.
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirError(f"Run directory '{self.path}' is a file.")
+        if resume:
+            if not self.path.exists():
+                raise RunDirError(f"Cannot resume: '{self.path}' holds no run (no "
+                                  f"{CONFIG_FILE}: the directory does not exist).")
+            if not self.config_path.is_file():
+                raise RunDirError(f"Cannot resume: '{self.path}' holds no run "
+                                  f"(no {CONFIG_FILE}).")
+            if check is not None:
+                check(self.read_config())
+        elif self.holds_run():
+            raise RunDirError(
+                f"Run directory '{self.path}' already holds a run. Resume it (--resume / "
+                "resume=True) or choose another output directory.")
+
+    def open_for_training(self, resume: bool,
+                          check: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """:meth:`check_new_or_resumable`, then create the directory."""
+        self.check_new_or_resumable(resume, check)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ configuration
+
+    def _require_dir(self) -> Path:
+        if not self.path.exists():
+            raise RunDirError(f"Run directory '{self.path}' does not exist.")
+        if not self.path.is_dir():
+            raise RunDirError(f"`run` must be a run directory. Received the file '{self.path}'.")
+        return self.path
+
+    def write_config(self, model: ModelConfig, **sections: Any) -> Path:
+        """Write ``config.json``: the model configuration and any further sections."""
+        write_json_atomic(self.config_path, {"model": model.to_dict(), **sections})
+        return self.config_path
+
+    def read_config(self) -> dict[str, Any]:
+        """The parsed ``config.json`` (a clear error when absent or damaged)."""
+        path = self._require_dir() / CONFIG_FILE
+        if not path.is_file():
+            raise RunDirError(
+                f"Run directory '{self.path}' has no {CONFIG_FILE}: it is not a spikegan run "
+                "(expected the --out directory of `spikegan train`)."
+            )
+        try:
+            cfg = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunDirError(f"'{path}' is not valid JSON: {exc}.") from None
+        if not isinstance(cfg, dict) or "model" not in cfg:
+            raise RunDirError(f"'{path}' has no 'model' section.")
+        return cfg
+
+    def model_config(self) -> ModelConfig:
+        """The run's :class:`ModelConfig`."""
+        return ModelConfig.from_dict(self.read_config()["model"])
+
+    def neuron_rates(self) -> list[float] | None:
+        """Each neuron's training firing rate as recorded at training (``None`` if absent)."""
+        return (self.read_config().get("data") or {}).get("neuron_rates")
+
+    # ------------------------------------------------------------------ models
+
+    def write_model(self, model: ModelConfig, generator: Any, critic: Any,
+                    **sections: Any) -> None:
+        """Write a loadable model: ``config.json`` and the ``.keras`` models."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirError(f"`path` must be a directory. Received the file '{self.path}'.")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.write_config(model, **sections)
+        self.save_models(generator, critic)
+
+    def save_models(self, generator: Any, critic: Any) -> None:
+        """Write ``generator.keras`` and ``critic.keras`` (each atomically)."""
+        save_model(generator, self.generator_path)
+        if critic is not None:
+            save_model(critic, self.critic_path)
+
+    def has_critic(self) -> bool:
+        return self.critic_path.is_file()
+
+    def load_generator(self) -> Any:
+        """``generator.keras`` (safe mode, no custom objects)."""
+        return self._load(GENERATOR_FILE, "generator")
+
+    def load_critic(self) -> Any:
+        """``critic.keras`` (safe mode, no custom objects)."""
+        return self._load(CRITIC_FILE, "critic")
+
+    def _load(self, filename: str, what: str) -> Any:
+        import keras
+
+        run = self._require_dir()
+        path = run / filename
+        if not path.is_file():
+            raise RunDirError(
+                f"Run directory '{run}' has no {filename} (the trained {what}): train first "
+                f"with `spikegan train --out {run}`, or pass the directory of a finished run."
+            )
+        damaged = (f"'{path}' is damaged or not a Keras file (the trained {what})")
+        remedy = (f"restore it (a training run also keeps its weights in '{run / CHECKPOINT_DIR}'"
+                  f": `spikegan train --out {run} --resume --more-steps N` writes it again)")
+        if not zipfile.is_zipfile(path):  # Keras would call it "File not found"
+            raise RunDirError(f"{damaged}: it is not a .keras zip archive; {remedy}.")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+            raise RunDirError(f"{damaged}: {exc}; {remedy}.") from None
+        if bad is not None:
+            raise RunDirError(f"{damaged}: its member '{bad}' is corrupt; {remedy}.")
+        if "config.json" not in names:
+            raise RunDirError(f"{damaged}: the archive holds no Keras model (no config.json); "
+                              f"{remedy}.")
+        try:
+            return keras.models.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:  # an archive Keras cannot rebuild
+            raise RunDirError(f"{damaged}: Keras could not load it ({exc}); {remedy}.") from None
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def checkpoint_manager(self, checkpoint: Any, keep: int) -> Any:
+        """A ``tf.train.CheckpointManager`` of ``checkpoints/ckpt-<step>``."""
+        import tensorflow as tf
+
+        return tf.train.CheckpointManager(checkpoint, str(self.checkpoint_dir),
+                                          max_to_keep=keep, checkpoint_name="ckpt")
+
+    @staticmethod
+    def checkpoint_step(prefix: str | None) -> int | None:
+        """The step in a checkpoint prefix ``.../ckpt-<step>`` (``None`` for ``None``)."""
+        return None if prefix is None else int(str(prefix).rsplit("-", 1)[-1])
+
+    def latest_checkpoint_step(self) -> int | None:
+        """Step of the latest checkpoint (``None`` when there is none)."""
+        import tensorflow as tf
+
+        return self.checkpoint_step(tf.train.latest_checkpoint(str(self.checkpoint_dir)))
+
+    # ------------------------------------------------------------------ metrics
+
+    def open_metrics(self) -> Any:
+        """``metrics.jsonl`` opened for appending (one JSON object a line)."""
+        return open(self.metrics_path, "a")  # noqa: SIM115
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop the metric lines logged after ``step`` (the checkpoint resumed from)."""
+        path = self.metrics_path
+        if not path.is_file():
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    kept.append(line)
+            except json.JSONDecodeError:  # a line cut by kill -9
+                continue
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(line + "\n" for line in kept))

@@ -40,31 +40,27 @@ all-reduced gradients are those of the global batch.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import math
 import os
-import signal
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikegan_tf import rundir, stats
 from spikegan_tf.config import ModelConfig, dataclass_from_dict
 from spikegan_tf.data import split_raster, split_windows, window_view, windowed_spikes
-from spikegan_tf.errors import ConfigError, RunDirError, SpikeDataError, TrainingDivergedError
+from spikegan_tf.errors import ConfigError, SpikeDataError, TrainingDivergedError
+from spikegan_tf.rundir import RunDir
 from spikegan_tf.validation import check_positive_int, check_seed, silent_neurons_message, where
 
 __all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "TrainingData", "TrainResult",
-           "Trainer", "check_resumable", "complete_message", "prepare_data", "validation_errors"]
+           "Trainer", "check_resumable", "complete_message", "neuron_rates", "prepare_data"]
 
 # TrainConfig fields that change the mathematics of training: resuming a run
 # with other values is an error. The others (stopping, logging, speed) may change.
@@ -317,14 +313,21 @@ class TrainingData:
         return int(self.train.shape[0])
 
 
-def _neuron_rates(windows_or_raster: np.ndarray) -> np.ndarray:
-    """Firing probability per neuron ``(n_neurons,)`` of a raster or of windows."""
+def neuron_rates(windows_or_raster: np.ndarray) -> np.ndarray:
+    """Firing probability per neuron ``(n_neurons,)`` of a raster or of windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> neuron_rates(np.array([[1, 0], [0, 0]], np.uint8)).tolist()
+    [0.5, 0.0]
+    """
     axes = 0 if windows_or_raster.ndim == 2 else (0, 2)
     return windows_or_raster.mean(axis=axes, dtype=np.float64)
 
 
 def _firing_summary(windows_or_raster: np.ndarray) -> dict[str, float]:
-    p = _neuron_rates(windows_or_raster)
+    p = neuron_rates(windows_or_raster)
     return {"mean": float(p.mean()), "min": float(p.min()), "max": float(p.max())}
 
 
@@ -418,7 +421,7 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     }
     if kind == "raster":
         info["n_time_bins"] = int(spec.spikes.shape[0])
-    rates = _neuron_rates(train)
+    rates = neuron_rates(train)
     info["silent_neurons"] = np.flatnonzero(rates == 0).tolist()
     # per neuron: what `spikegan sample --calibrate` shifts the generator's rates to
     info["neuron_rates"] = [float(r) for r in rates]
@@ -434,132 +437,6 @@ def _resolved(source: Any) -> str | None:
         return None
     text = str(source)
     return os.path.abspath(text) if os.path.isfile(text) else text
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-def validation_errors(reference: np.ndarray, candidate: np.ndarray,
-                      reference_stats: dict[str, np.ndarray] | None = None) -> dict[str, float]:
-    """Mean absolute errors of firing rates, covariances and spike counts.
-
-    Parameters
-    ----------
-    reference, candidate : numpy.ndarray
-        uint8 windows ``(n, n_neurons, n_bins)``.
-    reference_stats : dict, optional
-        The reference's statistics from an earlier call (``_reference_stats``),
-        to avoid recomputing them.
-
-    Returns
-    -------
-    dict
-        ``firing_rate_mae``, ``covariance_mae`` and ``spike_count_mae``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.zeros((4, 2, 3), "uint8")
-    >>> validation_errors(x, x)["firing_rate_mae"]
-    0.0
-    """
-    ref = reference_stats if reference_stats is not None else _reference_stats(reference)
-    cand = _reference_stats(candidate)
-    out = {}
-    for name in ("firing_rate", "covariance", "spike_count"):
-        a, b = ref[name], cand[name]
-        if a.shape != b.shape:  # spike-count supports may differ in length
-            n = max(a.size, b.size)
-            a, b = np.pad(a.ravel(), (0, n - a.size)), np.pad(b.ravel(), (0, n - b.size))
-        out[f"{name}_mae"] = float(np.mean(np.abs(a - b)))
-    return out
-
-
-def _reference_stats(windows: np.ndarray) -> dict[str, np.ndarray]:
-    return {"firing_rate": np.asarray(stats.firing_probability(windows), dtype=np.float64),
-            "covariance": np.asarray(stats.covariance(windows), dtype=np.float64),
-            "spike_count": np.asarray(stats.spike_count_distribution(windows),
-                                      dtype=np.float64)}
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class _Progress:
-    """One-line progress: step, steps/s, ETA and the latest losses."""
-
-    def __init__(self, start: int, target: int | None, minutes: float | None,
-                 verbose: int, stream: Any = None) -> None:
-        self.start, self.target, self.minutes = start, target, minutes
-        self.verbose = verbose
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0 = time.monotonic()
-        self._last_print = 0.0
-        self._last_step: int | None = None
-
-    def update(self, step: int, losses: dict[str, float], force: bool = False) -> None:
-        if self.verbose <= 0 or (force and step == self._last_step):
-            return
-        now = time.monotonic()
-        if not force and self.tty and now - self._last_print < 0.2:
-            return
-        if not force and not self.tty and now - self._last_print < 10.0:
-            return
-        self._last_print = now
-        self._last_step = step
-        elapsed = now - self.t0
-        rate = (step - self.start) / elapsed if elapsed > 0 else 0.0
-        parts = [f"step {step}" + (f"/{self.target}" if self.target else "")]
-        remaining = []
-        if self.target and rate > 0:
-            remaining.append((self.target - step) / rate)
-        if self.minutes:
-            remaining.append(self.minutes * 60 - elapsed)
-        parts.append(f"{rate:.1f} steps/s")
-        if remaining:
-            parts.append(f"ETA {_hms(max(0.0, min(remaining)))}")
-        parts += [f"{k} {v:.4g}" for k, v in losses.items()]
-        line = " - ".join(parts)
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100)[:160])
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.verbose > 0 and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-@contextlib.contextmanager
-def _stop_on_signals(requests: list[int]) -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into a stop request while training (a second Ctrl-C aborts)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if requests and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        requests.append(signum)
-
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 # --------------------------------------------------------------------------- trainer
@@ -627,7 +504,8 @@ class Trainer:
                               f"Received {type(train_config).__name__}.")
         self.model_config = model_config
         self.config = train_config
-        self.run_dir = None if run_dir is None else Path(run_dir)
+        self.run_dir = None if run_dir is None else RunDir(run_dir)
+        self.stop_training: str | None = None
         self.verbose = int(verbose)
         # one device, no strategy: the critic updates run in a graph loop (traced once,
         # XLA-compilable); other strategies synchronise in every update, which TF
@@ -824,14 +702,15 @@ class Trainer:
                 f"The data has {data.n_neurons} neurons and {data.n_bins} bins per window, but "
                 f"the model expects n_neurons={mc.n_neurons}, n_bins={mc.n_bins}.")
 
-    def _diverged_message(self, losses: dict[str, float], last_ckpt: int | None,
-                          cause: str | None = None) -> str:
+    def diverged_message(self, losses: dict[str, float], cause: str | None = None) -> str:
+        """The one-line error of a diverged run: what happened and what to do."""
         shown = ", ".join(f"{k}={v:.4g}" for k, v in losses.items())
         cause = cause or f"non-finite loss ({shown})"
         msg = f"Training diverged at step {int(self.step.numpy())}: {cause}."
-        if last_ckpt is not None:
-            msg += (f" The last good checkpoint (step {last_ckpt}) is kept in "
-                    f"'{self.run_dir / rundir.CHECKPOINT_DIR}': resume from it with a lower "
+        last = self.last_checkpoint_step()
+        if last is not None:
+            msg += (f" The last good checkpoint (step {last}) is kept in "
+                    f"'{self.run_dir.checkpoint_dir}': resume from it with a lower "
                     f"learning rate (now {self.config.learning_rate:g}).")
         elif self.run_dir is not None:
             msg += " No checkpoint had been saved yet; start again with a lower learning rate."
@@ -844,54 +723,26 @@ class Trainer:
     def _open_run_dir(self, data: TrainingData, resume: bool,
                       more_steps: int | None = None) -> int:
         """Create or reopen the run directory; return the step restored (0 if new)."""
-        import tensorflow as tf
-
         run = self.run_dir
-        assert run is not None
-        cfg_path = run / rundir.CONFIG_FILE
-        if run.exists() and not run.is_dir():
-            raise RunDirError(f"Run directory '{run}' is a file.")
-        if resume:
-            if not cfg_path.is_file():
-                raise RunDirError(f"Cannot resume: '{run}' holds no run (no {rundir.CONFIG_FILE}).")
-            self._check_resumable(rundir.read_config(run), data)
-        elif cfg_path.exists() or (run / rundir.CHECKPOINT_DIR).exists():
-            raise RunDirError(
-                f"Run directory '{run}' already holds a run. Resume it (--resume / resume=True) "
-                "or choose another output directory.")
-        run.mkdir(parents=True, exist_ok=True)
-        self._manager = tf.train.CheckpointManager(
-            self.checkpoint, str(run / rundir.CHECKPOINT_DIR),
-            max_to_keep=self.config.keep_checkpoints, checkpoint_name="ckpt")
+        run.open_for_training(resume, lambda saved: check_resumable(
+            run, saved, self.model_config, self.config, data.info))
+        self._manager = run.checkpoint_manager(self.checkpoint, self.config.keep_checkpoints)
         restored = 0
         if resume and self._manager.latest_checkpoint:
             self.checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
             restored = int(self.step.numpy())
         if more_steps is not None:
             self.config = dataclasses.replace(self.config, max_steps=restored + more_steps)
-        rundir.write_config(run, self.model_config, train=self.config.to_dict(), data=data.info)
+        run.write_config(self.model_config, train=self.config.to_dict(), data=data.info)
         if resume:
-            self._truncate_metrics(restored)
+            run.truncate_metrics(restored)
         return restored
 
-    def _check_resumable(self, saved: dict[str, Any], data: TrainingData) -> None:
-        check_resumable(self.run_dir, saved, self.model_config, self.config, data.info)
-
-    def _truncate_metrics(self, step: int) -> None:
-        """Drop metric lines logged after the checkpoint we resume from."""
-        path = self.run_dir / rundir.METRICS_FILE
-        if not path.is_file():
-            return
-        kept = []
-        for line in path.read_text().splitlines():
-            try:
-                if json.loads(line).get("step", 0) <= step:
-                    kept.append(line)
-            except json.JSONDecodeError:  # a line cut by kill -9
-                continue
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        tmp.replace(path)
+    def last_checkpoint_step(self) -> int | None:
+        """Step of the run directory's latest checkpoint (``None``: none, or no directory)."""
+        if self._manager is None:
+            return None
+        return self.run_dir.checkpoint_step(self._manager.latest_checkpoint)
 
     def init_output_bias(self, data: TrainingData) -> None:
         """Start the generator at the training data's firing rates (see ``TrainConfig``)."""
@@ -899,36 +750,29 @@ class Trainer:
 
         self._check_data(data)
         with self.strategy.scope():
-            set_output_bias(self.generator, self.model_config, _neuron_rates(data.train))
+            set_output_bias(self.generator, self.model_config, neuron_rates(data.train))
 
     def save(self) -> None:
-        """Write a checkpoint and the ``.keras`` models of the current step."""
+        """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
         if self.run_dir is None:
             return
-        # a finite loss does not make finite weights (the loss is computed before the last
-        # update): never save non-finite ones over the last good checkpoint
-        bad = [v.path for v in self.generator.weights + self.critic.weights
-               if not np.isfinite(v.numpy()).all()]
-        if bad:
-            latest = self._manager.latest_checkpoint
-            last = None if latest is None else int(latest.rsplit("-", 1)[1])
-            raise TrainingDivergedError(self._diverged_message(
-                {}, last, cause=f"non-finite weights ({', '.join(bad[:3])}) although the loss "
-                                "was finite"))
         self._manager.save(checkpoint_number=int(self.step.numpy()))
-        rundir.save_model(self.generator, self.run_dir / rundir.GENERATOR_FILE)
-        rundir.save_model(self.critic, self.run_dir / rundir.CRITIC_FILE)
+        self.run_dir.save_models(self.generator, self.critic)
 
     # ----------------------------------------------------------------- the loop
 
-    def fit(self, data: TrainingData, *, resume: bool = False,
-            more_steps: int | None = None) -> TrainResult:
-        """Train until ``max_steps`` / ``max_minutes`` or a stop signal.
+    def fit(self, data: TrainingData, *, resume: bool = False, more_steps: int | None = None,
+            callbacks: Sequence[Any] | None = None,
+            config: TrainConfig | None = None) -> TrainResult:
+        """Train until ``max_steps`` / ``max_minutes`` or a stop request.
 
-        Checkpoints (with ``run_dir``) come every ``checkpoint_every`` steps or
-        ``checkpoint_minutes`` minutes, whichever comes first, and at the end.
-        Resuming a run that already reached ``max_steps`` trains nothing and
-        returns ``stopped="complete"`` (with a message when ``verbose``).
+        The loop only steps and stops; validation, logging, TensorBoard,
+        checkpoints, the progress line and the stop on Ctrl-C / SIGTERM are
+        the callbacks of :func:`spikegan_tf.callbacks.default_callbacks`
+        (checkpoints every ``checkpoint_every`` steps or
+        ``checkpoint_minutes`` minutes, and at the end). Resuming a run that
+        already reached ``max_steps`` trains nothing and returns
+        ``stopped="complete"`` (with a message when ``verbose``).
 
         Parameters
         ----------
@@ -939,6 +783,15 @@ class Trainer:
         more_steps : int, optional
             Train this many steps beyond the step restored (or the current
             step): replaces ``max_steps`` by ``step + more_steps``.
+        callbacks : sequence of Callback, optional
+            Your own :class:`spikegan_tf.callbacks.Callback` objects, run after
+            the default ones with the same ``logs``; one may stop training by
+            setting ``trainer.stop_training`` to a reason.
+        config : TrainConfig, optional
+            New settings for this and later fits; only the stopping rule
+            (``max_steps``, ``max_minutes``) and what does not change the
+            mathematics (logging, checkpoint intervals) may differ from the
+            trainer's.
 
         Returns
         -------
@@ -949,139 +802,94 @@ class Trainer:
         TrainingDivergedError
             On a NaN/inf loss; the last good checkpoint is kept.
         """
-        import tensorflow as tf
+        from spikegan_tf.callbacks import Callback, Validation, default_callbacks
 
         self._check_data(data)
-        cfg = self.config
-        writer = None
-        last_ckpt = None
         if more_steps is not None:
             check_positive_int(more_steps, "more_steps")
+        if config is not None:
+            if not isinstance(config, TrainConfig):
+                raise ConfigError(f"`config` must be a TrainConfig. "
+                                  f"Received {type(config).__name__}.")
+            diff = _diff({k: getattr(self.config, k) for k in _RESUME_FIXED},
+                         {k: getattr(config, k) for k in _RESUME_FIXED})
+            if diff:
+                raise ConfigError(f"`config` changes settings this trainer was built with "
+                                  f"({diff}); build a new Trainer.")
+            if config.jit_compile != self.config.jit_compile:
+                self._train_fn = None
+            self.config = config
+        extra = list(callbacks or ())
+        for cb in extra:
+            if not isinstance(cb, Callback):
+                raise ConfigError(f"`callbacks` must hold spikegan_tf.callbacks.Callback "
+                                  f"objects. Received {type(cb).__name__}.")
         if self.run_dir is not None:
-            last_ckpt = self._open_run_dir(data, resume, more_steps) or None
-            writer = tf.summary.create_file_writer(str(self.run_dir / rundir.TENSORBOARD_DIR))
+            self._open_run_dir(data, resume, more_steps)
         elif resume:
             raise ConfigError("`resume=True` needs a run directory.")
         elif more_steps is not None:
             self.config = dataclasses.replace(
                 self.config, max_steps=int(self.step.numpy()) + more_steps)
         cfg = self.config
-        start_step = int(self.step.numpy())
+        start_step = step = int(self.step.numpy())
         if start_step == 0 and cfg.init_output_bias:
             self.init_output_bias(data)
         target = cfg.max_steps
         if resume and target is not None and start_step >= target:
             # nothing to do: say so (a silent no-op looks like a hang or a bug)
             if self.verbose > 0:
-                print(complete_message(self.run_dir, start_step, target), file=sys.stderr)
-            if writer is not None:
-                writer.close()
+                print(complete_message(self.run_dir.path, start_step, target), file=sys.stderr)
             return TrainResult(step=start_step, stopped="complete", seconds=0.0, losses={},
-                               validation={}, run_dir=self.run_dir)
-        ref_stats = _reference_stats(data.val) if data.val is not None and cfg.eval_every else None
-        ckpt_seconds = None if cfg.checkpoint_minutes is None else 60 * cfg.checkpoint_minutes
-        last_save = time.monotonic()
+                               validation={}, run_dir=self.run_dir.path)
+        hooks = default_callbacks(self, data) + extra
         deadline = None if cfg.max_minutes is None else time.monotonic() + 60 * cfg.max_minutes
-        progress = _Progress(start_step, target, cfg.max_minutes, self.verbose)
-        requests: list[int] = []
+        self.stop_training: str | None = None
         losses: dict[str, float] = {}
-        validation: dict[str, float] = {}
-        stopped = "max_steps"
         t0 = time.monotonic()
-        metrics_fh = (open(self.run_dir / rundir.METRICS_FILE, "a")  # noqa: SIM115
-                      if self.run_dir is not None else None)
         try:
-            with _stop_on_signals(requests):
-                step = start_step
-                while True:
-                    if target is not None and step >= target:
-                        stopped = "max_steps"
-                        break
-                    if deadline is not None and time.monotonic() >= deadline:
-                        stopped = "max_minutes"
-                        break
-                    if requests:
-                        stopped = signal.Signals(requests[0]).name
-                        break
-                    n = self._steps_until_event(step, target)
-                    t_call = time.monotonic()
-                    losses, finite, done = self._call(data, n)
-                    step = int(self.step.numpy())
-                    if not finite:
-                        raise TrainingDivergedError(self._diverged_message(losses, last_ckpt))
-                    record: dict[str, Any] = {}
-                    if step % cfg.log_every == 0:
-                        record.update(losses)
-                        record["steps_per_s"] = done / max(time.monotonic() - t_call, 1e-9)
-                    if ref_stats is not None and step % cfg.eval_every == 0:
-                        validation = self.evaluate(data.val, ref_stats)
-                        record.update({f"val_{k}": v for k, v in validation.items()})
-                    if record:
-                        self._log(step, record, metrics_fh, writer, time.monotonic() - t0)
-                    if self.run_dir is not None and (
-                            step % cfg.checkpoint_every == 0
-                            or (ckpt_seconds is not None
-                                and time.monotonic() - last_save >= ckpt_seconds)):
-                        self.save()
-                        last_ckpt, last_save = step, time.monotonic()
-                    progress.update(step, {k: losses[k] for k in ("d_loss", "g_loss")})
-                progress.update(step, {k: losses[k] for k in ("d_loss", "g_loss")}
-                                if losses else {}, force=True)
-                if ref_stats is not None and step > start_step and step % cfg.eval_every:
-                    # a last evaluation of the final model, when the loop did not just do it
-                    validation = self.evaluate(data.val, ref_stats)
-                    self._log(step, {f"val_{k}": v for k, v in validation.items()}, metrics_fh,
-                              writer, time.monotonic() - t0)
-                if self.run_dir is not None and last_ckpt != step:
-                    self.save()
+            for cb in hooks:
+                cb.set_trainer(self)
+                cb.on_train_begin(start_step, {})
+            while True:
+                if target is not None and step >= target:
+                    stopped = "max_steps"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    stopped = "max_minutes"
+                    break
+                if self.stop_training:
+                    stopped = self.stop_training
+                    break
+                n = self._steps_until_event(step, target, hooks)
+                t_call = time.monotonic()
+                losses, finite, done = self._call(data, n)
+                step = int(self.step.numpy())
+                if not finite:
+                    raise TrainingDivergedError(self.diverged_message(losses))
+                logs: dict[str, Any] = {
+                    **losses, "steps_per_s": done / max(time.monotonic() - t_call, 1e-9)}
+                for cb in hooks:
+                    cb.on_steps_end(step, logs)
+            end_logs: dict[str, Any] = dict(losses)
+            for cb in hooks:
+                cb.on_train_end(step, end_logs)
         finally:
-            progress.close()
-            if metrics_fh is not None:
-                metrics_fh.close()
-            if writer is not None:
-                writer.close()
+            for cb in hooks:
+                cb.close()
+        validation = next((cb.latest for cb in hooks if isinstance(cb, Validation)), {})
         return TrainResult(step=step, stopped=stopped, seconds=time.monotonic() - t0,
-                           losses=losses, validation=validation, run_dir=self.run_dir)
+                           losses=losses, validation=validation,
+                           run_dir=None if self.run_dir is None else self.run_dir.path)
 
-    def _steps_until_event(self, step: int, target: int | None) -> int:
-        cfg = self.config
-        n = cfg.steps_per_call
-        for every in (cfg.log_every, cfg.checkpoint_every if self.run_dir else 0,
-                      cfg.eval_every):
-            if every:
-                n = min(n, every - step % every)
+    def _steps_until_event(self, step: int, target: int | None, hooks: Sequence[Any]) -> int:
+        n = self.config.steps_per_call
+        for cb in hooks:
+            if cb.every:
+                n = min(n, cb.every - step % cb.every)
         if target is not None:
             n = min(n, target - step)
         return max(n, 1)
-
-    def evaluate(self, val: np.ndarray, ref_stats: dict[str, np.ndarray] | None = None,
-                 n_samples: int | None = None) -> dict[str, float]:
-        """Errors of generated windows' statistics against validation windows.
-
-        Draws ``min(len(val), eval_samples)`` windows with a fixed seed (so
-        successive evaluations compare like with like; the trainer's random
-        stream is not touched).
-        """
-        from spikegan_tf.sampling import sample
-
-        n = n_samples or min(len(val), self.config.eval_samples)
-        fake = sample(self.generator, n, seed=self.config.seed)
-        return validation_errors(val, fake, ref_stats)
-
-    def _log(self, step: int, record: dict[str, Any], fh: Any, writer: Any,
-             elapsed: float) -> None:
-        import tensorflow as tf
-
-        if self.verbose >= 2:
-            shown = " ".join(f"{k}={v:.4g}" for k, v in record.items())
-            print(f"step {step}: {shown}", file=sys.stderr)
-        if fh is not None:
-            fh.write(json.dumps({"step": step, "time_s": round(elapsed, 3), **record}) + "\n")
-            fh.flush()
-        if writer is not None:
-            with writer.as_default(step=step):
-                for name, value in record.items():
-                    _summary_scalar(tf, name, value)
 
 
 def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig | None = None,
@@ -1133,19 +941,6 @@ def complete_message(run: Any, step: int, max_steps: int) -> str:
             f"steps (`spikegan train --out {run} --resume --more-steps N`, or "
             f"`SpikeGAN.fit(..., resume=True, steps=N)`), or with a larger total "
             f"(`--max-steps M`, M > {step}).")
-
-
-def _summary_scalar(tf: Any, name: str, value: float) -> None:
-    """``tf.summary.scalar`` without needing the ``tensorboard`` package installed.
-
-    Writes the same event (a float32 tensor tagged for TensorBoard's scalars
-    plugin) through the low-level ``tf.summary.write``.
-    """
-    from tensorflow.core.framework import summary_pb2
-
-    metadata = summary_pb2.SummaryMetadata()
-    metadata.plugin_data.plugin_name = "scalars"
-    tf.summary.write(name, tf.constant(float(value), tf.float32), metadata=metadata)
 
 
 def _diff(saved: dict[str, Any], now: dict[str, Any]) -> str:

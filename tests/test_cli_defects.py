@@ -361,7 +361,7 @@ def _tiny_run(path: Path, bin_width: float | None) -> Path:
 
     cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=8)
     rundir.save_model(build_generator(cfg), path / rundir.GENERATOR_FILE)
-    rundir.write_config(path, cfg, data={"bin_width": bin_width, "n_neurons": 4, "n_bins": 8},
+    rundir.RunDir(path).write_config(cfg, data={"bin_width": bin_width, "n_neurons": 4, "n_bins": 8},
                         train={"seed": 0})
     return path
 

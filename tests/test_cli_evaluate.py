@@ -112,12 +112,11 @@ def test_bad_input_is_one_line(files, tmp_path, capsys, rng, extra, message):
 def test_evaluate_a_run(files, tmp_path, capsys):
     from spikegan_tf.config import ModelConfig
     from spikegan_tf.models import build_generator
-    from spikegan_tf.rundir import GENERATOR_FILE, save_model, write_config
+    from spikegan_tf.rundir import RunDir
 
     run = tmp_path / "myrun"
     cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=8)
-    write_config(run, cfg)
-    save_model(build_generator(cfg), run / GENERATOR_FILE)
+    RunDir(run).write_model(cfg, build_generator(cfg), None)
     out = tmp_path / "eval"
     status, stdout, err = _run(capsys, "evaluate", "--real", files["train"], "--run", run,
                                "--n", 50, "--seed", 3, "--generated", files["a"],
@@ -129,7 +128,7 @@ def test_evaluate_a_run(files, tmp_path, capsys):
     assert saved["n_windows"]["myrun"] == 50
     # a run whose windows do not match the reference is refused
     bad = tmp_path / "badrun"
-    write_config(bad, ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8))
+    RunDir(bad).write_config(ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8))
     status, _, err = _run(capsys, "evaluate", "--real", files["train"], "--bins", 8,
                           "--run", bad, "--out", out)
     assert status == 2

@@ -81,7 +81,7 @@ def test_sample_is_seeded_and_thresholdable(trained, capsys):
     np.testing.assert_array_equal(a, b)
     # the oracle: p > threshold for the protocol's latent draws of seed 0 (the default), with
     # a threshold at the median probability so that about half the bins spike
-    g = rundir.load_generator(run)
+    g = rundir.RunDir(run).load_generator()
     z = sampling_streams(0)[0].standard_normal((50, 16), dtype=np.float32)
     p = np.asarray(g(z))
     thr = float(np.median(p))
@@ -106,8 +106,8 @@ def test_sample_calibrate_shifts_rates_to_the_runs_training_rates(trained, capsy
     assert main(["sample", "--run", str(run), "--n", "40", "--seed", "5", "--calibrate",
                  "--out", str(d / "c.npy")]) == 0
     assert "(rates calibrated)" in capsys.readouterr().out
-    g = rundir.load_generator(run)
-    calibrate_output_bias(g, rundir.read_model_config(run), rates, seed=0)
+    g = rundir.RunDir(run).load_generator()
+    calibrate_output_bias(g, rundir.RunDir(run).model_config(), rates, seed=0)
     np.testing.assert_array_equal(np.load(d / "c.npy"), sample(g, 40, 5))
     # the rates it shifts to are the ones config.json stores (here set far from the data's)
     old = tmp_path / "old"

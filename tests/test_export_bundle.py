@@ -37,7 +37,7 @@ def make_run(path: Path, seed: int = 0, **model_kw) -> Path:
     rng = np.random.default_rng(seed)
     g.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in g.get_weights()])
     rundir.save_model(g, path / rundir.GENERATOR_FILE)
-    rundir.write_config(path, cfg, data=dict(DATA), train={"seed": 1})
+    rundir.RunDir(path).write_config(cfg, data=dict(DATA), train={"seed": 1})
     return path
 
 
@@ -60,7 +60,7 @@ def exported(run, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def keras_gen(run):
-    return rundir.load_generator(run)
+    return rundir.RunDir(run).load_generator()
 
 
 def test_layout_and_manifest(exported):
@@ -197,7 +197,7 @@ def test_other_architectures_onnx_round_trip(model_kw, tmp_path):
     result = export_run(run, tmp_path / "out", "onnx")
     assert result.path == tmp_path / "out" / "run" / "1"  # default name and version
     assert result.parity["onnx"].ok
-    g = rundir.load_generator(run)
+    g = rundir.RunDir(run).load_generator()
     z_rng, u_rng = sampling_streams(21)
     z = z_rng.standard_normal((40, 128), dtype=np.float32)
     u = u_rng.random((40, 4, 8), dtype=np.float32)
@@ -215,7 +215,7 @@ def test_other_architectures_onnx_round_trip(model_kw, tmp_path):
 
 def test_run_without_generator(tmp_path):
     run = tmp_path / "run"
-    rundir.write_config(run, ModelConfig(n_neurons=4, n_bins=8), data=dict(DATA))
+    rundir.RunDir(run).write_config(ModelConfig(n_neurons=4, n_bins=8), data=dict(DATA))
     with pytest.raises(RunDirError, match="generator.keras"):
         export_run(run, tmp_path / "out", "onnx", name="m")
     assert not (tmp_path / "out" / "m").exists() or not any((tmp_path / "out" / "m").iterdir())

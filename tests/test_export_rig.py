@@ -48,7 +48,7 @@ def run(tmp_path_factory, data):
     rng = np.random.default_rng(3)
     g.set_weights([rng.normal(0, 0.2, w.shape).astype(np.float32) for w in g.get_weights()])
     rundir.save_model(g, path / rundir.GENERATOR_FILE)
-    rundir.write_config(path, cfg, data={"bin_width": 0.02, "source": str(path / "train.npy"),
+    rundir.RunDir(path).write_config(cfg, data={"bin_width": 0.02, "source": str(path / "train.npy"),
                                          "key": None, "val_fraction": 0.2, "stride": 1})
     return path
 
@@ -209,7 +209,7 @@ def test_statistical_parity_rejects_a_different_model(run, exported, tmp_path, m
     other_run = tmp_path / "other"
     other_run.mkdir()
     rundir.save_model(other, other_run / rundir.GENERATOR_FILE)
-    rundir.write_config(other_run, ModelConfig(n_neurons=N_NEURONS, n_bins=N_BINS,
+    rundir.RunDir(other_run).write_config(ModelConfig(n_neurons=N_NEURONS, n_bins=N_BINS,
                                                num_features=8), data={"source": "x"})
     stranger = bundle.export_run(other_run, tmp_path / "m", "onnx").files["onnx"]
 

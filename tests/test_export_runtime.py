@@ -31,7 +31,7 @@ def make_run(path: Path, seed: int) -> Path:
     rng = np.random.default_rng(seed)
     g.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in g.get_weights()])
     rundir.save_model(g, path / rundir.GENERATOR_FILE)
-    rundir.write_config(path, cfg, data={"bin_width": 0.02, "source": "hand-made"})
+    rundir.RunDir(path).write_config(cfg, data={"bin_width": 0.02, "source": "hand-made"})
     return path
 
 
@@ -46,7 +46,7 @@ def exported(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def keras_gen(exported):
-    return rundir.load_generator(exported[0])
+    return rundir.RunDir(exported[0]).load_generator()
 
 
 def test_same_spikes_as_keras_sample(exported, keras_gen):

@@ -292,7 +292,7 @@ def test_recover_packets_alignment_hand_counted():
 def tiny_run(tmp_path):
     cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=4, num_layers=1, init_stddev=0.3)
     run = tmp_path / "run"
-    rundir.write_config(run, cfg)
+    rundir.RunDir(run).write_config(cfg)
     rundir.save_model(build_critic(cfg), run / rundir.CRITIC_FILE)
     return run
 
@@ -315,7 +315,7 @@ def test_cli_writes_maps_beside_samples_and_a_plot(tiny_run, tmp_path, rng, caps
     np.testing.assert_array_equal(spikes, raster[:40].reshape(5, 8, 4).transpose(0, 2, 1))
     assert (maps[spikes == 0] == 0).all()
     assert settings["window"] == 4 and settings["n_shuffles"] == 2 and settings["seed"] == 3
-    np.testing.assert_allclose(maps, importance_maps(rundir.load_critic(tiny_run), spikes,
+    np.testing.assert_allclose(maps, importance_maps(rundir.RunDir(tiny_run).load_critic(), spikes,
                                                      window=4, n_shuffles=2, seed=3), atol=1e-6)
     assert plot.stat().st_size > 0
     assert "maps.npz" in capsys.readouterr().out
@@ -332,7 +332,7 @@ def test_cli_windows_npz_with_key_and_gradient(tiny_run, tmp_path, rng):
         np.testing.assert_array_equal(f["spikes"], windows)
         maps = f["maps"]
     assert maps.shape == (3, 4, 8)
-    critic = rundir.load_critic(tiny_run)
+    critic = rundir.RunDir(tiny_run).load_critic()
     np.testing.assert_allclose(maps, importance_maps(critic, windows, method="gradient"),
                                rtol=1e-6, atol=1e-8)
     # the oracle: |d critic / d x| * x, by automatic differentiation of the saved critic

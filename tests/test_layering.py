@@ -26,7 +26,7 @@ STAGES = {
                        "_version"]),
     "data": (1, ["data", "simulate"]),
     "statistics": (2, ["stats"]),
-    "gan": (3, ["models", "losses", "sampling", "raster", "rundir", "train", "gan",
+    "gan": (3, ["models", "losses", "sampling", "raster", "rundir", "callbacks", "train", "gan",
                 "pretrained"]),
     "baselines": (3, ["baselines"]),
     "evaluation": (4, ["compare", "memorization", "evaluation", "figures", "seams",

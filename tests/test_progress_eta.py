@@ -69,10 +69,10 @@ def _critic_run(path):
     from spikegan_tf.models import build_critic
 
     cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=8)
-    rundir.write_config(path, cfg)
+    rundir.RunDir(path).write_config(cfg)
     keras.utils.set_random_seed(0)
     rundir.save_model(build_critic(cfg, seed=0), path / rundir.CRITIC_FILE)
-    return rundir.load_critic(path)
+    return rundir.RunDir(path).load_critic()
 
 
 def test_importance_reports_progress_with_an_eta(tmp_path, capsys):

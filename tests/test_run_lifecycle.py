@@ -217,7 +217,7 @@ def test_a_damaged_keras_file_is_called_damaged(tmp_path, saved_model, damage, c
             bad[i] ^= 0xFF
         path.write_bytes(bytes(bad))
     with pytest.raises(RunDirError, match="damaged or not a Keras file") as info:
-        rundir.load_generator(model)
+        rundir.RunDir(model).load_generator()
     assert "File not found" not in str(info.value) and str(path) in str(info.value)
     status = main(["sample", "--run", str(model), "--n", "2", "--out", str(tmp_path / "x.npy")])
     err = capsys.readouterr().err

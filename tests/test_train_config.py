@@ -7,9 +7,10 @@ import io
 import numpy as np
 import pytest
 
+from spikegan_tf.callbacks import ProgressLine, validation_errors
 from spikegan_tf.data import SpikeRecording
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.train import TrainConfig, _Progress, prepare_data, validation_errors
+from spikegan_tf.train import TrainConfig, prepare_data
 
 
 def test_the_paper_recipe_is_the_papers_and_the_default_differs_only_where_measured():
@@ -124,12 +125,15 @@ def test_validation_errors_against_hand_computed_statistics():
 
 def test_progress_line_shows_rate_eta_and_losses():
     out = io.StringIO()
-    p = _Progress(start=0, target=100, minutes=None, verbose=1, stream=out)
+    p = ProgressLine(target=100, minutes=None, verbose=1, stream=out)
+    p.on_train_begin(0, {})
     p.t0 -= 2.0  # pretend 2 s have passed
     p.update(50, {"d_loss": -0.5, "g_loss": 1.25}, force=True)
     line = out.getvalue()
     assert "step 50/100" in line and "steps/s" in line and "ETA 0:02" in line
     assert "d_loss -0.5" in line and "g_loss 1.25" in line
     quiet = io.StringIO()
-    _Progress(0, 10, None, verbose=0, stream=quiet).update(5, {}, force=True)
+    silent = ProgressLine(10, None, verbose=0, stream=quiet)
+    silent.on_train_begin(0, {})
+    silent.update(5, {}, force=True)
     assert quiet.getvalue() == ""

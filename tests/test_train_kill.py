@@ -67,7 +67,7 @@ def test_kill_9_then_resume_loses_at_most_one_checkpoint_interval(tmp_path):
     assert ckpt_step % 3 == 0 and 0 <= last_logged - ckpt_step <= 3  # one interval at most
 
     # the model file of the killed run still loads (written atomically) and generates
-    g = rundir.load_generator(run)
+    g = rundir.RunDir(run).load_generator()
     z = np.random.default_rng(1).standard_normal((2, MODEL["latent_dim"])).astype("float32")
     probs = np.asarray(g(z))
     assert probs.shape == (2, 4, 8) and np.isfinite(probs).all()
@@ -86,5 +86,5 @@ def test_kill_9_then_resume_loses_at_most_one_checkpoint_interval(tmp_path):
                     uninterrupted.generator.weights + uninterrupted.critic.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(resumed.rng.state.numpy(), uninterrupted.rng.state.numpy())
-    np.testing.assert_array_equal(np.asarray(rundir.load_generator(run)(z)),
+    np.testing.assert_array_equal(np.asarray(rundir.RunDir(run).load_generator()(z)),
                                   np.asarray(uninterrupted.generator(z)))

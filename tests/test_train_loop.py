@@ -64,7 +64,7 @@ def test_run_directory_layout_and_resume_equals_uninterrupted(tmp_path, data):
     ckpts = tf.train.CheckpointManager(a.checkpoint, str(run / "checkpoints"), 9).checkpoints
     assert [int(c.rsplit("-", 1)[1]) for c in ckpts] == [2, 4]
     # the .keras files hold the final weights and load in safe mode
-    g = rundir.load_generator(run)
+    g = rundir.RunDir(run).load_generator()
     z = np.random.default_rng(1).standard_normal((3, 16)).astype("float32")
     np.testing.assert_allclose(np.asarray(g(z)), np.asarray(a.generator(z)), rtol=1e-6)
     # resumed runs keep one metrics line per step
@@ -126,8 +126,8 @@ def test_non_finite_training_keeps_the_last_good_checkpoint(tmp_path, data, pois
     assert int(fresh.step.numpy()) == 2
     assert all(np.isfinite(w).all() for w in weights(fresh))
     # the .keras files are those of step 2 too: equal to the checkpoint's weights
-    for saved, kept in ((rundir.load_critic(tmp_path), fresh.critic),
-                        (rundir.load_generator(tmp_path), fresh.generator)):
+    for saved, kept in ((rundir.RunDir(tmp_path).load_critic(), fresh.critic),
+                        (rundir.RunDir(tmp_path).load_generator(), fresh.generator)):
         for a, b in zip(saved.get_weights(), kept.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)
 

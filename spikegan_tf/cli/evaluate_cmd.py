@@ -146,9 +146,9 @@ def handle(args: argparse.Namespace) -> int:
     windows_given = [rec for rec in generated.values() if rec.kind == "windows"]
     run_cfg = None
     if args.run is not None:
-        from spikegan_tf.rundir import read_model_config
+        from spikegan_tf.rundir import RunDir
 
-        run_cfg = read_model_config(args.run)
+        run_cfg = RunDir(args.run).model_config()
         if args.raster_length is not None and run_cfg.architecture != "temporal":
             raise ConfigError(f"Run '{args.run}' has the {run_cfg.architecture!r} architecture, "
                               "which draws independent windows; `--raster-length` needs a "
@@ -188,11 +188,11 @@ def handle(args: argparse.Namespace) -> int:
             raise SpikeDataError(f"The run '{args.run}' generates {run_cfg.n_neurons} neurons, "
                                  f"but the reference '{args.real}' has {n_neurons}.")
         from spikegan_tf.raster import sample_raster
-        from spikegan_tf.rundir import load_generator
+        from spikegan_tf.rundir import RunDir
 
         label = Path(args.run).resolve().name or "run"
         t0 = time.perf_counter()
-        generated[label] = sample_raster(load_generator(args.run), run_cfg, args.raster_length,
+        generated[label] = sample_raster(RunDir(args.run).load_generator(), run_cfg, args.raster_length,
                                          seed, chunk=RASTER_EVAL_CHUNK)
         print(f"sampled a continuous raster of {args.raster_length} bins from '{args.run}' "
               f"in {time.perf_counter() - t0:.1f} s")
@@ -205,14 +205,14 @@ def handle(args: argparse.Namespace) -> int:
             )
         n = (args.n if args.n is not None
              else min(_DEFAULT_MAX_RUN_SAMPLES, max(1, n_windows_of(real))))
-        from spikegan_tf.rundir import load_generator
+        from spikegan_tf.rundir import RunDir
         from spikegan_tf.sampling import sample
 
         label = Path(args.run).resolve().name or "run"
         if label in generated:
             label = f"run:{label}"
         t0 = time.perf_counter()
-        generated[label] = sample(load_generator(args.run), n, seed)
+        generated[label] = sample(RunDir(args.run).load_generator(), n, seed)
         print(f"sampled {n} windows from '{args.run}' in {time.perf_counter() - t0:.1f} s")
 
     def spikes(rec: Any) -> Any:

@@ -72,7 +72,6 @@ def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; return the exit status."""
     import numpy as np
 
-    from spikegan_tf import rundir
     from spikegan_tf.errors import ConfigError
     from spikegan_tf.importance import (
         ImportanceConfig,
@@ -80,6 +79,7 @@ def handle(args: argparse.Namespace) -> int:
         importance_maps,
         plot_importance,
     )
+    from spikegan_tf.rundir import RunDir
 
     settings = ImportanceConfig(method=args.method, window=args.window, step=args.step,
                                 n_shuffles=args.shuffles, chunk_size=args.chunk_size)
@@ -87,8 +87,9 @@ def handle(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npz":
         raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
-    model_cfg = rundir.read_model_config(args.run)
-    critic = rundir.load_critic(args.run)
+    run = RunDir(args.run)
+    model_cfg = run.model_config()
+    critic = run.load_critic()
     windows = load_windows(args.data, args.key, model_cfg.n_neurons, model_cfg.n_bins,
                            bin_width=args.bin_width)
     index = np.arange(windows.shape[0])

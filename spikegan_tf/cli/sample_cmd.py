@@ -151,11 +151,11 @@ def _raster(args: argparse.Namespace, out: Any, start: float) -> int:
 
 
 def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
-    from spikegan_tf import rundir
     from spikegan_tf.errors import ConfigError
     from spikegan_tf.raster import sample_raster
+    from spikegan_tf.rundir import RunDir
 
-    config = rundir.read_model_config(args.run)
+    config = RunDir(args.run).model_config()
     if config.architecture != "temporal":  # refused before TensorFlow loads
         raise ConfigError(f"Run '{args.run}' has the {config.architecture!r} architecture, "
                           "which draws independent windows; continuous rasters need a run "
@@ -191,23 +191,23 @@ def _write_npy(tmp: Any, shape: tuple[int, ...], draw: Any) -> None:
 
 def _run_generator(run: str, calibrate: bool) -> Any:
     """The run's generator; with ``calibrate``, its output bias set to the training rates."""
-    from spikegan_tf import rundir
+    from spikegan_tf.rundir import RunDir
 
     # checked before the generator loads: a refusal costs no TensorFlow
     rates = _training_rates(run) if calibrate else None
-    generator = rundir.load_generator(run)
+    generator = RunDir(run).load_generator()
     if rates is not None:
         from spikegan_tf.models import calibrate_output_bias
 
-        calibrate_output_bias(generator, rundir.read_model_config(run), rates, seed=0)
+        calibrate_output_bias(generator, RunDir(run).model_config(), rates, seed=0)
     return generator
 
 
 def _training_rates(run: str) -> Any:
-    from spikegan_tf import rundir
     from spikegan_tf.errors import ConfigError
+    from spikegan_tf.rundir import RunDir
 
-    rates = (rundir.read_config(run).get("data") or {}).get("neuron_rates")
+    rates = RunDir(run).neuron_rates()
     if rates is None:
         raise ConfigError(f"Run '{run}' has no per-neuron training rates in its config.json "
                           "(written before they were stored): calibrate in Python with "
@@ -249,11 +249,11 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
     from spikegan_tf._version import __version__
 
     if args.run is not None:
-        from spikegan_tf.rundir import GENERATOR_FILE, read_config
+        from spikegan_tf.rundir import RunDir
 
-        kind, path = "run", Path(args.run).resolve()
-        model_file = path / GENERATOR_FILE
-        bin_width = (read_config(path).get("data") or {}).get("bin_width")
+        run = RunDir(Path(args.run).resolve())
+        kind, path, model_file = "run", run.path, run.generator_path
+        bin_width = (run.read_config().get("data") or {}).get("bin_width")
         model_sha = _sha256(model_file)
     elif onnx_record is not None:
         kind, path = "onnx", Path(args.model).resolve()

@@ -179,9 +179,9 @@ def handle(args: argparse.Namespace) -> int:
     import warnings
     from pathlib import Path
 
-    from spikegan_tf import rundir
     from spikegan_tf.config import ModelConfig
-    from spikegan_tf.errors import ConfigError, RunDirError
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.rundir import RunDir
     from spikegan_tf.validation import check_positive_int
 
     out = Path(args.out)
@@ -192,13 +192,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.more_steps is not None and args.max_steps is not None:
         raise ConfigError("Give `--more-steps` (steps beyond the checkpoint) or `--max-steps` "
                           "(a total), not both.")
+    run = RunDir(out)
+    run.check_new_or_resumable(args.resume)
     if args.resume:
-        if not out.is_dir():
-            raise RunDirError(f"Cannot resume: run directory '{out}' does not exist.")
-        saved = rundir.read_config(out)
-    elif (out / rundir.CONFIG_FILE).exists():
-        raise RunDirError(f"Run directory '{out}' already holds a run: add --resume to continue "
-                          "it, or choose another --out.")
+        saved = run.read_config()
     saved_data = saved.get("data") or {}
     data_path = args.data or saved_data.get("source")
     if data_path is None:
@@ -305,10 +302,10 @@ def _run_is_complete(out: Any, train_config: Any) -> bool:
     """Print how to extend a finished run and return True when there is nothing to train."""
     import sys
 
-    from spikegan_tf import rundir
+    from spikegan_tf.rundir import RunDir
     from spikegan_tf.train import complete_message
 
-    step = rundir.latest_checkpoint_step(out)
+    step = RunDir(out).latest_checkpoint_step()
     target = train_config.max_steps
     if step is None or target is None or step < target:
         return False
