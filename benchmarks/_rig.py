@@ -80,7 +80,7 @@ def _single_window(paths: dict[str, Path], calls: int, rounds: int) -> dict[str,
 def run(seconds: float, calls: int, rounds: int, retina: Path | None = RETINA
         ) -> dict[str, Any]:
     """Measure everything above; return the JSON section."""
-    import spikegan_tf.pretrained as pretrained
+    import spikegan_tf.gan.pretrained as pretrained
     from spikegan_tf.export.bundle import export_run
     from spikegan_tf.export.latency import measure_latency
 
@@ -120,7 +120,7 @@ def run(seconds: float, calls: int, rounds: int, retina: Path | None = RETINA
         busy.kill()
         busy.wait()
     return {
-        "model": "spikegan_tf.pretrained retina50 (50 neurons x 32 bins)",
+        "model": "spikegan_tf.gan.pretrained retina50 (50 neurons x 32 bins)",
         "statistical_parity": parity,
         "floor": floor_note,
         "single_window_1_thread": single,

@@ -9,7 +9,7 @@ fitted on train only; then, in one run:
 * sampling throughput: median of ``--repeats`` draws of ``--throughput-n``
   windows (after one warm-up draw, which includes e.g. the DG's Cholesky);
 * the evaluation table: ``--n-samples`` windows of each model against the test
-  windows with :func:`spikegan_tf.compare.compare`, next to the train windows
+  windows with :func:`spikegan_tf.evaluation.compare.compare`, next to the train windows
   (the noise floor; ratio 1.0 = as close to the test data as the training data
   are); firing rates, single-bin covariances, lag-1 covariances, P(K), and
   (not targets) lagged covariances of lags 1-10 and the autocorrelogram;
@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
 
-    from spikegan_tf.compare import compare
     from spikegan_tf.data import load_spikes
+    from spikegan_tf.evaluation.compare import compare
 
     folder = args.data if args.data.is_dir() else args.data.parent
     path = args.data if args.data.is_file() else args.data / FILE

@@ -51,21 +51,22 @@ def main() -> int:
                    help="name[:field=value,...] separated by ';' (ModelConfig or TrainConfig fields)")
     p.add_argument("--calibrate", action="store_true",
                    help="also evaluate a copy whose output bias is calibrated to the training "
-                        "data's rates (spikegan_tf.models.calibrate_output_bias)")
+                        "data's rates (spikegan_tf.gan.networks.calibrate_output_bias)")
     p.add_argument("--out", type=Path,
                    default=Path(__file__).resolve().parent / "results" / "bench_demo.json")
     args = p.parse_args()
 
     import dataclasses
 
-    from spikegan_tf import simulate
     from spikegan_tf.baselines import IndependentBernoulli
-    from spikegan_tf.compare import HEADLINE, as_statistics, compare
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.data import split_windows
-    from spikegan_tf.models import build_generator, calibrate_output_bias
-    from spikegan_tf.sampling import sample
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+    from spikegan_tf.data import simulate, split_windows
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import build_generator, calibrate_output_bias
+    from spikegan_tf.gan.sampling import sample
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
 
     machine = machine_record()
     print(f"{machine['cpu_model']}: float32 matmul "

@@ -68,7 +68,7 @@ def time_calls(fn, n: int) -> list[tuple[float, float]]:
 def _generator_flops(cfg) -> int:
     """Multiply-adds x 2 of one window through the polyphase graph (the three GEMMs)."""
     from spikegan_tf.export.graph import plan_generator
-    from spikegan_tf.models import build_generator
+    from spikegan_tf.gan.networks import build_generator
 
     plan = plan_generator(build_generator(cfg, seed=0), cfg)
     flops = 2 * plan.project_weight.size
@@ -117,12 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     import tensorflow as tf
 
     from spikegan_tf._version import __version__
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.export.graph import serving_function
     from spikegan_tf.export.metadata import build_metadata
     from spikegan_tf.export.onnx_export import to_onnx_model
     from spikegan_tf.export.runtime import Sampler, session_options
-    from spikegan_tf.models import build_generator
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import build_generator
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _machine import machine_record

@@ -1,6 +1,6 @@
 """Training variants compared on simulated data, several seeds, against a held-out floor.
 
-Each variant is a set of :class:`~spikegan_tf.train.TrainConfig` overrides (or
+Each variant is a set of :class:`~spikegan_tf.gan.train_config.TrainConfig` overrides (or
 a recipe). Every (dataset, variant, seed) trains a small model for ``--steps``
 generator iterations, and every ``--eval-every`` iterations draws
 ``--n-eval`` windows and measures, against a fresh held-out draw of the
@@ -61,17 +61,19 @@ def parse_variants(text: str) -> list[tuple[str, dict]]:
 
 
 def simulate(dataset: str, n: int, seed: int) -> np.ndarray:
-    from spikegan_tf import simulate as sim
+    from spikegan_tf.data import simulate as sim
 
     kind, kwargs = DATASETS[dataset]
     return getattr(sim, kind)(n, 16, 32, seed=seed, **kwargs).spikes
 
 
 def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) -> dict:
-    from spikegan_tf.callbacks import validation_errors
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.sampling import sample
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.gan.callbacks import validation_errors
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.sampling import sample
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
 
     train = simulate(dataset, args.n_train, seed=1000 + seed)
     held = simulate(dataset, args.n_eval, seed=2000 + seed)

@@ -1,6 +1,6 @@
 """Benchmark: simulating 100,000 windows of 16 neurons x 32 bins (target: < 5 s on 2 cores).
 
-Times ``spikegan_tf.simulate.uniform`` and ``packets`` (one and two modes) with
+Times ``spikegan_tf.data.simulate.uniform`` and ``packets`` (one and two modes) with
 the paper-sized windows, the median of several repeats, and, for scale, a
 per-sample Python loop of the same ``uniform`` model (the structure of the
 reference code) timed on a few thousand samples and extrapolated.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikegan_tf import simulate
+from spikegan_tf.data import simulate
 
 TARGET_S = 5.0
 

@@ -5,7 +5,7 @@ cut into 32-bin windows with stride 1 (283,010 overlapping windows, never
 materialised):
 
 * wall-clock and process CPU time (median of ``--repeats``) of
-  :func:`spikegan_tf.stats.compute_statistics` (every statistic) and of each
+  :func:`spikegan_tf.statistics.compute_statistics` (every statistic) and of each
   single-statistic function; the two ways of summing the (lagged) products
   (coincident spike pairs vs BLAS matrix products, identical results) are
   timed interleaved, so their ratio is fair on a shared machine;
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikegan_tf import stats as S
+from spikegan_tf import statistics as S
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_stats.json"
 FILE = "original_data_num_neurons_50_1.mat"

@@ -11,7 +11,7 @@ change in the machine's load hits all of them alike:
   that loops over the critic updates in Python (a fresh ``G(z)`` under the tape
   and three separate critic calls per update, the gradient penalty by a nested
   tape), fed real batches from a ``tf.data`` pipeline;
-* ``ours_plain``: :class:`spikegan_tf.train.Trainer`, one iteration per call;
+* ``ours_plain``: :class:`spikegan_tf.gan.trainer.Trainer`, one iteration per call;
 * ``ours``: the trainer as it runs by default (``steps_per_call=10``): the
   fake batches of all critic updates from one generator call, real windows
   gathered inside the graph, the critic updates in a graph loop, several
@@ -60,7 +60,7 @@ def forward_flops(config) -> tuple[float, float]:
     """Forward FLOPs per sample of (generator, critic) from the layer shapes."""
     import keras
 
-    from spikegan_tf.models import build_critic, build_generator
+    from spikegan_tf.gan.networks import build_critic, build_generator
 
     def count(model) -> float:
         total = 0.0
@@ -102,7 +102,7 @@ class StraightforwardWGANGP:
         import keras
         import tensorflow as tf
 
-        from spikegan_tf.models import build_critic, build_generator
+        from spikegan_tf.gan.networks import build_critic, build_generator
 
         self.g = build_generator(config, seed=seed)
         self.d = build_critic(config, seed=seed + 1)
@@ -155,7 +155,8 @@ class StraightforwardWGANGP:
 class Ours:
     def __init__(self, config, data, batch: int, n_critic: int, seed: int, *,
                  steps_per_call: int, jit: bool):
-        from spikegan_tf.train import TrainConfig, Trainer
+        from spikegan_tf.gan.train_config import TrainConfig
+        from spikegan_tf.gan.trainer import Trainer
 
         self.trainer = Trainer(config, TrainConfig(batch_size=batch, n_critic=n_critic,
                                                    seed=seed, steps_per_call=steps_per_call,
@@ -193,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.train import prepare_data
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.gan.config import ModelConfig
 
     config = ModelConfig(n_neurons=50, n_bins=32, num_features=128, latent_dim=128,
                          **({} if args.upsampling is None else {"upsampling": args.upsampling}))

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 
 def errors(fake: np.ndarray, real: np.ndarray) -> dict[str, float]:
-    from spikegan_tf import stats
+    from spikegan_tf import statistics as stats
 
     out = {}
     for name in ("firing_probability", "covariance", "spike_count_distribution",
@@ -52,11 +52,12 @@ def main(argv: list[str] | None = None) -> int:
                                              "bench_upsampling.json"))
     args = parser.parse_args(argv)
 
-    from spikegan_tf import simulate
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.data import split_windows
-    from spikegan_tf.sampling import sample
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+    from spikegan_tf.data import simulate, split_windows
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.sampling import sample
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
 
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_train import forward_flops

@@ -3,9 +3,9 @@
 For each packet dataset (one mode, two modes) this benchmark
 
 1. simulates ``--n-train + --n-maps`` windows of 32 neurons x 32 bins
-   (:func:`spikegan_tf.simulate.packets`), keeping the last ``--n-maps`` for
+   (:func:`spikegan_tf.data.simulate.packets`), keeping the last ``--n-maps`` for
    the maps (same neurons, same packet sets, never seen in training);
-2. trains Spike-GAN (:class:`spikegan_tf.train.Trainer`, the paper's defaults)
+2. trains Spike-GAN (:class:`spikegan_tf.gan.trainer.Trainer`, the paper's defaults)
    for ``--minutes`` minutes;
 3. computes shuffle maps (the paper's method, window 8, step 2, 5 shuffles)
    and gradient maps of the held-out windows, and an untrained critic's
@@ -119,10 +119,12 @@ def order_spearman(average: np.ndarray, truth_order: np.ndarray) -> float:
 
 
 def run_mode(mode: int, args: argparse.Namespace) -> dict:
-    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.data.simulate import packets
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
     from spikegan_tf.importance import importance_maps, recover_packets, spike_auc
-    from spikegan_tf.simulate import packets
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
 
     kw = {} if mode == 2 or args.packet_prob is None else {"packet_prob": args.packet_prob}
     sim = packets(args.n_train + args.n_maps, 32, 32, group_size=args.group_size,

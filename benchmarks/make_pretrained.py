@@ -1,4 +1,4 @@
-"""Package the generator of a retina convergence curve as ``spikegan_tf/pretrained/retina50``.
+"""Package the generator of a retina convergence curve as ``spikegan_tf/gan/pretrained/retina50``.
 
 Copies ``generator.keras`` of a ``retina_curve.py`` output directory, writes the
 ``config.json`` that :meth:`spikegan_tf.SpikeGAN.load` reads, and a ``README.md``
@@ -11,11 +11,11 @@ citation::
 ``--step N --generator FILE`` packages the weights of an earlier point of the curve
 (``FILE`` must hold that point's generator); ``--calibrate DATA`` shifts each neuron's
 output bias so that its mean rate is the training part's
-(:func:`spikegan_tf.models.calibrate_output_bias`) and evaluates the packaged weights
+(:func:`spikegan_tf.gan.networks.calibrate_output_bias`) and evaluates the packaged weights
 again, as the curve does. The shipped ``retina50`` was built with::
 
     python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default \
-        --step 17000 --generator spikegan_tf/pretrained/retina50/generator.keras \
+        --step 17000 --generator spikegan_tf/gan/pretrained/retina50/generator.keras \
         --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat
 
 The shipped files are written atomically; nothing of the recording itself is copied.
@@ -46,12 +46,12 @@ CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording f
 
 def _calibrate(path: Path, settings: dict, data: Path) -> dict:
     """Calibrate the generator in ``path`` in place; its evaluation as the curve does it."""
-    from spikegan_tf import rundir
-    from spikegan_tf.compare import HEADLINE, as_statistics, compare
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.data import load_spikes, split_raster
-    from spikegan_tf.models import calibrate_output_bias
-    from spikegan_tf.sampling import sample
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.gan import rundir
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import calibrate_output_bias
+    from spikegan_tf.gan.sampling import sample
 
     model = ModelConfig.from_dict(settings["model"])
     raster = load_spikes(data, key="data").spikes
@@ -85,7 +85,7 @@ def main() -> int:
     point = dict(points[max(points) if args.step is None else args.step])
     settings = state["settings"]
     machine = state["sessions"][-1]["machine"]
-    dest = ROOT / "spikegan_tf" / "pretrained" / args.name
+    dest = ROOT / "spikegan_tf" / "gan" / "pretrained" / args.name
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -98,7 +98,7 @@ def main() -> int:
         calibrated = (
             "\n\n**Rates calibrated.** After training, each neuron's output bias was shifted so "
             "that its mean firing probability over 8,192 latent draws is the training part's "
-            "(`spikegan_tf.models.calibrate_output_bias`; weights otherwise those of the curve). "
+            "(`spikegan_tf.gan.networks.calibrate_output_bias`; weights otherwise those of the curve). "
             "Before calibration the same evaluation gave "
             + ", ".join(f"{before['ratio'][k]:.2f}" for k in point["ratio"])
             + f" (rate ratio {before['rate_ratio']:.3f}); "

@@ -50,12 +50,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from spikegan_tf.compare import HEADLINE, as_statistics, compare
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.data import load_spikes, split_raster
-    from spikegan_tf.models import calibrate_output_bias
-    from spikegan_tf.raster import sample_raster
-    from spikegan_tf.seams import seam_report
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.evaluation.seams import seam_report
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import calibrate_output_bias
+    from spikegan_tf.gan.raster import sample_raster
 
     settings = json.loads((args.curve / "curve.json").read_text())["settings"]
     config = ModelConfig.from_dict(settings["model"])

@@ -32,9 +32,10 @@ LAGS = (1, 8, 16, 24, 31)
 def main() -> int:
     from _machine import machine_record
 
-    from spikegan_tf import SpikeGAN, stats
+    from spikegan_tf import SpikeGAN
+    from spikegan_tf import statistics as stats
     from spikegan_tf.data.states import states
-    from spikegan_tf.seams import seam_classifier_auc
+    from spikegan_tf.evaluation.seams import seam_classifier_auc
 
     result = {"benchmark": "raster_states", "machine": machine_record(), "runs": []}
     print(f"{'seed':>4} {'AUC raster':>10} {'AUC joined':>10}  lagged covariance (lag: exact / "

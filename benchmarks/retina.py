@@ -122,12 +122,14 @@ def _fit_baselines(names: list[str], train: np.ndarray, n_bins: int, n_samples: 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from spikegan_tf.compare import HEADLINE
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.data import load_spikes, split_raster, window_view
-    from spikegan_tf.evaluation import evaluate
-    from spikegan_tf.sampling import sample
-    from spikegan_tf.train import TrainConfig, Trainer, TrainingData, prepare_data
+    from spikegan_tf.data.splits import TrainingData, prepare_data
+    from spikegan_tf.evaluation.compare import HEADLINE
+    from spikegan_tf.evaluation.report import evaluate
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.sampling import sample
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                                               "learning_rate": train_cfg.learning_rate,
                                               "n_critic": train_cfg.n_critic}}
     if args.calibrate:
-        from spikegan_tf.models import build_generator, calibrate_output_bias
+        from spikegan_tf.gan.networks import build_generator, calibrate_output_bias
 
         calibrated = build_generator(model_cfg)
         calibrated.set_weights(trainer.generator.get_weights())

@@ -2,7 +2,7 @@
 
 Evaluates the packaged ``retina50`` generator as shipped and with each neuron's
 output bias shifted so that its mean rate is the training part's
-(:func:`spikegan_tf.models.calibrate_output_bias`), exactly as
+(:func:`spikegan_tf.gan.networks.calibrate_output_bias`), exactly as
 ``benchmarks/retina_curve.py`` evaluates (1,769 generated windows against the
 training part, as multiples of the test-vs-train floor), for sample seeds 1-3.
 
@@ -42,10 +42,10 @@ def main() -> int:
     args = p.parse_args()
 
     from spikegan_tf import SpikeGAN
-    from spikegan_tf.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.data import load_spikes, split_raster
-    from spikegan_tf.models import build_generator, calibrate_output_bias
-    from spikegan_tf.sampling import sample
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.gan.networks import build_generator, calibrate_output_bias
+    from spikegan_tf.gan.sampling import sample
 
     stats = HEADLINE + ("isi_distribution",)
     machine = machine_record()
@@ -56,10 +56,10 @@ def main() -> int:
     ref = as_statistics(train, n_bins=n_bins, label="train")
     floor = as_statistics(test, like=ref, n_bins=n_bins, label="test")
     if args.generator:
-        from spikegan_tf import rundir
+        from spikegan_tf.gan import rundir
 
         sources = [(str(g), rundir.RunDir(g.parent).load_generator()) for g in args.generator]
-        from spikegan_tf.config import ModelConfig
+        from spikegan_tf.gan.config import ModelConfig
 
         run = args.generator[0].parent
         config = (rundir.RunDir(run).model_config() if (run / "config.json").exists() else

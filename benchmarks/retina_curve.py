@@ -82,7 +82,7 @@ def plot(out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from spikegan_tf.compare import HEADLINE
+    from spikegan_tf.evaluation.compare import HEADLINE
 
     points = [json.loads(line) for line in (out / "curve.jsonl").read_text().splitlines() if line]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
@@ -114,12 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import tensorflow as tf
 
-    from spikegan_tf import rundir
-    from spikegan_tf.compare import HEADLINE, as_statistics, compare
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.data import load_spikes, split_raster
-    from spikegan_tf.sampling import sample
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.gan import rundir
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.sampling import sample
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
 
     out.mkdir(parents=True, exist_ok=True)
     machine = machine_record()

@@ -34,7 +34,7 @@ def main() -> int:
     from _machine import machine_record
 
     from spikegan_tf.data.states import states
-    from spikegan_tf.seams import seam_report
+    from spikegan_tf.evaluation.seams import seam_report
 
     result = {"benchmark": "seam_instrument", "machine": machine_record(), "runs": []}
     print(f"{'seed':>4} {'raster':<11} {'AUC':>6} {'ACG ratio':>10} {'max other ratio':>16} "

@@ -12,7 +12,7 @@ Two signatures:
 
 * ``serving_default``, row format (``instances``): the client draws ``z`` and
   ``u`` with the package's sampling protocol, so the spikes equal
-  ``spikegan_tf.sampling.sample(generator, n, seed)``;
+  ``spikegan_tf.gan.sampling.sample(generator, n, seed)``;
 * ``sample``, columnar format (``inputs``): the server draws with TensorFlow's
   stateless RNG from ``seed`` (reproducible, but not the numpy protocol).
 """
@@ -29,7 +29,7 @@ import numpy as np
 
 
 def protocol_draws(n: int, latent_dim: int, n_neurons: int, n_bins: int, seed: int):
-    """The sampling protocol of spikegan_tf.sampling (numpy only)."""
+    """The sampling protocol of spikegan_tf.gan.sampling (numpy only)."""
     z_ss, u_ss = np.random.SeedSequence(seed).spawn(2)
     z = np.random.default_rng(z_ss).standard_normal((n, latent_dim), dtype=np.float32)
     u = np.random.default_rng(u_ss).random((n, n_neurons, n_bins), dtype=np.float32)
@@ -106,7 +106,7 @@ def _requests(args: argparse.Namespace) -> int:
     rows = post(f"{base}:predict", bodies["serving_default"])["predictions"]
     spikes = np.array([r["spikes"] for r in rows], dtype=np.uint8)
     print(f"serving_default: spikes {spikes.shape}, mean rate {spikes.mean():.3f} "
-          f"(= spikegan_tf.sampling.sample(generator, {args.n}, seed={args.seed}))")
+          f"(= spikegan_tf.gan.sampling.sample(generator, {args.n}, seed={args.seed}))")
     cols = post(f"{base}:predict", bodies["sample"])["outputs"]
     spikes = np.array(cols["spikes"], dtype=np.uint8)
     print(f"sample: spikes {spikes.shape}, mean rate {spikes.mean():.3f} (server-side "

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from spikegan_tf.errors import ConfigError, RunDirError
-from spikegan_tf.rundir import GENERATOR_FILE, RunDir
+from spikegan_tf.gan.rundir import GENERATOR_FILE, RunDir
 from spikegan_tf.validation import check_positive_int, check_seed
 
 from .metadata import build_metadata
@@ -263,7 +263,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
     stat_windows = check_positive_int(parity_statistics_windows, "parity_statistics_windows")
     run = RunDir(run_dir)
     run_config = with_bin_width(run.read_config(), bin_width)  # RunDirError if not a run
-    from spikegan_tf.config import ModelConfig
+    from spikegan_tf.gan.config import ModelConfig
 
     config = ModelConfig.from_dict(run_config["model"])  # ConfigError if malformed
     if not run.generator_path.is_file():
@@ -375,8 +375,8 @@ def _training_floor(run_config: dict[str, Any], config: Any, floor_data: Any,
     import warnings
 
     from spikegan_tf.data import load_spikes
+    from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.errors import SpikeGANError
-    from spikegan_tf.train import prepare_data
 
     from .precision import training_floor
 

@@ -23,7 +23,7 @@ fewer multiplications because the repeated input is never materialised --
 and the exporters check parity against the Keras model every time.
 
 Generators that do not have the layer structure of
-:func:`spikegan_tf.models.build_generator` are exported as their Keras call.
+:func:`spikegan_tf.gan.networks.build_generator` are exported as their Keras call.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.gan.config import ModelConfig
 
 __all__ = [
     "polyphase_taps",
@@ -134,7 +134,7 @@ def _weights(layer: Any) -> list[np.ndarray]:
 
 
 def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
-    """Regroup a :func:`~spikegan_tf.models.build_generator` conv generator's weights.
+    """Regroup a :func:`~spikegan_tf.gan.networks.build_generator` conv generator's weights.
 
     Returns ``None`` for the ``fc`` architecture (already a plain chain of
     matrix products) and for models without the expected layers; those are
@@ -200,7 +200,7 @@ def float32_generator(generator: Any, config: ModelConfig) -> Any:
     """
     if all(getattr(layer, "compute_dtype", "float32") == "float32" for layer in generator.layers):
         return generator
-    from spikegan_tf.models import build_generator
+    from spikegan_tf.gan.networks import build_generator
 
     clone = build_generator(config, name=generator.name)
     clone.set_weights([np.asarray(w, np.float32) for w in generator.get_weights()])
@@ -261,7 +261,7 @@ def serving_function(generator: Any, config: ModelConfig, *, lean: bool = True) 
 
     Examples
     --------
-    >>> from spikegan_tf.models import build_generator
+    >>> from spikegan_tf.gan.networks import build_generator
     >>> cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4)
     >>> fn = serving_function(build_generator(cfg), cfg)
     >>> out = fn(np.zeros((2, 128), np.float32), np.full((2, 3, 8), 0.5, np.float32))

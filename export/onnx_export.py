@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.gan.config import ModelConfig
 
 from .errors import ExportError
 from .metadata import to_onnx_props

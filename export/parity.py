@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.sampling import sampling_streams
+from spikegan_tf.gan.sampling import sampling_streams
 
 from .errors import ExportError
 
@@ -26,7 +26,7 @@ SPIKE_MARGIN = 1e-6
 
 def protocol_inputs(n: int, latent_dim: int, n_neurons: int, n_bins: int,
                     seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(z, u)`` drawn by the sampling protocol (see :mod:`spikegan_tf.sampling`).
+    """Return ``(z, u)`` drawn by the sampling protocol (see :mod:`spikegan_tf.gan.sampling`).
 
     Examples
     --------

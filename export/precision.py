@@ -134,7 +134,7 @@ def training_floor(train: Any, held_out: Any, n_bins: int) -> dict[str, float]:
     >>> sorted(floor)[:2], floor["firing_probability"] > 0
     (['autocorrelogram', 'covariance'], True)
     """
-    from spikegan_tf.compare import HEADLINE, compare
+    from spikegan_tf.evaluation.compare import HEADLINE, compare
 
     res = compare(train, {"held-out": held_out}, n_bins=n_bins, statistics=HEADLINE)
     return {name: float(m.mae) for name, m in res.metrics["held-out"].items()}
@@ -192,7 +192,7 @@ def statistical_parity(reference: str | os.PathLike, candidate: str | os.PathLik
     limit : float
         Largest accepted ``error / floor``.
     """
-    from spikegan_tf.compare import HEADLINE, compare
+    from spikegan_tf.evaluation.compare import HEADLINE, compare
 
     from .runtime import Sampler
 

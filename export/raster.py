@@ -2,7 +2,7 @@
 
 A ``temporal`` generator is stationary: output bin ``t`` is one function of
 the latent steps ``t .. t + receptive_field - 1``. Its raster model
-(:func:`spikegan_tf.models.build_raster_generator`) is exported beside the
+(:func:`spikegan_tf.gan.networks.build_raster_generator`) is exported beside the
 window model as ``raster.onnx`` (and as the SavedModel signature ``raster``):
 
 input ``z_sequence``
@@ -13,7 +13,7 @@ output ``probs``
     float32 ``(batch, time, n_neurons)`` firing probabilities, raster layout.
 
 Spikes are ``u < probs`` with the uniforms of the raster protocol
-(:mod:`spikegan_tf.sampling`: position-keyed blocks, so any chunking gives the
+(:mod:`spikegan_tf.gan.sampling`: position-keyed blocks, so any chunking gives the
 same raster); consecutive chunks overlap by ``receptive_field - 1`` latent
 steps and join without a seam. The metadata's ``raster`` section carries
 ``receptive_field``, ``latent_channels`` and the protocol.
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.config import ModelConfig
-from spikegan_tf.sampling import RASTER_BLOCK, raster_draws
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.sampling import RASTER_BLOCK, raster_draws
 
 from .errors import ExportError
 from .metadata import to_onnx_props
@@ -74,7 +74,7 @@ def raster_function(generator: Any, config: ModelConfig) -> Any:
     """The ``tf.function`` ``z_sequence -> {"probs"}`` of the raster exports."""
     import tensorflow as tf
 
-    from spikegan_tf.models import build_raster_generator
+    from spikegan_tf.gan.networks import build_raster_generator
 
     from .graph import float32_generator
 

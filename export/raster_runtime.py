@@ -2,7 +2,7 @@
 
 A ``temporal`` run's export holds ``raster.onnx`` beside ``model.onnx``
 (see :mod:`.raster`). :class:`RasterSampler` draws the raster of a seed bin
-after bin, under the position-keyed protocol of :mod:`spikegan_tf.sampling`,
+after bin, under the position-keyed protocol of :mod:`spikegan_tf.gan.sampling`,
 so for one seed it gives the raster of :meth:`spikegan_tf.SpikeGAN.sample_raster`
 (wherever float round-off cannot flip a draw) however it is chunked::
 
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError
-from spikegan_tf.sampling import RASTER_CHUNK, fill, iter_raster_chunks, output_array
+from spikegan_tf.gan.sampling import RASTER_CHUNK, fill, iter_raster_chunks, output_array
 from spikegan_tf.validation import check_positive_int
 
 from .runtime import OnnxSession

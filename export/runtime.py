@@ -12,7 +12,7 @@ stimulation::
         for window in windows:                       # one (1, n_neurons, n_bins) window
             ...
 
-``z`` and ``u`` are drawn exactly as :func:`spikegan_tf.sampling.sample` draws
+``z`` and ``u`` are drawn exactly as :func:`spikegan_tf.gan.sampling.sample` draws
 them (the package's sampling protocol), so for one seed the rig produces the
 Keras model's spikes (wherever float round-off cannot flip a draw,
 ``|p - u| > 1e-6``). The seed is recorded: ``Sampler(path, seed=sampler.seed)``
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.sampling import DEFAULT_CHUNK, resolve_seed, sampling_streams
+from spikegan_tf.gan.sampling import DEFAULT_CHUNK, resolve_seed, sampling_streams
 from spikegan_tf.validation import check_positive_int
 
 from .metadata import from_onnx_props

@@ -7,7 +7,7 @@ The SavedModel has two signatures:
     ``(batch, n_neurons, n_bins)`` (the caller's uniform draws); outputs
     ``probs`` float32 and ``spikes`` uint8 ``(batch, n_neurons, n_bins)``.
     Callers that draw ``z`` and ``u`` with the package's sampling protocol get
-    exactly the spikes of :func:`spikegan_tf.sampling.sample`.
+    exactly the spikes of :func:`spikegan_tf.gan.sampling.sample`.
 ``sample``
     inputs ``num_samples`` int32 and ``seed`` int64 scalars; the server draws
     ``z`` and ``u`` with TensorFlow's stateless RNG
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.gan.config import ModelConfig
 
 from .errors import ExportError
 from .metadata import ASSET_NAME

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.gan.config import ModelConfig
 
 from .errors import ExportError
 from .parity import Parity, measure_parity

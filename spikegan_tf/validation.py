@@ -12,6 +12,7 @@ and the file the data came from when there is one.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -182,6 +183,21 @@ def check_raster(x: Any, name: str = "raster", *, source: str | None = None) -> 
     dtype('uint8')
     """
     return check_binary(x, name, ndim=2, source=source)
+
+
+def is_real(value: Any, positive: bool = False) -> bool:
+    """Whether ``value`` is a finite real number (not a bool), ``> 0`` if ``positive``.
+
+    Examples
+    --------
+    >>> is_real(0.5), is_real(True), is_real(float("nan")), is_real(0, positive=True)
+    (True, False, False, False)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    if not math.isfinite(float(value)):
+        return False
+    return float(value) > 0 if positive else True
 
 
 def check_seed(seed: Any, name: str = "seed") -> int | None:

@@ -314,7 +314,7 @@ def test_tf_serving_example_without_a_server_prints_one_line(capsys):
 
 
 def test_prepare_data_warns_naming_the_silent_neurons():
-    from spikegan_tf.train import prepare_data
+    from spikegan_tf.data.splits import prepare_data
 
     raster = (np.random.default_rng(1).random((400, 5)) < 0.2).astype(np.uint8)
     raster[:, [1, 3]] = 0
@@ -329,7 +329,7 @@ def test_prepare_data_warns_naming_the_silent_neurons():
 def test_prepare_data_does_not_warn_when_every_neuron_spikes():
     import warnings
 
-    from spikegan_tf.train import prepare_data
+    from spikegan_tf.data.splits import prepare_data
 
     raster = np.eye(5, dtype=np.uint8)[np.arange(400) % 5]
     with warnings.catch_warnings():
@@ -355,9 +355,9 @@ def test_cli_train_prints_the_silent_neuron_warning_as_one_line(tmp_path, capsys
 
 
 def _tiny_run(path: Path, bin_width: float | None) -> Path:
-    from spikegan_tf import rundir
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.models import build_generator
+    from spikegan_tf.gan import rundir
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import build_generator
 
     cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=8)
     rundir.save_model(build_generator(cfg), path / rundir.GENERATOR_FILE)
@@ -417,7 +417,7 @@ def test_evaluate_console_header_keeps_whole_labels(eval_files, capsys):
 
 
 def test_reports_mention_a_held_out_row_only_when_there_is_one(eval_files):
-    from spikegan_tf.evaluation import evaluate
+    from spikegan_tf.evaluation.report import evaluate
 
     d = eval_files
     train = np.load(d / "train.npy")
@@ -432,7 +432,7 @@ def test_reports_mention_a_held_out_row_only_when_there_is_one(eval_files):
 
 
 def test_report_explains_an_infinite_kl(eval_files):
-    from spikegan_tf.compare import compare
+    from spikegan_tf.evaluation.compare import compare
 
     d = eval_files
     result = compare(np.load(d / "train.npy"), {"m": np.load(d / "fake.npy")}, n_bins=8,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from spikegan_tf import stats as S
+from spikegan_tf import statistics as S
 from spikegan_tf.cli import main
 
 
@@ -110,9 +110,9 @@ def test_bad_input_is_one_line(files, tmp_path, capsys, rng, extra, message):
 
 
 def test_evaluate_a_run(files, tmp_path, capsys):
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.models import build_generator
-    from spikegan_tf.rundir import RunDir
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import build_generator
+    from spikegan_tf.gan.rundir import RunDir
 
     run = tmp_path / "myrun"
     cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=8)

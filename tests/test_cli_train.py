@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikegan_tf import rundir
 from spikegan_tf.cli import main
-from spikegan_tf.sampling import sampling_streams
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.sampling import sampling_streams
 
 TINY = ["--num-features", "8", "--latent-dim", "16", "--batch-size", "16", "--quiet"]
 
@@ -96,8 +96,8 @@ def test_sample_is_seeded_and_thresholdable(trained, capsys):
 def test_sample_calibrate_shifts_rates_to_the_runs_training_rates(trained, capsys, tmp_path):
     import shutil
 
-    from spikegan_tf.models import calibrate_output_bias
-    from spikegan_tf.sampling import sample
+    from spikegan_tf.gan.networks import calibrate_output_bias
+    from spikegan_tf.gan.sampling import sample
 
     d, run = trained
     rates = json.loads((run / "config.json").read_text())["data"]["neuron_rates"]
@@ -174,7 +174,7 @@ def test_paper_init_keeps_the_papers_output_bias(tmp_path):
 
 
 def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
-    from spikegan_tf import train as train_mod
+    from spikegan_tf.gan import trainer as train_mod
 
     def open_only(self, data, *, resume=False, more_steps=None):  # the run directory only
         self._open_run_dir(data, resume)
@@ -221,7 +221,7 @@ def _signal_after_first_call(signum):
     """A Trainer._call that sends the process ``signum`` after the first training call."""
     import os
 
-    from spikegan_tf.train import Trainer
+    from spikegan_tf.gan.trainer import Trainer
 
     original = Trainer._call
 
@@ -237,7 +237,7 @@ def _signal_after_first_call(signum):
 def test_train_exit_codes_after_a_signal(tmp_path, monkeypatch, capsys, signame, code):
     import signal
 
-    from spikegan_tf.train import Trainer
+    from spikegan_tf.gan.trainer import Trainer
 
     monkeypatch.setattr(Trainer, "_call", _signal_after_first_call(getattr(signal, signame)))
     raster = (np.random.default_rng(1).random((300, 4)) < 0.2).astype(np.uint8)

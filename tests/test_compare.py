@@ -11,9 +11,9 @@ import scipy.spatial.distance
 import scipy.stats
 from numpy.lib.stride_tricks import sliding_window_view
 
-from spikegan_tf import stats as S
-from spikegan_tf.compare import STATISTICS, ComparisonResult, compare
+from spikegan_tf import statistics as S
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.evaluation.compare import STATISTICS, ComparisonResult, compare
 
 
 @pytest.fixture

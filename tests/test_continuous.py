@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from spikegan_tf import stats
+from spikegan_tf import statistics as stats
 from spikegan_tf.cli import main
 from spikegan_tf.data import load_spikes
 from spikegan_tf.data.states import expected_lagged_covariance, states
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.seams import boundary_starts, seam_classifier_auc, seam_report
+from spikegan_tf.evaluation.seams import boundary_starts, seam_classifier_auc, seam_report
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spikegan_tf import rundir
 from spikegan_tf.cli import main
-from spikegan_tf.config import ModelConfig
-from spikegan_tf.losses import critic_view
-from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.losses import critic_view
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
 
 TINY = ["--num-features", "8", "--latent-dim", "16", "--batch-size", "16", "--quiet"]
 
@@ -93,7 +95,7 @@ def _sparse_rate_ratios(critic_input: str, seed: int, steps: int = 2000) -> list
                       TrainConfig(batch_size=64, max_steps=steps, eval_every=0, seed=seed,
                                   steps_per_call=50, critic_input=critic_input), verbose=0)
     trainer.init_output_bias(data)
-    from spikegan_tf.sampling import sample
+    from spikegan_tf.gan.sampling import sample
 
     trainer.train_steps(data, steps // 2)
     ratios = []

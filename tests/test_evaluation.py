@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-import spikegan_tf.figures as figures
-from spikegan_tf import stats as S
-from spikegan_tf.evaluation import evaluate
+import spikegan_tf.evaluation.figures as figures
+from spikegan_tf import statistics as S
+from spikegan_tf.evaluation.report import evaluate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

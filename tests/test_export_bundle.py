@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spikegan_tf import rundir
 from spikegan_tf._version import __version__
 from spikegan_tf.cli import main
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import ConfigError, RunDirError
 from spikegan_tf.export import bundle
 from spikegan_tf.export.bundle import export_run
 from spikegan_tf.export.errors import ExportError
 from spikegan_tf.export.metadata import ASSET_NAME
 from spikegan_tf.export.parity import measure_parity, protocol_inputs
-from spikegan_tf.models import build_generator
-from spikegan_tf.sampling import sample, sampling_streams
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.networks import build_generator
+from spikegan_tf.gan.sampling import sample, sampling_streams
 
 DATA = {"bin_width": 0.02, "n_neurons": 4, "n_bins": 8, "source": "hand-made",
         "firing_probability": {"mean": 0.1}}
@@ -98,7 +98,7 @@ def test_savedmodel_signatures_round_trip(exported, keras_gen):
     serve, samp = loaded.signatures["serving_default"], loaded.signatures["sample"]
     assert set(serve.structured_input_signature[1]) == {"z", "u"}
     assert set(samp.structured_input_signature[1]) == {"num_samples", "seed"}
-    # serving_default with protocol draws reproduces spikegan_tf.sampling.sample
+    # serving_default with protocol draws reproduces spikegan_tf.gan.sampling.sample
     z, u = protocol_inputs(64, 128, 4, 8, seed=5)
     out = serve(z=tf.constant(z), u=tf.constant(u))
     assert out["spikes"].dtype == tf.uint8 and out["probs"].dtype == tf.float32

@@ -6,7 +6,6 @@ import keras
 import numpy as np
 import pytest
 
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.export.graph import (
     float32_generator,
     plan_generator,
@@ -15,7 +14,8 @@ from spikegan_tf.export.graph import (
     serving_function,
 )
 from spikegan_tf.export.parity import measure_parity
-from spikegan_tf.models import build_generator
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.networks import build_generator
 
 
 def randomize(model: keras.Model, seed: int, scale: float = 0.3) -> keras.Model:

@@ -15,18 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikegan_tf import rundir
 from spikegan_tf.errors import ConfigError, SpikeGANError
+from spikegan_tf.gan import rundir
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from spikegan_tf.cli import main  # noqa: E402
-from spikegan_tf.config import ModelConfig  # noqa: E402
 from spikegan_tf.export.errors import ExportError  # noqa: E402
 from spikegan_tf.export.runtime import Sampler  # noqa: E402
 from spikegan_tf.export.stream import PrefetchStream  # noqa: E402
-from spikegan_tf.models import build_generator  # noqa: E402
+from spikegan_tf.gan.config import ModelConfig  # noqa: E402
+from spikegan_tf.gan.networks import build_generator  # noqa: E402
 
 N_NEURONS, N_BINS = 4, 8
 

@@ -1,4 +1,4 @@
-"""The TF-free rig runtime reproduces spikegan_tf.sampling.sample for the same seed."""
+"""The TF-free rig runtime reproduces spikegan_tf.gan.sampling.sample for the same seed."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikegan_tf import rundir
 from spikegan_tf.errors import ConfigError, RunDirError, SpikeGANError
-from spikegan_tf.sampling import sample, sampling_streams
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.sampling import sample, sampling_streams
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from spikegan_tf.config import ModelConfig  # noqa: E402
 from spikegan_tf.export.runtime import Sampler  # noqa: E402
-from spikegan_tf.models import build_generator  # noqa: E402
+from spikegan_tf.gan.config import ModelConfig  # noqa: E402
+from spikegan_tf.gan.networks import build_generator  # noqa: E402
 
 
 def make_run(path: Path, seed: int) -> Path:

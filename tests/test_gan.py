@@ -63,7 +63,7 @@ def test_bad_arguments_are_clear(windows):
 
 def test_calibrate_rates_checks_its_data_in_one_line():
     from spikegan_tf.errors import SpikeGANError
-    from spikegan_tf.models import build_generator
+    from spikegan_tf.gan.networks import build_generator
 
     gan = SpikeGAN(n_neurons=2, n_bins=8, num_features=4, latent_dim=8)
     with pytest.raises(SpikeGANError, match="not trained"):

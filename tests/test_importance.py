@@ -9,10 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from spikegan_tf import rundir
 from spikegan_tf.cli import main as cli_main
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.networks import build_critic
 from spikegan_tf.importance import (
     ImportanceConfig,
     importance_maps,
@@ -21,7 +22,6 @@ from spikegan_tf.importance import (
     spike_auc,
     window_starts,
 )
-from spikegan_tf.models import build_critic
 
 # ----------------------------------------------------------------------------- critics
 

@@ -3,13 +3,15 @@ imports inside functions included).
 
 Stages, in the order of the flow (a module may import its own stage and earlier ones):
 
-0. foundation: errors, argument checks, configuration, atomic files, progress, version
-1. data: loading, windows, splits, simulated datasets
-2. statistics: the statistics of windows (used by training's validation and by evaluation)
-3. models and training (gan) | baselines -- side by side, neither imports the other
-4. evaluation (comparison, memorisation, reports, figures, seam test) and importance maps
-5. export (exporters and the TF-free rig runtime)
-6. command line
+0. foundation (top-level modules): errors, argument checks, atomic files, progress, version
+1. ``data/``: loading, windows, splits, simulated datasets
+2. ``statistics/``: the statistics of windows (used by training's validation and by evaluation)
+3. ``gan/`` | ``baselines/`` -- side by side, neither imports the other
+4. ``evaluation/`` (comparison, memorisation, reports, figures, seam test) | ``importance/``
+   (critic importance maps) -- side by side
+5. ``export/`` (exporters and the TF-free rig runtime; top-level folder, installed as
+   ``spikegan_tf.export``)
+6. ``cli/``: the command line
 """
 
 from __future__ import annotations
@@ -22,15 +24,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 STAGES = {
-    "foundation": (0, ["errors", "validation", "config", "_atomic", "_progress", "_tf_quiet",
+    "foundation": (0, ["errors", "validation", "_atomic", "_progress", "_tf_quiet",
                        "_version"]),
-    "data": (1, ["data", "simulate"]),
-    "statistics": (2, ["stats"]),
-    "gan": (3, ["models", "losses", "sampling", "raster", "rundir", "callbacks", "train", "gan",
-                "pretrained"]),
+    "data": (1, ["data"]),
+    "statistics": (2, ["statistics"]),
+    "gan": (3, ["gan"]),
     "baselines": (3, ["baselines"]),
-    "evaluation": (4, ["compare", "memorization", "evaluation", "figures", "seams",
-                       "importance"]),
+    "evaluation": (4, ["evaluation"]),
+    "importance": (4, ["importance"]),
     "export": (5, ["export"]),
     "cli": (6, ["cli", "__main__"]),
 }
@@ -69,7 +70,7 @@ def _imports(module: str, path: Path) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            if target == "spikegan_tf":  # from spikegan_tf import rundir -> spikegan_tf.rundir
+            if target == "spikegan_tf":  # from spikegan_tf import rundir -> spikegan_tf.gan.rundir
                 found |= {f"spikegan_tf.{a.name}" for a in node.names}
             elif target.startswith("spikegan_tf."):
                 found.add(target)
@@ -116,4 +117,4 @@ def test_rig_runtime_imports_nothing_that_needs_tensorflow(module):
                      if isinstance(n, ast.Import)}
         assert not ({"tensorflow", "keras"} & top_level), f"{m} imports TensorFlow"
         todo += [t for t in _imports(m, modules[m])]
-    assert "spikegan_tf.models" not in seen and "spikegan_tf.train" not in seen, sorted(seen)
+    assert "spikegan_tf.gan.networks" not in seen and "spikegan_tf.gan.trainer" not in seen, sorted(seen)

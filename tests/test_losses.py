@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spikegan_tf.losses import (
+from spikegan_tf.gan.losses import (
     batch_mean,
     critic_loss,
     critic_objective,

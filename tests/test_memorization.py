@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-import spikegan_tf.memorization as M
+import spikegan_tf.evaluation.memorization as M
 from spikegan_tf.errors import SpikeDataError
 
 

@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.models import build_critic, build_generator, set_output_bias
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.networks import build_critic, build_generator, set_output_bias
 
 TINY = dict(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
 
@@ -127,7 +127,7 @@ def test_output_bias_sets_every_neurons_rate_at_zero_input(kwargs):
 
 @pytest.mark.parametrize("architecture", ["conv", "fc"])
 def test_calibrate_output_bias_hits_each_rate_and_changes_only_the_bias(architecture):
-    from spikegan_tf.models import calibrate_output_bias, output_bias_layer
+    from spikegan_tf.gan.networks import calibrate_output_bias, output_bias_layer
 
     cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8, num_units=16,
                       fc_layers=2, architecture=architecture)

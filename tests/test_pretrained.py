@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from spikegan_tf import SpikeGAN, pretrained
+from spikegan_tf import SpikeGAN
 from spikegan_tf.errors import ConfigError
+from spikegan_tf.gan import pretrained
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import re
 import numpy as np
 import pytest
 
-from spikegan_tf import rundir
 from spikegan_tf._progress import Progress
 from spikegan_tf.baselines import KPairwiseMaxEnt, load
 from spikegan_tf.cli import main
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.importance import evaluations_per_window, importance_maps, window_starts
 
 ETA = re.compile(r"ETA \d+:\d\d")
@@ -66,7 +66,7 @@ def test_cli_baseline_fit_kpairwise_shows_an_eta(raster, tmp_path, capsys):
 def _critic_run(path):
     import keras
 
-    from spikegan_tf.models import build_critic
+    from spikegan_tf.gan.networks import build_critic
 
     cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=8)
     rundir.RunDir(path).write_config(cfg)

@@ -9,11 +9,11 @@ import pytest
 
 from spikegan_tf import SpikeGAN
 from spikegan_tf.cli import main
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.models import build_generator, build_raster_generator, set_output_bias
-from spikegan_tf.raster import sample_raster
-from spikegan_tf.sampling import iter_raster_chunks, raster_draws
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.networks import build_generator, build_raster_generator, set_output_bias
+from spikegan_tf.gan.raster import sample_raster
+from spikegan_tf.gan.sampling import iter_raster_chunks, raster_draws
 
 CFG = ModelConfig(n_neurons=3, n_bins=8, num_features=4, architecture="temporal",
                   temporal_layers=2, temporal_features=8, latent_channels=4)
@@ -235,8 +235,8 @@ def _slow_generator():
 def test_slow_structure_crosses_window_boundaries_only_in_the_raster():
     """The cheap variant of the states test: a slow model's raster has no seams, its joined
     windows do (the classifier finds them), with the same statistics inside a window."""
-    from spikegan_tf.sampling import sample
-    from spikegan_tf.seams import seam_classifier_auc
+    from spikegan_tf.evaluation.seams import seam_classifier_auc
+    from spikegan_tf.gan.sampling import sample
 
     cfg, g = _slow_generator()
     assert cfg.receptive_field == 16
@@ -260,7 +260,7 @@ def test_a_tiny_temporal_model_learns_states_without_seams():
     (benchmarks/results/raster_states.json): seam AUC 0.48/0.50/0.51 for the raster against
     0.65/0.64/0.62 for its joined windows."""
     from spikegan_tf.data.states import states
-    from spikegan_tf.seams import seam_classifier_auc
+    from spikegan_tf.evaluation.seams import seam_classifier_auc
 
     sim = states(60_000, 8, dwell=20, low=0.02, high=0.2, seed=0)
     gan = SpikeGAN(n_neurons=8, n_bins=32, num_features=16, architecture="temporal",
@@ -273,7 +273,7 @@ def test_a_tiny_temporal_model_learns_states_without_seams():
     assert auc_raster < 0.55 and auc_joined > auc_raster + 0.08, (auc_raster, auc_joined)
     # it learnt the states: the lag-1 covariance has the data's order of magnitude (1.2-1.7x
     # the exact one in the benchmark; multi-threaded training is not bit-reproducible)
-    from spikegan_tf import stats
+    from spikegan_tf import statistics as stats
 
     got = stats.lagged_covariance(raster, n_bins=9, max_lag=8)[0].mean()
     want = sim.ground_truth["expected_lagged_covariance"][0].mean()

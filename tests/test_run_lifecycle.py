@@ -11,11 +11,14 @@ import shutil
 import numpy as np
 import pytest
 
-from spikegan_tf import SpikeGAN, rundir
+from spikegan_tf import SpikeGAN
 from spikegan_tf.cli import main
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.errors import RunDirError
-from spikegan_tf.train import DEFAULT_MAX_STEPS, TrainConfig, Trainer, prepare_data
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.train_config import DEFAULT_MAX_STEPS, TrainConfig
+from spikegan_tf.gan.trainer import Trainer
 
 TINY = ["--num-features", "8", "--latent-dim", "16", "--batch-size", "16", "--quiet",
         "--eval-every", "0"]

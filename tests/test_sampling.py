@@ -7,9 +7,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from spikegan_tf.config import ModelConfig
-from spikegan_tf.models import build_generator
-from spikegan_tf.sampling import sample, sampling_streams
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.networks import build_generator
+from spikegan_tf.gan.sampling import sample, sampling_streams
 
 
 @pytest.fixture(scope="module")

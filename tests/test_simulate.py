@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from spikegan_tf.data import load_spikes
+from spikegan_tf.data.simulate import packets, uniform, uniform_group_statistics
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.simulate import packets, uniform, uniform_group_statistics
 
 
 def _min_isi(spikes: np.ndarray) -> int:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from spikegan_tf.cli import main
-from spikegan_tf.simulate import uniform, uniform_group_statistics
+from spikegan_tf.data.simulate import uniform, uniform_group_statistics
 
 
 def test_the_last_group_holds_the_remainder_and_the_ground_truth_says_so():

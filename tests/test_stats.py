@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
-from spikegan_tf import stats as S
+from spikegan_tf import statistics as S
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.statistics.result import _ARRAY_FIELDS, _SCALAR_FIELDS
 
 # ---------------------------------------------------------------------------
 # helpers: independent (slow, obvious) implementations
@@ -226,7 +227,7 @@ def test_reference_normalisation_and_single_functions(rng):
 
 
 def assert_same_statistics(a, b):
-    for name in S._ARRAY_FIELDS + S._SCALAR_FIELDS:
+    for name in _ARRAY_FIELDS + _SCALAR_FIELDS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.n_windows == b.n_windows and a.word_neurons == b.word_neurons
 

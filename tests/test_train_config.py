@@ -7,10 +7,11 @@ import io
 import numpy as np
 import pytest
 
-from spikegan_tf.callbacks import ProgressLine, validation_errors
 from spikegan_tf.data import SpikeRecording
+from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.train import TrainConfig, prepare_data
+from spikegan_tf.gan.callbacks import ProgressLine, validation_errors
+from spikegan_tf.gan.train_config import TrainConfig
 
 
 def test_the_paper_recipe_is_the_papers_and_the_default_differs_only_where_measured():

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spikegan_tf.config import ModelConfig
-from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
 
 
 def test_mirrored_step_equals_default_strategy_step():

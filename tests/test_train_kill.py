@@ -14,9 +14,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from spikegan_tf import rundir
-from spikegan_tf.config import ModelConfig
-from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
 
 MODEL = dict(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
 TRAIN = dict(batch_size=16, checkpoint_every=3, log_every=1, eval_every=0, steps_per_call=1)
@@ -24,8 +26,10 @@ TRAIN = dict(batch_size=16, checkpoint_every=3, log_every=1, eval_every=0, steps
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
+    from spikegan_tf.data.splits import prepare_data
     data = prepare_data(np.load(sys.argv[1]), val_fraction=0.0)
     Trainer(ModelConfig(**{model}), TrainConfig(max_steps=100000, **{train}),
             run_dir=sys.argv[2], verbose=0).fit(data)

@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spikegan_tf import rundir, stats
-from spikegan_tf.config import ModelConfig
+from spikegan_tf import statistics as stats
+from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.errors import ConfigError, RunDirError, TrainingDivergedError
-from spikegan_tf.sampling import sample
-from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.sampling import sample
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
 
 MODEL = ModelConfig(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
 BASE = dict(batch_size=16, log_every=1, eval_every=2, eval_samples=64, checkpoint_every=2,
@@ -230,7 +233,7 @@ def test_linear_critic_step_equals_the_wgan_gp_formulas(n_critic, gp_weight, jit
     whatever the random draws. n_critic Adam updates of w, then g_loss = -(<w, p> + b)."""
     import keras
 
-    from spikegan_tf.models import set_output_bias
+    from spikegan_tf.gan.networks import set_output_bias
 
     rng = np.random.default_rng(7)
     r = (rng.random((4, 8)) < 0.4).astype(np.uint8)

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from spikegan_tf.config import ModelConfig
-from spikegan_tf.models import build_critic, build_generator
-from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.networks import build_critic, build_generator
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
 
 MODEL = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=6)
 

@@ -12,7 +12,7 @@ is one (the windows of a raster are never materialised):
   over time (stationarity), from one sparse or dense matrix product per lag;
 * the single-bin patterns and their spike-count distribution ``P(K)``.
 
-These are part of model fitting; evaluation lives in :mod:`spikegan_tf.stats`.
+These are part of model fitting; evaluation lives in :mod:`spikegan_tf.statistics`.
 """
 
 from __future__ import annotations

@@ -223,7 +223,7 @@ class DichotomizedGaussian(Baseline):
     log_prob_unavailable = (
         "the probability of a window under a dichotomized Gaussian is an "
         "(neurons x bins)-dimensional Gaussian orthant integral, which is intractable; "
-        "compare samples instead (spikegan_tf.stats)"
+        "compare samples instead (spikegan_tf.statistics)"
     )
 
     def __init__(

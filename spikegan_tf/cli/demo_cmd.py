@@ -10,7 +10,7 @@ windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
 8,000 took 3 minutes on 2 AVX-512 cores; ``--minutes`` caps the time); draw as many windows as were held out, from the trained generator and from
 a copy whose output bias is calibrated to the training data's rates
-(:func:`spikegan_tf.models.calibrate_output_bias`); compare both (and an
+(:func:`spikegan_tf.gan.networks.calibrate_output_bias`); compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
 as the noise floor; write ``report.md`` with figures. Output directory::
 
@@ -73,12 +73,13 @@ def handle(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from spikegan_tf import simulate
-    from spikegan_tf.config import ModelConfig
-    from spikegan_tf.data import split_windows
-    from spikegan_tf.models import build_generator, calibrate_output_bias
-    from spikegan_tf.sampling import sample
-    from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+    from spikegan_tf.data import simulate, split_windows
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import build_generator, calibrate_output_bias
+    from spikegan_tf.gan.sampling import sample
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
     seed = args.seed  # numeric flags are checked by their Number types
     out = _prepare(Path(args.out))
     t_start = time.monotonic()
@@ -161,7 +162,7 @@ def _independent_baseline(train: Any, n: int, seed: int | None) -> Any:
 
 def _evaluate(reference: Any, candidates: dict, held_out: Any, out_dir: Any, notes: list,
               seed: int | None) -> Any:
-    from spikegan_tf.evaluation import evaluate
+    from spikegan_tf.evaluation.report import evaluate
 
     notes = [*notes, "Reference: the training windows; held-out: real windows never trained "
              "on, whose errors are the noise floor of a perfect model with as many samples."]
@@ -215,7 +216,7 @@ def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, 
         f"{result.seconds / 60:.1f} min (run directory `run/`).",
         "\"Spike-GAN, rates calibrated\" is the same generator with each neuron's output bias "
         "shifted so that its mean rate is the training data's "
-        "(`spikegan_tf.models.calibrate_output_bias`): a generator that has not yet learnt all "
+        "(`spikegan_tf.gan.networks.calibrate_output_bias`): a generator that has not yet learnt all "
         "the correlations fires too little (see the README, \"Why generated rates come out "
         "low\").",
         "",

@@ -109,7 +109,7 @@ def handle(args: argparse.Namespace) -> int:
     import numpy as np
 
     from spikegan_tf.errors import ConfigError, SpikeDataError
-    from spikegan_tf.evaluation import FIGURE_FILE, REPORT_FILE, RESULTS_FILE, evaluate
+    from spikegan_tf.evaluation.report import FIGURE_FILE, REPORT_FILE, RESULTS_FILE, evaluate
 
     start = time.perf_counter()
     if not args.generated and args.run is None:
@@ -146,7 +146,7 @@ def handle(args: argparse.Namespace) -> int:
     windows_given = [rec for rec in generated.values() if rec.kind == "windows"]
     run_cfg = None
     if args.run is not None:
-        from spikegan_tf.rundir import RunDir
+        from spikegan_tf.gan.rundir import RunDir
 
         run_cfg = RunDir(args.run).model_config()
         if args.raster_length is not None and run_cfg.architecture != "temporal":
@@ -187,8 +187,8 @@ def handle(args: argparse.Namespace) -> int:
         if run_cfg.n_neurons != n_neurons:
             raise SpikeDataError(f"The run '{args.run}' generates {run_cfg.n_neurons} neurons, "
                                  f"but the reference '{args.real}' has {n_neurons}.")
-        from spikegan_tf.raster import sample_raster
-        from spikegan_tf.rundir import RunDir
+        from spikegan_tf.gan.raster import sample_raster
+        from spikegan_tf.gan.rundir import RunDir
 
         label = Path(args.run).resolve().name or "run"
         t0 = time.perf_counter()
@@ -205,8 +205,8 @@ def handle(args: argparse.Namespace) -> int:
             )
         n = (args.n if args.n is not None
              else min(_DEFAULT_MAX_RUN_SAMPLES, max(1, n_windows_of(real))))
-        from spikegan_tf.rundir import RunDir
-        from spikegan_tf.sampling import sample
+        from spikegan_tf.gan.rundir import RunDir
+        from spikegan_tf.gan.sampling import sample
 
         label = Path(args.run).resolve().name or "run"
         if label in generated:
@@ -264,7 +264,7 @@ def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: in
     import json
 
     from spikegan_tf._atomic import atomic_path
-    from spikegan_tf.seams import seam_report
+    from spikegan_tf.evaluation.seams import seam_report
 
     reports = {}
     for label, rec in generated.items():
@@ -278,7 +278,7 @@ def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: in
 
 
 def _print_summary(result: Any) -> None:
-    from spikegan_tf.compare import HEADLINE
+    from spikegan_tf.evaluation.compare import HEADLINE
 
     rows = result.rows
     width = max(len(s) for s in HEADLINE) + 2

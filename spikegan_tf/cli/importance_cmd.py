@@ -73,13 +73,13 @@ def handle(args: argparse.Namespace) -> int:
     import numpy as np
 
     from spikegan_tf.errors import ConfigError
+    from spikegan_tf.gan.rundir import RunDir
     from spikegan_tf.importance import (
         ImportanceConfig,
         evaluations_per_window,
         importance_maps,
         plot_importance,
     )
-    from spikegan_tf.rundir import RunDir
 
     settings = ImportanceConfig(method=args.method, window=args.window, step=args.step,
                                 n_shuffles=args.shuffles, chunk_size=args.chunk_size)

@@ -106,7 +106,7 @@ def describe(rec: Any) -> list[str]:
     if meta is not None and meta.ndim == 0:
         try:
             info = json.loads(str(meta))
-            if info.get("format") == "spikegan_tf.simulate":
+            if info.get("format") == "spikegan_tf.data.simulate":
                 params = ", ".join(f"{k}={v}" for k, v in info.get("params", {}).items())
                 lines.append(f"simulated:   {info.get('dataset')} ({params})")
         except (ValueError, AttributeError):

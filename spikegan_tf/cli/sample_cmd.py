@@ -152,8 +152,8 @@ def _raster(args: argparse.Namespace, out: Any, start: float) -> int:
 
 def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
     from spikegan_tf.errors import ConfigError
-    from spikegan_tf.raster import sample_raster
-    from spikegan_tf.rundir import RunDir
+    from spikegan_tf.gan.raster import sample_raster
+    from spikegan_tf.gan.rundir import RunDir
 
     config = RunDir(args.run).model_config()
     if config.architecture != "temporal":  # refused before TensorFlow loads
@@ -191,13 +191,13 @@ def _write_npy(tmp: Any, shape: tuple[int, ...], draw: Any) -> None:
 
 def _run_generator(run: str, calibrate: bool) -> Any:
     """The run's generator; with ``calibrate``, its output bias set to the training rates."""
-    from spikegan_tf.rundir import RunDir
+    from spikegan_tf.gan.rundir import RunDir
 
     # checked before the generator loads: a refusal costs no TensorFlow
     rates = _training_rates(run) if calibrate else None
     generator = RunDir(run).load_generator()
     if rates is not None:
-        from spikegan_tf.models import calibrate_output_bias
+        from spikegan_tf.gan.networks import calibrate_output_bias
 
         calibrate_output_bias(generator, RunDir(run).model_config(), rates, seed=0)
     return generator
@@ -205,7 +205,7 @@ def _run_generator(run: str, calibrate: bool) -> Any:
 
 def _training_rates(run: str) -> Any:
     from spikegan_tf.errors import ConfigError
-    from spikegan_tf.rundir import RunDir
+    from spikegan_tf.gan.rundir import RunDir
 
     rates = RunDir(run).neuron_rates()
     if rates is None:
@@ -249,7 +249,7 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
     from spikegan_tf._version import __version__
 
     if args.run is not None:
-        from spikegan_tf.rundir import RunDir
+        from spikegan_tf.gan.rundir import RunDir
 
         run = RunDir(Path(args.run).resolve())
         kind, path, model_file = "run", run.path, run.generator_path
@@ -301,7 +301,7 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
 
 def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float | None,
                 tmp: Any, calibrate: bool = False) -> str:
-    from spikegan_tf.sampling import sample
+    from spikegan_tf.gan.sampling import sample
 
     generator = _run_generator(run, calibrate)
     _, n_neurons, n_bins = tuple(generator.outputs[0].shape)

@@ -9,7 +9,7 @@ Examples::
     spikegan simulate states --time-bins 200000 --neurons 20 --dwell 100 --out states.npz
 
 The file holds ``spikes`` ``(samples, neurons, bins)`` uint8 (``states``: a raster
-``(time bins, neurons)``), the ground truth arrays (see ``spikegan_tf.simulate`` and
+``(time bins, neurons)``), the ground truth arrays (see ``spikegan_tf.data.simulate`` and
 ``spikegan_tf.data.states``) and a JSON ``metadata`` string.
 """
 
@@ -112,7 +112,7 @@ def handle(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from spikegan_tf import simulate
+    from spikegan_tf.data import simulate
     from spikegan_tf.errors import ConfigError
 
     out = Path(args.out)

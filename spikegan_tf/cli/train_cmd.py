@@ -54,7 +54,7 @@ _TRAIN_FLAGS = {
     "eval_every": "eval_every",
     "log_every": "log_every",
 }
-_DEFAULT_MAX_STEPS = 20000  # spikegan_tf.train.DEFAULT_MAX_STEPS (not imported: no TF here)
+_DEFAULT_MAX_STEPS = 20000  # spikegan_tf.gan.train_config.DEFAULT_MAX_STEPS (not imported: no TF here)
 
 
 def register(subparsers: Any) -> None:
@@ -179,9 +179,9 @@ def handle(args: argparse.Namespace) -> int:
     import warnings
     from pathlib import Path
 
-    from spikegan_tf.config import ModelConfig
     from spikegan_tf.errors import ConfigError
-    from spikegan_tf.rundir import RunDir
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.rundir import RunDir
     from spikegan_tf.validation import check_positive_int
 
     out = Path(args.out)
@@ -210,7 +210,7 @@ def handle(args: argparse.Namespace) -> int:
 
     recipe: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
     if args.recipe:
-        from spikegan_tf.train import RECIPES
+        from spikegan_tf.gan.train_config import RECIPES
 
         recipe = RECIPES[args.recipe]
     model_fields = {**(saved.get("model") or {}), **recipe["model"]}
@@ -233,7 +233,8 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         from spikegan_tf.data import load_spikes
-        from spikegan_tf.train import TrainConfig, check_resumable, prepare_data
+        from spikegan_tf.data.splits import prepare_data
+        from spikegan_tf.gan.train_config import TrainConfig, check_resumable
 
         if args.more_steps is not None:
             check_positive_int(args.more_steps, "--more-steps")
@@ -302,8 +303,8 @@ def _run_is_complete(out: Any, train_config: Any) -> bool:
     """Print how to extend a finished run and return True when there is nothing to train."""
     import sys
 
-    from spikegan_tf.rundir import RunDir
-    from spikegan_tf.train import complete_message
+    from spikegan_tf.gan.rundir import RunDir
+    from spikegan_tf.gan.train_config import complete_message
 
     step = RunDir(out).latest_checkpoint_step()
     target = train_config.max_steps
@@ -316,7 +317,7 @@ def _run_is_complete(out: Any, train_config: Any) -> bool:
 def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
            train_config: Any) -> int:
     from spikegan_tf.errors import ConfigError
-    from spikegan_tf.train import Trainer
+    from spikegan_tf.gan.trainer import Trainer
 
     strategy = _strategy(args.strategy)
     info = data.info

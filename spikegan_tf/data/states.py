@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data.simulate import SimulatedData
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.simulate import SimulatedData
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["states", "expected_lagged_covariance"]

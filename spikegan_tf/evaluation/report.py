@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf._atomic import atomic_path
-from spikegan_tf.compare import ComparisonResult, compare
 from spikegan_tf.errors import ConfigError, RunDirError
-from spikegan_tf.memorization import DEFAULT_N_QUERIES, memorization
-from spikegan_tf.stats import DEFAULT_WORD_BINS, Statistics, WindowSource
+from spikegan_tf.evaluation.compare import ComparisonResult, compare
+from spikegan_tf.evaluation.memorization import DEFAULT_N_QUERIES, memorization
+from spikegan_tf.statistics import DEFAULT_WORD_BINS, Statistics, WindowSource
 from spikegan_tf.validation import check_seed
 
 __all__ = ["evaluate", "RESULTS_FILE", "REPORT_FILE", "FIGURE_FILE", "RATIOS_FILE"]
@@ -100,7 +100,7 @@ def evaluate(
     seed : int
         Seed of the memorisation subsample and of the example windows drawn.
     max_lag, word_neurons, word_bins
-        Statistics settings (see :func:`spikegan_tf.stats.compute_statistics`).
+        Statistics settings (see :func:`spikegan_tf.statistics.compute_statistics`).
     n_memorization : int or None
         Windows per set checked for memorisation (None: all; slow on big data).
     figures : bool
@@ -181,7 +181,7 @@ def evaluate(
         out = _prepare_out_dir(out_dir)
         if figures:
             try:
-                from spikegan_tf.figures import plot_comparison, plot_ratios
+                from spikegan_tf.evaluation.figures import plot_comparison, plot_ratios
 
                 plot_comparison(result, out / FIGURE_FILE, examples=examples, title=title)
                 written.append(FIGURE_FILE)

@@ -281,8 +281,8 @@ def sample(
 
     Examples
     --------
-    >>> from spikegan_tf.config import ModelConfig
-    >>> from spikegan_tf.models import build_generator
+    >>> from spikegan_tf.gan.config import ModelConfig
+    >>> from spikegan_tf.gan.networks import build_generator
     >>> g = build_generator(ModelConfig(n_neurons=3, n_bins=8, num_features=4))
     >>> x = sample(g, 5, seed=0)
     >>> x.shape, x.dtype

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.compare import HEADLINE, ComparisonResult
+from spikegan_tf.evaluation.compare import HEADLINE, ComparisonResult
 
 __all__ = ["plot_comparison", "plot_ratios", "require_matplotlib"]
 

@@ -5,9 +5,9 @@
 >>> windows = gan.sample(1000, seed=0)                    # doctest: +SKIP
 >>> gan.save("my_model"); gan = SpikeGAN.load("my_model")  # doctest: +SKIP
 
-It wraps :class:`spikegan_tf.train.Trainer` (training),
-:func:`spikegan_tf.sampling.sample` (sampling protocol) and
-:class:`spikegan_tf.rundir.RunDir` (files): a saved model is a run directory, so
+It wraps :class:`spikegan_tf.gan.trainer.Trainer` (training),
+:func:`spikegan_tf.gan.sampling.sample` (sampling protocol) and
+:class:`spikegan_tf.gan.rundir.RunDir` (files): a saved model is a run directory, so
 ``SpikeGAN.load`` opens the ``--out`` directory of ``spikegan train`` too.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.rundir import RunDir
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.rundir import RunDir
 from spikegan_tf.validation import check_positive_int
 
 __all__ = ["SpikeGAN"]
@@ -35,7 +35,7 @@ class SpikeGAN:
     n_neurons, n_bins : int
         Window shape ``(n_neurons, n_bins)``.
     **model_kwargs
-        Further :class:`~spikegan_tf.config.ModelConfig` fields
+        Further :class:`~spikegan_tf.gan.config.ModelConfig` fields
         (``architecture``, ``num_features``, ``num_layers``, ``latent_dim``,
         ``upsampling``...).
 
@@ -101,16 +101,16 @@ class SpikeGAN:
             Continue the run in ``run_dir`` from its latest checkpoint; ``steps``
             then counts from that checkpoint's step.
         val_fraction, stride : optional
-            See :func:`spikegan_tf.train.prepare_data`.
+            See :func:`spikegan_tf.data.splits.prepare_data`.
         verbose : int
             0 silent, 1 progress line, 2 one line per log.
         strategy : tf.distribute.Strategy, optional
             E.g. ``tf.distribute.MirroredStrategy()`` for several GPUs.
-        callbacks : sequence of spikegan_tf.callbacks.Callback, optional
+        callbacks : sequence of spikegan_tf.gan.callbacks.Callback, optional
             Your own side jobs of the training loop (see
-            :mod:`spikegan_tf.callbacks`).
+            :mod:`spikegan_tf.gan.callbacks`).
         **train_kwargs
-            Further :class:`~spikegan_tf.train.TrainConfig` fields (``batch_size``,
+            Further :class:`~spikegan_tf.gan.train_config.TrainConfig` fields (``batch_size``,
             ``n_critic``, ``learning_rate``, ``jit_compile``, ``mixed_precision``,
             ``checkpoint_every``, ``eval_every``...).
 
@@ -118,7 +118,9 @@ class SpikeGAN:
         -------
         TrainResult
         """
-        from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+        from spikegan_tf.data.splits import prepare_data
+        from spikegan_tf.gan.train_config import TrainConfig
+        from spikegan_tf.gan.trainer import Trainer
 
         if steps is None and minutes is None:
             raise ConfigError("Give `steps` or `minutes` (or both).")
@@ -165,7 +167,7 @@ class SpikeGAN:
         sampling protocol (same seed, same windows, in every runtime);
         ``threshold`` gives deterministic ``p > threshold`` spikes instead.
         """
-        from spikegan_tf.sampling import sample
+        from spikegan_tf.gan.sampling import sample
 
         self._require_generator()
         return sample(self.generator, n_samples, seed, chunk_size=chunk_size,
@@ -181,7 +183,7 @@ class SpikeGAN:
         has no window boundaries and no seams. It is generated ``chunk`` bins at
         a time (give ``out=np.lib.format.open_memmap(...)`` for rasters larger
         than memory); ``start`` continues the raster of the same seed exactly.
-        See :func:`spikegan_tf.raster.sample_raster`.
+        See :func:`spikegan_tf.gan.raster.sample_raster`.
 
         Examples
         --------
@@ -193,7 +195,7 @@ class SpikeGAN:
         >>> gan.sample_raster(10000, seed=0).shape
         (10000, 3)
         """
-        from spikegan_tf.raster import sample_raster
+        from spikegan_tf.gan.raster import sample_raster
 
         self._require_generator()
         return sample_raster(self.generator, self.config, n_time_bins, seed, start=start,
@@ -213,7 +215,7 @@ class SpikeGAN:
         """Shift the generator's output bias so each neuron fires at its rate in ``spikes``.
 
         A generator that has not learnt all of the data's correlations fires too
-        little (see :func:`spikegan_tf.models.calibrate_output_bias`); this fixes
+        little (see :func:`spikegan_tf.gan.networks.calibrate_output_bias`); this fixes
         each neuron's mean rate exactly, leaving every other weight as trained. On
         the retina it improved five of the six headline statistics
         (``benchmarks/results/retina_calibrate.json``). Continuing to train
@@ -237,7 +239,7 @@ class SpikeGAN:
         Examples
         --------
         >>> import numpy as np
-        >>> from spikegan_tf.models import build_generator
+        >>> from spikegan_tf.gan.networks import build_generator
         >>> gan = SpikeGAN(n_neurons=2, n_bins=8, num_features=4, latent_dim=8)
         >>> gan.generator = build_generator(gan.config, seed=0)
         >>> raster = np.zeros((400, 2), np.uint8); raster[::10, 0] = 1; raster[::4, 1] = 1
@@ -246,8 +248,8 @@ class SpikeGAN:
         >>> [round(float(r), 4) for r in gan.probabilities(z).mean(axis=(0, 2))]
         [0.1, 0.25]
         """
-        from spikegan_tf.models import calibrate_output_bias
-        from spikegan_tf.train import neuron_rates
+        from spikegan_tf.data.splits import neuron_rates
+        from spikegan_tf.gan.networks import calibrate_output_bias
         from spikegan_tf.validation import check_raster, check_windows
 
         self._require_generator()
@@ -289,7 +291,7 @@ class SpikeGAN:
         The critic is loaded when present (a run exported for sampling only may
         lack it); ``fit`` then continues from the loaded weights.
         """
-        from spikegan_tf.train import TrainConfig
+        from spikegan_tf.gan.train_config import TrainConfig
 
         run = RunDir(path)
         cfg = run.read_config()
@@ -304,9 +306,9 @@ class SpikeGAN:
 
     @classmethod
     def pretrained(cls, name: str) -> SpikeGAN:
-        """A generator shipped with the package (``spikegan_tf.pretrained.MODELS``).
+        """A generator shipped with the package (``spikegan_tf.gan.pretrained.MODELS``).
 
-        ``spikegan_tf.pretrained.describe(name)`` gives its training, its
+        ``spikegan_tf.gan.pretrained.describe(name)`` gives its training, its
         evaluation and the data's citation.
 
         Examples
@@ -315,7 +317,7 @@ class SpikeGAN:
         >>> gan.sample(1000, seed=0).shape
         (1000, 50, 32)
         """
-        from spikegan_tf import pretrained
+        from spikegan_tf.gan import pretrained
 
         return cls.load(pretrained.path(name))
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.stats import WindowSource
+from spikegan_tf.statistics import WindowSource
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["MemorizationResult", "nearest_distances", "memorization", "DEFAULT_N_QUERIES"]

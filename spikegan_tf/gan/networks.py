@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from spikegan_tf.config import ModelConfig
+from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",

@@ -108,7 +108,7 @@ class SimulatedData:
     def metadata(self) -> dict[str, Any]:
         """Dataset name, parameters and format version, as saved in the ``metadata`` entry."""
         return {
-            "format": "spikegan_tf.simulate",
+            "format": "spikegan_tf.data.simulate",
             "format_version": FORMAT_VERSION,
             "dataset": self.dataset,
             "params": self.params,

@@ -2,7 +2,7 @@
 
 The protocol itself -- position-keyed latent and uniform draws, chunked
 generation from overlapping latent slices -- is numpy-only and lives in
-:mod:`spikegan_tf.sampling`, shared with the TF-free rig runtime
+:mod:`spikegan_tf.gan.sampling`, shared with the TF-free rig runtime
 (:mod:`spikegan_tf.export.raster_runtime`), so the same seed gives the same
 raster in both.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.sampling import (
+from spikegan_tf.gan.sampling import (
     RASTER_CHUNK,
     cached_on,
     fill,
@@ -31,7 +31,7 @@ def _raster_predict(generator: Any, config: Any) -> Any:
     def make() -> Any:
         import tensorflow as tf
 
-        from spikegan_tf.models import build_raster_generator
+        from spikegan_tf.gan.networks import build_raster_generator
 
         raster = build_raster_generator(generator, config)
         spec = tf.TensorSpec((1, None, config.latent_channels), tf.float32)
@@ -62,7 +62,7 @@ def sample_raster(
     Parameters
     ----------
     generator : keras.Model
-        A ``temporal`` generator from :func:`spikegan_tf.models.build_generator`.
+        A ``temporal`` generator from :func:`spikegan_tf.gan.networks.build_generator`.
     config : ModelConfig
         Its configuration.
     n_time_bins : int
@@ -81,8 +81,8 @@ def sample_raster(
 
     Examples
     --------
-    >>> from spikegan_tf.config import ModelConfig
-    >>> from spikegan_tf.models import build_generator
+    >>> from spikegan_tf.gan.config import ModelConfig
+    >>> from spikegan_tf.gan.networks import build_generator
     >>> cfg = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=2)
     >>> g = build_generator(cfg, seed=0)
     >>> r = sample_raster(g, cfg, 5000, seed=0, chunk=1000)

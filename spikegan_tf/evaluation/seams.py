@@ -188,7 +188,7 @@ def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int
     seed : int
         Seed of the classifier's subsampling and folds.
     """
-    from spikegan_tf.compare import HEADLINE, compare
+    from spikegan_tf.evaluation.compare import HEADLINE, compare
 
     raster = check_raster(raster, "raster")
     segment_length = check_positive_int(segment_length, "segment_length")

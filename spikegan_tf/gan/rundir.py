@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from spikegan_tf._atomic import atomic_path
-from spikegan_tf.config import ModelConfig
 from spikegan_tf.errors import RunDirError
+from spikegan_tf.gan.config import ModelConfig
 
 __all__ = [
     "CONFIG_FILE",

@@ -1,6 +1,6 @@
 """The side jobs of the training loop, as callbacks (the way ``keras.callbacks`` works).
 
-:meth:`spikegan_tf.train.Trainer.fit` only steps and stops; everything else
+:meth:`spikegan_tf.gan.trainer.Trainer.fit` only steps and stops; everything else
 hooks in here: validation metrics, ``metrics.jsonl`` and console logging,
 TensorBoard, checkpoints, the progress line and the Ctrl-C / SIGTERM stop.
 :func:`default_callbacks` builds the standard set from the trainer's
@@ -14,8 +14,10 @@ A callback that needs exact steps sets ``every``: the trainer ends a
 Examples
 --------
 >>> import numpy as np
->>> from spikegan_tf.config import ModelConfig
->>> from spikegan_tf.train import TrainConfig, Trainer, prepare_data
+>>> from spikegan_tf.gan.config import ModelConfig
+>>> from spikegan_tf.data.splits import prepare_data
+>>> from spikegan_tf.gan.train_config import TrainConfig
+>>> from spikegan_tf.gan.trainer import Trainer
 >>> class LossHistory(Callback):
 ...     every = 2
 ...     def on_train_begin(self, step, logs):
@@ -44,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf import stats
+from spikegan_tf import statistics as stats
 from spikegan_tf.errors import TrainingDivergedError
 
 __all__ = ["Callback", "Validation", "MetricsLogger", "TensorBoard", "Checkpoint",
@@ -146,7 +148,7 @@ class Validation(Callback):
         self._last_step: int | None = None
 
     def evaluate(self) -> dict[str, float]:
-        from spikegan_tf.sampling import sample
+        from spikegan_tf.gan.sampling import sample
 
         fake = sample(self.trainer.generator, min(len(self.val), self.n_samples), seed=self.seed)
         return validation_errors(self.val, fake, self._ref)

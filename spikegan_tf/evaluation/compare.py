@@ -36,7 +36,7 @@ import numpy as np
 
 from spikegan_tf._atomic import atomic_path
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.stats import (
+from spikegan_tf.statistics import (
     DEFAULT_WORD_BINS,
     Statistics,
     WindowSource,
@@ -243,9 +243,9 @@ class ComparisonResult:
     metrics : dict
         ``metrics[label][statistic]`` -> :class:`Metric`, for candidates and the floor.
     statistics : dict
-        ``statistics[label]`` -> :class:`~spikegan_tf.stats.Statistics`, the reference included.
+        ``statistics[label]`` -> :class:`~spikegan_tf.statistics.Statistics`, the reference included.
     memorization : dict
-        ``label`` -> memorisation summary (filled by :func:`spikegan_tf.evaluation.evaluate`).
+        ``label`` -> memorisation summary (filled by :func:`spikegan_tf.evaluation.report.evaluate`).
     notes : tuple of str
     figures : tuple of str
         Figure files (relative to the output directory) when written.
@@ -400,7 +400,7 @@ def compare(
         How rasters (2-D arrays) are cut into windows.
     max_lag, word_neurons, word_bins
         Settings of the reference's statistics (see
-        :func:`~spikegan_tf.stats.compute_statistics`); candidates use the reference's.
+        :func:`~spikegan_tf.statistics.compute_statistics`); candidates use the reference's.
     statistics : tuple of str, optional
         Subset of :data:`STATISTICS` to compare (default: all).
     notes : sequence of str

@@ -160,7 +160,7 @@ def importance_maps(
     ----------
     critic : keras.Model or callable
         Maps float32 windows ``(batch, n_neurons, n_bins)`` to scores
-        ``(batch, 1)`` or ``(batch,)``, e.g. ``spikegan_tf.rundir.RunDir(run).load_critic()``.
+        ``(batch, 1)`` or ``(batch,)``, e.g. ``spikegan_tf.gan.rundir.RunDir(run).load_critic()``.
     spikes : array_like
         Windows ``(n_samples, n_neurons, n_bins)`` of 0/1 values.
     method : {"shuffle", "gradient", "saliency"}

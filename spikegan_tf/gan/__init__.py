@@ -1,0 +1,46 @@
+"""Spike-GAN: networks, losses, the sampling protocols, the trainer and the estimator.
+
+* :mod:`~spikegan_tf.gan.config`: ``ModelConfig`` and ``TrainConfig`` (frozen dataclasses);
+* :mod:`~spikegan_tf.gan.networks`: the Keras generator and critic;
+* :mod:`~spikegan_tf.gan.losses`: pure WGAN-GP loss functions;
+* :mod:`~spikegan_tf.gan.sampling`: the sampling protocols shared by every runtime
+  (numpy only) and :func:`sample`; :mod:`~spikegan_tf.gan.raster`: continuous rasters;
+* :mod:`~spikegan_tf.gan.trainer`: the ``tf.function`` training step and loop;
+* :mod:`~spikegan_tf.gan.callbacks`: the loop's side jobs (validation, logging,
+  TensorBoard, checkpoints, progress, signals);
+* :mod:`~spikegan_tf.gan.rundir`: ``RunDir``, the one owner of a run's files;
+* :mod:`~spikegan_tf.gan.estimator`: ``SpikeGAN`` (fit / sample / save / load).
+
+Importing this package does not import TensorFlow (the rig runtime uses the
+sampling protocol); the names below load their module on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "SpikeGAN": "spikegan_tf.gan.estimator",
+    "ModelConfig": "spikegan_tf.gan.config",
+    "TrainConfig": "spikegan_tf.gan.train_config",
+    "Trainer": "spikegan_tf.gan.trainer",
+    "build_generator": "spikegan_tf.gan.networks",
+    "build_critic": "spikegan_tf.gan.networks",
+    "sample": "spikegan_tf.gan.sampling",
+    "sample_raster": "spikegan_tf.gan.raster",
+    "RunDir": "spikegan_tf.gan.rundir",
+    "Callback": "spikegan_tf.gan.callbacks",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'spikegan_tf.gan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,295 @@
+"""Single statistics, each running only the sums it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.statistics.finish import (
+    _acg,
+    _corr_from_cov,
+    _cov_from_sums,
+    _covariances,
+    _normalize_acg,
+    _normalize_dist,
+    _pattern_entropies,
+)
+from spikegan_tf.statistics.result import _check_ddof, _resolve_words
+from spikegan_tf.statistics.source import DEFAULT_MAX_LAG, MAX_ENTROPY_BITS, WindowSource
+from spikegan_tf.statistics.sums import _accumulate
+from spikegan_tf.validation import check_positive_int
+
+__all__ = [
+    "firing_probability",
+    "time_course",
+    "covariance",
+    "correlation",
+    "lagged_covariance",
+    "autocorrelogram",
+    "spike_count_distribution",
+    "isi_distribution",
+    "word_probabilities",
+    "spike_count_correlation",
+    "entropy",
+]
+
+
+def firing_probability(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> np.ndarray:
+    """Per-neuron firing probability ``(N,)``: mean over windows and bins.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 0, 1], [0, 0, 0, 0]], [[1, 1, 0, 0], [0, 0, 0, 1]]])
+    >>> firing_probability(x)
+    array([0.5  , 0.125])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    sums = _accumulate(src, {"mean"})
+    return sums.s1l[0] / (src.n_windows * src.n_bins)
+
+
+def time_course(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> np.ndarray:
+    """Per-neuron mean time course ``(N, T)``: mean over windows of each bin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 0, 1]], [[1, 1, 0, 0]]])
+    >>> time_course(x)
+    array([[1. , 0.5, 0. , 0.5]])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    sums = _accumulate(src, {"timecourse"})
+    return sums.tc / src.n_windows
+
+
+def covariance(
+    windows: Any, *, ddof: int = 1, n_bins: int | None = None, stride: int = 1
+) -> np.ndarray:
+    """Single-bin covariance ``(N, N)`` pooled over windows and bins (``np.cov`` of ``(N, n*T)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 1, 0], [1, 0, 1, 0]]])
+    >>> covariance(x, ddof=0)
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    sums = _accumulate(src, {"lags"}, max_lag=0)
+    return _covariances(sums, _check_ddof(ddof))[0]
+
+
+def correlation(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> np.ndarray:
+    """Single-bin correlation matrix ``(N, N)`` (``np.corrcoef`` of ``(N, n*T)``).
+
+    A neuron that never spikes has NaN correlations (with a ``RuntimeWarning``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 1, 0], [0, 1, 0, 1]]])
+    >>> correlation(x)
+    array([[ 1., -1.],
+           [-1.,  1.]])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    sums = _accumulate(src, {"lags"}, max_lag=0)
+    return _corr_from_cov(_covariances(sums, 1)[0], "single-bin activity")
+
+
+def lagged_covariance(
+    windows: Any,
+    max_lag: int = 1,
+    *,
+    ddof: int = 1,
+    n_bins: int | None = None,
+    stride: int = 1,
+) -> np.ndarray:
+    """Lagged cross-covariances ``(max_lag, N, N)``, ``[l-1, i, j] = cov(x_i(t), x_j(t+l))``.
+
+    Pairs ``(t, t+l)`` are taken inside each window and pooled over windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 1, 0], [0, 1, 0, 1]]])
+    >>> lagged_covariance(x, 1, ddof=0)[0]  # neuron 1 follows neuron 0
+    array([[-0.22222222,  0.22222222],
+           [ 0.22222222, -0.22222222]])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    L = check_positive_int(max_lag, "max_lag")
+    if L >= src.n_bins:
+        raise ConfigError(
+            f"`max_lag` must be smaller than the window length ({src.n_bins} bins). Received {L}."
+        )
+    sums = _accumulate(src, {"lags"}, max_lag=L)
+    return _covariances(sums, _check_ddof(ddof))[1]
+
+
+def autocorrelogram(
+    windows: Any,
+    max_lag: int = DEFAULT_MAX_LAG,
+    normalize: str = "reference",
+    *,
+    n_bins: int | None = None,
+    stride: int = 1,
+) -> np.ndarray:
+    """Population autocorrelogram for lags ``-max_lag..max_lag`` ``(2*max_lag+1,)``.
+
+    Parameters
+    ----------
+    normalize : {"reference", "counts"}
+        ``"counts"``: coincidences ``sum_i sum_t x_i(t) x_i(t+l)`` inside windows,
+        summed over windows and neurons. ``"reference"``: the reference code's
+        normalisation, counts divided by their maximum with lag 0 set to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 1, 0, 1]]])
+    >>> autocorrelogram(x, 2, normalize="counts")
+    array([1., 1., 3., 1., 1.])
+    >>> autocorrelogram(x, 2)
+    array([0.33333333, 0.33333333, 0.        , 0.33333333, 0.33333333])
+    """
+    if normalize not in ("reference", "counts"):
+        raise ConfigError(
+            f"`normalize` must be 'reference' or 'counts'. Received {normalize!r}."
+        )
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    L = check_positive_int(max_lag, "max_lag", minimum=0)
+    if L >= src.n_bins:
+        raise ConfigError(
+            f"`max_lag` must be smaller than the window length ({src.n_bins} bins). Received {L}."
+        )
+    counts = _acg(_accumulate(src, {"lags"}, max_lag=L))
+    return counts if normalize == "counts" else _normalize_acg(counts)
+
+
+def spike_count_distribution(
+    windows: Any, *, n_bins: int | None = None, stride: int = 1
+) -> np.ndarray:
+    """``P(K)`` ``(N+1,)``: distribution of the population spike count in one bin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 1, 0], [1, 0, 0, 0]]])
+    >>> spike_count_distribution(x)
+    array([0.5 , 0.25, 0.25])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    sums = _accumulate(src, {"pk"})
+    return sums.pk / (src.n_windows * src.n_bins)
+
+
+def isi_distribution(
+    windows: Any, *, normalize: bool = True, n_bins: int | None = None, stride: int = 1
+) -> np.ndarray:
+    """Distribution of within-window inter-spike intervals ``(T,)``, indexed by interval.
+
+    Entry ``d`` is the probability (or, with ``normalize=False``, the count) of an
+    interval of ``d`` bins between consecutive spikes of the same neuron in the
+    same window; entry 0 is always 0. NaN (with a warning) if there is no interval.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 1, 0, 1], [1, 0, 0, 0]]])
+    >>> isi_distribution(x, normalize=False)
+    array([0., 1., 1., 0.])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    counts = _accumulate(src, {"isi"}).isi
+    if not normalize:
+        return counts
+    return _normalize_dist(counts, "the set of within-window inter-spike intervals")
+
+
+def word_probabilities(
+    windows: Any,
+    neurons: Sequence[int],
+    word_bins: int = 1,
+    *,
+    n_bins: int | None = None,
+    stride: int = 1,
+) -> np.ndarray:
+    """Probabilities ``(2**(G*word_bins),)`` of the activity words of a group of neurons.
+
+    Neuron ``neurons[j]`` in bin ``t+d`` of the word is bit ``d*G + j`` of its code.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 1, 0], [1, 0, 0, 0]]])
+    >>> word_probabilities(x, [0, 1])  # codes 00, 01, 10, 11
+    array([0.5 , 0.25, 0.  , 0.25])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    group, wb = _resolve_words(neurons, word_bins, src)
+    sums = _accumulate(src, {"words"}, word_neurons=group, word_bins=wb)
+    if wb == 1:
+        return sums.words1 / (src.n_windows * src.n_bins)
+    return sums.wordsb / (src.n_windows * (src.n_bins - wb + 1))
+
+
+def spike_count_correlation(
+    windows: Any, *, n_bins: int | None = None, stride: int = 1
+) -> np.ndarray:
+    """Correlation ``(N, N)`` over windows of the per-window spike counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 1], [0, 0]], [[0, 0], [1, 0]], [[1, 0], [1, 1]]])
+    >>> spike_count_correlation(x).round(3)
+    array([[ 1. , -0.5],
+           [-0.5,  1. ]])
+    """
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    sums = _accumulate(src, {"counts"})
+    cov = _cov_from_sums(sums.c2, sums.c1, sums.c1, sums.n_windows, 1)
+    return _corr_from_cov(cov, "spike counts per window")
+
+
+def entropy(
+    windows: Any,
+    method: str = "plugin",
+    *,
+    n_bins: int | None = None,
+    stride: int = 1,
+) -> float:
+    """Entropy in bits of whole-window patterns (``N*T <= 64`` only).
+
+    Parameters
+    ----------
+    method : {"plugin", "miller_madow"}
+        Plug-in (maximum likelihood) estimate, or with the Miller-Madow bias
+        correction ``(m - 1) / (2 n ln 2)`` (``m`` distinct patterns seen, ``n`` windows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0]], [[0, 1]], [[1, 0]], [[0, 0]]])
+    >>> entropy(x)
+    1.5
+    """
+    if method not in ("plugin", "miller_madow"):
+        raise ConfigError(f"`method` must be 'plugin' or 'miller_madow'. Received {method!r}.")
+    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    bits = src.n_neurons * src.n_bins
+    if bits > MAX_ENTROPY_BITS:
+        raise ConfigError(
+            f"Whole-window entropy needs n_neurons * n_bins <= {MAX_ENTROPY_BITS}. Received "
+            f"{src.n_neurons} * {src.n_bins} = {bits}: use the word entropies "
+            "(compute_statistics(...).word_entropy) for larger windows."
+        )
+    h, hmm = _pattern_entropies(_accumulate(src, {"entropy"}).codes)
+    return h if method == "plugin" else hmm
