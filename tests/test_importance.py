@@ -126,7 +126,7 @@ def test_shuffle_maps_equal_the_naive_algorithm_under_any_batching(rng):
     assert got.dtype == np.float32 and got.shape == x.shape
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     # tiny chunks and one block per sample give the same maps
-    import spikegan_tf.importance as imp
+    import spikegan_tf.importance.maps as imp
 
     old = imp._DRAW_BUDGET
     try:
@@ -374,7 +374,7 @@ def test_traced_scorer_is_reused_per_critic_and_released_with_it():
     import gc
     import weakref
 
-    import spikegan_tf.importance as imp
+    import spikegan_tf.importance.maps as imp
 
     critic = linear_critic(np.ones((3, 8)))
     x = np.eye(3, 8, dtype="uint8")[None]
