@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spikegan_tf.baselines import KPairwiseMaxEnt
-from spikegan_tf.baselines.kpairwise import (
+from spikegan_tf.baselines.kpairwise_fit import (
     _all_patterns,
     _GibbsChains,
     _initial_parameters,
