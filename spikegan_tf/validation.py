@@ -12,13 +12,12 @@ and the file the data came from when there is one.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.errors import SpikeDataError
+from spikegan_tf.params import Integer, check_param
 
 __all__ = [
     "check_binary",
@@ -185,21 +184,6 @@ def check_raster(x: Any, name: str = "raster", *, source: str | None = None) -> 
     return check_binary(x, name, ndim=2, source=source)
 
 
-def is_real(value: Any, positive: bool = False) -> bool:
-    """Whether ``value`` is a finite real number (not a bool), ``> 0`` if ``positive``.
-
-    Examples
-    --------
-    >>> is_real(0.5), is_real(True), is_real(float("nan")), is_real(0, positive=True)
-    (True, False, False, False)
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return False
-    if not math.isfinite(float(value)):
-        return False
-    return float(value) > 0 if positive else True
-
-
 def check_seed(seed: Any, name: str = "seed") -> int | None:
     """Return ``seed`` as a non-negative ``int`` (or ``None``), else raise.
 
@@ -208,17 +192,8 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     >>> check_seed(3)
     3
     """
-    if seed is None:
-        return None
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
-        raise ConfigError(
-            f"`{name}` must be a non-negative integer or None. Received {seed!r} "
-            f"({type(seed).__name__})."
-        )
-    seed = int(seed)
-    if seed < 0:
-        raise ConfigError(f"`{name}` must be a non-negative integer. Received {seed}.")
-    return seed
+    check_param(name, seed, [Integer(min=0), None])
+    return None if seed is None else int(seed)
 
 
 def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
@@ -229,13 +204,7 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     >>> check_positive_int(32, "n_bins")
     32
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ConfigError(
-            f"`{name}` must be an integer >= {minimum}. Received {value!r} "
-            f"({type(value).__name__})."
-        )
-    if int(value) < minimum:
-        raise ConfigError(f"`{name}` must be an integer >= {minimum}. Received {value}.")
+    check_param(name, value, Integer(min=minimum))
     return int(value)
 
 

@@ -106,7 +106,7 @@ def test_info_on_a_csv_of_spike_times(tmp_path, capsys):
                           "--out", "{d}/u.npz"],
          "`--group-size` (12) must be at most `--neurons` (10)"),
         (lambda d: None, ["simulate", "packets", "--modes", "2", "--packet-prob", "0.1",
-                          "--out", "{d}/p.npz"], "Remove --packet-prob"),
+                          "--out", "{d}/p.npz"], "Remove `--packet-prob`"),
         (lambda d: None, ["simulate", "uniform", "--out", "{d}/u.npy"],
          "`--out` must be a .npz file"),
         (lambda d: None, ["simulate", "uniform", "--firing-rate", "2", "--out", "{d}/u.npz"],

@@ -57,7 +57,7 @@ def test_split_windows_by_sample_into_two_parts(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--bins", "8", "--fractions", "0.8,0.3"], "`--fractions` must sum to 1"),
+    (["--bins", "8", "--fractions", "0.8,0.3"], "`--fractions` must be numbers that sum to 1"),
     (["--bins", "8", "--fractions", "1"], "`--fractions` must give 2 (train,test) or 3"),
     ([], "`--bins` is required"),
 ])

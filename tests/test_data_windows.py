@@ -77,9 +77,9 @@ def test_split_raster_sizes_and_errors():
     train, val, test = split_raster(raster, n_bins=32)
     # 1000 - 2 gaps of 32 = 936 kept bins, cut at round(0.8 * 936) = 749 and round(0.9 * 936) = 842
     assert (len(train), len(val), len(test)) == (749, 93, 94)
-    with pytest.raises(ConfigError, match="`fractions` must sum to 1"):
+    with pytest.raises(ConfigError, match="`fractions` must be numbers that sum to 1"):
         split_raster(raster, (0.5, 0.4), gap=0)
-    with pytest.raises(ConfigError, match="Every fraction must be positive"):
+    with pytest.raises(ConfigError, match="`fractions` must be positive numbers"):
         split_raster(raster, (1.2, -0.2), gap=0)
     with pytest.raises(ConfigError, match="needs `gap`"):
         split_raster(raster, (0.5, 0.5))

@@ -175,15 +175,15 @@ def test_bad_parameters():
     with pytest.raises(ConfigError, match=r"`group_size` \(12\) must be at most `n_neurons` "
                        r"\(10\)"):
         uniform(10, 10, 8, group_size=12, seed=0)
-    with pytest.raises(ConfigError, match=r"`firing_rate` \* \(1 \+ spread\) must be <= 1"):
+    with pytest.raises(ConfigError, match=r"`firing_rate` \* \(1 \+ `spread`\) must be <= 1"):
         uniform(10, 8, 8, firing_rate=0.8, seed=0)
     with pytest.raises(ConfigError, match="`correlation` must be a probability"):
         uniform(10, 8, 8, correlation=1.5, seed=0)
-    with pytest.raises(ConfigError, match="`packet_prob` applies to n_modes=1"):
+    with pytest.raises(ConfigError, match="`packet_prob` applies to `n_modes` 1"):
         packets(10, 8, 8, n_modes=2, packet_prob=0.1, seed=0)
     with pytest.raises(ConfigError, match=r"`group_size` \(9\) must be at most"):
         packets(10, 16, 8, group_size=9, seed=0)
-    with pytest.raises(ConfigError, match="`n_modes` must be 1 or 2"):
+    with pytest.raises(ConfigError, match=r"`n_modes` must be one of \(1, 2\)"):
         packets(10, 8, 8, n_modes=3, seed=0)
     with pytest.raises(ConfigError, match="`seed` must be a non-negative integer"):
         uniform(10, 8, 8, seed=-1)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -26,7 +26,7 @@ from spikegan_tf.baselines.dg_fit import (
     _pair_index,
     _state_joint,
 )
-from spikegan_tf.errors import ConfigError
+from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DichotomizedGaussian", "DGFitReport"]
 
@@ -144,6 +144,17 @@ class DichotomizedGaussian(Baseline):
         "compare samples instead (spikegan_tf.statistics)"
     )
 
+    #: What each option accepts (checked by :func:`spikegan_tf.params.validate_params`).
+    _constraints: ClassVar[dict[str, Any]] = {
+        "spatial_only": Boolean(),
+        "max_lag": [Integer(min=0), None],
+        "eigenvalue_floor": Real(min=0, max=1, min_open=True, max_open=True),
+        "repair": Options("higham", "clip"),
+        "max_repair_iterations": Integer(min=1),
+        "n_states": Integer(min=1),
+        "state_window": Integer(min=1),
+    }
+
     def __init__(
         self,
         *,
@@ -156,29 +167,11 @@ class DichotomizedGaussian(Baseline):
         state_window: int = 16,
     ) -> None:
         super().__init__()
-        if not isinstance(spatial_only, bool | np.bool_):
-            raise ConfigError(f"`spatial_only` must be True or False. Received {spatial_only!r}.")
+        validate_params(self._constraints, dict(
+            spatial_only=spatial_only, max_lag=max_lag, eigenvalue_floor=eigenvalue_floor,
+            repair=repair, max_repair_iterations=max_repair_iterations, n_states=n_states,
+            state_window=state_window))
         floor = float(eigenvalue_floor)
-        if not 0.0 < floor < 1.0:
-            raise ConfigError(
-                f"`eigenvalue_floor` must be in (0, 1). Received {eigenvalue_floor!r}."
-            )
-        if repair not in ("higham", "clip"):
-            raise ConfigError(f"`repair` must be 'higham' or 'clip'. Received {repair!r}.")
-        if isinstance(max_repair_iterations, bool) or not isinstance(
-            max_repair_iterations, int | np.integer
-        ) or max_repair_iterations < 1:
-            raise ConfigError(
-                "`max_repair_iterations` must be an integer >= 1. "
-                f"Received {max_repair_iterations!r}."
-            )
-        if max_lag is not None and (
-            isinstance(max_lag, bool) or not isinstance(max_lag, int | np.integer) or max_lag < 0
-        ):
-            raise ConfigError(f"`max_lag` must be an integer >= 0 or None. Received {max_lag!r}.")
-        for name, value in (("n_states", n_states), ("state_window", state_window)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ConfigError(f"`{name}` must be an integer >= 1. Received {value!r}.")
         self.n_states = int(n_states)
         self.state_window = int(state_window)
         self.spatial_only = bool(spatial_only)

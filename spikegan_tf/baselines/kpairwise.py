@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import logsumexp
@@ -22,12 +22,11 @@ from spikegan_tf.baselines.kpairwise_fit import (
     _final_errors,
     _GibbsChains,
     _initial_parameters,
-    _int_at_least,
-    _nonneg_float,
     _rounded,
     pattern_moments,
 )
 from spikegan_tf.errors import ConfigError
+from spikegan_tf.params import Integer, Options, Real, validate_params
 
 __all__ = ["KPairwiseMaxEnt", "KPairwiseFitReport", "pattern_moments"]
 
@@ -102,6 +101,19 @@ class KPairwiseMaxEnt(Baseline):
 
     kind = "kpairwise"
     report_class = KPairwiseFitReport
+    #: What each option accepts (checked by :func:`spikegan_tf.params.validate_params`).
+    _constraints: ClassVar[dict[str, Any]] = {
+        "method": Options("auto", "exact", "mc"),
+        "l2": Real(min=0),
+        "n_iterations": Integer(min=1),
+        "n_chains": Integer(min=2),
+        "learning_rate": Real(min=0, min_open=True),
+        "sweeps_per_iteration": Integer(min=1),
+        "n_final_samples": Integer(min=1),
+        "burn_in": Integer(min=0),
+        "thin": Integer(min=1),
+        "verbose": Integer(min=0),
+    }
 
     def __init__(
         self,
@@ -118,20 +130,14 @@ class KPairwiseMaxEnt(Baseline):
         verbose: int = 0,
     ) -> None:
         super().__init__()
-        if method not in ("auto", "exact", "mc"):
-            raise ConfigError(f"`method` must be 'auto', 'exact' or 'mc'. Received {method!r}.")
-        self.method = method
-        self.l2 = _nonneg_float(l2, "l2")
-        self.learning_rate = _nonneg_float(learning_rate, "learning_rate")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"`learning_rate` must be > 0. Received {learning_rate!r}.")
-        self.n_iterations = _int_at_least(n_iterations, "n_iterations", 1)
-        self.n_chains = _int_at_least(n_chains, "n_chains", 2)
-        self.sweeps_per_iteration = _int_at_least(sweeps_per_iteration, "sweeps_per_iteration", 1)
-        self.n_final_samples = _int_at_least(n_final_samples, "n_final_samples", 1)
-        self.burn_in = _int_at_least(burn_in, "burn_in", 0)
-        self.thin = _int_at_least(thin, "thin", 1)
-        self.verbose = _int_at_least(verbose, "verbose", 0)
+        options = dict(method=method, l2=l2, n_iterations=n_iterations, n_chains=n_chains,
+                       learning_rate=learning_rate, sweeps_per_iteration=sweeps_per_iteration,
+                       n_final_samples=n_final_samples, burn_in=burn_in, thin=thin,
+                       verbose=verbose)
+        validate_params(self._constraints, options)
+        for name, value in options.items():
+            setattr(self, name, value if isinstance(value, str) else
+                    float(value) if name in ("l2", "learning_rate") else int(value))
         self.h_: np.ndarray | None = None
         self.J_: np.ndarray | None = None
         self.V_: np.ndarray | None = None

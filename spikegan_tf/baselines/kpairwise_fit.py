@@ -4,14 +4,12 @@ fit, initial parameters, final errors and the fit report.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from spikegan_tf.baselines.base import FitReport
-from spikegan_tf.errors import ConfigError
 
 __all__ = ["KPairwiseFitReport", "pattern_moments", "EXACT_MAX_NEURONS"]
 
@@ -247,19 +245,3 @@ def _final_errors(mu, c2, pk, model, n_data: int, n_mc: int) -> dict[str, Any]:
 
 def _rounded(values: list[float]) -> tuple[float, ...]:
     return tuple(float(f"{v:.4g}") for v in values)
-
-
-def _nonneg_float(value: Any, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"`{name}` must be a number >= 0. Received {value!r}.") from None
-    if isinstance(value, bool) or not math.isfinite(out) or out < 0:
-        raise ConfigError(f"`{name}` must be a finite number >= 0. Received {value!r}.")
-    return out
-
-
-def _int_at_least(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ConfigError(f"`{name}` must be an integer >= {minimum}. Received {value!r}.")
-    return int(value)

@@ -114,3 +114,27 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def flag_error(exc: Exception, flags: dict[str, str]) -> Exception:
+    """``exc``, naming the command-line flag of the parameter it is about.
+
+    ``flags`` maps parameter names to flags; a :class:`~spikegan_tf.params.ParamError`
+    or :class:`~spikegan_tf.params.RuleError` carries its parameters, so no message
+    text is parsed. Other errors are returned unchanged.
+
+    Examples
+    --------
+    >>> from spikegan_tf.params import Integer, check_param
+    >>> try:
+    ...     check_param("n_bins", 0, Integer(min=1))
+    ... except Exception as exc:
+    ...     print(flag_error(exc, {"n_bins": "--bins"}))
+    `--bins` must be an integer >= 1. Received 0.
+    """
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.params import ParamError, RuleError
+
+    if isinstance(exc, (ParamError, RuleError)):
+        return ConfigError(exc.with_names(flags))
+    return exc

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from spikegan_tf.cli._args import Number
+from spikegan_tf.cli._args import Number, flag_error
 
 # option -> (attribute, model kinds it applies to, constructor keyword)
 _MODEL_OPTIONS = {
@@ -146,10 +146,8 @@ def handle(args: argparse.Namespace) -> int:
         progress = {"verbose": 1} if args.model == "kpairwise" else {}
         model = MODELS[args.model](**options, **progress)  # validates the options
     except ConfigError as exc:
-        text = str(exc)
-        for flag, (_, _, kwarg) in _MODEL_OPTIONS.items():
-            text = text.replace(f"`{kwarg}`", f"`{flag}`")
-        raise ConfigError(text) from None
+        raise flag_error(exc, {kwarg: flag for flag, (_, _, kwarg) in _MODEL_OPTIONS.items()}
+                         ) from None
     rec = load_spikes(args.data, key=args.key, neurons_first=args.neurons_first,
                       bin_width=args.bin_width)
     spikes = rec.spikes

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from spikegan_tf.cli._args import Number
+from spikegan_tf.cli._args import Number, flag_error
 
 
 def _common(p: argparse.ArgumentParser, *, zero_rate: bool) -> None:
@@ -137,7 +137,7 @@ def handle(args: argparse.Namespace) -> int:
             sim = simulate.packets(args.samples, args.neurons, args.bins,
                                    packet_prob=args.packet_prob, n_modes=args.modes, **common)
     except ConfigError as exc:  # name the flags, not the Python arguments
-        raise ConfigError(_flag_names(str(exc))) from None
+        raise flag_error(exc, _FLAGS) from None
     elapsed = time.perf_counter() - start
     path = sim.save(out)
     n, n_neurons, n_bins = sim.spikes.shape
@@ -164,7 +164,7 @@ def _states(args: argparse.Namespace, out: Any) -> int:
         sim = states(args.time_bins, args.neurons, dwell=args.dwell, low=args.low,
                      high=args.high, spread=args.spread, seed=args.seed)
     except ConfigError as exc:
-        raise ConfigError(_flag_names(str(exc))) from None
+        raise flag_error(exc, _FLAGS) from None
     path = sim.save(out)
     t, n = sim.spikes.shape
     print(f"wrote a states raster of {t} time bins x {n} neurons (dwell {args.dwell:g} bins, "
@@ -173,29 +173,12 @@ def _states(args: argparse.Namespace, out: Any) -> int:
     return 0
 
 
+# parameter -> flag, for errors about parameters (spikegan_tf.params)
 _FLAGS = {
-    "`n_time_bins`": "`--time-bins`",
-    "`low`": "`--low`",
-    "`high`": "`--high`",
-    "`dwell`": "`--dwell`",
-    "`n_samples`": "`--samples`",
-    "`n_neurons`": "`--neurons`",
-    "`n_bins`": "`--bins`",
-    "`group_size`": "`--group-size`",
-    "`firing_rate`": "`--firing-rate`",
-    "`correlation`": "`--correlation`",
-    "`refractory_period`": "`--refractory-period`",
-    "`spread`": "`--spread`",
-    "`packet_prob`": "`--packet-prob`",
-    "`n_modes`": "`--modes`",
-    "`seed`": "`--seed`",
-    "n_modes=2": "--modes 2",
-    "n_modes=1": "--modes 1",
-    "Remove packet_prob": "Remove --packet-prob",
+    "n_time_bins": "--time-bins", "low": "--low", "high": "--high", "dwell": "--dwell",
+    "n_samples": "--samples", "n_neurons": "--neurons", "n_bins": "--bins",
+    "group_size": "--group-size", "firing_rate": "--firing-rate",
+    "correlation": "--correlation", "refractory_period": "--refractory-period",
+    "spread": "--spread", "packet_prob": "--packet-prob", "n_modes": "--modes",
+    "seed": "--seed",
 }
-
-
-def _flag_names(message: str) -> str:
-    for old, new in _FLAGS.items():
-        message = message.replace(old, new)
-    return message

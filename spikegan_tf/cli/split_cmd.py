@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from spikegan_tf.cli._args import Number
+from spikegan_tf.cli._args import Number, flag_error
 
 _NAMES = {2: ("train", "test"), 3: ("train", "validation", "test")}
 
@@ -108,7 +108,7 @@ def handle(args: argparse.Namespace) -> int:
                                   f"{rec.spikes.shape} (split by sample).")
             parts = split_windows(rec.spikes, fractions, seed=seed)
     except ConfigError as exc:
-        raise ConfigError(str(exc).replace("`fractions`", "`--fractions`")) from None
+        raise flag_error(exc, {"fractions": "--fractions"}) from None
     names = _NAMES[len(fractions)]
     out.mkdir(parents=True, exist_ok=True)
     files = {}

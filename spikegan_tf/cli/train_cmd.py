@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from spikegan_tf.cli._args import Number
+from spikegan_tf.cli._args import Number, flag_error
 
 # flag -> (section, field) for settings stored in config.json
 _MODEL_FLAGS = {
@@ -53,6 +53,13 @@ _TRAIN_FLAGS = {
     "keep_checkpoints": "keep_checkpoints",
     "eval_every": "eval_every",
     "log_every": "log_every",
+}
+# parameter -> flag, for errors about a parameter (spikegan_tf.params.ParamError)
+_PARAM_FLAGS = {
+    **{name: "--" + flag.replace("_", "-") for flag, name in {**_MODEL_FLAGS,
+                                                            **_TRAIN_FLAGS}.items()},
+    "n_bins": "--bins", "val_fraction": "--val-fraction", "stride": "--stride",
+    "more_steps": "--more-steps",
 }
 _DEFAULT_MAX_STEPS = 20000  # spikegan_tf.gan.train_config.DEFAULT_MAX_STEPS (not imported: no TF here)
 
@@ -265,7 +272,7 @@ def handle(args: argparse.Namespace) -> int:
         if args.resume:
             check_resumable(out, saved, model_config, train_config, data.info)
     except ConfigError as exc:
-        raise ConfigError(_flag_names(str(exc))) from None
+        raise flag_error(exc, _PARAM_FLAGS) from None
     return _train(args, out, data, model_config, train_config)
 
 
@@ -348,7 +355,7 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
                           verbose=0 if args.quiet else 1)
         result = trainer.fit(data, resume=args.resume, more_steps=args.more_steps)
     except ConfigError as exc:
-        raise ConfigError(_flag_names(str(exc))) from None
+        raise flag_error(exc, _PARAM_FLAGS) from None
     val = ", ".join(f"{k} {v:.4g}" for k, v in result.validation.items())
     print(f"spikegan train: stopped at step {result.step} ({result.stopped}) after "
           f"{result.seconds / 60:.1f} min{'; validation ' + val if val else ''}")
@@ -376,35 +383,3 @@ def _strategy(name: str) -> Any:
     if name == "mirrored" or (name == "auto" and len(gpus) > 1):
         return tf.distribute.MirroredStrategy()
     return None
-
-
-_FLAGS = {
-    "`n_bins`": "`--bins`",
-    "n_bins=": "--bins ",
-    "`max_steps`": "`--max-steps`",
-    "`max_minutes`": "`--max-minutes`",
-    "`batch_size`": "`--batch-size`",
-    "`n_critic`": "`--n-critic`",
-    "`learning_rate`": "`--lr`",
-    "`gp_weight`": "`--gp-weight`",
-    "`num_features`": "`--num-features`",
-    "`num_layers`": "`--num-layers`",
-    "`latent_dim`": "`--latent-dim`",
-    "`kernel_size`": "`--kernel-size`",
-    "`num_units`": "`--num-units`",
-    "`checkpoint_every`": "`--checkpoint-every`",
-    "`checkpoint_minutes`": "`--checkpoint-minutes`",
-    "`more_steps`": "`--more-steps`",
-    "`keep_checkpoints`": "`--keep-checkpoints`",
-    "`eval_every`": "`--eval-every`",
-    "`log_every`": "`--log-every`",
-    "`val_fraction`": "`--val-fraction`",
-    "`stride`": "`--stride`",
-    "`seed`": "`--seed`",
-}
-
-
-def _flag_names(message: str) -> str:
-    for old, new in _FLAGS.items():
-        message = message.replace(old, new)
-    return message

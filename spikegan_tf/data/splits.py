@@ -17,11 +17,11 @@ import numpy as np
 
 from spikegan_tf.data.source import windowed_spikes
 from spikegan_tf.data.windows import split_raster, split_windows, window_view
-from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.errors import SpikeDataError
+from spikegan_tf.params import Real, check_param
 from spikegan_tf.validation import (
     check_positive_int,
     check_seed,
-    is_real,
     silent_neurons_message,
     where,
 )
@@ -121,8 +121,7 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     """
     stride = check_positive_int(stride, "stride")
     seed = check_seed(seed) or 0
-    if not is_real(val_fraction) or not 0.0 <= val_fraction < 1.0:
-        raise ConfigError(f"`val_fraction` must be in [0, 1). Received {val_fraction!r}.")
+    check_param("val_fraction", val_fraction, Real(min=0, max=1, max_open=True))
     spec = windowed_spikes(spikes, n_bins=n_bins, stride=stride, name="spikes", source=source,
                            stride_for_windows="ignore")
     source = spec.source

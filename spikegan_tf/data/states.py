@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.data.simulate import SimulatedData
-from spikegan_tf.errors import ConfigError
+from spikegan_tf.params import Real, RuleError, check_param
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["states", "expected_lagged_covariance"]
@@ -32,8 +32,8 @@ _CHUNK_BINS = 1 << 16
 
 
 def _rate(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ConfigError(f"`{name}` must be a probability in (0, 1). Received {value!r}.")
+    check_param(name, value, Real(min=0, max=1, min_open=True, max_open=True,
+                                  kind="a probability"))
     return float(value)
 
 
@@ -91,13 +91,12 @@ def states(n_time_bins: int, n_neurons: int = 20, *, dwell: float = 100.0, low: 
     n_time_bins = check_positive_int(n_time_bins, "n_time_bins")
     n_neurons = check_positive_int(n_neurons, "n_neurons")
     max_lag = check_positive_int(max_lag, "max_lag")
-    if isinstance(dwell, bool) or not isinstance(dwell, (int, float)) or not dwell > 2:
-        raise ConfigError(f"`dwell` must be a number of bins > 2. Received {dwell!r}.")
+    check_param("dwell", dwell, Real(min=2, min_open=True, kind="a number of bins"))
     low, high = _rate(low, "low"), _rate(high, "high")
     if not low < high:
-        raise ConfigError(f"`low` must be below `high`. Received low={low}, high={high}.")
-    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 <= spread < 1:
-        raise ConfigError(f"`spread` must be in [0, 1). Received {spread!r}.")
+        raise RuleError(f"{{low}} must be below {{high}}. Received {low} and {high}.",
+                        ("low", "high"))
+    check_param("spread", spread, Real(min=0, max=1, max_open=True))
     rng = np.random.default_rng(check_seed(seed))
     lows = low * (1 + spread * rng.uniform(-1, 1, n_neurons))
     highs = high * (1 + spread * rng.uniform(-1, 1, n_neurons))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.params import ParamError
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["window_view", "n_windows", "split_raster", "split_windows"]
@@ -90,17 +91,15 @@ def _check_fractions(fractions: Any) -> np.ndarray:
     try:
         frac = np.asarray(fractions, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"`fractions` must be a sequence of positive numbers summing to 1. Received {fractions!r}."
-        ) from None
+        raise ParamError("fractions", "a sequence of positive numbers summing to 1",
+                         fractions) from None
     if frac.ndim != 1 or frac.size < 1:
-        raise ConfigError(
-            f"`fractions` must be a non-empty sequence of numbers. Received {fractions!r}."
-        )
+        raise ParamError("fractions", "a non-empty sequence of numbers", fractions)
     if not np.isfinite(frac).all() or (frac <= 0).any():
-        raise ConfigError(f"Every fraction must be positive. Received {frac.tolist()}.")
+        raise ParamError("fractions", "positive numbers", frac.tolist())
     if abs(frac.sum() - 1.0) > 1e-6:
-        raise ConfigError(f"`fractions` must sum to 1. Received {frac.tolist()} (sum {frac.sum():g}).")
+        raise ParamError("fractions", f"numbers that sum to 1 (these sum to {frac.sum():g})",
+                         frac.tolist())
     return frac
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.validation import check_positive_int
+from spikegan_tf.params import Integer, Options, ParamError, Real, validate_params
 
 __all__ = ["ModelConfig", "dataclass_from_dict"]
 
@@ -33,6 +33,25 @@ def dataclass_from_dict(cls: type, data: Any, what: str) -> Any:
 
 _ARCHITECTURES = ("conv", "fc", "temporal")
 _UPSAMPLING = ("resize", "transpose")
+#: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
+_CONSTRAINTS = {
+    "n_neurons": Integer(min=1),
+    "n_bins": Integer(min=1),
+    "latent_dim": [Integer(min=1), None],
+    "architecture": Options(*_ARCHITECTURES),
+    "num_layers": Integer(min=1),
+    "num_features": Integer(min=1),
+    "kernel_size": Integer(min=1),
+    "upsampling": Options(*_UPSAMPLING),
+    "num_units": Integer(min=1),
+    "fc_layers": Integer(min=1),
+    "leaky_slope": Real(min=0, max=1, max_open=True),
+    "init_stddev": Real(min=0, min_open=True),
+    "latent_channels": Integer(min=1),
+    "temporal_layers": Integer(min=1),
+    "temporal_features": Integer(min=1),
+    "latent_scales": Integer(min=1),
+}
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ class ModelConfig:
     >>> ModelConfig(n_neurons=4, n_bins=30)
     Traceback (most recent call last):
     ...
-    spikegan_tf.errors.ConfigError: `n_bins` must be divisible by 2**num_layers = 4 for the conv architecture. Received n_bins=30.
+    spikegan_tf.params.ParamError: `n_bins` must be divisible by 2**num_layers = 4 for the conv critic. Received 30.
     """
 
     n_neurons: int
@@ -131,46 +150,25 @@ class ModelConfig:
     latent_scales: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("n_neurons", "n_bins", "num_layers", "num_features",
-                     "kernel_size", "num_units", "fc_layers", "latent_channels",
-                     "temporal_layers", "temporal_features", "latent_scales"):
-            check_positive_int(getattr(self, name), name)
+        validate_params(_CONSTRAINTS, dataclasses.asdict(self))
         # latent_dim: the size of the flat z every sampler draws. The temporal
         # generator's z is its latent sequence, so its size follows from the rest.
         expected = (self.latent_bins * self.latent_channels
                     if self.architecture == "temporal" else None)
         if self.latent_dim is None:
             object.__setattr__(self, "latent_dim", expected or 128)
-        check_positive_int(self.latent_dim, "latent_dim")
         if expected is not None and self.latent_dim != expected:
-            raise ConfigError(
-                f"`latent_dim` of the temporal architecture is latent_bins * latent_channels "
-                f"= {self.latent_bins} * {self.latent_channels} = {expected} (or None). "
-                f"Received {self.latent_dim}."
-            )
-        if self.architecture not in _ARCHITECTURES:
-            raise ConfigError(
-                f"`architecture` must be one of {_ARCHITECTURES}. Received {self.architecture!r}."
-            )
-        if self.upsampling not in _UPSAMPLING:
-            raise ConfigError(
-                f"`upsampling` must be one of {_UPSAMPLING}. Received {self.upsampling!r}."
-            )
+            raise ParamError(
+                "latent_dim", f"latent_bins * latent_channels = {self.latent_bins} * "
+                f"{self.latent_channels} = {expected} for the temporal architecture (or None)",
+                self.latent_dim)
         if self.architecture in ("conv", "temporal"):  # the conv critic halves time per layer
             factor = 2**self.num_layers
             if self.n_bins % factor:
-                raise ConfigError(
-                    f"`n_bins` must be divisible by 2**num_layers = {factor} for the conv "
-                    f"architecture. Received n_bins={self.n_bins}."
-                )
+                raise ParamError("n_bins", f"divisible by 2**num_layers = {factor} for the "
+                                 "conv critic", self.n_bins)
             if self.num_features % 2:
-                raise ConfigError(
-                    f"`num_features` must be even. Received {self.num_features}."
-                )
-        if not (0.0 <= float(self.leaky_slope) < 1.0):
-            raise ConfigError(f"`leaky_slope` must be in [0, 1). Received {self.leaky_slope}.")
-        if not float(self.init_stddev) > 0.0:
-            raise ConfigError(f"`init_stddev` must be > 0. Received {self.init_stddev}.")
+                raise ParamError("num_features", "even", self.num_features)
 
     @property
     def receptive_field(self) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig, dataclass_from_dict
-from spikegan_tf.validation import check_positive_int, check_seed, is_real
+from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message"]
 
@@ -39,6 +39,30 @@ _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities"}
 _CRITIC_INPUTS = ("spikes", "probabilities")
+_POSITIVE = Real(min=0, min_open=True)
+#: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
+_CONSTRAINTS = {
+    "batch_size": Integer(min=1),
+    "n_critic": Integer(min=1),
+    "gp_weight": Real(min=0),
+    "learning_rate": _POSITIVE,
+    "beta_1": Real(min=0, max=1, max_open=True),
+    "beta_2": Real(min=0, max=1, max_open=True),
+    "max_steps": [Integer(min=0), None],
+    "max_minutes": [_POSITIVE, None],
+    "seed": Integer(min=0),
+    "jit_compile": Boolean(),
+    "mixed_precision": Boolean(),
+    "checkpoint_every": Integer(min=1),
+    "checkpoint_minutes": [_POSITIVE, None],
+    "keep_checkpoints": Integer(min=1),
+    "eval_every": Integer(min=0),
+    "eval_samples": Integer(min=1),
+    "log_every": Integer(min=1),
+    "steps_per_call": Integer(min=1),
+    "init_output_bias": Boolean(),
+    "critic_input": Options(*_CRITIC_INPUTS),
+}
 
 
 @dataclass(frozen=True)
@@ -114,7 +138,7 @@ class TrainConfig:
     >>> TrainConfig(batch_size=0)
     Traceback (most recent call last):
     ...
-    spikegan_tf.errors.ConfigError: `batch_size` must be an integer >= 1. Received 0.
+    spikegan_tf.params.ParamError: `batch_size` must be an integer >= 1. Received 0.
     """
 
     batch_size: int = 64
@@ -142,40 +166,10 @@ class TrainConfig:
         if self.max_steps is _UNSET:  # not given: a step cap only without a time budget
             object.__setattr__(self, "max_steps",
                                DEFAULT_MAX_STEPS if self.max_minutes is None else None)
-        for name in ("batch_size", "n_critic", "checkpoint_every", "keep_checkpoints",
-                     "eval_samples", "log_every", "steps_per_call"):
-            check_positive_int(getattr(self, name), name)
-        check_positive_int(self.eval_every, "eval_every", minimum=0)
-        if self.max_steps is not None:
-            check_positive_int(self.max_steps, "max_steps", minimum=0)
-        if self.max_minutes is not None and not is_real(self.max_minutes, positive=True):
-            raise ConfigError(f"`max_minutes` must be a number > 0 or None. "
-                              f"Received {self.max_minutes!r}.")
-        if self.checkpoint_minutes is not None and not is_real(self.checkpoint_minutes,
-                                                                 positive=True):
-            raise ConfigError(f"`checkpoint_minutes` must be a number > 0 or None. "
-                              f"Received {self.checkpoint_minutes!r}.")
+        validate_params(_CONSTRAINTS, dataclasses.asdict(self))
         if self.max_steps is None and self.max_minutes is None:
             raise ConfigError("Set `max_steps` or `max_minutes` (or both): training needs a "
                               "stopping rule.")
-        if check_seed(self.seed) is None:
-            raise ConfigError("`seed` must be a non-negative integer (training is always seeded).")
-        if not is_real(self.gp_weight) or self.gp_weight < 0:
-            raise ConfigError(f"`gp_weight` must be a number >= 0. Received {self.gp_weight!r}.")
-        if not is_real(self.learning_rate, positive=True):
-            raise ConfigError(f"`learning_rate` must be a number > 0. "
-                              f"Received {self.learning_rate!r}.")
-        for name in ("beta_1", "beta_2"):
-            value = getattr(self, name)
-            if not is_real(value) or not 0.0 <= value < 1.0:
-                raise ConfigError(f"`{name}` must be in [0, 1). Received {value!r}.")
-        if self.critic_input not in _CRITIC_INPUTS:
-            raise ConfigError(f"`critic_input` must be one of {_CRITIC_INPUTS}. "
-                              f"Received {self.critic_input!r}.")
-        for name in ("jit_compile", "mixed_precision", "init_output_bias"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"`{name}` must be True or False. "
-                                  f"Received {getattr(self, name)!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-serialisable dict."""

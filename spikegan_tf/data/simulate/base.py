@@ -5,7 +5,6 @@ saved as ``.npz`` without pickle) and the checks and helpers the simulators shar
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 
 from spikegan_tf._atomic import atomic_path
 from spikegan_tf.errors import ConfigError
+from spikegan_tf.params import Real, check_param
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["SimulatedData", "FORMAT_VERSION"]
@@ -109,25 +109,13 @@ class SimulatedData:
 
 
 def _prob(value: Any, name: str, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"`{name}` must be a probability. Received {value!r}.") from None
-    low_ok = v >= 0 if allow_zero else v > 0
-    if not (math.isfinite(v) and low_ok and v <= 1):
-        rng = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ConfigError(f"`{name}` must be a probability in {rng}. Received {value!r}.")
-    return v
+    check_param(name, value, Real(min=0, max=1, min_open=not allow_zero, kind="a probability"))
+    return float(value)
 
 
 def _spread(spread: Any) -> float:
-    try:
-        v = float(spread)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not (math.isfinite(v) and 0 <= v < 1):
-        raise ConfigError(f"`spread` must be in [0, 1). Received {spread!r}.")
-    return v
+    check_param("spread", spread, Real(min=0, max=1, max_open=True))
+    return float(spread)
 
 
 def _common(n_samples: Any, n_neurons: Any, n_bins: Any, refractory_period: Any, seed: Any):

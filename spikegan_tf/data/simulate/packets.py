@@ -17,7 +17,7 @@ from spikegan_tf.data.simulate.base import (
     _stationary_next_free,
     _store,
 )
-from spikegan_tf.errors import ConfigError
+from spikegan_tf.params import Options, RuleError, check_param
 from spikegan_tf.validation import check_positive_int
 
 __all__ = ["packets"]
@@ -97,27 +97,23 @@ def packets(
     )
     group_size = check_positive_int(group_size, "group_size")
     if group_size > n_neurons or group_size > n_bins:
-        raise ConfigError(
-            f"`group_size` ({group_size}) must be at most `n_neurons` ({n_neurons}) and "
-            f"`n_bins` ({n_bins}): a packet spans group_size neurons and bins."
-        )
-    if n_modes not in (1, 2) or isinstance(n_modes, bool):
-        raise ConfigError(f"`n_modes` must be 1 or 2. Received {n_modes!r}.")
+        raise RuleError(
+            f"{{group_size}} ({group_size}) must be at most {{n_neurons}} ({n_neurons}) and "
+            f"{{n_bins}} ({n_bins}): a packet spans group_size neurons and bins.",
+            ("group_size", "n_neurons", "n_bins"))
+    check_param("n_modes", n_modes, Options(1, 2))
     if n_modes == 2 and packet_prob is not None:
-        raise ConfigError(
-            "`packet_prob` applies to n_modes=1; with n_modes=2 every sample holds exactly "
-            "one packet. Remove packet_prob."
-        )
+        raise RuleError("{packet_prob} applies to {n_modes} 1; with {n_modes} 2 every sample "
+                        "holds exactly one packet. Remove {packet_prob}.",
+                        ("packet_prob", "n_modes"))
     if n_modes == 1:
         packet_prob = _prob(0.05 if packet_prob is None else packet_prob, "packet_prob",
                             allow_zero=True)  # fmt: skip
     firing_rate = _prob(firing_rate, "firing_rate", allow_zero=True)
     spread = _spread(spread)
     if firing_rate * (1 + spread) > 1:
-        raise ConfigError(
-            f"`firing_rate` * (1 + spread) must be <= 1. Received firing_rate={firing_rate}, "
-            f"spread={spread}."
-        )
+        raise RuleError(f"{{firing_rate}} * (1 + {{spread}}) must be <= 1. Received "
+                        f"{firing_rate} and {spread}.", ("firing_rate", "spread"))
 
     rng = np.random.default_rng(seed)
     rates = _draw_around(rng, firing_rate, spread, n_neurons)  # per simulated neuron

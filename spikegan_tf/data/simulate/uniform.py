@@ -19,7 +19,7 @@ from spikegan_tf.data.simulate.base import (
     _stationary_next_free,
     _store,
 )
-from spikegan_tf.errors import ConfigError
+from spikegan_tf.params import RuleError
 from spikegan_tf.validation import check_positive_int
 
 __all__ = ["uniform", "uniform_group_statistics"]
@@ -172,17 +172,15 @@ def uniform(
     )
     group_size = check_positive_int(group_size, "group_size")
     if group_size > n_neurons:
-        raise ConfigError(
-            f"`group_size` ({group_size}) must be at most `n_neurons` ({n_neurons})."
-        )
+        raise RuleError(f"{{group_size}} ({group_size}) must be at most {{n_neurons}} "
+                        f"({n_neurons}).", ("group_size", "n_neurons"))
     firing_rate = _prob(firing_rate, "firing_rate")
     correlation = _prob(correlation, "correlation", allow_zero=True)
     spread = _spread(spread)
     if firing_rate * (1 + spread) > 1:
-        raise ConfigError(
-            f"`firing_rate` * (1 + spread) must be <= 1 so that every drawn rate is a "
-            f"probability. Received firing_rate={firing_rate}, spread={spread}."
-        )
+        raise RuleError(f"{{firing_rate}} * (1 + {{spread}}) must be <= 1 so that every drawn "
+                        f"rate is a probability. Received {firing_rate} and {spread}.",
+                        ("firing_rate", "spread"))
     if burn_in is None:
         burn_in = 8 * (d + 1) if d else 0
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
