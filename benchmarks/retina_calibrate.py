@@ -67,7 +67,7 @@ def main() -> int:
                                         ["settings"]["model"]))  # a retina_curve.py output
     else:
         gan = SpikeGAN.pretrained("retina50")
-        sources, config = [("retina50", gan.generator)], gan.config
+        sources, config = [("retina50", gan.generator_)], gan.config
     rows, shifts = [], {}
     for source, raw in sources:
         cal = build_generator(config)

@@ -49,7 +49,7 @@ def main() -> int:
     from spikegan_tf import SpikeGAN
 
     gan = SpikeGAN.pretrained("retina50") if args.run is None else SpikeGAN.load(args.run)
-    res = profile(gan.generator, gan.config.latent_dim, args.n)
+    res = profile(gan.generator_, gan.config.latent_dim, args.n)
     print(f"{args.run or 'retina50'}: per-neuron relative SD across bins (median) "
           f"{res['per_neuron_relative_sd_median']:.3f}")
     print("profile over neurons x100: "

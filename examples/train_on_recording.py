@@ -46,8 +46,9 @@ def main() -> None:
     # 2. train: the paper's model and WGAN-GP settings; a raster is windowed on the fly and
     #    its last 10 % held out (in time) for validation
     gan = SpikeGAN(n_neurons=recording.n_neurons, n_bins=args.bins)
-    result = gan.fit(recording, steps=None if args.minutes else args.steps, minutes=args.minutes,
-                     seed=0, run_dir=args.out, resume=args.resume)
+    gan.fit(recording, steps=None if args.minutes else args.steps, minutes=args.minutes,
+            seed=0, run_dir=args.out, resume=args.resume)
+    result = gan.result_
     print(f"trained to step {result.step} ({result.stopped}); validation: {result.validation}")
 
     # 3. sample: Bernoulli draws from the generator's firing probabilities

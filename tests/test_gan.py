@@ -21,10 +21,10 @@ def test_fit_continue_sample_save_load(tmp_path, windows):
     gan = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
     with pytest.raises(ConfigError, match="not trained"):
         gan.sample(3)
-    assert gan.fit(windows, steps=2, seed=1, **FAST).step == 2
-    first = [w.copy() for w in gan.generator.get_weights()]
-    assert gan.fit(windows, steps=3, seed=1, **FAST).step == 5  # continues
-    assert any(not np.array_equal(a, b) for a, b in zip(first, gan.generator.get_weights(),
+    assert gan.fit(windows, steps=2, seed=1, **FAST) is gan and gan.result_.step == 2
+    first = [w.copy() for w in gan.generator_.get_weights()]
+    assert gan.fit(windows, steps=3, seed=1, **FAST).result_.step == 5  # continues
+    assert any(not np.array_equal(a, b) for a, b in zip(first, gan.generator_.get_weights(),
                                                         strict=True))
     x = gan.sample(20, seed=4)
     assert x.shape == (20, 4, 8) and x.dtype == np.uint8
@@ -34,7 +34,7 @@ def test_fit_continue_sample_save_load(tmp_path, windows):
     loaded = SpikeGAN.load(tmp_path / "model")
     assert loaded.config == gan.config
     np.testing.assert_array_equal(loaded.sample(20, seed=4), x)
-    assert loaded.critic is not None
+    assert loaded.critic_ is not None
     z = np.random.default_rng(0).standard_normal((2, 16)).astype("float32")
     np.testing.assert_allclose(loaded.probabilities(z), gan.probabilities(z), rtol=1e-6)
 
@@ -45,7 +45,8 @@ def test_fit_with_run_dir_then_resume_from_the_run(tmp_path, windows):
     gan.fit(windows, steps=2, run_dir=run, checkpoint_every=2, **FAST)
     assert (run / "generator.keras").is_file() and (run / "checkpoints").is_dir()
     again = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
-    result = again.fit(windows, steps=1, run_dir=run, resume=True, checkpoint_every=2, **FAST)
+    result = again.fit(windows, steps=1, run_dir=run, resume=True, checkpoint_every=2,
+                       **FAST).result_
     assert result.step == 3
     loaded = SpikeGAN.load(run)  # a training run is a saved model
     np.testing.assert_array_equal(loaded.sample(5, seed=0), again.sample(5, seed=0))
@@ -68,7 +69,7 @@ def test_calibrate_rates_checks_its_data_in_one_line():
     gan = SpikeGAN(n_neurons=2, n_bins=8, num_features=4, latent_dim=8)
     with pytest.raises(SpikeGANError, match="not trained"):
         gan.calibrate_rates(np.zeros((10, 2), np.uint8))
-    gan.generator = build_generator(gan.config, seed=0)
+    gan.generator_ = build_generator(gan.config, seed=0)
     with pytest.raises(SpikeGANError, match="`spikes` must have 2 neurons. Received 3."):
         gan.calibrate_rates(np.zeros((10, 3), np.uint8))
     with pytest.raises(SpikeGANError, match="binary"):

@@ -24,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 STAGES = {
-    "foundation": (0, ["errors", "params", "validation", "_atomic", "_progress", "_tf_quiet",
+    "foundation": (0, ["errors", "params", "protocol", "validation", "_atomic", "_progress", "_tf_quiet",
                        "_version"]),
     "data": (1, ["data"]),
     "statistics": (2, ["statistics"]),

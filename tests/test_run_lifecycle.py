@@ -58,11 +58,12 @@ def test_a_time_budget_alone_has_no_step_cap():
 
 def test_fit_with_minutes_alone_runs_for_minutes(windows):
     gan = SpikeGAN(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
-    result = gan.fit(windows, minutes=0.005, batch_size=16, eval_every=0, verbose=0)
-    assert gan.trainer.config.max_steps is None and gan.trainer.config.max_minutes == 0.005
+    result = gan.fit(windows, minutes=0.005, batch_size=16, eval_every=0, verbose=0).result_
+    assert gan.trainer_.config.max_steps is None and gan.trainer_.config.max_minutes == 0.005
     assert result.stopped == "max_minutes"
     # both given: both apply
-    result = gan.fit(windows, steps=2, minutes=10, batch_size=16, eval_every=0, verbose=0)
+    result = gan.fit(windows, steps=2, minutes=10, batch_size=16, eval_every=0,
+                     verbose=0).result_
     assert result.stopped == "max_steps"
 
 

@@ -39,20 +39,27 @@ class SpikeGAN:
         (``architecture``, ``num_features``, ``num_layers``, ``latent_dim``,
         ``upsampling``...).
 
+    It follows the package's model protocol
+    (:class:`spikegan_tf.protocol.SpikeModel`, shared with the baselines):
+    ``fit(...)`` returns the model, ``sample(n, seed=None)``, ``save`` /
+    ``load``; what fitting creates ends in ``_``.
+
     Attributes
     ----------
     config : ModelConfig
-    generator, critic : keras.Model or None
+    generator_, critic_ : keras.Model or None
         ``None`` until trained or loaded.
-    result : TrainResult or None
-        What the last :meth:`fit` did.
+    result_ : TrainResult or None
+        What the last :meth:`fit` did (step reached, why it stopped, losses).
+    trainer_ : Trainer or None
+        The trainer of the last :meth:`fit` (a second ``fit`` continues it).
 
     Examples
     --------
     >>> import numpy as np
     >>> x = (np.random.default_rng(0).random((256, 3, 8)) < 0.2).astype("uint8")
     >>> gan = SpikeGAN(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
-    >>> gan.fit(x, steps=2, batch_size=16, verbose=0).step
+    >>> gan.fit(x, steps=2, batch_size=16, verbose=0).result_.step
     2
     >>> gan.sample(5, seed=0).shape
     (5, 3, 8)
@@ -60,15 +67,15 @@ class SpikeGAN:
 
     def __init__(self, n_neurons: int, n_bins: int, **model_kwargs: Any) -> None:
         self.config = ModelConfig(n_neurons=n_neurons, n_bins=n_bins, **model_kwargs)
-        self.generator: Any = None
-        self.critic: Any = None
-        self.trainer: Any = None
-        self.result: Any = None
+        self.generator_: Any = None
+        self.critic_: Any = None
+        self.trainer_: Any = None
+        self.result_: Any = None
         self._train_config: Any = None
         self._data_info: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
-        state = "trained" if self.generator is not None else "untrained"
+        state = "trained" if self.generator_ is not None else "untrained"
         return (f"SpikeGAN(n_neurons={self.config.n_neurons}, n_bins={self.config.n_bins}, "
                 f"architecture={self.config.architecture!r}, {state})")
 
@@ -116,7 +123,8 @@ class SpikeGAN:
 
         Returns
         -------
-        TrainResult
+        SpikeGAN
+            This model; ``result_`` says what training did.
         """
         from spikegan_tf.data.splits import prepare_data
         from spikegan_tf.gan.train_config import TrainConfig
@@ -135,45 +143,47 @@ class SpikeGAN:
         config = TrainConfig.from_dict({"seed": seed, "max_steps": steps,
                                         "max_minutes": minutes, **train_kwargs})
         run = None if run_dir is None else RunDir(run_dir)
-        trainer = self.trainer
+        trainer = self.trainer_
         reuse = (trainer is not None and not resume and trainer.run_dir == run
                  and _same_except_stopping(trainer.config, config)
                  and (strategy is None or strategy is trainer.strategy))
         if not reuse:
             trainer = Trainer(self.config, config, run_dir=run, strategy=strategy,
                               verbose=verbose)
-            if self.generator is not None and not resume:  # continue from current weights
-                trainer.generator.set_weights(self.generator.get_weights())
-                if self.critic is not None:
-                    trainer.critic.set_weights(self.critic.get_weights())
+            if self.generator_ is not None and not resume:  # continue from current weights
+                trainer.generator.set_weights(self.generator_.get_weights())
+                if self.critic_ is not None:
+                    trainer.critic.set_weights(self.critic_.get_weights())
         trainer.verbose = verbose
         # a second fit() continues (same optimisers, same random stream); with a run
         # directory it reopens the run from the checkpoint the first fit() saved
-        self.result = trainer.fit(data, resume=resume or (reuse and run is not None),
+        self.result_ = trainer.fit(data, resume=resume or (reuse and run is not None),
                                   more_steps=steps, config=config, callbacks=callbacks)
-        self.trainer = trainer
-        self.generator, self.critic = trainer.generator, trainer.critic
+        self.trainer_ = trainer
+        self.generator_, self.critic_ = trainer.generator, trainer.critic
         self._train_config = trainer.config
         self._data_info = data.info
-        return self.result
+        return self
 
     # ------------------------------------------------------------------ sampling
 
-    def sample(self, n_samples: int, seed: int | None = 0, *, threshold: float | None = None,
+    def sample(self, n_samples: int, seed: int | None = None, *,
+               threshold: float | None = None,
                chunk_size: int = 8192) -> np.ndarray:
         """Draw ``n_samples`` binary windows ``(n, n_neurons, n_bins)`` (uint8).
 
         Bernoulli draws from the generator's probabilities under the package's
-        sampling protocol (same seed, same windows, in every runtime);
-        ``threshold`` gives deterministic ``p > threshold`` spikes instead.
+        sampling protocol (same seed, same windows, in every runtime; ``None``
+        draws fresh entropy); ``threshold`` gives deterministic ``p > threshold``
+        spikes instead.
         """
         from spikegan_tf.gan.sampling import sample
 
         self._require_generator()
-        return sample(self.generator, n_samples, seed, chunk_size=chunk_size,
+        return sample(self.generator_, n_samples, seed, chunk_size=chunk_size,
                       threshold=threshold)
 
-    def sample_raster(self, n_time_bins: int, seed: int | None = 0, *, start: int = 0,
+    def sample_raster(self, n_time_bins: int, seed: int | None = None, *, start: int = 0,
                       threshold: float | None = None, chunk: int = 4096,
                       out: np.ndarray | None = None) -> np.ndarray:
         """Draw one continuous raster ``(n_time_bins, n_neurons)`` uint8 of any length.
@@ -198,7 +208,7 @@ class SpikeGAN:
         from spikegan_tf.gan.raster import sample_raster
 
         self._require_generator()
-        return sample_raster(self.generator, self.config, n_time_bins, seed, start=start,
+        return sample_raster(self.generator_, self.config, n_time_bins, seed, start=start,
                              chunk=chunk, threshold=threshold, out=out)
 
     def probabilities(self, z: Any) -> np.ndarray:
@@ -208,7 +218,7 @@ class SpikeGAN:
         if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
             raise ConfigError(f"`z` must have shape (n, {self.config.latent_dim}). "
                               f"Received {z.shape}.")
-        return np.asarray(self.generator(z, training=False), dtype=np.float32)
+        return np.asarray(self.generator_(z, training=False), dtype=np.float32)
 
     def calibrate_rates(self, spikes: Any, *, seed: int | None = 0,
                         n_samples: int = 8192) -> np.ndarray:
@@ -241,7 +251,7 @@ class SpikeGAN:
         >>> import numpy as np
         >>> from spikegan_tf.gan.networks import build_generator
         >>> gan = SpikeGAN(n_neurons=2, n_bins=8, num_features=4, latent_dim=8)
-        >>> gan.generator = build_generator(gan.config, seed=0)
+        >>> gan.generator_ = build_generator(gan.config, seed=0)
         >>> raster = np.zeros((400, 2), np.uint8); raster[::10, 0] = 1; raster[::4, 1] = 1
         >>> _ = gan.calibrate_rates(raster, seed=0, n_samples=4096)
         >>> z = np.random.default_rng(0).standard_normal((4096, 8))  # the draws it used
@@ -259,11 +269,11 @@ class SpikeGAN:
         if rates.shape != (self.config.n_neurons,):
             raise ConfigError(f"`spikes` must have {self.config.n_neurons} neurons. "
                               f"Received {rates.shape[0]}.")
-        return calibrate_output_bias(self.generator, self.config, rates, seed=seed,
+        return calibrate_output_bias(self.generator_, self.config, rates, seed=seed,
                                      n_samples=check_positive_int(n_samples, "n_samples"))
 
     def _require_generator(self) -> None:
-        if self.generator is None:
+        if self.generator_ is None:
             raise ConfigError("This SpikeGAN is not trained: call fit() or SpikeGAN.load() first.")
 
     # ------------------------------------------------------------------ files
@@ -281,7 +291,7 @@ class SpikeGAN:
         if self._data_info is not None:
             sections["data"] = self._data_info
         run = RunDir(path)
-        run.write_model(self.config, self.generator, self.critic, **sections)
+        run.write_model(self.config, self.generator_, self.critic_, **sections)
         return run.path
 
     @classmethod
@@ -296,9 +306,9 @@ class SpikeGAN:
         run = RunDir(path)
         cfg = run.read_config()
         gan = cls(**run.model_config().to_dict())
-        gan.generator = run.load_generator()
+        gan.generator_ = run.load_generator()
         if run.has_critic():
-            gan.critic = run.load_critic()
+            gan.critic_ = run.load_critic()
         if "train" in cfg:
             gan._train_config = TrainConfig.from_dict(cfg["train"])
         gan._data_info = cfg.get("data")
