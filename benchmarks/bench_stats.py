@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from spikegan_tf import statistics as S
+from spikegan_tf.data import windowed_spikes
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_stats.json"
 FILE = "original_data_num_neurons_50_1.mat"
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     raster = load(args.data)
     T, s = args.bins, args.stride
-    src = S.WindowSource(raster, n_bins=T, stride=s)
+    src = windowed_spikes(raster, n_bins=T, stride=s)
     print(f"raster {raster.shape}, {src.n_windows} windows of {src.n_neurons} x {T} "
           f"(stride {s}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 

@@ -3,7 +3,8 @@
 Every baseline's ``fit`` accepts either windows ``(n, neurons, bins)`` or a raster
 ``(time_bins, neurons)`` plus ``n_bins`` (cut into stride-``stride`` windows).
 :func:`prepare` validates that once (:func:`spikegan_tf.data.windowed_spikes`)
-and returns a :class:`FitData`; the moment
+and returns the :class:`~spikegan_tf.data.WindowedSpikes` (a raster cut to the bins
+its windows cover); the moment
 functions below compute what the fits match, directly from the raster when there
 is one (the windows of a raster are never materialised):
 
@@ -17,37 +18,20 @@ These are part of model fitting; evaluation lives in :mod:`spikegan_tf.statistic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from spikegan_tf.data import WindowedSpikes, windowed_spikes
 
-__all__ = ["FitData", "prepare", "rates", "rates_per_bin", "lagged_moments", "patterns"]
+__all__ = ["prepare", "rates", "rates_per_bin", "lagged_moments", "patterns"]
 
 # below this density a sparse product is faster than a dense one
 _SPARSE_DENSITY = 0.15
 
 
-@dataclass(frozen=True)
-class FitData(WindowedSpikes):
-    """Validated training data (:class:`spikegan_tf.data.WindowedSpikes`).
-
-    ``spikes`` is the uint8 raster ``(time_bins, neurons)`` restricted to the bins
-    its windows cover, or the windows ``(n, neurons, bins)``; ``stride`` is 1 for
-    windows.
-    """
-
-    @property
-    def n_time_bins(self) -> int:
-        """Number of single bins the statistics are pooled over."""
-        if self.kind == "raster":
-            return int(self.spikes.shape[0])
-        return int(self.spikes.shape[0] * self.spikes.shape[2])
-
-
-def prepare(data: Any, *, n_bins: Any = None, stride: Any = 1) -> FitData:
+def prepare(data: Any, *, n_bins: Any = None, stride: Any = 1) -> WindowedSpikes:
     """Validate ``data`` (windows, or a raster with ``n_bins``) for fitting.
 
     ``data`` may also be an object with a ``spikes`` attribute (a
@@ -64,17 +48,15 @@ def prepare(data: Any, *, n_bins: Any = None, stride: Any = 1) -> FitData:
     spikes = w.spikes
     if w.kind == "raster":  # bins after the last window are in none
         spikes = spikes[: (w.n_windows - 1) * w.stride + w.n_bins]
-    return FitData(**{**vars(w), "spikes": spikes})
+    return dataclasses.replace(w, spikes=spikes)
 
 
-def rates(d: FitData) -> np.ndarray:
+def rates(d: WindowedSpikes) -> np.ndarray:
     """Firing probability per neuron, pooled over bins ``(neurons,)`` float64."""
-    if d.kind == "raster":
-        return d.spikes.mean(axis=0, dtype=np.float64)
-    return d.spikes.mean(axis=(0, 2), dtype=np.float64)
+    return d.neuron_rates()
 
 
-def rates_per_bin(d: FitData) -> np.ndarray:
+def rates_per_bin(d: WindowedSpikes) -> np.ndarray:
     """Firing probability per neuron and bin position ``(neurons, bins)`` float64."""
     if d.kind == "windows":
         return d.spikes.mean(axis=0, dtype=np.float64)
@@ -105,7 +87,7 @@ def _lagged_products_raster(raster: np.ndarray, max_lag: int) -> np.ndarray:
     return out
 
 
-def lagged_moments(d: FitData, max_lag: int) -> np.ndarray:
+def lagged_moments(d: WindowedSpikes, max_lag: int) -> np.ndarray:
     """Stationary second moments ``M[l, i, j] = E[x_i(t) x_j(t + l)]``, ``l = 0..max_lag``.
 
     For a raster the mean runs over all pairs of bins ``l`` apart; for windows over
@@ -136,7 +118,7 @@ def lagged_moments(d: FitData, max_lag: int) -> np.ndarray:
     return counts / (n * (n_bins - np.arange(max_lag + 1)))[:, None, None]
 
 
-def patterns(d: FitData) -> np.ndarray:
+def patterns(d: WindowedSpikes) -> np.ndarray:
     """Single-bin patterns ``(time_bins, neurons)`` uint8 (a view for rasters)."""
     if d.kind == "raster":
         return d.spikes

@@ -31,7 +31,8 @@ import numpy as np
 
 from spikegan_tf._atomic import atomic_path
 from spikegan_tf._version import __version__
-from spikegan_tf.baselines._moments import FitData, prepare
+from spikegan_tf.baselines._moments import prepare
+from spikegan_tf.data import WindowedSpikes
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.validation import check_positive_int, check_seed, check_windows
 
@@ -339,7 +340,7 @@ class Baseline(abc.ABC):
 
     # ------------------------------------------------- subclass obligations
     @abc.abstractmethod
-    def _fit(self, d: FitData, seed: int | None) -> dict[str, Any]:
+    def _fit(self, d: WindowedSpikes, seed: int | None) -> dict[str, Any]:
         """Fit to ``d``; return the extra fields of ``report_class``."""
 
     @abc.abstractmethod

@@ -13,8 +13,8 @@ from scipy.special import ndtri
 from spikegan_tf.baselines._gaussian import (
     RepairReport,
 )
-from spikegan_tf.baselines._moments import FitData
 from spikegan_tf.baselines.base import FitReport
+from spikegan_tf.data import WindowedSpikes
 
 __all__ = ["DGFitReport"]
 
@@ -119,7 +119,7 @@ class _States:
     occupancy: np.ndarray  # (M,) fraction of training bins per state
 
 
-def _fit_states(d: FitData, n_states: int, window: int, spatial_only: bool) -> _States | None:
+def _fit_states(d: WindowedSpikes, n_states: int, window: int, spatial_only: bool) -> _States | None:
     """Label bins by quantiles of the smoothed population count; None if one state."""
     if n_states == 1:
         return None

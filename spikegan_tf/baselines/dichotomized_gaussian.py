@@ -16,7 +16,7 @@ from spikegan_tf.baselines._gaussian import (
     nearest_correlation,
     orthant_mixture,
 )
-from spikegan_tf.baselines._moments import FitData, lagged_moments, rates
+from spikegan_tf.baselines._moments import lagged_moments, rates
 from spikegan_tf.baselines.base import Baseline
 from spikegan_tf.baselines.dg_fit import (
     DGFitReport,
@@ -26,6 +26,7 @@ from spikegan_tf.baselines.dg_fit import (
     _pair_index,
     _state_joint,
 )
+from spikegan_tf.data import WindowedSpikes
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DichotomizedGaussian", "DGFitReport"]
@@ -198,7 +199,7 @@ class DichotomizedGaussian(Baseline):
         }
 
     # ----------------------------------------------------------------- fit
-    def _fit(self, d: FitData, seed: int | None) -> dict[str, Any]:
+    def _fit(self, d: WindowedSpikes, seed: int | None) -> dict[str, Any]:
         n = d.n_neurons
         n_lags = 1 if self.spatial_only else d.n_bins
         max_lag = 0 if self.spatial_only else min(

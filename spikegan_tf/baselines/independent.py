@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.baselines._moments import FitData, rates, rates_per_bin
+from spikegan_tf.baselines._moments import rates, rates_per_bin
 from spikegan_tf.baselines.base import Baseline
+from spikegan_tf.data import WindowedSpikes
 from spikegan_tf.errors import ConfigError
 
 __all__ = ["IndependentBernoulli"]
@@ -56,7 +57,7 @@ class IndependentBernoulli(Baseline):
     def get_options(self) -> dict[str, Any]:
         return {"per_bin": self.per_bin}
 
-    def _fit(self, d: FitData, seed: int | None) -> dict[str, Any]:
+    def _fit(self, d: WindowedSpikes, seed: int | None) -> dict[str, Any]:
         if self.per_bin:
             self.p_ = rates_per_bin(d)
         else:

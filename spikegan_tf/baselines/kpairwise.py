@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from spikegan_tf._progress import Progress
-from spikegan_tf.baselines._moments import FitData, patterns
+from spikegan_tf.baselines._moments import patterns
 from spikegan_tf.baselines.base import Baseline
 from spikegan_tf.baselines.kpairwise_fit import (
     _SAMPLE_CHAINS,
@@ -25,6 +25,7 @@ from spikegan_tf.baselines.kpairwise_fit import (
     _rounded,
     pattern_moments,
 )
+from spikegan_tf.data import WindowedSpikes
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.params import Integer, Options, Real, validate_params
 
@@ -198,7 +199,7 @@ class KPairwiseMaxEnt(Baseline):
         return self._table
 
     # ----------------------------------------------------------------- fit
-    def _fit(self, d: FitData, seed: int | None) -> dict[str, Any]:
+    def _fit(self, d: WindowedSpikes, seed: int | None) -> dict[str, Any]:
         x = patterns(d)
         n, n_neurons = x.shape
         mu, c2, pk = pattern_moments(x)

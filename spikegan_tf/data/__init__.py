@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from spikegan_tf.data.io import DEFAULT_KEY, SUPPORTED_EXTENSIONS, SpikeRecording, load_spikes
-from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
+from spikegan_tf.data.source import WindowedSpikes, as_windows, neuron_rates, windowed_spikes
 from spikegan_tf.data.spiketimes import raster_from_spike_times, read_csv_spike_times
 from spikegan_tf.data.windows import n_windows, split_raster, split_windows, window_view
 
@@ -36,6 +36,8 @@ __all__ = [
     "window_view",
     "WindowedSpikes",
     "windowed_spikes",
+    "as_windows",
+    "neuron_rates",
     "window_dataset",
 ]
 

@@ -10,12 +10,14 @@ never materialised here (see :func:`spikegan_tf.data.window_view`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from spikegan_tf.data.windows import n_windows as _n_windows
+from spikegan_tf.data.windows import window_view as _window_view
 from spikegan_tf.errors import ConfigError, SpikeDataError, WindowingError
 from spikegan_tf.validation import (
     check_binary,
@@ -25,7 +27,11 @@ from spikegan_tf.validation import (
     where,
 )
 
-__all__ = ["WindowedSpikes", "windowed_spikes"]
+__all__ = ["WindowedSpikes", "windowed_spikes", "as_windows", "neuron_rates", "BLOCK_ROWS",
+           "EXACT_F32"]
+
+BLOCK_ROWS = 1 << 16  # raster rows processed at once (~13 MiB as float32 for 50 neurons)
+EXACT_F32 = 1 << 24  # integers up to this are exact in float32
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,97 @@ class WindowedSpikes:
         """Neurons per window."""
         return int(self.spikes.shape[1])
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(n_windows, n_neurons, n_bins)``."""
+        return (self.n_windows, self.n_neurons, self.n_bins)
+
+    @property
+    def n_time_bins(self) -> int:
+        """Single bins in ``spikes`` (a raster's length, or windows x bins)."""
+        if self.kind == "raster":
+            return int(self.spikes.shape[0])
+        return int(self.spikes.shape[0] * self.spikes.shape[2])
+
+    def windows(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Windows ``start:stop`` ``(n, n_neurons, n_bins)`` (a read-only view for a raster).
+
+        Examples
+        --------
+        >>> w = windowed_spikes(np.eye(6, 2, dtype=np.uint8), n_bins=4, stride=2)
+        >>> w.windows().shape, w.windows(1)[0, :, 0].tolist()
+        ((2, 2, 4), [0, 0])
+        """
+        stop = self.n_windows if stop is None else min(stop, self.n_windows)
+        if self.kind == "windows":
+            return self.spikes[start:stop]
+        return _window_view(self.spikes, self.n_bins, self.stride)[start:stop]
+
+    def take(self, indices: Any) -> np.ndarray:
+        """A copy of the windows at ``indices``, uint8 ``(len(indices), n_neurons, n_bins)``."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if self.kind == "windows":
+            return self.spikes[idx]
+        return np.ascontiguousarray(_window_view(self.spikes, self.n_bins, self.stride)[idx])
+
+    def iter_windows(self, chunk: int) -> Iterator[np.ndarray]:
+        """Consecutive chunks of at most ``chunk`` windows."""
+        for start in range(0, self.n_windows, chunk):
+            yield self.windows(start, start + chunk)
+
+    def blocks(self, block_rows: int = BLOCK_ROWS) -> Iterator[tuple[np.ndarray, int, int]]:
+        """``(raster_block, stride, n_windows)`` covering every window once, in order.
+
+        Windows are laid end to end (stride ``n_bins``); a raster is cut into
+        blocks of about ``block_rows`` rows that overlap by ``n_bins - stride``,
+        each holding at most ``EXACT_F32 // n_bins`` windows, so that sums over
+        the windows of one block are exact in float32.
+        """
+        T = self.n_bins
+        if self.kind == "windows":
+            per = max(1, block_rows // T)
+            for start in range(0, self.n_windows, per):
+                w = self.spikes[start:start + per]
+                yield (np.ascontiguousarray(w.transpose(0, 2, 1)).reshape(-1, self.n_neurons),
+                       T, len(w))
+            return
+        s = self.stride
+        per = max(1, min((block_rows - T) // s + 1, EXACT_F32 // T))
+        for k0 in range(0, self.n_windows, per):
+            nw = min(per, self.n_windows - k0)
+            a0 = k0 * s
+            yield self.spikes[a0:a0 + (nw - 1) * s + T], s, nw
+
+    def neuron_rates(self) -> np.ndarray:
+        """Firing probability of each neuron ``(n_neurons,)`` over ``spikes`` (float64)."""
+        return neuron_rates(self.spikes)
+
+
+def neuron_rates(windows_or_raster: np.ndarray) -> np.ndarray:
+    """Firing probability per neuron ``(n_neurons,)`` of a raster or of windows.
+
+    Examples
+    --------
+    >>> neuron_rates(np.array([[1, 0], [0, 0]], np.uint8)).tolist()
+    [0.5, 0.0]
+    """
+    axes = 0 if windows_or_raster.ndim == 2 else (0, 2)
+    return windows_or_raster.mean(axis=axes, dtype=np.float64)
+
+
+def as_windows(data: Any, name: str = "spikes") -> np.ndarray:
+    """Validated windows ``(n, n_neurons, n_bins)`` of an array of windows or a :class:`WindowedSpikes`.
+
+    For the consumers that need every window as an array (importance maps).
+
+    Examples
+    --------
+    >>> w = windowed_spikes(np.zeros((10, 2), np.uint8), n_bins=4, stride=3)
+    >>> as_windows(w).shape, as_windows(np.zeros((5, 2, 4), np.uint8)).shape
+    ((3, 2, 4), (5, 2, 4))
+    """
+    return np.ascontiguousarray(windowed_spikes(data, name=name).windows())
+
 
 def _unwrap(data: Any, source: str | None) -> tuple[Any, str | None, str | None, float | None]:
     """Take the array, file, key and bin width out of a recording-like object."""
@@ -88,7 +185,7 @@ def windowed_spikes(
 
     Parameters
     ----------
-    data : array_like or SpikeRecording
+    data : array_like, SpikeRecording or WindowedSpikes
         Windows ``(n_samples, n_neurons, n_bins)`` or a raster
         ``(n_time_bins, n_neurons)`` of 0/1 values, or an object with a
         ``spikes`` attribute (a :class:`spikegan_tf.data.SpikeRecording`), whose
@@ -139,6 +236,11 @@ def windowed_spikes(
             "`stride_for_windows` must be 'reject' or 'ignore'. "
             f"Received {stride_for_windows!r}."
         )
+    if isinstance(data, WindowedSpikes):  # validated already: check only the window length
+        if n_bins is not None and check_positive_int(n_bins, "n_bins") != data.n_bins:
+            raise WindowingError(f"`n_bins` ({n_bins}) does not match the {data.n_bins}-bin "
+                                 f"windows of `{name}`.")
+        return data
     data, source, key, bin_width = _unwrap(data, source)
     source = None if source is None else str(source)
     loc = where(source)

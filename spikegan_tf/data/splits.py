@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.source import windowed_spikes
+from spikegan_tf.data.source import neuron_rates, windowed_spikes
 from spikegan_tf.data.windows import split_raster, split_windows, window_view
 from spikegan_tf.errors import SpikeDataError
 from spikegan_tf.params import Real, check_param
@@ -26,7 +26,7 @@ from spikegan_tf.validation import (
     where,
 )
 
-__all__ = ["TrainingData", "neuron_rates", "prepare_data"]
+__all__ = ["TrainingData", "prepare_data"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,19 +62,6 @@ class TrainingData:
         if self.is_raster:
             return (self.train.shape[0] - self.n_bins) // self.stride + 1
         return int(self.train.shape[0])
-
-
-def neuron_rates(windows_or_raster: np.ndarray) -> np.ndarray:
-    """Firing probability per neuron ``(n_neurons,)`` of a raster or of windows.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> neuron_rates(np.array([[1, 0], [0, 0]], np.uint8)).tolist()
-    [0.5, 0.0]
-    """
-    axes = 0 if windows_or_raster.ndim == 2 else (0, 2)
-    return windows_or_raster.mean(axis=axes, dtype=np.float64)
 
 
 def _firing_summary(windows_or_raster: np.ndarray) -> dict[str, float]:

@@ -35,12 +35,12 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf._atomic import atomic_path
+from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.evaluation.metrics import HEADLINE, STATISTICS, Metric, _check_comparable, _metric
 from spikegan_tf.statistics import (
     DEFAULT_WORD_BINS,
     Statistics,
-    WindowSource,
     compute_statistics,
 )
 
@@ -80,9 +80,9 @@ def as_statistics(
             f"`{label}` must be an array of spikes or Statistics, not a path ('{data}'): "
             "load it first (spikegan_tf.data.load_spikes)."
         )
-    arr = data if isinstance(data, WindowSource) else np.asarray(data)
-    bins = n_bins if (isinstance(arr, WindowSource) or arr.ndim == 2) else None
-    src = WindowSource(arr, n_bins=bins, stride=stride, name=label)
+    arr = data if isinstance(data, WindowedSpikes) else np.asarray(data)
+    bins = n_bins if (isinstance(arr, WindowedSpikes) or arr.ndim == 2) else None
+    src = windowed_spikes(arr, n_bins=bins, stride=stride, name=label, stride_for_windows="ignore")
     if like is None:
         return compute_statistics(src, max_lag=max_lag, word_neurons=word_neurons,
                                   word_bins=word_bins)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.statistics import WindowSource
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["MemorizationResult", "nearest_distances", "memorization", "DEFAULT_N_QUERIES"]
@@ -46,14 +46,14 @@ class _Index:
     windows that spike at (neuron ``i``, bin ``p``) are one contiguous run.
     """
 
-    def __init__(self, src: WindowSource) -> None:
+    def __init__(self, src: WindowedSpikes) -> None:
         self.n, self.N, self.T = src.n_windows, src.n_neurons, src.n_bins
         if src.kind == "raster":
             s = src.stride
-            raster = src._raster[: (self.n - 1) * s + self.T]
+            raster = src.spikes[: (self.n - 1) * s + self.T]
         else:  # windows laid end to end: window k, bin p is raster row k*T + p
             s = self.T
-            raster = np.ascontiguousarray(src._windows.transpose(0, 2, 1)).reshape(-1, self.N)
+            raster = np.ascontiguousarray(src.spikes.transpose(0, 2, 1)).reshape(-1, self.N)
         self.s = s
         neuron, t = np.nonzero(raster.T)  # sorted by neuron, then time
         key = neuron.astype(np.int64) * s + t % s
@@ -113,7 +113,7 @@ class _Index:
 
 
 def _dense_overlaps(
-    queries: np.ndarray, ref: WindowSource
+    queries: np.ndarray, ref: WindowedSpikes
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """Yield ``(k0, k1, overlaps (nq, k1-k0), ref counts)`` per chunk of reference windows."""
     D = ref.n_neurons * ref.n_bins
@@ -139,7 +139,7 @@ def nearest_distances(
     ----------
     queries : array_like
         Windows ``(q, N, T)``.
-    reference : array_like or WindowSource
+    reference : array_like or WindowedSpikes
         Windows ``(n, N, T)``, or a raster ``(time, N)`` cut with ``n_bins``/``stride``.
     method : {"auto", "index", "dense"}
         Inverted spike index (sparse data) or float32 matrix products; same result.
@@ -161,8 +161,8 @@ def nearest_distances(
     """
     if method not in ("auto", "index", "dense"):
         raise ConfigError(f"`method` must be 'auto', 'index' or 'dense'. Received {method!r}.")
-    ref = WindowSource(reference, n_bins=n_bins, stride=stride, name="reference")
-    q = WindowSource(queries, name="queries", n_bins=ref.n_bins if np.ndim(queries) == 2 else None)
+    ref = windowed_spikes(reference, n_bins=n_bins, stride=stride, name="reference", stride_for_windows="ignore")
+    q = windowed_spikes(queries, name="queries", n_bins=ref.n_bins if np.ndim(queries) == 2 else None, stride_for_windows="ignore")
     if (q.n_neurons, q.n_bins) != (ref.n_neurons, ref.n_bins):
         raise SpikeDataError(
             f"`queries` windows are {q.n_neurons} neurons x {q.n_bins} bins but the reference "
@@ -308,7 +308,7 @@ def memorization(
     seed = check_seed(seed)
     if n_queries is not None:
         n_queries = check_positive_int(n_queries, "n_queries")
-    ref = WindowSource(train, n_bins=n_bins, stride=stride, name="train")
+    ref = windowed_spikes(train, n_bins=n_bins, stride=stride, name="train", stride_for_windows="ignore")
     rng = np.random.default_rng(seed)
     out: dict[str, Any] = {}
     for label, data in (("generated", generated), ("held_out", held_out)):
@@ -316,8 +316,8 @@ def memorization(
             out.update({f"{label}_distances": None, f"{label}_nearest": None,
                         f"{label}_indices": None})
             continue
-        src = WindowSource(data, n_bins=n_bins if np.ndim(data) == 2 else None, stride=stride,
-                           name=label)
+        src = windowed_spikes(data, n_bins=n_bins if np.ndim(data) == 2 else None, stride=stride,
+                           name=label, stride_for_windows="ignore")
         if (src.n_neurons, src.n_bins) != (ref.n_neurons, ref.n_bins):
             raise SpikeDataError(
                 f"`{label}` windows are {src.n_neurons} neurons x {src.n_bins} bins but the "

@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf._atomic import atomic_path
+from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
 from spikegan_tf.errors import ConfigError, RunDirError
 from spikegan_tf.evaluation.compare import ComparisonResult, compare
 from spikegan_tf.evaluation.memorization import DEFAULT_N_QUERIES, memorization
-from spikegan_tf.statistics import DEFAULT_WORD_BINS, Statistics, WindowSource
+from spikegan_tf.statistics import DEFAULT_WORD_BINS, Statistics
 from spikegan_tf.validation import check_seed
 
 __all__ = ["evaluate", "RESULTS_FILE", "REPORT_FILE", "FIGURE_FILE", "RATIOS_FILE"]
@@ -37,13 +38,13 @@ FIGURE_FILE = "statistics.png"
 RATIOS_FILE = "ratios.png"
 
 
-def _source(data: Any, n_bins: int | None, stride: int, label: str) -> WindowSource | None:
+def _source(data: Any, n_bins: int | None, stride: int, label: str) -> WindowedSpikes | None:
     if isinstance(data, Statistics):
         return None
-    if isinstance(data, WindowSource):
+    if isinstance(data, WindowedSpikes):
         return data
     arr = np.asarray(data)
-    return WindowSource(arr, n_bins=n_bins if arr.ndim == 2 else None, stride=stride, name=label)
+    return windowed_spikes(arr, n_bins=n_bins if arr.ndim == 2 else None, stride=stride, name=label, stride_for_windows="ignore")
 
 
 def _prepare_out_dir(out_dir: str | os.PathLike) -> Path:
@@ -142,7 +143,7 @@ def evaluate(
         word_bins=word_bins, reference_label=reference_label,
         noise_floor_label=noise_floor_label,
     )
-    sources: dict[str, WindowSource | None] = {reference_label: _source(reference, n_bins, stride,
+    sources: dict[str, WindowedSpikes | None] = {reference_label: _source(reference, n_bins, stride,
                                                                         reference_label)}
     for label, data in candidates.items():
         sources[str(label)] = _source(data, n_bins, stride, str(label))

@@ -258,7 +258,7 @@ class SpikeGAN:
         >>> [round(float(r), 4) for r in gan.probabilities(z).mean(axis=(0, 2))]
         [0.1, 0.25]
         """
-        from spikegan_tf.data.splits import neuron_rates
+        from spikegan_tf.data.source import neuron_rates
         from spikegan_tf.gan.networks import calibrate_output_bias
         from spikegan_tf.validation import check_raster, check_windows
 

@@ -51,7 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.splits import TrainingData, neuron_rates
+from spikegan_tf.data.source import neuron_rates
+from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import ConfigError, SpikeDataError, TrainingDivergedError
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.rundir import RunDir

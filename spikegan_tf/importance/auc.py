@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data import as_windows
 from spikegan_tf.errors import SpikeDataError
-from spikegan_tf.validation import check_binary, check_windows
+from spikegan_tf.validation import check_binary
 
 __all__ = ["roc_auc", "spike_auc"]
 
@@ -59,7 +60,7 @@ def spike_auc(maps: Any, spikes: Any, mask: Any) -> float:
     >>> spike_auc(maps, spikes, np.array([[[1, 0, 0, 0]]]))
     1.0
     """
-    x = check_windows(spikes, "spikes").astype(bool)
+    x = as_windows(spikes).astype(bool)
     m = check_binary(mask, "mask").astype(bool)
     v = np.asarray(maps, np.float64)
     if v.shape != x.shape or m.shape != x.shape:

@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf._progress import Progress
+from spikegan_tf.data import as_windows
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.validation import check_positive_int, check_seed, check_windows
+from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = [
     "METHODS",
@@ -202,7 +203,7 @@ def importance_maps(
     cfg = ImportanceConfig(method=method, window=window, step=step, n_shuffles=n_shuffles,
                            chunk_size=chunk_size)
     seed = check_seed(seed)
-    x = check_windows(spikes, "spikes")
+    x = as_windows(spikes)
     _check_critic_shape(critic, x.shape)
     scorer = _scorer(critic, (x.shape[1], x.shape[2]))
     progress = Progress(f"importance ({cfg.method})", x.shape[0], "windows",

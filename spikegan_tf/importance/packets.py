@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data import as_windows
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.validation import check_positive_int, check_seed, check_windows
+from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["PacketRecovery", "recover_packets"]
 
@@ -114,7 +115,7 @@ def recover_packets(
            [0., 1., 0., 0., 0., 0.],
            [0., 0., 0., 0., 0., 0.]])
     """
-    x = check_windows(spikes, "spikes").astype(bool)
+    x = as_windows(spikes).astype(bool)
     v = np.asarray(maps, np.float64)
     if v.shape != x.shape:
         raise SpikeDataError(

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data import as_windows
 from spikegan_tf.errors import SpikeDataError
 from spikegan_tf.importance.packets import recover_packets
-from spikegan_tf.validation import check_windows
 
 __all__ = ["plot_importance"]
 
@@ -35,7 +35,7 @@ def plot_importance(maps: Any, spikes: Any, path: Any, *, n_examples: int = 4,
     """
     from matplotlib.figure import Figure  # no pyplot: leaves the user's backend alone
 
-    x = check_windows(spikes, "spikes")
+    x = as_windows(spikes)
     v = np.asarray(maps, np.float64)
     if v.shape != x.shape:
         raise SpikeDataError(f"`maps` must have the shape of `spikes` {x.shape}. Received {v.shape}.")

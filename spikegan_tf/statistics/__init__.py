@@ -46,6 +46,13 @@ A neuron that never spikes has an undefined correlation: its entries are NaN and
 ``RuntimeWarning`` names it (nothing crashes).
 """
 
+from spikegan_tf.statistics.defaults import (
+    DEFAULT_MAX_LAG,
+    DEFAULT_WORD_BINS,
+    DEFAULT_WORD_NEURONS,
+    MAX_ENTROPY_BITS,
+    MAX_WORD_BITS,
+)
 from spikegan_tf.statistics.finish import distribution_entropy
 from spikegan_tf.statistics.result import Statistics, compute_statistics
 from spikegan_tf.statistics.single import (
@@ -61,13 +68,5 @@ from spikegan_tf.statistics.single import (
     time_course,
     word_probabilities,
 )
-from spikegan_tf.statistics.source import (
-    DEFAULT_MAX_LAG,
-    DEFAULT_WORD_BINS,
-    DEFAULT_WORD_NEURONS,
-    MAX_ENTROPY_BITS,
-    MAX_WORD_BITS,
-    WindowSource,
-)
 
-__all__ = ["WindowSource", "Statistics", "compute_statistics", "firing_probability", "time_course", "covariance", "correlation", "lagged_covariance", "autocorrelogram", "spike_count_distribution", "isi_distribution", "word_probabilities", "spike_count_correlation", "entropy", "distribution_entropy", "DEFAULT_MAX_LAG", "DEFAULT_WORD_NEURONS", "DEFAULT_WORD_BINS", "MAX_WORD_BITS", "MAX_ENTROPY_BITS"]
+__all__ = ["Statistics", "compute_statistics", "firing_probability", "time_course", "covariance", "correlation", "lagged_covariance", "autocorrelogram", "spike_count_distribution", "isi_distribution", "word_probabilities", "spike_count_correlation", "entropy", "distribution_entropy", "DEFAULT_MAX_LAG", "DEFAULT_WORD_NEURONS", "DEFAULT_WORD_BINS", "MAX_WORD_BITS", "MAX_ENTROPY_BITS"]

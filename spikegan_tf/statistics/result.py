@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data.source import BLOCK_ROWS, WindowedSpikes, windowed_spikes
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.statistics.defaults import (
+    DEFAULT_MAX_LAG,
+    DEFAULT_WORD_BINS,
+    DEFAULT_WORD_NEURONS,
+    MAX_ENTROPY_BITS,
+    MAX_WORD_BITS,
+    MAX_WORD_NEURONS,
+)
 from spikegan_tf.statistics.finish import (
     _acg,
     _corr_from_cov,
@@ -22,16 +31,6 @@ from spikegan_tf.statistics.finish import (
     _normalize_dist,
     _pattern_entropies,
     distribution_entropy,
-)
-from spikegan_tf.statistics.source import (
-    _BLOCK_ROWS,
-    DEFAULT_MAX_LAG,
-    DEFAULT_WORD_BINS,
-    DEFAULT_WORD_NEURONS,
-    MAX_ENTROPY_BITS,
-    MAX_WORD_BITS,
-    MAX_WORD_NEURONS,
-    WindowSource,
 )
 from spikegan_tf.statistics.sums import _accumulate
 from spikegan_tf.validation import check_positive_int
@@ -180,7 +179,7 @@ def _resolve_max_lag(max_lag: int | None, n_bins: int) -> int:
 
 
 def _resolve_words(
-    word_neurons: Sequence[int] | None, word_bins: int, src: WindowSource
+    word_neurons: Sequence[int] | None, word_bins: int, src: WindowedSpikes
 ) -> tuple[tuple[int, ...], int]:
     word_bins = check_positive_int(word_bins, "word_bins")
     if word_bins > src.n_bins:
@@ -232,14 +231,14 @@ def compute_statistics(
     word_neurons: Sequence[int] | None = None,
     word_bins: int = DEFAULT_WORD_BINS,
     ddof: int = 1,
-    block_rows: int = _BLOCK_ROWS,
+    block_rows: int = BLOCK_ROWS,
     lag_method: str = "auto",
 ) -> Statistics:
     """Compute every statistic of windows, or of a raster cut into windows, in one pass.
 
     Parameters
     ----------
-    data : array_like or WindowSource
+    data : array_like or WindowedSpikes
         Windows ``(n, N, T)`` of 0/1, or a raster ``(time, N)`` with ``n_bins``.
     n_bins : int, optional
         Window length when ``data`` is a raster.
@@ -277,7 +276,7 @@ def compute_statistics(
     >>> bool(np.allclose(compute_statistics(windows, max_lag=3).covariance, st.covariance))
     True
     """
-    src = WindowSource(data, n_bins=n_bins, stride=stride)
+    src = windowed_spikes(data, n_bins=n_bins, stride=stride, stride_for_windows="ignore")
     L = _resolve_max_lag(max_lag, src.n_bins)
     ddof = _check_ddof(ddof)
     group, wb = _resolve_words(word_neurons, word_bins, src)

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data.source import windowed_spikes
 from spikegan_tf.errors import ConfigError
+from spikegan_tf.statistics.defaults import DEFAULT_MAX_LAG, MAX_ENTROPY_BITS
 from spikegan_tf.statistics.finish import (
     _acg,
     _corr_from_cov,
@@ -18,7 +20,6 @@ from spikegan_tf.statistics.finish import (
     _pattern_entropies,
 )
 from spikegan_tf.statistics.result import _check_ddof, _resolve_words
-from spikegan_tf.statistics.source import DEFAULT_MAX_LAG, MAX_ENTROPY_BITS, WindowSource
 from spikegan_tf.statistics.sums import _accumulate
 from spikegan_tf.validation import check_positive_int
 
@@ -47,7 +48,7 @@ def firing_probability(windows: Any, *, n_bins: int | None = None, stride: int =
     >>> firing_probability(x)
     array([0.5  , 0.125])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     sums = _accumulate(src, {"mean"})
     return sums.s1l[0] / (src.n_windows * src.n_bins)
 
@@ -62,7 +63,7 @@ def time_course(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> 
     >>> time_course(x)
     array([[1. , 0.5, 0. , 0.5]])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     sums = _accumulate(src, {"timecourse"})
     return sums.tc / src.n_windows
 
@@ -80,7 +81,7 @@ def covariance(
     array([[0.25, 0.25],
            [0.25, 0.25]])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     sums = _accumulate(src, {"lags"}, max_lag=0)
     return _covariances(sums, _check_ddof(ddof))[0]
 
@@ -98,7 +99,7 @@ def correlation(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> 
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     sums = _accumulate(src, {"lags"}, max_lag=0)
     return _corr_from_cov(_covariances(sums, 1)[0], "single-bin activity")
 
@@ -123,7 +124,7 @@ def lagged_covariance(
     array([[-0.22222222,  0.22222222],
            [ 0.22222222, -0.22222222]])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     L = check_positive_int(max_lag, "max_lag")
     if L >= src.n_bins:
         raise ConfigError(
@@ -163,7 +164,7 @@ def autocorrelogram(
         raise ConfigError(
             f"`normalize` must be 'reference' or 'counts'. Received {normalize!r}."
         )
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     L = check_positive_int(max_lag, "max_lag", minimum=0)
     if L >= src.n_bins:
         raise ConfigError(
@@ -185,7 +186,7 @@ def spike_count_distribution(
     >>> spike_count_distribution(x)
     array([0.5 , 0.25, 0.25])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     sums = _accumulate(src, {"pk"})
     return sums.pk / (src.n_windows * src.n_bins)
 
@@ -206,7 +207,7 @@ def isi_distribution(
     >>> isi_distribution(x, normalize=False)
     array([0., 1., 1., 0.])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     counts = _accumulate(src, {"isi"}).isi
     if not normalize:
         return counts
@@ -232,7 +233,7 @@ def word_probabilities(
     >>> word_probabilities(x, [0, 1])  # codes 00, 01, 10, 11
     array([0.5 , 0.25, 0.  , 0.25])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     group, wb = _resolve_words(neurons, word_bins, src)
     sums = _accumulate(src, {"words"}, word_neurons=group, word_bins=wb)
     if wb == 1:
@@ -253,7 +254,7 @@ def spike_count_correlation(
     array([[ 1. , -0.5],
            [-0.5,  1. ]])
     """
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     sums = _accumulate(src, {"counts"})
     cov = _cov_from_sums(sums.c2, sums.c1, sums.c1, sums.n_windows, 1)
     return _corr_from_cov(cov, "spike counts per window")
@@ -283,7 +284,7 @@ def entropy(
     """
     if method not in ("plugin", "miller_madow"):
         raise ConfigError(f"`method` must be 'plugin' or 'miller_madow'. Received {method!r}.")
-    src = WindowSource(windows, n_bins=n_bins, stride=stride, name="windows")
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     bits = src.n_neurons * src.n_bins
     if bits > MAX_ENTROPY_BITS:
         raise ConfigError(

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from spikegan_tf.statistics.source import _BLOCK_ROWS, _EXACT_F32, _PAIR_COST, WindowSource
+from spikegan_tf.data.source import BLOCK_ROWS, EXACT_F32, WindowedSpikes
+from spikegan_tf.statistics.defaults import _PAIR_COST
 
 __all__ = []
 
@@ -110,9 +111,9 @@ class _Sums:
 
     def _add_lags_dense(self, X: np.ndarray, s: int, nw: int) -> None:
         # BLAS products; float32 is exact here: every sum is an integer <= nw * T <= 2**24
-        # (see WindowSource._blocks). Totals are kept in float64.
+        # (see WindowedSpikes.blocks). Totals are kept in float64.
         T, m = self.n_bins, X.shape[0]
-        ftype = np.float32 if nw * T <= _EXACT_F32 else np.float64
+        ftype = np.float32 if nw * T <= EXACT_F32 else np.float64
         Xf = X.astype(ftype)
         for lag in range(self.max_lag + 1):
             w = _coverage(m - lag, s, nw, T - lag).astype(ftype)
@@ -187,13 +188,13 @@ class _Sums:
 
 
 def _accumulate(
-    src: WindowSource,
+    src: WindowedSpikes,
     want: set[str],
     *,
     max_lag: int = 0,
     word_neurons: tuple[int, ...] = (),
     word_bins: int = 1,
-    block_rows: int = _BLOCK_ROWS,
+    block_rows: int = BLOCK_ROWS,
     method: str = "auto",
 ) -> _Sums:
     sums = _Sums(
@@ -205,6 +206,6 @@ def _accumulate(
         word_bins=word_bins,
         method=method,
     )
-    for X, s, nw in src._blocks(block_rows):
+    for X, s, nw in src.blocks(block_rows):
         sums.add(X, s, nw)
     return sums
