@@ -203,7 +203,7 @@ def test_the_build_installs_the_exporters_as_spikegan_tf_export(tmp_path):
     assert not (lib / "export").exists()  # never a generic top-level `export` package
     built = {p.parent.relative_to(lib).as_posix() for p in lib.glob("**/__init__.py")}
     assert built == _expected_packages(root)
-    shipped = lib / "spikegan_tf" / "pretrained" / "retina50"  # package data, not only code
+    shipped = lib / "spikegan_tf" / "gan" / "pretrained" / "retina50"  # package data, not only code
     assert sorted(p.name for p in shipped.iterdir()) == ["README.md", "config.json",
                                                          "generator.keras"]
 
