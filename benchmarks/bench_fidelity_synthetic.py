@@ -69,8 +69,8 @@ def simulate(dataset: str, n: int, seed: int) -> np.ndarray:
 
 def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) -> dict:
     from spikegan_tf.data.splits import prepare_data
-    from spikegan_tf.gan.callbacks import validation_errors
     from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.held_out import validation_errors
     from spikegan_tf.gan.sampling import sample
     from spikegan_tf.gan.train_config import TrainConfig
     from spikegan_tf.gan.trainer import Trainer

@@ -28,7 +28,7 @@ from spikegan_tf.errors import RunDirError
 from spikegan_tf.gan.sampling import RASTER_CHUNK, fill, iter_raster_chunks, output_array
 from spikegan_tf.validation import check_positive_int
 
-from .runtime import OnnxSession
+from .onnx_session import OnnxSession
 from .stream import PrefetchStream
 
 __all__ = ["RasterSampler"]

@@ -9,14 +9,12 @@ from scipy.stats import multivariate_normal
 
 from spikegan_tf.baselines import DichotomizedGaussian
 from spikegan_tf.baselines._gaussian import (
-    bivariate_normal_cdf,
     block_toeplitz,
     extend_stationary,
-    invert_orthant,
     nearest_correlation,
-    orthant_mixture,
     toeplitz_blocks,
 )
+from spikegan_tf.baselines._orthant import bivariate_normal_cdf, invert_orthant, orthant_mixture
 from spikegan_tf.errors import ConfigError
 
 

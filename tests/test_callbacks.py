@@ -9,8 +9,9 @@ import pytest
 
 from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.gan.callbacks import Callback, Validation, default_callbacks
+from spikegan_tf.gan.callbacks import Callback, default_callbacks
 from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.held_out import Validation
 from spikegan_tf.gan.train_config import TrainConfig
 from spikegan_tf.gan.trainer import Trainer
 

@@ -10,7 +10,8 @@ import pytest
 from spikegan_tf.data import SpikeRecording
 from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.errors import ConfigError, SpikeDataError
-from spikegan_tf.gan.callbacks import ProgressLine, validation_errors
+from spikegan_tf.gan.callbacks import ProgressLine
+from spikegan_tf.gan.held_out import validation_errors
 from spikegan_tf.gan.train_config import TrainConfig
 
 

@@ -10,9 +10,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import ndtri
 
-from spikegan_tf.baselines._gaussian import (
-    RepairReport,
-)
+from spikegan_tf.baselines._gaussian import RepairReport
 from spikegan_tf.baselines.base import FitReport
 from spikegan_tf.data import WindowedSpikes
 

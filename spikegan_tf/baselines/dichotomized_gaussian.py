@@ -9,14 +9,9 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from spikegan_tf.baselines._gaussian import (
-    block_toeplitz,
-    extend_stationary,
-    invert_orthant,
-    nearest_correlation,
-    orthant_mixture,
-)
+from spikegan_tf.baselines._gaussian import block_toeplitz, extend_stationary, nearest_correlation
 from spikegan_tf.baselines._moments import lagged_moments, rates
+from spikegan_tf.baselines._orthant import invert_orthant, orthant_mixture
 from spikegan_tf.baselines.base import Baseline
 from spikegan_tf.baselines.dg_fit import (
     DGFitReport,

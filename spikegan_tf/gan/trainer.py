@@ -429,7 +429,8 @@ class Trainer:
         TrainingDivergedError
             On a NaN/inf loss; the last good checkpoint is kept.
         """
-        from spikegan_tf.gan.callbacks import Callback, Validation, default_callbacks
+        from spikegan_tf.gan.callbacks import Callback, default_callbacks
+        from spikegan_tf.gan.held_out import Validation
 
         self._check_data(data)
         if more_steps is not None:
