@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from spikegan_tf.data.splits import prepare_data
-from spikegan_tf.errors import ConfigError
+from spikegan_tf.errors import ConfigError, TrainingDivergedError
 from spikegan_tf.gan.callbacks import Callback, default_callbacks
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.held_out import Validation
@@ -91,3 +91,11 @@ def test_callbacks_must_be_callbacks_and_defaults_follow_the_config(tmp_path):
     quiet = default_callbacks(_trainer(eval_every=0), data)
     assert not any(isinstance(c, Validation) for c in quiet)
     assert "Checkpoint" not in [type(c).__name__ for c in quiet]  # no run directory
+
+
+def test_train_steps_reports_a_non_finite_loss_in_one_line(monkeypatch):
+    trainer = _trainer()
+    monkeypatch.setattr(trainer, "_call", lambda data, n: ({"d_loss": float("nan")}, False, 1))
+    with pytest.raises(TrainingDivergedError, match=r"^Training diverged at step 0: non-finite "
+                                                    r"loss \(d_loss=nan\)\. Try a lower"):
+        trainer.train_steps(prepare_data(X, val_fraction=0.0), 3)

@@ -1,41 +1,10 @@
-"""WGAN-GP training of Spike-GAN: a custom ``tf.function`` step under ``tf.distribute``.
+"""The Spike-GAN trainer: builds the networks, runs the WGAN-GP step, stops; callbacks do the rest.
 
-One training **step** is one generator iteration of the paper: ``n_critic``
-critic updates (each on a fresh real batch, fresh fake batch and fresh
-interpolation weights, loss ``E[D(fake)] - E[D(real)] + gp_weight * GP``)
-followed by one generator update (loss ``-E[D(G(z))]``), Adam(3e-4, 0, 0.9)
-for both, batch 64 (:class:`TrainConfig`; ``TrainConfig.from_recipe("paper")``
-is the paper's Adam(1e-4, 0, 0.9)). By default the critic sees generated
-windows as Bernoulli spikes with a straight-through gradient
-(:func:`spikegan_tf.gan.losses.critic_view`), as binary as the real ones.
-
-How the step is made fast without changing the mathematics:
-
-* the ``n_critic`` fake batches of one step are generated in **one** generator
-  call (the generator does not change during the critic updates and has no
-  batch-coupled layers);
-* real, fake and interpolated windows go through the critic as **one** batch;
-* real windows are sampled **inside the graph**: the training windows (or the
-  training raster, windowed on the fly from random start indices) are a
-  constant and each batch is a ``tf.gather`` of indices drawn uniformly, with
-  replacement, from the trainer's ``tf.random.Generator``;
-* several steps run per ``tf.function`` call (``steps_per_call``), and the
-  whole loop can be XLA-compiled (``jit_compile``: for GPUs; on CPUs XLA
-  compiles the penalty's second-order convolutions ~40x slower).
-
-On a CPU the step is compute-bound: ``benchmarks/bench_train.py`` measures
-~80 GFLOP per CPU-second for both this trainer and a straightforward Keras
-step, ~80 % of what a large float32 matmul reaches.
-
-Randomness: the trainer owns ``tf.random.Generator.from_seed(seed)``; it draws
-every random number of a step (data indices, ``z``, interpolation weights) for
-the **global** batch in cross-replica context, and each replica takes its slice,
-so one seed gives the same training whatever the number of replicas. The
-generator is checkpointed with the models, both optimisers and the step
-counter: ``k`` steps, then resume for ``k`` more, equals ``2 k`` steps.
-
-Losses are summed per replica and divided by the global batch size, so the
-all-reduced gradients are those of the global batch.
+The step itself (its mathematics, how it is made fast, its randomness and its
+distribution over replicas) is :mod:`spikegan_tf.gan.step`; the side jobs of
+the loop (validation, logging, TensorBoard, checkpoints, progress, signals) are
+:mod:`spikegan_tf.gan.callbacks`; the run's files are
+:class:`spikegan_tf.gan.rundir.RunDir`.
 """
 
 from __future__ import annotations
@@ -56,6 +25,7 @@ from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import ConfigError, SpikeDataError, TrainingDivergedError
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.rundir import RunDir
+from spikegan_tf.gan.step import WGANGPStep
 from spikegan_tf.gan.train_config import (
     _RESUME_FIXED,
     TrainConfig,
@@ -85,7 +55,7 @@ class TrainResult:
     run_dir: Path | None
 
 
-class Trainer:
+class Trainer(WGANGPStep):
     """WGAN-GP trainer of a Spike-GAN generator/critic pair.
 
     Parameters
@@ -171,153 +141,6 @@ class Trainer:
         self._manager = None
         self._train_fn = None
         self._data_key: Any = None
-
-    # ----------------------------------------------------------------- building blocks
-
-    def _optimizer(self, keras: Any, name: str) -> Any:
-        cfg = self.config
-        opt = keras.optimizers.Adam(learning_rate=cfg.learning_rate, beta_1=cfg.beta_1,
-                                    beta_2=cfg.beta_2, name=name)
-        if cfg.mixed_precision:
-            opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
-        return opt
-
-    def _sample_real(self, data: Any, count: int) -> Any:
-        """Draw ``count`` training windows in the graph (uniform, with replacement)."""
-        import tensorflow as tf
-
-        table, n_windows, raster_stride = data
-        idx = self.rng.uniform((count,), 0, n_windows, dtype=tf.int64)
-        if raster_stride is None:
-            return tf.cast(tf.gather(table, idx), tf.float32)
-        n_bins = self.model_config.n_bins
-        rows = idx[:, None] * raster_stride + tf.range(n_bins, dtype=tf.int64)[None, :]
-        windows = tf.gather(table, rows)  # (count, n_bins, n_neurons)
-        return tf.transpose(tf.cast(windows, tf.float32), (0, 2, 1))
-
-    def _replica_step(self, real: Any, z_critic: Any, alpha: Any, z_gen: Any,
-                      u_critic: Any = None, u_gen: Any = None) -> dict[str, Any]:
-        """One generator iteration on this replica's slice of the global batch.
-
-        ``u_critic`` / ``u_gen`` are the uniform draws that turn the fake
-        probabilities into spikes for the critic (``critic_input="spikes"``),
-        ``None`` when the critic sees the probabilities.
-        """
-        import tensorflow as tf
-
-        from spikegan_tf.gan.losses import critic_objective, critic_view, generator_loss
-
-        cfg, mc = self.config, self.model_config
-        ctx = tf.distribute.get_replica_context()
-        n_rep = ctx.num_replicas_in_sync
-        batch = cfg.batch_size
-        per = batch // n_rep
-        if n_rep > 1:
-            start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * per
-            real = real[:, start:start + per]
-            z_critic = z_critic[:, start:start + per]
-            alpha = alpha[:, start:start + per]
-            z_gen = z_gen[start:start + per]
-            if u_critic is not None:
-                u_critic = u_critic[:, start:start + per]
-                u_gen = u_gen[start:start + per]
-        k = cfg.n_critic
-        mixed = cfg.mixed_precision
-        # all fake batches of the critic updates in one call: G is fixed meanwhile
-        fake = self.generator(tf.reshape(z_critic, (k * per, mc.latent_dim)), training=True)
-        fake = tf.reshape(tf.cast(fake, tf.float32), (k, per, mc.n_neurons, mc.n_bins))
-        if u_critic is not None:  # the critic sees spikes, as it does for real windows
-            fake = critic_view(fake, u_critic)
-        critic_vars = self.critic.trainable_variables
-        d_total = d_wass = d_gp = tf.constant(0.0)
-        for i in tf.range(k) if self._single_device else range(k):
-            with tf.GradientTape() as tape:
-                total, wass, gp = critic_objective(self.critic, real[i], fake[i], alpha[i],
-                                                   cfg.gp_weight, global_batch_size=batch)
-                loss = self.d_optimizer.scale_loss(total) if mixed else total
-            grads = tape.gradient(loss, critic_vars)
-            self.d_optimizer.apply(grads, critic_vars)
-            d_total, d_wass, d_gp = d_total + total, d_wass + wass, d_gp + gp
-        gen_vars = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
-            fake_gen = tf.cast(self.generator(z_gen, training=True), tf.float32)
-            if u_gen is not None:
-                fake_gen = critic_view(fake_gen, u_gen)
-            scores = self.critic(fake_gen, training=True)
-            g_loss = generator_loss(scores, global_batch_size=batch)
-            loss = self.g_optimizer.scale_loss(g_loss) if mixed else g_loss
-        grads = tape.gradient(loss, gen_vars)
-        self.g_optimizer.apply(grads, gen_vars)
-        return {"d_loss": d_total / k, "wasserstein": -d_wass / k, "gp": d_gp / k,
-                "g_loss": g_loss}
-
-    def _one_step(self, data: Any) -> dict[str, Any]:
-        """Draw the global batch's random numbers, run the replicas, reduce the losses."""
-        import tensorflow as tf
-
-        cfg, mc = self.config, self.model_config
-        k, b = cfg.n_critic, cfg.batch_size
-        real = tf.reshape(self._sample_real(data, k * b), (k, b, mc.n_neurons, mc.n_bins))
-        z_critic = self.rng.normal((k, b, mc.latent_dim))
-        alpha = self.rng.uniform((k, b, 1, 1))
-        z_gen = self.rng.normal((b, mc.latent_dim))
-        args: tuple[Any, ...] = (real, z_critic, alpha, z_gen)
-        if cfg.critic_input == "spikes":
-            shape = (b, mc.n_neurons, mc.n_bins)
-            args += (self.rng.uniform((k, *shape)), self.rng.uniform(shape))
-        per_replica = self.strategy.run(self._replica_step, args=args)
-        losses = {name: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                  for name, value in per_replica.items()}
-        self.step.assign_add(1)
-        return losses
-
-    def _build_train_fn(self, data: Any) -> Any:
-        import tensorflow as tf
-
-        names = ("d_loss", "wasserstein", "gp", "g_loss")
-
-        def train_fn(n_steps: Any) -> tuple[dict[str, Any], Any, Any]:
-            losses = {name: tf.constant(0.0) for name in names}
-            finite = tf.constant(True)
-            done = tf.constant(0, tf.int64)
-            while done < n_steps and finite:
-                losses = self._one_step(data)
-                finite = tf.reduce_all(tf.math.is_finite(tf.stack(list(losses.values()))))
-                done += 1
-            return losses, finite, done
-
-        jit = self.config.jit_compile and self._single_device
-        return tf.function(train_fn, jit_compile=jit, reduce_retracing=True)
-
-    def _data_tensors(self, data: TrainingData) -> Any:
-        import tensorflow as tf
-
-        table = tf.constant(data.train)
-        if data.is_raster:
-            return table, tf.constant(data.n_train, tf.int64), tf.constant(data.stride, tf.int64)
-        return table, tf.constant(data.n_train, tf.int64), None
-
-    def train_steps(self, data: TrainingData, n_steps: int) -> dict[str, float]:
-        """Run ``n_steps`` steps without any run-directory I/O; return the last losses.
-
-        Raises :class:`TrainingDivergedError` on a non-finite loss.
-        """
-        losses, finite, done = self._call(data, n_steps)
-        if not finite:
-            raise TrainingDivergedError(self._diverged_message(losses, None))
-        return losses
-
-    def _call(self, data: TrainingData, n_steps: int) -> tuple[dict[str, float], bool, int]:
-        import tensorflow as tf
-
-        self._check_data(data)
-        key = id(data)
-        if self._train_fn is None or self._data_key != key:
-            self._data = self._data_tensors(data)
-            self._train_fn = self._build_train_fn(self._data)
-            self._data_key = key
-        losses, finite, done = self._train_fn(tf.constant(n_steps, tf.int64))
-        return ({k: float(v) for k, v in losses.items()}, bool(finite), int(done))
 
     def _check_data(self, data: TrainingData) -> None:
         if not isinstance(data, TrainingData):
