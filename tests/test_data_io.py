@@ -218,7 +218,7 @@ def test_bad_spike_times():
         raster_from_spike_times([0.1], [2], bin_width=0.1, n_units=2)
     with pytest.raises(SpikeDataError, match="one unit per spike time"):
         raster_from_spike_times([0.1, 0.2], [0], bin_width=0.1)
-    with pytest.raises(ConfigError, match="`bin_width` must be a positive number"):
+    with pytest.raises(ConfigError, match="`bin_width` must be a number of seconds > 0"):
         raster_from_spike_times([0.1], bin_width=0)
     with pytest.raises(ConfigError, match="`stop` must be greater than `start`"):
         raster_from_spike_times([0.1], bin_width=0.1, start=1.0, stop=0.5)
@@ -383,5 +383,5 @@ def test_options_that_do_not_apply_are_rejected(tmp_path):
     np.save(tmp_path / "w.npy", np.zeros((2, 3, 4)))
     with pytest.raises(SpikeDataError, match="`neurons_first` applies to 2-D rasters"):
         load_spikes(tmp_path / "w.npy", neurons_first=True)
-    with pytest.raises(ConfigError, match="`bin_width` must be a positive number"):
+    with pytest.raises(ConfigError, match="`bin_width` must be a number of seconds > 0"):
         load_spikes(tmp_path / "r.npy", bin_width=-1)

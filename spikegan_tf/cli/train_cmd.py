@@ -324,6 +324,7 @@ def _run_is_complete(out: Any, train_config: Any) -> bool:
 def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
            train_config: Any) -> int:
     from spikegan_tf.errors import ConfigError
+    from spikegan_tf.gan.rundir import RunDir
     from spikegan_tf.gan.trainer import Trainer
 
     strategy = _strategy(args.strategy)
@@ -359,7 +360,8 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
     val = ", ".join(f"{k} {v:.4g}" for k, v in result.validation.items())
     print(f"spikegan train: stopped at step {result.step} ({result.stopped}) after "
           f"{result.seconds / 60:.1f} min{'; validation ' + val if val else ''}")
-    print(f"  generator: {out / 'generator.keras'}; checkpoints: {out / 'checkpoints'}")
+    run = RunDir(out)
+    print(f"  generator: {run.generator_path}; checkpoints: {run.checkpoint_dir}")
     if result.stopped in ("SIGINT", "SIGTERM"):
         print(f"  checkpoint saved; continue with: spikegan train --out {out} --resume")
         return 130 if result.stopped == "SIGINT" else 143

@@ -36,6 +36,7 @@ import numpy as np
 
 from spikegan_tf.data.readers import _read_mat, _read_npy, _read_npz
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.params import check_param
 from spikegan_tf.validation import check_binary
 
 __all__ = ["SpikeRecording", "load_spikes", "SUPPORTED_EXTENSIONS", "DEFAULT_KEY"]
@@ -282,15 +283,10 @@ def load_spikes(
 
 
 def _check_bin_width(bin_width: Any) -> float:
-    try:
-        value = float(bin_width)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"`bin_width` must be a positive number of seconds. Received {bin_width!r}."
-        ) from None
-    if not np.isfinite(value) or value <= 0:
-        raise ConfigError(f"`bin_width` must be a positive number of seconds. Received {value}.")
-    return value
+    from spikegan_tf.data.spiketimes import POSITIVE_SECONDS
+
+    check_param("bin_width", bin_width, POSITIVE_SECONDS)
+    return float(bin_width)
 
 
 def _choose_key(arrays: dict[str | None, Any], key: str | None, path: str) -> str:

@@ -10,13 +10,13 @@ an error unless ``clip=True`` keeps one (or choose a smaller bin width).
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.params import Integer, Real, check_param
 from spikegan_tf.validation import csv_row_problem, where
 
 __all__ = ["raster_from_spike_times", "read_csv_spike_times"]
@@ -102,8 +102,8 @@ def raster_from_spike_times(
         if units.size == 0:
             raise SpikeDataError(f"No spike times to bin{loc}: give `n_units` and `stop`.")
         n_units = int(units.max()) + 1
-    elif isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)) or n_units < 1:
-        raise ConfigError(f"`n_units` must be a positive integer. Received {n_units!r}.")
+    else:
+        check_param("n_units", n_units, Integer(min=1))
     if units.size and (units.min() < 0 or units.max() >= n_units):
         raise SpikeDataError(
             f"Unit indices must lie in [0, {n_units - 1}]. Received indices from "
@@ -337,18 +337,15 @@ def _float_array(x: Any, loc: str) -> np.ndarray:
     return arr.astype(np.float64)
 
 
+#: a duration: what ``bin_width`` accepts (also checked by :func:`spikegan_tf.data.load_spikes`)
+POSITIVE_SECONDS = Real(min=0, min_open=True, kind="a number of seconds")
+
+
 def _positive_float(value: Any, name: str) -> float:
-    v = _finite_float(value, name)
-    if v <= 0:
-        raise ConfigError(f"`{name}` must be a positive number of seconds. Received {v}.")
-    return v
+    check_param(name, value, POSITIVE_SECONDS)
+    return float(value)
 
 
 def _finite_float(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"`{name}` must be a number of seconds. Received {value!r}.") from None
-    if not math.isfinite(v):
-        raise ConfigError(f"`{name}` must be a finite number of seconds. Received {v}.")
-    return v
+    check_param(name, value, Real(kind="a number of seconds"))
+    return float(value)
