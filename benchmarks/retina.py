@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     base = prepare_data(train, n_bins, val_fraction=0.0, stride=stride, source=str(args.data),
                         key=args.key)
     monitor = np.ascontiguousarray(window_view(test, n_bins, n_bins))  # disjoint test windows
-    data = TrainingData(train=base.train, val=monitor, n_bins=n_bins, stride=stride,
+    data = TrainingData(train=base.train, val=monitor,
                         info={**base.info, "val": "test split, disjoint windows, monitoring only"})
     run_dir = out / "run"
     trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, verbose=1)

@@ -404,4 +404,4 @@ def _training_floor(run_config: dict[str, Any], config: Any, floor_data: Any,
     if data.val is None:
         raise SpikeGANError("The floor data are too short to hold out a part for the noise "
                             "floor; pass the run's training data.")
-    return training_floor(data.train, data.val, config.n_bins)
+    return training_floor(data.train.spikes, data.val, config.n_bins)

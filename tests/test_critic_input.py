@@ -90,7 +90,7 @@ def _sparse_rate_ratios(critic_input: str, seed: int, steps: int = 2000) -> list
     gain = np.repeat(rng.gamma(2.0, 0.5, 20000 // 8), 8)
     raster = (rng.random((20000, 8)) < np.clip(base * gain[:, None], 0, 1)).astype(np.uint8)
     data = prepare_data(raster, 16, val_fraction=0.0)
-    true = float(data.train.mean())
+    true = float(data.train.spikes.mean())
     trainer = Trainer(ModelConfig(n_neurons=8, n_bins=16, num_features=8, latent_dim=32),
                       TrainConfig(batch_size=64, max_steps=steps, eval_every=0, seed=seed,
                                   steps_per_call=50, critic_input=critic_input), verbose=0)

@@ -60,8 +60,8 @@ def test_raster_is_split_in_time_with_a_gap():
     raster[np.arange(100), 1] = (np.arange(100) >= 60)  # marks the late part
     data = prepare_data(raster, 8, val_fraction=0.2, stride=2)
     assert data.is_raster and data.n_bins == 8 and data.stride == 2
-    n_train_bins = data.train.shape[0]
-    assert data.train[:, 1].sum() == max(0, n_train_bins - 60)
+    n_train_bins = data.train.spikes.shape[0]
+    assert data.train.spikes[:, 1].sum() == max(0, n_train_bins - 60)
     # validation windows come from the end, after a gap of n_bins bins
     assert data.val.shape[1:] == (3, 8)
     assert n_train_bins + 8 + (len(data.val) - 1) * 2 + 8 <= 100
@@ -78,8 +78,8 @@ def test_windows_are_split_by_sample_without_overlap():
     windows = np.zeros((16, 4, 2), np.uint8)
     windows[:, :, 0] = (ids[:, None] >> np.arange(4)) & 1  # window i spells i in binary
     data = prepare_data(windows, val_fraction=0.25, seed=3)
-    assert data.train.shape == (12, 4, 2) and data.val.shape == (4, 4, 2)
-    train, val = _ids(data.train), _ids(data.val)
+    assert data.train.spikes.shape == (12, 4, 2) and data.val.shape == (4, 4, 2)
+    train, val = _ids(data.train.spikes), _ids(data.val)
     assert set(train).isdisjoint(val) and sorted(train + val) == ids.tolist()
     assert _ids(prepare_data(windows, val_fraction=0.25, seed=3).val) == val
     assert data.info["kind"] == "windows" and data.n_train == 12

@@ -322,7 +322,7 @@ def test_a_new_run_starts_at_the_data_rates_and_a_resumed_one_keeps_its_weights(
     p = np.array([0.05, 0.2, 0.4, 0.0])
     raster = (rng.random((800, 4)) < p).astype(np.uint8)
     data = prepare_data(raster, 8, val_fraction=0.0)
-    rates = data.train.mean(axis=0)
+    rates = data.train.spikes.mean(axis=0)
     t = trainer(max_steps=1, eval_every=0)
     t.init_output_bias(data)  # what fit() does first in a new run
     out = t.generator(np.zeros((1, MODEL.latent_dim), np.float32)).numpy()[0]

@@ -77,7 +77,7 @@ def test_one_iteration_equals_the_textbook_step(critic_input, n_critic, gp_weigh
     before = [w.copy() for w in trainer.critic.get_weights()]
 
     trainer.train_steps(data, 1)
-    textbook_step(trainer, data.train, rng)
+    textbook_step(trainer, data.train.spikes, rng)
 
     for ours, oracle in ((trainer.generator, trainer.oracle_generator),
                          (trainer.critic, trainer.oracle_critic)):

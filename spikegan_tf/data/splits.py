@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.source import neuron_rates, windowed_spikes
-from spikegan_tf.data.windows import split_raster, split_windows, window_view
+from spikegan_tf.data.source import WindowedSpikes, neuron_rates, windowed_spikes
+from spikegan_tf.data.windows import n_windows, split_raster, split_windows, window_view
 from spikegan_tf.errors import SpikeDataError
 from spikegan_tf.params import Real, check_param
 from spikegan_tf.validation import (
@@ -33,35 +33,41 @@ __all__ = ["TrainingData", "prepare_data"]
 class TrainingData:
     """Training and validation data ready for :meth:`Trainer.fit`.
 
-    ``train`` is either windows ``(n, n_neurons, n_bins)`` or a raster
-    ``(time_bins, n_neurons)`` that the trainer windows on the fly (start
-    indices ``0, stride, 2 stride, ...``); ``val`` holds validation windows or
-    is ``None``; ``info`` is the ``data`` section of ``config.json``.
-    Build it with :func:`prepare_data`.
+    ``train`` is a :class:`~spikegan_tf.data.WindowedSpikes`: windows
+    ``(n, n_neurons, n_bins)``, or a raster ``(time_bins, n_neurons)`` that the
+    trainer windows on the fly (start indices ``0, stride, 2 stride, ...``);
+    ``val`` holds validation windows or is ``None``; ``info`` is the ``data``
+    section of ``config.json``. Build it with :func:`prepare_data`.
     """
 
-    train: np.ndarray
+    train: WindowedSpikes
     val: np.ndarray | None
-    n_bins: int
-    stride: int = 1
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_raster(self) -> bool:
         """Whether ``train`` is a raster (windowed on the fly)."""
-        return self.train.ndim == 2
+        return self.train.kind == "raster"
+
+    @property
+    def n_bins(self) -> int:
+        """Bins per window."""
+        return self.train.n_bins
+
+    @property
+    def stride(self) -> int:
+        """Bins between the training raster's window starts (1 for windows)."""
+        return self.train.stride
 
     @property
     def n_neurons(self) -> int:
         """Neurons per window."""
-        return int(self.train.shape[-1] if self.is_raster else self.train.shape[1])
+        return self.train.n_neurons
 
     @property
     def n_train(self) -> int:
         """Number of distinct training windows."""
-        if self.is_raster:
-            return (self.train.shape[0] - self.n_bins) // self.stride + 1
-        return int(self.train.shape[0])
+        return self.train.n_windows
 
 
 def _firing_summary(windows_or_raster: np.ndarray) -> dict[str, float]:
@@ -103,8 +109,8 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     >>> import numpy as np
     >>> raster = (np.random.default_rng(0).random((1000, 4)) < 0.2).astype("uint8")
     >>> data = prepare_data(raster, 8, val_fraction=0.2)
-    >>> data.n_neurons, data.train.shape, data.val.shape
-    (4, (794, 4), (191, 4, 8))
+    >>> data.n_neurons, data.train.spikes.shape, data.n_train, data.val.shape
+    (4, (794, 4), 787, (191, 4, 8))
     """
     stride = check_positive_int(stride, "stride")
     seed = check_seed(seed) or 0
@@ -141,8 +147,11 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
                                  f"val_fraction={val_fraction}{where(source)}.")
         if val is not None and len(val) == 0:
             val = None
-    data = TrainingData(train=np.ascontiguousarray(train), val=val, n_bins=n_bins,
-                        stride=stride)
+    train = np.ascontiguousarray(train)
+    count = n_windows(len(train), n_bins, stride) if kind == "raster" else len(train)
+    data = TrainingData(train=WindowedSpikes(kind, train, n_bins, stride if kind == "raster"
+                                             else 1, count, spec.source, key, bin_width),
+                        val=val)
     info: dict[str, Any] = {
         "kind": kind,
         "n_neurons": data.n_neurons,

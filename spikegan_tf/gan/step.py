@@ -178,7 +178,7 @@ class WGANGPStep:
     def _data_tensors(self, data: TrainingData) -> Any:
         import tensorflow as tf
 
-        table = tf.constant(data.train)
+        table = tf.constant(data.train.spikes)
         if data.is_raster:
             return table, tf.constant(data.n_train, tf.int64), tf.constant(data.stride, tf.int64)
         return table, tf.constant(data.n_train, tf.int64), None

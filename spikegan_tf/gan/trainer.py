@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.source import neuron_rates
 from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import ConfigError, SpikeDataError, TrainingDivergedError
 from spikegan_tf.gan.config import ModelConfig
@@ -200,7 +199,7 @@ class Trainer(WGANGPStep):
 
         self._check_data(data)
         with self.strategy.scope():
-            set_output_bias(self.generator, self.model_config, neuron_rates(data.train))
+            set_output_bias(self.generator, self.model_config, data.train.neuron_rates())
 
     def save(self) -> None:
         """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
