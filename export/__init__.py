@@ -20,8 +20,7 @@ Main entry points
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from spikegan_tf._lazy import lazy_names
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {
@@ -43,13 +42,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, {k: f"{__name__}.{v}" for k, v in _LAZY.items()})

@@ -16,10 +16,8 @@ Windows are ``(n_samples, n_neurons, n_bins)`` uint8 0/1 arrays; rasters are
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from spikegan_tf import _tf_quiet
+from spikegan_tf._lazy import lazy_names
 from spikegan_tf._version import __version__
 
 _tf_quiet.install()
@@ -49,13 +47,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'spikegan_tf' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, also=__all__)

@@ -16,8 +16,7 @@ Layout everywhere: rasters ``(n_time_bins, n_neurons)`` and windows
 
 from __future__ import annotations
 
-from typing import Any
-
+from spikegan_tf._lazy import lazy_names
 from spikegan_tf.data.io import DEFAULT_KEY, SUPPORTED_EXTENSIONS, SpikeRecording, load_spikes
 from spikegan_tf.data.source import WindowedSpikes, as_windows, neuron_rates, windowed_spikes
 from spikegan_tf.data.spiketimes import raster_from_spike_times, read_csv_spike_times
@@ -42,9 +41,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "window_dataset":  # imports TensorFlow: only when asked for
-        from spikegan_tf.data.pipeline import window_dataset
-
-        return window_dataset
-    raise AttributeError(f"module 'spikegan_tf.data' has no attribute {name!r}")
+# window_dataset imports TensorFlow: only when asked for
+__getattr__ = lazy_names(__name__, {"window_dataset": "spikegan_tf.data.pipeline"})[0]

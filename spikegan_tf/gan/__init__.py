@@ -17,8 +17,7 @@ sampling protocol); the names below load their module on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from spikegan_tf._lazy import lazy_names
 
 _LAZY = {
     "SpikeGAN": "spikegan_tf.gan.estimator",
@@ -36,11 +35,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'spikegan_tf.gan' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
