@@ -1,13 +1,16 @@
 """Spike-GAN: networks, losses, the sampling protocols, the trainer and the estimator.
 
-* :mod:`~spikegan_tf.gan.config`: ``ModelConfig`` and ``TrainConfig`` (frozen dataclasses);
+* :mod:`~spikegan_tf.gan.config`: ``ModelConfig``; :mod:`~spikegan_tf.gan.train_config`:
+  ``TrainConfig``, recipes and resume rules (frozen dataclasses);
 * :mod:`~spikegan_tf.gan.networks`: the Keras generator and critic;
 * :mod:`~spikegan_tf.gan.losses`: pure WGAN-GP loss functions;
 * :mod:`~spikegan_tf.gan.sampling`: the sampling protocols shared by every runtime
   (numpy only) and :func:`sample`; :mod:`~spikegan_tf.gan.raster`: continuous rasters;
-* :mod:`~spikegan_tf.gan.trainer`: the ``tf.function`` training step and loop;
+* :mod:`~spikegan_tf.gan.step`: the WGAN-GP step as a ``tf.function``;
+  :mod:`~spikegan_tf.gan.trainer`: the networks, the run directory and the loop;
 * :mod:`~spikegan_tf.gan.callbacks`: the loop's side jobs (validation, logging,
-  TensorBoard, checkpoints, progress, signals);
+  TensorBoard, checkpoints, progress, signals) and :mod:`~spikegan_tf.gan.held_out`
+  (the validation callback);
 * :mod:`~spikegan_tf.gan.rundir`: ``RunDir``, the one owner of a run's files;
 * :mod:`~spikegan_tf.gan.estimator`: ``SpikeGAN`` (fit / sample / save / load).
 
