@@ -131,14 +131,16 @@ class KPairwiseMaxEnt(Baseline):
         verbose: int = 0,
     ) -> None:
         super().__init__()
-        options = dict(method=method, l2=l2, n_iterations=n_iterations, n_chains=n_chains,
-                       learning_rate=learning_rate, sweeps_per_iteration=sweeps_per_iteration,
-                       n_final_samples=n_final_samples, burn_in=burn_in, thin=thin,
-                       verbose=verbose)
-        validate_params(self._constraints, options)
-        for name, value in options.items():
-            setattr(self, name, value if isinstance(value, str) else
-                    float(value) if name in ("l2", "learning_rate") else int(value))
+        validate_params(self._constraints, dict(
+            method=method, l2=l2, n_iterations=n_iterations, n_chains=n_chains,
+            learning_rate=learning_rate, sweeps_per_iteration=sweeps_per_iteration,
+            n_final_samples=n_final_samples, burn_in=burn_in, thin=thin, verbose=verbose))
+        self.method = method
+        self.l2, self.learning_rate = float(l2), float(learning_rate)
+        self.n_iterations, self.n_chains = int(n_iterations), int(n_chains)
+        self.sweeps_per_iteration = int(sweeps_per_iteration)
+        self.n_final_samples, self.burn_in = int(n_final_samples), int(burn_in)
+        self.thin, self.verbose = int(thin), int(verbose)
         self.h_: np.ndarray | None = None
         self.J_: np.ndarray | None = None
         self.V_: np.ndarray | None = None

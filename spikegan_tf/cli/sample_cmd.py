@@ -193,13 +193,14 @@ def _run_generator(run: str, calibrate: bool) -> Any:
     """The run's generator; with ``calibrate``, its output bias set to the training rates."""
     from spikegan_tf.gan.rundir import RunDir
 
+    run_dir = RunDir(run)
     # checked before the generator loads: a refusal costs no TensorFlow
     rates = _training_rates(run) if calibrate else None
-    generator = RunDir(run).load_generator()
+    generator = run_dir.load_generator()
     if rates is not None:
         from spikegan_tf.gan.networks import calibrate_output_bias
 
-        calibrate_output_bias(generator, RunDir(run).model_config(), rates, seed=0)
+        calibrate_output_bias(generator, run_dir.model_config(), rates, seed=0)
     return generator
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.source import WindowedSpikes, neuron_rates, windowed_spikes
+from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
 from spikegan_tf.data.windows import n_windows, split_raster, split_windows, window_view
 from spikegan_tf.errors import SpikeDataError
 from spikegan_tf.params import Real, check_param
@@ -68,11 +68,6 @@ class TrainingData:
     def n_train(self) -> int:
         """Number of distinct training windows."""
         return self.train.n_windows
-
-
-def _firing_summary(windows_or_raster: np.ndarray) -> dict[str, float]:
-    p = neuron_rates(windows_or_raster)
-    return {"mean": float(p.mean()), "min": float(p.min()), "max": float(p.max())}
 
 
 def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float = 0.1,
@@ -152,6 +147,7 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     data = TrainingData(train=WindowedSpikes(kind, train, n_bins, stride if kind == "raster"
                                              else 1, count, spec.source, key, bin_width),
                         val=val)
+    rates = data.train.neuron_rates()
     info: dict[str, Any] = {
         "kind": kind,
         "n_neurons": data.n_neurons,
@@ -160,14 +156,14 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         "val_fraction": float(val_fraction),
         "n_train": data.n_train,
         "n_val": 0 if val is None else int(len(val)),
-        "firing_probability": _firing_summary(train),
+        "firing_probability": {"mean": float(rates.mean()), "min": float(rates.min()),
+                               "max": float(rates.max())},
         "source": _resolved(source),
         "key": key,
         "bin_width": bin_width,
     }
     if kind == "raster":
         info["n_time_bins"] = int(spec.spikes.shape[0])
-    rates = neuron_rates(train)
     info["silent_neurons"] = np.flatnonzero(rates == 0).tolist()
     # per neuron: what `spikegan sample --calibrate` shifts the generator's rates to
     info["neuron_rates"] = [float(r) for r in rates]

@@ -194,7 +194,6 @@ class Checkpoint(Callback):
 
     def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:
         self._last_save = time.monotonic()
-        self._last_step: int | None = None
 
     def on_steps_end(self, step: int, logs: dict[str, Any]) -> None:
         due = self.minutes is not None and time.monotonic() - self._last_save >= 60 * self.minutes
@@ -202,7 +201,7 @@ class Checkpoint(Callback):
             self.save(step)
 
     def on_train_end(self, step: int, logs: dict[str, Any]) -> None:
-        if self._last_step != step and self.trainer.last_checkpoint_step() != step:
+        if self.trainer.last_checkpoint_step() != step:  # not saved at this step already
             self.save(step)
 
     def save(self, step: int) -> None:
@@ -216,7 +215,7 @@ class Checkpoint(Callback):
                 {}, cause=f"non-finite weights ({', '.join(bad[:3])}) although the loss was "
                           "finite"))
         t.save()
-        self._last_save, self._last_step = time.monotonic(), step
+        self._last_save = time.monotonic()
 
 
 # --------------------------------------------------------------------------- console

@@ -197,7 +197,8 @@ class RunDir:
 
     def read_config(self) -> dict[str, Any]:
         """The parsed ``config.json`` (a clear error when absent or damaged)."""
-        path = self._require_dir() / CONFIG_FILE
+        self._require_dir()
+        path = self.config_path
         if not path.is_file():
             raise RunDirError(
                 f"Run directory '{self.path}' has no {CONFIG_FILE}: it is not a spikegan run "
@@ -258,7 +259,7 @@ class RunDir:
                 f"with `spikegan train --out {run}`, or pass the directory of a finished run."
             )
         damaged = (f"'{path}' is damaged or not a Keras file (the trained {what})")
-        remedy = (f"restore it (a training run also keeps its weights in '{run / CHECKPOINT_DIR}'"
+        remedy = (f"restore it (a training run also keeps its weights in '{self.checkpoint_dir}'"
                   f": `spikegan train --out {run} --resume --more-steps N` writes it again)")
         if not zipfile.is_zipfile(path):  # Keras would call it "File not found"
             raise RunDirError(f"{damaged}: it is not a .keras zip archive; {remedy}.")

@@ -170,8 +170,8 @@ class Trainer(WGANGPStep):
     # ----------------------------------------------------------------- run directory
 
     def _open_run_dir(self, data: TrainingData, resume: bool,
-                      more_steps: int | None = None) -> int:
-        """Create or reopen the run directory; return the step restored (0 if new)."""
+                      more_steps: int | None = None) -> None:
+        """Create or reopen the run directory (restoring its latest checkpoint on resume)."""
         run = self.run_dir
         run.open_for_training(resume, lambda saved: check_resumable(
             run, saved, self.model_config, self.config, data.info))
@@ -185,7 +185,6 @@ class Trainer(WGANGPStep):
         run.write_config(self.model_config, train=self.config.to_dict(), data=data.info)
         if resume:
             run.truncate_metrics(restored)
-        return restored
 
     def last_checkpoint_step(self) -> int | None:
         """Step of the run directory's latest checkpoint (``None``: none, or no directory)."""
