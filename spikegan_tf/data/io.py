@@ -39,7 +39,8 @@ from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.params import check_param
 from spikegan_tf.validation import check_binary
 
-__all__ = ["SpikeRecording", "load_spikes", "SUPPORTED_EXTENSIONS", "DEFAULT_KEY"]
+__all__ = ["SpikeRecording", "load_spikes", "SUPPORTED_EXTENSIONS", "DEFAULT_KEY",
+           "recording_conditions"]
 
 
 #: file extensions :func:`load_spikes` reads
@@ -356,3 +357,43 @@ def _select_neurons(spikes: np.ndarray, units: Sequence[int], path: str) -> np.n
             f"Received {idx.tolist()}."
         )
     return np.ascontiguousarray(np.take(spikes, idx, axis=1))
+
+
+def recording_conditions(recording: SpikeRecording, condition_key: str | None = None,
+                         covariate_key: str | None = None) -> dict[str, np.ndarray] | None:
+    """The condition arrays stored beside the spikes in the same file, by key.
+
+    ``condition_key`` names the labels (one per window, or per time bin of a
+    raster), ``covariate_key`` the covariates (``(n, n_bins[, C])`` for windows,
+    ``(n_time_bins[, C])`` for a raster). A MATLAB column or row vector of
+    labels is flattened. Returns the ``conditions`` argument of
+    :func:`spikegan_tf.data.splits.prepare_data` (None when no key is given).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.npz")
+    >>> np.savez(p, spikes=np.zeros((4, 2, 8), np.uint8), stim=[1, 2, 1, 2])
+    >>> recording_conditions(load_spikes(p), "stim")["labels"].tolist()
+    [1, 2, 1, 2]
+    >>> recording_conditions(load_spikes(p), "speed")
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.SpikeDataError: Key 'speed' (--condition-key) not found in file '...x.npz'. Keys present: spikes, stim.
+    """
+    if condition_key is None and covariate_key is None:
+        return None
+    present = [k for k in (recording.key, *recording.extras) if k is not None]
+    out: dict[str, np.ndarray] = {}
+    for name, key, flag in (("labels", condition_key, "--condition-key"),
+                            ("covariates", covariate_key, "--covariate-key")):
+        if key is None:
+            continue
+        if key not in recording.extras:
+            raise SpikeDataError(f"Key '{key}' ({flag}) not found in file '{recording.source}'. "
+                                 f"Keys present: {', '.join(present)}.")
+        arr = np.asarray(recording.extras[key])
+        if name == "labels" and arr.ndim == 2 and 1 in arr.shape:
+            arr = arr.ravel()
+        out[name] = arr
+    return out

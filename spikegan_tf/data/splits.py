@@ -15,8 +15,21 @@ from typing import Any
 
 import numpy as np
 
+from spikegan_tf.data.conditions import (
+    Conditions,
+    _check_covariates,
+    condition_arrays,
+    make_conditions,
+    raster_windows_with_conditions,
+)
 from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
-from spikegan_tf.data.windows import n_windows, split_raster, split_windows, window_view
+from spikegan_tf.data.windows import (
+    n_windows,
+    split_indices,
+    split_raster,
+    split_windows,
+    window_view,
+)
 from spikegan_tf.errors import SpikeDataError
 from spikegan_tf.params import Real, check_param
 from spikegan_tf.validation import (
@@ -43,6 +56,28 @@ class TrainingData:
     train: WindowedSpikes
     val: np.ndarray | None
     info: dict[str, Any] = field(default_factory=dict)
+    conditions: Conditions | None = None
+    val_conditions: Conditions | None = None
+
+    def class_rates(self) -> np.ndarray:
+        """Each label class's per-neuron firing probability in the training windows.
+
+        ``(n_classes, n_neurons)``; a class without training windows gets the
+        overall rates.
+        """
+        cond, windows = self.conditions, self.train.spikes
+        overall = self.train.neuron_rates()
+        out = np.tile(overall, (cond.n_classes, 1))
+        for c in range(cond.n_classes):
+            sel = cond.labels == c
+            if sel.any():
+                out[c] = windows[sel].mean(axis=(0, 2), dtype=np.float64)
+        return out
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the windows carry conditions (labels and/or covariates)."""
+        return self.conditions is not None
 
     @property
     def is_raster(self) -> bool:
@@ -72,7 +107,8 @@ class TrainingData:
 
 def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float = 0.1,
                  stride: int = 1, seed: int = 0, source: str | None = None,
-                 key: str | None = None, bin_width: float | None = None) -> TrainingData:
+                 key: str | None = None, bin_width: float | None = None,
+                 conditions: Any = None, classes: Any = None) -> TrainingData:
     """Validate spikes and split them into training and validation data.
 
     A raster ``(time_bins, n_neurons)`` is split **in time** (the last
@@ -98,6 +134,15 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         Seed of the split of windows.
     source, key, bin_width : optional
         Where the data came from, recorded in ``config.json``.
+    conditions : optional
+        Per-window labels ``(n,)`` and/or covariates ``(n, n_bins, C)`` (a
+        dict ``{"labels": ..., "covariates": ...}``, an array or a
+        :class:`~spikegan_tf.data.conditions.Conditions`); for a raster, per
+        bin (``(T,)`` / ``(T, C)``): the raster is split in time as usual and
+        each part cut into windows of constant label. They are split with
+        the windows, so the validation conditions stay aligned.
+    classes : sequence, optional
+        The label classes (default: the sorted distinct labels).
 
     Examples
     --------
@@ -116,7 +161,24 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     key = spec.key if key is None else key
     bin_width = spec.bin_width if bin_width is None else bin_width
     kind, n_bins = spec.kind, spec.n_bins
-    if kind == "raster":
+    cond = cond_val = None
+    labels, covariates = condition_arrays(conditions)
+    if conditions is not None and kind == "raster":
+        train, val, cond, cond_val = _split_conditioned_raster(
+            spec.spikes, n_bins, stride, val_fraction, labels, covariates, classes, source)
+        kind = "windows"
+    elif conditions is not None:
+        windows = spec.spikes
+        cond = make_conditions(len(windows), n_bins, labels=labels, covariates=covariates,
+                               classes=classes, source=None if source is None else str(source))
+        if val_fraction > 0 and len(windows) >= 2:
+            idx_train, idx_val = split_indices(len(windows), (1.0 - val_fraction, val_fraction),
+                                               seed=seed)
+            train, val = windows[idx_train], windows[idx_val]
+            cond, cond_val = cond.take(idx_train), cond.take(idx_val)
+        else:
+            train, val = windows, None
+    elif kind == "raster":
         raster = spec.spikes
         if val_fraction > 0:
             train, val_raster = split_raster(raster, (1.0 - val_fraction, val_fraction),
@@ -137,6 +199,7 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
             train, val = split_windows(windows, (1.0 - val_fraction, val_fraction), seed=seed)
         else:
             train, val = windows, None
+    if kind == "windows":
         if len(train) == 0:
             raise SpikeDataError(f"No training windows left after holding out "
                                  f"val_fraction={val_fraction}{where(source)}.")
@@ -146,7 +209,8 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     count = n_windows(len(train), n_bins, stride) if kind == "raster" else len(train)
     data = TrainingData(train=WindowedSpikes(kind, train, n_bins, stride if kind == "raster"
                                              else 1, count, spec.source, key, bin_width),
-                        val=val)
+                        val=val, conditions=cond,
+                        val_conditions=None if val is None else cond_val)
     rates = data.train.neuron_rates()
     info: dict[str, Any] = {
         "kind": kind,
@@ -162,8 +226,10 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         "key": key,
         "bin_width": bin_width,
     }
-    if kind == "raster":
+    if spec.kind == "raster":
         info["n_time_bins"] = int(spec.spikes.shape[0])
+    if cond is not None:
+        info["conditions"] = cond.info()
     info["silent_neurons"] = np.flatnonzero(rates == 0).tolist()
     # per neuron: what `spikegan sample --calibrate` shifts the generator's rates to
     info["neuron_rates"] = [float(r) for r in rates]
@@ -171,6 +237,46 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
     if silent:
         warnings.warn(silent, UserWarning, stacklevel=2)
     return dataclasses.replace(data, info=info)
+
+
+def _split_conditioned_raster(raster: np.ndarray, n_bins: int, stride: int, val_fraction: float,
+                              labels: Any, covariates: Any, classes: Any, source: Any
+                              ) -> tuple[np.ndarray, np.ndarray | None, Conditions,
+                                         Conditions | None]:
+    """A conditioned raster split in time (gap of one window), each part cut into windows."""
+    src = None if source is None else str(source)
+    n_time = raster.shape[0]
+    if labels is not None:
+        labels = _per_bin(labels, n_time, "labels", src)
+        classes = np.unique(labels) if classes is None else classes
+    if covariates is not None:
+        covariates = _check_covariates(covariates, n_time, n_bins, per_bin=True,
+                                       name="covariates", source=src)
+    rows = np.arange(n_time)[:, None]
+    parts = (split_raster(rows, (1.0 - val_fraction, val_fraction), gap=n_bins)
+             if val_fraction > 0 else [rows])
+    out: list[Any] = [None, None, None, None]
+    for i, part in enumerate(parts):
+        idx = part[:, 0]
+        if len(idx) < n_bins:
+            continue
+        windows, cond = raster_windows_with_conditions(
+            raster[idx], n_bins, stride, labels=None if labels is None else labels[idx],
+            covariates=None if covariates is None else covariates[idx], classes=classes,
+            source=src)
+        out[i], out[2 + i] = windows, cond
+    if out[0] is None:
+        raise SpikeDataError(f"The training part of the raster has fewer than one window of "
+                             f"n_bins={n_bins}{where(src)}.")
+    return out[0], out[1], out[2], out[3]
+
+
+def _per_bin(values: Any, n_time: int, name: str, source: str | None) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1 or len(arr) != n_time:
+        raise SpikeDataError(f"`{name}` of a raster must have one value per time bin "
+                             f"({n_time},){where(source)}. Received shape {arr.shape}.")
+    return arr
 
 
 def _resolved(source: Any) -> str | None:

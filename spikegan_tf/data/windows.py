@@ -21,7 +21,7 @@ from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.params import ParamError
 from spikegan_tf.validation import check_positive_int, check_seed
 
-__all__ = ["window_view", "n_windows", "split_raster", "split_windows"]
+__all__ = ["window_view", "n_windows", "split_raster", "split_windows", "split_indices"]
 
 
 def n_windows(n_time_bins: int, n_bins: int, stride: int = 1) -> int:
@@ -218,9 +218,20 @@ def split_windows(
             "`windows` must have 3 dimensions (samples, neurons, bins). Received shape "
             f"{windows.shape}."
         )
+    return [windows[idx] for idx in split_indices(windows.shape[0], fractions, seed=seed)]
+
+
+def split_indices(n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), *,
+                  seed: int | None) -> list[np.ndarray]:
+    """The sorted sample indices of each part of :func:`split_windows` (same seed, same split).
+
+    Examples
+    --------
+    >>> [idx.tolist() for idx in split_indices(5, (0.6, 0.4), seed=0)]
+    [[2, 3, 4], [0, 1]]
+    """
     frac = _check_fractions(fractions)
     seed = check_seed(seed)
-    n = windows.shape[0]
     edges = _boundaries(n, frac)
     if (np.diff(edges) < 1).any():
         raise SpikeDataError(
@@ -228,4 +239,4 @@ def split_windows(
             "be empty."
         )
     order = np.random.default_rng(seed).permutation(n)
-    return [windows[np.sort(order[edges[i] : edges[i + 1]])] for i in range(frac.size)]
+    return [np.sort(order[edges[i] : edges[i + 1]]) for i in range(frac.size)]
