@@ -322,7 +322,8 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
     cfg, run = trainer.config, trainer.run_dir
     out: list[Callback] = []
     if data.val is not None and cfg.eval_every:
-        out.append(Validation(data.val, cfg.eval_every, cfg.eval_samples, cfg.seed))
+        out.append(Validation(data.val, cfg.eval_every, cfg.eval_samples, cfg.seed,
+                              conditions=data.val_conditions))
     out.append(_LogEvery(cfg.log_every))
     out.append(MetricsLogger(run, trainer.verbose))
     if run is not None:

@@ -51,6 +51,10 @@ _CONSTRAINTS = {
     "temporal_layers": Integer(min=1),
     "temporal_features": Integer(min=1),
     "latent_scales": Integer(min=1),
+    "critic_lags": Integer(min=0),
+    "n_classes": Integer(min=0),
+    "n_covariates": Integer(min=0),
+    "label_dim": Integer(min=1),
 }
 
 
@@ -120,6 +124,26 @@ class ModelConfig:
         convolution that starts as moving averages over 1, 2, 4, ...,
         ``2**(S-1)`` bins (channel ``c`` gets scale ``c % S``), so slow
         population fluctuations need not be built from white noise.
+    critic_lags : int
+        ``K > 0`` gives the critic a second input path: each neuron's lagged
+        self-coincidences ``sum_t x[n, t] * x[n, t + k]`` for ``k = 1..K``
+        (``n_neurons * K`` features, straight into the score layer), so a
+        linear direction of the critic measures the autocorrelogram, which the
+        strided convolutions see only through their receptive fields. 0 (the
+        default) is the paper's critic. Must be smaller than ``n_bins``.
+    n_classes : int
+        Conditional models: number of label classes (0: no label input). The
+        generator takes the one-hot label as a second input (embedded into
+        ``label_dim`` values beside ``z``, plus a per-class offset of every
+        neuron's logit); the critic is a projection critic (Miyato & Koyama
+        2018): ``score = w . phi(x) + embed(label) . phi(x)``.
+    n_covariates : int
+        Conditional models: covariates per bin (0: none). The generator takes
+        ``(n_bins, n_covariates)`` as an input, pooled to every resolution of
+        the upsampling and mapped to the logits bin by bin; the critic sees
+        them as extra channels beside the neurons.
+    label_dim : int
+        Size of the generator's label embedding.
 
     Examples
     --------
@@ -148,6 +172,10 @@ class ModelConfig:
     temporal_layers: int = 4
     temporal_features: int = 64
     latent_scales: int = 1
+    critic_lags: int = 0
+    n_classes: int = 0
+    n_covariates: int = 0
+    label_dim: int = 16
 
     def __post_init__(self) -> None:
         validate_params(_CONSTRAINTS, dataclasses.asdict(self))
@@ -162,6 +190,11 @@ class ModelConfig:
                 "latent_dim", f"latent_bins * latent_channels = {self.latent_bins} * "
                 f"{self.latent_channels} = {expected} for the temporal architecture (or None)",
                 self.latent_dim)
+        if self.n_classes == 1:
+            raise ParamError("n_classes", "0 (no labels) or at least 2", self.n_classes)
+        if self.critic_lags >= self.n_bins:
+            raise ParamError("critic_lags", f"smaller than n_bins = {self.n_bins}",
+                             self.critic_lags)
         if self.architecture in ("conv", "temporal"):  # the conv critic halves time per layer
             factor = 2**self.num_layers
             if self.n_bins % factor:
@@ -169,6 +202,11 @@ class ModelConfig:
                                  "conv critic", self.n_bins)
             if self.num_features % 2:
                 raise ParamError("num_features", "even", self.num_features)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the networks take condition inputs (labels and/or covariates)."""
+        return bool(self.n_classes or self.n_covariates)
 
     @property
     def receptive_field(self) -> int:

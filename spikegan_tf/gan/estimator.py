@@ -24,7 +24,7 @@ from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.rundir import RunDir
 from spikegan_tf.validation import check_positive_int
 
-__all__ = ["SpikeGAN"]
+__all__ = ["SpikeGAN", "model_conditions"]
 
 
 class SpikeGAN:
@@ -84,8 +84,9 @@ class SpikeGAN:
     def fit(self, spikes: Any, *, steps: int | None = None, minutes: float | None = None,
             seed: int = 0, run_dir: str | os.PathLike | None = None, resume: bool = False,
             val_fraction: float = 0.1, stride: int = 1, verbose: int = 1,
-            strategy: Any = None, callbacks: Any = None, **train_kwargs: Any) -> Any:
-        """Train on a raster, windows or a loaded recording.
+            strategy: Any = None, callbacks: Any = None, conditions: Any = None,
+            **train_kwargs: Any) -> Any:
+        """Train on a raster, windows or a loaded recording (with their conditions, if any).
 
         Parameters
         ----------
@@ -116,6 +117,13 @@ class SpikeGAN:
         callbacks : sequence of spikegan_tf.gan.callbacks.Callback, optional
             Your own side jobs of the training loop (see
             :mod:`spikegan_tf.gan.callbacks`).
+        conditions : optional
+            Conditional generation: each window's label ``(n,)`` (stimulus id,
+            trial type; ints or strings), covariates ``(n, n_bins[, C])``
+            (stimulus intensity, running speed), or both as a dict
+            ``{"labels": ..., "covariates": ...}``; per time bin for a raster.
+            The model's ``n_classes`` / ``n_covariates`` are taken from them;
+            ``classes_`` keeps the label values.
         **train_kwargs
             Further :class:`~spikegan_tf.gan.train_config.TrainConfig` fields (``batch_size``,
             ``n_critic``, ``learning_rate``, ``jit_compile``, ``mixed_precision``,
@@ -135,7 +143,9 @@ class SpikeGAN:
         if steps is not None:
             check_positive_int(steps, "steps")
         data = prepare_data(spikes, self.config.n_bins, val_fraction=val_fraction,
-                            stride=stride, seed=seed)
+                            stride=stride, seed=seed, conditions=conditions,
+                            classes=self.classes_ if self.generator_ is not None else None)
+        self._adopt_conditions(data)
         for name in ("max_steps", "max_minutes"):
             if name in train_kwargs:
                 raise ConfigError(f"`{name}` is set by fit's `steps` and `minutes`; "
@@ -165,23 +175,68 @@ class SpikeGAN:
         self._data_info = data.info
         return self
 
+    @property
+    def classes_(self) -> tuple[Any, ...] | None:
+        """The label values of a model trained with labels (index ``i`` is class ``i``)."""
+        cond = (self._data_info or {}).get("conditions") or {}
+        classes = cond.get("classes")
+        return None if classes is None else tuple(classes)
+
+    def _adopt_conditions(self, data: Any) -> None:
+        """Take ``n_classes`` / ``n_covariates`` from the data (an error if a model disagrees)."""
+        import dataclasses
+
+        got = ((data.conditions.n_classes, data.conditions.n_covariates) if data.conditional
+               else (0, 0))
+        have = (self.config.n_classes, self.config.n_covariates)
+        if got == have:
+            return
+        if self.generator_ is not None or have != (0, 0):
+            raise ConfigError(
+                f"The model takes {have[0]} label classes and {have[1]} covariates, but "
+                f"`conditions` give {got[0]} and {got[1]}.")
+        self.config = dataclasses.replace(self.config, n_classes=got[0], n_covariates=got[1])
+
+    def make_conditions(self, n_samples: int, conditions: Any) -> Any:
+        """Validated conditions for ``n_samples`` windows of this model (``None`` if unconditional).
+
+        ``conditions`` as in :meth:`sample`; a single label value is used for
+        every window.
+        """
+        return model_conditions(self.config, self.classes_, n_samples, conditions)
+
     # ------------------------------------------------------------------ sampling
 
     def sample(self, n_samples: int, seed: int | None = None, *,
-               threshold: float | None = None,
-               chunk_size: int = 8192) -> np.ndarray:
+               threshold: float | None = None, chunk_size: int = 8192,
+               conditions: Any = None) -> np.ndarray:
         """Draw ``n_samples`` binary windows ``(n, n_neurons, n_bins)`` (uint8).
 
         Bernoulli draws from the generator's probabilities under the package's
         sampling protocol (same seed, same windows, in every runtime; ``None``
         draws fresh entropy); ``threshold`` gives deterministic ``p > threshold``
-        spikes instead.
+        spikes instead. A conditional model needs ``conditions``: one label
+        value for all windows, labels ``(n,)`` (values of ``classes_``),
+        covariates ``(n, n_bins[, C])``, or a dict of both.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> labels = rng.integers(0, 2, 256)
+        >>> x = (rng.random((256, 3, 8)) < np.where(labels, 0.4, 0.05)[:, None, None])
+        >>> gan = SpikeGAN(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+        >>> _ = gan.fit(x.astype("uint8"), conditions=labels, steps=2, batch_size=16, verbose=0)
+        >>> gan.classes_, gan.sample(4, seed=0, conditions=1).shape
+        ((0, 1), (4, 3, 8))
         """
         from spikegan_tf.gan.sampling import sample
 
         self._require_generator()
+        n_samples = check_positive_int(n_samples, "n_samples")
         return sample(self.generator_, n_samples, seed, chunk_size=chunk_size,
-                      threshold=threshold)
+                      threshold=threshold,
+                      conditions=self.make_conditions(n_samples, conditions))
 
     def sample_raster(self, n_time_bins: int, seed: int | None = None, *, start: int = 0,
                       threshold: float | None = None, chunk: int = 4096,
@@ -330,6 +385,51 @@ class SpikeGAN:
         from spikegan_tf.gan import pretrained
 
         return cls.load(pretrained.path(name))
+
+
+def model_conditions(config: ModelConfig, classes: Any, n_samples: int, conditions: Any) -> Any:
+    """Conditions for ``n_samples`` windows of a model of ``config`` trained with ``classes``.
+
+    ``conditions``: one label value (for every window), labels ``(n,)``,
+    covariates ``(n, n_bins[, C])``, a dict of both, or a ``Conditions``.
+    Returns ``None`` for an unconditional model (which then takes no
+    ``conditions``); raises a one-line ``ConfigError`` / ``SpikeDataError``
+    when they do not fit the model.
+
+    Examples
+    --------
+    >>> cfg = ModelConfig(n_neurons=2, n_bins=4, n_classes=2)
+    >>> model_conditions(cfg, ("left", "right"), 3, "right").labels.tolist()
+    [1, 1, 1]
+    >>> model_conditions(cfg, ("left", "right"), 3, "up")
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.SpikeDataError: `labels` holds the label 'up', which is not one of the classes ['left', 'right'].
+    """
+    from spikegan_tf.data.conditions import condition_arrays, make_conditions
+
+    if not config.conditional:
+        if conditions is not None:
+            raise ConfigError("This model is unconditional: it takes no `conditions`.")
+        return None
+    takes = []
+    if config.n_classes:
+        takes.append(f"labels {list(classes or range(config.n_classes))}")
+    if config.n_covariates:
+        takes.append(f"{config.n_covariates} covariates per bin")
+    takes = " and ".join(takes)
+    if conditions is None:
+        raise ConfigError(f"This model is conditional ({takes}): pass `conditions=`.")
+    if np.ndim(conditions) == 0 and not isinstance(conditions, dict):
+        conditions = np.full(n_samples, conditions)
+    labels, covariates = condition_arrays(conditions)
+    for given, wanted, what in ((labels, config.n_classes, "labels"),
+                                (covariates, config.n_covariates, "covariates")):
+        if (given is None) != (wanted == 0):
+            raise ConfigError(f"This model takes {takes}; `conditions` "
+                              f"{'lack' if given is None else 'have'} {what}.")
+    return make_conditions(n_samples, config.n_bins, labels=labels, covariates=covariates,
+                           classes=classes)
 
 
 def _same_except_stopping(a: Any, b: Any) -> bool:

@@ -63,13 +63,20 @@ def _reference_stats(windows: np.ndarray) -> dict[str, np.ndarray]:
 class Validation(Callback):
     """Every ``every`` steps (and after the last), errors of generated against validation windows.
 
-    Draws ``min(len(val), n_samples)`` windows with a fixed seed, so successive
-    evaluations compare like with like; the trainer's random stream is not
+    Draws ``min(len(val), n_samples)`` windows with a fixed seed (for the
+    first validation windows' conditions when the model is conditional), and
+    compares them with those validation windows, so successive evaluations
+    compare like with like; the trainer's random stream is not
     touched. Adds ``val_<error>`` entries to ``logs``; ``latest`` holds the last.
     """
 
-    def __init__(self, val: np.ndarray, every: int, n_samples: int, seed: int) -> None:
-        self.val, self.every, self.n_samples, self.seed = val, int(every), n_samples, seed
+    def __init__(self, val: np.ndarray, every: int, n_samples: int, seed: int,
+                 conditions: Any = None) -> None:
+        n = min(len(val), n_samples)
+        self.every, self.n_samples, self.seed = int(every), n, seed
+        self.val = val if conditions is None else val[:n]
+        # a conditional model is validated on the validation windows' own conditions
+        self.conditions = None if conditions is None else conditions.take(np.arange(n))
         self.latest: dict[str, float] = {}
         self._ref = _reference_stats(val)
         self._last_step: int | None = None
@@ -77,7 +84,8 @@ class Validation(Callback):
     def evaluate(self) -> dict[str, float]:
         from spikegan_tf.gan.sampling import sample
 
-        fake = sample(self.trainer.generator, min(len(self.val), self.n_samples), seed=self.seed)
+        fake = sample(self.trainer.generator, self.n_samples, seed=self.seed,
+                      conditions=self.conditions)
         return validation_errors(self.val, fake, self._ref)
 
     def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:

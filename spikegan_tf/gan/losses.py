@@ -191,7 +191,8 @@ def gradient_penalty(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
 
 def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: float = 10.0,
                      global_batch_size: int | None = None,
-                     training: bool = True) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                     training: bool = True,
+                     condition: Any = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """The critic's WGAN-GP objective: ``critic_loss + gradient_penalty``.
 
     ``real`` and ``fake`` go through the critic as one batch of ``2 b`` (the
@@ -199,6 +200,12 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
     interpolates go separately, so that the penalty's input gradient (and its
     second-order backward) covers only the ``b`` interpolates. Differentiate
     the returned total under an outer ``GradientTape`` to train the critic.
+
+    ``condition`` (conditional critics): the list of condition inputs shared
+    by ``real[i]`` and ``fake[i]`` (the fakes are generated for the real
+    windows' conditions); the critic is called on ``[x, *condition]`` and the
+    penalty is the gradient with respect to the windows only, at fixed
+    conditions.
 
     Returns
     -------
@@ -217,11 +224,16 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
     real = tf.cast(real, tf.float32)
     fake = tf.cast(fake, tf.float32)
     n = tf.shape(real)[0]
-    scores = tf.cast(critic(tf.concat([real, fake], axis=0), training=training), tf.float32)
+    cond = list(condition or ())
+
+    def score(x: Any, c: list[Any]) -> tf.Tensor:
+        return tf.cast(critic([x, *c] if c else x, training=training), tf.float32)
+
+    scores = score(tf.concat([real, fake], axis=0), [tf.concat([c, c], axis=0) for c in cond])
     x_hat = interpolate(real, fake, alpha)
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
-        hat_total = tf.reduce_sum(tf.cast(critic(x_hat, training=training), tf.float32))
+        hat_total = tf.reduce_sum(score(x_hat, cond))
     grads = tape.gradient(hat_total, x_hat)
     wasserstein = critic_loss(scores[:n], scores[n:], global_batch_size)
     penalty = gradient_penalty_from_gradients(grads, gp_weight, global_batch_size)

@@ -21,7 +21,8 @@ from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
-           "calibrate_output_bias", "build_raster_generator"]
+           "calibrate_output_bias", "build_raster_generator", "lagged_coincidences",
+           "condition_inputs", "set_label_offsets"]
 
 
 class _Inits:
@@ -90,6 +91,44 @@ def smoothing_kernel(config: ModelConfig) -> np.ndarray:
     return kernel
 
 
+def condition_inputs(config: ModelConfig) -> tuple[Any, Any]:
+    """Keras inputs of a conditional model: ``label`` (one-hot) and ``covariates``, or None."""
+    label = (keras.Input(shape=(config.n_classes,), name="label")
+             if config.n_classes else None)
+    cov = (keras.Input(shape=(config.n_bins, config.n_covariates), name="covariates")
+           if config.n_covariates else None)
+    return label, cov
+
+
+def _inputs(main: Any, label: Any, cov: Any) -> Any:
+    """The model's inputs: ``main`` alone (unconditional), else the list ``[main, label?, cov?]``."""
+    extra = [t for t in (label, cov) if t is not None]
+    return [main, *extra] if extra else main
+
+
+def _conditioned_logits(h: Any, label: Any, cov: Any, config: ModelConfig,
+                        dtype: str | None) -> Any:
+    """Add the conditions' direct effect to the logits ``h (batch, n_bins, n_neurons)``.
+
+    A per-class offset of each neuron's logit (its tuning) and a per-bin
+    linear filter of the covariates; both start at zero, so a new generator
+    still starts at the output bias (the data's rates).
+    """
+    extra = []
+    if label is not None:
+        offset = layers.Dense(config.n_neurons, use_bias=False, kernel_initializer="zeros",
+                              dtype=dtype, name="label_logits")(label)
+        extra.append(layers.RepeatVector(config.n_bins, dtype=dtype,
+                                         name="label_logits_time")(offset))
+    if cov is not None:
+        extra.append(layers.Conv1D(config.n_neurons, config.kernel_size, padding="same",
+                                   use_bias=False, kernel_initializer="zeros", dtype=dtype,
+                                   name="covariate_logits")(cov))
+    if not extra:
+        return h
+    return layers.Add(dtype=dtype, name="conditioned_logits")([h, *extra])
+
+
 def _temporal_names(config: ModelConfig) -> list[str]:
     """The names of :func:`_temporal_stack`'s layers, in call order."""
     return [layer.name for layer in _temporal_stack(config, None, None)]
@@ -123,6 +162,9 @@ def build_raster_generator(generator: Any, config: ModelConfig) -> keras.Model:
     if config.architecture != "temporal":
         raise ValueError("Only the temporal architecture generates continuous rasters; "
                          f"received architecture={config.architecture!r}.")
+    if config.conditional:
+        raise ValueError("Continuous rasters are not available for conditional models yet: "
+                         "sample windows with their conditions instead.")
     z = keras.Input(shape=(None, config.latent_channels), name="z_sequence")
     h = z
     for name in _temporal_names(config):
@@ -165,17 +207,35 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
     """
     init = _Inits(config, check_seed(seed))
     z = keras.Input(shape=(config.latent_dim,), name="z")
+    label, cov = condition_inputs(config)
+    inputs = _inputs(z, label, cov)
+    embedded = None
+    if label is not None:
+        embedded = layers.Dense(config.label_dim, use_bias=False, kernel_initializer=init(),
+                                dtype=dtype, name="label_embed")(label)
     if config.architecture == "temporal":
         h = layers.Reshape((config.latent_bins, config.latent_channels), name="to_sequence")(z)
-        for layer in _temporal_stack(config, init, dtype):
+        stack = _temporal_stack(config, init, dtype)
+        body, (logits, sigmoid) = stack[:-2], stack[-2:]
+        for layer in body:
+            if embedded is not None and layer.name == "tconv_1":
+                h = layers.Concatenate(dtype=dtype, name="with_label")(
+                    [h, layers.RepeatVector(h.shape[1], dtype=dtype,
+                                            name="label_time")(embedded)])
             h = layer(h)
+        if cov is not None:
+            h = layers.Concatenate(dtype=dtype, name="with_covariates")([h, cov])
+        h = sigmoid(_conditioned_logits(logits(h), label, cov, config, dtype))
         probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)
-        model = keras.Model(z, probs, name=name)
+        model = keras.Model(inputs, probs, name=name)
         if config.latent_scales > 1:
             model.get_layer("latent_smooth").kernel.assign(smoothing_kernel(config))
         return model
     if config.architecture == "fc":
-        h = z
+        parts = [z] + ([] if embedded is None else [embedded])
+        if cov is not None:
+            parts.append(layers.Flatten(dtype=dtype, name="covariates_flat")(cov))
+        h = z if len(parts) == 1 else layers.Concatenate(dtype=dtype, name="z_conditions")(parts)
         for i in range(config.fc_layers):
             h = layers.Dense(config.num_units, activation="relu", kernel_initializer=init(),
                              dtype=dtype, name=f"dense_{i + 1}")(h)
@@ -183,18 +243,24 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
                          dtype=dtype, name="logits")(h)
         h = layers.Reshape((config.n_neurons, config.n_bins), name="to_windows")(h)
         probs = layers.Activation("sigmoid", dtype="float32", name="probs")(h)
-        return keras.Model(z, probs, name=name)
+        return keras.Model(inputs, probs, name=name)
 
     n_layers = config.num_layers
     features = list(config.critic_features)  # e.g. [128, 256]
     bins0 = config.n_bins // 2**n_layers
+    h = z if embedded is None else layers.Concatenate(dtype=dtype, name="z_label")([z, embedded])
     h = layers.Dense(bins0 * features[-1], kernel_initializer=init(), dtype=dtype,
-                     name="project")(z)
+                     name="project")(h)
     h = layers.Reshape((bins0, features[-1]), name="reshape")(h)
     h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype, name="project_act")(h)
     out_channels = features[-2::-1] + [config.n_neurons]
     for i, ch in enumerate(out_channels):
         last = i == n_layers - 1
+        if cov is not None:  # the covariates at this block's input resolution
+            pool = config.n_bins // (bins0 * 2**i)
+            pooled = (layers.AveragePooling1D(pool, dtype=dtype, name=f"covariates_pool_{i + 1}")
+                      (cov) if pool > 1 else cov)
+            h = layers.Concatenate(dtype=dtype, name=f"with_covariates_{i + 1}")([h, pooled])
         if config.upsampling == "resize":
             h = layers.UpSampling1D(2, dtype=dtype, name=f"up_{i + 1}")(h)
             h = layers.Conv1D(ch, config.kernel_size, padding="same", kernel_initializer=init(),
@@ -206,9 +272,10 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
         if not last:
             h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
                                  name=f"act_{i + 1}")(h)
+    h = _conditioned_logits(h, label, cov, config, dtype)
     h = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(h)
     probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)  # -> (batch, neurons, bins)
-    return keras.Model(z, probs, name=name)
+    return keras.Model(inputs, probs, name=name)
 
 
 def output_bias_layer(generator: Any, config: ModelConfig) -> Any:
@@ -256,6 +323,40 @@ def set_output_bias(generator: Any, config: ModelConfig, firing_probability: Any
         logit = np.repeat(logit, config.n_bins)
     layer = output_bias_layer(generator, config)
     layer.bias.assign(logit.astype(layer.bias.dtype))
+
+
+def set_label_offsets(generator: Any, config: ModelConfig, class_rates: Any,
+                      firing_probability: Any) -> None:
+    """Start a conditional generator at each class's firing rates.
+
+    Sets the per-class logit offsets (layer ``label_logits``) to
+    ``logit(class_rates[c, n]) - logit(firing_probability[n])``, so that with
+    :func:`set_output_bias` at ``firing_probability`` a new generator fires at
+    the data's rate of each neuron for each label: the tuning curves are
+    where training starts, as the rates are without conditions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cfg = ModelConfig(n_neurons=2, n_bins=8, num_features=4, n_classes=2)
+    >>> g = build_generator(cfg, seed=0)
+    >>> set_output_bias(g, cfg, [0.2, 0.2])
+    >>> set_label_offsets(g, cfg, [[0.1, 0.2], [0.4, 0.2]], [0.2, 0.2])
+    >>> p = g([np.zeros((2, 128), "float32"), np.eye(2, dtype="float32")]).numpy()
+    >>> p[:, :, 0].astype(float).round(4).tolist()
+    [[0.1, 0.2], [0.4, 0.2]]
+    """
+    rates = np.clip(np.asarray(class_rates, np.float64), 1e-4, 1 - 1e-4)
+    base = np.clip(np.asarray(firing_probability, np.float64).ravel(), 1e-4, 1 - 1e-4)
+    if rates.shape != (config.n_classes, config.n_neurons):
+        raise ValueError(f"`class_rates` must have shape ({config.n_classes}, "
+                         f"{config.n_neurons}); received {rates.shape}.")
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        return np.log(p) - np.log1p(-p)
+
+    layer = generator.get_layer("label_logits")
+    layer.kernel.assign((logit(rates) - logit(base)[None, :]).astype(layer.kernel.dtype))
 
 
 def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probability: Any, *,
@@ -322,6 +423,37 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     return shift
 
 
+def lagged_coincidences(x: Any, max_lag: int, dtype: str | None = None) -> Any:
+    """Keras graph: windows ``(batch, N, T)`` -> ``(batch, N * max_lag)`` lagged self-coincidences.
+
+    Feature ``(k - 1) * N + n`` is ``sum_t x[n, t] * x[n, t + k]``: neuron
+    ``n``'s spikes ``k`` bins apart (its autocorrelogram at lag ``k``, per
+    window). Built-in layers only, so a ``.keras`` file with it loads in safe
+    mode.
+
+    Examples
+    --------
+    >>> import keras, numpy as np
+    >>> x = keras.Input(shape=(2, 5))
+    >>> m = keras.Model(x, lagged_coincidences(x, 2))
+    >>> w = np.array([[[1, 1, 0, 1, 1], [1, 0, 1, 0, 1]]], "float32")
+    >>> m(w).numpy().tolist()  # lag 1 of both neurons, then lag 2
+    [[2.0, 0.0, 1.0, 2.0]]
+    """
+    n_bins = x.shape[-1]
+    xt = layers.Permute((2, 1), dtype=dtype, name="lags_to_time")(x)  # (batch, T, N)
+    feats = []
+    for k in range(1, max_lag + 1):
+        early = layers.Cropping1D((0, k), dtype=dtype, name=f"lag{k}_early")(xt)
+        late = layers.Cropping1D((k, 0), dtype=dtype, name=f"lag{k}_late")(xt)
+        both = layers.Multiply(dtype=dtype, name=f"lag{k}_product")([early, late])
+        mean = layers.GlobalAveragePooling1D(dtype=dtype, name=f"lag{k}_mean")(both)
+        feats.append(layers.Rescaling(float(n_bins - k), dtype=dtype, name=f"lag{k}_sum")(mean))
+    if len(feats) == 1:
+        return feats[0]
+    return layers.Concatenate(dtype=dtype, name="lag_features")(feats)
+
+
 def build_critic(config: ModelConfig, *, dtype: str | None = None,
                  name: str = "critic", seed: int | None = None) -> keras.Model:
     """Build the critic ``window (batch, n_neurons, n_bins) -> score (batch, 1)``.
@@ -330,7 +462,8 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     stride 2, ``"same"``, LeakyReLU 0.2, features doubling per layer), flatten,
     Dense(1). Fully connected: ``fc_layers`` LeakyReLU layers of ``num_units``.
     There is no normalisation layer: the gradient penalty needs per-sample
-    gradients.
+    gradients. With ``config.critic_lags = K > 0`` the score layer also sees
+    each neuron's lagged self-coincidences (:func:`lagged_coincidences`).
 
     Examples
     --------
@@ -341,8 +474,12 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     """
     init = _Inits(config, check_seed(seed))
     x = keras.Input(shape=(config.n_neurons, config.n_bins), name="spikes")
+    label, cov = condition_inputs(config)
     if config.architecture == "fc":
         h = layers.Flatten(dtype=dtype, name="flatten")(x)
+        if cov is not None:
+            h = layers.Concatenate(dtype=dtype, name="with_covariates")(
+                [h, layers.Flatten(dtype=dtype, name="covariates_flat")(cov)])
         for i in range(config.fc_layers):
             h = layers.Dense(config.num_units, kernel_initializer=init(), dtype=dtype,
                              name=f"dense_{i + 1}")(h)
@@ -350,11 +487,21 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
                                  name=f"act_{i + 1}")(h)
     else:
         h = layers.Permute((2, 1), dtype=dtype, name="to_channels")(x)  # (batch, bins, neurons)
+        if cov is not None:  # covariates as extra channels beside the neurons
+            h = layers.Concatenate(dtype=dtype, name="with_covariates")([h, cov])
         for i, ch in enumerate(config.critic_features):
             h = layers.Conv1D(ch, config.kernel_size, strides=2, padding="same",
                               kernel_initializer=init(), dtype=dtype, name=f"conv_{i + 1}")(h)
             h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
                                  name=f"act_{i + 1}")(h)
         h = layers.Flatten(dtype=dtype, name="flatten")(h)
+    if config.critic_lags:
+        h = layers.Concatenate(dtype=dtype, name="with_lags")(
+            [h, lagged_coincidences(x, config.critic_lags, dtype)])
     score = layers.Dense(1, kernel_initializer=init(), dtype="float32", name="score")(h)
-    return keras.Model(x, score, name=name)
+    if label is not None:  # projection critic: + <embed(label), phi(x)>
+        embedded = layers.Dense(h.shape[-1], use_bias=False, kernel_initializer=init(),
+                                dtype="float32", name="label_projection")(label)
+        match = layers.Dot(axes=1, dtype="float32", name="label_match")([embedded, h])
+        score = layers.Add(dtype="float32", name="projected_score")([score, match])
+    return keras.Model(_inputs(x, label, cov), score, name=name)

@@ -211,6 +211,27 @@ def _predict(generator: Any) -> Any:
     return cached_on(generator, "_spikegan_predict", make)
 
 
+def _condition_inputs(generator: Any, conditions: Any, n_samples: int) -> list[np.ndarray]:
+    """The generator's condition inputs for ``n_samples`` windows (checked), or ``[]``."""
+    wanted = [t.name for t in generator.inputs[1:]]
+    if conditions is None:
+        if wanted:
+            raise ConfigError(f"This generator is conditional (inputs {wanted}): pass "
+                              "`conditions=` (labels and/or covariates, one per window).")
+        return []
+    if not wanted:
+        raise ConfigError("This generator is unconditional: it takes no `conditions`.")
+    arrays = [np.asarray(a, np.float32) for a in conditions.model_inputs()]
+    shapes = [tuple(int(d) for d in t.shape[1:]) for t in generator.inputs[1:]]
+    if [a.shape[1:] for a in arrays] != shapes:
+        raise ConfigError(f"`conditions` give inputs of shapes {[a.shape[1:] for a in arrays]} "
+                          f"per window; this generator takes {dict(zip(wanted, shapes, strict=True))}.")
+    if len(conditions) != n_samples:
+        raise ConfigError(f"`conditions` hold {len(conditions)} windows' conditions for "
+                          f"n_samples={n_samples}. Expected one per window.")
+    return arrays
+
+
 def iter_sample_chunks(
     generator: Any,
     n_samples: int,
@@ -219,9 +240,11 @@ def iter_sample_chunks(
     chunk_size: int = DEFAULT_CHUNK,
     threshold: float | None = None,
     return_probs: bool = False,
+    conditions: Any = None,
 ) -> Iterator[np.ndarray | tuple[np.ndarray, np.ndarray]]:
     """Yield consecutive chunks of :func:`sample` (uint8 windows; probabilities too if asked)."""
     n_samples = check_positive_int(n_samples, "n_samples")
+    extra = _condition_inputs(generator, conditions, n_samples)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ConfigError(f"`threshold` must be in [0, 1] or None. Received {threshold}.")
@@ -233,7 +256,8 @@ def iter_sample_chunks(
     while done < n_samples:
         m = min(chunk_size, n_samples - done)
         z = z_rng.standard_normal((m, latent_dim), dtype=np.float32)
-        probs = np.asarray(predict(z), dtype=np.float32)
+        inputs = [z, *(a[done:done + m] for a in extra)] if extra else z
+        probs = np.asarray(predict(inputs), dtype=np.float32)
         if threshold is None:
             u = u_rng.random((m, n_neurons, n_bins), dtype=np.float32)
             spikes = (u < probs).view(np.uint8)
@@ -251,6 +275,7 @@ def sample(
     chunk_size: int = DEFAULT_CHUNK,
     threshold: float | None = None,
     out: np.ndarray | None = None,
+    conditions: Any = None,
 ) -> np.ndarray:
     """Draw ``n_samples`` binary windows ``(n, n_neurons, n_bins)`` from a generator.
 
@@ -273,6 +298,10 @@ def sample(
     out : numpy.ndarray, optional
         Preallocated uint8 array (e.g. ``np.lib.format.open_memmap``) to fill;
         lets a million windows go straight to disk.
+    conditions : Conditions, optional
+        A conditional generator's conditions, one per window
+        (:func:`spikegan_tf.data.conditions.make_conditions`); the latent and
+        uniform streams are those of the unconditional protocol.
 
     Returns
     -------
@@ -295,4 +324,4 @@ def sample(
     shape = (n_samples, n_neurons, n_bins)
     return fill(output_array(out, shape),
                 iter_sample_chunks(generator, n_samples, seed, chunk_size=chunk_size,
-                                   threshold=threshold))
+                                   threshold=threshold, conditions=conditions))

@@ -72,22 +72,37 @@ class WGANGPStep:
         """Draw ``count`` training windows in the graph (uniform, with replacement)."""
         import tensorflow as tf
 
-        table, n_windows, raster_stride = data
+        table, n_windows, raster_stride, conditions = data
         idx = self.rng.uniform((count,), 0, n_windows, dtype=tf.int64)
+        cond = [tf.gather(c, idx) for c in conditions]
         if raster_stride is None:
-            return tf.cast(tf.gather(table, idx), tf.float32)
+            return tf.cast(tf.gather(table, idx), tf.float32), cond
         n_bins = self.model_config.n_bins
         rows = idx[:, None] * raster_stride + tf.range(n_bins, dtype=tf.int64)[None, :]
         windows = tf.gather(table, rows)  # (count, n_bins, n_neurons)
-        return tf.transpose(tf.cast(windows, tf.float32), (0, 2, 1))
+        return tf.transpose(tf.cast(windows, tf.float32), (0, 2, 1)), cond
+
+    def _sample_conditions(self, data: Any, count: int) -> list[Any]:
+        """Conditions of ``count`` training windows drawn uniformly (for the generator update)."""
+        import tensorflow as tf
+
+        _, n_windows, _, conditions = data
+        if not conditions:
+            return []
+        idx = self.rng.uniform((count,), 0, n_windows, dtype=tf.int64)
+        return [tf.gather(c, idx) for c in conditions]
 
     def _replica_step(self, real: Any, z_critic: Any, alpha: Any, z_gen: Any,
-                      u_critic: Any = None, u_gen: Any = None) -> dict[str, Any]:
+                      u_critic: Any = None, u_gen: Any = None, cond_critic: Any = (),
+                      cond_gen: Any = ()) -> dict[str, Any]:
         """One generator iteration on this replica's slice of the global batch.
 
         ``u_critic`` / ``u_gen`` are the uniform draws that turn the fake
         probabilities into spikes for the critic (``critic_input="spikes"``),
-        ``None`` when the critic sees the probabilities.
+        ``None`` when the critic sees the probabilities. ``cond_critic``
+        (``(k, batch, ...)`` each) and ``cond_gen`` (``(batch, ...)``) are the
+        condition inputs of a conditional model: the fakes of each critic
+        update are generated for the real windows' conditions.
         """
         import tensorflow as tf
 
@@ -107,10 +122,15 @@ class WGANGPStep:
             if u_critic is not None:
                 u_critic = u_critic[:, start:start + per]
                 u_gen = u_gen[start:start + per]
+            cond_critic = [c[:, start:start + per] for c in cond_critic]
+            cond_gen = [c[start:start + per] for c in cond_gen]
+        cond_critic, cond_gen = list(cond_critic), list(cond_gen)
         k = cfg.n_critic
         mixed = cfg.mixed_precision
         # all fake batches of the critic updates in one call: G is fixed meanwhile
-        fake = self.generator(tf.reshape(z_critic, (k * per, mc.latent_dim)), training=True)
+        z_all = tf.reshape(z_critic, (k * per, mc.latent_dim))
+        cond_all = [tf.reshape(c, (k * per, *c.shape[2:])) for c in cond_critic]
+        fake = self.generator([z_all, *cond_all] if cond_all else z_all, training=True)
         fake = tf.reshape(tf.cast(fake, tf.float32), (k, per, mc.n_neurons, mc.n_bins))
         if u_critic is not None:  # the critic sees spikes, as it does for real windows
             fake = critic_view(fake, u_critic)
@@ -119,17 +139,19 @@ class WGANGPStep:
         for i in tf.range(k) if self._single_device else range(k):
             with tf.GradientTape() as tape:
                 total, wass, gp = critic_objective(self.critic, real[i], fake[i], alpha[i],
-                                                   cfg.gp_weight, global_batch_size=batch)
+                                                   cfg.gp_weight, global_batch_size=batch,
+                                                   condition=[c[i] for c in cond_critic])
                 loss = self.d_optimizer.scale_loss(total) if mixed else total
             grads = tape.gradient(loss, critic_vars)
             self.d_optimizer.apply(grads, critic_vars)
             d_total, d_wass, d_gp = d_total + total, d_wass + wass, d_gp + gp
         gen_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake_gen = tf.cast(self.generator(z_gen, training=True), tf.float32)
+            fake_gen = tf.cast(self.generator([z_gen, *cond_gen] if cond_gen else z_gen,
+                                              training=True), tf.float32)
             if u_gen is not None:
                 fake_gen = critic_view(fake_gen, u_gen)
-            scores = self.critic(fake_gen, training=True)
+            scores = self.critic([fake_gen, *cond_gen] if cond_gen else fake_gen, training=True)
             g_loss = generator_loss(scores, global_batch_size=batch)
             loss = self.g_optimizer.scale_loss(g_loss) if mixed else g_loss
         grads = tape.gradient(loss, gen_vars)
@@ -143,7 +165,8 @@ class WGANGPStep:
 
         cfg, mc = self.config, self.model_config
         k, b = cfg.n_critic, cfg.batch_size
-        real = tf.reshape(self._sample_real(data, k * b), (k, b, mc.n_neurons, mc.n_bins))
+        real, cond = self._sample_real(data, k * b)
+        real = tf.reshape(real, (k, b, mc.n_neurons, mc.n_bins))
         z_critic = self.rng.normal((k, b, mc.latent_dim))
         alpha = self.rng.uniform((k, b, 1, 1))
         z_gen = self.rng.normal((b, mc.latent_dim))
@@ -151,7 +174,13 @@ class WGANGPStep:
         if cfg.critic_input == "spikes":
             shape = (b, mc.n_neurons, mc.n_bins)
             args += (self.rng.uniform((k, *shape)), self.rng.uniform(shape))
-        per_replica = self.strategy.run(self._replica_step, args=args)
+        elif cond:
+            args += (None, None)
+        kwargs = {}
+        if cond:  # conditional: the real windows' conditions, and fresh ones for G's update
+            kwargs = {"cond_critic": tuple(tf.reshape(c, (k, b, *c.shape[1:])) for c in cond),
+                      "cond_gen": tuple(self._sample_conditions(data, b))}
+        per_replica = self.strategy.run(self._replica_step, args=args, kwargs=kwargs)
         losses = {name: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                   for name, value in per_replica.items()}
         self.step.assign_add(1)
@@ -179,9 +208,12 @@ class WGANGPStep:
         import tensorflow as tf
 
         table = tf.constant(data.train.spikes)
+        conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
+            if data.conditional else ()
         if data.is_raster:
-            return table, tf.constant(data.n_train, tf.int64), tf.constant(data.stride, tf.int64)
-        return table, tf.constant(data.n_train, tf.int64), None
+            return (table, tf.constant(data.n_train, tf.int64), tf.constant(data.stride, tf.int64),
+                    conditions)
+        return table, tf.constant(data.n_train, tf.int64), None, conditions
 
     def train_steps(self, data: TrainingData, n_steps: int) -> dict[str, float]:
         """Run ``n_steps`` steps without any run-directory I/O; return the last losses.

@@ -150,6 +150,13 @@ class Trainer(WGANGPStep):
             raise SpikeDataError(
                 f"The data has {data.n_neurons} neurons and {data.n_bins} bins per window, but "
                 f"the model expects n_neurons={mc.n_neurons}, n_bins={mc.n_bins}.")
+        got = ((data.conditions.n_classes, data.conditions.n_covariates) if data.conditional
+               else (0, 0))
+        if got != (mc.n_classes, mc.n_covariates):
+            raise SpikeDataError(
+                f"The data has conditions with {got[0]} label classes and {got[1]} covariates, "
+                f"but the model expects n_classes={mc.n_classes}, "
+                f"n_covariates={mc.n_covariates}.")
 
     def diverged_message(self, losses: dict[str, float], cause: str | None = None) -> str:
         """The one-line error of a diverged run: what happened and what to do."""
@@ -194,11 +201,15 @@ class Trainer(WGANGPStep):
 
     def init_output_bias(self, data: TrainingData) -> None:
         """Start the generator at the training data's firing rates (see ``TrainConfig``)."""
-        from spikegan_tf.gan.networks import set_output_bias
+        from spikegan_tf.gan.networks import set_label_offsets, set_output_bias
 
         self._check_data(data)
+        rates = data.train.neuron_rates()
         with self.strategy.scope():
-            set_output_bias(self.generator, self.model_config, data.train.neuron_rates())
+            set_output_bias(self.generator, self.model_config, rates)
+            if self.model_config.n_classes:  # and at each label's rates
+                set_label_offsets(self.generator, self.model_config,
+                                  data.class_rates(), rates)
 
     def save(self) -> None:
         """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
