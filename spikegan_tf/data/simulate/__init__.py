@@ -1,4 +1,5 @@
-"""The paper's simulated datasets, seeded and vectorised, with their ground truth.
+"""The paper's simulated datasets and a tuned population, seeded and vectorised, with their
+ground truth.
 
 Two datasets of Molano-Mazon et al. (ICLR 2018), following the reference code
 (manuelmolano/Spike-GAN, ``tflib/sim_pop_activity.py``):
@@ -42,10 +43,22 @@ period removes spikes, as in the paper; the ground truth also holds the exact
 stationary statistics of the output (``expected_rates``,
 ``expected_correlations``, ``expected_packets_per_sample``), computed from the
 Markov chain of the process, which is what the samples should show.
+
+A third dataset is not from the paper:
+
+``tuned``
+    The data set of a conditional Spike-GAN: a population tuned to ``n_stimuli``
+    discrete stimuli (von-Mises-like tuning curves in logit space) and to a
+    continuous stimulus trace, with shared noise factors whose loadings depend on
+    the stimulus. Each window has a stimulus id (``labels``) and its trace
+    (``covariates``); the exact tuning curves and per-stimulus noise covariances
+    are in the ground truth. See :mod:`spikegan_tf.data.simulate.tuned`.
 """
 
 from spikegan_tf.data.simulate.base import FORMAT_VERSION, SimulatedData
 from spikegan_tf.data.simulate.packets import packets
+from spikegan_tf.data.simulate.tuned import tuned
 from spikegan_tf.data.simulate.uniform import uniform, uniform_group_statistics
 
-__all__ = ["SimulatedData", "uniform", "packets", "uniform_group_statistics", "FORMAT_VERSION"]
+__all__ = ["SimulatedData", "uniform", "packets", "tuned", "uniform_group_statistics",
+           "FORMAT_VERSION"]
