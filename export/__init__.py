@@ -16,6 +16,8 @@ Main entry points
     package's sampling protocol.
 ``RasterSampler(path, seed=...)``
     Draw one continuous raster from ``raster.onnx`` (``temporal`` runs).
+``ConditionalSampler(path, seed=...)``
+    Draw windows for given labels/covariates from a conditional ``model.onnx``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ _LAZY = {
     "ExportError": "errors",
     "Sampler": "runtime",
     "RasterSampler": "raster_runtime",
+    "ConditionalSampler": "conditional_runtime",
     "build_metadata": "metadata",
     "Parity": "parity",
     "write_savedmodel": "savedmodel",

@@ -269,6 +269,9 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
     if not run.generator_path.is_file():
         raise RunDirError(f"Run directory '{run_dir}' has no {GENERATOR_FILE} (the trained "
                           "generator): train first, or pass the directory of a finished run.")
+    if config.conditional and (precisions or "tflite" in formats):
+        raise ConfigError("A conditional model exports to savedmodel and onnx; lighter "
+                          "precisions and tflite are for unconditional models.")
     floor = (_training_floor(run_config, config, floor_data, floor_key)
              if precisions else None)  # before anything is written: a refusal leaves nothing
     base = _prepare_base(out, name)
@@ -280,7 +283,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
                           "(overwrite=True) to replace it or choose another --version.")
 
     from .graph import float32_generator, plan_generator
-    from .parity import protocol_inputs
+    from .parity import protocol_conditions, protocol_inputs
 
     generator = run.load_generator()
     lean_graph = lean and plan_generator(generator, config) is not None
@@ -288,7 +291,9 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
                               graph="polyphase" if lean_graph else "keras")
     latent = int(generator.inputs[0].shape[-1])
     z, u = protocol_inputs(parity_windows, latent, config.n_neurons, config.n_bins, parity_seed)
-    ref = float32_generator(generator, config)(z, training=False)
+    cond = protocol_conditions(parity_windows, config, parity_seed)
+    ref = float32_generator(generator, config)([z, *cond.values()] if cond else z,
+                                               training=False)
     ref = ref.numpy() if hasattr(ref, "numpy") else ref
     raster_ref = None  # (reference probs, z_sequence, u) of the raster model
     if config.architecture == "temporal":
@@ -313,7 +318,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             from .savedmodel import verify_savedmodel, write_savedmodel
 
             write_savedmodel(generator, config, tmp, metadata)
-            parity["savedmodel"] = verify_savedmodel(tmp, ref, z, u).check()
+            parity["savedmodel"] = verify_savedmodel(tmp, ref, z, u, cond).check()
             files["savedmodel"] = target
             if raster_ref is not None:
                 from .savedmodel import verify_savedmodel_raster
@@ -323,7 +328,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             from .onnx_export import verify_onnx, write_onnx
 
             write_onnx(generator, config, tmp / FILES["onnx"], metadata, opset=opset, lean=lean)
-            parity["onnx"] = verify_onnx(tmp / FILES["onnx"], ref, z, u).check()
+            parity["onnx"] = verify_onnx(tmp / FILES["onnx"], ref, z, u, cond).check()
             files["onnx"] = target / FILES["onnx"]
             if raster_ref is not None:  # the temporal generator's continuous-raster model
                 from .raster import RASTER_FILE, verify_raster_onnx, write_raster_onnx

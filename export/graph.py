@@ -43,6 +43,8 @@ __all__ = [
     "float32_generator",
     "probs_function",
     "serving_function",
+    "condition_specs",
+    "condition_names",
 ]
 
 
@@ -142,7 +144,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
     """
     from keras import layers
 
-    if config.architecture != "conv":
+    if config.architecture != "conv" or config.conditional:
         return None
     try:
         project = generator.get_layer("project")
@@ -250,6 +252,31 @@ def _probs_and_variables(generator: Any, config: ModelConfig, lean: bool) -> tup
     return (lambda z: model(z, training=False)), [getattr(v, "value", v) for v in model.weights]
 
 
+def condition_specs(config: ModelConfig) -> list[Any]:
+    """``tf.TensorSpec`` of a conditional generator's inputs ``label`` and ``covariates``."""
+    import tensorflow as tf
+
+    specs = []
+    if config.n_classes:
+        specs.append(tf.TensorSpec([None, config.n_classes], tf.float32, name="label"))
+    if config.n_covariates:
+        specs.append(tf.TensorSpec([None, config.n_bins, config.n_covariates], tf.float32,
+                                   name="covariates"))
+    return specs
+
+
+def condition_names(config: ModelConfig) -> list[str]:
+    """Names of a generator's condition inputs, in order (``[]`` when unconditional).
+
+    Examples
+    --------
+    >>> condition_names(ModelConfig(n_neurons=2, n_bins=8, n_classes=3, n_covariates=1))
+    ['label', 'covariates']
+    """
+    return (["label"] if config.n_classes else []) + (
+        ["covariates"] if config.n_covariates else [])
+
+
 def serving_function(generator: Any, config: ModelConfig, *, lean: bool = True) -> Any:
     """Return the ``tf.function`` ``(z, u) -> {"probs", "spikes"}`` of the exports.
 
@@ -272,14 +299,22 @@ def serving_function(generator: Any, config: ModelConfig, *, lean: bool = True) 
 
     probs_of, variables = _probs_and_variables(generator, config, lean)
     latent = int(generator.inputs[0].shape[-1])
-
-    @tf.function(input_signature=[
+    signature = [
         tf.TensorSpec([None, latent], tf.float32, name="z"),
         tf.TensorSpec([None, config.n_neurons, config.n_bins], tf.float32, name="u"),
-    ])
-    def serve(z, u):
-        probs = tf.cast(probs_of(z), tf.float32)
-        return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
+        *condition_specs(config),
+    ]
+
+    if config.conditional:  # named condition inputs after z and u
+        @tf.function(input_signature=signature)
+        def serve(z, u, *conditions):
+            probs = tf.cast(probs_of([z, *conditions]), tf.float32)
+            return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
+    else:
+        @tf.function(input_signature=signature)
+        def serve(z, u):
+            probs = tf.cast(probs_of(z), tf.float32)
+            return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
 
     serve.captured_variables = variables  # what a SavedModel holding `serve` must track
     return serve

@@ -71,6 +71,19 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
     model = dict(run_config["model"])
     data = dict(run_config.get("data") or {})
     bin_width = data.get("bin_width")
+    inputs = {
+        "z": "float32 (batch, latent_dim) standard-normal draws",
+        "u": f"float32 {LAYOUT} uniform [0, 1) draws",
+    }
+    conditions = None
+    if model.get("n_classes") or model.get("n_covariates"):
+        classes = (data.get("conditions") or {}).get("classes")
+        conditions = {"classes": classes, "n_covariates": int(model.get("n_covariates") or 0)}
+        if model.get("n_classes"):
+            inputs["label"] = ("float32 (batch, n_classes) one-hot label: column i is "
+                               "conditions.classes[i]")
+        if model.get("n_covariates"):
+            inputs["covariates"] = "float32 (batch, n_bins, n_covariates) covariates per bin"
     return {
         "schema": SCHEMA,
         "package": "spikegan_tf",
@@ -80,10 +93,8 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
         "latent_dim": int(model.get("latent_dim", 128)),
         "bin_width": None if bin_width is None else float(bin_width),
         "layout": LAYOUT,
-        "inputs": {
-            "z": "float32 (batch, latent_dim) standard-normal draws",
-            "u": f"float32 {LAYOUT} uniform [0, 1) draws",
-        },
+        "inputs": inputs,
+        "conditions": conditions,
         "outputs": {
             "probs": f"float32 {LAYOUT} firing probabilities",
             "spikes": f"uint8 {LAYOUT} spikes, u < probs",

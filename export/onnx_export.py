@@ -1,7 +1,9 @@
 """ONNX export (tf2onnx) for ONNX Runtime on lab rigs.
 
 The ONNX model has inputs ``z`` float32 ``(batch, latent_dim)`` and ``u``
-float32 ``(batch, n_neurons, n_bins)`` and outputs ``probs`` float32 and
+float32 ``(batch, n_neurons, n_bins)`` (a conditional model also ``label``
+float32 one-hot ``(batch, n_classes)`` and/or ``covariates`` float32
+``(batch, n_bins, n_covariates)``) and outputs ``probs`` float32 and
 ``spikes`` uint8 ``(batch, n_neurons, n_bins)``; the batch dimension is the
 symbolic ``batch``. The metadata (:mod:`.metadata`) is stored in
 ``metadata_props``.
@@ -86,7 +88,7 @@ def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any],
         Convert the polyphase graph (default) rather than the Keras call.
     """
     onnx = _require("onnx")
-    from .graph import serving_function
+    from .graph import condition_names, serving_function
 
     if opset < 17:
         raise ExportError(f"`opset` must be >= 17. Received {opset}.")
@@ -95,9 +97,10 @@ def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any],
 
     names = {"inputs": [i.name for i in model.graph.input],
              "outputs": [o.name for o in model.graph.output]}
-    if names != {"inputs": ["z", "u"], "outputs": ["probs", "spikes"]}:
-        raise ExportError(f"tf2onnx produced unexpected inputs/outputs {names}; expected inputs "
-                          "['z', 'u'] and outputs ['probs', 'spikes'].")
+    expected = {"inputs": ["z", "u", *condition_names(config)], "outputs": ["probs", "spikes"]}
+    if names != expected:
+        raise ExportError(f"tf2onnx produced unexpected inputs/outputs {names}; expected "
+                          f"{expected}.")
     for value in [*model.graph.input, *model.graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
     del model.metadata_props[:]
@@ -132,7 +135,7 @@ def write_onnx(generator: Any, config: ModelConfig, path: str | os.PathLike,
 
 
 def verify_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
-                u: np.ndarray) -> Parity:
+                u: np.ndarray, conditions: dict[str, np.ndarray] | None = None) -> Parity:
     """Load ``path`` in ONNX Runtime, run it at two batch sizes and measure parity.
 
     Raises
@@ -144,8 +147,10 @@ def verify_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
     ort = _require("onnxruntime")
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        probs, spikes = session.run(["probs", "spikes"], {"z": z, "u": u})
-        one = session.run(["probs"], {"z": z[:1], "u": u[:1]})[0]
+        cond = conditions or {}
+        probs, spikes = session.run(["probs", "spikes"], {"z": z, "u": u, **cond})
+        one = session.run(["probs"], {"z": z[:1], "u": u[:1],
+                                      **{k: v[:1] for k, v in cond.items()}})[0]
     except Exception as exc:
         raise ExportError(f"ONNX Runtime cannot run the exported '{path}': {exc}") from exc
     for value in session.get_inputs() + session.get_outputs():

@@ -18,7 +18,7 @@ from spikegan_tf.gan.sampling import sampling_streams
 from .errors import ExportError
 
 __all__ = ["PROBS_ATOL", "SPIKE_MARGIN", "CheckedResult", "Parity", "protocol_inputs",
-           "measure_parity"]
+           "protocol_conditions", "measure_parity"]
 
 PROBS_ATOL = 1e-5
 SPIKE_MARGIN = 1e-6
@@ -38,6 +38,27 @@ def protocol_inputs(n: int, latent_dim: int, n_neurons: int, n_bins: int,
     z = z_rng.standard_normal((n, latent_dim), dtype=np.float32)
     u = u_rng.random((n, n_neurons, n_bins), dtype=np.float32)
     return z, u
+
+
+def protocol_conditions(n: int, config: Any, seed: int | None) -> dict[str, np.ndarray]:
+    """Condition inputs for parity checks: labels cycling through the classes, normal covariates.
+
+    Examples
+    --------
+    >>> from spikegan_tf.gan.config import ModelConfig
+    >>> c = protocol_conditions(3, ModelConfig(n_neurons=2, n_bins=8, n_classes=2), 0)
+    >>> c["label"].tolist()
+    [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
+    """
+    out = {}
+    if config.n_classes:
+        out["label"] = np.eye(config.n_classes, dtype=np.float32)[
+            np.arange(n) % config.n_classes]
+    if config.n_covariates:
+        rng = np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(2,)))
+        out["covariates"] = rng.standard_normal((n, config.n_bins, config.n_covariates),
+                                                dtype=np.float32)
+    return out
 
 
 class CheckedResult:

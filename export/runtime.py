@@ -81,6 +81,10 @@ class Sampler(OnnxSession):
         self._chunk = check_positive_int(chunk_size, "chunk_size")
         inputs = {i.name: i.shape for i in self._session.get_inputs()}
         outputs = self._names()[1]
+        if {"z", "u"} < set(inputs):
+            raise RunDirError(f"'{self._path}' is a conditional model (inputs "
+                              f"{sorted(inputs)}): draw from it with "
+                              "spikegan_tf.export.ConditionalSampler.")
         if set(inputs) != {"z", "u"} or set(outputs) != {"probs", "spikes"}:
             raise RunDirError(f"'{self._path}' has inputs {sorted(inputs)} and outputs "
                               f"{outputs}; expected inputs ['u', 'z'] and outputs "

@@ -64,16 +64,14 @@ def _servable(generator: Any, config: ModelConfig, metadata_path: str) -> Any:
     module.generator_variables = [getattr(v, "value", v) for v in model.weights]
     module.metadata_file = tf.saved_model.Asset(metadata_path)
 
-    def probs_and_spikes(z, u):
-        probs = tf.cast(model(z, training=False), tf.float32)
+    def probs_and_spikes(z, u, conditions=()):
+        probs = tf.cast(model([z, *conditions] if conditions else z, training=False), tf.float32)
         return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([None, latent], tf.float32, name="z"),
-        tf.TensorSpec([None, neurons, bins], tf.float32, name="u"),
-    ])
-    def serving_default(z, u):
-        return probs_and_spikes(z, u)
+    module.serving_default = _serving_default(config, latent, probs_and_spikes)
+    if config.conditional:
+        module.sample = _conditional_sample(config, latent, probs_and_spikes)
+        return module
 
     @tf.function(input_signature=[
         tf.TensorSpec([], tf.int32, name="num_samples"),
@@ -87,13 +85,49 @@ def _servable(generator: Any, config: ModelConfig, metadata_path: str) -> Any:
         u = tf.random.stateless_uniform(tf.stack([num_samples, neurons, bins]), u_seed)
         return probs_and_spikes(z, u)
 
-    module.serving_default = serving_default
     module.sample = sample
     if config.architecture == "temporal":
         from .raster import raster_function
 
         module.raster = raster_function(model, config)
     return module
+
+
+def _serving_default(config: ModelConfig, latent: int, probs_and_spikes: Any) -> Any:
+    """``serving_default``: ``(z, u[, label][, covariates]) -> {probs, spikes}``."""
+    import tensorflow as tf
+
+    from .graph import condition_specs
+
+    signature = [tf.TensorSpec([None, latent], tf.float32, name="z"),
+                 tf.TensorSpec([None, config.n_neurons, config.n_bins], tf.float32, name="u"),
+                 *condition_specs(config)]
+
+    @tf.function(input_signature=signature)
+    def serving_default(z, u, *conditions):
+        return probs_and_spikes(z, u, conditions)
+
+    return serving_default
+
+
+def _conditional_sample(config: ModelConfig, latent: int, probs_and_spikes: Any) -> Any:
+    """``sample`` of a conditional model: ``(seed, label[, covariates])``, one window per row."""
+    import tensorflow as tf
+
+    from .graph import condition_specs
+
+    specs = condition_specs(config)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name="seed"), *specs])
+    def sample(seed, *conditions):
+        tf.debugging.assert_non_negative(seed, message="`seed` must be >= 0")
+        n = tf.shape(conditions[0])[0]
+        z_seed, u_seed = sample_seeds(seed)
+        z = tf.random.stateless_normal(tf.stack([n, latent]), z_seed)
+        u = tf.random.stateless_uniform(tf.stack([n, config.n_neurons, config.n_bins]), u_seed)
+        return probs_and_spikes(z, u, conditions)
+
+    return sample
 
 
 def write_savedmodel(generator: Any, config: ModelConfig, path: str | os.PathLike,
@@ -135,7 +169,7 @@ def write_savedmodel(generator: Any, config: ModelConfig, path: str | os.PathLik
 
 
 def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
-                      u: np.ndarray) -> Parity:
+                      u: np.ndarray, conditions: dict[str, np.ndarray] | None = None) -> Parity:
     """Reload the SavedModel, call both signatures and measure parity.
 
     ``serving_default`` on the protocol draws ``(z, u)`` is compared with the
@@ -156,12 +190,18 @@ def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndar
         sample = loaded.signatures["sample"]
     except Exception as exc:
         raise ExportError(f"The SavedModel written to '{path}' does not load: {exc}") from exc
-    out = serve(z=tf.constant(z), u=tf.constant(u))
+    cond = {k: tf.constant(v) for k, v in (conditions or {}).items()}
+    out = serve(z=tf.constant(z), u=tf.constant(u), **cond)
     parity = measure_parity("savedmodel", ref_probs, out["probs"].numpy(),
                             out["spikes"].numpy(), u)
     n = min(4, len(z))
-    a = sample(num_samples=tf.constant(n, tf.int32), seed=tf.constant(7, tf.int64))
-    b = sample(num_samples=tf.constant(n, tf.int32), seed=tf.constant(7, tf.int64))
+    if cond:  # a conditional model samples one window per row of its conditions
+        first = {k: v[:n] for k, v in cond.items()}
+        a = sample(seed=tf.constant(7, tf.int64), **first)
+        b = sample(seed=tf.constant(7, tf.int64), **first)
+    else:
+        a = sample(num_samples=tf.constant(n, tf.int32), seed=tf.constant(7, tf.int64))
+        b = sample(num_samples=tf.constant(n, tf.int32), seed=tf.constant(7, tf.int64))
     sa, sb = a["spikes"].numpy(), b["spikes"].numpy()
     if sa.shape != (n, *ref_probs.shape[1:]) or sa.dtype != np.uint8 or not (sa == sb).all():
         raise ExportError(f"The SavedModel's `sample` signature is not reproducible or has the "

@@ -13,6 +13,9 @@ Examples::
     spikegan evaluate --real train.npy --noise-floor test.npy --run runs/temporal \
         --raster-length 56000 --bins 65 --max-lag 64 --out eval/
 
+    # a conditional run: per condition, decoders, tuning curves (its own data and split)
+    spikegan evaluate --run runs/tuned --out eval/
+
 Rasters ``(time, neurons)`` are cut into windows of ``--bins`` bins every
 ``--stride`` bins (without copying); windows files must have the reference's
 neurons x bins. Writes ``results.json``, ``report.md`` and the figures into ``--out``.
@@ -44,8 +47,9 @@ def register(subparsers: Any) -> None:
             "copies of training windows. Writes results.json, report.md and figures."
         ),
     )
-    p.add_argument("--real", required=True, metavar="FILE",
-                   help="real spikes, the reference (raster or windows; .npy .npz .mat ...)")
+    p.add_argument("--real", default=None, metavar="FILE",
+                   help="real spikes, the reference (raster or windows; .npy .npz .mat ...); "
+                        "not for a conditional --run, which is evaluated on its own data")
     p.add_argument("--key", default=None, help="array name inside --real (.npz/.mat)")
     p.add_argument("--bins", type=Number("--bins", minimum=1), default=None, metavar="T",
                    help="window length for rasters (default: the generated windows' length)")
@@ -112,6 +116,16 @@ def handle(args: argparse.Namespace) -> int:
     from spikegan_tf.evaluation.report import FIGURE_FILE, REPORT_FILE, RESULTS_FILE, evaluate
 
     start = time.perf_counter()
+    if args.run is not None:
+        from spikegan_tf.gan.rundir import RunDir
+
+        if RunDir(args.run).model_config().conditional:
+            from spikegan_tf.cli._conditional_eval import evaluate_conditional_run
+
+            return evaluate_conditional_run(args)
+    if args.real is None:
+        raise ConfigError("`--real FILE` is required (the reference spikes), except for a "
+                          "conditional --run.")
     if not args.generated and args.run is None:
         raise ConfigError("Nothing to evaluate: give --generated FILE (repeatable) and/or --run RUN.")
     seed, stride, bins = args.seed, args.stride, args.bins  # checked by their Number types

@@ -5,6 +5,8 @@ Examples::
     spikegan sample --run runs/retina --n 100000 --seed 0 --out samples.npy
     spikegan sample --run runs/retina --n 1000000 --seed 1 --out big.npy --chunk-size 16384
     spikegan sample --baseline dg.npz --n 10000 --seed 0 --out dg_samples.npy
+    spikegan sample --run runs/tuned --n 1000 --condition 3 --seed 0 --out stim3.npy
+    spikegan sample --run runs/tuned --conditions trials.npz --seed 0 --out trials.npy
     spikegan sample --model models/retina/1/model.onnx --n 3600000 --seed 7 \
         --out session.npy --session        # a 1 kHz rig's hour, pre-generated
     spikegan sample --run runs/retina_temporal --raster --length 3600000 --seed 0 \
@@ -70,6 +72,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=8192,
                    help="windows (with --raster: bins) generated per generator call "
                         "(default 8192)")
+    cond = p.add_mutually_exclusive_group()
+    cond.add_argument("--condition", default=None, metavar="LABEL",
+                      help="conditional model: the label every window is drawn for (one of "
+                           "the classes it was trained on)")
+    cond.add_argument("--conditions", default=None, metavar="FILE",
+                      help="conditional model: each window's conditions, an .npz with "
+                           "'labels' (n,) and/or 'covariates' (n, bins[, C]), or an .npy of "
+                           "either; --n defaults to their number")
     p.add_argument("--session", action="store_true",
                    help="also write OUT's replay record (.json beside the .npy): seed, source, "
                         "byte layout and offset for memory-mapping from any language, checksum")
@@ -91,8 +101,11 @@ def handle(args: argparse.Namespace) -> int:
                               "not `--n`.")
     elif args.length is not None:
         raise ConfigError("`--length` applies to `--raster`; windows are counted with `--n`.")
-    elif n is None:
+    elif n is None and args.conditions is None:
         raise ConfigError("Give the number of windows with `--n N` (or `--raster --length T`).")
+    if (args.condition is not None or args.conditions is not None) and args.baseline:
+        raise ConfigError("`--condition`/`--conditions` apply to a conditional run (--run) or "
+                          "its export (--model), not to a baseline.")
     out = Path(args.out)
     if out.suffix != ".npy":
         raise ConfigError(f"`--out` must be a .npy file. Received '{out}'.")
@@ -108,14 +121,22 @@ def handle(args: argparse.Namespace) -> int:
     onnx_record = None  # the rig runtime's record of the ONNX model it loaded and hashed
     if args.raster:
         return _raster(args, out, start)
+    conditions = None
+    if args.run is not None:
+        n, conditions = _run_conditions(args, n)
     with atomic_path(out) as tmp:
         if args.run is not None:
-            what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp, args.calibrate)
+            what = _sample_run(args.run, n, seed, chunk, args.threshold, tmp, args.calibrate,
+                               conditions)
+        elif args.model is not None and (args.condition is not None
+                                         or args.conditions is not None):
+            what, onnx_record, n = _sample_onnx_conditional(args, n, tmp)
         elif args.model is not None:
             what, onnx_record = _sample_onnx(args.model, n, seed, chunk, tmp)
         else:
             what = _sample_baseline(args.baseline, n, seed, tmp)
     x = np.load(out, mmap_mode="r")
+    n = len(x)
     print(f"wrote {n} windows of {x.shape[1]} neurons x {x.shape[2]} bins from {what} "
           f"(seed {seed}) to {out} in {time.perf_counter() - start:.1f} s")
     if args.session:
@@ -230,6 +251,44 @@ def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> tuple[st
     return f"the ONNX model {sampler.path}", sampler.record()
 
 
+def _sample_onnx_conditional(args: argparse.Namespace, n: int | None,
+                             tmp: Any) -> tuple[str, dict, int]:
+    """``--model`` with ``--condition``/``--conditions``: the conditional rig runtime."""
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.export.conditional_runtime import ConditionalSampler
+
+    sampler = ConditionalSampler(args.model, seed=args.seed)
+    if args.conditions is not None:
+        given = read_conditions_file(args.conditions)
+        labels, cov = given.get("labels"), given.get("covariates")
+        count = len(labels if labels is not None else cov)
+        if n is not None and n != count:
+            raise ConfigError(f"`--n` is {n} but '{args.conditions}' holds conditions for "
+                              f"{count} windows.")
+        n = count
+        labels = None if labels is None else labels.tolist()
+    else:
+        label: Any = args.condition
+        if sampler.classes and isinstance(sampler.classes[0], int):
+            try:
+                label = int(label)
+            except ValueError:
+                raise ConfigError(f"`--condition` must be one of the model's classes "
+                                  f"{sampler.classes}. Received {label!r}.") from None
+        labels, cov = [label] * n, None
+    chunk = args.chunk_size
+
+    def draw(out: Any) -> None:
+        for start in range(0, n, chunk):
+            m = min(chunk, n - start)
+            out[start:start + m] = sampler.sample(
+                m, labels=None if labels is None else labels[start:start + m],
+                covariates=None if cov is None else cov[start:start + m])
+
+    _write_npy(tmp, (n, sampler.n_neurons, sampler.n_bins), draw)
+    return f"the conditional ONNX model {sampler.path}", sampler.record(), n
+
+
 def _sha256(path: Any) -> str:
     import hashlib
 
@@ -279,6 +338,10 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
               "--out", str(Path(out).resolve()), "--session"]
     if args.calibrate:
         replay.append("--calibrate")
+    if args.condition is not None:
+        replay += ["--condition", str(args.condition)]
+    if args.conditions is not None:
+        replay += ["--conditions", str(Path(args.conditions).resolve())]
     if args.threshold is not None:
         replay += ["--threshold", str(args.threshold)]
     record = {
@@ -301,14 +364,80 @@ def _write_session_record(args: argparse.Namespace, out: Any, x: Any,
 
 
 def _sample_run(run: str, n: int, seed: int | None, chunk: int, threshold: float | None,
-                tmp: Any, calibrate: bool = False) -> str:
+                tmp: Any, calibrate: bool = False, conditions: Any = None) -> str:
     from spikegan_tf.gan.sampling import sample
 
     generator = _run_generator(run, calibrate)
     _, n_neurons, n_bins = tuple(generator.outputs[0].shape)
     _write_npy(tmp, (n, int(n_neurons), int(n_bins)), lambda out: sample(
-        generator, n, seed, chunk_size=chunk, threshold=threshold, out=out))
+        generator, n, seed, chunk_size=chunk, threshold=threshold, out=out,
+        conditions=conditions))
     return f"the generator of {run}" + (" (rates calibrated)" if calibrate else "")
+
+
+def read_conditions_file(path: str) -> dict[str, Any]:
+    """``{"labels": ..., "covariates": ...}`` from an ``.npz`` (those keys) or an ``.npy``.
+
+    An ``.npy`` holds labels (1-D) or covariates (2-D or more, numeric); no
+    pickle. Errors are one line naming the file.
+    """
+    import numpy as np
+
+    from spikegan_tf.errors import SpikeDataError
+
+    if path.endswith(".npz"):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                found = {k: f[k] for k in ("labels", "covariates") if k in f.files}
+                keys = list(f.files)
+        except (OSError, ValueError) as exc:
+            raise SpikeDataError(f"Cannot read conditions file '{path}': {exc}.") from None
+        if not found:
+            raise SpikeDataError(f"Conditions file '{path}' has neither 'labels' nor "
+                                 f"'covariates'. Keys present: {', '.join(keys)}.")
+        return found
+    if path.endswith(".npy"):
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise SpikeDataError(f"Cannot read conditions file '{path}': {exc}.") from None
+        return {"labels": arr} if arr.ndim == 1 else {"covariates": arr}
+    raise SpikeDataError(f"Conditions file '{path}' must be .npz or .npy.")
+
+
+def _run_conditions(args: argparse.Namespace, n: int | None) -> tuple[int, Any]:
+    """``(n, Conditions or None)`` for ``--run``; refused before TensorFlow loads."""
+    from spikegan_tf.errors import ConfigError, SpikeDataError
+    from spikegan_tf.gan.estimator import model_conditions
+    from spikegan_tf.gan.rundir import RunDir
+
+    run = RunDir(args.run)
+    config = run.model_config()
+    classes = ((run.read_config().get("data") or {}).get("conditions") or {}).get("classes")
+    given = args.condition
+    if args.conditions is not None:
+        given = read_conditions_file(args.conditions)
+        count = len(next(iter(given.values())))
+        if n is None:
+            n = count
+        elif n != count:
+            raise ConfigError(f"`--n` is {n} but '{args.conditions}' holds conditions for "
+                              f"{count} windows.")
+    elif given is not None and classes and isinstance(classes[0], int):
+        try:
+            given = int(given)
+        except ValueError:
+            raise SpikeDataError(f"`--condition` must be one of the run's classes {classes}. "
+                                 f"Received {given!r}.") from None
+    if config.conditional and args.calibrate:
+        raise ConfigError("`--calibrate` applies to unconditional runs: a conditional run "
+                          "starts at each label's rates already.")
+    try:
+        return n, model_conditions(config, classes, n, given)
+    except (ConfigError, SpikeDataError) as exc:
+        msg = str(exc).replace("pass `conditions=`", "give --condition LABEL or --conditions "
+                               "FILE").replace("`conditions`", "the conditions")
+        raise type(exc)(msg) from None
 
 
 def _sample_baseline(path: str, n: int, seed: int | None, tmp: Any) -> str:

@@ -7,10 +7,14 @@ Examples::
         --seed 0 --out packets.npz
     spikegan simulate packets --modes 2 --neurons 32 --group-size 18 --out two_modes.npz
     spikegan simulate states --time-bins 200000 --neurons 20 --dwell 100 --out states.npz
+    spikegan simulate tuned --neurons 40 --bins 32 --samples 16384 --stimuli 8 --seed 0 \\
+        --out tuned.npz
 
 The file holds ``spikes`` ``(samples, neurons, bins)`` uint8 (``states``: a raster
 ``(time bins, neurons)``), the ground truth arrays (see ``spikegan_tf.data.simulate`` and
-``spikegan_tf.data.states``) and a JSON ``metadata`` string.
+``spikegan_tf.data.states``) and a JSON ``metadata`` string. ``tuned`` adds each window's
+stimulus id ``labels`` and trace ``covariates``: train a conditional model on it with
+``--condition-key labels --covariate-key covariates``.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def register(subparsers: Any) -> None:
     """Add the ``simulate`` subcommand."""
     p = subparsers.add_parser(
         "simulate",
-        help="write a simulated dataset (the paper's uniform or packets; states) to .npz",
+        help="write a simulated dataset (the paper's uniform or packets; states; tuned) to .npz",
         description=(
             "Simulate one of the datasets of Molano-Mazon et al. (2018) and save spikes "
             "(samples, neurons, bins) with their ground truth in an .npz file."
@@ -105,6 +109,58 @@ def register(subparsers: Any) -> None:
     st.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (0)")
     st.add_argument("--out", required=True, help="output .npz file")
     st.set_defaults(func=handle)
+    _register_tuned(sub)
+
+
+def _register_tuned(sub: Any) -> None:
+    t = sub.add_parser(
+        "tuned",
+        help="a population tuned to discrete stimuli and a continuous trace (conditional data)",
+        description="Each window shows one of --stimuli stimuli (angles around the circle) "
+        "and carries a continuous stimulus trace; neurons have von-Mises-like tuning "
+        "curves, a gain to the trace and stimulus-dependent noise correlations. The file "
+        "holds the stimulus of each window ('labels'), its trace ('covariates') and the "
+        "exact tuning curves and per-stimulus noise covariances.",
+    )
+    t.add_argument("--neurons", type=Number("--neurons", minimum=1), default=40,
+                   help="number of neurons (40)")
+    t.add_argument("--bins", type=Number("--bins", minimum=1), default=32,
+                   help="time bins per sample (32)")
+    t.add_argument("--samples", type=Number("--samples", minimum=1), default=16384,
+                   help="number of samples (16384)")
+    t.add_argument("--stimuli", type=Number("--stimuli", minimum=1), default=8,
+                   help="number of discrete stimuli (8)")
+    t.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (0)")
+    t.add_argument("--population-seed", type=Number("--population-seed", minimum=0),
+                   default=None, help="seed of the population only (default --seed): another "
+                   "--seed with the same --population-seed gives held-out windows of the same "
+                   "population")
+    t.add_argument("--out", required=True, help="output .npz file")
+    t.add_argument("--firing-rate",
+                   type=Number("--firing-rate", float, 0, 1, open_min=True, open_max=True,
+                               noun="a probability"), default=0.04,
+                   help="mean baseline firing probability per bin (0.04)")
+    t.add_argument("--tuning-strength", type=Number("--tuning-strength", float, 0), default=0.8,
+                   help="mean tuning amplitude, logit units (0.8)")
+    t.add_argument("--covariate-gain", type=Number("--covariate-gain", float, 0), default=0.5,
+                   help="mean absolute gain to the trace, logit units (0.5)")
+    t.add_argument("--time-constant", type=Number("--time-constant", float, 0), default=4.0,
+                   help="correlation time of the trace in bins; 0: white (4)")
+    t.add_argument("--factors", type=Number("--factors", minimum=0), default=4,
+                   help="number of shared noise factors (4)")
+    t.add_argument("--noise-std", type=Number("--noise-std", float, 0), default=1.0,
+                   help="scale of the noise factor loadings, logit units (1)")
+    t.add_argument("--noise-modulation", type=Number("--noise-modulation", float, 0),
+                   default=1.0, help="stimulus dependence of the noise loadings; 0: none (1)")
+    t.add_argument("--noise-time-constant", type=Number("--noise-time-constant", float, 0),
+                   default=4.0, help="correlation time of the noise factors in bins (4)")
+    t.add_argument("--spread", type=Number("--spread", float, 0, 1, open_max=True),
+                   default=0.5, help="relative half-width of the per-neuron draws (0.5)")
+    t.add_argument("--unbalanced", action="store_true",
+                   help="draw each window's stimulus uniformly instead of equal counts")
+    t.add_argument("--max-lag", type=Number("--max-lag", minimum=0), default=1,
+                   help="lags of the ground-truth lagged covariances (1)")
+    t.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -120,6 +176,8 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
     if args.dataset == "states":
         return _states(args, out)
+    if args.dataset == "tuned":
+        return _tuned(args, out)
     common = dict(
         group_size=args.group_size,
         firing_rate=args.firing_rate,
@@ -173,6 +231,45 @@ def _states(args: argparse.Namespace, out: Any) -> int:
     return 0
 
 
+def _tuned(args: argparse.Namespace, out: Any) -> int:
+    import time
+
+    import numpy as np
+
+    from spikegan_tf.data.simulate import tuned
+    from spikegan_tf.errors import ConfigError
+
+    start = time.perf_counter()
+    try:
+        sim = tuned(args.samples, args.neurons, args.bins, n_stimuli=args.stimuli,
+                    firing_rate=args.firing_rate, tuning_strength=args.tuning_strength,
+                    covariate_gain=args.covariate_gain, time_constant=args.time_constant,
+                    n_factors=args.factors, noise_std=args.noise_std,
+                    noise_modulation=args.noise_modulation,
+                    noise_time_constant=args.noise_time_constant, spread=args.spread,
+                    balanced=not args.unbalanced, max_lag=args.max_lag,
+                    population_seed=args.population_seed, seed=args.seed)
+    except ConfigError as exc:
+        raise flag_error(exc, _FLAGS) from None
+    elapsed = time.perf_counter() - start
+    path = sim.save(out)
+    n, n_neurons, n_bins = sim.spikes.shape
+    gt = sim.ground_truth
+    tuning = gt["tuning"]
+    iu = np.triu_indices(n_neurons, 1)
+    corr = gt["noise_correlations"][:, iu[0], iu[1]]
+    corr_text = (f"; same-bin noise correlations {np.median(corr):.3f} median, "
+                 f"{np.abs(corr).max():.3f} largest" if corr.size else "")
+    print(
+        f"wrote {n} samples of tuned ({n_neurons} neurons x {n_bins} bins, {args.stimuli} "
+        f"stimuli, seed {args.seed}) to {path} in {elapsed:.1f} s; firing probability per "
+        f"bin {tuning.min():.3f}..{tuning.max():.3f} across stimuli and neurons (mean "
+        f"{sim.spikes.mean():.4f}){corr_text}; condition 'labels', covariate 'covariates'; "
+        f"ground truth: {', '.join(sorted(gt))}"
+    )
+    return 0
+
+
 # parameter -> flag, for errors about parameters (spikegan_tf.params)
 _FLAGS = {
     "n_time_bins": "--time-bins", "low": "--low", "high": "--high", "dwell": "--dwell",
@@ -181,4 +278,9 @@ _FLAGS = {
     "correlation": "--correlation", "refractory_period": "--refractory-period",
     "spread": "--spread", "packet_prob": "--packet-prob", "n_modes": "--modes",
     "seed": "--seed",
+    "n_stimuli": "--stimuli", "tuning_strength": "--tuning-strength",
+    "covariate_gain": "--covariate-gain", "time_constant": "--time-constant",
+    "n_factors": "--factors", "noise_std": "--noise-std", "noise_modulation": "--noise-modulation",
+    "noise_time_constant": "--noise-time-constant", "max_lag": "--max-lag",
+    "population_seed": "--population-seed",
 }

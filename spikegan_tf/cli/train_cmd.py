@@ -5,11 +5,15 @@ Examples::
     spikegan train --data retina.mat --key data --bins 32 --out runs/retina --max-steps 20000
     spikegan train --out runs/retina --resume            # continue (same data and settings)
     spikegan train --data uniform.npz --out runs/uniform --max-minutes 10 --num-features 64
+    spikegan train --data tuned.npz --condition-key labels --covariate-key covariates \
+        --out runs/tuned --max-minutes 20                  # conditional generation
 
 A raster file ``(time_bins, neurons)`` is cut into windows of ``--bins`` bins
 (one every ``--stride`` bins) and split **in time**: the last ``--val-fraction``
 of the recording validates. A file of windows ``(samples, neurons, bins)`` is
-split **by sample**. Everything goes to the run directory ``--out``
+split **by sample**. ``--condition-key`` / ``--covariate-key`` name arrays of
+the same file holding each window's label and covariates (per time bin for a
+raster): the model then generates for a given condition. Everything goes to the run directory ``--out``
 (``config.json``, ``checkpoints/``, ``generator.keras``, ``critic.keras``,
 ``metrics.jsonl``, ``tensorboard/``). Ctrl-C or SIGTERM saves a checkpoint and
 stops; ``--resume`` continues from the latest checkpoint.
@@ -35,6 +39,8 @@ _MODEL_FLAGS = {
     "temporal_layers": "temporal_layers",
     "temporal_features": "temporal_features",
     "latent_scales": "latent_scales",
+    "critic_lags": "critic_lags",
+    "label_dim": "label_dim",
 }
 _TRAIN_FLAGS = {
     "max_steps": "max_steps",
@@ -92,6 +98,12 @@ def register(subparsers: Any) -> None:
                    help="fraction held out for validation (default 0.1)")
     d.add_argument("--stride", type=Number("--stride", minimum=1), default=None,
                    help="bins between the starts of training windows of a raster (default 1)")
+    d.add_argument("--condition-key", default=None,
+                   help="conditional model: array of the same file with each window's label "
+                        "(stimulus id, trial type; per time bin for a raster)")
+    d.add_argument("--covariate-key", default=None,
+                   help="conditional model: array of the same file with each window's "
+                        "covariates (n, bins[, C]); (time_bins[, C]) for a raster")
     r = p.add_argument_group("run")
     r.add_argument("--out", required=True, help="run directory")
     r.add_argument("--resume", action="store_true",
@@ -148,6 +160,11 @@ def register(subparsers: Any) -> None:
                                       "(default 4: a receptive field of 61 bins at kernel 5)")
     m.add_argument("--temporal-features", type=Number("--temporal-features", minimum=1),
                    default=None, help="temporal: features per dilated convolution (default 64)")
+    m.add_argument("--critic-lags", type=Number("--critic-lags", minimum=0), default=None,
+                   help="give the critic each neuron's lagged self-coincidences up to this lag "
+                        "(0: the paper's critic)")
+    m.add_argument("--label-dim", type=Number("--label-dim", minimum=1), default=None,
+                   help="size of the generator's label embedding (conditional models; 16)")
     m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,
                    help="temporal: time scales of the latent sequence, smoothed over 1, 2, ..., "
                         "2**(S-1) bins (default 1: white noise)")
@@ -214,6 +231,10 @@ def handle(args: argparse.Namespace) -> int:
     bin_width = args.bin_width if args.bin_width is not None else saved_data.get("bin_width")
     val_fraction = _pick(args.val_fraction, saved_data.get("val_fraction"), 0.1)
     stride = _pick(args.stride, saved_data.get("stride"), 1)
+    condition_key = (args.condition_key if args.data or args.condition_key
+                     else saved_data.get("condition_key"))
+    covariate_key = (args.covariate_key if args.data or args.covariate_key
+                     else saved_data.get("covariate_key"))
 
     recipe: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
     if args.recipe:
@@ -240,6 +261,7 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         from spikegan_tf.data import load_spikes
+        from spikegan_tf.data.io import recording_conditions
         from spikegan_tf.data.splits import prepare_data
         from spikegan_tf.gan.train_config import TrainConfig, check_resumable
 
@@ -259,10 +281,18 @@ def handle(args: argparse.Namespace) -> int:
         if n_bins is None and recording.is_raster:
             raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
                               f"{recording.spikes.shape} to cut into windows.")
+        conditions = recording_conditions(recording, condition_key, covariate_key)
+        saved_classes = ((saved_data.get("conditions") or {}).get("classes")
+                         if args.resume else None)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             data = prepare_data(recording, n_bins, val_fraction=val_fraction, stride=stride,
-                                seed=train_fields.get("seed", 0))
+                                seed=train_fields.get("seed", 0), conditions=conditions,
+                                classes=saved_classes)
+        if conditions is not None:
+            data.info.update(condition_key=condition_key, covariate_key=covariate_key)
+            model_fields["n_classes"] = data.conditions.n_classes
+            model_fields["n_covariates"] = data.conditions.n_covariates
         for w in caught:  # e.g. silent neurons: one line each, not Python's two
             print(f"spikegan train: warning: {w.message}", file=sys.stderr, flush=True)
         model_fields.setdefault("n_neurons", data.n_neurons)
@@ -345,6 +375,12 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
               f"{model_config.temporal_features} features, receptive field "
               f"{model_config.receptive_field} bins, {model_config.latent_channels} latent "
               "channels per bin")
+    if data.conditional:
+        cond = data.conditions
+        what = ([f"{cond.n_classes} label classes {list(cond.classes)[:10]}"
+                 f"{' ...' if cond.n_classes > 10 else ''}"] if cond.n_classes else [])
+        what += [f"{cond.n_covariates} covariates per bin"] if cond.n_covariates else []
+        print(f"  conditional: {' and '.join(what)}")
     print(f"  model: {model_config.architecture}, {model_config.num_layers} layers, "
           f"{model_config.num_features} features, upsampling {model_config.upsampling}; "
           f"batch {train_config.batch_size}, n_critic {train_config.n_critic}, "
@@ -365,6 +401,12 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
     if result.stopped in ("SIGINT", "SIGTERM"):
         print(f"  checkpoint saved; continue with: spikegan train --out {out} --resume")
         return 130 if result.stopped == "SIGINT" else 143
+    if data.conditional:
+        how = (f"--condition {data.conditions.classes[0]!r}" if data.conditions.n_classes
+               and not data.conditions.n_covariates else "--conditions FILE.npz")
+        print(f"  sample with: spikegan sample --run {out} --n 1000 {how} --seed 0 "
+              "--out samples.npy")
+        return 0
     print(f"  sample with: spikegan sample --run {out} --n 1000 --seed 0 --out samples.npy")
     if model_config.architecture == "temporal":
         print(f"  or one continuous raster: spikegan sample --run {out} --raster --length 100000 "
