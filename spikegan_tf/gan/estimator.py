@@ -24,7 +24,7 @@ from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.rundir import RunDir
 from spikegan_tf.validation import check_positive_int
 
-__all__ = ["SpikeGAN", "model_conditions"]
+__all__ = ["SpikeGAN"]
 
 
 class SpikeGAN:
@@ -203,6 +203,8 @@ class SpikeGAN:
         ``conditions`` as in :meth:`sample`; a single label value is used for
         every window.
         """
+        from spikegan_tf.gan.conditioning import model_conditions
+
         return model_conditions(self.config, self.classes_, n_samples, conditions)
 
     # ------------------------------------------------------------------ sampling
@@ -385,51 +387,6 @@ class SpikeGAN:
         from spikegan_tf.gan import pretrained
 
         return cls.load(pretrained.path(name))
-
-
-def model_conditions(config: ModelConfig, classes: Any, n_samples: int, conditions: Any) -> Any:
-    """Conditions for ``n_samples`` windows of a model of ``config`` trained with ``classes``.
-
-    ``conditions``: one label value (for every window), labels ``(n,)``,
-    covariates ``(n, n_bins[, C])``, a dict of both, or a ``Conditions``.
-    Returns ``None`` for an unconditional model (which then takes no
-    ``conditions``); raises a one-line ``ConfigError`` / ``SpikeDataError``
-    when they do not fit the model.
-
-    Examples
-    --------
-    >>> cfg = ModelConfig(n_neurons=2, n_bins=4, n_classes=2)
-    >>> model_conditions(cfg, ("left", "right"), 3, "right").labels.tolist()
-    [1, 1, 1]
-    >>> model_conditions(cfg, ("left", "right"), 3, "up")
-    Traceback (most recent call last):
-    ...
-    spikegan_tf.errors.SpikeDataError: `labels` holds the label 'up', which is not one of the classes ['left', 'right'].
-    """
-    from spikegan_tf.data.conditions import condition_arrays, make_conditions
-
-    if not config.conditional:
-        if conditions is not None:
-            raise ConfigError("This model is unconditional: it takes no `conditions`.")
-        return None
-    takes = []
-    if config.n_classes:
-        takes.append(f"labels {list(classes or range(config.n_classes))}")
-    if config.n_covariates:
-        takes.append(f"{config.n_covariates} covariates per bin")
-    takes = " and ".join(takes)
-    if conditions is None:
-        raise ConfigError(f"This model is conditional ({takes}): pass `conditions=`.")
-    if np.ndim(conditions) == 0 and not isinstance(conditions, dict):
-        conditions = np.full(n_samples, conditions)
-    labels, covariates = condition_arrays(conditions)
-    for given, wanted, what in ((labels, config.n_classes, "labels"),
-                                (covariates, config.n_covariates, "covariates")):
-        if (given is None) != (wanted == 0):
-            raise ConfigError(f"This model takes {takes}; `conditions` "
-                              f"{'lack' if given is None else 'have'} {what}.")
-    return make_conditions(n_samples, config.n_bins, labels=labels, covariates=covariates,
-                           classes=classes)
 
 
 def _same_except_stopping(a: Any, b: Any) -> bool:

@@ -17,12 +17,12 @@ import keras
 import numpy as np
 from keras import layers
 
+from spikegan_tf.gan.conditioning import _conditioned_logits, _inputs, condition_inputs
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
-           "calibrate_output_bias", "build_raster_generator", "lagged_coincidences",
-           "condition_inputs", "set_label_offsets"]
+           "calibrate_output_bias", "build_raster_generator", "lagged_coincidences"]
 
 
 class _Inits:
@@ -89,44 +89,6 @@ def smoothing_kernel(config: ModelConfig) -> np.ndarray:
         w = 2 ** (c % config.latent_scales)
         kernel[width - w:, c, 0] = 1.0 / np.sqrt(w)
     return kernel
-
-
-def condition_inputs(config: ModelConfig) -> tuple[Any, Any]:
-    """Keras inputs of a conditional model: ``label`` (one-hot) and ``covariates``, or None."""
-    label = (keras.Input(shape=(config.n_classes,), name="label")
-             if config.n_classes else None)
-    cov = (keras.Input(shape=(config.n_bins, config.n_covariates), name="covariates")
-           if config.n_covariates else None)
-    return label, cov
-
-
-def _inputs(main: Any, label: Any, cov: Any) -> Any:
-    """The model's inputs: ``main`` alone (unconditional), else the list ``[main, label?, cov?]``."""
-    extra = [t for t in (label, cov) if t is not None]
-    return [main, *extra] if extra else main
-
-
-def _conditioned_logits(h: Any, label: Any, cov: Any, config: ModelConfig,
-                        dtype: str | None) -> Any:
-    """Add the conditions' direct effect to the logits ``h (batch, n_bins, n_neurons)``.
-
-    A per-class offset of each neuron's logit (its tuning) and a per-bin
-    linear filter of the covariates; both start at zero, so a new generator
-    still starts at the output bias (the data's rates).
-    """
-    extra = []
-    if label is not None:
-        offset = layers.Dense(config.n_neurons, use_bias=False, kernel_initializer="zeros",
-                              dtype=dtype, name="label_logits")(label)
-        extra.append(layers.RepeatVector(config.n_bins, dtype=dtype,
-                                         name="label_logits_time")(offset))
-    if cov is not None:
-        extra.append(layers.Conv1D(config.n_neurons, config.kernel_size, padding="same",
-                                   use_bias=False, kernel_initializer="zeros", dtype=dtype,
-                                   name="covariate_logits")(cov))
-    if not extra:
-        return h
-    return layers.Add(dtype=dtype, name="conditioned_logits")([h, *extra])
 
 
 def _temporal_names(config: ModelConfig) -> list[str]:
@@ -323,40 +285,6 @@ def set_output_bias(generator: Any, config: ModelConfig, firing_probability: Any
         logit = np.repeat(logit, config.n_bins)
     layer = output_bias_layer(generator, config)
     layer.bias.assign(logit.astype(layer.bias.dtype))
-
-
-def set_label_offsets(generator: Any, config: ModelConfig, class_rates: Any,
-                      firing_probability: Any) -> None:
-    """Start a conditional generator at each class's firing rates.
-
-    Sets the per-class logit offsets (layer ``label_logits``) to
-    ``logit(class_rates[c, n]) - logit(firing_probability[n])``, so that with
-    :func:`set_output_bias` at ``firing_probability`` a new generator fires at
-    the data's rate of each neuron for each label: the tuning curves are
-    where training starts, as the rates are without conditions.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> cfg = ModelConfig(n_neurons=2, n_bins=8, num_features=4, n_classes=2)
-    >>> g = build_generator(cfg, seed=0)
-    >>> set_output_bias(g, cfg, [0.2, 0.2])
-    >>> set_label_offsets(g, cfg, [[0.1, 0.2], [0.4, 0.2]], [0.2, 0.2])
-    >>> p = g([np.zeros((2, 128), "float32"), np.eye(2, dtype="float32")]).numpy()
-    >>> p[:, :, 0].astype(float).round(4).tolist()
-    [[0.1, 0.2], [0.4, 0.2]]
-    """
-    rates = np.clip(np.asarray(class_rates, np.float64), 1e-4, 1 - 1e-4)
-    base = np.clip(np.asarray(firing_probability, np.float64).ravel(), 1e-4, 1 - 1e-4)
-    if rates.shape != (config.n_classes, config.n_neurons):
-        raise ValueError(f"`class_rates` must have shape ({config.n_classes}, "
-                         f"{config.n_neurons}); received {rates.shape}.")
-
-    def logit(p: np.ndarray) -> np.ndarray:
-        return np.log(p) - np.log1p(-p)
-
-    layer = generator.get_layer("label_logits")
-    layer.kernel.assign((logit(rates) - logit(base)[None, :]).astype(layer.kernel.dtype))
 
 
 def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probability: Any, *,

@@ -201,7 +201,8 @@ class Trainer(WGANGPStep):
 
     def init_output_bias(self, data: TrainingData) -> None:
         """Start the generator at the training data's firing rates (see ``TrainConfig``)."""
-        from spikegan_tf.gan.networks import set_label_offsets, set_output_bias
+        from spikegan_tf.gan.conditioning import set_label_offsets
+        from spikegan_tf.gan.networks import set_output_bias
 
         self._check_data(data)
         rates = data.train.neuron_rates()

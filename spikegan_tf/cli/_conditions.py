@@ -1,0 +1,113 @@
+"""The conditions of ``spikegan sample``: ``--condition LABEL`` or ``--conditions FILE``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["read_conditions_file", "run_conditions", "sample_onnx_conditional"]
+
+
+def read_conditions_file(path: str) -> dict[str, Any]:
+    """``{"labels": ..., "covariates": ...}`` from an ``.npz`` (those keys) or an ``.npy``.
+
+    An ``.npy`` holds labels (1-D) or covariates (2-D or more, numeric); no
+    pickle. Errors are one line naming the file.
+    """
+    import numpy as np
+
+    from spikegan_tf.errors import SpikeDataError
+
+    if path.endswith(".npz"):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                found = {k: f[k] for k in ("labels", "covariates") if k in f.files}
+                keys = list(f.files)
+        except (OSError, ValueError) as exc:
+            raise SpikeDataError(f"Cannot read conditions file '{path}': {exc}.") from None
+        if not found:
+            raise SpikeDataError(f"Conditions file '{path}' has neither 'labels' nor "
+                                 f"'covariates'. Keys present: {', '.join(keys)}.")
+        return found
+    if path.endswith(".npy"):
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise SpikeDataError(f"Cannot read conditions file '{path}': {exc}.") from None
+        return {"labels": arr} if arr.ndim == 1 else {"covariates": arr}
+    raise SpikeDataError(f"Conditions file '{path}' must be .npz or .npy.")
+
+
+def run_conditions(args: argparse.Namespace, n: int | None) -> tuple[int, Any]:
+    """``(n, Conditions or None)`` for ``--run``; refused before TensorFlow loads."""
+    from spikegan_tf.errors import ConfigError, SpikeDataError
+    from spikegan_tf.gan.conditioning import model_conditions
+    from spikegan_tf.gan.rundir import RunDir
+
+    run = RunDir(args.run)
+    if not run.generator_path.is_file():
+        return n, None  # loading the generator says what is missing
+    config = run.model_config()
+    classes = ((run.read_config().get("data") or {}).get("conditions") or {}).get("classes")
+    given = args.condition
+    if args.conditions is not None:
+        given = read_conditions_file(args.conditions)
+        count = len(next(iter(given.values())))
+        if n is None:
+            n = count
+        elif n != count:
+            raise ConfigError(f"`--n` is {n} but '{args.conditions}' holds conditions for "
+                              f"{count} windows.")
+    elif given is not None and classes and isinstance(classes[0], int):
+        try:
+            given = int(given)
+        except ValueError:
+            raise SpikeDataError(f"`--condition` must be one of the run's classes {classes}. "
+                                 f"Received {given!r}.") from None
+    if config.conditional and args.calibrate:
+        raise ConfigError("`--calibrate` applies to unconditional runs: a conditional run "
+                          "starts at each label's rates already.")
+    try:
+        return n, model_conditions(config, classes, n, given)
+    except (ConfigError, SpikeDataError) as exc:
+        msg = str(exc).replace("pass `conditions=`", "give --condition LABEL or --conditions "
+                               "FILE").replace("`conditions`", "the conditions")
+        raise type(exc)(msg) from None
+
+
+def sample_onnx_conditional(args: argparse.Namespace, n: int | None, tmp: Any,
+                            write_npy: Any) -> tuple[str, dict, int]:
+    """``--model`` with ``--condition``/``--conditions``: the conditional rig runtime."""
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.export.conditional_runtime import ConditionalSampler
+
+    sampler = ConditionalSampler(args.model, seed=args.seed)
+    if args.conditions is not None:
+        given = read_conditions_file(args.conditions)
+        labels, cov = given.get("labels"), given.get("covariates")
+        count = len(labels if labels is not None else cov)
+        if n is not None and n != count:
+            raise ConfigError(f"`--n` is {n} but '{args.conditions}' holds conditions for "
+                              f"{count} windows.")
+        n = count
+        labels = None if labels is None else labels.tolist()
+    else:
+        label: Any = args.condition
+        if sampler.classes and isinstance(sampler.classes[0], int):
+            try:
+                label = int(label)
+            except ValueError:
+                raise ConfigError(f"`--condition` must be one of the model's classes "
+                                  f"{sampler.classes}. Received {label!r}.") from None
+        labels, cov = [label] * n, None
+    chunk = args.chunk_size
+
+    def draw(out: Any) -> None:
+        for start in range(0, n, chunk):
+            m = min(chunk, n - start)
+            out[start:start + m] = sampler.sample(
+                m, labels=None if labels is None else labels[start:start + m],
+                covariates=None if cov is None else cov[start:start + m])
+
+    write_npy(tmp, (n, sampler.n_neurons, sampler.n_bins), draw)
+    return f"the conditional ONNX model {sampler.path}", sampler.record(), n
