@@ -320,6 +320,10 @@ class SpikeGAN:
         from spikegan_tf.validation import check_raster, check_windows
 
         self._require_generator()
+        if self.config.conditional:
+            raise ConfigError("calibrate_rates applies to unconditional models: a conditional "
+                              "one starts at each label's rates and learns how the conditions "
+                              "move them.")
         x = np.asarray(spikes)
         rates = neuron_rates(check_windows(x, "spikes") if x.ndim == 3
                               else check_raster(x, "spikes"))
