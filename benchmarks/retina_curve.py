@@ -19,6 +19,7 @@ Usage::
     python benchmarks/retina_curve.py --minutes 60 --out benchmarks/results/retina_curve_default
     python benchmarks/retina_curve.py --recipe paper --minutes 60 --out .../retina_curve_paper
     python benchmarks/retina_curve.py --model-set architecture=temporal --minutes 20 --out ...
+    python benchmarks/retina_curve.py --set ema_decay=0.999 ...   # + the last iterate's ratios
 """
 
 from __future__ import annotations
@@ -180,24 +181,34 @@ def main(argv: list[str] | None = None) -> int:
         step = int(trainer.step.numpy())
         cpu = cpu_base + time.process_time() - cpu0
         wall = wall_base + time.perf_counter() - wall0
-        fake = sample(trainer.generator, n_gen, seed=args.seed + 1)
         cpu_eval0 = time.process_time()
-        res = compare(ref, {"Spike-GAN": fake}, floor, statistics=HEADLINE + ("isi_distribution",))
+        stats = HEADLINE + ("isi_distribution",)
+        # the sampled generator (the weight average when ema_decay is set) and the last iterate
+        fakes = {"Spike-GAN": sample(trainer.sampling_generator, n_gen, seed=args.seed + 1)}
+        if trainer.generator_ema is not None:
+            fakes["last iterate"] = sample(trainer.generator, n_gen, seed=args.seed + 1)
+        res = compare(ref, fakes, floor, statistics=stats)
         cpu_base -= time.process_time() - cpu_eval0  # evaluation is not training time
-        ratio = {s: res.ratio("Spike-GAN", s) for s in HEADLINE + ("isi_distribution",)}
+        fake = fakes["Spike-GAN"]
+        ratio = {s: res.ratio("Spike-GAN", s) for s in stats}
         point = {"step": step, "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
                  "ratio": ratio, "rate_ratio": float(fake.mean() / train.mean())}
+        if len(fakes) > 1:
+            point["ratio_last_iterate"] = {s: res.ratio("last iterate", s) for s in stats}
         points.append(point)
         with open(curve_path, "w") as fh:
             fh.writelines(json.dumps(p) + "\n" for p in points)
         manager.save(checkpoint_number=step)
-        rundir.save_model(trainer.generator, out / "generator.keras")
+        rundir.save_model(trainer.sampling_generator, out / "generator.keras")
         sessions[-1]["end_step"] = step
         state_path.write_text(json.dumps({"benchmark": "retina_curve", "settings": settings,
                                           "sessions": sessions, "points": points},
                                          indent=1) + "\n")
         print(f"{step:7d}{cpu:8.0f}" + "".join(f"{ratio[s]:13.2f}" for s in HEADLINE)
               + f"{point['rate_ratio']:11.3f}", flush=True)
+        if "ratio_last_iterate" in point:
+            last = point["ratio_last_iterate"]
+            print(f"{'(last)':>15s}" + "".join(f"{last[s]:13.2f}" for s in HEADLINE), flush=True)
     if points:
         plot(out)
     return 0

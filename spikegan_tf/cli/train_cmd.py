@@ -54,6 +54,7 @@ _TRAIN_FLAGS = {
     "mixed_precision": "mixed_precision",
     "init_output_bias": "init_output_bias",
     "critic_input": "critic_input",
+    "ema_decay": "ema_decay",
     "checkpoint_every": "checkpoint_every",
     "checkpoint_minutes": "checkpoint_minutes",
     "keep_checkpoints": "keep_checkpoints",
@@ -182,6 +183,10 @@ def register(subparsers: Any) -> None:
     t.add_argument("--critic-input", choices=("spikes", "probabilities"), default=None,
                    help="what the critic sees of generated windows: Bernoulli spikes with a "
                         "straight-through gradient (default), or the probabilities (the paper)")
+    t.add_argument("--ema-decay", type=Number("--ema-decay", float, 0, 1, open_max=True),
+                   default=None,
+                   help="sample a moving average of the generator's weights with this decay "
+                        "(e.g. 0.999; 0: the last iterate, the default)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,

@@ -162,6 +162,8 @@ class SpikeGAN:
                               verbose=verbose)
             if self.generator_ is not None and not resume:  # continue from current weights
                 trainer.generator.set_weights(self.generator_.get_weights())
+                if trainer.generator_ema is not None:
+                    trainer.generator_ema.set_weights(self.generator_.get_weights())
                 if self.critic_ is not None:
                     trainer.critic.set_weights(self.critic_.get_weights())
         trainer.verbose = verbose
@@ -170,7 +172,7 @@ class SpikeGAN:
         self.result_ = trainer.fit(data, resume=resume or (reuse and run is not None),
                                   more_steps=steps, config=config, callbacks=callbacks)
         self.trainer_ = trainer
-        self.generator_, self.critic_ = trainer.generator, trainer.critic
+        self.generator_, self.critic_ = trainer.sampling_generator, trainer.critic
         self._train_config = trainer.config
         self._data_info = data.info
         return self

@@ -84,7 +84,7 @@ class Validation(Callback):
     def evaluate(self) -> dict[str, float]:
         from spikegan_tf.gan.sampling import sample
 
-        fake = sample(self.trainer.generator, self.n_samples, seed=self.seed,
+        fake = sample(self.trainer.sampling_generator, self.n_samples, seed=self.seed,
                       conditions=self.conditions)
         return validation_errors(self.val, fake, self._ref)
 

@@ -57,7 +57,8 @@ class WGANGPStep:
 
     Expects the attributes :class:`Trainer` sets: ``config``, ``model_config``,
     ``generator``, ``critic``, ``g_optimizer``, ``d_optimizer``, ``rng``, ``step``,
-    ``strategy``, ``_single_device`` and ``_train_fn``.
+    ``strategy``, ``_single_device``, ``_train_fn`` and ``generator_ema`` (None
+    unless ``ema_decay``).
     """
 
     def _optimizer(self, keras: Any, name: str) -> Any:
@@ -184,7 +185,18 @@ class WGANGPStep:
         losses = {name: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                   for name, value in per_replica.items()}
         self.step.assign_add(1)
+        if self.generator_ema is not None:
+            self._update_ema()
         return losses
+
+    def _update_ema(self) -> None:
+        """``w_ema <- d w_ema + (1 - d) w`` with ``d = min(ema_decay, (1 + t) / (10 + t))``."""
+        import tensorflow as tf
+
+        t = tf.cast(self.step, tf.float32)
+        decay = tf.minimum(tf.constant(self.config.ema_decay, tf.float32), (1.0 + t) / (10.0 + t))
+        for avg, w in zip(self.generator_ema.weights, self.generator.weights, strict=True):
+            avg.assign(tf.cast(decay, avg.dtype) * avg + tf.cast(1.0 - decay, avg.dtype) * w)
 
     def _build_train_fn(self, data: Any) -> Any:
         import tensorflow as tf

@@ -35,9 +35,9 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
-                 "seed", "mixed_precision", "critic_input")
+                 "seed", "mixed_precision", "critic_input", "ema_decay")
 # what a run written before a setting existed did (its config.json lacks the key)
-_RESUME_LEGACY = {"critic_input": "probabilities"}
+_RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -62,6 +62,7 @@ _CONSTRAINTS = {
     "steps_per_call": Integer(min=1),
     "init_output_bias": Boolean(),
     "critic_input": Options(*_CRITIC_INPUTS),
+    "ema_decay": Real(min=0, max=1, max_open=True),
 }
 
 
@@ -128,6 +129,13 @@ class TrainConfig:
         so that real and fake windows are both binary. ``"probabilities"``:
         the probabilities themselves, as in the paper, which biases the
         generated rates low.
+    ema_decay : float
+        ``d > 0`` keeps an exponential moving average of the generator's
+        weights (``w_ema <- d w_ema + (1 - d) w`` after every generator update,
+        with ``d`` warmed up as ``min(d, (1 + t) / (10 + t))``), and that
+        average is the generator that is validated, saved and sampled
+        (Yazici et al. 2019: averaging damps the oscillation of GAN training).
+        0 (the default) samples the last iterate, as the paper does.
 
     Examples
     --------
@@ -161,6 +169,7 @@ class TrainConfig:
     steps_per_call: int = 10
     init_output_bias: bool = True
     critic_input: str = "spikes"
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_steps is _UNSET:  # not given: a step cap only without a time budget

@@ -132,11 +132,17 @@ class Trainer(WGANGPStep):
             # create the optimisers' slots now, so that a checkpoint restores into them
             self.g_optimizer.build(self.generator.trainable_variables)
             self.d_optimizer.build(self.critic.trainable_variables)
+            # the moving average of the generator's weights (TrainConfig.ema_decay)
+            self.generator_ema = None
+            if train_config.ema_decay:
+                self.generator_ema = build_generator(model_config, dtype=dtype, seed=g_seed)
+                self.generator_ema.set_weights(self.generator.get_weights())
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.rng = tf.random.Generator.from_seed(rng_seed)
+        tracked = {} if self.generator_ema is None else {"generator_ema": self.generator_ema}
         self.checkpoint = tf.train.Checkpoint(
             generator=self.generator, critic=self.critic, generator_optimizer=self.g_optimizer,
-            critic_optimizer=self.d_optimizer, step=self.step, rng=self.rng)
+            critic_optimizer=self.d_optimizer, step=self.step, rng=self.rng, **tracked)
         self._manager = None
         self._train_fn = None
         self._data_key: Any = None
@@ -211,13 +217,20 @@ class Trainer(WGANGPStep):
             if self.model_config.n_classes:  # and at each label's rates
                 set_label_offsets(self.generator, self.model_config,
                                   data.class_rates(), rates)
+            if self.generator_ema is not None:
+                self.generator_ema.set_weights(self.generator.get_weights())
+
+    @property
+    def sampling_generator(self) -> Any:
+        """The generator that is validated, saved and sampled: the weight average if kept."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     def save(self) -> None:
         """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
         if self.run_dir is None:
             return
         self._manager.save(checkpoint_number=int(self.step.numpy()))
-        self.run_dir.save_models(self.generator, self.critic)
+        self.run_dir.save_models(self.sampling_generator, self.critic)
 
     # ----------------------------------------------------------------- the loop
 
