@@ -9,12 +9,17 @@ Examples::
     spikegan simulate states --time-bins 200000 --neurons 20 --dwell 100 --out states.npz
     spikegan simulate tuned --neurons 40 --bins 32 --samples 16384 --stimuli 8 --seed 0 \\
         --out tuned.npz
+    spikegan simulate assemblies --neurons 1000 --bins 64 --samples 8192 --assemblies 40 \\
+        --assembly-size 50 --sequence-length 8 --seed 0 --out assemblies.npz
 
 The file holds ``spikes`` ``(samples, neurons, bins)`` uint8 (``states``: a raster
 ``(time bins, neurons)``), the ground truth arrays (see ``spikegan_tf.data.simulate`` and
 ``spikegan_tf.data.states``) and a JSON ``metadata`` string. ``tuned`` adds each window's
 stimulus id ``labels`` and trace ``covariates``: train a conditional model on it with
-``--condition-key labels --covariate-key covariates``.
+``--condition-key labels --covariate-key covariates``. ``assemblies`` is a large
+population in overlapping assemblies firing sequences, with exact firing probabilities
+and covariances (``spikegan_tf.data.simulate.assemblies``); ``--population-seed`` with
+another ``--seed`` gives held-out windows of the same population.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ def register(subparsers: Any) -> None:
     """Add the ``simulate`` subcommand."""
     p = subparsers.add_parser(
         "simulate",
-        help="write a simulated dataset (the paper's uniform or packets; states; tuned) to .npz",
+        help="write a simulated dataset (the paper's uniform or packets; states; tuned; "
+        "assemblies) to .npz",
         description=(
             "Simulate one of the datasets of Molano-Mazon et al. (2018) and save spikes "
             "(samples, neurons, bins) with their ground truth in an .npz file."
@@ -110,6 +116,7 @@ def register(subparsers: Any) -> None:
     st.add_argument("--out", required=True, help="output .npz file")
     st.set_defaults(func=handle)
     _register_tuned(sub)
+    _register_assemblies(sub)
 
 
 def _register_tuned(sub: Any) -> None:
@@ -163,6 +170,56 @@ def _register_tuned(sub: Any) -> None:
     t.set_defaults(func=handle)
 
 
+def _register_assemblies(sub: Any) -> None:
+    a = sub.add_parser(
+        "assemblies",
+        help="a large population in overlapping assemblies firing sequences (exact ground "
+        "truth)",
+        description="Neurons with log-normal background rates, in --assemblies overlapping "
+        "assemblies of --assembly-size random members. An assembly starts its sequence in a "
+        "bin with probability about --activation-rate; each member then fires at its own lag "
+        "(0 .. --sequence-length - 1 bins after the onset) with probability --participation. "
+        "The file holds the memberships, lags, onsets and the exact firing probabilities "
+        "and (without a refractory period) same-bin covariances.",
+    )
+    a.add_argument("--neurons", type=Number("--neurons", minimum=1), default=1000,
+                   help="number of neurons (1000)")
+    a.add_argument("--bins", type=Number("--bins", minimum=1), default=64,
+                   help="time bins per sample (64)")
+    a.add_argument("--samples", type=Number("--samples", minimum=1), default=8192,
+                   help="number of samples (8192)")
+    a.add_argument("--seed", type=Number("--seed", minimum=0), default=0, help="random seed (0)")
+    a.add_argument("--population-seed", type=Number("--population-seed", minimum=0),
+                   default=None, help="seed of the population only (default --seed): another "
+                   "--seed with the same --population-seed gives held-out windows of the same "
+                   "population")
+    a.add_argument("--out", required=True, help="output .npz file")
+    a.add_argument("--assemblies", type=Number("--assemblies", minimum=0), default=40,
+                   help="number of assemblies (40)")
+    a.add_argument("--assembly-size", type=Number("--assembly-size", minimum=1), default=50,
+                   help="members per assembly, drawn at random: assemblies overlap (50)")
+    a.add_argument("--sequence-length", type=Number("--sequence-length", minimum=1),
+                   default=8, help="bins a sequence spans; 1: synchronous assemblies (8)")
+    a.add_argument("--activation-rate",
+                   type=Number("--activation-rate", float, 0, 1, open_max=True,
+                               noun="a probability"), default=0.01,
+                   help="mean probability per bin that an assembly starts its sequence (0.01)")
+    a.add_argument("--participation",
+                   type=Number("--participation", float, 0, 1, noun="a probability"),
+                   default=0.5, help="probability that a member fires in a sequence (0.5)")
+    a.add_argument("--background-rate",
+                   type=Number("--background-rate", float, 0, 0.5, noun="a probability"),
+                   default=0.01, help="median background firing probability per bin (0.01)")
+    a.add_argument("--rate-log-sd", type=Number("--rate-log-sd", float, 0, 5), default=1.0,
+                   help="standard deviation of the log background rates (1)")
+    a.add_argument("--spread", type=Number("--spread", float, 0, 1, open_max=True),
+                   default=0.5, help="relative half-width of the activation-rate draws (0.5)")
+    a.add_argument("--refractory-period", type=Number("--refractory-period", minimum=0),
+                   default=0, help="bins of silence after each spike; covariances are exact "
+                   "only with 0 (0)")
+    a.set_defaults(func=handle)
+
+
 def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; return the exit status."""
     import time
@@ -178,6 +235,8 @@ def handle(args: argparse.Namespace) -> int:
         return _states(args, out)
     if args.dataset == "tuned":
         return _tuned(args, out)
+    if args.dataset == "assemblies":
+        return _assemblies(args, out)
     common = dict(
         group_size=args.group_size,
         firing_rate=args.firing_rate,
@@ -270,6 +329,51 @@ def _tuned(args: argparse.Namespace, out: Any) -> int:
     return 0
 
 
+def _assemblies(args: argparse.Namespace, out: Any) -> int:
+    import time
+
+    import numpy as np
+
+    from spikegan_tf.data.simulate import assemblies
+    from spikegan_tf.errors import ConfigError
+
+    start = time.perf_counter()
+    try:
+        sim = assemblies(args.samples, args.neurons, args.bins, n_assemblies=args.assemblies,
+                         assembly_size=args.assembly_size,
+                         sequence_length=args.sequence_length,
+                         activation_rate=args.activation_rate,
+                         participation=args.participation,
+                         background_rate=args.background_rate, rate_log_sd=args.rate_log_sd,
+                         spread=args.spread, refractory_period=args.refractory_period,
+                         population_seed=args.population_seed, seed=args.seed)
+    except ConfigError as exc:
+        raise flag_error(exc, _FLAGS) from None
+    elapsed = time.perf_counter() - start
+    path = sim.save(out)
+    n, n_neurons, n_bins = sim.spikes.shape
+    gt = sim.ground_truth
+    p = gt["expected_rates"]
+    per_neuron = gt["membership"].sum(axis=0)
+    cov = gt.get("expected_covariance")
+    corr_text = ""
+    if cov is not None and n_neurons > 1:
+        sd = np.sqrt(np.diag(cov).astype(np.float64))
+        iu = np.triu_indices(n_neurons, 1)
+        corr = cov[iu] / (sd[iu[0]] * sd[iu[1]])
+        corr_text = (f"; same-bin correlations {np.count_nonzero(corr)} pairs nonzero, "
+                     f"{corr.max(initial=0.0):.3f} largest")
+    print(
+        f"wrote {n} samples of assemblies ({n_neurons} neurons x {n_bins} bins, "
+        f"{args.assemblies} assemblies of {args.assembly_size}, seed {args.seed}) to {path} "
+        f"in {elapsed:.1f} s; firing probability per bin {p.min():.4f}..{p.max():.3f} "
+        f"(median {np.median(p):.4f}, mean of the spikes {sim.spikes.mean():.4f}); "
+        f"{per_neuron.mean():.2f} assemblies per neuron ({np.count_nonzero(per_neuron == 0)} "
+        f"neurons in none){corr_text}; ground truth: {', '.join(sorted(gt))}"
+    )
+    return 0
+
+
 # parameter -> flag, for errors about parameters (spikegan_tf.params)
 _FLAGS = {
     "n_time_bins": "--time-bins", "low": "--low", "high": "--high", "dwell": "--dwell",
@@ -283,4 +387,8 @@ _FLAGS = {
     "n_factors": "--factors", "noise_std": "--noise-std", "noise_modulation": "--noise-modulation",
     "noise_time_constant": "--noise-time-constant", "max_lag": "--max-lag",
     "population_seed": "--population-seed",
+    "n_assemblies": "--assemblies", "assembly_size": "--assembly-size",
+    "sequence_length": "--sequence-length", "activation_rate": "--activation-rate",
+    "participation": "--participation", "background_rate": "--background-rate",
+    "rate_log_sd": "--rate-log-sd",
 }

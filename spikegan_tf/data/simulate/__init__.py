@@ -53,12 +53,20 @@ A third dataset is not from the paper:
     the stimulus. Each window has a stimulus id (``labels``) and its trace
     (``covariates``); the exact tuning curves and per-stimulus noise covariances
     are in the ground truth. See :mod:`spikegan_tf.data.simulate.tuned`.
+
+``assemblies``
+    A large population (1,000 neurons by default) in overlapping assemblies: each
+    assembly starts a sequence at random onsets and its members fire at their own lags
+    after the onset, over log-normal background firing. Exact firing probabilities and
+    (without a refractory period) exact lagged covariances are in the ground truth
+    (:func:`assembly_covariance`). See :mod:`spikegan_tf.data.simulate.assemblies`.
 """
 
+from spikegan_tf.data.simulate.assemblies import assemblies, assembly_covariance
 from spikegan_tf.data.simulate.base import FORMAT_VERSION, SimulatedData
 from spikegan_tf.data.simulate.packets import packets
 from spikegan_tf.data.simulate.tuned import tuned
 from spikegan_tf.data.simulate.uniform import uniform, uniform_group_statistics
 
-__all__ = ["SimulatedData", "uniform", "packets", "tuned", "uniform_group_statistics",
-           "FORMAT_VERSION"]
+__all__ = ["SimulatedData", "uniform", "packets", "tuned", "assemblies", "assembly_covariance",
+           "uniform_group_statistics", "FORMAT_VERSION"]
