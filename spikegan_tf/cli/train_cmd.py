@@ -196,8 +196,11 @@ def register(subparsers: Any) -> None:
     t.add_argument("--paper-init", dest="init_output_bias", action="store_false", default=None,
                    help="start the generator's output at sigmoid(0) = 0.5 as the paper did, "
                         "instead of at the training data's firing rates (the default)")
-    t.add_argument("--strategy", choices=("auto", "default", "mirrored"), default="auto",
-                   help="auto: MirroredStrategy over all GPUs when there are several")
+    t.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
+                   default="auto",
+                   help="auto: MirroredStrategy over all GPUs when there are several; "
+                        "multiworker: across machines, from the TF_CONFIG environment variable "
+                        "(the same command on every machine; --batch-size is global)")
     p.set_defaults(func=handle)
 
 
@@ -221,8 +224,14 @@ def handle(args: argparse.Namespace) -> int:
     if args.more_steps is not None and args.max_steps is not None:
         raise ConfigError("Give `--more-steps` (steps beyond the checkpoint) or `--max-steps` "
                           "(a total), not both.")
+    role = None
+    if args.strategy == "multiworker":  # a bad TF_CONFIG fails before anything is read
+        from spikegan_tf.gan.multiworker import read_tf_config
+
+        role = read_tf_config()
     run = RunDir(out)
-    run.check_new_or_resumable(args.resume)
+    if role is None or role.is_chief or args.resume:  # a new run's directory is the chief's
+        run.check_new_or_resumable(args.resume)
     if args.resume:
         saved = run.read_config()
     saved_data = saved.get("data") or {}
@@ -365,6 +374,10 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
     strategy = _strategy(args.strategy)
     info = data.info
     print(f"spikegan train: run directory {out}")
+    if args.strategy == "multiworker":
+        from spikegan_tf.gan.multiworker import read_tf_config
+
+        print(f"  this process: {read_tf_config()}")
     print(f"  data: {info.get('source')} ({info['kind']}, {info['n_neurons']} neurons x "
           f"{info['n_bins']} bins; {info['n_train']} training and {info['n_val']} validation "
           f"windows; mean firing probability {info['firing_probability']['mean']:.4f})")
@@ -426,6 +439,10 @@ def _pick(value: Any, saved: Any, default: Any) -> Any:
 
 
 def _strategy(name: str) -> Any:
+    if name == "multiworker":  # first: before TensorFlow initialises its devices
+        from spikegan_tf.gan.multiworker import multi_worker_strategy
+
+        return multi_worker_strategy()
     import tensorflow as tf
 
     gpus = tf.config.list_logical_devices("GPU")

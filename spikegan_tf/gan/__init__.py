@@ -12,6 +12,7 @@
   TensorBoard, checkpoints, progress, signals) and :mod:`~spikegan_tf.gan.held_out`
   (the validation callback);
 * :mod:`~spikegan_tf.gan.rundir`: ``RunDir``, the one owner of a run's files;
+  :mod:`~spikegan_tf.gan.multiworker`: training across machines (``TF_CONFIG``, the chief);
 * :mod:`~spikegan_tf.gan.estimator`: ``SpikeGAN`` (fit / sample / save / load).
 
 Importing this package does not import TensorFlow (the rig runtime uses the

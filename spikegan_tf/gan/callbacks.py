@@ -314,8 +314,9 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
     """The standard side jobs of a ``Trainer.fit``, from its ``TrainConfig``.
 
     Validation (when there are validation windows and ``eval_every``), metrics
-    logging, TensorBoard and checkpoints (with a run directory), the progress
-    line and the stop on signals, in that order.
+    logging, TensorBoard and checkpoints (with a run directory; the files only
+    on the chief of a multi-worker cluster), the progress line and the stop on
+    signals, in that order.
     """
     from spikegan_tf.gan.held_out import Validation  # it subclasses Callback
 
@@ -325,9 +326,13 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
         out.append(Validation(data.val, cfg.eval_every, cfg.eval_samples, cfg.seed,
                               conditions=data.val_conditions))
     out.append(_LogEvery(cfg.log_every))
-    out.append(MetricsLogger(run, trainer.verbose))
+    # multi-worker: only the chief writes metrics and TensorBoard; every worker checkpoints
+    # (a non-chief into a temporary directory: Trainer.save)
+    chief = getattr(trainer, "is_chief", True)
+    out.append(MetricsLogger(run if chief else None, trainer.verbose))
     if run is not None:
-        out.append(TensorBoard(run.tensorboard_dir))
+        if chief:
+            out.append(TensorBoard(run.tensorboard_dir))
         out.append(Checkpoint(cfg.checkpoint_every, cfg.checkpoint_minutes))
     out.append(ProgressLine(cfg.max_steps, cfg.max_minutes, trainer.verbose))
     out.append(StopOnSignal())

@@ -113,7 +113,9 @@ class SpikeGAN:
         verbose : int
             0 silent, 1 progress line, 2 one line per log.
         strategy : tf.distribute.Strategy, optional
-            E.g. ``tf.distribute.MirroredStrategy()`` for several GPUs.
+            E.g. ``tf.distribute.MirroredStrategy()`` for several GPUs, or
+            ``tf.distribute.MultiWorkerMirroredStrategy()`` for several machines
+            (:mod:`spikegan_tf.gan.multiworker`).
         callbacks : sequence of spikegan_tf.gan.callbacks.Callback, optional
             Your own side jobs of the training loop (see
             :mod:`spikegan_tf.gan.callbacks`).

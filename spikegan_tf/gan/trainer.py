@@ -22,6 +22,7 @@ import numpy as np
 
 from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import ConfigError, SpikeDataError, TrainingDivergedError
+from spikegan_tf.gan import multiworker
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.rundir import RunDir
 from spikegan_tf.gan.step import WGANGPStep
@@ -68,7 +69,9 @@ class Trainer(WGANGPStep):
         memory without writing anything.
     strategy : tf.distribute.Strategy, optional
         Default: the current strategy (one device, the GPU when there is one);
-        a ``MirroredStrategy`` trains on several devices.
+        a ``MirroredStrategy`` trains on several devices, a
+        ``MultiWorkerMirroredStrategy`` on several machines (only the chief writes
+        ``run_dir``: :mod:`spikegan_tf.gan.multiworker`).
     verbose : int
         0 silent, 1 progress line, 2 one line per log.
 
@@ -108,6 +111,10 @@ class Trainer(WGANGPStep):
         # allows only outside control flow, so their updates are unrolled instead
         self._single_device = strategy is None and not tf.distribute.has_strategy()
         self.strategy = strategy if strategy is not None else tf.distribute.get_strategy()
+        # multi-worker: only the chief writes the run directory; all agree on stopping
+        self.is_chief = multiworker.is_chief_of(self.strategy)
+        self._agree_stop = (multiworker.stop_agreement(self.strategy)
+                            if multiworker.worker_count(self.strategy) > 1 else None)
         if train_config.jit_compile and not self._single_device:
             warnings.warn("`jit_compile` applies to single-device training; it is ignored "
                           "under a distribution strategy.", stacklevel=2)
@@ -186,15 +193,23 @@ class Trainer(WGANGPStep):
                       more_steps: int | None = None) -> None:
         """Create or reopen the run directory (restoring its latest checkpoint on resume)."""
         run = self.run_dir
-        run.open_for_training(resume, lambda saved: check_resumable(
-            run, saved, self.model_config, self.config, data.info))
-        self._manager = run.checkpoint_manager(self.checkpoint, self.config.keep_checkpoints)
+        check = lambda saved: check_resumable(  # noqa: E731
+            run, saved, self.model_config, self.config, data.info)
+        if self.is_chief:
+            run.open_for_training(resume, check)
+            self._manager = run.checkpoint_manager(self.checkpoint, self.config.keep_checkpoints)
+        else:  # the chief creates the directory (a new run's may be there already)
+            if resume:
+                run.check_new_or_resumable(True, check)
+            self._manager = multiworker.WorkerSaves(self.checkpoint, run)
         restored = 0
         if resume and self._manager.latest_checkpoint:
             self.checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
             restored = int(self.step.numpy())
         if more_steps is not None:
             self.config = dataclasses.replace(self.config, max_steps=restored + more_steps)
+        if not self.is_chief:
+            return
         run.write_config(self.model_config, train=self.config.to_dict(), data=data.info)
         if resume:
             run.truncate_metrics(restored)
@@ -228,6 +243,9 @@ class Trainer(WGANGPStep):
     def save(self) -> None:
         """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
         if self.run_dir is None:
+            return
+        if not self.is_chief:  # the same saves, into a temporary directory
+            self._manager.save(int(self.step.numpy()), (self.sampling_generator, self.critic))
             return
         self._manager.save(checkpoint_number=int(self.step.numpy()))
         self.run_dir.save_models(self.sampling_generator, self.critic)
@@ -329,11 +347,11 @@ class Trainer(WGANGPStep):
                 if target is not None and step >= target:
                     stopped = "max_steps"
                     break
-                if deadline is not None and time.monotonic() >= deadline:
-                    stopped = "max_minutes"
-                    break
-                if self.stop_training:
-                    stopped = self.stop_training
+                stopped = ("max_minutes" if deadline is not None and time.monotonic() >= deadline
+                           else self.stop_training)
+                if self._agree_stop is not None:  # every worker stops at the same step
+                    stopped = self._agree_stop(stopped)
+                if stopped:
                     break
                 n = self._steps_until_event(step, target, hooks)
                 t_call = time.monotonic()
