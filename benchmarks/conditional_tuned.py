@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--num-features", type=int, default=128)
     p.add_argument("--seed", type=int, default=0, help="training seed (the data: seed 0)")
+    p.add_argument("--ema-decay", type=float, default=0.0,
+                   help="TrainConfig.ema_decay; the last iterate is evaluated too")
     p.add_argument("--out", type=Path, required=True)
     return p.parse_args(argv)
 
@@ -99,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                      n_classes=data.conditions.n_classes,
                      n_covariates=data.conditions.n_covariates)
     # the loop below runs the steps and stops on the CPU budget
-    trainer = Trainer(mc, TrainConfig(seed=args.seed, eval_every=0, max_steps=10**9),
-                      verbose=0)
+    trainer = Trainer(mc, TrainConfig(seed=args.seed, eval_every=0, max_steps=10**9,
+                                      ema_decay=args.ema_decay), verbose=0)
     trainer.init_output_bias(data)
     points, cpu0, wall0 = [], time.process_time(), time.perf_counter()
     header = f"{'step':>7} {'CPU-s':>7} {'rate':>6} {'cov':>6} {'lag1':>6} {'P(K)':>6} " \
@@ -114,13 +116,21 @@ def main(argv: list[str] | None = None) -> int:
             t_eval = time.process_time()
             point = {"step": step, "cpu_s": round(cpu, 1),
                      "wall_s": round(time.perf_counter() - wall0, 1),
-                     **evaluate_point(trainer.generator, data, gt["tuning"], seed=1)}
+                     **evaluate_point(trainer.sampling_generator, data, gt["tuning"], seed=1)}
+            if trainer.generator_ema is not None:  # the same training's last iterate
+                point["last_iterate"] = evaluate_point(trainer.generator, data, gt["tuning"],
+                                                       seed=1)
             cpu0 += time.process_time() - t_eval  # evaluation is not training time
             points.append(point)
             m, d = point["ratio_median"], point["decoding"]
             print(f"{step:>7} {cpu:>7.0f} " + " ".join(f"{m[s]:>6.2f}" for s in STATS)
                   + f" {d['real_to_generated_pp']:>8.1f} {d['generated_to_real_pp']:>8.1f}"
                   f" {point['tuning_r_generated']:>8.3f}", flush=True)
+            if "last_iterate" in point:
+                m, d = point["last_iterate"]["ratio_median"], point["last_iterate"]["decoding"]
+                print(f"{'(last)':>15} " + " ".join(f"{m[s]:>6.2f}" for s in STATS)
+                      + f" {d['real_to_generated_pp']:>8.1f} {d['generated_to_real_pp']:>8.1f}",
+                      flush=True)
             record = {"benchmark": "conditional_tuned", "machine": machine,
                       "settings": {**vars(args), "out": str(args.out),
                                    "model": mc.to_dict(), "train": trainer.config.to_dict(),
@@ -129,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
                                                ("TF_NUM_INTRAOP_THREADS",
                                                 "TF_NUM_INTEROP_THREADS")}},
                       "points": points}
-            tmp = args.out / f".seed{args.seed}.json.tmp"
+            name = f"seed{args.seed}" + (f"_ema{args.ema_decay:g}" if args.ema_decay else "")
+            tmp = args.out / f".{name}.json.tmp"
             tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
-            tmp.replace(args.out / f"seed{args.seed}.json")
+            tmp.replace(args.out / f"{name}.json")
         if done:
             break
         trainer.train_steps(data, 100)
