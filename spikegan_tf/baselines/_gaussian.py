@@ -5,7 +5,15 @@
   correction, optionally keeping a block-Toeplitz (stationary) structure, or by
   eigenvalue clipping and rescaling;
 * :func:`block_toeplitz`, :func:`toeplitz_blocks`, :func:`extend_stationary` -- the
-  block-Toeplitz covariance of a stationary process and its lag blocks.
+  block-Toeplitz covariance of a stationary process and its lag blocks;
+* :func:`autoregressive_form` -- the same process as a vector autoregression (how the
+  dichotomized Gaussian samples a window without factorising its whole matrix).
+
+Cost of the repair, for ``D = N * (max_lag + 1)``: one symmetric eigendecomposition of
+the ``(D, D)`` matrix per iteration (``O(D^3)``, 1536 x 1536 at 512 neurons and lags
+0..2: about 1 s on one core), plus ``O(D^2)`` for the block-Toeplitz projection and the
+Anderson mixing (its least-squares problem is solved through the small Gram matrix of
+the last ``memory`` differences).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ __all__ = [
     "block_toeplitz",
     "toeplitz_blocks",
     "extend_stationary",
+    "autoregressive_form",
 ]
 
 
@@ -37,14 +46,14 @@ def block_toeplitz(blocks: np.ndarray) -> np.ndarray:
            [0.5, 1. ]])
     """
     n_lags, n, _ = blocks.shape
-    t = np.arange(n_lags)
-    lag = t[None, :] - t[:, None]
-    full = np.where(
-        (lag >= 0)[:, :, None, None],
-        blocks[np.abs(lag)],
-        blocks[np.abs(lag)].transpose(0, 1, 3, 2),
-    )  # (T, T, N, N)
-    return full.transpose(0, 2, 1, 3).reshape(n_lags * n, n_lags * n)
+    # filled block by block: no (T, T, N, N) temporaries (2 GB each at 512 neurons x 32 bins)
+    full = np.empty((n_lags * n, n_lags * n), dtype=np.result_type(blocks.dtype, np.float64))
+    for t in range(n_lags):
+        for s in range(t, n_lags):
+            full[t * n : (t + 1) * n, s * n : (s + 1) * n] = blocks[s - t]
+            if s > t:
+                full[s * n : (s + 1) * n, t * n : (t + 1) * n] = blocks[s - t].T
+    return full
 
 
 def toeplitz_blocks(mat: np.ndarray, n: int) -> np.ndarray:
@@ -119,14 +128,25 @@ def _min_eig(mat: np.ndarray) -> float:
 
 
 def _project_floor(mat: np.ndarray, floor: float) -> np.ndarray:
-    """Nearest (Frobenius) symmetric matrix with eigenvalues >= ``floor``."""
+    """Nearest (Frobenius) symmetric matrix with eigenvalues >= ``floor``.
+
+    ``V diag(max(w, floor)) V^T``, written with whichever side of the spectrum has
+    fewer eigenvectors (the same matrix, in half the product at worst).
+    """
     from scipy.linalg import eigh
 
     w, v = eigh(mat, driver="evd", check_finite=False)
     low = w < floor
-    if not low.any():
+    n_low = int(low.sum())
+    if n_low == 0:
         return mat
-    return mat + (v[:, low] * (floor - w[low])) @ v[:, low].T
+    if 2 * n_low <= w.size:
+        vl = v[:, :n_low]  # eigenvalues ascend: the low ones come first
+        return mat + (vl * (floor - w[:n_low])) @ vl.T
+    vh = v[:, n_low:]
+    out = (vh * (w[n_low:] - floor)) @ vh.T
+    out[np.diag_indices_from(out)] += floor
+    return out
 
 
 def nearest_correlation(
@@ -195,8 +215,13 @@ def nearest_correlation(
         # started at R = A; Anderson mixing keeps R - A normal to U, so the fixed
         # point is still the nearest matrix (KKT conditions of the projection)
         r = a
-        d_f: list[np.ndarray] = []
-        d_g: list[np.ndarray] = []
+        # the last `memory` differences of f and of g (rows of a ring buffer) and the
+        # Gram matrix of those of f: the mixing's least squares in O(memory * D^2)
+        memory = max(int(memory), 0)
+        d_f = np.empty((memory, a.size))
+        d_g = np.empty((memory, a.size))
+        gram = np.empty((memory, memory))
+        n_diff = 0
         prev_f = prev_g = None
         out = blocks
         for iterations in range(1, max_iter + 1):  # noqa: B007 - reported below
@@ -207,16 +232,20 @@ def nearest_correlation(
                 converged = True
                 break
             g = r + f
-            if prev_f is not None:
-                d_f.append((f - prev_f).ravel())
-                d_g.append((g - prev_g).ravel())
-                if len(d_f) > memory:
-                    d_f.pop(0)
-                    d_g.pop(0)
+            if prev_f is not None and memory:
+                slot = n_diff % memory
+                np.subtract(f.ravel(), prev_f.ravel(), out=d_f[slot])
+                np.subtract(g.ravel(), prev_g.ravel(), out=d_g[slot])
+                n_diff += 1
+                used = min(n_diff, memory)
+                gram[slot, :used] = gram[:used, slot] = d_f[:used] @ d_f[slot]
             prev_f, prev_g = f, g
-            if d_f:
-                gamma = np.linalg.lstsq(np.array(d_f).T, f.ravel(), rcond=None)[0]
-                r = g - (np.array(d_g).T @ gamma).reshape(g.shape)
+            used = min(n_diff, memory)
+            if used:
+                # min |f - D_f^T gamma| by its normal equations (rank-safe lstsq)
+                gamma = np.linalg.lstsq(gram[:used, :used], d_f[:used] @ f.ravel(),
+                                        rcond=1e-13)[0]
+                r = g - (gamma @ d_g[:used]).reshape(g.shape)
             else:
                 r = g
     else:
@@ -277,8 +306,19 @@ def extend_stationary(blocks: np.ndarray, n_lags: int) -> np.ndarray:
         out = np.zeros((n_lags, n, n))
         out[0] = blocks[0]
         return out
-    # R(k) = E[z(t + k) z(t)^T] = blocks[k].T, R(-k) = R(k).T; Yule-Walker:
-    # [R(1) .. R(p)] = [A_1 .. A_p] Gamma with Gamma[j, k] = R(k - j)
+    a, r = _yule_walker(blocks)
+    for k in range(p + 1, n_lags):
+        r.append(sum(a[j] @ r[k - 1 - j] for j in range(p)))
+    return np.array([r[0]] + [x.T for x in r[1:]])
+
+
+def _yule_walker(blocks: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """VAR(p) coefficients ``[A_1 .. A_p]`` of lag blocks ``(p + 1, N, N)``, and ``R(0..p)``.
+
+    ``R(k) = E[z(t + k) z(t)^T] = blocks[k].T``; the block Yule-Walker equations
+    ``[R(1) .. R(p)] = [A_1 .. A_p] Gamma`` with ``Gamma[j, k] = R(k - j)``.
+    """
+    p, n = blocks.shape[0] - 1, blocks.shape[1]
     r = [blocks[0]] + [b.T for b in blocks[1:]]
 
     def r_at(m: int) -> np.ndarray:
@@ -287,7 +327,69 @@ def extend_stationary(blocks: np.ndarray, n_lags: int) -> np.ndarray:
     gam = np.block([[r_at(k - j) for k in range(p)] for j in range(p)])
     rhs = np.hstack(r[1 : p + 1])
     coef = np.linalg.solve(gam.T, rhs.T).T  # A = rhs Gamma^-1, (N, p N)
-    a = [coef[:, k * n : (k + 1) * n] for k in range(p)]
-    for k in range(p + 1, n_lags):
-        r.append(sum(a[j] @ r[k - 1 - j] for j in range(p)))
-    return np.array([r[0]] + [x.T for x in r[1:]])
+    return [coef[:, k * n : (k + 1) * n] for k in range(p)], r
+
+
+def autoregressive_form(
+    blocks: np.ndarray, order: int, *, atol: float = 1e-9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The stationary Gaussian process of lag blocks ``(T, N, N)`` as a VAR(``order``).
+
+    When lags ``order + 1 .. T - 1`` of ``blocks`` are the maximum-entropy
+    continuation of lags ``0..order`` (:func:`extend_stationary`, to ``atol``), the
+    process is the vector autoregression ``z(t) = sum_j A_j z(t - j) + C e(t)``
+    (``e`` standard normal, ``C`` the Cholesky factor of the innovation covariance
+    ``R(0) - sum_j A_j R(j)^T``). A window is then drawn by factorising only the
+    ``(order + 1) * N`` first bins' matrix and running the recursion, instead of
+    factorising the whole ``(T*N, T*N)`` matrix. It is the same law, and with the
+    same standard normal draws the same values: the lower Cholesky factor of the
+    whole matrix has ``C`` on its later diagonal blocks and its rows below give
+    ``sum_j A_j z(t - j)`` (the conditional mean of ``z(t)`` given its past).
+
+    Parameters
+    ----------
+    blocks : numpy.ndarray
+        Lag blocks ``(T, N, N)`` of a positive definite block-Toeplitz matrix.
+    order : int
+        Lags fitted (the VAR order ``p``); ``order >= T - 1`` is the whole window.
+
+    Returns
+    -------
+    (head, coef, innovation) or None
+        ``head``: upper Cholesky factor ``U`` (``U^T U`` = the matrix of the first
+        ``min(order, T - 1) + 1`` bins, time-major); ``coef``: ``(p*N, N)`` with
+        ``z(t) = [z(t - p) .. z(t - 1)] @ coef + e(t) @ innovation`` (rows);
+        ``innovation``: ``C^T`` ``(N, N)``. ``coef`` and ``innovation`` are empty
+        when the head covers the window. None when the later lags are not the
+        continuation (then factorise the whole matrix).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        When the first bins' matrix is not positive definite.
+
+    Examples
+    --------
+    >>> b = extend_stationary(np.array([[[1.0]], [[0.5]]]), 4)   # AR(1), coefficient 0.5
+    >>> head, coef, innovation = autoregressive_form(b, 1)
+    >>> head.shape, coef.ravel().tolist(), round(float(innovation[0, 0] ** 2), 12)
+    ((2, 2), [0.5], 0.75)
+    >>> autoregressive_form(np.array([[[1.0]], [[0.5]], [[0.0]]]), 1) is None
+    True
+    """
+    n_lags, n = blocks.shape[0], blocks.shape[1]
+    p = min(int(order), n_lags - 1)
+    head = np.linalg.cholesky(block_toeplitz(blocks[: p + 1])).T
+    if p == n_lags - 1:
+        return head, np.empty((0, n)), np.empty((0, n))
+    if p == 0:
+        if np.abs(blocks[1:]).max() > atol:
+            return None
+        return head, np.empty((0, n)), head.copy()
+    if np.abs(extend_stationary(blocks[: p + 1], n_lags) - blocks).max() > atol:
+        return None
+    a, r = _yule_walker(blocks[: p + 1])
+    sigma = r[0] - sum(a[j] @ r[j + 1].T for j in range(p))
+    innovation = np.linalg.cholesky(0.5 * (sigma + sigma.T)).T
+    coef = np.vstack([a[p - 1 - k].T for k in range(p)])  # rows of z(t - p) first
+    return head, coef, innovation

@@ -11,12 +11,47 @@ import numpy as np
 
 from spikegan_tf.baselines.base import FitReport
 
-__all__ = ["KPairwiseFitReport", "pattern_moments", "EXACT_MAX_NEURONS"]
+__all__ = ["KPairwiseFitReport", "pattern_moments", "EXACT_MAX_NEURONS", "MAX_NEURONS",
+           "check_population"]
 
 
 #: largest population whose 2**N patterns are enumerated (exact fit, log_prob, sampling)
 EXACT_MAX_NEURONS = 16
+#: largest population fitted at all: a Monte-Carlo iteration costs O(N^2) per chain and
+#: sweep (measured on one core: 0.06 CPU-s at 128 neurons, 0.2 at 256, 0.7-0.9 at 512
+#: with the default 4096 chains and 2 sweeps), so the default 3000 iterations take about
+#: 10 CPU-minutes at 256 neurons and 40 at 512 (benchmarks/bench_baselines_scale.py)
+MAX_NEURONS = 256
 _SAMPLE_CHAINS = 8192
+
+
+def check_population(n_neurons: int) -> None:
+    """Refuse to fit a k-pairwise model to more than :data:`MAX_NEURONS` neurons.
+
+    Raises
+    ------
+    spikegan_tf.params.ParamError
+        Naming ``n_neurons``, the limit, why, and what to fit instead.
+
+    Examples
+    --------
+    >>> check_population(50)
+    >>> try:
+    ...     check_population(512)
+    ... except ValueError as exc:
+    ...     print(exc.param, "|", exc)  # doctest: +ELLIPSIS
+    n_neurons | `n_neurons` must be at most 256 for KPairwiseMaxEnt ... Received 512.
+    """
+    if n_neurons > MAX_NEURONS:
+        from spikegan_tf.params import ParamError
+
+        raise ParamError(
+            "n_neurons",
+            f"at most {MAX_NEURONS} for KPairwiseMaxEnt (its Monte-Carlo fit costs O(N^2) "
+            "per Gibbs chain and sweep: about 40 CPU-minutes at 512 neurons); fit "
+            "DichotomizedGaussian to larger populations",
+            int(n_neurons),
+        )
 
 
 @dataclass(frozen=True)
