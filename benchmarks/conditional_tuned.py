@@ -9,7 +9,9 @@ held-out window's condition and measures, next to the held-out floor:
 * a logistic-regression decoder of the stimulus: real -> real, real ->
   generated, generated -> real (percentage points against real -> real);
 * the generated tuning curves against the exact ground truth (Pearson r),
-  next to the held-out windows' r.
+  next to the held-out windows' r;
+* at the end, the same for the generator with each class's rates calibrated
+  to the training windows (``calibrate_label_offsets``).
 
 Every ``--eval-every`` iterations (and at the end) it records the point with
 iterations and the training process's CPU-seconds. Writes
@@ -81,6 +83,27 @@ def evaluate_point(generator, data, tuning, seed: int) -> dict:
     }
 
 
+def _final(trainer, data, gt, point: dict, args: argparse.Namespace) -> None:
+    """The last point also evaluates the generator with each class's rates calibrated."""
+    import keras
+
+    from spikegan_tf.gan import rundir
+    from spikegan_tf.gan.conditioning import calibrate_label_offsets
+
+    calibrated = keras.models.clone_model(trainer.sampling_generator)
+    calibrated.set_weights(trainer.sampling_generator.get_weights())
+    calibrate_label_offsets(calibrated, trainer.model_config, data.train.spikes,
+                            data.conditions, seed=0)
+    point["calibrated"] = evaluate_point(calibrated, data, gt["tuning"], seed=1)
+    m, d = point["calibrated"]["ratio_median"], point["calibrated"]["decoding"]
+    print(f"{'(calibrated)':>15} " + " ".join(f"{m[s]:>6.2f}" for s in STATS)
+          + f" {d['real_to_generated_pp']:>8.1f} {d['generated_to_real_pp']:>8.1f}"
+          f" {point['calibrated']['tuning_r_generated']:>8.3f}", flush=True)
+    suffix = f"_ema{args.ema_decay:g}" if args.ema_decay else ""
+    rundir.save_model(trainer.sampling_generator,
+                      args.out / f"seed{args.seed}{suffix}_generator.keras")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from spikegan_tf.data.simulate import tuned
@@ -144,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
             tmp.replace(args.out / f"{name}.json")
         if done:
+            _final(trainer, data, gt, points[-1], args)
+            record["points"] = points
+            tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
+            tmp.replace(args.out / f"{name}.json")
             break
         trainer.train_steps(data, 100)
         step += 100

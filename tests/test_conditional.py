@@ -197,3 +197,23 @@ def test_spikegan_fit_sample_save_load_with_string_labels(tmp_path):
         loaded.sample(2)
     with pytest.raises(ConfigError, match="lack labels"):
         loaded.sample(2, conditions={"covariates": np.zeros((2, 8))})
+
+
+def test_calibration_puts_every_class_at_its_rates_on_the_same_draws():
+    from spikegan_tf.gan.conditioning import calibrate_label_offsets
+
+    windows, labels, cov = _tuned_windows(512)
+    cfg = ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=8, n_classes=2,
+                      n_covariates=1)
+    g = build_generator(cfg, seed=0)
+    cond = make_conditions(len(windows), 8, labels=labels, covariates=cov)
+    rng_weights = np.random.default_rng(1)
+    g.set_weights([w + rng_weights.normal(0, 0.2, w.shape).astype(w.dtype)
+                   for w in g.get_weights()])  # a generator far from the data
+    shift = calibrate_label_offsets(g, cfg, windows, cond, seed=3)
+    assert shift.shape == (2, 4) and np.abs(shift).max() > 0.1
+    z = np.random.default_rng(3).standard_normal((len(windows), 8)).astype(np.float32)
+    probs = g([z, *cond.model_inputs()]).numpy()  # the draws the calibration used
+    for c in (0, 1):
+        np.testing.assert_allclose(probs[labels == c].mean(axis=(0, 2)),
+                                   windows[labels == c].mean(axis=(0, 2)), atol=1e-5)

@@ -18,7 +18,7 @@ from keras import layers
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig
 
-__all__ = ["condition_inputs", "set_label_offsets", "model_conditions"]
+__all__ = ["condition_inputs", "set_label_offsets", "model_conditions", "calibrate_label_offsets"]
 
 
 def condition_inputs(config: ModelConfig) -> tuple[Any, Any]:
@@ -137,3 +137,68 @@ def model_conditions(config: ModelConfig, classes: Any, n_samples: int, conditio
                               f"{'lack' if given is None else 'have'} {what}.")
     return make_conditions(n_samples, config.n_bins, labels=labels, covariates=covariates,
                            classes=classes)
+
+
+def calibrate_label_offsets(generator: Any, config: ModelConfig, windows: Any, conditions: Any,
+                            *, seed: int | None = 0, batch_size: int = 1024) -> np.ndarray:
+    """Shift each class's logit offsets so that every neuron fires at its rate in that class.
+
+    The conditional analogue of
+    :func:`~spikegan_tf.gan.networks.calibrate_output_bias`: the generator is
+    run once per window of ``windows`` on that window's own conditions
+    (covariates included) with a seeded latent draw, and for every class ``c``
+    and neuron ``n`` the one constant ``d[c, n]`` that makes the mean
+    probability over class ``c``'s windows equal that neuron's rate in them
+    is solved exactly (a monotone 1-D root) and added to the ``label_logits``
+    row of the class. Every other weight, and so how the covariates and the
+    latent noise shape the activity, is untouched.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        A conditional generator with labels; changed in place.
+    config : ModelConfig
+    windows : numpy.ndarray
+        Training windows ``(n, n_neurons, n_bins)`` (0/1).
+    conditions : Conditions
+        Their conditions.
+    seed : int or None
+        Seed of the latent draws.
+    batch_size : int
+        Windows per generator call.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shifts ``(n_classes, n_neurons)`` (0 for a class without windows).
+    """
+    from scipy.optimize import brentq
+    from scipy.special import expit, logit
+
+    if not config.n_classes or conditions is None or conditions.labels is None:
+        raise ConfigError("calibrate_label_offsets needs a model with labels and the windows' "
+                          "labels.")
+    windows = np.asarray(windows)
+    if len(windows) != len(conditions):
+        raise ConfigError(f"{len(windows)} windows but {len(conditions)} conditions.")
+    inputs = conditions.model_inputs()
+    z = np.random.default_rng(seed).standard_normal((len(windows), config.latent_dim))
+    z = z.astype(np.float32)
+    probs = np.concatenate([
+        np.asarray(generator([z[i:i + batch_size], *(a[i:i + batch_size] for a in inputs)],
+                             training=False))
+        for i in range(0, len(z), batch_size)]).astype(np.float64)
+    logits = logit(np.clip(probs, 1e-12, 1 - 1e-12))
+    shift = np.zeros((config.n_classes, config.n_neurons))
+    for c in range(config.n_classes):
+        sel = conditions.labels == c
+        if not sel.any():
+            continue
+        target = np.clip(windows[sel].mean(axis=(0, 2), dtype=np.float64), 1e-6, 1 - 1e-6)
+        for n in range(config.n_neurons):
+            a = logits[sel, n, :].ravel()
+            shift[c, n] = brentq(lambda d, a=a, r=target[n]: expit(a + d).mean() - r,
+                                 -40.0, 40.0, xtol=1e-10)
+    layer = generator.get_layer("label_logits")
+    layer.kernel.assign((layer.kernel.numpy() + shift).astype(layer.kernel.dtype))
+    return shift

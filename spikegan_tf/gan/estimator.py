@@ -281,8 +281,8 @@ class SpikeGAN:
                               f"Received {z.shape}.")
         return np.asarray(self.generator_(z, training=False), dtype=np.float32)
 
-    def calibrate_rates(self, spikes: Any, *, seed: int | None = 0,
-                        n_samples: int = 8192) -> np.ndarray:
+    def calibrate_rates(self, spikes: Any, *, seed: int | None = 0, n_samples: int = 8192,
+                        conditions: Any = None) -> np.ndarray:
         """Shift the generator's output bias so each neuron fires at its rate in ``spikes``.
 
         A generator that has not learnt all of the data's correlations fires too
@@ -301,11 +301,17 @@ class SpikeGAN:
             Seed of the latent draws the mean rates are taken over.
         n_samples : int
             Number of those draws.
+        conditions : optional
+            A conditional model (with labels): the windows' conditions. Each
+            class's logit offsets are shifted so every neuron fires at its rate
+            in that class (:func:`spikegan_tf.gan.conditioning.calibrate_label_offsets`,
+            one latent draw per window; ``n_samples`` is not used).
 
         Returns
         -------
         numpy.ndarray
-            The logit shift of each neuron ``(n_neurons,)``.
+            The logit shift of each neuron ``(n_neurons,)``; ``(n_classes,
+            n_neurons)`` for a conditional model.
 
         Examples
         --------
@@ -325,9 +331,9 @@ class SpikeGAN:
 
         self._require_generator()
         if self.config.conditional:
-            raise ConfigError("calibrate_rates applies to unconditional models: a conditional "
-                              "one starts at each label's rates and learns how the conditions "
-                              "move them.")
+            return self._calibrate_conditional(spikes, conditions, seed)
+        if conditions is not None:
+            raise ConfigError("This model is unconditional: it takes no `conditions`.")
         x = np.asarray(spikes)
         rates = neuron_rates(check_windows(x, "spikes") if x.ndim == 3
                               else check_raster(x, "spikes"))
@@ -336,6 +342,18 @@ class SpikeGAN:
                               f"Received {rates.shape[0]}.")
         return calibrate_output_bias(self.generator_, self.config, rates, seed=seed,
                                      n_samples=check_positive_int(n_samples, "n_samples"))
+
+    def _calibrate_conditional(self, spikes: Any, conditions: Any, seed: int | None
+                               ) -> np.ndarray:
+        from spikegan_tf.data.source import as_windows
+        from spikegan_tf.gan.conditioning import calibrate_label_offsets
+
+        if not self.config.n_classes:
+            raise ConfigError("Calibrating a conditional model needs labels; this one has only "
+                              "covariates.")
+        windows = as_windows(spikes, "spikes")
+        cond = self.make_conditions(len(windows), conditions)
+        return calibrate_label_offsets(self.generator_, self.config, windows, cond, seed=seed)
 
     def _require_generator(self) -> None:
         if self.generator_ is None:
