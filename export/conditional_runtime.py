@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.gan.sampling import sampling_streams
+from spikegan_tf.gan.sampling import default_chunk, sampling_streams
 from spikegan_tf.validation import check_positive_int
 
 from .onnx_session import OnnxSession, _model_file
@@ -85,6 +85,11 @@ class ConditionalSampler(OnnxSession):
     def n_bins(self) -> int:
         """Time bins per window."""
         return self._bins
+
+    @property
+    def chunk_size(self) -> int:
+        """Windows per ONNX Runtime call that keep a chunk at most 2**24 bins."""
+        return default_chunk(self._neurons, self._bins)
 
     def reset(self) -> None:
         """Restart the session's random streams at :attr:`seed`."""

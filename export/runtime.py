@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.gan.sampling import DEFAULT_CHUNK, sampling_streams
+from spikegan_tf.gan.sampling import default_chunk, sampling_streams
 from spikegan_tf.validation import check_positive_int
 
 from .onnx_session import OnnxSession, _model_file, session_options
@@ -55,8 +55,9 @@ class Sampler(OnnxSession):
     spin : bool
         Let ONNX Runtime's operator threads busy-wait between calls (see
         :func:`session_options`; off by default).
-    chunk_size : int
-        Windows per ONNX Runtime call in :meth:`sample`.
+    chunk_size : int, optional
+        Windows per ONNX Runtime call in :meth:`sample` (default:
+        :func:`spikegan_tf.gan.sampling.default_chunk`, at most 2**24 bins).
     providers : list of str, optional
         ONNX Runtime execution providers (default: CPU).
 
@@ -75,10 +76,9 @@ class Sampler(OnnxSession):
     """
 
     def __init__(self, path: str | os.PathLike, seed: int | None = None, *,
-                 intra_op_threads: int = 1, chunk_size: int = DEFAULT_CHUNK,
+                 intra_op_threads: int = 1, chunk_size: int | None = None,
                  providers: list[str] | None = None, spin: bool = False) -> None:
         super().__init__(_model_file(Path(path)), seed, intra_op_threads, spin, providers)
-        self._chunk = check_positive_int(chunk_size, "chunk_size")
         inputs = {i.name: i.shape for i in self._session.get_inputs()}
         outputs = self._names()[1]
         if {"z", "u"} < set(inputs):
@@ -91,6 +91,8 @@ class Sampler(OnnxSession):
                               "['probs', 'spikes'].")
         self._latent = int(inputs["z"][1])
         self._neurons, self._bins = int(inputs["u"][1]), int(inputs["u"][2])
+        self._chunk = (default_chunk(self._neurons, self._bins) if chunk_size is None
+                       else check_positive_int(chunk_size, "chunk_size"))
         if (self.metadata.get("n_neurons"), self.metadata.get("n_bins")) != (self._neurons,
                                                                              self._bins):
             raise RunDirError(f"'{self._path}': metadata says {self.metadata.get('n_neurons')} "
@@ -108,6 +110,11 @@ class Sampler(OnnxSession):
     def n_bins(self) -> int:
         """Time bins per window."""
         return self._bins
+
+    @property
+    def chunk_size(self) -> int:
+        """Windows per ONNX Runtime call in :meth:`sample`."""
+        return self._chunk
 
     @property
     def latent_dim(self) -> int:

@@ -61,3 +61,25 @@ def test_memory_stays_bounded_when_writing_to_a_memmap(generator, tmp_path):
     out.flush()
     assert peak < 0.5 * n * 4 * 8  # never the whole array, only a few chunks
     np.testing.assert_array_equal(np.load(tmp_path / "x.npy")[:100], sample(generator, 100, 0))
+
+
+def test_default_chunk_bounds_memory_for_large_windows_and_changes_nothing():
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import build_generator
+    from spikegan_tf.gan.sampling import CHUNK_ELEMENTS, default_chunk, iter_sample_chunks
+
+    assert default_chunk(1024, 64) * 1024 * 64 <= CHUNK_ELEMENTS < (default_chunk(1024, 64)
+                                                                   + 1) * 1024 * 64
+    assert default_chunk(50, 32) == 8192 and default_chunk(2**20, 64) == 1
+    g = build_generator(ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=8))
+    import spikegan_tf.gan.sampling as sampling
+
+    old = sampling.CHUNK_ELEMENTS
+    sampling.CHUNK_ELEMENTS = 4 * 8 * 3  # three windows per chunk
+    try:
+        sizes = [len(c) for c in iter_sample_chunks(g, 10, seed=0)]
+        small = sampling.sample(g, 10, seed=0)
+    finally:
+        sampling.CHUNK_ELEMENTS = old
+    assert sizes == [3, 3, 3, 1]
+    np.testing.assert_array_equal(small, sampling.sample(g, 10, seed=0, chunk_size=10))

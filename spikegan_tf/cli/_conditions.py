@@ -100,7 +100,7 @@ def sample_onnx_conditional(args: argparse.Namespace, n: int | None, tmp: Any,
                 raise ConfigError(f"`--condition` must be one of the model's classes "
                                   f"{sampler.classes}. Received {label!r}.") from None
         labels, cov = [label] * n, None
-    chunk = args.chunk_size
+    chunk = args.chunk_size or sampler.chunk_size
 
     def draw(out: Any) -> None:
         for start in range(0, n, chunk):

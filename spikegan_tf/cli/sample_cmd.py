@@ -38,6 +38,8 @@ from typing import Any
 from spikegan_tf._atomic import atomic_path
 from spikegan_tf.cli._args import Number
 
+RASTER_CHUNK = 4096  # spikegan_tf.gan.sampling.RASTER_CHUNK (not imported: no TF at parse time)
+
 
 def register(subparsers: Any) -> None:
     """Add the ``sample`` subcommand."""
@@ -69,9 +71,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--calibrate", action="store_true",
                    help="with --run: first shift each neuron's output bias so that it fires at "
                         "its rate in the run's training data (as SpikeGAN.calibrate_rates)")
-    p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=8192,
+    p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=None,
                    help="windows (with --raster: bins) generated per generator call "
-                        "(default 8192)")
+                        "(default: 8192 windows, fewer for large windows so that a chunk holds "
+                        "at most 2**24 bins; 4096 bins with --raster)")
     cond = p.add_mutually_exclusive_group()
     cond.add_argument("--condition", default=None, metavar="LABEL",
                       help="conditional model: the label every window is drawn for (one of "
@@ -188,14 +191,14 @@ def _raster_run(args: argparse.Namespace, tmp: Any) -> str:
     generator = _run_generator(args.run, args.calibrate)
     _write_npy(tmp, (args.length, config.n_neurons), lambda out: sample_raster(
         generator, config, args.length, args.seed, threshold=args.threshold,
-        chunk=args.chunk_size, out=out))
+        chunk=args.chunk_size or RASTER_CHUNK, out=out))
     return f"the generator of {args.run}" + (" (rates calibrated)" if args.calibrate else "")
 
 
 def _raster_onnx(args: argparse.Namespace, tmp: Any) -> tuple[str, dict]:
     from spikegan_tf.export.raster_runtime import RasterSampler
 
-    sampler = RasterSampler(args.model, seed=args.seed, chunk=args.chunk_size)
+    sampler = RasterSampler(args.model, seed=args.seed, chunk=args.chunk_size or RASTER_CHUNK)
     _write_npy(tmp, (args.length, sampler.n_neurons),
                lambda out: sampler.sample(args.length, out=out))
     return f"the ONNX raster model {sampler.path}", sampler.record()
@@ -245,6 +248,7 @@ def _sample_onnx(path: str, n: int, seed: int, chunk: int, tmp: Any) -> tuple[st
     from spikegan_tf.export.runtime import Sampler
 
     sampler = Sampler(path, seed=seed, chunk_size=chunk)
+    chunk = sampler.chunk_size
 
     def draw(out: Any) -> None:
         for start in range(0, n, chunk):

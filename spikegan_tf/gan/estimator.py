@@ -214,7 +214,7 @@ class SpikeGAN:
     # ------------------------------------------------------------------ sampling
 
     def sample(self, n_samples: int, seed: int | None = None, *,
-               threshold: float | None = None, chunk_size: int = 8192,
+               threshold: float | None = None, chunk_size: int | None = None,
                conditions: Any = None) -> np.ndarray:
         """Draw ``n_samples`` binary windows ``(n, n_neurons, n_bins)`` (uint8).
 

@@ -33,11 +33,25 @@ import numpy as np
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.validation import check_positive_int, check_seed
 
-__all__ = ["sample", "sampling_streams", "iter_sample_chunks", "raster_block",
+__all__ = ["sample", "sampling_streams", "default_chunk", "iter_sample_chunks", "raster_block",
            "raster_draws", "iter_raster_chunks", "resolve_seed", "output_array", "fill",
            "cached_on"]
 
 DEFAULT_CHUNK = 8192
+#: at most this many spike bins (windows x neurons x bins) per default chunk: 64 MB of float32
+#: probabilities, so a large population is sampled in bounded memory
+CHUNK_ELEMENTS = 1 << 24
+
+
+def default_chunk(n_neurons: int, n_bins: int) -> int:
+    """Windows per generator call: ``DEFAULT_CHUNK``, fewer for large windows.
+
+    Examples
+    --------
+    >>> default_chunk(50, 32), default_chunk(512, 128), default_chunk(1024, 64)
+    (8192, 256, 256)
+    """
+    return max(1, min(DEFAULT_CHUNK, CHUNK_ELEMENTS // (n_neurons * n_bins)))
 RASTER_BLOCK = 1024
 RASTER_CHUNK = 4096
 
@@ -237,7 +251,7 @@ def iter_sample_chunks(
     n_samples: int,
     seed: int | None = None,
     *,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     threshold: float | None = None,
     return_probs: bool = False,
     conditions: Any = None,
@@ -245,11 +259,12 @@ def iter_sample_chunks(
     """Yield consecutive chunks of :func:`sample` (uint8 windows; probabilities too if asked)."""
     n_samples = check_positive_int(n_samples, "n_samples")
     extra = _condition_inputs(generator, conditions, n_samples)
-    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    n_neurons, n_bins = _window_shape(generator)
+    chunk_size = (default_chunk(n_neurons, n_bins) if chunk_size is None
+                  else check_positive_int(chunk_size, "chunk_size"))
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ConfigError(f"`threshold` must be in [0, 1] or None. Received {threshold}.")
     latent_dim = int(generator.inputs[0].shape[-1])
-    n_neurons, n_bins = _window_shape(generator)
     z_rng, u_rng = sampling_streams(seed)
     predict = _predict(generator)
     done = 0
@@ -272,7 +287,7 @@ def sample(
     n_samples: int,
     seed: int | None = None,
     *,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     threshold: float | None = None,
     out: np.ndarray | None = None,
     conditions: Any = None,
@@ -291,8 +306,9 @@ def sample(
         Number of windows.
     seed : int, optional
         Seed of the sampling protocol (see the module docstring); same seed, same spikes.
-    chunk_size : int
-        Windows generated per generator call.
+    chunk_size : int, optional
+        Windows generated per generator call (default: :func:`default_chunk`,
+        8192 windows or fewer, so that a chunk holds at most 2**24 bins).
     threshold : float, optional
         Deterministic spikes ``p > threshold`` instead of Bernoulli draws.
     out : numpy.ndarray, optional
