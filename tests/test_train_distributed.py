@@ -23,7 +23,10 @@ def test_mirrored_step_equals_default_strategy_step():
 
     single = Trainer(model, config, verbose=0)
     mirrored = Trainer(model, config, verbose=0, strategy=tf.distribute.MirroredStrategy(
-        [d.name for d in devices[:2]]))
+        [d.name for d in devices[:2]],
+        # no collective ops: an in-process MultiWorkerMirroredStrategy of another test
+        # (test_multiworker) shares their instance keys within one process
+        cross_device_ops=tf.distribute.ReductionToOneDevice()))
     assert mirrored.strategy.num_replicas_in_sync == 2
     for a, b in zip(single.generator.weights, mirrored.generator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())  # same seeded start
