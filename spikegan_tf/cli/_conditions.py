@@ -38,6 +38,30 @@ def read_conditions_file(path: str) -> dict[str, Any]:
     raise SpikeDataError(f"Conditions file '{path}' must be .npz or .npy.")
 
 
+def _file_conditions(path: str, n: int | None) -> tuple[dict[str, Any], int]:
+    """The conditions in ``path`` and their count (``--n`` must match it when given)."""
+    from spikegan_tf.errors import ConfigError
+
+    given = read_conditions_file(path)
+    count = len(next(iter(given.values())))
+    if n is not None and n != count:
+        raise ConfigError(f"`--n` is {n} but '{path}' holds conditions for {count} windows.")
+    return given, count
+
+
+def _flag_label(value: str, classes: Any, whose: str) -> Any:
+    """``--condition``'s text as a class value: an int when the classes are ints."""
+    from spikegan_tf.errors import SpikeDataError
+
+    if not (classes and isinstance(classes[0], int)):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise SpikeDataError(f"`--condition` must be one of the {whose} classes {classes}. "
+                             f"Received {value!r}.") from None
+
+
 def run_conditions(args: argparse.Namespace, n: int | None) -> tuple[int, Any]:
     """``(n, Conditions or None)`` for ``--run``; refused before TensorFlow loads."""
     from spikegan_tf.errors import ConfigError, SpikeDataError
@@ -51,19 +75,9 @@ def run_conditions(args: argparse.Namespace, n: int | None) -> tuple[int, Any]:
     classes = ((run.read_config().get("data") or {}).get("conditions") or {}).get("classes")
     given = args.condition
     if args.conditions is not None:
-        given = read_conditions_file(args.conditions)
-        count = len(next(iter(given.values())))
-        if n is None:
-            n = count
-        elif n != count:
-            raise ConfigError(f"`--n` is {n} but '{args.conditions}' holds conditions for "
-                              f"{count} windows.")
-    elif given is not None and classes and isinstance(classes[0], int):
-        try:
-            given = int(given)
-        except ValueError:
-            raise SpikeDataError(f"`--condition` must be one of the run's classes {classes}. "
-                                 f"Received {given!r}.") from None
+        given, n = _file_conditions(args.conditions, n)
+    elif given is not None:
+        given = _flag_label(given, classes, "run's")
     if config.conditional and args.calibrate:
         raise ConfigError("`--calibrate` applies to unconditional runs: a conditional run "
                           "starts at each label's rates already.")
@@ -78,28 +92,16 @@ def run_conditions(args: argparse.Namespace, n: int | None) -> tuple[int, Any]:
 def sample_onnx_conditional(args: argparse.Namespace, n: int | None, tmp: Any,
                             write_npy: Any) -> tuple[str, dict, int]:
     """``--model`` with ``--condition``/``--conditions``: the conditional rig runtime."""
-    from spikegan_tf.errors import ConfigError
     from spikegan_tf.export.conditional_runtime import ConditionalSampler
 
     sampler = ConditionalSampler(args.model, seed=args.seed)
     if args.conditions is not None:
-        given = read_conditions_file(args.conditions)
+        given, n = _file_conditions(args.conditions, n)
         labels, cov = given.get("labels"), given.get("covariates")
-        count = len(labels if labels is not None else cov)
-        if n is not None and n != count:
-            raise ConfigError(f"`--n` is {n} but '{args.conditions}' holds conditions for "
-                              f"{count} windows.")
-        n = count
         labels = None if labels is None else labels.tolist()
     else:
-        label: Any = args.condition
-        if sampler.classes and isinstance(sampler.classes[0], int):
-            try:
-                label = int(label)
-            except ValueError:
-                raise ConfigError(f"`--condition` must be one of the model's classes "
-                                  f"{sampler.classes}. Received {label!r}.") from None
-        labels, cov = [label] * n, None
+        labels = [_flag_label(args.condition, sampler.classes, "model's")] * n
+        cov = None
     chunk = args.chunk_size or sampler.chunk_size
 
     def draw(out: Any) -> None:

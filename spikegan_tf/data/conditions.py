@@ -26,7 +26,7 @@ from spikegan_tf.errors import SpikeDataError
 from spikegan_tf.validation import where
 
 __all__ = ["Conditions", "make_conditions", "raster_windows_with_conditions", "encode_labels",
-           "condition_arrays"]
+           "condition_arrays", "check_bin_labels"]
 
 
 def _label_values(values: np.ndarray) -> list[Any]:
@@ -214,6 +214,23 @@ def make_conditions(n_samples: int, n_bins: int, *, labels: Any = None, covariat
     return Conditions(lab, cov, cls)
 
 
+def check_bin_labels(labels: Any, n_time: int, source: str | None = None) -> np.ndarray:
+    """A raster's labels, checked to be one per time bin.
+
+    Examples
+    --------
+    >>> check_bin_labels([1, 2], 3)
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.SpikeDataError: `labels` of a raster must have one label per time bin (3,). Received shape (2,).
+    """
+    values = np.asarray(labels)
+    if values.ndim != 1 or len(values) != n_time:
+        raise SpikeDataError(f"`labels` of a raster must have one label per time bin "
+                             f"({n_time},){where(source)}. Received shape {values.shape}.")
+    return values
+
+
 def raster_windows_with_conditions(raster: np.ndarray, n_bins: int, stride: int, *,
                                    labels: Any = None, covariates: Any = None,
                                    classes: Sequence[Any] | None = None,
@@ -239,10 +256,7 @@ def raster_windows_with_conditions(raster: np.ndarray, n_bins: int, stride: int,
     keep = np.ones(len(starts), bool)
     lab = None
     if labels is not None:
-        values = np.asarray(labels)
-        if values.ndim != 1 or len(values) != n_time:
-            raise SpikeDataError(f"`labels` of a raster must have one label per time bin "
-                                 f"({n_time},){where(source)}. Received shape {values.shape}.")
+        values = check_bin_labels(labels, n_time, source)
         codes = np.unique(values, return_inverse=True)[1].ravel()
         change = np.concatenate([[0], np.cumsum(codes[1:] != codes[:-1])])
         keep = change[starts] == change[starts + n_bins - 1]

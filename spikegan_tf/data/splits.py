@@ -18,6 +18,7 @@ import numpy as np
 from spikegan_tf.data.conditions import (
     Conditions,
     _check_covariates,
+    check_bin_labels,
     condition_arrays,
     make_conditions,
     raster_windows_with_conditions,
@@ -27,7 +28,6 @@ from spikegan_tf.data.windows import (
     n_windows,
     split_indices,
     split_raster,
-    split_windows,
     window_view,
 )
 from spikegan_tf.errors import SpikeDataError
@@ -167,17 +167,6 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
         train, val, cond, cond_val = _split_conditioned_raster(
             spec.spikes, n_bins, stride, val_fraction, labels, covariates, classes, source)
         kind = "windows"
-    elif conditions is not None:
-        windows = spec.spikes
-        cond = make_conditions(len(windows), n_bins, labels=labels, covariates=covariates,
-                               classes=classes, source=None if source is None else str(source))
-        if val_fraction > 0 and len(windows) >= 2:
-            idx_train, idx_val = split_indices(len(windows), (1.0 - val_fraction, val_fraction),
-                                               seed=seed)
-            train, val = windows[idx_train], windows[idx_val]
-            cond, cond_val = cond.take(idx_train), cond.take(idx_val)
-        else:
-            train, val = windows, None
     elif kind == "raster":
         raster = spec.spikes
         if val_fraction > 0:
@@ -195,10 +184,18 @@ def prepare_data(spikes: Any, n_bins: int | None = None, *, val_fraction: float 
             val = np.ascontiguousarray(window_view(val_raster, n_bins, stride))
     else:
         windows = spec.spikes
+        if conditions is not None:
+            cond = make_conditions(len(windows), n_bins, labels=labels, covariates=covariates,
+                                   classes=classes,
+                                   source=None if source is None else str(source))
+        train, val = windows, None
         if val_fraction > 0 and len(windows) >= 2:
-            train, val = split_windows(windows, (1.0 - val_fraction, val_fraction), seed=seed)
-        else:
-            train, val = windows, None
+            # split_windows' split, with the indices kept for the conditions
+            idx_train, idx_val = split_indices(len(windows), (1.0 - val_fraction, val_fraction),
+                                               seed=seed)
+            train, val = windows[idx_train], windows[idx_val]
+            if cond is not None:
+                cond, cond_val = cond.take(idx_train), cond.take(idx_val)
     if kind == "windows":
         if len(train) == 0:
             raise SpikeDataError(f"No training windows left after holding out "
@@ -247,7 +244,7 @@ def _split_conditioned_raster(raster: np.ndarray, n_bins: int, stride: int, val_
     src = None if source is None else str(source)
     n_time = raster.shape[0]
     if labels is not None:
-        labels = _per_bin(labels, n_time, "labels", src)
+        labels = check_bin_labels(labels, n_time, src)
         classes = np.unique(labels) if classes is None else classes
     if covariates is not None:
         covariates = _check_covariates(covariates, n_time, n_bins, per_bin=True,
@@ -269,14 +266,6 @@ def _split_conditioned_raster(raster: np.ndarray, n_bins: int, stride: int, val_
         raise SpikeDataError(f"The training part of the raster has fewer than one window of "
                              f"n_bins={n_bins}{where(src)}.")
     return out[0], out[1], out[2], out[3]
-
-
-def _per_bin(values: Any, n_time: int, name: str, source: str | None) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1 or len(arr) != n_time:
-        raise SpikeDataError(f"`{name}` of a raster must have one value per time bin "
-                             f"({n_time},){where(source)}. Received shape {arr.shape}.")
-    return arr
 
 
 def _resolved(source: Any) -> str | None:
