@@ -10,8 +10,9 @@ held-out window's condition and measures, next to the held-out floor:
   generated, generated -> real (percentage points against real -> real);
 * the generated tuning curves against the exact ground truth (Pearson r),
   next to the held-out windows' r;
-* at the end, the same for the generator with each class's rates calibrated
-  to the training windows (``calibrate_label_offsets``).
+* at the end, the same for the generator a run publishes: each class's rates
+  calibrated to the training windows (``TrainConfig.calibrate_rates``, the
+  default with labels; ``spikegan_tf.gan.calibration.calibrated_copy``).
 
 Every ``--eval-every`` iterations (and at the end) it records the point with
 iterations and the training process's CPU-seconds. Writes
@@ -50,8 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--num-features", type=int, default=128)
     p.add_argument("--seed", type=int, default=0, help="training seed (the data: seed 0)")
-    p.add_argument("--ema-decay", type=float, default=0.0,
-                   help="TrainConfig.ema_decay; the last iterate is evaluated too")
+    p.add_argument("--ema-decay", type=float, default=None,
+                   help="TrainConfig.ema_decay (default: the package's, 0.999 with "
+                        "conditions); the last iterate is evaluated too")
     p.add_argument("--out", type=Path, required=True)
     return p.parse_args(argv)
 
@@ -85,23 +87,25 @@ def evaluate_point(generator, data, tuning, seed: int) -> dict:
 
 def _final(trainer, data, gt, point: dict, args: argparse.Namespace) -> None:
     """The last point also evaluates the generator with each class's rates calibrated."""
-    import keras
-
     from spikegan_tf.gan import rundir
-    from spikegan_tf.gan.conditioning import calibrate_label_offsets
+    from spikegan_tf.gan.calibration import calibrated_copy
 
-    calibrated = keras.models.clone_model(trainer.sampling_generator)
-    calibrated.set_weights(trainer.sampling_generator.get_weights())
-    calibrate_label_offsets(calibrated, trainer.model_config, data.train.spikes,
-                            data.conditions, seed=0)
+    # what a run with these settings publishes as generator.keras
+    calibrated = calibrated_copy(trainer.sampling_generator, trainer.model_config, data,
+                                 seed=trainer.config.seed)
     point["calibrated"] = evaluate_point(calibrated, data, gt["tuning"], seed=1)
     m, d = point["calibrated"]["ratio_median"], point["calibrated"]["decoding"]
     print(f"{'(calibrated)':>15} " + " ".join(f"{m[s]:>6.2f}" for s in STATS)
           + f" {d['real_to_generated_pp']:>8.1f} {d['generated_to_real_pp']:>8.1f}"
           f" {point['calibrated']['tuning_r_generated']:>8.3f}", flush=True)
-    suffix = f"_ema{args.ema_decay:g}" if args.ema_decay else ""
+    suffix = _suffix(trainer)
     rundir.save_model(trainer.sampling_generator,
                       args.out / f"seed{args.seed}{suffix}_generator.keras")
+
+
+def _suffix(trainer) -> str:
+    d = trainer.config.ema_decay
+    return f"_ema{d:g}" if d else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                                                ("TF_NUM_INTRAOP_THREADS",
                                                 "TF_NUM_INTEROP_THREADS")}},
                       "points": points}
-            name = f"seed{args.seed}" + (f"_ema{args.ema_decay:g}" if args.ema_decay else "")
+            name = f"seed{args.seed}" + _suffix(trainer)
             tmp = args.out / f".{name}.json.tmp"
             tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
             tmp.replace(args.out / f"{name}.json")

@@ -79,8 +79,9 @@ def run_conditions(args: argparse.Namespace, n: int | None) -> tuple[int, Any]:
     elif given is not None:
         given = _flag_label(given, classes, "run's")
     if config.conditional and args.calibrate:
-        raise ConfigError("`--calibrate` applies to unconditional runs: a conditional run "
-                          "starts at each label's rates already.")
+        raise ConfigError("`--calibrate` applies to unconditional runs: a run with labels "
+                          "publishes its generator calibrated per label (`spikegan train "
+                          "--calibrate-rates`, its default).")
     try:
         return n, model_conditions(config, classes, n, given)
     except (ConfigError, SpikeDataError) as exc:

@@ -55,6 +55,7 @@ _TRAIN_FLAGS = {
     "init_output_bias": "init_output_bias",
     "critic_input": "critic_input",
     "ema_decay": "ema_decay",
+    "calibrate_rates": "calibrate_rates",
     "checkpoint_every": "checkpoint_every",
     "checkpoint_minutes": "checkpoint_minutes",
     "keep_checkpoints": "keep_checkpoints",
@@ -186,7 +187,11 @@ def register(subparsers: Any) -> None:
     t.add_argument("--ema-decay", type=Number("--ema-decay", float, 0, 1, open_max=True),
                    default=None,
                    help="sample a moving average of the generator's weights with this decay "
-                        "(e.g. 0.999; 0: the last iterate, the default)")
+                        "(0: the last iterate; default 0.999 with conditions, else 0)")
+    t.add_argument("--calibrate-rates", action=argparse.BooleanOptionalAction, default=None,
+                   help="publish generator.keras with its rates calibrated to the training "
+                        "windows, per label (checkpoints stay uncalibrated; default: on for "
+                        "runs with labels)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,
@@ -261,7 +266,11 @@ def handle(args: argparse.Namespace) -> int:
             model_fields[name] = getattr(args, flag)
     if args.bins is not None:
         model_fields["n_bins"] = args.bins
-    train_fields = {**(saved.get("train") or {}), **recipe["train"]}
+    from spikegan_tf.gan.train_config import _RESUME_LEGACY
+
+    # a run saved before a setting existed resumes with what it did then
+    train_fields = {**(_RESUME_LEGACY if saved.get("train") else {}),
+                    **(saved.get("train") or {}), **recipe["train"]}
     for flag, name in _TRAIN_FLAGS.items():
         if getattr(args, flag) is not None:
             train_fields[name] = getattr(args, flag)

@@ -62,8 +62,13 @@ _CONSTRAINTS = {
     "steps_per_call": Integer(min=1),
     "init_output_bias": Boolean(),
     "critic_input": Options(*_CRITIC_INPUTS),
-    "ema_decay": Real(min=0, max=1, max_open=True),
+    "ema_decay": [Real(min=0, max=1, max_open=True), None],
+    "calibrate_rates": [Boolean(), None],
 }
+#: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``):
+#: averaging and calibrating were measured for conditional models
+#: (``benchmarks/results/conditional_tuned/``), not yet enough for the others.
+_AUTO = {"ema_decay": (0.0, 0.999), "calibrate_rates": (False, True)}
 
 
 @dataclass(frozen=True)
@@ -129,13 +134,23 @@ class TrainConfig:
         so that real and fake windows are both binary. ``"probabilities"``:
         the probabilities themselves, as in the paper, which biases the
         generated rates low.
-    ema_decay : float
+    ema_decay : float, optional
         ``d > 0`` keeps an exponential moving average of the generator's
         weights (``w_ema <- d w_ema + (1 - d) w`` after every generator update,
         with ``d`` warmed up as ``min(d, (1 + t) / (10 + t))``), and that
         average is the generator that is validated, saved and sampled
         (Yazici et al. 2019: averaging damps the oscillation of GAN training).
-        0 (the default) samples the last iterate, as the paper does.
+        0 samples the last iterate, as the paper does. ``None`` (the default)
+        is 0.999 for a conditional model and 0 otherwise (:meth:`resolve`).
+    calibrate_rates : bool, optional
+        Write the run's ``generator.keras`` (and give ``SpikeGAN.generator_``)
+        with its firing rates calibrated to the training windows: each label's
+        logit offsets (:func:`spikegan_tf.gan.conditioning.calibrate_label_offsets`)
+        or, without labels, the output bias
+        (:func:`spikegan_tf.gan.networks.calibrate_output_bias`). Training and
+        its checkpoints are untouched, so a resumed run continues exactly.
+        ``None`` (the default) calibrates models with labels only
+        (:meth:`resolve`).
 
     Examples
     --------
@@ -169,7 +184,8 @@ class TrainConfig:
     steps_per_call: int = 10
     init_output_bias: bool = True
     critic_input: str = "spikes"
-    ema_decay: float = 0.0
+    ema_decay: float | None = None
+    calibrate_rates: bool | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps is _UNSET:  # not given: a step cap only without a time budget
@@ -179,6 +195,23 @@ class TrainConfig:
         if self.max_steps is None and self.max_minutes is None:
             raise ConfigError("Set `max_steps` or `max_minutes` (or both): training needs a "
                               "stopping rule.")
+
+    def resolve(self, model_config: ModelConfig) -> TrainConfig:
+        """This configuration with every "auto" (``None``) setting made concrete for a model.
+
+        Examples
+        --------
+        >>> TrainConfig().resolve(ModelConfig(n_neurons=4, n_bins=8)).ema_decay
+        0.0
+        >>> cfg = TrainConfig().resolve(ModelConfig(n_neurons=4, n_bins=8, n_classes=3))
+        >>> cfg.ema_decay, cfg.calibrate_rates
+        (0.999, True)
+        """
+        auto = {name: values[int(bool(model_config.conditional))]
+                for name, values in _AUTO.items() if getattr(self, name) is None}
+        if auto.get("calibrate_rates") and not model_config.n_classes:
+            auto["calibrate_rates"] = False  # covariates alone: no per-label offsets to move
+        return dataclasses.replace(self, **auto) if auto else self
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-serialisable dict."""
@@ -245,7 +278,9 @@ def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig |
                               f"saved one ({diff}).")
     if train_config is not None:
         saved_train = saved.get("train", {})
-        now = train_config.to_dict()
+        model = model_config or (ModelConfig.from_dict(saved["model"]) if saved.get("model")
+                                 else None)
+        now = (train_config if model is None else train_config.resolve(model)).to_dict()
         diff = _diff({k: saved_train.get(k, _RESUME_LEGACY.get(k)) for k in _RESUME_FIXED},
                      {k: now[k] for k in _RESUME_FIXED})
         if diff:

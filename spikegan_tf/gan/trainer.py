@@ -101,6 +101,11 @@ class Trainer(WGANGPStep):
         if not isinstance(train_config, TrainConfig):
             raise ConfigError(f"`train_config` must be a TrainConfig. "
                               f"Received {type(train_config).__name__}.")
+        train_config = train_config.resolve(model_config)
+        if train_config.calibrate_rates and model_config.conditional \
+                and not model_config.n_classes:
+            raise ConfigError("`calibrate_rates` needs a model with labels or without "
+                              "conditions; this one takes covariates only.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
@@ -153,6 +158,8 @@ class Trainer(WGANGPStep):
         self._manager = None
         self._train_fn = None
         self._data_key: Any = None
+        self._published: tuple[int, Any] | None = None  # (step, generator)
+        self._calibration_data: TrainingData | None = None
 
     def _check_data(self, data: TrainingData) -> None:
         if not isinstance(data, TrainingData):
@@ -240,6 +247,27 @@ class Trainer(WGANGPStep):
         """The generator that is validated, saved and sampled: the weight average if kept."""
         return self.generator if self.generator_ema is None else self.generator_ema
 
+    def published_generator(self) -> Any:
+        """The generator a run publishes: the sampling generator, its rates calibrated if set.
+
+        With ``TrainConfig.calibrate_rates`` this is a copy of
+        :attr:`sampling_generator` whose rates are calibrated to the training
+        windows of the last :meth:`fit` (per label, or per neuron without
+        labels; :func:`spikegan_tf.gan.calibration.calibrated_copy`); training
+        and its checkpoints keep the uncalibrated weights. Otherwise it is the
+        sampling generator itself.
+        """
+        if not self.config.calibrate_rates or self._calibration_data is None:
+            return self.sampling_generator
+        step = int(self.step.numpy())
+        if self._published is None or self._published[0] != step:
+            from spikegan_tf.gan.calibration import calibrated_copy
+
+            self._published = (step, calibrated_copy(
+                self.sampling_generator, self.model_config, self._calibration_data,
+                seed=self.config.seed))
+        return self._published[1]
+
     def save(self) -> None:
         """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
         if self.run_dir is None:
@@ -248,7 +276,7 @@ class Trainer(WGANGPStep):
             self._manager.save(int(self.step.numpy()), (self.sampling_generator, self.critic))
             return
         self._manager.save(checkpoint_number=int(self.step.numpy()))
-        self.run_dir.save_models(self.sampling_generator, self.critic)
+        self.run_dir.save_models(self.published_generator(), self.critic)
 
     # ----------------------------------------------------------------- the loop
 
@@ -299,10 +327,13 @@ class Trainer(WGANGPStep):
         self._check_data(data)
         if more_steps is not None:
             check_positive_int(more_steps, "more_steps")
+        if data is not self._calibration_data:
+            self._calibration_data, self._published = data, None
         if config is not None:
             if not isinstance(config, TrainConfig):
                 raise ConfigError(f"`config` must be a TrainConfig. "
                                   f"Received {type(config).__name__}.")
+            config = config.resolve(self.model_config)
             diff = _diff({k: getattr(self.config, k) for k in _RESUME_FIXED},
                          {k: getattr(config, k) for k in _RESUME_FIXED})
             if diff:
