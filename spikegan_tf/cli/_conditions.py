@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["read_conditions_file", "run_conditions", "sample_onnx_conditional"]
+__all__ = ["read_conditions_file", "run_conditions", "sample_onnx_conditional",
+           "train_trials_table", "train_conditions"]
 
 
 def read_conditions_file(path: str) -> dict[str, Any]:
@@ -114,3 +115,45 @@ def sample_onnx_conditional(args: argparse.Namespace, n: int | None, tmp: Any,
 
     write_npy(tmp, (n, sampler.n_neurons, sampler.n_bins), draw)
     return f"the conditional ONNX model {sampler.path}", sampler.record(), n
+
+
+def train_trials_table(args: argparse.Namespace, saved_data: dict[str, Any], out: Any,
+                       condition_key: str | None, covariate_key: str | None) -> str | None:
+    """``spikegan train``'s trials table (absolute path): ``--trials-table`` or the run's.
+
+    On ``--resume`` without ``--data`` the run's table is read again; one that
+    is not there any more is a one-line error. Refused without a column to read.
+    """
+    import os
+    import sys
+
+    from spikegan_tf.errors import ConfigError
+
+    saved = saved_data.get("trials_table") if args.resume else None
+    path = args.trials_table if args.trials_table or args.data else saved
+    if path is None:
+        return None
+    if condition_key is None and covariate_key is None:
+        raise ConfigError(f"`--trials-table` needs `--condition-key` (its label column) and/or "
+                          f"`--covariate-key` (its numeric columns, comma-separated). Received "
+                          f"neither for '{path}'.")
+    if args.trials_table is None and not os.path.isfile(path):
+        raise ConfigError(f"Cannot resume '{out}': its trials table '{path}' is not there any "
+                          "more; if it moved, pass its new path with --trials-table.")
+    if saved and args.trials_table and os.path.abspath(args.trials_table) != saved:
+        print(f"spikegan train: note: the trials table moved: the run was trained with "
+              f"'{saved}', now reading '{os.path.abspath(args.trials_table)}'.", file=sys.stderr)
+    return os.path.abspath(path)
+
+
+def train_conditions(recording: Any, condition_key: str | None, covariate_key: str | None,
+                     trials_table: str | None, classes: Any = None) -> dict[str, Any] | None:
+    """``spikegan train``'s conditions: columns of the trials table, or arrays of the data file."""
+    if trials_table is None:
+        from spikegan_tf.data.io import recording_conditions
+
+        return recording_conditions(recording, condition_key, covariate_key)
+    from spikegan_tf.data.trials import table_conditions
+
+    return table_conditions(trials_table, recording, condition_key, covariate_key,
+                            classes=classes)

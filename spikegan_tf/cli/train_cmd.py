@@ -7,13 +7,17 @@ Examples::
     spikegan train --data uniform.npz --out runs/uniform --max-minutes 10 --num-features 64
     spikegan train --data tuned.npz --condition-key labels --covariate-key covariates \
         --out runs/tuned --max-minutes 20                  # conditional generation
+    spikegan train --data trials.npz --trials-table trials.csv --condition-key stimulus \
+        --covariate-key speed,contrast --out runs/trials   # conditions from a CSV table
 
 A raster file ``(time_bins, neurons)`` is cut into windows of ``--bins`` bins
 (one every ``--stride`` bins) and split **in time**: the last ``--val-fraction``
 of the recording validates. A file of windows ``(samples, neurons, bins)`` is
 split **by sample**. ``--condition-key`` / ``--covariate-key`` name arrays of
 the same file holding each window's label and covariates (per time bin for a
-raster): the model then generates for a given condition. Everything goes to the run directory ``--out``
+raster): the model then generates for a given condition. With ``--trials-table``
+they name columns of a CSV table instead, one row per window (per time bin for a
+raster). Everything goes to the run directory ``--out``
 (``config.json``, ``checkpoints/``, ``generator.keras``, ``critic.keras``,
 ``metrics.jsonl``, ``tensorboard/``). Ctrl-C or SIGTERM saves a checkpoint and
 stops; ``--resume`` continues from the latest checkpoint.
@@ -25,6 +29,7 @@ import argparse
 from typing import Any
 
 from spikegan_tf.cli._args import Number, flag_error
+from spikegan_tf.cli._conditions import train_conditions, train_trials_table
 
 # flag -> (section, field) for settings stored in config.json
 _MODEL_FLAGS = {
@@ -102,10 +107,16 @@ def register(subparsers: Any) -> None:
                    help="bins between the starts of training windows of a raster (default 1)")
     d.add_argument("--condition-key", default=None,
                    help="conditional model: array of the same file with each window's label "
-                        "(stimulus id, trial type; per time bin for a raster)")
+                        "(stimulus id, trial type; per time bin for a raster), or the label "
+                        "column of --trials-table")
     d.add_argument("--covariate-key", default=None,
                    help="conditional model: array of the same file with each window's "
-                        "covariates (n, bins[, C]); (time_bins[, C]) for a raster")
+                        "covariates (n, bins[, C]); (time_bins[, C]) for a raster; or "
+                        "numeric columns of --trials-table, comma-separated")
+    d.add_argument("--trials-table", default=None, metavar="CSV",
+                   help="conditions from a CSV table with a header row and one row per window "
+                        "(per time bin for a raster), in the file's order; --condition-key "
+                        "and --covariate-key name its columns")
     r = p.add_argument_group("run")
     r.add_argument("--out", required=True, help="run directory")
     r.add_argument("--resume", action="store_true",
@@ -254,6 +265,7 @@ def handle(args: argparse.Namespace) -> int:
                      else saved_data.get("condition_key"))
     covariate_key = (args.covariate_key if args.data or args.covariate_key
                      else saved_data.get("covariate_key"))
+    trials_table = train_trials_table(args, saved_data, out, condition_key, covariate_key)
 
     recipe: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
     if args.recipe:
@@ -284,7 +296,6 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         from spikegan_tf.data import load_spikes
-        from spikegan_tf.data.io import recording_conditions
         from spikegan_tf.data.splits import prepare_data
         from spikegan_tf.gan.train_config import TrainConfig, check_resumable
 
@@ -304,16 +315,18 @@ def handle(args: argparse.Namespace) -> int:
         if n_bins is None and recording.is_raster:
             raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
                               f"{recording.spikes.shape} to cut into windows.")
-        conditions = recording_conditions(recording, condition_key, covariate_key)
         saved_classes = ((saved_data.get("conditions") or {}).get("classes")
                          if args.resume else None)
+        conditions = train_conditions(recording, condition_key, covariate_key, trials_table,
+                                      saved_classes)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             data = prepare_data(recording, n_bins, val_fraction=val_fraction, stride=stride,
                                 seed=train_fields.get("seed", 0), conditions=conditions,
                                 classes=saved_classes)
         if conditions is not None:
-            data.info.update(condition_key=condition_key, covariate_key=covariate_key)
+            data.info.update(condition_key=condition_key, covariate_key=covariate_key,
+                             **({"trials_table": trials_table} if trials_table else {}))
             model_fields["n_classes"] = data.conditions.n_classes
             model_fields["n_covariates"] = data.conditions.n_covariates
         for w in caught:  # e.g. silent neurons: one line each, not Python's two
