@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ __all__ = ["plot_comparison", "plot_ratios", "require_matplotlib"]
 
 _REF_COLOR = "black"
 _FLOOR_COLOR = "0.55"
+_MAX_MARKERS = 20_000  # more points than this are drawn as a 2-D histogram, not markers
+_MEDIAN_BINS = 30  # bins of the reference's values in which each label's median is drawn
+_MIN_BIN = 20  # points a bin needs for its median to be drawn
 
 
 def require_matplotlib() -> Any:
@@ -58,16 +62,16 @@ def _ratio_text(result: ComparisonResult, statistic: str) -> str:
 
 
 def _scatter(ax, result, styles, statistic, getter, title, xlabel):
+    """Each label's values against the reference's: markers, or past ``_MAX_MARKERS`` points
+    (0.5 M neuron pairs of 1,024 neurons) a 2-D histogram and binned medians."""
     ref = getter(result.statistics[result.reference_label])
-    lo, hi = np.nanmin(ref), np.nanmax(ref)
     # the floor first, underneath the models
     order = ([result.noise_floor_label] if result.noise_floor_label else []) + list(result.labels)
-    for label in order:
-        y = getter(result.statistics[label])
-        st = styles[label]
-        ax.scatter(ref, y, s=float(np.clip(8000 / max(ref.size, 1), 5, 24)), color=st["color"], alpha=0.45 if label in result.labels else 0.6,
-                   marker=st["marker"], linewidths=0, label=label, rasterized=True)
-        lo, hi = min(lo, np.nanmin(y)), max(hi, np.nanmax(y))
+    ys = {label: getter(result.statistics[label]) for label in order}
+    if ref.size > _MAX_MARKERS:
+        lo, hi = _density(ax, ref, ys, result, styles)
+    else:
+        lo, hi = _markers(ax, ref, ys, result, styles)
     pad = 0.03 * (hi - lo if hi > lo else 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color=_REF_COLOR, lw=0.8)
     ax.set_xlim(lo - pad, hi + pad)
@@ -80,6 +84,61 @@ def _scatter(ax, result, styles, statistic, getter, title, xlabel):
     if text:
         ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=7,
                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+
+
+def _markers(ax, ref, ys, result, styles):
+    lo, hi = np.nanmin(ref), np.nanmax(ref)
+    for label, y in ys.items():
+        st = styles[label]
+        ax.scatter(ref, y, s=float(np.clip(8000 / max(ref.size, 1), 5, 24)), color=st["color"],
+                   alpha=0.45 if label in result.labels else 0.6, marker=st["marker"],
+                   linewidths=0, label=label, rasterized=True)
+        lo, hi = min(lo, np.nanmin(y)), max(hi, np.nanmax(y))
+    return lo, hi
+
+
+def _density(ax, ref, ys, result, styles):
+    """2-D histogram (log counts) of the first model against the reference, and every
+    label's median in equal-width bins of the reference; the axes span the 0.1-99.9 %
+    quantiles of all values."""
+    from matplotlib import patheffects
+
+    step = max(1, ref.size // 100_000)  # quantiles of a regular sample are enough for axes
+    finite = np.concatenate([v[::step][np.isfinite(v[::step])] for v in (ref, *ys.values())])
+    lo, hi = (float(q) for q in np.quantile(finite, [0.001, 0.999])) if finite.size else (0, 0)
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    main = result.labels[0]
+    ok = np.isfinite(ref) & np.isfinite(ys[main])
+    if ok.any():
+        ax.hexbin(ref[ok], ys[main][ok], gridsize=60, bins="log", mincnt=1, cmap="Greys",
+                  extent=(lo, hi, lo, hi), linewidths=0, rasterized=True)
+    groups = _bins(ref, lo, hi)
+    x = np.array([np.median(ref[g]) for g in groups])
+    outline = [patheffects.Stroke(linewidth=3.2, foreground="white"), patheffects.Normal()]
+    for label, y in ys.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a bin of NaN only
+            med = np.array([np.nanmedian(y[g]) for g in groups])
+        st = styles[label]
+        ax.plot(x, med, color=st["color"], ls=st["ls"], lw=1.6, marker=st["marker"], ms=3,
+                label=label, path_effects=outline)
+    ax.text(0.97, 0.03, f"{ref.size:,} pairs: shading {main} (log count),\nlines: medians in "
+            "bins of the reference", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize=6, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    return lo, hi
+
+
+def _bins(ref: np.ndarray, lo: float, hi: float) -> list[np.ndarray]:
+    """Indices of ``ref`` in ``_MEDIAN_BINS`` equal-width bins of ``[lo, hi]``, the bins of
+    fewer than ``_MIN_BIN`` points left out."""
+    with np.errstate(invalid="ignore"):
+        k = np.floor((ref - lo) / (hi - lo) * _MEDIAN_BINS)
+    inside = np.flatnonzero((k >= 0) & (k <= _MEDIAN_BINS))  # False for NaN
+    k = np.minimum(k[inside], _MEDIAN_BINS - 1).astype(np.int16)
+    order = inside[np.argsort(k, kind="stable")]  # a counting sort of small integers
+    cuts = np.concatenate([[0], np.cumsum(np.bincount(k, minlength=_MEDIAN_BINS))])
+    return [order[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b - a >= _MIN_BIN]
 
 
 def _lines(ax, result, styles, x, getter, title, xlabel, ylabel, statistic=None, logy=False):
@@ -121,7 +180,9 @@ def plot_comparison(
     and spike-count correlations of every model (and the held-out noise floor,
     grey squares) against the reference; P(K); the normalised autocorrelogram;
     the population-mean time course within the window; the inter-spike-interval
-    distribution.
+    distribution. A panel of more than 20,000 points (the 0.5 M neuron pairs of
+    1,024 neurons) shows a 2-D histogram of the first model against the reference
+    (log counts) and every label's median in bins of the reference, not markers.
 
     Parameters
     ----------

@@ -11,6 +11,14 @@ same way (as a raster of concatenated windows with ``stride = n_bins``), so the
 two modes agree to the last bit: all accumulated sums are integers held exactly
 in float64.
 
+At scale, the pairwise statistics (covariance, correlation, lagged covariances)
+dominate: they sum ``N**2`` products per lag and bin (enumerated as coincident
+spike pairs, in threads), the others are linear in the spikes.
+``compute_statistics(..., pair_windows=k)`` computes them from ``k`` evenly
+spaced windows and everything else from all windows
+(``Statistics.n_pair_windows`` records ``k``). Windows in a ``numpy.memmap``
+are read block by block, so a set larger than the memory can be evaluated.
+
 Definitions (``x_i(t)`` is neuron ``i`` at in-window bin ``t``; "pooled" means
 over all windows and all bins of each window):
 

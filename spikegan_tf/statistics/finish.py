@@ -44,8 +44,9 @@ def _cov_from_sums(s2, s1l, s1r, n, ddof) -> np.ndarray:
 
 
 def _covariances(sums: _Sums, ddof: int) -> tuple[np.ndarray, np.ndarray]:
-    """Single-bin covariance ``(N, N)`` and lagged covariances ``(L, N, N)``."""
-    n, T = sums.n_windows, sums.n_bins
+    """Single-bin covariance ``(N, N)`` and lagged covariances ``(L, N, N)`` (of the pair
+    windows)."""
+    n, T = sums.n_pair_windows, sums.n_bins
     covs = [
         _cov_from_sums(sums.s2[lag], sums.s1l[lag], sums.s1r[lag], n * (T - lag), ddof)
         for lag in range(sums.s2.shape[0])
@@ -56,7 +57,7 @@ def _covariances(sums: _Sums, ddof: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _acg(sums: _Sums) -> np.ndarray:
-    c = np.einsum("lii->l", sums.s2)
+    c = sums.acg
     return np.concatenate([c[:0:-1], c])
 
 

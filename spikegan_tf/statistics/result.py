@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.source import BLOCK_ROWS, WindowedSpikes, windowed_spikes
+from spikegan_tf.data.source import BLOCK_ROWS, WindowedSpikes
 from spikegan_tf.errors import ConfigError, SpikeDataError
+from spikegan_tf.params import Integer, check_param
 from spikegan_tf.statistics.defaults import (
     DEFAULT_MAX_LAG,
     DEFAULT_WORD_BINS,
@@ -32,6 +33,7 @@ from spikegan_tf.statistics.finish import (
     _pattern_entropies,
     distribution_entropy,
 )
+from spikegan_tf.statistics.stream import _pair_subsample, _source
 from spikegan_tf.statistics.sums import _accumulate
 from spikegan_tf.validation import check_positive_int
 
@@ -53,6 +55,9 @@ _ARRAY_FIELDS = (
     "multibin_words",
 )
 _SCALAR_FIELDS = ("word_entropy", "multibin_word_entropy", "entropy", "entropy_miller_madow")
+_INT_FIELDS = ("n_windows", "n_neurons", "n_bins", "max_lag", "ddof", "word_bins",
+               "n_pair_windows")
+_OPTIONAL_FIELDS = ("n_pair_windows",)  # files saved before it existed load with its default
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +71,10 @@ class Statistics:
     ----------
     n_windows, n_neurons, n_bins, max_lag, ddof, word_bins : int
         Parameters the statistics were computed with.
+    n_pair_windows : int
+        Windows the single-bin and lagged covariances (and the correlation) were computed
+        from: ``n_windows`` unless ``compute_statistics(..., pair_windows=k)`` used a subsample.
+        Every other statistic uses all ``n_windows`` windows.
     word_neurons : tuple of int
         The neurons whose activity words are tabulated.
     firing_probability : (N,)
@@ -110,8 +119,11 @@ class Statistics:
     multibin_word_entropy: float
     entropy: float
     entropy_miller_madow: float
+    n_pair_windows: int | None = None
 
     def __post_init__(self) -> None:
+        pair = self.n_windows if self.n_pair_windows is None else self.n_pair_windows
+        object.__setattr__(self, "n_pair_windows", int(pair))
         for name in _ARRAY_FIELDS:
             arr = np.array(getattr(self, name), dtype=np.float64)
             arr.flags.writeable = False
@@ -136,8 +148,7 @@ class Statistics:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the statistics to an ``.npz`` file (no pickle)."""
-        meta = {k: np.asarray(getattr(self, k)) for k in ("n_windows", "n_neurons", "n_bins",
-                                                          "max_lag", "ddof", "word_bins")}
+        meta = {k: np.asarray(getattr(self, k)) for k in _INT_FIELDS}
         arrays = {k: getattr(self, k) for k in _ARRAY_FIELDS}
         scalars = {k: np.asarray(getattr(self, k)) for k in _SCALAR_FIELDS}
         np.savez(path, word_neurons=np.asarray(self.word_neurons, dtype=np.int64),
@@ -148,13 +159,15 @@ class Statistics:
         """Read statistics written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as z:
             names = [f.name for f in dataclasses.fields(cls)]
-            missing = [n for n in names if n not in z.files]
+            missing = [n for n in names if n not in z.files and n not in _OPTIONAL_FIELDS]
             if missing:
                 raise SpikeDataError(
                     f"'{path}' is not a saved Statistics file: missing {', '.join(missing)}."
                 )
             kw: dict[str, Any] = {}
             for n in names:
+                if n not in z.files:  # saved before the field existed: its default
+                    continue
                 v = z[n]
                 if n == "word_neurons":
                     kw[n] = tuple(int(i) for i in v)
@@ -179,8 +192,13 @@ def _resolve_max_lag(max_lag: int | None, n_bins: int) -> int:
 
 
 def _resolve_words(
-    word_neurons: Sequence[int] | None, word_bins: int, src: WindowedSpikes
+    word_neurons: Sequence[int] | None,
+    word_bins: int,
+    src: WindowedSpikes,
+    rates: np.ndarray | None = None,
 ) -> tuple[tuple[int, ...], int]:
+    """The word group and length; by default the most active neurons (by ``rates``, which
+    are computed if not given)."""
     word_bins = check_positive_int(word_bins, "word_bins")
     if word_bins > src.n_bins:
         raise ConfigError(
@@ -189,8 +207,9 @@ def _resolve_words(
     N = src.n_neurons
     if word_neurons is None:
         g = min(N, DEFAULT_WORD_NEURONS, MAX_WORD_BITS // word_bins)
-        rate = _accumulate(src, {"mean"}).s1l[0]
-        order = np.argsort(-rate, kind="stable")[:g]
+        if rates is None:
+            rates = _accumulate(src, {"timecourse"}).tc.sum(axis=1)
+        order = np.argsort(-rates, kind="stable")[:g]
         return tuple(int(i) for i in np.sort(order)), word_bins
     try:
         group = tuple(int(i) for i in word_neurons)
@@ -222,6 +241,15 @@ def _check_ddof(ddof: Any) -> int:
     return check_positive_int(ddof, "ddof", minimum=0)
 
 
+def _check_options(lag_method: Any, pair_windows: Any, threads: Any) -> None:
+    if lag_method not in ("auto", "pairs", "dense"):
+        raise ConfigError(
+            f"`lag_method` must be 'auto', 'pairs' or 'dense'. Received {lag_method!r}."
+        )
+    check_param("pair_windows", pair_windows, [Integer(min=1), None])
+    check_param("threads", threads, [Integer(min=1), None])
+
+
 def compute_statistics(
     data: Any,
     *,
@@ -233,13 +261,17 @@ def compute_statistics(
     ddof: int = 1,
     block_rows: int = BLOCK_ROWS,
     lag_method: str = "auto",
+    pair_windows: int | None = None,
+    threads: int | None = 1,
 ) -> Statistics:
     """Compute every statistic of windows, or of a raster cut into windows, in one pass.
 
     Parameters
     ----------
     data : array_like or WindowedSpikes
-        Windows ``(n, N, T)`` of 0/1, or a raster ``(time, N)`` with ``n_bins``.
+        Windows ``(n, N, T)`` of 0/1, or a raster ``(time, N)`` with ``n_bins``. A
+        ``numpy.memmap`` is read block by block (its pages are released after each block),
+        so a set larger than the memory can be evaluated.
     n_bins : int, optional
         Window length when ``data`` is a raster.
     stride : int
@@ -255,11 +287,24 @@ def compute_statistics(
     ddof : int
         Delta degrees of freedom of the covariances (1 = ``np.cov``).
     block_rows : int
-        Raster rows processed at once (memory ~ ``block_rows * N * 24`` bytes).
+        Raster rows (windows x bins) processed at once; the memory used grows with it.
     lag_method : {"auto", "pairs", "dense"}
         How the (lagged) products are summed: by enumerating coincident spike
-        pairs (fast for sparse activity, no BLAS threads) or by BLAS matrix
-        products; ``"auto"`` picks the cheaper. The results are identical.
+        pairs (scipy's sparse product; fast for sparse activity) or by BLAS matrix
+        products; ``"auto"`` picks the cheaper per block. The results are identical.
+    pair_windows : int, optional
+        Compute the pairwise statistics -- ``covariance``, ``correlation`` and
+        ``lagged_covariance`` -- from ``pair_windows`` evenly spaced windows only (windows
+        ``k * n // pair_windows``, ``k = 0..pair_windows-1``; the same every time), and every
+        other statistic, the spike-count correlation included, from all ``n`` windows.
+        Their cost grows with the number of neuron pairs (``N**2``) times the lags; at
+        100,000 windows of 1,024 neurons it dominates everything else by two orders of
+        magnitude. ``None`` (default) or at least ``n``: all windows.
+        ``Statistics.n_pair_windows`` records the number used.
+    threads : int, optional
+        Threads summing the lagged products (``None``: the CPUs this process may use). The
+        results do not depend on it. The default is 1: on a loaded 2-core machine 2 threads
+        took more CPU for no gain (``benchmarks/results/bench_stats_scale.json``).
 
     Returns
     -------
@@ -275,22 +320,40 @@ def compute_statistics(
     >>> windows = np.lib.stride_tricks.sliding_window_view(raster, 16, axis=0)
     >>> bool(np.allclose(compute_statistics(windows, max_lag=3).covariance, st.covariance))
     True
+
+    The pairwise statistics of a subsample, the rest of all windows:
+
+    >>> sub = compute_statistics(windows, max_lag=3, pair_windows=100)
+    >>> sub.n_windows, sub.n_pair_windows
+    (985, 100)
+    >>> chosen = windows[np.arange(100) * 985 // 100]
+    >>> bool(np.array_equal(sub.covariance, compute_statistics(chosen, max_lag=3).covariance))
+    True
+    >>> bool(np.array_equal(sub.time_course, st.time_course))
+    True
     """
-    src = windowed_spikes(data, n_bins=n_bins, stride=stride, stride_for_windows="ignore")
+    _check_options(lag_method, pair_windows, threads)
+    src = _source(data, n_bins, stride)
     L = _resolve_max_lag(max_lag, src.n_bins)
     ddof = _check_ddof(ddof)
-    group, wb = _resolve_words(word_neurons, word_bins, src)
-    want = {"lags", "timecourse", "pk", "isi", "words", "counts"}
+    block_rows = check_positive_int(block_rows, "block_rows")
+    check_positive_int(word_bins, "word_bins")
+    want = {"lags", "timecourse", "acg", "pk", "isi", "words", "counts"}
+    tc = None
+    if word_neurons is None:  # the default group needs the rates first: a pass for them
+        tc = _accumulate(src, {"timecourse"}, block_rows=block_rows).tc
+        want.discard("timecourse")
+    group, wb = _resolve_words(word_neurons, word_bins, src,
+                               None if tc is None else tc.sum(axis=1))
     do_entropy = src.n_neurons * src.n_bins <= MAX_ENTROPY_BITS
     if do_entropy:
         want.add("entropy")
-    block_rows = check_positive_int(block_rows, "block_rows")
-    if lag_method not in ("auto", "pairs", "dense"):
-        raise ConfigError(
-            f"`lag_method` must be 'auto', 'pairs' or 'dense'. Received {lag_method!r}."
-        )
     sums = _accumulate(src, want, max_lag=L, word_neurons=group, word_bins=wb,
-                       block_rows=block_rows, method=lag_method)
+                       block_rows=block_rows, method=lag_method,
+                       pair_index=_pair_subsample(src.n_windows, pair_windows), threads=threads)
+    if tc is not None:
+        sums.tc = tc
+    # finished here, not in a helper: the warnings below point at the caller (stacklevel)
     n, T = sums.n_windows, sums.n_bins
     cov, lagged = _covariances(sums, ddof)
     corr = _corr_from_cov(cov, "single-bin activity")
@@ -308,7 +371,7 @@ def compute_statistics(
         ddof=ddof,
         word_neurons=group,
         word_bins=wb,
-        firing_probability=sums.s1l[0] / (n * T),
+        firing_probability=sums.tc.sum(axis=1) / (n * T),
         time_course=sums.tc / n,
         covariance=cov,
         correlation=corr,
@@ -324,4 +387,5 @@ def compute_statistics(
         multibin_word_entropy=distribution_entropy(mwords),
         entropy=h,
         entropy_miller_madow=hmm,
+        n_pair_windows=sums.n_pair_windows,
     )

@@ -49,8 +49,8 @@ def firing_probability(windows: Any, *, n_bins: int | None = None, stride: int =
     array([0.5  , 0.125])
     """
     src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
-    sums = _accumulate(src, {"mean"})
-    return sums.s1l[0] / (src.n_windows * src.n_bins)
+    sums = _accumulate(src, {"timecourse"})
+    return sums.tc.sum(axis=1) / (src.n_windows * src.n_bins)
 
 
 def time_course(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> np.ndarray:
@@ -170,7 +170,7 @@ def autocorrelogram(
         raise ConfigError(
             f"`max_lag` must be smaller than the window length ({src.n_bins} bins). Received {L}."
         )
-    counts = _acg(_accumulate(src, {"lags"}, max_lag=L))
+    counts = _acg(_accumulate(src, {"acg"}, max_lag=L))
     return counts if normalize == "counts" else _normalize_acg(counts)
 
 
