@@ -12,6 +12,8 @@ and the file the data came from when there is one.
 
 from __future__ import annotations
 
+import mmap
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -70,6 +72,11 @@ def check_binary(
 ) -> np.ndarray:
     """Check that ``x`` is a non-empty array of 0/1 values and return it as ``uint8``.
 
+    The values are checked in chunks of about 64 MiB along the first axis, so the check
+    needs no array-sized temporaries: a ``numpy.memmap`` larger than the memory is read
+    once, chunk by chunk, never copied, and the pages of a shared or read-only map are
+    released after each chunk.
+
     Parameters
     ----------
     x : array_like
@@ -84,7 +91,9 @@ def check_binary(
     Returns
     -------
     numpy.ndarray
-        The same values as ``uint8`` (no copy when ``x`` already is ``uint8``).
+        The same values as ``uint8``. No copy when ``x`` already is ``uint8`` (a
+        ``numpy.memmap`` stays one) and none for ``bool``, whose bytes are viewed as
+        ``uint8``; other dtypes are converted.
 
     Raises
     ------
@@ -96,6 +105,9 @@ def check_binary(
     --------
     >>> check_binary([[0, 1], [1, 0]], ndim=2).dtype
     dtype('uint8')
+    >>> mask = np.array([True, False])
+    >>> np.shares_memory(check_binary(mask), mask)
+    True
     >>> check_binary([0, 1, 3])
     Traceback (most recent call last):
     ...
@@ -103,7 +115,8 @@ def check_binary(
     """
     loc = where(source)
     try:
-        arr = np.asarray(x)
+        # a memmap stays one (its pages can then be released); other subclasses become arrays
+        arr = x if isinstance(x, np.memmap) else np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise SpikeDataError(
             f"`{name}` must be an array of 0/1 values. Could not convert it{loc}: {exc}"
@@ -130,33 +143,134 @@ def check_binary(
     if arr.size == 0:
         raise SpikeDataError(f"`{name}` must not be empty. Received shape {arr.shape}{loc}.")
     if kind == "b":
-        return arr.astype(np.uint8, copy=False)
-    if kind == "f":
-        finite = np.isfinite(arr)
-        if not finite.all():
-            bad = arr[~finite]
-            n_nan = int(np.isnan(bad).sum())
-            n_inf = int(bad.size - n_nan)
-            raise SpikeDataError(
-                f"`{name}` must be finite 0/1 values. Received {n_nan} NaN and "
-                f"{n_inf} infinite values{loc}."
-            )
-    ok = (arr == 0) | (arr == 1)
-    if not ok.all():
-        bad = arr[~ok]
-        seen = np.concatenate([np.unique(arr[ok]), np.unique(bad)])
-        values = format_values(seen)
-        if (bad < 0).any():
-            detail = f"Received negative values; values seen: {values}"
-        elif kind == "f" and (bad != np.round(bad)).any():
-            detail = f"Received fractional values; values seen: {values}"
-        else:
-            detail = f"Received values {values}"
-        hint = ""
-        if (bad > 1).any() and kind in "iuf" and not (bad < 0).any():
-            hint = " Counts above 1 mean more than one spike per bin: use a smaller bin width or clip explicitly."
-        raise SpikeDataError(f"`{name}` must be binary (0/1). {detail}{loc}.{hint}")
+        # bool is one byte, 0 or 1 -- unless written byte by byte: those are normalised
+        view = arr.view(np.uint8)
+        return view if _all_chunks(view, _at_most_one) else arr.astype(np.uint8)
+    if kind == "f" and not _all_chunks(arr, _finite):
+        n_nan = n_inf = 0
+        for chunk in _chunks(arr):
+            n_nan += int(np.count_nonzero(np.isnan(chunk)))
+            n_inf += int(np.count_nonzero(np.isinf(chunk)))
+        raise SpikeDataError(
+            f"`{name}` must be finite 0/1 values. Received {n_nan} NaN and "
+            f"{n_inf} infinite values{loc}."
+        )
+    test = _zero_or_one if kind == "f" else _at_most_one if kind == "u" else _in_zero_one
+    if not _all_chunks(arr, test):
+        raise SpikeDataError(_not_binary(arr, name, kind, loc))
     return arr.astype(np.uint8, copy=False)
+
+
+# values are checked this many bytes of the array at a time
+_CHECK_CHUNK_BYTES = 1 << 26
+
+
+def _at_most_one(chunk: np.ndarray) -> bool:
+    return bool(chunk.max() <= 1)
+
+
+def _in_zero_one(chunk: np.ndarray) -> bool:
+    return bool(chunk.min() >= 0 and chunk.max() <= 1)
+
+
+def _finite(chunk: np.ndarray) -> bool:
+    return bool(np.isfinite(chunk).all())
+
+
+def _zero_or_one(chunk: np.ndarray) -> bool:
+    return bool(((chunk == 0) | (chunk == 1)).all())
+
+
+def _chunks(arr: np.ndarray) -> Iterator[np.ndarray]:
+    """Consecutive views of ``arr`` of at most about ``_CHECK_CHUNK_BYTES`` bytes, in order
+    (slices along the first axis; rows larger than that are cut in turn); the pages of a
+    memory map are released after each.
+
+    Examples
+    --------
+    >>> [c.shape for c in _chunks(np.zeros((5, 2)))]
+    [(5, 2)]
+    """
+    if arr.ndim == 0 or arr.nbytes <= _CHECK_CHUNK_BYTES:
+        yield arr
+        _release_pages(arr)
+        return
+    row = arr.nbytes // arr.shape[0]
+    if row > _CHECK_CHUNK_BYTES:
+        for k in range(arr.shape[0]):
+            yield from _chunks(arr[k])
+        return
+    per = _CHECK_CHUNK_BYTES // row
+    for k0 in range(0, arr.shape[0], per):
+        chunk = arr[k0:k0 + per]
+        yield chunk
+        _release_pages(chunk)
+
+
+def _all_chunks(arr: np.ndarray, test: Callable[[np.ndarray], bool]) -> bool:
+    """``test`` holds for every chunk of ``arr`` (stops at the first that fails)."""
+    return all(test(chunk) for chunk in _chunks(arr))
+
+
+def _not_binary(arr: np.ndarray, name: str, kind: str, loc: str) -> str:
+    """The message for finite values other than 0/1: the distinct values seen (collected
+    chunk by chunk), negative or fractional ones named, a hint for counts."""
+    seen: np.ndarray | None = None
+    for chunk in _chunks(arr):
+        u = np.unique(chunk)
+        seen = u if seen is None else np.union1d(seen, u)
+    assert seen is not None
+    bad = seen[(seen != 0) & (seen != 1)]
+    values = format_values(seen)
+    if (bad < 0).any():
+        detail = f"Received negative values; values seen: {values}"
+    elif kind == "f" and (bad != np.round(bad)).any():
+        detail = f"Received fractional values; values seen: {values}"
+    else:
+        detail = f"Received values {values}"
+    hint = ""
+    if (bad > 1).any() and kind in "iuf" and not (bad < 0).any():
+        hint = (" Counts above 1 mean more than one spike per bin: use a smaller bin width or "
+                "clip explicitly.")
+    return f"`{name}` must be binary (0/1). {detail}{loc}.{hint}"
+
+
+def _mapping(a: Any) -> mmap.mmap | None:
+    """The shared (or read-only) memory map under ``a``, if any: the pages of a private
+    copy-on-write map (``mode="c"``) may hold changes and are never released."""
+    shared = False
+    while a is not None:
+        if isinstance(a, mmap.mmap):
+            return a if shared else None
+        if isinstance(a, np.memmap):
+            shared = a.mode != "c"
+        a = getattr(a, "base", None)
+    return None
+
+
+def _release_pages(a: np.ndarray) -> None:
+    """Drop the pages of a shared memory map under ``a`` from this process's resident memory.
+
+    The data stay in the file (and the page cache); the next access maps them again.
+    Nothing happens for arrays in memory.
+    """
+    mm = _mapping(a)
+    if mm is None or a.size == 0 or not hasattr(mm, "madvise"):
+        return
+    try:
+        base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+        lo = hi = a.__array_interface__["data"][0]
+        for n, st in zip(a.shape, a.strides, strict=True):
+            if st < 0:
+                lo += (n - 1) * st
+            else:
+                hi += (n - 1) * st
+        start = (lo - base) // mmap.PAGESIZE * mmap.PAGESIZE
+        end = min(hi + a.itemsize - base, len(mm))
+        if 0 <= start < end:
+            mm.madvise(mmap.MADV_DONTNEED, start, end - start)
+    except (OSError, ValueError, BufferError):  # pragma: no cover - platform dependent
+        pass
 
 
 def check_windows(x: Any, name: str = "spikes", *, source: str | None = None) -> np.ndarray:

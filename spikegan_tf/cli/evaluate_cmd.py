@@ -16,9 +16,17 @@ Examples::
     # a conditional run: per condition, decoders, tuning curves (its own data and split)
     spikegan evaluate --run runs/tuned --out eval/
 
+    # 100,000 windows of 1,024 neurons x 64 bins (6.5 GB .npy, memory-mapped): pairwise
+    # statistics from 10,000 evenly spaced windows of every set, the rest from all windows
+    spikegan evaluate --real train.npy --noise-floor test.npy --generated model.npy \
+        --pair-windows 10000 --out eval/
+
 Rasters ``(time, neurons)`` are cut into windows of ``--bins`` bins every
 ``--stride`` bins (without copying); windows files must have the reference's
 neurons x bins. Writes ``results.json``, ``report.md`` and the figures into ``--out``.
+``.npy`` files larger than 1 GiB are memory-mapped (read-only) and summarised block by
+block, so sets larger than the memory can be evaluated; ``--pair-windows K`` bounds the
+cost of the pairwise statistics, which grows with the neuron pairs times the lags.
 """
 
 from __future__ import annotations
@@ -78,6 +86,13 @@ def register(subparsers: Any) -> None:
                    help="seed of the --run samples and the memorisation subsample (default 0)")
     p.add_argument("--max-lag", type=Number("--max-lag", minimum=1), default=None, metavar="L",
                    help="largest lag of the lagged covariances / autocorrelogram (default 10)")
+    p.add_argument("--pair-windows", type=Number("--pair-windows", minimum=1), default=None,
+                   metavar="K",
+                   help="pairwise statistics (covariance, correlation, lagged covariances) of "
+                        "every set -- reference, noise floor and generated alike -- from at "
+                        "most K evenly spaced windows; every other statistic from all windows "
+                        "(default: all windows). The report states 'pairwise statistics from "
+                        "K of N windows'")
     p.add_argument("--n-memorization", type=Number("--n-memorization", minimum=1), default=1000, metavar="N",
                    help="windows per set checked for memorisation (default 1000)")
     p.add_argument("--seam-length", type=Number("--seam-length", minimum=4), default=None,
@@ -121,6 +136,11 @@ def handle(args: argparse.Namespace) -> int:
 
         if RunDir(args.run).model_config().conditional:
             from spikegan_tf.cli._conditional_eval import evaluate_conditional_run
+
+            if args.pair_windows is not None:
+                raise ConfigError("`--pair-windows` does not apply to a conditional run, which "
+                                  "is evaluated on its own training and held-out windows: "
+                                  "leave it out.")
 
             return evaluate_conditional_run(args)
     if args.real is None:
@@ -254,6 +274,7 @@ def handle(args: argparse.Namespace) -> int:
         notes=args.note,
         seed=seed,
         max_lag=args.max_lag,
+        pair_windows=args.pair_windows,
         n_memorization=n_mem,
         figures=not args.no_figures,
         reference_label=f"real ({Path(args.real).name})",

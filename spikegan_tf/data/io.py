@@ -3,7 +3,7 @@
 Formats, chosen by the file extension:
 
 ========  ==============================================================
-``.npy``   one array (``allow_pickle=False``)
+``.npy``   one array (``allow_pickle=False``); memory-mapped read-only above 1 GiB
 ``.npz``   several named arrays
 ``.mat``   MATLAB v4/v5/v7 (scipy) and v7.3 (HDF5, h5py)
 ``.csv``   spike times, one ``time,unit`` row per spike (needs ``bin_width``)
@@ -34,19 +34,21 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.data.readers import _read_mat, _read_npy, _read_npz
+from spikegan_tf.data.readers import _NPY_MAGIC, _head, _read_mat, _read_npy, _read_npz
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.params import check_param
 from spikegan_tf.validation import check_binary
 
 __all__ = ["SpikeRecording", "load_spikes", "SUPPORTED_EXTENSIONS", "DEFAULT_KEY",
-           "recording_conditions"]
+           "MMAP_MIN_BYTES", "recording_conditions"]
 
 
 #: file extensions :func:`load_spikes` reads
 SUPPORTED_EXTENSIONS = (".npy", ".npz", ".mat", ".csv", ".nwb")
 #: array name used when a file holds several arrays and no key is given
 DEFAULT_KEY = "spikes"
+#: ``.npy`` files larger than this are memory-mapped (read-only) instead of read into memory
+MMAP_MIN_BYTES = 1 << 30
 
 
 
@@ -156,6 +158,10 @@ def load_spikes(
     Returns
     -------
     SpikeRecording
+        A ``.npy`` file larger than :data:`MMAP_MIN_BYTES` (1 GiB) is memory-mapped
+        read-only (``numpy.load(..., mmap_mode="r")``): its ``uint8`` or ``bool`` spikes
+        are checked chunk by chunk and never copied, so files larger than the memory load;
+        the values are those the file holds either way.
 
     Raises
     ------
@@ -250,7 +256,7 @@ def load_spikes(
             raise ConfigError(
                 f"`key` does not apply to .npy files ('{path}'), which hold one array."
             )
-        arrays, chosen = {None: _read_npy(path)}, None
+        arrays, chosen = {None: _load_npy(path)}, None
     elif ext == ".npz":
         arrays = _read_npz(path)
         chosen = _choose_key(arrays, key, path)
@@ -283,6 +289,18 @@ def load_spikes(
 # --------------------------------------------------------------------------- helpers
 
 
+def _load_npy(path: str) -> np.ndarray:
+    """The array of a ``.npy`` file: memory-mapped read-only when the file is larger than
+    :data:`MMAP_MIN_BYTES`, else read into memory; the reader explains a file that cannot be
+    mapped (pickled objects, truncated or not a ``.npy`` file)."""
+    if os.path.getsize(path) > MMAP_MIN_BYTES and _head(path).startswith(_NPY_MAGIC):
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            pass
+    return _read_npy(path)
+
+
 def _check_bin_width(bin_width: Any) -> float:
     from spikegan_tf.data.spiketimes import POSITIVE_SECONDS
 
@@ -312,7 +330,7 @@ def _choose_key(arrays: dict[str | None, Any], key: str | None, path: str) -> st
 def _to_spikes(
     raw: np.ndarray, name: str, path: str, *, neurons_first: bool, clip: bool
 ) -> np.ndarray:
-    arr = np.asarray(raw)
+    arr = raw if isinstance(raw, np.memmap) else np.asarray(raw)  # a memmap is checked in place
     if arr.dtype.kind in "biuf" and arr.ndim not in (2, 3):
         hint = ""
         if arr.ndim == 1:

@@ -19,6 +19,11 @@ Per candidate and statistic (see :data:`STATISTICS`):
 
 Entries that are NaN in either set (e.g. correlations of a silent neuron) are
 left out and ``n_entries`` says how many were compared.
+
+Arrays of windows, ``numpy.memmap`` included, are checked in chunks and summarised
+block by block, never copied. ``pair_windows=K`` estimates the pairwise statistics
+(covariance, correlation, lagged covariances) of every set from at most ``K`` evenly
+spaced windows, the same ``K`` for the reference, the noise floor and the candidates.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from spikegan_tf._atomic import atomic_path
 from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.evaluation.metrics import HEADLINE, STATISTICS, Metric, _check_comparable, _metric
+from spikegan_tf.params import Integer, check_param
 from spikegan_tf.statistics import (
     DEFAULT_WORD_BINS,
     Statistics,
@@ -57,11 +63,33 @@ def as_statistics(
     max_lag: int | None = None,
     word_neurons: Any = None,
     word_bins: int = DEFAULT_WORD_BINS,
+    pair_windows: int | None = None,
 ) -> Statistics:
     """Return ``data``'s :class:`Statistics`, computing them if ``data`` holds spikes.
 
-    With ``like`` (the reference's statistics), the same settings are used and
-    the window shape must match.
+    Parameters
+    ----------
+    data : array_like, WindowedSpikes or Statistics
+        Windows ``(n, N, T)``, a raster with ``n_bins``, or statistics (returned as they
+        are). An array -- a ``numpy.memmap`` included -- is checked chunk by chunk and read
+        block by block, never copied, so windows larger than the memory can be summarised.
+    like : Statistics, optional
+        The reference's statistics: their settings are used and the window shape must match.
+    label : str
+        Name of ``data`` in error messages.
+    n_bins, stride : int
+        How a raster is cut into windows.
+    max_lag, word_neurons, word_bins
+        Settings of the statistics when there is no ``like`` (see
+        :func:`~spikegan_tf.statistics.compute_statistics`).
+    pair_windows : int, optional
+        Compute the pairwise statistics (covariance, correlation, lagged covariances) from
+        this many evenly spaced windows (``None``: all windows). For statistics given
+        as they are, checks that they were computed so.
+
+    Returns
+    -------
+    Statistics
 
     Examples
     --------
@@ -70,29 +98,72 @@ def as_statistics(
     >>> ref = as_statistics(rng.random((30, 2, 4)) < 0.5, max_lag=1, word_neurons=[0])
     >>> as_statistics(rng.random((20, 2, 4)) < 0.5, like=ref).max_lag
     1
+    >>> st = as_statistics(rng.random((20, 2, 4)) < 0.5, like=ref, pair_windows=5)
+    >>> st.n_windows, st.n_pair_windows
+    (20, 5)
     """
+    check_param("pair_windows", pair_windows, [Integer(min=1), None])
     if isinstance(data, Statistics):
         if like is not None:
             _check_comparable(like, data, label)
+        if pair_windows is not None:
+            _check_pair_windows(data, int(pair_windows), label)
         return data
     if isinstance(data, (str, os.PathLike)):
         raise ConfigError(
             f"`{label}` must be an array of spikes or Statistics, not a path ('{data}'): "
             "load it first (spikegan_tf.data.load_spikes)."
         )
-    arr = data if isinstance(data, WindowedSpikes) else np.asarray(data)
-    bins = n_bins if (isinstance(arr, WindowedSpikes) or arr.ndim == 2) else None
-    src = windowed_spikes(arr, n_bins=bins, stride=stride, name=label, stride_for_windows="ignore")
+    # arrays (memmaps included) go through as they are: validated in chunks, never copied
+    arr = data if isinstance(data, (WindowedSpikes, np.ndarray)) else np.asarray(data)
+    # n_bins cuts rasters; windows are checked against the reference's shape below
+    raster = arr.kind == "raster" if isinstance(arr, WindowedSpikes) else arr.ndim == 2
+    src = windowed_spikes(arr, n_bins=n_bins if raster else None, stride=stride, name=label,
+                          stride_for_windows="ignore")
     if like is None:
         return compute_statistics(src, max_lag=max_lag, word_neurons=word_neurons,
-                                  word_bins=word_bins)
+                                  word_bins=word_bins, pair_windows=pair_windows)
     if (src.n_neurons, src.n_bins) != (like.n_neurons, like.n_bins):
         raise SpikeDataError(
             f"`{label}` has windows of {src.n_neurons} neurons x {src.n_bins} bins, but the "
             f"reference has {like.n_neurons} neurons x {like.n_bins} bins."
         )
     return compute_statistics(src, max_lag=like.max_lag, word_neurons=like.word_neurons,
-                              word_bins=like.word_bins, ddof=like.ddof)
+                              word_bins=like.word_bins, ddof=like.ddof, pair_windows=pair_windows)
+
+
+def _check_pair_windows(st: Statistics, pair_windows: int, label: str) -> None:
+    """Precomputed statistics must have used the ``pair_windows`` asked of every set."""
+    want = min(pair_windows, st.n_windows)
+    if st.n_pair_windows != want:
+        raise ConfigError(
+            f"`{label}` holds statistics whose pairwise statistics come from "
+            f"{st.n_pair_windows} of {st.n_windows} windows, but pair_windows={pair_windows} "
+            f"asks for {want}: recompute them with compute_statistics(..., "
+            f"pair_windows={pair_windows})."
+        )
+
+
+def _pair_note(stats: Mapping[str, Statistics], pair_windows: int | None) -> str | None:
+    """How many windows each set's pairwise statistics come from, when not all of them."""
+    if all(st.n_pair_windows == st.n_windows for st in stats.values()):
+        return None
+    per = ", ".join(
+        f"{label} from {st.n_pair_windows} of {st.n_windows} windows"
+        if st.n_pair_windows < st.n_windows else f"{label} from all {st.n_windows} windows"
+        for label, st in stats.items()
+    )
+    note = (f"Pairwise statistics (covariance, correlation, lagged covariances) from evenly "
+            f"spaced windows: {per}; every other statistic from all windows.")
+    if pair_windows is not None:
+        note += (f" The same pair_windows={pair_windows} applies to every set, so the noise "
+                 f"floor's pairwise errors reflect at most {pair_windows} windows as the "
+                 "candidates' do and the ratios to it stay comparable.")
+    else:
+        note += (" Sets whose pairwise statistics come from different numbers of windows differ "
+                 "in sampling noise there: give pair_windows to estimate all from the same "
+                 "number.")
+    return note
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -152,6 +223,7 @@ class ComparisonResult:
             "noise_floor": self.noise_floor_label,
             "settings": {**ref.params(), "ddof": ref.ddof},
             "n_windows": {k: v.n_windows for k, v in self.statistics.items()},
+            "n_pair_windows": {k: v.n_pair_windows for k, v in self.statistics.items()},
             "statistics": {k: v[2] for k, v in STATISTICS.items()},
             "results": {
                 label: {name: m.to_dict() for name, m in self.metrics[label].items()}
@@ -179,7 +251,9 @@ class ComparisonResult:
         ref = self.statistics[self.reference_label]
         lines = [
             f"Reference: **{self.reference_label}** ({ref.n_windows} windows of "
-            f"{ref.n_neurons} neurons x {ref.n_bins} bins)."
+            f"{ref.n_neurons} neurons x {ref.n_bins} bins"
+            + (f"; pairwise statistics from {ref.n_pair_windows} of {ref.n_windows} windows"
+               if ref.n_pair_windows < ref.n_windows else "") + ")."
             + (f" Noise floor: **{floor}** (held-out real data vs the reference)."
                if floor else " No noise floor given."),
             "",
@@ -259,6 +333,7 @@ def compare(
     noise_floor_label: str = "held-out",
     statistics: tuple[str, ...] | None = None,
     notes: tuple[str, ...] | list[str] = (),
+    pair_windows: int | None = None,
 ) -> ComparisonResult:
     """Compare candidates' statistics with a reference's, next to a noise floor.
 
@@ -266,6 +341,8 @@ def compare(
     ----------
     reference : array_like or Statistics
         Reference windows ``(n, N, T)``, a raster with ``n_bins``, or precomputed statistics.
+        Arrays, ``numpy.memmap`` included, are checked in chunks and read block by block,
+        never copied (see :func:`as_statistics`).
     candidates : mapping of str to array_like or Statistics, or one of them
         The models' windows (label -> data); a single array is labelled ``"candidate"``.
     noise_floor : array_like or Statistics, optional
@@ -279,6 +356,17 @@ def compare(
         Subset of :data:`STATISTICS` to compare (default: all).
     notes : sequence of str
         Free text kept with the result.
+    pair_windows : int, optional
+        Estimate the pairwise statistics -- covariance, correlation and lagged covariances
+        -- of the reference, of the noise floor and of every candidate from the same
+        number ``K`` of evenly spaced windows (at most; a set with fewer windows uses all
+        of them), and every other statistic from all windows (see
+        :func:`~spikegan_tf.statistics.compute_statistics`). Their cost grows with the
+        neuron pairs times the lags, so ``K`` bounds it for large sets. The same ``K``
+        applies to all sets so that their ratios stay comparable: the pairwise noise floors
+        then reflect ``K`` windows, as do the candidates' errors. ``None`` (default): all
+        windows. Precomputed statistics must have been computed with the same ``K``. A note
+        (and the report) states how many windows each set's pairwise statistics used.
 
     Returns
     -------
@@ -294,9 +382,17 @@ def compare(
     >>> m = res.metrics["model"]["firing_probability"]
     >>> m.mae > 0, res.noise_floor_label in res.metrics
     (True, True)
+
+    Pairwise statistics from 100 windows of every set:
+
+    >>> res = compare(real[:400], {"model": fake}, real[400:], n_bins=8, max_lag=3,
+    ...               pair_windows=100)
+    >>> {k: (st.n_pair_windows, st.n_windows) for k, st in res.statistics.items()}
+    {'reference': (100, 393), 'model': (100, 200), 'held-out': (100, 193)}
     """
     if candidates is None or (isinstance(candidates, Mapping) and not candidates):
         raise ConfigError("`candidates` must hold at least one set of windows to compare.")
+    check_param("pair_windows", pair_windows, [Integer(min=1), None])
     if not isinstance(candidates, Mapping):
         candidates = {"candidate": candidates}
     labels = tuple(str(k) for k in candidates)
@@ -314,16 +410,19 @@ def compare(
             f"Unknown statistics {unknown}. Choose from {list(STATISTICS)}."
         )
     ref = as_statistics(reference, label=reference_label, n_bins=n_bins, stride=stride,
-                        max_lag=max_lag, word_neurons=word_neurons, word_bins=word_bins)
+                        max_lag=max_lag, word_neurons=word_neurons, word_bins=word_bins,
+                        pair_windows=pair_windows)
     all_stats: dict[str, Statistics] = {reference_label: ref}
     for label, data in candidates.items():
         all_stats[str(label)] = as_statistics(data, like=ref, label=str(label), n_bins=n_bins,
-                                              stride=stride)
+                                              stride=stride, pair_windows=pair_windows)
     floor_label = None
     if noise_floor is not None:
         floor_label = noise_floor_label
         all_stats[floor_label] = as_statistics(noise_floor, like=ref, label=floor_label,
-                                               n_bins=n_bins, stride=stride)
+                                               n_bins=n_bins, stride=stride,
+                                               pair_windows=pair_windows)
+    pair_note = _pair_note(all_stats, pair_windows)
     if math.isnan(ref.entropy) and "entropy" in names and statistics is None:
         names = tuple(n for n in names if n != "entropy")
     metrics: dict[str, dict[str, Metric]] = {}
@@ -342,5 +441,5 @@ def compare(
         noise_floor_label=floor_label,
         metrics=metrics,
         statistics=all_stats,
-        notes=tuple(notes),
+        notes=tuple(notes) + ((pair_note,) if pair_note else ()),
     )

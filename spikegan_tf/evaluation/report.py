@@ -27,6 +27,7 @@ from spikegan_tf.data.source import WindowedSpikes, windowed_spikes
 from spikegan_tf.errors import ConfigError, RunDirError
 from spikegan_tf.evaluation.compare import ComparisonResult, compare
 from spikegan_tf.evaluation.memorization import DEFAULT_N_QUERIES, memorization
+from spikegan_tf.params import Integer, check_param
 from spikegan_tf.statistics import DEFAULT_WORD_BINS, Statistics
 from spikegan_tf.validation import check_seed
 
@@ -39,11 +40,13 @@ RATIOS_FILE = "ratios.png"
 
 
 def _source(data: Any, n_bins: int | None, stride: int, label: str) -> WindowedSpikes | None:
+    """The validated windows of ``data`` (None for statistics); arrays, memmaps included, are
+    checked in chunks and kept as they are."""
     if isinstance(data, Statistics):
         return None
     if isinstance(data, WindowedSpikes):
         return data
-    arr = np.asarray(data)
+    arr = data if isinstance(data, np.ndarray) else np.asarray(data)
     return windowed_spikes(arr, n_bins=n_bins if arr.ndim == 2 else None, stride=stride, name=label, stride_for_windows="ignore")
 
 
@@ -77,6 +80,7 @@ def evaluate(
     reference_label: str = "reference",
     noise_floor_label: str = "held-out",
     title: str | None = None,
+    pair_windows: int | None = None,
 ) -> ComparisonResult:
     """Compare candidates with the reference and a noise floor; write results, report, figures.
 
@@ -110,6 +114,12 @@ def evaluate(
         Names used in tables and figures.
     title : str, optional
         Figure title.
+    pair_windows : int, optional
+        Estimate the pairwise statistics (covariance, correlation, lagged covariances) of
+        every set -- reference, noise floor and candidates alike, so that the ratios stay
+        comparable -- from at most this many evenly spaced windows; every other statistic
+        from all windows (see :func:`~spikegan_tf.evaluation.compare.compare`). The report
+        then states "pairwise statistics from K of N windows". ``None``: all windows.
 
     Returns
     -------
@@ -137,18 +147,28 @@ def evaluate(
     if isinstance(notes, str):
         notes = [notes]
     notes = list(notes or [])
+    check_param("pair_windows", pair_windows, [Integer(min=1), None])
+    # each set is validated once (in chunks: memmaps are never copied) and its validated
+    # windows are what compare() summarises and the memorisation check and figures read
+    ref_src = _source(reference, n_bins, stride, reference_label)
+    cand_src = {label: _source(data, n_bins, stride, str(label))
+                for label, data in candidates.items()}
+    floor_src = (None if noise_floor is None
+                 else _source(noise_floor, n_bins, stride, noise_floor_label))
     result = compare(
-        reference, candidates, noise_floor,
+        reference if ref_src is None else ref_src,
+        {label: data if cand_src[label] is None else cand_src[label]
+         for label, data in candidates.items()},
+        noise_floor if floor_src is None else floor_src,
         n_bins=n_bins, stride=stride, max_lag=max_lag, word_neurons=word_neurons,
         word_bins=word_bins, reference_label=reference_label,
-        noise_floor_label=noise_floor_label,
+        noise_floor_label=noise_floor_label, pair_windows=pair_windows,
     )
-    sources: dict[str, WindowedSpikes | None] = {reference_label: _source(reference, n_bins, stride,
-                                                                        reference_label)}
-    for label, data in candidates.items():
-        sources[str(label)] = _source(data, n_bins, stride, str(label))
+    sources: dict[str, WindowedSpikes | None] = {reference_label: ref_src}
+    for label, src in cand_src.items():
+        sources[str(label)] = src
     if noise_floor is not None:
-        sources[noise_floor_label] = _source(noise_floor, n_bins, stride, noise_floor_label)
+        sources[noise_floor_label] = floor_src
 
     mem: dict[str, Any] = {}
     if train is not None:
