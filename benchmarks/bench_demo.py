@@ -95,7 +95,7 @@ def main() -> int:
                 c0 = time.process_time()
                 trainer.train_steps(data, args.eval_every)
                 cpu += time.process_time() - c0
-                fake = sample(trainer.generator, len(held_out), seed=seed)
+                fake = sample(trainer.sampling_generator, len(held_out), seed=seed)
                 res = compare(ref, {"Spike-GAN": fake}, floor, statistics=HEADLINE)
                 ratio = {s: res.ratio("Spike-GAN", s) for s in HEADLINE}
                 step = int(trainer.step.numpy())
@@ -106,7 +106,7 @@ def main() -> int:
                 if args.calibrate:
                     c0 = time.process_time()
                     gen = build_generator(model)
-                    gen.set_weights(trainer.generator.get_weights())
+                    gen.set_weights(trainer.sampling_generator.get_weights())
                     calibrate_output_bias(gen, model, train.mean(axis=(0, 2)), seed=seed + 1)
                     cal_s = time.process_time() - c0
                     cfake = sample(gen, len(held_out), seed=seed)

@@ -106,10 +106,10 @@ def handle(args: argparse.Namespace) -> int:
     result = trainer.fit(data)
     print(f"      {result.step} steps in {result.seconds / 60:.1f} min", flush=True)
 
-    fake = sample(trainer.generator, len(held_out), seed=seed)
+    fake = sample(trainer.published_generator(), len(held_out), seed=seed)
     np.save(out / "samples.npy", fake)
     calibrated = build_generator(model)
-    calibrated.set_weights(trainer.generator.get_weights())
+    calibrated.set_weights(trainer.sampling_generator.get_weights())
     calibrate_output_bias(calibrated, model, train_windows.mean(axis=(0, 2)), seed=seed + 1)
     candidates = {"Spike-GAN": fake,
                   "Spike-GAN, rates calibrated": sample(calibrated, len(held_out), seed=seed)}
