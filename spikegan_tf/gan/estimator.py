@@ -152,8 +152,8 @@ class SpikeGAN:
             if name in train_kwargs:
                 raise ConfigError(f"`{name}` is set by fit's `steps` and `minutes`; "
                                   "pass those instead.")
-        config = TrainConfig.from_dict({"seed": seed, "max_steps": steps,
-                                        "max_minutes": minutes, **train_kwargs})
+        config = TrainConfig.from_dict({"seed": seed, "max_steps": steps, "max_minutes": minutes,
+                                        **train_kwargs}).resolve(self.config)
         run = None if run_dir is None else RunDir(run_dir)
         trainer = self.trainer_
         reuse = (trainer is not None and not resume and trainer.run_dir == run
