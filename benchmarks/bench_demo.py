@@ -85,7 +85,7 @@ def main() -> int:
         for name, fields in _variants(args.variants):
             mf = {k: v for k, v in fields.items() if k in model_fields}
             tf_ = {k: v for k, v in fields.items() if k not in model_fields}
-            model = ModelConfig(n_neurons=16, n_bins=32, num_features=32, **mf)
+            model = ModelConfig(n_neurons=16, n_bins=32, **{"num_features": 32, **mf})
             cfg = TrainConfig(max_steps=args.steps, seed=seed, eval_every=0, **tf_)
             trainer = Trainer(model, cfg, verbose=0)
             if cfg.init_output_bias:

@@ -3,7 +3,10 @@
 Trains Spike-GAN on the first 80% of the recording (the split of
 ``benchmarks/retina.py``: last 20% held out, a one-window gap) and, every
 ``--eval-every`` generator iterations, draws as many windows as the test split
-holds disjoint windows (1,769 for the retina) and measures each headline
+holds disjoint windows (1,769 for the retina) from the generator a run publishes
+(its rates calibrated to the training windows when ``calibrate_rates`` resolves
+on, as by default; the uncalibrated weights' ratios are kept as
+``ratio_uncalibrated``) and measures each headline
 statistic's MAE against the training data as a multiple of the test-vs-train
 noise floor (1.0 = as close as unseen real data). Each point records the
 iteration, the training process's CPU-seconds (cumulative over resumed
@@ -20,6 +23,7 @@ Usage::
     python benchmarks/retina_curve.py --recipe paper --minutes 60 --out .../retina_curve_paper
     python benchmarks/retina_curve.py --model-set architecture=temporal --minutes 20 --out ...
     python benchmarks/retina_curve.py --set ema_decay=0.999 ...   # + the last iterate's ratios
+    python benchmarks/retina_curve.py --model-set architecture=temporal --train-bins 64 ...
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model-set", action="append", default=[], metavar="KEY=VALUE",
                    help="ModelConfig override (JSON value), e.g. --model-set architecture=temporal")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-bins", type=int, default=32,
+                   help="train on windows of this many bins (temporal architecture only: its "
+                        "first 32 bins are a 32-bin window, which is what is evaluated)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--plot-only", action="store_true", help="redraw curve.png from curve.jsonl")
     args = p.parse_args(argv)
@@ -119,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.gan import rundir
+    from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.sampling import sample
     from spikegan_tf.gan.train_config import TrainConfig
@@ -137,9 +145,13 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = TrainConfig.from_recipe(args.recipe, max_steps=None, max_minutes=args.minutes,
                                   eval_every=0, seed=args.seed, **_overrides(args.set))
-    model = ModelConfig(n_neurons=raster.shape[1], n_bins=n_bins, num_features=args.num_features,
-                        **_overrides(args.model_set))
-    settings = {"recipe": args.recipe, "train": cfg.to_dict(), "model": model.to_dict(),
+    model = ModelConfig(n_neurons=raster.shape[1], n_bins=args.train_bins,
+                        num_features=args.num_features, **_overrides(args.model_set))
+    if args.train_bins != n_bins and model.architecture != "temporal":
+        raise SystemExit("--train-bins needs --model-set architecture=temporal (stationary "
+                         "windows, whose first 32 bins are a 32-bin window)")
+    settings = {"recipe": args.recipe, "train": cfg.resolve(model).to_dict(),
+                "model": model.to_dict(),
                 "n_generated": n_gen, "eval_every": args.eval_every}
     state_path = out / "curve.json"
     if state_path.exists():
@@ -150,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         sessions = saved["sessions"]
     else:
         sessions = []
-    data = prepare_data(train, n_bins, val_fraction=0.0)
+    data = prepare_data(train, args.train_bins, val_fraction=0.0)
     trainer = Trainer(model, cfg, verbose=0)
     manager = tf.train.CheckpointManager(trainer.checkpoint, str(out / "checkpoints"),
                                          max_to_keep=2)
@@ -183,23 +195,32 @@ def main(argv: list[str] | None = None) -> int:
         wall = wall_base + time.perf_counter() - wall0
         cpu_eval0 = time.process_time()
         stats = HEADLINE + ("isi_distribution",)
-        # the sampled generator (the weight average when ema_decay is set) and the last iterate
-        fakes = {"Spike-GAN": sample(trainer.sampling_generator, n_gen, seed=args.seed + 1)}
+        # the published generator (rates calibrated when calibrate_rates resolves on, as
+        # generator.keras is written), the sampled one uncalibrated, and the last iterate
+        published = (calibrated_copy(trainer.sampling_generator, model, data, seed=cfg.seed)
+                     if trainer.config.calibrate_rates else trainer.sampling_generator)
+        fakes = {"Spike-GAN": sample(published, n_gen, seed=args.seed + 1)}
+        if published is not trainer.sampling_generator:
+            fakes["uncalibrated"] = sample(trainer.sampling_generator, n_gen, seed=args.seed + 1)
         if trainer.generator_ema is not None:
             fakes["last iterate"] = sample(trainer.generator, n_gen, seed=args.seed + 1)
+        fakes = {name: x[:, :, :n_bins] for name, x in fakes.items()}
         res = compare(ref, fakes, floor, statistics=stats)
         cpu_base -= time.process_time() - cpu_eval0  # evaluation is not training time
         fake = fakes["Spike-GAN"]
         ratio = {s: res.ratio("Spike-GAN", s) for s in stats}
         point = {"step": step, "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
                  "ratio": ratio, "rate_ratio": float(fake.mean() / train.mean())}
-        if len(fakes) > 1:
+        if "uncalibrated" in fakes:
+            point["ratio_uncalibrated"] = {s: res.ratio("uncalibrated", s) for s in stats}
+            point["rate_ratio_uncalibrated"] = float(fakes["uncalibrated"].mean() / train.mean())
+        if "last iterate" in fakes:
             point["ratio_last_iterate"] = {s: res.ratio("last iterate", s) for s in stats}
         points.append(point)
         with open(curve_path, "w") as fh:
             fh.writelines(json.dumps(p) + "\n" for p in points)
         manager.save(checkpoint_number=step)
-        rundir.save_model(trainer.sampling_generator, out / "generator.keras")
+        rundir.save_model(published, out / "generator.keras")
         sessions[-1]["end_step"] = step
         state_path.write_text(json.dumps({"benchmark": "retina_curve", "settings": settings,
                                           "sessions": sessions, "points": points},
@@ -209,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         if "ratio_last_iterate" in point:
             last = point["ratio_last_iterate"]
             print(f"{'(last)':>15s}" + "".join(f"{last[s]:13.2f}" for s in HEADLINE), flush=True)
+        if "ratio_uncalibrated" in point:
+            unc = point["ratio_uncalibrated"]
+            print(f"{'(uncal.)':>15s}" + "".join(f"{unc[s]:13.2f}" for s in HEADLINE)
+                  + f"{point['rate_ratio_uncalibrated']:11.3f}", flush=True)
     if points:
         plot(out)
     return 0

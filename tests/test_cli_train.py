@@ -151,7 +151,7 @@ def test_demo_writes_a_report(tmp_path, capsys):
     assert f"report: {out / 'report.md'}" in capsys.readouterr().out
     report = (out / "report.md").read_text()
     assert "Spike-GAN demo" in report and "firing_probability" in report
-    assert "Spike-GAN, rates calibrated" in report and "30 generator steps (2 critic updates each)" in report
+    assert "Spike-GAN, not calibrated" in report and "30 generator steps (2 critic updates each)" in report
     for name in ("uniform.npz", "samples.npy", "run/generator.keras", "evaluation/results.json"):
         assert (out / name).exists(), name
     # a second demo into the same directory replaces its own files; others are refused
@@ -287,7 +287,7 @@ def test_demo_end_to_end_cheap(tmp_path, capsys, monkeypatch):
     assert f"report: {out / 'report.md'}" in capsys.readouterr().out
     report = (out / "report.md").read_text()
     assert "Spike-GAN demo" in report and "firing_probability" in report
-    assert "Spike-GAN, rates calibrated" in report and "30 generator steps (2 critic updates each)" in report
+    assert "Spike-GAN, not calibrated" in report and "30 generator steps (2 critic updates each)" in report
     assert "256 windows of 4 neurons x 8 bins" in report
     results = json.loads((out / "evaluation" / "results.json").read_text())
     assert "Spike-GAN" in json.dumps(results) and "independent" in json.dumps(results)

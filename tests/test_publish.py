@@ -31,7 +31,7 @@ def _weights(model):
 
 
 @pytest.mark.parametrize("model, want", [
-    (ModelConfig(n_neurons=3, n_bins=8), (0.0, False)),
+    (ModelConfig(n_neurons=3, n_bins=8), (0.0, True)),
     (LABELLED, (0.999, True)),
     (ModelConfig(n_neurons=3, n_bins=8, n_covariates=2), (0.999, False)),
 ])
@@ -95,3 +95,27 @@ def test_estimator_samples_the_published_generator():
     off.fit(data.train.spikes, conditions=data.conditions.labels, steps=2, batch_size=16,
             val_fraction=0.0, verbose=0, calibrate_rates=False, ema_decay=0)
     assert off.generator_ is off.trainer_.generator
+
+
+def test_unconditional_run_publishes_each_neuron_at_its_training_rate(tmp_path):
+    rng = np.random.default_rng(1)
+    windows = (rng.random((192, 3, 8)) < [[0.05], [0.2], [0.4]]).astype(np.uint8)
+    data = prepare_data(windows, val_fraction=0.0)
+    model = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+    # starting at 0.5 (not at the data's rates), 3 steps leave the trained rates far off
+    trainer = Trainer(model, TrainConfig(batch_size=16, max_steps=3, eval_every=0, seed=2,
+                                         init_output_bias=False),
+                      run_dir=tmp_path / "run", verbose=0)
+    assert trainer.config.calibrate_rates and trainer.config.ema_decay == 0.0
+    trainer.fit(data)
+    saved = rundir.RunDir(tmp_path / "run").load_generator()
+    # the calibration's own latent draws (8192, seed = the training seed): exact rates
+    z = np.random.default_rng(2).standard_normal((8192, 8)).astype(np.float32)
+    np.testing.assert_allclose(saved(z).numpy().mean(axis=(0, 2)), windows.mean(axis=(0, 2)),
+                               atol=1e-4)  # float32 bias and probabilities
+    assert not np.allclose(trainer.generator(z).numpy().mean(axis=(0, 2)),
+                           windows.mean(axis=(0, 2)), atol=0.05)
+    # only the output bias differs from the generator being trained
+    for w_pub, w_trained in zip(saved.weights, trainer.generator.weights, strict=True):
+        same = np.array_equal(w_pub.numpy(), w_trained.numpy())
+        assert same == (w_pub.path != "deconv_2/bias"), w_pub.path

@@ -91,4 +91,4 @@ def test_kill_9_then_resume_loses_at_most_one_checkpoint_interval(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(resumed.rng.state.numpy(), uninterrupted.rng.state.numpy())
     np.testing.assert_array_equal(np.asarray(rundir.RunDir(run).load_generator()(z)),
-                                  np.asarray(uninterrupted.generator(z)))
+                                  np.asarray(uninterrupted.published_generator()(z)))

@@ -15,6 +15,7 @@ from spikegan_tf import statistics as stats
 from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.errors import ConfigError, RunDirError, TrainingDivergedError
 from spikegan_tf.gan import rundir
+from spikegan_tf.gan.calibration import calibrated_copy
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.sampling import sample
 from spikegan_tf.gan.train_config import TrainConfig
@@ -66,10 +67,13 @@ def test_run_directory_layout_and_resume_equals_uninterrupted(tmp_path, data):
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     ckpts = tf.train.CheckpointManager(a.checkpoint, str(run / "checkpoints"), 9).checkpoints
     assert [int(c.rsplit("-", 1)[1]) for c in ckpts] == [2, 4]
-    # the .keras files hold the final weights and load in safe mode
+    # the .keras files hold the final weights (the generator published: rates calibrated)
+    # and load in safe mode
     g = rundir.RunDir(run).load_generator()
     z = np.random.default_rng(1).standard_normal((3, 16)).astype("float32")
-    np.testing.assert_allclose(np.asarray(g(z)), np.asarray(a.generator(z)), rtol=1e-6)
+    assert a.published_generator() is not a.generator
+    np.testing.assert_allclose(np.asarray(g(z)), np.asarray(a.published_generator()(z)),
+                               rtol=1e-6)
     # resumed runs keep one metrics line per step
     lines_b = [json.loads(x)["step"] for x in (tmp_path / "b/metrics.jsonl").read_text().splitlines()]
     assert lines_b == [1, 2, 3, 4]
@@ -128,9 +132,11 @@ def test_non_finite_training_keeps_the_last_good_checkpoint(tmp_path, data, pois
     fresh.checkpoint.restore(ckpt).expect_partial()
     assert int(fresh.step.numpy()) == 2
     assert all(np.isfinite(w).all() for w in weights(fresh))
-    # the .keras files are those of step 2 too: equal to the checkpoint's weights
+    # the .keras files are those of step 2 too: equal to the checkpoint's weights (the
+    # generator as published, its rates calibrated to the training windows)
+    published = calibrated_copy(fresh.generator, MODEL, data, seed=fresh.config.seed)
     for saved, kept in ((rundir.RunDir(tmp_path).load_critic(), fresh.critic),
-                        (rundir.RunDir(tmp_path).load_generator(), fresh.generator)):
+                        (rundir.RunDir(tmp_path).load_generator(), published)):
         for a, b in zip(saved.get_weights(), kept.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)
 

@@ -8,9 +8,9 @@ Steps: simulate the paper's ``uniform`` dataset (16 neurons in correlated groups
 of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
-8,000 took 3 minutes on 2 AVX-512 cores; ``--minutes`` caps the time); draw as many windows as were held out, from the trained generator and from
-a copy whose output bias is calibrated to the training data's rates
-(:func:`spikegan_tf.gan.networks.calibrate_output_bias`); compare both (and an
+8,000 took 3 minutes on 2 AVX-512 cores; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
+(its output bias calibrated to the training rates: ``TrainConfig.calibrate_rates``) and
+from the trained weights as they are; compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
 as the noise floor; write ``report.md`` with figures. Output directory::
 
@@ -76,7 +76,6 @@ def handle(args: argparse.Namespace) -> int:
     from spikegan_tf.data import simulate, split_windows
     from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.gan.config import ModelConfig
-    from spikegan_tf.gan.networks import build_generator, calibrate_output_bias
     from spikegan_tf.gan.sampling import sample
     from spikegan_tf.gan.train_config import TrainConfig
     from spikegan_tf.gan.trainer import Trainer
@@ -106,13 +105,13 @@ def handle(args: argparse.Namespace) -> int:
     result = trainer.fit(data)
     print(f"      {result.step} steps in {result.seconds / 60:.1f} min", flush=True)
 
+    # the published generator (rates calibrated: TrainConfig.calibrate_rates, the default)
+    # and the trained weights as they are
     fake = sample(trainer.published_generator(), len(held_out), seed=seed)
     np.save(out / "samples.npy", fake)
-    calibrated = build_generator(model)
-    calibrated.set_weights(trainer.sampling_generator.get_weights())
-    calibrate_output_bias(calibrated, model, train_windows.mean(axis=(0, 2)), seed=seed + 1)
     candidates = {"Spike-GAN": fake,
-                  "Spike-GAN, rates calibrated": sample(calibrated, len(held_out), seed=seed)}
+                  "Spike-GAN, not calibrated": sample(trainer.sampling_generator, len(held_out),
+                                                      seed=seed)}
     notes = []
     baseline = _independent_baseline(train_windows, len(held_out), seed)
     if baseline is not None:
@@ -214,11 +213,11 @@ def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, 
         f"{model.num_features} critic features, {result.step} generator steps "
         f"({n_critic} critic updates each) in "
         f"{result.seconds / 60:.1f} min (run directory `run/`).",
-        "\"Spike-GAN, rates calibrated\" is the same generator with each neuron's output bias "
-        "shifted so that its mean rate is the training data's "
-        "(`spikegan_tf.gan.networks.calibrate_output_bias`): a generator that has not yet learnt all "
-        "the correlations fires too little (see the README, \"Why generated rates come out "
-        "low\").",
+        "\"Spike-GAN\" is the generator the run publishes (`run/generator.keras`): the trained "
+        "weights with each neuron's output bias shifted so that its mean rate is the training "
+        "data's (`TrainConfig.calibrate_rates`, the default); \"Spike-GAN, not calibrated\" is "
+        "the trained weights as they are: a generator that has not yet learnt all the "
+        "correlations fires too little (see the README, \"Why generated rates come out low\").",
         "",
     ]
     if curves:

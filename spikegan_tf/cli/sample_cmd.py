@@ -70,7 +70,8 @@ def register(subparsers: Any) -> None:
                    help="deterministic spikes p > THRESHOLD instead of Bernoulli draws")
     p.add_argument("--calibrate", action="store_true",
                    help="with --run: first shift each neuron's output bias so that it fires at "
-                        "its rate in the run's training data (as SpikeGAN.calibrate_rates)")
+                        "its rate in the run's training data (as SpikeGAN.calibrate_rates; runs "
+                        "trained with --calibrate-rates, the default, are calibrated already)")
     p.add_argument("--chunk-size", type=Number("--chunk-size", minimum=1), default=None,
                    help="windows (with --raster: bins) generated per generator call "
                         "(default: 8192 windows, fewer for large windows so that a chunk holds "

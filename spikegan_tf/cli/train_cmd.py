@@ -201,8 +201,9 @@ def register(subparsers: Any) -> None:
                         "(0: the last iterate; default 0.999 with conditions, else 0)")
     t.add_argument("--calibrate-rates", action=argparse.BooleanOptionalAction, default=None,
                    help="publish generator.keras with its rates calibrated to the training "
-                        "windows, per label (checkpoints stay uncalibrated; default: on for "
-                        "runs with labels)")
+                        "windows, per neuron (per label with labels; checkpoints stay "
+                        "uncalibrated; default: on, except for runs conditioned on covariates "
+                        "alone)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,

@@ -65,10 +65,12 @@ _CONSTRAINTS = {
     "ema_decay": [Real(min=0, max=1, max_open=True), None],
     "calibrate_rates": [Boolean(), None],
 }
-#: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``):
-#: averaging and calibrating were measured for conditional models
-#: (``benchmarks/results/conditional_tuned/``), not yet enough for the others.
-_AUTO = {"ema_decay": (0.0, 0.999), "calibrate_rates": (False, True)}
+#: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``).
+#: Averaging: measured better for conditional models (``benchmarks/results/conditional_tuned/``),
+#: mixed for the others (``results/bench_demo_ema_{a,b}.json``). Calibrating: better on the
+#: retina on 9 of 9 rate, covariance and lag-1 pairs (``results/retina20_calibrate.json``,
+#: ``results/retina_calibrate.json``) and on the demo's rates (``results/bench_demo_calibrated.json``).
+_AUTO = {"ema_decay": (0.0, 0.999), "calibrate_rates": (True, True)}
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,8 @@ class TrainConfig:
         or, without labels, the output bias
         (:func:`spikegan_tf.gan.networks.calibrate_output_bias`). Training and
         its checkpoints are untouched, so a resumed run continues exactly.
-        ``None`` (the default) calibrates models with labels only
-        (:meth:`resolve`).
+        ``None`` (the default) calibrates every model except one conditioned
+        on covariates alone (:meth:`resolve`).
 
     Examples
     --------
@@ -209,7 +211,7 @@ class TrainConfig:
         """
         auto = {name: values[int(bool(model_config.conditional))]
                 for name, values in _AUTO.items() if getattr(self, name) is None}
-        if auto.get("calibrate_rates") and not model_config.n_classes:
+        if auto.get("calibrate_rates") and model_config.conditional and not model_config.n_classes:
             auto["calibrate_rates"] = False  # covariates alone: no per-label offsets to move
         return dataclasses.replace(self, **auto) if auto else self
 
