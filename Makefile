@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := dev,export,nwb,plot
 DEMO_OUT ?= runs/demo
-DEMO_STEPS ?= 8000
+DEMO_STEPS ?= 24000
 
 .PHONY: install test test-slow demo lint bench clean
 

@@ -2,13 +2,13 @@
 
 Example::
 
-    spikegan demo --out runs/demo --steps 8000 --seed 0
+    spikegan demo --out runs/demo --steps 24000 --seed 0
 
 Steps: simulate the paper's ``uniform`` dataset (16 neurons in correlated groups
 of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
-8,000 took 3 minutes on 2 AVX-512 cores; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
+24,000 took 4.4 minutes on 2 AVX-512 cores; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
 (its output bias calibrated to the training rates: ``TrainConfig.calibrate_rates``) and
 from the trained weights as they are; compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
@@ -48,8 +48,10 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--out", default="runs/demo", help="output directory (runs/demo)")
-    p.add_argument("--steps", type=Number("--steps", minimum=1), default=8000,
-                   help="generator iterations (8000 took 3 min on 2 AVX-512 cores)")
+    p.add_argument("--steps", type=Number("--steps", minimum=1), default=24000,
+                   help="generator iterations (24000 took 4.4 min on 2 AVX-512 cores; at "
+                        "the same CPU time, more iterations beat a wider or larger-batch "
+                        "model: benchmarks/results/bench_demo_capacity.json, bench_demo_long.json)")
     p.add_argument("--n-critic", type=Number("--n-critic", minimum=1), default=2,
                    help="critic updates per generator iteration (2: at the same CPU time, "
                         "closer to the floor than the library's 5 on this data, "
