@@ -68,7 +68,7 @@ _CONSTRAINTS = {
 #: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``).
 #: Averaging: measured better for conditional models (``benchmarks/results/conditional_tuned/``),
 #: mixed for the others (``results/bench_demo_ema_{a,b}.json``). Calibrating: better on the
-#: retina on 9 of 9 rate, covariance and lag-1 pairs (``results/retina20_calibrate.json``,
+#: retina in 12 of 12 rate, covariance, lag-1 and time-course pairs (``results/retina20_calibrate.json``,
 #: ``results/retina_calibrate.json``) and on the demo's rates (``results/bench_demo_calibrated.json``).
 _AUTO = {"ema_decay": (0.0, 0.999), "calibrate_rates": (True, True)}
 
