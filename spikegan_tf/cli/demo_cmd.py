@@ -8,7 +8,7 @@ Steps: simulate the paper's ``uniform`` dataset (16 neurons in correlated groups
 of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
-24,000 took 4.4 minutes on 2 AVX-512 cores; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
+24,000 took 3.8 minutes on 2 AVX-512 cores, benchmarks/results/bench_demo_time.json; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
 (its output bias calibrated to the training rates: ``TrainConfig.calibrate_rates``) and
 from the trained weights as they are; compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="output directory (runs/demo)")
     p.add_argument("--steps", type=Number("--steps", minimum=1), default=24000,
-                   help="generator iterations (24000 took 4.4 min on 2 AVX-512 cores; at "
+                   help="generator iterations (24000 took 3.8 min on 2 AVX-512 cores; at "
                         "the same CPU time, more iterations beat a wider or larger-batch "
                         "model: benchmarks/results/bench_demo_capacity.json, bench_demo_long.json)")
     p.add_argument("--n-critic", type=Number("--n-critic", minimum=1), default=2,
