@@ -12,11 +12,15 @@ citation::
 (``FILE`` must hold that point's generator); ``--calibrate DATA`` shifts each neuron's
 output bias so that its mean rate is the training part's
 (:func:`spikegan_tf.gan.networks.calibrate_output_bias`) and evaluates the packaged weights
-again, as the curve does. The shipped ``retina50`` was built with::
+again, as the curve does. ``--positions`` (with ``--calibrate``) also calibrates each (neuron, bin)
+(:mod:`spikegan_tf.gan.positions`). The shipped ``retina50`` was built with::
 
     python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default \
         --step 17000 --generator spikegan_tf/gan/pretrained/retina50/generator.keras \
-        --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat
+        --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat --positions
+
+(the shipped file was then the step-17,000 weights with their rates calibrated; calibrating
+the rates again moves them by at most the Monte-Carlo error of the latent draws).
 
 The shipped files are written atomically; nothing of the recording itself is copied.
 """
@@ -44,7 +48,7 @@ CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording f
             "Adversarial Networks. ICLR.)")
 
 
-def _calibrate(path: Path, settings: dict, data: Path) -> dict:
+def _calibrate(path: Path, settings: dict, data: Path, positions: bool) -> dict:
     """Calibrate the generator in ``path`` in place; its evaluation as the curve does it."""
     from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
@@ -58,6 +62,12 @@ def _calibrate(path: Path, settings: dict, data: Path) -> dict:
     train, test = split_raster(raster, (0.8, 0.2), gap=model.n_bins)
     gen = rundir.RunDir(path.parent).load_generator()
     calibrate_output_bias(gen, model, train.mean(axis=0), seed=0)
+    if positions:  # and each (neuron, bin): TrainConfig.calibrate_positions
+        from spikegan_tf.gan.positions import calibrate_position_offsets, with_position_offsets
+        from spikegan_tf.statistics import time_course
+
+        gen = with_position_offsets(gen, model)
+        calibrate_position_offsets(gen, model, time_course(train, n_bins=model.n_bins), seed=0)
     rundir.save_model(gen, path)
     ref = as_statistics(train, n_bins=model.n_bins, label="train")
     floor = as_statistics(test, like=ref, n_bins=model.n_bins, label="test")
@@ -66,7 +76,8 @@ def _calibrate(path: Path, settings: dict, data: Path) -> dict:
     stats = HEADLINE + ("isi_distribution",)
     res = compare(ref, {"m": fake}, floor, statistics=stats)
     return {"ratio": {s: res.ratio("m", s) for s in stats},
-            "rate_ratio": float(fake.mean() / train.mean()), "calibrated": True}
+            "rate_ratio": float(fake.mean() / train.mean()), "calibrated": True,
+            "positions": positions}
 
 
 def main() -> int:
@@ -79,7 +90,12 @@ def main() -> int:
     p.add_argument("--calibrate", type=Path, default=None, metavar="DATA",
                    help="the recording (.mat, key 'data'): calibrate the output bias to its "
                         "training part's rates and evaluate again")
+    p.add_argument("--positions", action="store_true",
+                   help="with --calibrate, also calibrate each (neuron, bin) to the training "
+                        "windows' time course (TrainConfig.calibrate_positions)")
     args = p.parse_args()
+    if args.positions and args.calibrate is None:
+        p.error("--positions needs --calibrate DATA")
     state = json.loads((args.curve / "curve.json").read_text())
     points = {pt["step"]: pt for pt in state["points"]}
     point = dict(points[max(points) if args.step is None else args.step])
@@ -94,11 +110,18 @@ def main() -> int:
     calibrated = ""
     if args.calibrate is not None:
         before = point
-        point = {**point, **_calibrate(tmp / "generator.keras", settings, args.calibrate)}
+        point = {**point, **_calibrate(tmp / "generator.keras", settings, args.calibrate,
+                                       args.positions)}
         calibrated = (
             "\n\n**Rates calibrated.** After training, each neuron's output bias was shifted so "
             "that its mean firing probability over 8,192 latent draws is the training part's "
-            "(`spikegan_tf.gan.networks.calibrate_output_bias`; weights otherwise those of the curve). "
+            "(`spikegan_tf.gan.networks.calibrate_output_bias`; weights otherwise those of the curve)"
+            + ("" if not args.positions else
+               ", and one logit offset per (neuron, bin) was added so that each neuron's mean in "
+               "each bin of the window is the training windows' over 16,384 latent draws "
+               "(`spikegan_tf.gan.positions`, as `TrainConfig.calibrate_positions` publishes "
+               "runs)")
+            + ". "
             "Before calibration the same evaluation gave "
             + ", ".join(f"{before['ratio'][k]:.2f}" for k in point["ratio"])
             + f" (rate ratio {before['rate_ratio']:.3f}); "

@@ -1,5 +1,9 @@
 """Does calibrating the output bias to the data's rates help on the retina? Packaged weights.
 
+Also evaluates the "positions calibrated" generator: one logit offset per
+(neuron, bin) on top, so that each neuron's mean in each bin of the window is
+the training windows' (:mod:`spikegan_tf.gan.positions`, ``TrainConfig.calibrate_positions``).
+
 Evaluates the packaged ``retina50`` generator as shipped and with each neuron's
 output bias shifted so that its mean rate is the training part's
 (:func:`spikegan_tf.gan.networks.calibrate_output_bias`), exactly as
@@ -68,13 +72,22 @@ def main() -> int:
     else:
         gan = SpikeGAN.pretrained("retina50")
         sources, config = [("retina50", gan.generator_)], gan.config
-    rows, shifts = [], {}
+    from spikegan_tf.gan.positions import calibrate_position_offsets, with_position_offsets
+    from spikegan_tf.statistics import time_course
+
+    target = time_course(train, n_bins=n_bins)  # the training windows' (stride 1)
+    names = ("as shipped", "rates calibrated", "positions calibrated")
+    rows, shifts, offsets = [], {}, {}
     for source, raw in sources:
         cal = build_generator(config)
         cal.set_weights(raw.get_weights())
         shifts[source] = calibrate_output_bias(cal, config, train.mean(axis=0), seed=0).tolist()
+        pos = build_generator(config)
+        pos.set_weights(cal.get_weights())
+        pos = with_position_offsets(pos, config)
+        offsets[source] = calibrate_position_offsets(pos, config, target, seed=0).tolist()
         for seed in (int(s) for s in args.seeds.split(",")):
-            for name, gen in (("as shipped", raw), ("rates calibrated", cal)):
+            for name, gen in zip(names, (raw, cal, pos), strict=True):
                 fake = sample(gen, n_gen, seed=seed)
                 res = compare(ref, {"m": fake}, floor, statistics=stats)
                 rows.append({"generator": source, "model": name, "seed": seed,
@@ -84,11 +97,12 @@ def main() -> int:
                     f"{s[:8]} {rows[-1]['ratio'][s]:5.2f}" for s in stats)
                     + f"  rate/data {rows[-1]['rate_ratio']:.3f}", flush=True)
     median = {name: {s: float(np.median([r["ratio"][s] for r in rows if r["model"] == name]))
-                     for s in stats} for name in ("as shipped", "rates calibrated")}
+                     for s in stats} for name in names}
     for name, m in median.items():
         print(f"median {name:17s} " + " ".join(f"{s[:8]} {v:5.2f}" for s, v in m.items()))
     args.out.write_text(json.dumps({"benchmark": "retina_calibrate", "machine": machine,
-                                    "shift_logits": shifts, "rows": rows,
+                                    "shift_logits": shifts, "position_logits": offsets,
+                                    "rows": rows,
                                     "median": median}, indent=1) + "\n")
     print(f"wrote {args.out}")
     return 0

@@ -5,8 +5,9 @@ Trains Spike-GAN on the first 80% of the recording (the split of
 ``--eval-every`` generator iterations, draws as many windows as the test split
 holds disjoint windows (1,769 for the retina) from the generator a run publishes
 (its rates calibrated to the training windows when ``calibrate_rates`` resolves
-on, as by default; the uncalibrated weights' ratios are kept as
-``ratio_uncalibrated``) and measures each headline
+on, as by default, and each (neuron, bin) too when ``calibrate_positions`` does;
+the uncalibrated weights' ratios are kept as ``ratio_uncalibrated``, those with
+the rates alone calibrated as ``ratio_rates_only``) and measures each headline
 statistic's MAE against the training data as a multiple of the test-vs-train
 noise floor (1.0 = as close as unseen real data). Each point records the
 iteration, the training process's CPU-seconds (cumulative over resumed
@@ -54,6 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--key", default="data")
     p.add_argument("--minutes", type=float, default=60.0, help="wall budget of this session")
     p.add_argument("--max-steps", type=int, default=None, help="stop at this iteration")
+    p.add_argument("--keep-at", type=int, action="append", default=[], metavar="STEP",
+                   help="also keep that point's published generator as generator_STEP.keras")
+    p.add_argument("--cpu-minutes", type=float, default=None,
+                   help="stop once training has used this many CPU-minutes (all sessions)")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--recipe", default="default", help="TrainConfig recipe (default, paper)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -185,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     print(f"{'step':>7s}{'CPU-s':>8s}" + "".join(f"{s[:12]:>13s}" for s in HEADLINE)
           + f"{'rate ratio':>11s}", flush=True)
-    while time.monotonic() < deadline and (args.max_steps is None or step < args.max_steps):
+    cpu_cap = None if args.cpu_minutes is None else 60 * args.cpu_minutes
+    while time.monotonic() < deadline and (args.max_steps is None or step < args.max_steps) \
+            and (cpu_cap is None or (points[-1]["cpu_s"] if points else 0.0) < cpu_cap):
         n = args.eval_every - step % args.eval_every
         if args.max_steps is not None:
             n = min(n, args.max_steps - step)
@@ -195,13 +202,16 @@ def main(argv: list[str] | None = None) -> int:
         wall = wall_base + time.perf_counter() - wall0
         cpu_eval0 = time.process_time()
         stats = HEADLINE + ("isi_distribution",)
-        # the published generator (rates calibrated when calibrate_rates resolves on, as
-        # generator.keras is written), the sampled one uncalibrated, and the last iterate
-        published = (calibrated_copy(trainer.sampling_generator, model, data, seed=cfg.seed)
-                     if trainer.config.calibrate_rates else trainer.sampling_generator)
+        # the published generator (calibrated as TrainConfig.calibrate_rates and
+        # calibrate_positions resolve, as generator.keras is written), the sampled one
+        # uncalibrated, and the last iterate
+        published = trainer.published_generator()
         fakes = {"Spike-GAN": sample(published, n_gen, seed=args.seed + 1)}
         if published is not trainer.sampling_generator:
             fakes["uncalibrated"] = sample(trainer.sampling_generator, n_gen, seed=args.seed + 1)
+        if trainer.config.calibrate_positions:  # and with the rates alone calibrated
+            rates_only = calibrated_copy(trainer.sampling_generator, model, data, seed=cfg.seed)
+            fakes["rates only"] = sample(rates_only, n_gen, seed=args.seed + 1)
         if trainer.generator_ema is not None:
             fakes["last iterate"] = sample(trainer.generator, n_gen, seed=args.seed + 1)
         fakes = {name: x[:, :, :n_bins] for name, x in fakes.items()}
@@ -214,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         if "uncalibrated" in fakes:
             point["ratio_uncalibrated"] = {s: res.ratio("uncalibrated", s) for s in stats}
             point["rate_ratio_uncalibrated"] = float(fakes["uncalibrated"].mean() / train.mean())
+        if "rates only" in fakes:
+            point["ratio_rates_only"] = {s: res.ratio("rates only", s) for s in stats}
         if "last iterate" in fakes:
             point["ratio_last_iterate"] = {s: res.ratio("last iterate", s) for s in stats}
         points.append(point)
@@ -221,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             fh.writelines(json.dumps(p) + "\n" for p in points)
         manager.save(checkpoint_number=step)
         rundir.save_model(published, out / "generator.keras")
+        if step in args.keep_at:
+            rundir.save_model(published, out / f"generator_{step}.keras")
         sessions[-1]["end_step"] = step
         state_path.write_text(json.dumps({"benchmark": "retina_curve", "settings": settings,
                                           "sessions": sessions, "points": points},

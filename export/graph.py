@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.positions import position_layer, with_position_offsets
 
 __all__ = [
     "polyphase_taps",
@@ -129,6 +130,7 @@ class GeneratorPlan:
     project_bias: np.ndarray
     project_slope: float
     blocks: list[_Block] = field(default_factory=list)
+    position_bias: np.ndarray | None = None  # (n_bins, n_neurons) logit offsets, if calibrated
 
 
 def _weights(layer: Any) -> list[np.ndarray]:
@@ -172,6 +174,12 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         return None
     if any(a is not None and not isinstance(a, layers.LeakyReLU) for a in acts):
         return None
+    position = position_layer(generator)
+    if position is not None:  # a frozen zero kernel: the offset is the bias alone
+        kernel, bias = _weights(position)
+        if np.any(kernel != 0):
+            return None
+        position_bias = bias.reshape(config.n_bins, config.n_neurons)
 
     wd, bd = _weights(project)
     bins0 = config.n_bins // 2**config.num_layers
@@ -185,6 +193,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         project_weight=np.concatenate([wd, np.zeros((wd.shape[0], channels0), np.float32)], 1),
         project_bias=np.concatenate([bd, np.zeros(channels0, np.float32)]),
         project_slope=float(project_act.negative_slope),
+        position_bias=None if position is None else position_bias,
     )
     for conv, act in zip(convs, acts, strict=True):
         kernel, bias = _weights(conv)
@@ -205,6 +214,8 @@ def float32_generator(generator: Any, config: ModelConfig) -> Any:
     from spikegan_tf.gan.networks import build_generator
 
     clone = build_generator(config, name=generator.name)
+    if position_layer(generator) is not None:
+        clone = with_position_offsets(clone, config)
     clone.set_weights([np.asarray(w, np.float32) for w in generator.get_weights()])
     return clone
 
@@ -232,6 +243,8 @@ def _lean_probs(plan: GeneratorPlan, z: Any) -> Any:
             y = tf.nn.leaky_relu(y, alpha=block.slope)
         bins, channels = 2 * bins, block.weight.shape[1] // 2
         h = tf.reshape(y, (-1, bins, channels))
+    if plan.position_bias is not None:
+        h = h + plan.position_bias
     return tf.transpose(tf.sigmoid(h), (0, 2, 1))  # (B, neurons, bins)
 
 

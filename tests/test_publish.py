@@ -115,7 +115,23 @@ def test_unconditional_run_publishes_each_neuron_at_its_training_rate(tmp_path):
                                atol=1e-4)  # float32 bias and probabilities
     assert not np.allclose(trainer.generator(z).numpy().mean(axis=(0, 2)),
                            windows.mean(axis=(0, 2)), atol=0.05)
-    # only the output bias differs from the generator being trained
-    for w_pub, w_trained in zip(saved.weights, trainer.generator.weights, strict=True):
+    # only the output bias differs from the generator being trained, plus the positional
+    # offsets (calibrate_positions, tests/test_positions.py) of a frozen zero kernel
+    published = [w for w in saved.weights if not w.path.startswith("position_logits/")]
+    assert not saved.get_layer("position_logits").kernel.numpy().any()
+    for w_pub, w_trained in zip(published, trainer.generator.weights, strict=True):
         same = np.array_equal(w_pub.numpy(), w_trained.numpy())
         assert same == (w_pub.path != "deconv_2/bias"), w_pub.path
+
+
+def test_train_steps_alone_give_the_published_generator():
+    rng = np.random.default_rng(2)
+    data = prepare_data((rng.random((96, 3, 8)) < 0.2).astype(np.uint8), val_fraction=0.0)
+    model = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+    trainer = Trainer(model, TrainConfig(batch_size=16, max_steps=2, eval_every=0), verbose=0)
+    assert trainer.published_generator() is trainer.sampling_generator  # no data seen yet
+    trainer.train_steps(data, 2)
+    published = trainer.published_generator()
+    assert published is not trainer.sampling_generator
+    assert published.get_layer("position_logits") is not None
+    assert trainer.published_generator() is published  # cached until the next step

@@ -9,7 +9,8 @@ of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
 24,000 took 3.8 minutes on 2 AVX-512 cores, benchmarks/results/bench_demo_time.json; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
-(its output bias calibrated to the training rates: ``TrainConfig.calibrate_rates``) and
+(its output bias calibrated to the training rates, in every bin of the window:
+``TrainConfig.calibrate_rates`` and ``calibrate_positions``) and
 from the trained weights as they are; compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
 as the noise floor; write ``report.md`` with figures. Output directory::
@@ -107,7 +108,8 @@ def handle(args: argparse.Namespace) -> int:
     result = trainer.fit(data)
     print(f"      {result.step} steps in {result.seconds / 60:.1f} min", flush=True)
 
-    # the published generator (rates calibrated: TrainConfig.calibrate_rates, the default)
+    # the published generator (rates calibrated per neuron and bin: TrainConfig.calibrate_rates
+    # and calibrate_positions, the defaults)
     # and the trained weights as they are
     fake = sample(trainer.published_generator(), len(held_out), seed=seed)
     np.save(out / "samples.npy", fake)
@@ -216,8 +218,9 @@ def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, 
         f"({n_critic} critic updates each) in "
         f"{result.seconds / 60:.1f} min (run directory `run/`).",
         "\"Spike-GAN\" is the generator the run publishes (`run/generator.keras`): the trained "
-        "weights with each neuron's output bias shifted so that its mean rate is the training "
-        "data's (`TrainConfig.calibrate_rates`, the default); \"Spike-GAN, not calibrated\" is "
+        "weights with one logit offset per neuron and bin of the window so that each neuron's "
+        "mean rate in each bin is the training data's (`TrainConfig.calibrate_rates` and "
+        "`calibrate_positions`, the defaults); \"Spike-GAN, not calibrated\" is "
         "the trained weights as they are: a generator that has not yet learnt all the "
         "correlations fires too little (see the README, \"Why generated rates come out low\").",
         "",

@@ -61,6 +61,7 @@ _TRAIN_FLAGS = {
     "critic_input": "critic_input",
     "ema_decay": "ema_decay",
     "calibrate_rates": "calibrate_rates",
+    "calibrate_positions": "calibrate_positions",
     "checkpoint_every": "checkpoint_every",
     "checkpoint_minutes": "checkpoint_minutes",
     "keep_checkpoints": "keep_checkpoints",
@@ -204,6 +205,10 @@ def register(subparsers: Any) -> None:
                         "windows, per neuron (per label with labels; checkpoints stay "
                         "uncalibrated; default: on, except for runs conditioned on covariates "
                         "alone)")
+    t.add_argument("--calibrate-positions", action=argparse.BooleanOptionalAction, default=None,
+                   help="with calibrated rates, also calibrate each neuron's rate in each bin "
+                        "of the window, so the published model's time course is the training "
+                        "windows' (default: on for unconditional conv and fc models)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,

@@ -24,14 +24,17 @@ MAX_CALIBRATION_WINDOWS = 32768
 
 
 def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int | None = 0,
-                    max_windows: int = MAX_CALIBRATION_WINDOWS) -> Any:
+                    max_windows: int = MAX_CALIBRATION_WINDOWS, positions: bool = False) -> Any:
     """A copy of ``generator`` with its rates calibrated to ``data``'s training windows.
 
     A model with labels gets each label's logit offsets moved
     (:func:`spikegan_tf.gan.conditioning.calibrate_label_offsets`, on at most
     ``max_windows`` training windows with their own conditions); an
     unconditional model gets its output bias moved
-    (:func:`spikegan_tf.gan.networks.calibrate_output_bias`). ``generator``
+    (:func:`spikegan_tf.gan.networks.calibrate_output_bias`) and, with
+    ``positions``, one logit offset per (neuron, bin) so that its time course is
+    the training windows' (:mod:`spikegan_tf.gan.positions`; not for the
+    ``"temporal"`` generator, stationary by construction). ``generator``
     itself is not changed.
 
     Parameters
@@ -46,6 +49,9 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         Seed of the latent draws (and of the subsample).
     max_windows : int
         Largest number of training windows used.
+    positions : bool
+        Also calibrate each (neuron, bin) of an unconditional ``"conv"`` or
+        ``"fc"`` generator.
 
     Returns
     -------
@@ -65,6 +71,10 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
     True
     >>> bool(np.allclose(g(z).numpy().mean(axis=(0, 2)), data.train.neuron_rates(), atol=0.05))
     False
+    >>> from spikegan_tf.statistics import time_course
+    >>> p = calibrated_copy(g, cfg, data, seed=0, positions=True)
+    >>> bool(np.allclose(p(z).numpy().mean(axis=0), time_course(data.train), atol=2e-3))
+    True
     """
     import keras
 
@@ -75,6 +85,13 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
     copy.set_weights(generator.get_weights())
     if not config.conditional:
         calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
+        if positions and config.architecture != "temporal":
+            from spikegan_tf.gan.positions import calibrate_position_offsets, with_position_offsets
+            from spikegan_tf.statistics import time_course
+
+            if config.architecture == "conv":
+                copy = with_position_offsets(copy, config)
+            calibrate_position_offsets(copy, config, time_course(data.train), seed=seed)
         return copy
     windows, conditions = data.train.spikes, data.conditions
     if len(windows) > max_windows:

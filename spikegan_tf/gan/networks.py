@@ -329,17 +329,15 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     [0.05, 0.2]
     """
     from scipy.optimize import brentq
-    from scipy.special import expit, logit
+    from scipy.special import expit
+
+    from spikegan_tf.gan.positions import latent_logits
 
     target = np.clip(np.asarray(firing_probability, dtype=np.float64).ravel(), 1e-4, 1 - 1e-4)
     if target.shape != (config.n_neurons,):
         raise ValueError(f"`firing_probability` must have shape ({config.n_neurons},); "
                          f"received {target.shape}.")
-    z = np.random.default_rng(seed).standard_normal((n_samples, config.latent_dim))
-    z = z.astype("float32")
-    probs = np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False))
-                            for i in range(0, n_samples, batch_size)]).astype(np.float64)
-    logits = logit(np.clip(probs, 1e-12, 1 - 1e-12))  # (n, neurons, bins)
+    logits = latent_logits(generator, config, n_samples, seed, batch_size)  # (n, neurons, bins)
     shift = np.empty(config.n_neurons)
     for n in range(config.n_neurons):
         a = logits[:, n, :].ravel()

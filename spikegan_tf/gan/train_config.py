@@ -16,7 +16,8 @@ from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig, dataclass_from_dict
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
-__all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message"]
+__all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
+           "positional"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -64,6 +65,7 @@ _CONSTRAINTS = {
     "critic_input": Options(*_CRITIC_INPUTS),
     "ema_decay": [Real(min=0, max=1, max_open=True), None],
     "calibrate_rates": [Boolean(), None],
+    "calibrate_positions": [Boolean(), None],
 }
 #: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``).
 #: Averaging: measured better for conditional models (``benchmarks/results/conditional_tuned/``),
@@ -153,6 +155,14 @@ class TrainConfig:
         its checkpoints are untouched, so a resumed run continues exactly.
         ``None`` (the default) calibrates every model except one conditioned
         on covariates alone (:meth:`resolve`).
+    calibrate_positions : bool, optional
+        With ``calibrate_rates``, also give the published generator one logit
+        offset per (neuron, bin), so that its time course is the training
+        windows' (:mod:`spikegan_tf.gan.positions`): a window generator's
+        expected rate otherwise varies with the position in the window.
+        Unconditional ``"conv"`` and ``"fc"`` generators only (the
+        ``"temporal"`` one is stationary by construction). ``None`` (the
+        default) turns it on for those whenever rates are calibrated.
 
     Examples
     --------
@@ -188,6 +198,7 @@ class TrainConfig:
     critic_input: str = "spikes"
     ema_decay: float | None = None
     calibrate_rates: bool | None = None
+    calibrate_positions: bool | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps is _UNSET:  # not given: a step cap only without a time budget
@@ -206,13 +217,16 @@ class TrainConfig:
         >>> TrainConfig().resolve(ModelConfig(n_neurons=4, n_bins=8)).ema_decay
         0.0
         >>> cfg = TrainConfig().resolve(ModelConfig(n_neurons=4, n_bins=8, n_classes=3))
-        >>> cfg.ema_decay, cfg.calibrate_rates
-        (0.999, True)
+        >>> cfg.ema_decay, cfg.calibrate_rates, cfg.calibrate_positions
+        (0.999, True, False)
         """
         auto = {name: values[int(bool(model_config.conditional))]
                 for name, values in _AUTO.items() if getattr(self, name) is None}
         if auto.get("calibrate_rates") and model_config.conditional and not model_config.n_classes:
             auto["calibrate_rates"] = False  # covariates alone: no per-label offsets to move
+        if self.calibrate_positions is None:
+            rates = auto.get("calibrate_rates", self.calibrate_rates)
+            auto["calibrate_positions"] = bool(rates and positional(model_config))
         return dataclasses.replace(self, **auto) if auto else self
 
     def to_dict(self) -> dict[str, Any]:
@@ -248,6 +262,11 @@ class TrainConfig:
         16
         """
         return dataclass_from_dict(cls, data, "training configuration")
+
+
+def positional(model_config: ModelConfig) -> bool:
+    """Whether a model's published copy can take positional offsets (``calibrate_positions``)."""
+    return not model_config.conditional and model_config.architecture in ("conv", "fc")
 
 
 #: Named recipes: the training settings (``"train"``, see ``TrainConfig.from_recipe``) and

@@ -32,6 +32,7 @@ from spikegan_tf.gan.train_config import (
     _diff,
     check_resumable,
     complete_message,
+    positional,
 )
 from spikegan_tf.validation import check_positive_int
 
@@ -106,6 +107,13 @@ class Trainer(WGANGPStep):
                 and not model_config.n_classes:
             raise ConfigError("`calibrate_rates` needs a model with labels or without "
                               "conditions; this one takes covariates only.")
+        if train_config.calibrate_positions and not (train_config.calibrate_rates
+                                                     and positional(model_config)):
+            raise ConfigError("`calibrate_positions` needs `calibrate_rates` and an "
+                              "unconditional 'conv' or 'fc' generator; received "
+                              f"calibrate_rates={train_config.calibrate_rates}, architecture="
+                              f"{model_config.architecture!r}"
+                              f"{' with conditions' if model_config.conditional else ''}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
@@ -265,8 +273,22 @@ class Trainer(WGANGPStep):
 
             self._published = (step, calibrated_copy(
                 self.sampling_generator, self.model_config, self._calibration_data,
-                seed=self.config.seed))
+                seed=self.config.seed, positions=self.config.calibrate_positions))
         return self._published[1]
+
+    def _use_data(self, data: TrainingData) -> None:
+        """Remember the training data :meth:`published_generator` calibrates to."""
+        if data is not self._calibration_data:
+            self._calibration_data, self._published = data, None
+
+    def train_steps(self, data: TrainingData, n_steps: int) -> dict[str, float]:
+        """Run ``n_steps`` steps without run-directory I/O (see :class:`WGANGPStep`).
+
+        ``data`` is also what :meth:`published_generator` calibrates to, as after
+        :meth:`fit`.
+        """
+        self._use_data(data)
+        return super().train_steps(data, n_steps)
 
     def save(self) -> None:
         """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
@@ -327,8 +349,7 @@ class Trainer(WGANGPStep):
         self._check_data(data)
         if more_steps is not None:
             check_positive_int(more_steps, "more_steps")
-        if data is not self._calibration_data:
-            self._calibration_data, self._published = data, None
+        self._use_data(data)
         if config is not None:
             if not isinstance(config, TrainConfig):
                 raise ConfigError(f"`config` must be a TrainConfig. "

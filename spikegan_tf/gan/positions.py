@@ -1,0 +1,208 @@
+"""Positional calibration: one logit offset per (neuron, bin) of the published generator.
+
+A semi-convolutional generator's expected rate varies with the position in the
+window (its padded edges and stride-2 upsampling; ``benchmarks/time_course_pattern.py``:
+a relative SD of 7.8% across bins on the retina, odd bins 3% above even ones),
+while the training windows of a stationary recording fire at the same rate in
+every bin. Per-neuron calibration cannot remove that pattern. These functions
+add a non-trainable offset to the logits, ``probs = sigmoid(logits + b[t, n])``,
+and solve ``b`` so that each neuron's mean probability in each bin is the
+training windows' time course: the first moments exactly, the correlations
+shaped by the trained weights untouched. ``benchmarks/retina_calibrate.py``
+measures what it changes.
+
+The offset is a ``Dense`` layer on ``z`` with a zero, frozen kernel (its output
+is its bias), so the model keeps built-in layers only and loads in safe mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.gan.config import ModelConfig
+
+__all__ = ["POSITION_LAYER", "position_layer", "with_position_offsets",
+           "calibrate_position_offsets", "solve_logit_offsets", "latent_logits"]
+
+#: Name of the layer whose bias holds the offsets ``(n_bins * n_neurons,)``, bin-major.
+POSITION_LAYER = "position_logits"
+
+
+def position_layer(generator: Any) -> Any | None:
+    """The generator's positional offset layer, or ``None`` when it has none."""
+    try:
+        return generator.get_layer(POSITION_LAYER)
+    except ValueError:
+        return None
+
+
+def with_position_offsets(generator: Any, config: ModelConfig) -> Any:
+    """A model computing ``generator`` with a (zero) positional logit offset before its sigmoid.
+
+    The new model shares ``generator``'s layers (copy it first to keep the
+    original apart). A model that already has the offset is returned as is.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        An unconditional ``"conv"`` generator of
+        :func:`spikegan_tf.gan.networks.build_generator`.
+    config : ModelConfig
+
+    Returns
+    -------
+    keras.Model
+
+    Examples
+    --------
+    >>> from spikegan_tf.gan.networks import build_generator
+    >>> cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+    >>> g = build_generator(cfg, seed=0)
+    >>> p = with_position_offsets(g, cfg)
+    >>> z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    >>> bool(np.array_equal(p(z).numpy(), g(z).numpy()))
+    True
+    """
+    import keras
+    from keras import layers
+
+    if position_layer(generator) is not None:
+        return generator
+    if config.architecture != "conv" or config.conditional:
+        raise ValueError("positional offsets are built for unconditional 'conv' generators; "
+                         f"received architecture={config.architecture!r}"
+                         f"{' with conditions' if config.conditional else ''}.")
+    sigmoid = generator.get_layer("sigmoid")
+    logits = sigmoid.input  # (batch, n_bins, n_neurons)
+    dtype = sigmoid.input.dtype
+    z = generator.inputs[0]
+    size = config.n_bins * config.n_neurons
+    offset = layers.Dense(size, kernel_initializer="zeros", bias_initializer="zeros",
+                          trainable=False, dtype=dtype, name=POSITION_LAYER)(z)
+    offset = layers.Reshape((config.n_bins, config.n_neurons), dtype=dtype,
+                            name="position_grid")(offset)
+    h = layers.Add(dtype=dtype, name="positioned_logits")([logits, offset])
+    h = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(h)
+    probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)
+    return keras.Model(z, probs, name=generator.name)
+
+
+def latent_logits(generator: Any, config: ModelConfig, n_samples: int, seed: int | None,
+                  batch_size: int = 1024) -> np.ndarray:
+    """The generator's logits ``(n_samples, n_neurons, n_bins)`` (float64) on seeded latent draws.
+
+    The draws are ``default_rng(seed).standard_normal((n_samples, latent_dim))``
+    in float32, the ones every calibration of this package averages over.
+    """
+    from scipy.special import logit
+
+    z = np.random.default_rng(seed).standard_normal((n_samples, config.latent_dim))
+    z = z.astype("float32")
+    probs = np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False))
+                            for i in range(0, n_samples, batch_size)]).astype(np.float64)
+    return logit(np.clip(probs, 1e-12, 1 - 1e-12))
+
+
+def solve_logit_offsets(logits: np.ndarray, target: np.ndarray, *, tol: float = 1e-10,
+                        max_iter: int = 100) -> np.ndarray:
+    """Offsets ``d (n_neurons, n_bins)`` with ``mean_s sigmoid(logits[s] + d) = target``.
+
+    Each cell's mean is monotone in its offset, so Newton's method from the
+    offset of the means converges; cells it leaves unsolved are bisected.
+
+    Parameters
+    ----------
+    logits : numpy.ndarray
+        ``(n_samples, n_neurons, n_bins)``.
+    target : numpy.ndarray
+        ``(n_neurons, n_bins)`` probabilities, clipped to ``[1e-4, 1 - 1e-4]``.
+
+    Examples
+    --------
+    >>> a = np.random.default_rng(0).normal(-2, 1, (4096, 2, 3))
+    >>> d = solve_logit_offsets(a, np.full((2, 3), 0.1))
+    >>> from scipy.special import expit
+    >>> bool(np.allclose(expit(a + d).mean(axis=0), 0.1, rtol=0, atol=1e-9))
+    True
+    """
+    from scipy.optimize import brentq
+    from scipy.special import expit, logit
+
+    r = np.clip(np.asarray(target, np.float64), 1e-4, 1 - 1e-4)
+    d = np.empty(r.shape)
+    for n in range(r.shape[0]):
+        a = np.asarray(logits[:, n, :], np.float64)  # (samples, bins)
+        dn = logit(r[n]) - logit(np.clip(expit(a).mean(0), 1e-12, 1 - 1e-12))
+        for _ in range(max_iter):
+            p = expit(a + dn)
+            step = (p.mean(0) - r[n]) / np.maximum((p * (1 - p)).mean(0), 1e-300)
+            dn = dn - np.clip(step, -2.0, 2.0)
+            if np.max(np.abs(step)) < tol:
+                break
+        p = expit(a + dn).mean(0)
+        for t in np.flatnonzero(~np.isclose(p, r[n], rtol=0, atol=1e-7)):
+            dn[t] = brentq(lambda x, c=a[:, t], q=r[n, t]: expit(c + x).mean() - q,
+                           -40.0, 40.0, xtol=tol)
+        d[n] = dn
+    return d
+
+
+def calibrate_position_offsets(generator: Any, config: ModelConfig, time_course: Any, *,
+                               n_samples: int = 16384, seed: int | None = 0,
+                               batch_size: int = 1024) -> np.ndarray:
+    """Move the positional offsets so each (neuron, bin) mean probability is ``time_course``.
+
+    In place. The ``"fc"`` generator's output bias is already one value per
+    (neuron, bin) and is moved itself; a ``"conv"`` generator needs
+    :func:`with_position_offsets` first.
+
+    Parameters
+    ----------
+    generator : keras.Model
+    config : ModelConfig
+    time_course : array_like
+        ``(n_neurons, n_bins)`` target probabilities, e.g. the training windows'
+        :func:`spikegan_tf.statistics.time_course`.
+    n_samples : int
+        Latent draws the means are taken over.
+    seed : int or None
+        Seed of the latent draws.
+    batch_size : int
+        Windows per generator call.
+
+    Returns
+    -------
+    numpy.ndarray
+        The offsets added ``(n_neurons, n_bins)``.
+
+    Examples
+    --------
+    >>> from spikegan_tf.gan.networks import build_generator
+    >>> cfg = ModelConfig(n_neurons=2, n_bins=8, num_features=4, latent_dim=8)
+    >>> g = with_position_offsets(build_generator(cfg, seed=0), cfg)
+    >>> target = np.tile(np.linspace(0.05, 0.2, 8), (2, 1))
+    >>> _ = calibrate_position_offsets(g, cfg, target, n_samples=512, seed=0)
+    >>> z = np.random.default_rng(0).standard_normal((512, 8)).astype("float32")
+    >>> bool(np.allclose(g(z).numpy().mean(axis=0), target, atol=1e-5))
+    True
+    """
+    target = np.asarray(time_course, dtype=np.float64)
+    if target.shape != (config.n_neurons, config.n_bins):
+        raise ValueError(f"`time_course` must have shape ({config.n_neurons}, {config.n_bins}); "
+                         f"received {target.shape}.")
+    if config.architecture == "fc":
+        from spikegan_tf.gan.networks import output_bias_layer
+
+        layer, order = output_bias_layer(generator, config), "neuron"
+    else:
+        layer, order = position_layer(generator), "bin"
+        if layer is None:
+            raise ValueError("the generator has no positional offsets; build it with "
+                             "`with_position_offsets` first.")
+    offsets = solve_logit_offsets(latent_logits(generator, config, n_samples, seed, batch_size),
+                                  target)
+    flat = offsets.ravel() if order == "neuron" else offsets.T.ravel()
+    layer.bias.assign((layer.bias.numpy() + flat).astype(layer.bias.dtype))
+    return offsets
