@@ -1,0 +1,88 @@
+"""What a perfect model scores under the retina protocol: the targets' own noise.
+
+Issue 11's retina targets compare 1,768 generated windows with the training
+part, as multiples of the test-vs-train error (the test part's stride-1
+windows: 56,571 of them). A model that *is* the training distribution still
+has the sampling noise of 1,768 windows. This draws 1,768 windows at random
+positions of the training raster (the empirical training distribution, a model
+with no error at all) and evaluates them exactly as ``retina_curve.py`` and
+``retina_calibrate.py`` evaluate a generator, for ``--seeds`` draws; and
+independent neurons at the training rates (exactly stationary, so their
+time course has no error either). A statistic whose perfect-model ratio is near
+the target cannot be told apart from the target with 1,768 windows.
+
+    python benchmarks/retina_protocol_floor.py --data ../shared/data/retina/original_data_num_neurons_50_1.mat
+
+Prints a table and writes ``benchmarks/results/retina_protocol_floor.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_record  # noqa: E402
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--key", default="data")
+    p.add_argument("--seeds", type=int, default=10, help="draws of 1,768 windows")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results"
+                   / "retina_protocol_floor.json")
+    args = p.parse_args()
+
+    from spikegan_tf.data import load_spikes, split_raster
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+
+    stats = HEADLINE + ("isi_distribution",)
+    machine = machine_record()
+    raster = load_spikes(args.data, key=args.key).spikes
+    n_bins = 32
+    train, test = split_raster(raster, (0.8, 0.2), gap=n_bins)
+    n_gen = (len(test) - n_bins) // n_bins + 1
+    ref = as_statistics(train, n_bins=n_bins, label="train")
+    floor = as_statistics(test, like=ref, n_bins=n_bins, label="test")
+    rates = train.mean(axis=0)
+    rows = []
+    for seed in range(args.seeds):
+        rng = np.random.default_rng(seed)
+        starts = rng.integers(0, len(train) - n_bins + 1, n_gen)
+        perfect = np.stack([train[a:a + n_bins].T for a in starts])
+        independent = (rng.random((n_gen, raster.shape[1], n_bins))
+                       < rates[None, :, None]).astype(np.uint8)
+        res = compare(ref, {"perfect": perfect, "independent": independent}, floor,
+                      statistics=stats)
+        for name in ("perfect", "independent"):
+            rows.append({"model": name, "seed": seed,
+                         "ratio": {s: res.ratio(name, s) for s in stats}})
+        print(f"seed {seed}  perfect " + " ".join(
+            f"{s[:8]} {rows[-2]['ratio'][s]:5.2f}" for s in stats), flush=True)
+    summary = {}
+    for name in ("perfect", "independent"):
+        summary[name] = {}
+        for s in stats:
+            v = np.array([r["ratio"][s] for r in rows if r["model"] == name])
+            summary[name][s] = {"median": float(np.median(v)), "min": float(v.min()),
+                                "max": float(v.max()),
+                                "share_above_1.5": float(np.mean(v > 1.5))}
+    for name, m in summary.items():
+        print(f"{name:11s} median " + " ".join(f"{s[:8]} {v['median']:5.2f}" for s, v in m.items()))
+        print(f"{'':11s} max    " + " ".join(f"{s[:8]} {v['max']:5.2f}" for s, v in m.items()))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "benchmark": "retina_protocol_floor", "machine": machine, "n_generated": n_gen,
+        "n_floor_windows": int(floor.n_windows), "rows": rows, "summary": summary},
+        indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
