@@ -175,9 +175,13 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
     if any(a is not None and not isinstance(a, layers.LeakyReLU) for a in acts):
         return None
     position = position_layer(generator)
-    if position is not None:  # a frozen zero kernel: the offset is the bias alone
+    if position is not None:  # fed an exact zero: the offset is the bias alone
         kernel, bias = _weights(position)
-        if np.any(kernel != 0):
+        try:
+            (zero,) = _weights(generator.get_layer("position_zero"))
+        except ValueError:
+            return None
+        if np.any(kernel != 0) or np.any(zero != 0):
             return None
         position_bias = bias.reshape(config.n_bins, config.n_neurons)
 

@@ -170,3 +170,13 @@ def test_run_publishes_the_positional_copy_and_trains_without_it(tmp_path):
     z = _z(16384, CONV, seed=2)  # the calibration's own draws (seed = the training seed)
     np.testing.assert_allclose(saved(z).numpy().mean(axis=0), time_course(data.train),
                                atol=2e-6)
+
+
+def test_offsets_that_are_not_constant_are_exported_as_the_keras_call():
+    g = with_position_offsets(_randomized(CONV), CONV)
+    zero = g.get_layer("position_zero")
+    zero.kernel.assign(np.full(zero.kernel.shape, 0.1, np.float32))  # now depends on z
+    assert plan_generator(g, CONV) is None
+    z = _z(8, CONV)
+    out = serving_function(g, CONV)(z, np.zeros((8, 3, 8), np.float32))
+    np.testing.assert_allclose(out["probs"].numpy(), g(z).numpy(), atol=1e-6)

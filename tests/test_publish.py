@@ -117,8 +117,9 @@ def test_unconditional_run_publishes_each_neuron_at_its_training_rate(tmp_path):
                            windows.mean(axis=(0, 2)), atol=0.05)
     # only the output bias differs from the generator being trained, plus the positional
     # offsets (calibrate_positions, tests/test_positions.py) of a frozen zero kernel
-    published = [w for w in saved.weights if not w.path.startswith("position_logits/")]
+    published = [w for w in saved.weights if not w.path.startswith("position_")]
     assert not saved.get_layer("position_logits").kernel.numpy().any()
+    assert not saved.get_layer("position_zero").kernel.numpy().any()
     for w_pub, w_trained in zip(published, trainer.generator.weights, strict=True):
         same = np.array_equal(w_pub.numpy(), w_trained.numpy())
         assert same == (w_pub.path != "deconv_2/bias"), w_pub.path

@@ -11,8 +11,9 @@ training windows' time course: the first moments exactly, the correlations
 shaped by the trained weights untouched. ``benchmarks/retina_calibrate.py``
 measures what it changes.
 
-The offset is a ``Dense`` layer on ``z`` with a zero, frozen kernel (its output
-is its bias), so the model keeps built-in layers only and loads in safe mode.
+The offset is the bias of a frozen ``Dense`` layer fed an exact zero (a frozen
+zero ``Dense(1)`` of ``z``), so the model keeps built-in layers only, loads in
+safe mode, and grows by ``n_bins * n_neurons`` offsets and as many zeros.
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ def with_position_offsets(generator: Any, config: ModelConfig) -> Any:
     dtype = sigmoid.input.dtype
     z = generator.inputs[0]
     size = config.n_bins * config.n_neurons
+    zero = layers.Dense(1, use_bias=False, kernel_initializer="zeros", trainable=False,
+                        dtype=dtype, name="position_zero")(z)  # (batch, 1), exactly 0
     offset = layers.Dense(size, kernel_initializer="zeros", bias_initializer="zeros",
-                          trainable=False, dtype=dtype, name=POSITION_LAYER)(z)
+                          trainable=False, dtype=dtype, name=POSITION_LAYER)(zero)
     offset = layers.Reshape((config.n_bins, config.n_neurons), dtype=dtype,
                             name="position_grid")(offset)
     h = layers.Add(dtype=dtype, name="positioned_logits")([logits, offset])
