@@ -79,8 +79,9 @@ def main() -> int:
     names = ("as shipped", "rates calibrated", "positions calibrated")
     rows, shifts, offsets = [], {}, {}
     for source, raw in sources:
-        cal = build_generator(config)
-        cal.set_weights(raw.get_weights())
+        cal = build_generator(config)  # the weights without positional offsets, if any
+        cal.set_weights([w.numpy() for w in raw.weights
+                         if not w.path.startswith("position_")])
         shifts[source] = calibrate_output_bias(cal, config, train.mean(axis=0), seed=0).tolist()
         pos = build_generator(config)
         pos.set_weights(cal.get_weights())
