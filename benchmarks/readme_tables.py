@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PRETRAINED = Path(__file__).resolve().parents[1] / "spikegan_tf" / "gan" / "pretrained" / "retina50"
 STATS = ("firing_probability", "covariance", "lag1_covariance", "spike_count_distribution",
          "autocorrelogram", "time_course")
 RUNS = [("retina", "Spike-GAN, paper's lr 1e-4, critic fed probabilities"),
@@ -50,11 +51,29 @@ def table() -> str:
                          f"results/{CURVE}/curve.json"))
         if step == 17000:
             cal = json.loads((RESULTS / "retina_calibrate.json").read_text())
-            rows.append(_row("same weights, rates calibrated: packaged `retina50` (median of "
-                             "3 sample seeds)", f"{step:,}", f"{p['cpu_s']:.0f} CPU",
+            rows.append(_row("same weights, rates calibrated (median of 3 sample seeds)",
+                             f"{step:,}", f"{p['cpu_s']:.0f} CPU",
                              f"{cal['machine']['matmul_float32']['gflop_per_s']:.0f}",
                              cal["median"]["rates calibrated"],
                              "results/retina_calibrate.json"))
+            pre = json.loads((PRETRAINED / "config.json").read_text())["pretrained"]
+            rows.append(_row("same weights, rates and positions calibrated: packaged "
+                             "`retina50` (sample seed 1)", f"{step:,}", f"{p['cpu_s']:.0f} CPU",
+                             "-", pre["ratio_to_floor"],
+                             "spikegan_tf/gan/pretrained/retina50/config.json"))
+    pos = json.loads((RESULTS / "retina_positions_seed0.json").read_text())
+    run = json.loads((RESULTS / "retina8k_seed0" / "curve.json").read_text())  # its training
+    last = run["points"][-1]
+    for model, label in (("rates calibrated", "rates calibrated"),
+                         ("positions calibrated", "rates and positions calibrated (default)")):
+        rows.append(_row(f"Spike-GAN, default, training seed 0, {label} (median of 3 sample "
+                         "seeds)", f"{last['step']:,}", f"{last['cpu_s']:.0f} CPU",
+                         f"{run['sessions'][0]['machine']['matmul_float32']['gflop_per_s']:.0f}",
+                         pos["median"][model], "results/retina_positions_seed0.json"))
+    perfect = json.loads((RESULTS / "retina_protocol_floor.json").read_text())
+    rows.append(_row("perfect model: 1,768 training windows drawn at random (median of 20)",
+                     "-", "-", "-", {s: v["median"] for s, v in perfect["summary"]["perfect"].items()},
+                     "results/retina_protocol_floor.json"))
     b = json.loads((RESULTS / "retina_lr3e-4_rateinit" / "benchmark.json").read_text())
     for name in BASELINES:
         rows.append(_row(f"{name} (fitted on the training part)", "-", "-", "-",
