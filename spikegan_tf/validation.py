@@ -22,6 +22,7 @@ from spikegan_tf.errors import SpikeDataError
 from spikegan_tf.params import Integer, check_param
 
 __all__ = [
+    "release_pages",
     "check_binary",
     "check_windows",
     "check_raster",
@@ -193,7 +194,7 @@ def _chunks(arr: np.ndarray) -> Iterator[np.ndarray]:
     """
     if arr.ndim == 0 or arr.nbytes <= _CHECK_CHUNK_BYTES:
         yield arr
-        _release_pages(arr)
+        release_pages(arr)
         return
     row = arr.nbytes // arr.shape[0]
     if row > _CHECK_CHUNK_BYTES:
@@ -204,7 +205,7 @@ def _chunks(arr: np.ndarray) -> Iterator[np.ndarray]:
     for k0 in range(0, arr.shape[0], per):
         chunk = arr[k0:k0 + per]
         yield chunk
-        _release_pages(chunk)
+        release_pages(chunk)
 
 
 def _all_chunks(arr: np.ndarray, test: Callable[[np.ndarray], bool]) -> bool:
@@ -248,11 +249,12 @@ def _mapping(a: Any) -> mmap.mmap | None:
     return None
 
 
-def _release_pages(a: np.ndarray) -> None:
+def release_pages(a: np.ndarray) -> None:
     """Drop the pages of a shared memory map under ``a`` from this process's resident memory.
 
     The data stay in the file (and the page cache); the next access maps them again.
-    Nothing happens for arrays in memory.
+    Without this, every page of a memory-mapped input that was read once stays in the
+    resident set. Nothing happens for arrays in memory or private (``mode="c"``) maps.
     """
     mm = _mapping(a)
     if mm is None or a.size == 0 or not hasattr(mm, "madvise"):

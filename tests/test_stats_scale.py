@@ -10,6 +10,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from spikegan_tf import statistics as S
+from spikegan_tf import validation
 from spikegan_tf.errors import ConfigError, SpikeDataError
 from spikegan_tf.statistics import stream
 from spikegan_tf.statistics.result import _ARRAY_FIELDS, _SCALAR_FIELDS
@@ -151,11 +152,11 @@ def test_only_shared_read_maps_are_released(tmp_path):
     np.save(tmp_path / "w.npy", np.zeros((4, 3, 8), np.uint8))
     for mode, released in (("r", True), ("r+", True), ("c", False)):
         mm = np.load(tmp_path / "w.npy", mmap_mode=mode)
-        found = stream._mapping(np.asarray(mm)[1:3])
+        found = validation._mapping(np.asarray(mm)[1:3])
         assert isinstance(found, mmap.mmap) if released else found is None, mode
     new = np.memmap(tmp_path / "new.bin", np.uint8, mode="w+", shape=(4, 3, 8))
-    assert isinstance(stream._mapping(new[2:]), mmap.mmap)
-    assert stream._mapping(np.zeros(3)) is None
+    assert isinstance(validation._mapping(new[2:]), mmap.mmap)
+    assert validation._mapping(np.zeros(3)) is None
 
 
 # ---------------------------------------------------------------------------

@@ -4,14 +4,13 @@ and the evenly spaced subsample of windows that the pairwise statistics may be l
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from spikegan_tf.data.source import EXACT_F32, WindowedSpikes, windowed_spikes
-from spikegan_tf.validation import check_binary, check_positive_int
+from spikegan_tf.validation import check_binary, check_positive_int, release_pages
 
 __all__ = []
 
@@ -40,51 +39,8 @@ def _source(data: Any, n_bins: Any, stride: Any) -> WindowedSpikes:
         chunk = windows[k0:k0 + per]
         if chunk.max() > 1:
             check_binary(chunk, "data")  # raises the validator's message
-        _release(chunk)
+        release_pages(chunk)
     return WindowedSpikes("windows", windows, int(windows.shape[2]), 1, int(windows.shape[0]))
-
-
-def _mapping(a: np.ndarray) -> mmap.mmap | None:
-    """The shared memory map under ``a`` (a view of a ``numpy.memmap``), if any."""
-    shared = False
-    while a is not None:
-        if isinstance(a, mmap.mmap):
-            return a if shared else None
-        if isinstance(a, np.memmap):
-            shared = a.mode != "c"  # shared maps keep their data; "c"'s private pages would go
-        a = getattr(a, "base", None)
-    return None
-
-
-def _byte_bounds(a: np.ndarray) -> tuple[int, int]:
-    """First and one-past-last byte addresses of ``a``'s elements."""
-    lo = hi = a.__array_interface__["data"][0]
-    for n, st in zip(a.shape, a.strides, strict=True):
-        if st < 0:
-            lo += (n - 1) * st
-        else:
-            hi += (n - 1) * st
-    return lo, hi + a.itemsize
-
-
-def _release(a: np.ndarray) -> None:
-    """Drop the pages of a read or shared memory map under ``a`` from this process's memory.
-
-    The data stay in the file (and the page cache); the next access maps them again. Without
-    this, every page of a memory-mapped input that was read once stays in the resident set.
-    """
-    mm = _mapping(a)
-    if mm is None or a.size == 0 or not hasattr(mm, "madvise"):
-        return
-    try:
-        base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
-        lo, hi = _byte_bounds(a)
-        start = (lo - base) // mmap.PAGESIZE * mmap.PAGESIZE
-        end = min(hi - base, len(mm))
-        if 0 <= start < end:
-            mm.madvise(mmap.MADV_DONTNEED, start, end - start)
-    except (OSError, ValueError, BufferError):  # pragma: no cover - platform dependent
-        pass
 
 
 def _windows_per_block(src: WindowedSpikes, block_rows: int) -> int:
@@ -97,14 +53,14 @@ def _window_blocks(src: WindowedSpikes, block_rows: int) -> Iterator[np.ndarray]
     for k0 in range(0, src.n_windows, per):
         view = src.spikes[k0:k0 + per]
         yield np.ascontiguousarray(view)
-        _release(view)
+        release_pages(view)
 
 
 def _raster_blocks(src: WindowedSpikes, block_rows: int) -> Iterator[tuple[np.ndarray, int, int]]:
     """:meth:`WindowedSpikes.blocks` of a raster, releasing memory-mapped pages after each."""
     for X, s, nw in src.blocks(block_rows):
         yield X, s, nw
-        _release(X)
+        release_pages(X)
 
 
 def _subsample_blocks(src: WindowedSpikes, index: np.ndarray,
@@ -124,9 +80,9 @@ def _take(src: WindowedSpikes, index: np.ndarray, chunk: int = 64) -> np.ndarray
         out[k0:k0 + idx.size] = src.take(idx)
         first, last = int(idx[0]), int(idx[-1])
         if src.kind == "windows":
-            _release(src.spikes[first:last + 1])
+            release_pages(src.spikes[first:last + 1])
         else:
-            _release(src.spikes[first * src.stride:last * src.stride + src.n_bins])
+            release_pages(src.spikes[first * src.stride:last * src.stride + src.n_bins])
     return out
 
 
