@@ -146,7 +146,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
     """
     from keras import layers
 
-    if config.architecture != "conv" or config.conditional:
+    if config.architecture != "conv" or config.conditional or config.output_kernel:
         return None
     try:
         project = generator.get_layer("project")

@@ -132,3 +132,12 @@ def test_mixed_precision_generator_is_exported_in_float32(rng):
     np.testing.assert_allclose(lean, g32(z).numpy(), atol=1e-5)
     g = build_generator(cfg)
     assert float32_generator(g, cfg) is g
+
+
+def test_output_conv_generator_is_exported_as_its_keras_call(rng):
+    cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4, output_kernel=3)
+    g = randomize(build_generator(cfg), seed=4)
+    assert plan_generator(g, cfg) is None  # the polyphase plan has no full-resolution conv
+    z = rng.standard_normal((6, cfg.latent_dim), dtype=np.float32)
+    out = serving_function(g, cfg)(z, np.full((6, 3, 8), 0.5, np.float32))
+    np.testing.assert_allclose(out["probs"].numpy(), g(z).numpy(), atol=1e-6)

@@ -16,6 +16,7 @@ TINY = dict(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
 @pytest.mark.parametrize("kwargs", [
     dict(TINY, upsampling="resize"),
     dict(TINY, upsampling="transpose"),
+    dict(TINY, output_kernel=3),
     dict(TINY, architecture="fc", num_units=16, fc_layers=2),
     dict(n_neurons=3, n_bins=16, num_features=4, latent_dim=8, num_layers=3),
 ])
@@ -111,6 +112,7 @@ def test_mixed_precision_models_compute_in_float16_and_output_float32():
 @pytest.mark.parametrize("kwargs", [
     dict(TINY, upsampling="resize"),
     dict(TINY, upsampling="transpose"),
+    dict(TINY, output_kernel=3),
     dict(TINY, architecture="fc", num_units=16, fc_layers=2),
 ])
 def test_output_bias_sets_every_neurons_rate_at_zero_input(kwargs):
@@ -143,3 +145,20 @@ def test_calibrate_output_bias_hits_each_rate_and_changes_only_the_bias(architec
     assert [g.weights[i].path for i in changed] == [bias.path]
     expected = np.repeat(shift, 8) if architecture == "fc" else shift
     np.testing.assert_allclose(bias.numpy() - before[changed[0]], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_output_conv_sees_both_phases_of_the_last_upsampling():
+    cfg = ModelConfig(**TINY, output_kernel=3)
+    g = build_generator(cfg, seed=0)
+    conv = g.get_layer("output_conv")
+    assert conv.kernel.shape == (3, cfg.num_features, cfg.n_neurons)
+    assert g.get_layer(f"deconv_{cfg.num_layers}").filters == cfg.num_features
+    # a logit at bin t mixes deconv outputs t-1, t, t+1: one of each phase around it
+    probe = keras.Model(g.inputs, [g.get_layer(f"act_{cfg.num_layers}").output,
+                                   g.get_layer("sigmoid").input])
+    z = np.random.default_rng(0).standard_normal((2, cfg.latent_dim)).astype("float32")
+    h, logits = (x.numpy() for x in probe(z))
+    w, b = conv.kernel.numpy(), conv.bias.numpy()
+    t = 3
+    np.testing.assert_allclose(logits[:, t], np.einsum("bkc,kcn->bn", h[:, t - 1:t + 2], w) + b,
+                               rtol=1e-5, atol=1e-6)

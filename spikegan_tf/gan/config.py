@@ -43,6 +43,7 @@ _CONSTRAINTS = {
     "num_features": Integer(min=1),
     "kernel_size": Integer(min=1),
     "upsampling": Options(*_UPSAMPLING),
+    "output_kernel": Integer(min=0),
     "num_units": Integer(min=1),
     "fc_layers": Integer(min=1),
     "leaky_slope": Real(min=0, max=1, max_open=True),
@@ -101,6 +102,11 @@ class ModelConfig:
         covariance 0.015 vs 0.015) with 46 % fewer generator FLOPs (4.2 vs
         7.8 MFLOP per retina window: ~10 % of a training step); exported
         graphs use the same polyphase form for both.
+    output_kernel : int
+        0 (the default): the last upsampling block outputs the logits. ``k > 0``:
+        it outputs ``num_features`` channels (LeakyReLU) and a stride-1 Conv1D
+        of kernel ``k`` at full resolution maps them to the logits, mixing the
+        two phases of the last stride-2 upsampling (conv generator only).
     num_units : int
         Hidden units per layer of the ``fc`` variant.
     fc_layers : int
@@ -164,6 +170,7 @@ class ModelConfig:
     num_features: int = 128
     kernel_size: int = 5
     upsampling: str = "transpose"
+    output_kernel: int = 0
     num_units: int = 512
     fc_layers: int = 4
     leaky_slope: float = 0.2

@@ -215,9 +215,10 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
                      name="project")(h)
     h = layers.Reshape((bins0, features[-1]), name="reshape")(h)
     h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype, name="project_act")(h)
-    out_channels = features[-2::-1] + [config.n_neurons]
+    out_channels = features[-2::-1] + [config.num_features if config.output_kernel
+                                       else config.n_neurons]
     for i, ch in enumerate(out_channels):
-        last = i == n_layers - 1
+        last = i == n_layers - 1 and not config.output_kernel
         if cov is not None:  # the covariates at this block's input resolution
             pool = config.n_bins // (bins0 * 2**i)
             pooled = (layers.AveragePooling1D(pool, dtype=dtype, name=f"covariates_pool_{i + 1}")
@@ -234,6 +235,9 @@ def build_generator(config: ModelConfig, *, dtype: str | None = None,
         if not last:
             h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
                                  name=f"act_{i + 1}")(h)
+    if config.output_kernel:  # logits from full-resolution neighbours of both phases
+        h = layers.Conv1D(config.n_neurons, config.output_kernel, padding="same",
+                          kernel_initializer=init(), dtype=dtype, name="output_conv")(h)
     h = _conditioned_logits(h, label, cov, config, dtype)
     h = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(h)
     probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)  # -> (batch, neurons, bins)
@@ -244,6 +248,8 @@ def output_bias_layer(generator: Any, config: ModelConfig) -> Any:
     """The generator's last linear layer, whose bias feeds the sigmoid directly."""
     if config.architecture in ("fc", "temporal"):
         return generator.get_layer("logits")
+    if config.output_kernel:
+        return generator.get_layer("output_conv")
     prefix = "conv" if config.upsampling == "resize" else "deconv"
     return generator.get_layer(f"{prefix}_{config.num_layers}")
 
