@@ -37,6 +37,21 @@ def test_train_writes_a_run_and_says_where(trained, capsys):
     assert cfg["data"]["key"] == "spikes" and cfg["data"]["n_val"] > 0
     for name in ("generator.keras", "critic.keras", "metrics.jsonl", "checkpoints", "tensorboard"):
         assert (run / name).exists(), name
+    # published with its rates calibrated per neuron and bin (the defaults)
+    assert cfg["train"]["calibrate_rates"] is True and cfg["train"]["calibrate_positions"] is True
+    assert rundir.RunDir(run).load_generator().get_layer("position_logits") is not None
+
+
+def test_calibrate_positions_can_be_turned_off(tmp_path):
+    raster = (np.random.default_rng(1).random((300, 3)) < 0.2).astype(np.uint8)
+    np.save(tmp_path / "rec.npy", raster)
+    assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8",
+                 "--out", str(tmp_path / "run"), "--max-steps", "2", "--eval-every", "2",
+                 "--no-calibrate-positions", *TINY]) == 0
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert cfg["calibrate_rates"] is True and cfg["calibrate_positions"] is False
+    g = rundir.RunDir(tmp_path / "run").load_generator()
+    assert not any(layer.name.startswith("position_") for layer in g.layers)
 
 
 def test_resume_continues_and_rejects_incompatible_settings(trained, capsys):
