@@ -27,6 +27,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_record  # noqa: E402
 
 
+def _evaluated(gen, c0: float, n: int, seed: int, ref, floor, train_rate: float,
+               indep_ratio: dict, **extra) -> dict:
+    """The record of ``n`` windows of ``gen``; ``c0``: the CPU time its calibration began."""
+    from spikegan_tf.evaluation.compare import HEADLINE, compare
+    from spikegan_tf.gan.sampling import sample
+
+    cal_s = time.process_time() - c0
+    fake = sample(gen, n, seed=seed)
+    res = compare(ref, {"Spike-GAN": fake}, floor, statistics=HEADLINE)
+    ratio = {s: res.ratio("Spike-GAN", s) for s in HEADLINE}
+    return {"ratio": ratio, "rate_ratio": float(fake.mean() / train_rate),
+            "calibrate_cpu_s": round(cal_s, 2), **extra,
+            "beats_independent": all(ratio[s] < indep_ratio[s] for s in HEADLINE)}
+
+
 def _variants(text: str) -> list[tuple[str, dict]]:
     out = []
     for item in text.split(";"):
@@ -110,31 +125,18 @@ def main() -> int:
                     gen = build_generator(model)
                     gen.set_weights(trainer.sampling_generator.get_weights())
                     calibrate_output_bias(gen, model, train.mean(axis=(0, 2)), seed=seed + 1)
-                    cal_s = time.process_time() - c0
-                    cfake = sample(gen, len(held_out), seed=seed)
-                    cres = compare(ref, {"Spike-GAN": cfake}, floor, statistics=HEADLINE)
-                    cratio = {s: cres.ratio("Spike-GAN", s) for s in HEADLINE}
-                    curve[-1]["calibrated"] = {
-                        "ratio": cratio, "rate_ratio": float(cfake.mean() / train.mean()),
-                        "calibrate_cpu_s": round(cal_s, 2),
-                        "beats_independent": all(cratio[s] < indep_ratio[s] for s in HEADLINE)}
-                    print("  calibrated " + " ".join(f"{s[:8]} {cratio[s]:5.2f}"
-                                                     for s in HEADLINE), flush=True)
+                    seen = (len(held_out), seed, ref, floor, train.mean(), indep_ratio)
+                    curve[-1]["calibrated"] = _evaluated(gen, c0, *seen)
                     # what the run publishes (TrainConfig.calibrate_rates and
                     # calibrate_positions as they resolve): rates and positions calibrated
                     c0 = time.process_time()
-                    published = trainer.published_generator()
-                    pub_s = time.process_time() - c0
-                    pfake = sample(published, len(held_out), seed=seed)
-                    pres = compare(ref, {"Spike-GAN": pfake}, floor, statistics=HEADLINE)
-                    pratio = {s: pres.ratio("Spike-GAN", s) for s in HEADLINE}
-                    curve[-1]["published"] = {
-                        "ratio": pratio, "rate_ratio": float(pfake.mean() / train.mean()),
-                        "calibrate_cpu_s": round(pub_s, 2),
-                        "positions": bool(trainer.config.calibrate_positions),
-                        "beats_independent": all(pratio[s] < indep_ratio[s] for s in HEADLINE)}
-                    print("  published  " + " ".join(f"{s[:8]} {pratio[s]:5.2f}"
-                                                     for s in HEADLINE), flush=True)
+                    curve[-1]["published"] = _evaluated(
+                        trainer.published_generator(), c0, *seen,
+                        positions=bool(trainer.config.calibrate_positions))
+                    for key in ("calibrated", "published"):
+                        r = curve[-1][key]["ratio"]
+                        print(f"  {key:10s} " + " ".join(f"{s[:8]} {r[s]:5.2f}" for s in HEADLINE),
+                              flush=True)
                 print(f"seed {seed} {name:10s} {step:6d} {cpu:6.0f} CPU-s  "
                       + " ".join(f"{s[:8]} {ratio[s]:5.2f}" for s in HEADLINE)
                       + f"  beats indep: {curve[-1]['beats_independent']}", flush=True)
