@@ -180,3 +180,21 @@ def test_offsets_that_are_not_constant_are_exported_as_the_keras_call():
     z = _z(8, CONV)
     out = serving_function(g, CONV)(z, np.zeros((8, 3, 8), np.float32))
     np.testing.assert_allclose(out["probs"].numpy(), g(z).numpy(), atol=1e-6)
+
+
+def test_calibration_of_a_large_population_keeps_its_draws_within_the_memory_budget():
+    from spikegan_tf.gan.positions import MAX_CALIBRATION_BYTES, latent_logits
+
+    big = ModelConfig(n_neurons=1024, n_bins=64, latent_dim=4)
+    calls = []
+
+    def generator(z, training=False):  # stands in for a 1,024 x 64 model
+        calls.append(len(z))
+        return np.full((len(z), 1024, 64), 0.25, np.float32)
+
+    out = latent_logits(generator, big, 16384, seed=0, batch_size=256)
+    assert out.shape == (512, 1024, 64) and out.nbytes <= MAX_CALIBRATION_BYTES
+    assert calls == [256, 256]
+    np.testing.assert_allclose(out, np.log(1 / 3))
+    assert latent_logits(lambda z, training=False: np.full((len(z), 3, 8), 0.5, np.float32),
+                         CONV, 2048, seed=0).shape == (2048, 3, 8)

@@ -48,7 +48,8 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
     seed : int or None
         Seed of the latent draws (and of the subsample).
     max_windows : int
-        Largest number of training windows used.
+        Largest number of training windows used (fewer where their logits would
+        exceed :data:`spikegan_tf.gan.positions.MAX_CALIBRATION_BYTES`).
     positions : bool
         Also calibrate each (neuron, bin) of an unconditional ``"conv"`` or
         ``"fc"`` generator.
@@ -93,9 +94,12 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
                 copy = with_position_offsets(copy, config)
             calibrate_position_offsets(copy, config, time_course(data.train), seed=seed)
         return copy
+    from spikegan_tf.gan.positions import calibration_samples
+
     windows, conditions = data.train.spikes, data.conditions
-    if len(windows) > max_windows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(windows), max_windows,
+    limit = calibration_samples(config, max_windows)  # fewer for large populations
+    if len(windows) > limit:
+        keep = np.sort(np.random.default_rng(seed).choice(len(windows), limit,
                                                           replace=False))
         windows, conditions = windows[keep], conditions.take(keep)
     calibrate_label_offsets(copy, config, windows, conditions, seed=seed)

@@ -314,7 +314,8 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     firing_probability : array_like
         ``(n_neurons,)`` target rates, clipped to ``[1e-4, 1 - 1e-4]``.
     n_samples : int
-        Latent draws the means are taken over.
+        Latent draws the means are taken over (fewer for large populations:
+        :func:`spikegan_tf.gan.positions.calibration_samples`).
     seed : int or None
         Seed of the latent draws.
     batch_size : int

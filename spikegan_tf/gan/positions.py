@@ -25,7 +25,8 @@ import numpy as np
 from spikegan_tf.gan.config import ModelConfig
 
 __all__ = ["POSITION_LAYER", "position_layer", "with_position_offsets",
-           "calibrate_position_offsets", "solve_logit_offsets", "latent_logits"]
+           "calibrate_position_offsets", "solve_logit_offsets", "latent_logits",
+           "calibration_samples", "MAX_CALIBRATION_BYTES"]
 
 #: Name of the layer whose bias holds the offsets ``(n_bins * n_neurons,)``, bin-major.
 POSITION_LAYER = "position_logits"
@@ -92,20 +93,47 @@ def with_position_offsets(generator: Any, config: ModelConfig) -> Any:
     return keras.Model(z, probs, name=generator.name)
 
 
+#: The calibrations' latent draws hold at most this many bytes of float64 logits: 16,384
+#: draws of a 50 x 32 model, 512 of a 1,024 x 64 one (whose 16,384 would take 8.6 GB).
+MAX_CALIBRATION_BYTES = 1 << 28
+#: ... but never fewer draws than this.
+MIN_CALIBRATION_SAMPLES = 512
+
+
+def calibration_samples(config: ModelConfig, n_samples: int,
+                        max_bytes: int = MAX_CALIBRATION_BYTES) -> int:
+    """How many of ``n_samples`` latent draws a calibration of ``config``'s model uses.
+
+    Examples
+    --------
+    >>> calibration_samples(ModelConfig(n_neurons=50, n_bins=32), 16384)
+    16384
+    >>> calibration_samples(ModelConfig(n_neurons=1024, n_bins=64), 16384)
+    512
+    """
+    per_draw = 8 * config.n_neurons * config.n_bins
+    return int(min(n_samples, max(MIN_CALIBRATION_SAMPLES, max_bytes // per_draw)))
+
+
 def latent_logits(generator: Any, config: ModelConfig, n_samples: int, seed: int | None,
                   batch_size: int = 1024) -> np.ndarray:
-    """The generator's logits ``(n_samples, n_neurons, n_bins)`` (float64) on seeded latent draws.
+    """The generator's logits ``(n, n_neurons, n_bins)`` (float64) on seeded latent draws.
 
-    The draws are ``default_rng(seed).standard_normal((n_samples, latent_dim))``
-    in float32, the ones every calibration of this package averages over.
+    The draws are the first ``n`` rows of
+    ``default_rng(seed).standard_normal((n_samples, latent_dim))`` in float32,
+    the ones every calibration of this package averages over, with
+    ``n = calibration_samples(config, n_samples)``: all of them unless their
+    logits would exceed :data:`MAX_CALIBRATION_BYTES` (large populations).
     """
     from scipy.special import logit
 
-    z = np.random.default_rng(seed).standard_normal((n_samples, config.latent_dim))
-    z = z.astype("float32")
-    probs = np.concatenate([np.asarray(generator(z[i:i + batch_size], training=False))
-                            for i in range(0, n_samples, batch_size)]).astype(np.float64)
-    return logit(np.clip(probs, 1e-12, 1 - 1e-12))
+    n = calibration_samples(config, n_samples)
+    z = np.random.default_rng(seed).standard_normal((n, config.latent_dim)).astype("float32")
+    out = np.empty((n, config.n_neurons, config.n_bins))
+    for i in range(0, n, batch_size):
+        p = np.asarray(generator(z[i:i + batch_size], training=False), dtype=np.float64)
+        out[i:i + len(p)] = logit(np.clip(p, 1e-12, 1 - 1e-12))
+    return out
 
 
 def solve_logit_offsets(logits: np.ndarray, target: np.ndarray, *, tol: float = 1e-10,
@@ -169,7 +197,8 @@ def calibrate_position_offsets(generator: Any, config: ModelConfig, time_course:
         ``(n_neurons, n_bins)`` target probabilities, e.g. the training windows'
         :func:`spikegan_tf.statistics.time_course`.
     n_samples : int
-        Latent draws the means are taken over.
+        Latent draws the means are taken over (fewer for large populations:
+        :func:`spikegan_tf.gan.positions.calibration_samples`).
     seed : int or None
         Seed of the latent draws.
     batch_size : int
