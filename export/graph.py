@@ -174,7 +174,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         return None
     if any(a is not None and not isinstance(a, layers.LeakyReLU) for a in acts):
         return None
-    position = position_layer(generator)
+    position, position_bias = position_layer(generator), None
     if position is not None:  # fed an exact zero: the offset is the bias alone
         kernel, bias = _weights(position)
         try:
@@ -197,7 +197,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         project_weight=np.concatenate([wd, np.zeros((wd.shape[0], channels0), np.float32)], 1),
         project_bias=np.concatenate([bd, np.zeros(channels0, np.float32)]),
         project_slope=float(project_act.negative_slope),
-        position_bias=None if position is None else position_bias,
+        position_bias=position_bias,
     )
     for conv, act in zip(convs, acts, strict=True):
         kernel, bias = _weights(conv)

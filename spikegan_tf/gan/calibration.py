@@ -16,6 +16,12 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.positions import (
+    calibrate_position_offsets,
+    calibration_samples,
+    positional,
+    with_position_offsets,
+)
 
 __all__ = ["calibrated_copy", "MAX_CALIBRATION_WINDOWS"]
 
@@ -86,16 +92,13 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
     copy.set_weights(generator.get_weights())
     if not config.conditional:
         calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
-        if positions and config.architecture != "temporal":
-            from spikegan_tf.gan.positions import calibrate_position_offsets, with_position_offsets
+        if positions and positional(config):
             from spikegan_tf.statistics import time_course
 
             if config.architecture == "conv":
                 copy = with_position_offsets(copy, config)
             calibrate_position_offsets(copy, config, time_course(data.train), seed=seed)
         return copy
-    from spikegan_tf.gan.positions import calibration_samples
-
     windows, conditions = data.train.spikes, data.conditions
     limit = calibration_samples(config, max_windows)  # fewer for large populations
     if len(windows) > limit:

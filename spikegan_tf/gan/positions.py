@@ -24,12 +24,17 @@ import numpy as np
 
 from spikegan_tf.gan.config import ModelConfig
 
-__all__ = ["POSITION_LAYER", "position_layer", "with_position_offsets",
+__all__ = ["POSITION_LAYER", "positional", "position_layer", "with_position_offsets",
            "calibrate_position_offsets", "solve_logit_offsets", "latent_logits",
            "calibration_samples", "MAX_CALIBRATION_BYTES"]
 
 #: Name of the layer whose bias holds the offsets ``(n_bins * n_neurons,)``, bin-major.
 POSITION_LAYER = "position_logits"
+
+
+def positional(config: ModelConfig) -> bool:
+    """Whether a model's published copy takes positional offsets (unconditional conv or fc)."""
+    return not config.conditional and config.architecture in ("conv", "fc")
 
 
 def position_layer(generator: Any) -> Any | None:

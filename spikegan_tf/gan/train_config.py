@@ -14,10 +14,10 @@ from typing import Any
 
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig, dataclass_from_dict
+from spikegan_tf.gan.positions import positional
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
-__all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
-           "positional"]
+__all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -262,11 +262,6 @@ class TrainConfig:
         16
         """
         return dataclass_from_dict(cls, data, "training configuration")
-
-
-def positional(model_config: ModelConfig) -> bool:
-    """Whether a model's published copy can take positional offsets (``calibrate_positions``)."""
-    return not model_config.conditional and model_config.architecture in ("conv", "fc")
 
 
 #: Named recipes: the training settings (``"train"``, see ``TrainConfig.from_recipe``) and

@@ -24,6 +24,7 @@ from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import ConfigError, SpikeDataError, TrainingDivergedError
 from spikegan_tf.gan import multiworker
 from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.positions import positional
 from spikegan_tf.gan.rundir import RunDir
 from spikegan_tf.gan.step import WGANGPStep
 from spikegan_tf.gan.train_config import (
@@ -32,7 +33,6 @@ from spikegan_tf.gan.train_config import (
     _diff,
     check_resumable,
     complete_message,
-    positional,
 )
 from spikegan_tf.validation import check_positive_int
 
