@@ -10,7 +10,9 @@ targets are measured) and for the held-out split (the floor):
 * per neuron: ``P(spike at t+1 | spike at t) / rate`` in the training data against the
   generated windows, which is where a bursty or refractory neuron shows;
 * lag parity: the mean error at lags 3, 5, 7, 9 minus that at lags 4, 6, 8, 10 (a stride-2
-  upsampling can treat odd and even lags differently; ``--n-windows 30000`` resolves it).
+  upsampling can treat odd and even lags differently; ``--n-windows 30000`` resolves it);
+* the ISI distribution, interval by interval (generated minus training ``P(d)``, ``d = 1..8``,
+  and the MAE over all intervals): whether spikes come in adjacent-bin doublets too often.
 
 Prints a table and writes ``results/acg_diagnosis.json`` with the machine record::
 
@@ -67,14 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.networks import calibrate_output_bias
     from spikegan_tf.gan.sampling import sample
-    from spikegan_tf.statistics import autocorrelogram
+    from spikegan_tf.statistics import autocorrelogram, isi_distribution
 
     raster = load_spikes(args.data, key="data").spikes
     train, test = split_raster(raster, (0.8, 0.2), gap=N_BINS)
     held_out = np.ascontiguousarray(window_view(test, N_BINS, N_BINS))  # disjoint windows
     ref_acg = autocorrelogram(train, n_bins=N_BINS)
     lags = slice(len(ref_acg) // 2 + 1, None)  # positive lags
-    ref_burst = burstiness(np.ascontiguousarray(window_view(train, N_BINS, N_BINS)))
+    train_windows = np.ascontiguousarray(window_view(train, N_BINS, N_BINS))
+    ref_burst = burstiness(train_windows)
+    ref_isi = isi_distribution(train_windows)
     rates = train.mean(axis=0)
     sets = {"held-out (floor)": held_out}
     for run in args.run:
@@ -85,10 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         calibrate_output_bias(generator, config, rates, seed=0)
         sets[run.name] = sample(generator, args.n_windows or len(held_out), seed=args.seed)
     result = {"benchmark": "acg_diagnosis", "machine": machine_record(), "n_bins": N_BINS,
-              "n_windows": len(held_out), "train_acg": ref_acg[lags].tolist(), "sets": {}}
+              "n_windows": len(held_out), "train_acg": ref_acg[lags].tolist(),
+              "train_isi": ref_isi[1:9].tolist(), "sets": {}}
     print(f"{'set':32s} {'MAE':>7s}  generated - train, lags 1..{len(ref_acg) // 2}")
     for label, windows in sets.items():
         diff = autocorrelogram(windows)[lags] - ref_acg[lags]
+        isi_diff = isi_distribution(windows) - ref_isi
         burst = burstiness(windows)
         order = np.argsort(-np.abs(burst - ref_burst))
         # lag parity: a stride-2 upsampling can leave odd lags >= 3 apart from even ones
@@ -99,12 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             "odd_minus_even_lags": float(odd.mean() - even.mean()),
             "burstiness": burst.tolist(), "train_burstiness": ref_burst.tolist(),
             "burstiness_mae": float(np.nanmean(np.abs(burst - ref_burst))),
+            "isi_minus_train": isi_diff[1:9].tolist(), "isi_mae": float(np.abs(isi_diff).mean()),
             "worst_neurons": order[:5].tolist()}
         print(f"{label:32s} {np.abs(diff).mean():7.4f}  " + " ".join(f"{v:+.3f}" for v in diff)
               + f"  odd - even lags {odd.mean() - even.mean():+.4f}")
         print(f"{'':32s} burstiness MAE {np.nanmean(np.abs(burst - ref_burst)):.2f} "
               f"(train median {np.nanmedian(ref_burst):.1f}); worst neurons "
               + ", ".join(f"{i}: {ref_burst[i]:.1f} -> {burst[i]:.1f}" for i in order[:3]))
+        print(f"{'':32s} ISI MAE {np.abs(isi_diff).mean():.5f}; P(d) - train, d = 1..8: "
+              + " ".join(f"{v:+.3f}" for v in isi_diff[1:9]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(args.out)

@@ -1,10 +1,10 @@
 """Training variants compared on simulated data, several seeds, against a held-out floor.
 
-Each variant is a set of :class:`~spikegan_tf.gan.train_config.TrainConfig` overrides (or
-a recipe). Every (dataset, variant, seed) trains a small model for ``--steps``
-generator iterations, and every ``--eval-every`` iterations draws
-``--n-eval`` windows and measures, against a fresh held-out draw of the
-simulator:
+Each variant is a set of :class:`~spikegan_tf.gan.train_config.TrainConfig` or
+:class:`~spikegan_tf.gan.config.ModelConfig` overrides (or a recipe, with its model).
+Every (dataset, variant, seed) trains a small model for ``--steps`` generator iterations,
+and every ``--eval-every`` iterations draws ``--n-eval`` windows and measures, against a
+fresh held-out draw of the simulator:
 
 * the mean generated firing rate as a fraction of the data's (1.0 = no bias);
 * MAEs of per-neuron firing rates, covariances and the spike-count
@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -72,7 +73,7 @@ def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) 
     from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.held_out import validation_errors
     from spikegan_tf.gan.sampling import sample
-    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.train_config import RECIPES, TrainConfig
     from spikegan_tf.gan.trainer import Trainer
 
     train = simulate(dataset, args.n_train, seed=1000 + seed)
@@ -81,11 +82,14 @@ def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) 
     true_rate = float(held.mean())
     overrides = dict(overrides)
     recipe = overrides.pop("recipe", None)
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in model_fields}
     base = dict(batch_size=64, learning_rate=args.learning_rate, max_steps=args.steps,
                 eval_every=0, seed=seed)
     base.update(overrides)
     cfg = TrainConfig.from_recipe(recipe, **base) if recipe else TrainConfig(**base)
-    model = ModelConfig(n_neurons=16, n_bins=32, num_features=args.num_features)
+    model = ModelConfig(**{"n_neurons": 16, "n_bins": 32, "num_features": args.num_features,
+                           **(RECIPES[recipe]["model"] if recipe else {}), **model_overrides})
     trainer = Trainer(model, cfg, verbose=0)
     data = prepare_data(train, val_fraction=0.0)
     if cfg.init_output_bias:
@@ -104,7 +108,8 @@ def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) 
         curve.append({"step": step, "cpu_s": round(cpu_train, 2),
                       "rate_ratio": float(fake.mean()) / true_rate,
                       **err, **{k.replace("_mae", "_x_floor"): err[k] / floor[k] for k in err}})
-    return {"dataset": dataset, "seed": seed, "overrides": overrides, "recipe": recipe,
+    return {"dataset": dataset, "seed": seed, "overrides": {**overrides, **model_overrides},
+            "model": model.to_dict(), "recipe": recipe,
             "floor": floor, "true_rate": true_rate, "curve": curve,
             "wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0}
 
