@@ -85,6 +85,8 @@ CONFIGS = {
     "transpose": dict(upsampling="transpose"),
     "resize-k4-3layers": dict(kernel_size=4, num_layers=3, n_bins=16),
     "transpose-k3": dict(kernel_size=3, upsampling="transpose"),
+    "transpose-k4": dict(kernel_size=4, upsampling="transpose"),
+    "transpose-k6": dict(kernel_size=6, upsampling="transpose", n_bins=16),
 }
 
 
