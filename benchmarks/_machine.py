@@ -7,6 +7,7 @@ the same run, and results from different machines are compared through it.
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from typing import Any
@@ -35,3 +36,13 @@ def matmul_calibration(size: int = 1024, repeats: int = 20) -> dict[str, float]:
 def machine_record() -> dict[str, Any]:
     """:func:`cpu_description` plus :func:`matmul_calibration` and the load average."""
     return {**cpu_description(), "matmul_float32": matmul_calibration()}
+
+
+def write_result(out: Any, result: dict[str, Any]) -> None:
+    """Write a benchmark's JSON record to ``out`` (creating its directory) and print the path."""
+    from pathlib import Path
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(out)

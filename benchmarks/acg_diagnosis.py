@@ -32,61 +32,86 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_record  # noqa: E402
+from _machine import machine_record, write_result  # noqa: E402
 from retina_curve import RAW, _default_data  # noqa: E402
 
 N_BINS = 32
 
 
-def burstiness(windows: np.ndarray) -> np.ndarray:
-    """Per neuron ``P(x(t+1)=1 | x(t)=1) / P(x=1)`` inside windows ``(n, N, T)`` (NaN if silent)."""
+def next_bin_probability(windows: np.ndarray) -> np.ndarray:
+    """Per neuron ``P(x(t+1)=1 | x(t)=1)`` inside windows ``(n, N, T)`` (NaN if silent)."""
     x = windows.astype(np.float64)
     pairs = (x[:, :, :-1] * x[:, :, 1:]).sum(axis=(0, 2))
-    spikes = x[:, :, :-1].sum(axis=(0, 2))
-    rate = x.mean(axis=(0, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return pairs / spikes / rate
+        return pairs / x[:, :, :-1].sum(axis=(0, 2))
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def burstiness(windows: np.ndarray) -> np.ndarray:
+    """Per neuron ``P(x(t+1)=1 | x(t)=1) / P(x=1)`` inside windows ``(n, N, T)`` (NaN if silent)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return next_bin_probability(windows) / windows.mean(axis=(0, 2))
+
+
+def retina_windows(data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training raster, its disjoint windows and the held-out split's (``retina.py``'s split)."""
+    from spikegan_tf.data import load_spikes, split_raster, window_view
+
+    train, test = split_raster(load_spikes(data, key="data").spikes, (0.8, 0.2), gap=N_BINS)
+    return (train, np.ascontiguousarray(window_view(train, N_BINS, N_BINS)),
+            np.ascontiguousarray(window_view(test, N_BINS, N_BINS)))
+
+
+def calibrated_generator(run: Path, rates: np.ndarray) -> tuple:
+    """A run's ``generator.keras`` with its rates calibrated to ``rates``, and its config."""
+    import keras
+
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.networks import calibrate_output_bias
+
+    config = ModelConfig.from_dict(json.loads((run / "curve.json").read_text())["settings"]["model"])
+    generator = keras.models.load_model(run / "generator.keras", safe_mode=True, compile=False)
+    calibrate_output_bias(generator, config, rates, seed=0)
+    return generator, config
+
+
+def run_parser(doc: str, out_name: str) -> argparse.ArgumentParser:
+    """``--data``, ``--run`` (repeatable) and ``--out results/OUT_NAME``: the runs to diagnose."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=_default_data())
     p.add_argument("--run", type=Path, action="append", default=[],
                    help="directory with generator.keras and curve.json (retina_curve.py output)")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results"
+                   / out_name)
+    return p
+
+
+def parse_run_args(p: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    args = p.parse_args(argv)
+    if args.data is None:
+        p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = run_parser(__doc__, "acg_diagnosis.json")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--n-windows", type=int, default=None,
                    help="generated windows per run (default: as many as the held-out split "
                         "has disjoint windows, 1,768; more resolve the lag profile)")
-    p.add_argument("--out", type=Path,
-                   default=Path(__file__).resolve().parent / "results" / "acg_diagnosis.json")
-    args = p.parse_args(argv)
-    if args.data is None:
-        p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
+    args = parse_run_args(p, argv)
 
-    import keras
-
-    from spikegan_tf.data import load_spikes, split_raster, window_view
-    from spikegan_tf.gan.config import ModelConfig
-    from spikegan_tf.gan.networks import calibrate_output_bias
     from spikegan_tf.gan.sampling import sample
     from spikegan_tf.statistics import autocorrelogram, isi_distribution
 
-    raster = load_spikes(args.data, key="data").spikes
-    train, test = split_raster(raster, (0.8, 0.2), gap=N_BINS)
-    held_out = np.ascontiguousarray(window_view(test, N_BINS, N_BINS))  # disjoint windows
+    train, train_windows, held_out = retina_windows(args.data)  # disjoint windows
     ref_acg = autocorrelogram(train, n_bins=N_BINS)
     lags = slice(len(ref_acg) // 2 + 1, None)  # positive lags
-    train_windows = np.ascontiguousarray(window_view(train, N_BINS, N_BINS))
     ref_burst = burstiness(train_windows)
     ref_isi = isi_distribution(train_windows)
     rates = train.mean(axis=0)
     sets = {"held-out (floor)": held_out}
     for run in args.run:
-        settings = json.loads((run / "curve.json").read_text())["settings"]
-        config = ModelConfig.from_dict(settings["model"])
-        generator = keras.models.load_model(run / "generator.keras", safe_mode=True,
-                                            compile=False)
-        calibrate_output_bias(generator, config, rates, seed=0)
+        generator, _ = calibrated_generator(run, rates)
         sets[run.name] = sample(generator, args.n_windows or len(held_out), seed=args.seed)
     result = {"benchmark": "acg_diagnosis", "machine": machine_record(), "n_bins": N_BINS,
               "n_windows": len(held_out), "train_acg": ref_acg[lags].tolist(),
@@ -114,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{i}: {ref_burst[i]:.1f} -> {burst[i]:.1f}" for i in order[:3]))
         print(f"{'':32s} ISI MAE {np.abs(isi_diff).mean():.5f}; P(d) - train, d = 1..8: "
               + " ".join(f"{v:+.3f}" for v in isi_diff[1:9]))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(args.out)
+    write_result(args.out, result)
     return 0
 
 

@@ -22,8 +22,6 @@ Prints a table and writes ``benchmarks/results/history_calibration.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -32,10 +30,14 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_record  # noqa: E402
-from retina_curve import RAW, _default_data  # noqa: E402
-
-N_BINS = 32
+from _machine import machine_record, write_result  # noqa: E402
+from acg_diagnosis import (  # noqa: E402
+    calibrated_generator,
+    next_bin_probability,
+    parse_run_args,
+    retina_windows,
+    run_parser,
+)
 
 
 def draw(logits: np.ndarray, u: np.ndarray, b: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -47,13 +49,6 @@ def draw(logits: np.ndarray, u: np.ndarray, b: np.ndarray, h: np.ndarray) -> np.
         x[:, :, t] = u[:, :, t] < p
         prev = x[:, :, t]
     return x
-
-
-def burst(x: np.ndarray) -> np.ndarray:
-    """Per neuron ``P(x(t+1) = 1 | x(t) = 1)`` inside windows (0 for a silent neuron)."""
-    x = x.astype(np.float64)
-    pairs = (x[:, :, :-1] * x[:, :, 1:]).sum(axis=(0, 2))
-    return pairs / np.maximum(x[:, :, :-1].sum(axis=(0, 2)), 1.0)
 
 
 def _bisect(f, lo: np.ndarray, hi: np.ndarray, target: np.ndarray, steps: int) -> np.ndarray:
@@ -76,7 +71,7 @@ def solve(logits: np.ndarray, u: np.ndarray, rate: np.ndarray, cond: np.ndarray,
                        np.full(n, 3.0), rate, steps)
 
     def history_for(b: np.ndarray) -> np.ndarray:
-        return _bisect(lambda v: burst(draw(logits, u, b, v)), np.full(n, -6.0),
+        return _bisect(lambda v: next_bin_probability(draw(logits, u, b, v)), np.full(n, -6.0),
                        np.full(n, 6.0), cond, steps)
 
     for _ in range(rounds):
@@ -87,29 +82,14 @@ def solve(logits: np.ndarray, u: np.ndarray, rate: np.ndarray, cond: np.ndarray,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=_default_data())
-    p.add_argument("--run", type=Path, action="append", default=[],
-                   help="directory with generator.keras and curve.json (retina_curve.py output)")
+    p = run_parser(__doc__, "history_calibration.json")
     p.add_argument("--n-windows", type=int, default=20000)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--out", type=Path,
-                   default=Path(__file__).resolve().parent / "results" / "history_calibration.json")
-    args = p.parse_args(argv)
-    if args.data is None:
-        p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
+    args = parse_run_args(p, argv)
 
-    import keras
-
-    from spikegan_tf.data import load_spikes, split_raster, window_view
-    from spikegan_tf.gan.config import ModelConfig
-    from spikegan_tf.gan.networks import calibrate_output_bias
     from spikegan_tf.statistics import autocorrelogram, isi_distribution
 
-    raster = load_spikes(args.data, key="data").spikes
-    train, test = split_raster(raster, (0.8, 0.2), gap=N_BINS)
-    train_w = np.ascontiguousarray(window_view(train, N_BINS, N_BINS))
-    held_out = np.ascontiguousarray(window_view(test, N_BINS, N_BINS))
+    train, train_w, held_out = retina_windows(args.data)
     ref_acg, ref_isi = autocorrelogram(train_w), isi_distribution(train_w)
     lags = slice(len(ref_acg) // 2 + 1, None)
 
@@ -124,12 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'set':24s} {'ACG MAE':>8s} {'ISI MAE':>8s}")
     print(f"{'held-out (floor)':24s} {result['floor']['acg_mae']:8.4f} "
           f"{result['floor']['isi_mae']:8.5f}")
-    rate, cond = train_w.mean(axis=(0, 2)), burst(train_w)
+    rate, cond = train_w.mean(axis=(0, 2)), np.nan_to_num(next_bin_probability(train_w))
     for run in args.run:
-        settings = json.loads((run / "curve.json").read_text())["settings"]
-        config = ModelConfig.from_dict(settings["model"])
-        gen = keras.models.load_model(run / "generator.keras", safe_mode=True, compile=False)
-        calibrate_output_bias(gen, config, train.mean(axis=0), seed=0)
+        gen, config = calibrated_generator(run, train.mean(axis=0))
         z = np.random.default_rng(args.seed).standard_normal(
             (args.n_windows, config.latent_dim)).astype(np.float32)
         probs = np.clip(gen.predict(z, batch_size=4096, verbose=0).astype(np.float64),
@@ -149,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                   + "  ISI d=1-3 " + " ".join(f"{v:+.3f}" for v in e["isi_minus_train"][:3]))
         print(f"{'':24s} h median {np.median(h):+.2f} (10-90%: {np.quantile(h, 0.1):+.2f}.."
               f"{np.quantile(h, 0.9):+.2f})")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(args.out)
+    write_result(args.out, result)
     return 0
 
 
