@@ -370,6 +370,34 @@ def test_cli_bad_inputs_exit_2_with_one_line(tiny_run, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_conditional_critics_are_refused_by_name(tmp_path, capsys):
+    cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4, num_layers=1, n_classes=2)
+    with pytest.raises(ConfigError, match=r"`critic` must score windows alone .* 2 inputs"):
+        importance_maps(build_critic(cfg), np.zeros((2, 3, 8), "uint8"), seed=0)
+    run = tmp_path / "conditional"
+    rundir.RunDir(run).write_config(cfg)  # refused before the critic or the data is read
+    data = tmp_path / "w.npy"
+    np.save(data, np.zeros((2, 3, 8), "uint8"))
+    assert cli_main(["importance", "--run", str(run), "--data", str(data),
+                     "--out", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "conditional run" in err and "conditional" in str(run) and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_temporal_critic_maps_equal_the_naive_algorithm(rng):
+    """The temporal architecture's critic (the conv critic) gets exact shuffle maps too."""
+    cfg = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", num_features=4,
+                      num_layers=1, temporal_layers=1, init_stddev=0.3)
+    critic = build_critic(cfg)
+    x = (rng.random((3, 3, 8)) < 0.4).astype("uint8")
+    want = naive_shuffle_maps(critic, x, window=4, step=2, n_shuffles=2, seed=5)
+    assert want.max() > 0
+    maps = importance_maps(critic, x, window=4, step=2, n_shuffles=2, seed=5)
+    np.testing.assert_allclose(maps, want, rtol=1e-4, atol=1e-5)
+
+
 def test_traced_scorer_is_reused_per_critic_and_released_with_it():
     import gc
     import weakref

@@ -89,6 +89,10 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"`--out` must be a .npz file. Received '{out}'.")
     run = RunDir(args.run)
     model_cfg = run.model_config()
+    if model_cfg.conditional:
+        raise ConfigError(f"`--run` '{args.run}' is a conditional run (labels or covariates): "
+                          "importance maps need a critic of windows alone, and conditional "
+                          "critics are not supported.")
     critic = run.load_critic()
     windows = load_windows(args.data, args.key, model_cfg.n_neurons, model_cfg.n_bins,
                            bin_width=args.bin_width)

@@ -230,8 +230,14 @@ def evaluations_per_window(n_neurons: int, n_bins: int, window: int = 8, step: i
 
 
 def _check_critic_shape(critic: Any, shape: tuple[int, ...]) -> None:
+    inputs = getattr(critic, "inputs", None) if _is_keras(critic) else None
+    if inputs is not None and len(inputs) > 1:  # a conditional critic: windows + conditions
+        raise ConfigError(
+            f"`critic` must score windows alone (one input); this one takes {len(inputs)} "
+            f"inputs ({', '.join(getattr(i, 'name', '?') for i in inputs)}): importance maps "
+            "of conditional models are not supported.")
     want = getattr(critic, "input_shape", None)
-    if isinstance(want, list):  # multi-input models are not critics
+    if isinstance(want, list):
         want = want[0] if len(want) == 1 else None
     if not want or len(want) != 3:
         return
