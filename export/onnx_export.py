@@ -87,7 +87,7 @@ def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any],
     lean : bool
         Convert the polyphase graph (default) rather than the Keras call.
     """
-    onnx = _require("onnx")
+    _require("onnx")  # a clear error before converting when onnx is missing
     from .graph import condition_names, serving_function
 
     if opset < 17:
@@ -103,19 +103,27 @@ def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any],
                           f"{expected}.")
     for value in [*model.graph.input, *model.graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
+    return finish_onnx(model, metadata, "the converted ONNX model", (
+        "Spike-GAN generator. Inputs z (batch, latent_dim) standard normal and u "
+        "(batch, n_neurons, n_bins) uniform; outputs probs and spikes = u < probs (uint8). "
+        "Metadata key 'spikegan' holds the JSON description."))
+
+
+def finish_onnx(model: Any, metadata: dict[str, Any], what: str, doc: str) -> Any:
+    """Replace a converted model's metadata with ``metadata``, describe it, and check it.
+
+    Raises :class:`ExportError` naming ``what`` when the ONNX checker rejects the model.
+    """
+    onnx = _require("onnx")
     del model.metadata_props[:]
     for key, value in to_onnx_props(metadata).items():
         model.metadata_props.add(key=key, value=value)
     model.producer_name = "spikegan_tf (tf2onnx)"
-    model.doc_string = (
-        "Spike-GAN generator. Inputs z (batch, latent_dim) standard normal and u "
-        "(batch, n_neurons, n_bins) uniform; outputs probs and spikes = u < probs (uint8). "
-        "Metadata key 'spikegan' holds the JSON description."
-    )
+    model.doc_string = doc
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
-        raise ExportError(f"The converted ONNX model is invalid: {exc}") from exc
+        raise ExportError(f"{what[0].upper()}{what[1:]} is invalid: {exc}") from exc
     return model
 
 

@@ -31,7 +31,6 @@ from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.sampling import RASTER_BLOCK, raster_draws
 
 from .errors import ExportError
-from .metadata import to_onnx_props
 from .parity import Parity, measure_parity
 
 __all__ = ["RASTER_FILE", "RASTER_PROTOCOL", "raster_metadata", "raster_function",
@@ -109,7 +108,7 @@ def raster_inputs(config: ModelConfig, n_time_bins: int, seed: int,
 def write_raster_onnx(generator: Any, config: ModelConfig, path: str | os.PathLike,
                       metadata: dict[str, Any], *, opset: int = 17) -> Path:
     """Convert the raster model with tf2onnx and write ``path`` (not yet verified)."""
-    from .onnx_export import _require, convert_function
+    from .onnx_export import _require, convert_function, finish_onnx
 
     onnx = _require("onnx")
     model = convert_function(raster_function(generator, config), opset, "the raster model")
@@ -121,17 +120,10 @@ def write_raster_onnx(generator: Any, config: ModelConfig, path: str | os.PathLi
                         (model.graph.output[0], ("batch", "time"))):
         for i, name in enumerate(dims):
             value.type.tensor_type.shape.dim[i].dim_param = name
-    del model.metadata_props[:]
-    for key, value in to_onnx_props(raster_metadata(metadata, config)).items():
-        model.metadata_props.add(key=key, value=value)
-    model.producer_name = "spikegan_tf (tf2onnx)"
-    model.doc_string = ("Spike-GAN temporal generator, raster model: z_sequence (batch, time + "
-                        "receptive_field - 1, latent_channels) -> probs (batch, time, "
-                        "n_neurons). Metadata key 'spikegan' holds the JSON description.")
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:
-        raise ExportError(f"The converted raster ONNX model is invalid: {exc}") from exc
+    finish_onnx(model, raster_metadata(metadata, config), "the converted raster ONNX model",
+                "Spike-GAN temporal generator, raster model: z_sequence (batch, time + "
+                "receptive_field - 1, latent_channels) -> probs (batch, time, n_neurons). "
+                "Metadata key 'spikegan' holds the JSON description.")
     path = Path(path)
     onnx.save(model, str(path))
     return path
