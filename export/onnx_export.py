@@ -103,7 +103,7 @@ def to_onnx_model(generator: Any, config: ModelConfig, metadata: dict[str, Any],
                           f"{expected}.")
     for value in [*model.graph.input, *model.graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
-    return finish_onnx(model, metadata, "the converted ONNX model", (
+    return finish_onnx(model, metadata, "The converted ONNX model", (
         "Spike-GAN generator. Inputs z (batch, latent_dim) standard normal and u "
         "(batch, n_neurons, n_bins) uniform; outputs probs and spikes = u < probs (uint8). "
         "Metadata key 'spikegan' holds the JSON description."))
@@ -123,7 +123,7 @@ def finish_onnx(model: Any, metadata: dict[str, Any], what: str, doc: str) -> An
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
-        raise ExportError(f"{what[0].upper()}{what[1:]} is invalid: {exc}") from exc
+        raise ExportError(f"{what} is invalid: {exc}") from exc
     return model
 
 

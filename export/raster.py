@@ -120,7 +120,7 @@ def write_raster_onnx(generator: Any, config: ModelConfig, path: str | os.PathLi
                         (model.graph.output[0], ("batch", "time"))):
         for i, name in enumerate(dims):
             value.type.tensor_type.shape.dim[i].dim_param = name
-    finish_onnx(model, raster_metadata(metadata, config), "the converted raster ONNX model",
+    finish_onnx(model, raster_metadata(metadata, config), "The converted raster ONNX model",
                 "Spike-GAN temporal generator, raster model: z_sequence (batch, time + "
                 "receptive_field - 1, latent_channels) -> probs (batch, time, n_neurons). "
                 "Metadata key 'spikegan' holds the JSON description.")
