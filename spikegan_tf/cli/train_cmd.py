@@ -60,6 +60,7 @@ _TRAIN_FLAGS = {
     "init_output_bias": "init_output_bias",
     "critic_input": "critic_input",
     "ema_decay": "ema_decay",
+    "lr_decay_steps": "lr_decay_steps",
     "calibrate_rates": "calibrate_rates",
     "calibrate_positions": "calibrate_positions",
     "checkpoint_every": "checkpoint_every",
@@ -200,6 +201,9 @@ def register(subparsers: Any) -> None:
                    default=None,
                    help="sample a moving average of the generator's weights with this decay "
                         "(0: the last iterate; default 0.999 with conditions, else 0)")
+    t.add_argument("--lr-decay-steps", type=Number("--lr-decay-steps", minimum=1), default=None,
+                   help="anneal the learning rates to 0 with a half cosine over this many "
+                        "iterations (default: constant, as in the paper)")
     t.add_argument("--calibrate-rates", action=argparse.BooleanOptionalAction, default=None,
                    help="publish generator.keras with its rates calibrated to the training "
                         "windows, per neuron (per label with labels; checkpoints stay "

@@ -61,9 +61,14 @@ class WGANGPStep:
     unless ``ema_decay``).
     """
 
-    def _optimizer(self, keras: Any, name: str) -> Any:
+    def _optimizer(self, keras: Any, name: str, updates_per_step: int = 1) -> Any:
+        """Adam for one network; ``updates_per_step`` of its updates make one generator step."""
         cfg = self.config
-        opt = keras.optimizers.Adam(learning_rate=cfg.learning_rate, beta_1=cfg.beta_1,
+        lr: Any = cfg.learning_rate
+        if cfg.lr_decay_steps:
+            lr = keras.optimizers.schedules.CosineDecay(
+                cfg.learning_rate, decay_steps=cfg.lr_decay_steps * updates_per_step, alpha=0.0)
+        opt = keras.optimizers.Adam(learning_rate=lr, beta_1=cfg.beta_1,
                                     beta_2=cfg.beta_2, name=name)
         if cfg.mixed_precision:
             opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")

@@ -36,9 +36,9 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
-                 "seed", "mixed_precision", "critic_input", "ema_decay")
+                 "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps")
 # what a run written before a setting existed did (its config.json lacks the key)
-_RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0}
+_RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -64,6 +64,7 @@ _CONSTRAINTS = {
     "init_output_bias": Boolean(),
     "critic_input": Options(*_CRITIC_INPUTS),
     "ema_decay": [Real(min=0, max=1, max_open=True), None],
+    "lr_decay_steps": [Integer(min=1), None],
     "calibrate_rates": [Boolean(), None],
     "calibrate_positions": [Boolean(), None],
 }
@@ -146,6 +147,13 @@ class TrainConfig:
         (Yazici et al. 2019: averaging damps the oscillation of GAN training).
         0 samples the last iterate, as the paper does. ``None`` (the default)
         is 0.999 for a conditional model and 0 otherwise (:meth:`resolve`).
+    lr_decay_steps : int, optional
+        ``S``: anneal both learning rates from ``learning_rate`` to 0 with a
+        half cosine over ``S`` generator iterations (the critic's over its
+        ``n_critic * S`` updates; Loshchilov & Hutter 2017), then hold them at 0.
+        The schedule follows the optimizers' step counters, which checkpoints
+        keep, so a resumed run continues it. ``None`` (the default) keeps the
+        rates constant, as the paper does.
     calibrate_rates : bool, optional
         Write the run's ``generator.keras`` (and give ``SpikeGAN.generator_``)
         with its firing rates calibrated to the training windows: each label's
@@ -197,6 +205,7 @@ class TrainConfig:
     init_output_bias: bool = True
     critic_input: str = "spikes"
     ema_decay: float | None = None
+    lr_decay_steps: int | None = None
     calibrate_rates: bool | None = None
     calibrate_positions: bool | None = None
 
