@@ -115,14 +115,15 @@ def test_unconditional_run_publishes_each_neuron_at_its_training_rate(tmp_path):
                                atol=1e-4)  # float32 bias and probabilities
     assert not np.allclose(trainer.generator(z).numpy().mean(axis=(0, 2)),
                            windows.mean(axis=(0, 2)), atol=0.05)
-    # only the output bias differs from the generator being trained, plus the positional
-    # offsets (calibrate_positions, tests/test_positions.py) of a frozen zero kernel
+    # the generator being trained, unchanged, plus the positional offsets
+    # (calibrate_positions, tests/test_positions.py) of a frozen zero kernel: they alone
+    # carry the calibration, each neuron's mean rate included
     published = [w for w in saved.weights if not w.path.startswith("position_")]
     assert not saved.get_layer("position_logits").kernel.numpy().any()
     assert not saved.get_layer("position_zero").kernel.numpy().any()
+    assert saved.get_layer("position_logits").bias.numpy().any()
     for w_pub, w_trained in zip(published, trainer.generator.weights, strict=True):
-        same = np.array_equal(w_pub.numpy(), w_trained.numpy())
-        assert same == (w_pub.path != "deconv_2/bias"), w_pub.path
+        np.testing.assert_array_equal(w_pub.numpy(), w_trained.numpy(), err_msg=w_pub.path)
 
 
 def test_train_steps_alone_give_the_published_generator():

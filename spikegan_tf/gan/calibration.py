@@ -91,13 +91,15 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
     copy = keras.models.clone_model(generator)
     copy.set_weights(generator.get_weights())
     if not config.conditional:
-        calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
         if positions and positional(config):
+            # the (neuron, bin) offsets set each neuron's mean rate too: no per-neuron pass first
             from spikegan_tf.statistics import time_course
 
             if config.architecture == "conv":
                 copy = with_position_offsets(copy, config)
             calibrate_position_offsets(copy, config, time_course(data.train), seed=seed)
+        else:
+            calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
         return copy
     windows, conditions = data.train.spikes, data.conditions
     limit = calibration_samples(config, max_windows)  # fewer for large populations
