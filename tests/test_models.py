@@ -162,3 +162,43 @@ def test_output_conv_sees_both_phases_of_the_last_upsampling():
     t = 3
     np.testing.assert_allclose(logits[:, t], np.einsum("bkc,kcn->bn", h[:, t - 1:t + 2], w) + b,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_neuron_pattern_path_is_each_neurons_filters_averaged_over_positions(rng):
+    cfg = ModelConfig(**TINY, critic_neuron_filters=2, critic_neuron_kernel=3)
+    critic = build_critic(cfg, seed=1)
+    layer = critic.get_layer("neuron_patterns")
+    kernel = rng.standard_normal(layer.kernel.shape).astype("float32")  # (K, N, F)
+    bias = rng.standard_normal(layer.bias.shape).astype("float32")  # (N * F,)
+    layer.set_weights([kernel, bias])
+    x = (rng.random((5, cfg.n_neurons, cfg.n_bins)) < 0.4).astype("float32")
+    feats = keras.Model(critic.inputs, critic.get_layer("neuron_patterns_mean").output)(x)
+    want = np.zeros((5, cfg.n_neurons, 2))
+    for t in range(cfg.n_bins - 2):  # "valid" positions
+        pre = np.einsum("bnk,knf->bnf", x[:, :, t:t + 3], kernel) + bias.reshape(cfg.n_neurons, 2)
+        want += np.where(pre > 0, pre, cfg.leaky_slope * pre)
+    want /= cfg.n_bins - 2
+    np.testing.assert_allclose(np.asarray(feats), want.reshape(5, -1), rtol=1e-5, atol=1e-6)
+    # each feature depends on its own neuron alone, and reaches the score
+    x2 = x.copy()
+    x2[:, 0] = 1 - x2[:, 0]
+    moved = np.asarray(feats) != np.asarray(
+        keras.Model(critic.inputs, critic.get_layer("neuron_patterns_mean").output)(x2))
+    assert moved[:, :2].any() and not moved[:, 2:].any()
+    flat = (cfg.n_bins // 4) * 2 * cfg.num_features  # the conv path: 2 positions x 16 features
+    assert critic.get_layer("score").kernel.shape[0] == flat + cfg.n_neurons * 2
+
+
+def test_critic_paths_round_trip_in_safe_mode(tmp_path, rng):
+    cfg = ModelConfig(**TINY, critic_lags=3, critic_neuron_filters=2)
+    critic = build_critic(cfg, seed=1)
+    x = (rng.random((3, cfg.n_neurons, cfg.n_bins)) < 0.3).astype("float32")
+    critic.save(tmp_path / "c.keras")
+    loaded = keras.models.load_model(tmp_path / "c.keras", safe_mode=True, compile=False)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(critic(x)), rtol=1e-6)
+
+
+def test_neuron_kernel_wider_than_the_window_is_refused():
+    with pytest.raises(ConfigError, match="critic_neuron_kernel.*at most n_bins = 8"):
+        ModelConfig(**TINY, critic_neuron_filters=1, critic_neuron_kernel=9)
+    assert ModelConfig(**TINY, critic_neuron_kernel=9).critic_neuron_kernel == 9  # path off

@@ -45,6 +45,8 @@ _MODEL_FLAGS = {
     "temporal_features": "temporal_features",
     "latent_scales": "latent_scales",
     "critic_lags": "critic_lags",
+    "critic_neuron_filters": "critic_neuron_filters",
+    "critic_neuron_kernel": "critic_neuron_kernel",
     "label_dim": "label_dim",
 }
 _TRAIN_FLAGS = {
@@ -178,6 +180,12 @@ def register(subparsers: Any) -> None:
     m.add_argument("--critic-lags", type=Number("--critic-lags", minimum=0), default=None,
                    help="give the critic each neuron's lagged self-coincidences up to this lag "
                         "(0: the paper's critic)")
+    m.add_argument("--critic-neuron-filters", type=Number("--critic-neuron-filters", minimum=0),
+                   default=None,
+                   help="give the critic this many learnt temporal filters per neuron, each "
+                        "neuron alone at full resolution (0: the paper's critic)")
+    m.add_argument("--critic-neuron-kernel", type=Number("--critic-neuron-kernel", minimum=1),
+                   default=None, help="width in bins of those filters (default 8)")
     m.add_argument("--label-dim", type=Number("--label-dim", minimum=1), default=None,
                    help="size of the generator's label embedding (conditional models; 16)")
     m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,

@@ -53,6 +53,8 @@ _CONSTRAINTS = {
     "temporal_features": Integer(min=1),
     "latent_scales": Integer(min=1),
     "critic_lags": Integer(min=0),
+    "critic_neuron_filters": Integer(min=0),
+    "critic_neuron_kernel": Integer(min=1),
     "n_classes": Integer(min=0),
     "n_covariates": Integer(min=0),
     "label_dim": Integer(min=1),
@@ -137,6 +139,16 @@ class ModelConfig:
         linear direction of the critic measures the autocorrelogram, which the
         strided convolutions see only through their receptive fields. 0 (the
         default) is the paper's critic. Must be smaller than ``n_bins``.
+    critic_neuron_filters : int
+        ``F > 0`` gives the critic a per-neuron temporal path: ``F`` filters of
+        ``critic_neuron_kernel`` bins for each neuron alone (a depthwise Conv1D
+        at full resolution, LeakyReLU), averaged over the window's positions,
+        into the score layer. The shared strided convolutions mix all neurons
+        at half resolution; this path lets the critic learn each neuron's own
+        spike patterns (bursts, gaps: the autocorrelogram and the ISIs).
+        0 (the default) is the paper's critic.
+    critic_neuron_kernel : int
+        Width in bins of the per-neuron filters (at most ``n_bins``).
     n_classes : int
         Conditional models: number of label classes (0: no label input). The
         generator takes the one-hot label as a second input (embedded into
@@ -180,6 +192,8 @@ class ModelConfig:
     temporal_features: int = 64
     latent_scales: int = 1
     critic_lags: int = 0
+    critic_neuron_filters: int = 0
+    critic_neuron_kernel: int = 8
     n_classes: int = 0
     n_covariates: int = 0
     label_dim: int = 16
@@ -202,6 +216,9 @@ class ModelConfig:
         if self.critic_lags >= self.n_bins:
             raise ParamError("critic_lags", f"smaller than n_bins = {self.n_bins}",
                              self.critic_lags)
+        if self.critic_neuron_filters and self.critic_neuron_kernel > self.n_bins:
+            raise ParamError("critic_neuron_kernel", f"at most n_bins = {self.n_bins}",
+                             self.critic_neuron_kernel)
         if self.architecture in ("conv", "temporal"):  # the conv critic halves time per layer
             factor = 2**self.num_layers
             if self.n_bins % factor:

@@ -387,6 +387,22 @@ def lagged_coincidences(x: Any, max_lag: int, dtype: str | None = None) -> Any:
     return layers.Concatenate(dtype=dtype, name="lag_features")(feats)
 
 
+def _neuron_patterns(x: Any, config: ModelConfig, init: Any, dtype: str | None) -> Any:
+    """Per-neuron temporal features ``(batch, n_neurons * F)`` of windows ``x``.
+
+    A depthwise Conv1D over time (each neuron alone, ``F`` filters of
+    ``critic_neuron_kernel`` bins, ``"valid"``), LeakyReLU, averaged over positions.
+    """
+    h = layers.Permute((2, 1), dtype=dtype, name="neuron_patterns_in")(x)
+    h = layers.DepthwiseConv1D(config.critic_neuron_kernel,
+                               depth_multiplier=config.critic_neuron_filters,
+                               depthwise_initializer=init(), dtype=dtype,
+                               name="neuron_patterns")(h)
+    h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
+                         name="neuron_patterns_act")(h)
+    return layers.GlobalAveragePooling1D(dtype=dtype, name="neuron_patterns_mean")(h)
+
+
 def build_critic(config: ModelConfig, *, dtype: str | None = None,
                  name: str = "critic", seed: int | None = None) -> keras.Model:
     """Build the critic ``window (batch, n_neurons, n_bins) -> score (batch, 1)``.
@@ -396,7 +412,9 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     Dense(1). Fully connected: ``fc_layers`` LeakyReLU layers of ``num_units``.
     There is no normalisation layer: the gradient penalty needs per-sample
     gradients. With ``config.critic_lags = K > 0`` the score layer also sees
-    each neuron's lagged self-coincidences (:func:`lagged_coincidences`).
+    each neuron's lagged self-coincidences (:func:`lagged_coincidences`), and
+    with ``config.critic_neuron_filters = F > 0`` the time-averaged responses of
+    ``F`` learnt filters per neuron.
 
     Examples
     --------
@@ -431,6 +449,9 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     if config.critic_lags:
         h = layers.Concatenate(dtype=dtype, name="with_lags")(
             [h, lagged_coincidences(x, config.critic_lags, dtype)])
+    if config.critic_neuron_filters:
+        h = layers.Concatenate(dtype=dtype, name="with_neuron_patterns")(
+            [h, _neuron_patterns(x, config, init, dtype)])
     score = layers.Dense(1, kernel_initializer=init(), dtype="float32", name="score")(h)
     if label is not None:  # projection critic: + <embed(label), phi(x)>
         embedded = layers.Dense(h.shape[-1], use_bias=False, kernel_initializer=init(),
