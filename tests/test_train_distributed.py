@@ -12,12 +12,14 @@ from spikegan_tf.gan.train_config import TrainConfig
 from spikegan_tf.gan.trainer import Trainer
 
 
-def test_mirrored_step_equals_default_strategy_step():
+@pytest.mark.parametrize("lr_decay_steps", [None, 2])
+def test_mirrored_step_equals_default_strategy_step(lr_decay_steps):
     devices = tf.config.list_logical_devices("CPU")
     if len(devices) < 2:
         pytest.skip("needs the 2 logical CPU devices set up by conftest")
     model = ModelConfig(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
-    config = TrainConfig(batch_size=16, n_critic=2, max_steps=1, eval_every=0)
+    config = TrainConfig(batch_size=16, n_critic=2, max_steps=2, eval_every=0,
+                         lr_decay_steps=lr_decay_steps)
     windows = (np.random.default_rng(0).random((256, 4, 8)) < 0.3).astype(np.uint8)
     data = prepare_data(windows, val_fraction=0.0)
 
@@ -32,8 +34,9 @@ def test_mirrored_step_equals_default_strategy_step():
         np.testing.assert_array_equal(a.numpy(), b.numpy())  # same seeded start
 
     initial = [w.numpy() for w in single.generator.weights + single.critic.weights]
-    losses_single = single.train_steps(data, 1)
-    losses_mirrored = mirrored.train_steps(data, 1)
+    steps = 1 if lr_decay_steps is None else 2  # the schedule: a second step at half the rate
+    losses_single = single.train_steps(data, steps)
+    losses_mirrored = mirrored.train_steps(data, steps)
     # per-replica losses are scaled to the global batch: their sum is the global loss
     for name in ("d_loss", "wasserstein", "gp", "g_loss"):
         assert losses_mirrored[name] == pytest.approx(losses_single[name], rel=1e-4, abs=1e-6)
@@ -44,4 +47,7 @@ def test_mirrored_step_equals_default_strategy_step():
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-6)
         moved |= not np.allclose(a.numpy(), w0)
     assert moved  # the step did update the weights
-    assert int(mirrored.step.numpy()) == int(single.step.numpy()) == 1
+    assert int(mirrored.step.numpy()) == int(single.step.numpy()) == steps
+    if lr_decay_steps:  # both optimisers of the mirrored run are at the schedule's end
+        for opt in (mirrored.g_optimizer, mirrored.d_optimizer):
+            assert float(opt._get_current_learning_rate()) == pytest.approx(0.0, abs=1e-12)
