@@ -12,7 +12,11 @@ targets are measured) and for the held-out split (the floor):
 * lag parity: the mean error at lags 3, 5, 7, 9 minus that at lags 4, 6, 8, 10 (a stride-2
   upsampling can treat odd and even lags differently; ``--n-windows 30000`` resolves it);
 * the ISI distribution, interval by interval (generated minus training ``P(d)``, ``d = 1..8``,
-  and the MAE over all intervals): whether spikes come in adjacent-bin doublets too often.
+  and the MAE over all intervals): whether spikes come in adjacent-bin doublets too often;
+* refractory neurons (training burstiness below 1: a spike makes the next bin less likely) and
+  their generated burstiness, and per neuron the correlation of adjacent bins' logits across
+  8,192 latent draws (near 1: probabilities smooth in time, which cannot make a refractory
+  neuron).
 
 Prints a table and writes ``results/acg_diagnosis.json`` with the machine record::
 
@@ -50,6 +54,21 @@ def burstiness(windows: np.ndarray) -> np.ndarray:
     """Per neuron ``P(x(t+1)=1 | x(t)=1) / P(x=1)`` inside windows ``(n, N, T)`` (NaN if silent)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return next_bin_probability(windows) / windows.mean(axis=(0, 2))
+
+
+def adjacent_logit_correlation(logits: np.ndarray) -> np.ndarray:
+    """Per neuron, the correlation across latent draws of the logits of bins ``t`` and ``t+1``.
+
+    ``logits`` is ``(n_draws, N, T)``; the correlation is averaged over ``t``. Near 1, a
+    neuron's firing probability is smooth in time within every draw, so a spike makes the
+    next bin about as likely as itself: such a generator cannot make a refractory neuron.
+    """
+    a, b = logits[:, :, :-1], logits[:, :, 1:]
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (a * b).mean(axis=0) / (a.std(axis=0) * b.std(axis=0))
+    return np.nanmean(corr, axis=1)
 
 
 def retina_windows(data: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                         "has disjoint windows, 1,768; more resolve the lag profile)")
     args = parse_run_args(p, argv)
 
+    from spikegan_tf.gan.positions import latent_logits
     from spikegan_tf.gan.sampling import sample
     from spikegan_tf.statistics import autocorrelogram, isi_distribution
 
@@ -110,9 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     ref_isi = isi_distribution(train_windows)
     rates = train.mean(axis=0)
     sets = {"held-out (floor)": held_out}
+    smoothness = {}
     for run in args.run:
-        generator, _ = calibrated_generator(run, rates)
+        generator, config = calibrated_generator(run, rates)
         sets[run.name] = sample(generator, args.n_windows or len(held_out), seed=args.seed)
+        smoothness[run.name] = adjacent_logit_correlation(
+            latent_logits(generator, config, 8192, seed=args.seed))
+    refractory = np.flatnonzero(ref_burst < 1)  # a spike makes the next bin less likely
     result = {"benchmark": "acg_diagnosis", "machine": machine_record(), "n_bins": N_BINS,
               "n_windows": len(held_out), "train_acg": ref_acg[lags].tolist(),
               "train_isi": ref_isi[1:9].tolist(), "sets": {}}
@@ -131,7 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             "burstiness": burst.tolist(), "train_burstiness": ref_burst.tolist(),
             "burstiness_mae": float(np.nanmean(np.abs(burst - ref_burst))),
             "isi_minus_train": isi_diff[1:9].tolist(), "isi_mae": float(np.abs(isi_diff).mean()),
-            "worst_neurons": order[:5].tolist()}
+            "worst_neurons": order[:5].tolist(),
+            "refractory_neurons": refractory.tolist(),
+            "refractory_burstiness": burst[refractory].tolist()}
+        if label in smoothness:
+            result["sets"][label]["adjacent_logit_correlation"] = smoothness[label].tolist()
         print(f"{label:32s} {np.abs(diff).mean():7.4f}  " + " ".join(f"{v:+.3f}" for v in diff)
               + f"  odd - even lags {odd.mean() - even.mean():+.4f}")
         print(f"{'':32s} burstiness MAE {np.nanmean(np.abs(burst - ref_burst)):.2f} "
@@ -139,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{i}: {ref_burst[i]:.1f} -> {burst[i]:.1f}" for i in order[:3]))
         print(f"{'':32s} ISI MAE {np.abs(isi_diff).mean():.5f}; P(d) - train, d = 1..8: "
               + " ".join(f"{v:+.3f}" for v in isi_diff[1:9]))
+        print(f"{'':32s} refractory neurons (train burstiness < 1) "
+              + ", ".join(f"{i}: {ref_burst[i]:.2f} -> {burst[i]:.2f}" for i in refractory)
+              + (f"; adjacent-bin logit correlation, median over neurons "
+                 f"{np.nanmedian(smoothness[label]):.3f}" if label in smoothness else ""))
     write_result(args.out, result)
     return 0
 
