@@ -50,4 +50,4 @@ def test_mirrored_step_equals_default_strategy_step(lr_decay_steps):
     assert int(mirrored.step.numpy()) == int(single.step.numpy()) == steps
     if lr_decay_steps:  # both optimisers of the mirrored run are at the schedule's end
         for opt in (mirrored.g_optimizer, mirrored.d_optimizer):
-            assert float(opt._get_current_learning_rate()) == pytest.approx(0.0, abs=1e-12)
+            assert float(opt.learning_rate) == pytest.approx(0.0, abs=1e-12)
