@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.history import history_filter, history_spikes_tf
 from spikegan_tf.gan.positions import position_layer, with_position_offsets
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "float32_generator",
     "probs_function",
     "serving_function",
+    "spike_function",
     "condition_specs",
     "condition_names",
 ]
@@ -131,6 +133,7 @@ class GeneratorPlan:
     project_slope: float
     blocks: list[_Block] = field(default_factory=list)
     position_bias: np.ndarray | None = None  # (n_bins, n_neurons) logit offsets, if calibrated
+    history: np.ndarray | None = None  # (n_neurons, lags) spike-history filter, if any
 
 
 def _weights(layer: Any) -> list[np.ndarray]:
@@ -183,6 +186,10 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
             return None
         if np.any(kernel != 0) or np.any(zero != 0):
             return None
+        if history_filter(generator) is not None:  # its chain must add an exact zero too
+            (back,) = _weights(generator.get_layer("history_zero"))
+            if np.any(back != 0):
+                return None
         position_bias = bias.reshape(config.n_bins, config.n_neurons)
 
     wd, bd = _weights(project)
@@ -198,6 +205,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         project_bias=np.concatenate([bd, np.zeros(channels0, np.float32)]),
         project_slope=float(project_act.negative_slope),
         position_bias=position_bias,
+        history=history_filter(generator),
     )
     for conv, act in zip(convs, acts, strict=True):
         kernel, bias = _weights(conv)
@@ -219,7 +227,9 @@ def float32_generator(generator: Any, config: ModelConfig) -> Any:
 
     clone = build_generator(config, name=generator.name)
     if position_layer(generator) is not None:
-        clone = with_position_offsets(clone, config)
+        history = history_filter(generator)
+        clone = with_position_offsets(clone, config,
+                                      history_lags=0 if history is None else history.shape[1])
     clone.set_weights([np.asarray(w, np.float32) for w in generator.get_weights()])
     return clone
 
@@ -299,7 +309,9 @@ def serving_function(generator: Any, config: ModelConfig, *, lean: bool = True) 
 
     ``z`` is ``(batch, latent_dim)`` float32 standard-normal draws, ``u`` is
     ``(batch, n_neurons, n_bins)`` float32 uniform draws; ``spikes`` is
-    ``uint8(u < probs)``, both outputs in the package layout. Its attribute
+    ``uint8(u < probs)`` (drawn bin after bin with a spike-history filter,
+    :func:`spikegan_tf.gan.history.history_spikes_tf`), both outputs in the
+    package layout. Its attribute
     ``captured_variables`` lists the variables it reads (none for the
     polyphase graph, whose weights are constants).
 
@@ -315,6 +327,7 @@ def serving_function(generator: Any, config: ModelConfig, *, lean: bool = True) 
     import tensorflow as tf
 
     probs_of, variables = _probs_and_variables(generator, config, lean)
+    spikes_of = spike_function(generator)
     latent = int(generator.inputs[0].shape[-1])
     signature = [
         tf.TensorSpec([None, latent], tf.float32, name="z"),
@@ -326,12 +339,22 @@ def serving_function(generator: Any, config: ModelConfig, *, lean: bool = True) 
         @tf.function(input_signature=signature)
         def serve(z, u, *conditions):
             probs = tf.cast(probs_of([z, *conditions]), tf.float32)
-            return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
+            return {"probs": probs, "spikes": spikes_of(probs, u)}
     else:
         @tf.function(input_signature=signature)
         def serve(z, u):
             probs = tf.cast(probs_of(z), tf.float32)
-            return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
+            return {"probs": probs, "spikes": spikes_of(probs, u)}
 
     serve.captured_variables = variables  # what a SavedModel holding `serve` must track
     return serve
+
+
+def spike_function(generator: Any) -> Any:
+    """``(probs, u) -> uint8 spikes`` in TF ops: ``u < probs``, or bin after bin with a filter."""
+    import tensorflow as tf
+
+    history = history_filter(generator)
+    if history is None or not np.any(history):
+        return lambda probs, u: tf.cast(u < probs, tf.uint8)
+    return lambda probs, u: history_spikes_tf(probs, u, history)

@@ -43,11 +43,16 @@ SAMPLING_PROTOCOL = (
     "u = u_rng.random((n, n_neurons, n_bins), dtype=float32); "
     "spikes = uint8(u < probs)"
 )
+HISTORY_RULE = (
+    "for t in 0..n_bins-1: drive = sum over l = 1..min(lags, t) of filter[n][l-1] * "
+    "spikes[t-l]; q = probs[t] where drive == 0, else 1 / (1 + exp(-(log(probs[t]) - "
+    "log(1 - probs[t]) + drive))); spikes[t] = uint8(u[t] < q)  (float32)"
+)
 _FLAT_KEYS = ("n_neurons", "n_bins", "latent_dim", "bin_width", "layout", "package_version")
 
 
 def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
-                   graph: str = "keras") -> dict[str, Any]:
+                   graph: str = "keras", history: Any = None) -> dict[str, Any]:
     """Return the metadata dict of an export from a run's ``config.json`` content.
 
     Parameters
@@ -58,6 +63,10 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
         ``train`` sections.
     source : str, optional
         The run directory the model came from.
+    history : numpy.ndarray, optional
+        The generator's spike-history filter ``(n_neurons, lags)``
+        (:mod:`spikegan_tf.gan.history`): recorded with the rule that draws the
+        spikes from it, for users of ``probs``.
     graph : {"keras", "polyphase"}
         How the exported graph expresses the generator.
 
@@ -84,6 +93,12 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
                                "conditions.classes[i]")
         if model.get("n_covariates"):
             inputs["covariates"] = "float32 (batch, n_bins, n_covariates) covariates per bin"
+    spikes = f"uint8 {LAYOUT} spikes, u < probs"
+    extra: dict[str, Any] = {}
+    if history is not None:
+        spikes = f"uint8 {LAYOUT} spikes, drawn bin after bin with spike_history"
+        extra["spike_history"] = {"lags": int(history.shape[1]), "rule": HISTORY_RULE,
+                                  "filter": [[float(v) for v in row] for row in history]}
     return {
         "schema": SCHEMA,
         "package": "spikegan_tf",
@@ -97,8 +112,9 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
         "conditions": conditions,
         "outputs": {
             "probs": f"float32 {LAYOUT} firing probabilities",
-            "spikes": f"uint8 {LAYOUT} spikes, u < probs",
+            "spikes": spikes,
         },
+        **extra,
         "sampling_protocol": SAMPLING_PROTOCOL,
         "graph": graph,
         "model": model,

@@ -107,8 +107,14 @@ class Parity(CheckedResult):
 
 def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: np.ndarray,
                    u: np.ndarray, *, atol: float = PROBS_ATOL,
-                   margin: float = SPIKE_MARGIN) -> Parity:
+                   margin: float = SPIKE_MARGIN, history: np.ndarray | None = None) -> Parity:
     """Compare an export's ``probs``/``spikes`` on draws ``u`` with the Keras ``ref_probs``.
+
+    With a spike-history filter ``history`` (:mod:`spikegan_tf.gan.history`),
+    the expected spikes are drawn bin after bin from ``ref_probs``; a bin is
+    compared where ``|q - u| > margin`` for it and for every earlier bin of its
+    (window, neuron) row, since one spike decided by rounding changes the
+    probabilities after it.
 
     Examples
     --------
@@ -131,7 +137,11 @@ def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: n
     diff = float(np.max(np.abs(probs - ref_probs))) if probs.size else 0.0
     if not np.isfinite(diff):
         diff = float("inf")
-    clear = np.abs(ref_probs - u) > margin
-    expected = (u < ref_probs).astype(np.uint8)
+    from spikegan_tf.gan.history import draw_spikes
+
+    expected, q = draw_spikes(ref_probs, u, history, return_q=True)
+    clear = np.abs(q - u) > margin
+    if history is not None:
+        clear = np.logical_and.accumulate(clear, axis=-1)
     mismatched = int(np.count_nonzero((spikes != expected) & clear))
     return Parity(fmt, int(ref_probs.shape[0]), diff, int(clear.sum()), mismatched, atol, margin)

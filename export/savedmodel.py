@@ -54,9 +54,10 @@ def sample_seeds(seed: Any) -> tuple[Any, Any]:
 def _servable(generator: Any, config: ModelConfig, metadata_path: str) -> Any:
     import tensorflow as tf
 
-    from .graph import float32_generator
+    from .graph import float32_generator, spike_function
 
     model = float32_generator(generator, config)
+    spikes_of = spike_function(generator)
     latent, neurons, bins = int(model.inputs[0].shape[-1]), config.n_neurons, config.n_bins
     module = tf.Module()
     module.generator = model
@@ -66,7 +67,7 @@ def _servable(generator: Any, config: ModelConfig, metadata_path: str) -> Any:
 
     def probs_and_spikes(z, u, conditions=()):
         probs = tf.cast(model([z, *conditions] if conditions else z, training=False), tf.float32)
-        return {"probs": probs, "spikes": tf.cast(u < probs, tf.uint8)}
+        return {"probs": probs, "spikes": spikes_of(probs, u)}
 
     module.serving_default = _serving_default(config, latent, probs_and_spikes)
     if config.conditional:
@@ -169,7 +170,8 @@ def write_savedmodel(generator: Any, config: ModelConfig, path: str | os.PathLik
 
 
 def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
-                      u: np.ndarray, conditions: dict[str, np.ndarray] | None = None) -> Parity:
+                      u: np.ndarray, conditions: dict[str, np.ndarray] | None = None, *,
+                      history: np.ndarray | None = None) -> Parity:
     """Reload the SavedModel, call both signatures and measure parity.
 
     ``serving_default`` on the protocol draws ``(z, u)`` is compared with the
@@ -193,7 +195,7 @@ def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndar
     cond = {k: tf.constant(v) for k, v in (conditions or {}).items()}
     out = serve(z=tf.constant(z), u=tf.constant(u), **cond)
     parity = measure_parity("savedmodel", ref_probs, out["probs"].numpy(),
-                            out["spikes"].numpy(), u)
+                            out["spikes"].numpy(), u, history=history)
     n = min(4, len(z))
     if cond:  # a conditional model samples one window per row of its conditions
         first = {k: v[:n] for k, v in cond.items()}

@@ -10,6 +10,7 @@ import pytest
 
 from spikegan_tf.cli import main
 from spikegan_tf.gan import rundir
+from spikegan_tf.gan.history import draw_spikes, history_filter
 from spikegan_tf.gan.sampling import sampling_streams
 
 TINY = ["--num-features", "8", "--latent-dim", "16", "--batch-size", "16", "--quiet"]
@@ -103,9 +104,12 @@ def test_sample_is_seeded_and_thresholdable(trained, capsys):
     assert main(["sample", "--run", str(run), "--n", "50", "--threshold", repr(thr),
                  "--out", str(d / "t.npy")]) == 0
     t = np.load(d / "t.npy")
-    clear = np.abs(p - thr) > 1e-6
-    assert clear.mean() > 0.95 and 0.3 < t.mean() < 0.7
-    np.testing.assert_array_equal(t[clear], (p > thr)[clear])
+    # with the published spike-history filter: u = threshold in every bin, drawn in order
+    u = np.full(p.shape, thr, np.float32)
+    expected, q = draw_spikes(p, u, history_filter(g), return_q=True)
+    clear = np.logical_and.accumulate(np.abs(q - thr) > 1e-6, axis=-1)
+    assert clear.mean() > 0.9 and 0.3 < t.mean() < 0.7
+    np.testing.assert_array_equal(t[clear], expected[clear])
 
 
 def test_sample_calibrate_shifts_rates_to_the_runs_training_rates(trained, capsys, tmp_path):

@@ -320,8 +320,8 @@ def test_parity_failure_is_an_error(run, tmp_path, monkeypatch):
 
     real = onnx_export.verify_onnx
 
-    def shifted(path, ref_probs, z, u, conditions=None):  # probabilities off by 1e-3
-        return real(path, ref_probs + np.float32(1e-3), z, u, conditions)
+    def shifted(path, ref_probs, z, u, conditions=None, **kw):  # probabilities off by 1e-3
+        return real(path, ref_probs + np.float32(1e-3), z, u, conditions, **kw)
 
     monkeypatch.setattr(onnx_export, "verify_onnx", shifted)
     with pytest.raises(ExportError, match="does not match the Keras generator"):

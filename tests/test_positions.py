@@ -161,7 +161,8 @@ def test_positions_resolve_per_model_and_refuse_where_they_cannot_apply():
 
 def test_run_publishes_the_positional_copy_and_trains_without_it(tmp_path):
     data = prepare_data(_ramp(256), CONV.n_bins, val_fraction=0.0)
-    trainer = Trainer(CONV, TrainConfig(batch_size=16, max_steps=3, eval_every=0, seed=2),
+    trainer = Trainer(CONV, TrainConfig(batch_size=16, max_steps=3, eval_every=0, seed=2,
+                                        calibrate_history=0),  # history: test_history.py
                       run_dir=tmp_path / "run", verbose=0)
     assert trainer.config.calibrate_positions
     trainer.fit(data)

@@ -65,6 +65,7 @@ _TRAIN_FLAGS = {
     "lr_decay_steps": "lr_decay_steps",
     "calibrate_rates": "calibrate_rates",
     "calibrate_positions": "calibrate_positions",
+    "calibrate_history": "calibrate_history",
     "checkpoint_every": "checkpoint_every",
     "checkpoint_minutes": "checkpoint_minutes",
     "keep_checkpoints": "keep_checkpoints",
@@ -221,6 +222,12 @@ def register(subparsers: Any) -> None:
                    help="with calibrated rates, also calibrate each neuron's rate in each bin "
                         "of the window, so the published model's time course is the training "
                         "windows' (default: on for unconditional conv and fc models)")
+    t.add_argument("--calibrate-history", type=Number("--calibrate-history", minimum=0),
+                   default=None, metavar="LAGS",
+                   help="with calibrated positions, also give the published model a "
+                        "per-neuron spike-history filter of LAGS bins, solved so that each "
+                        "neuron's autocorrelation is the training windows' (0: none; default: "
+                        "10 for unconditional conv models)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,

@@ -30,7 +30,8 @@ MAX_CALIBRATION_WINDOWS = 32768
 
 
 def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int | None = 0,
-                    max_windows: int = MAX_CALIBRATION_WINDOWS, positions: bool = False) -> Any:
+                    max_windows: int = MAX_CALIBRATION_WINDOWS, positions: bool = False,
+                    history_lags: int = 0) -> Any:
     """A copy of ``generator`` with its rates calibrated to ``data``'s training windows.
 
     A model with labels gets each label's logit offsets moved
@@ -59,6 +60,12 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
     positions : bool
         Also calibrate each (neuron, bin) of an unconditional ``"conv"`` or
         ``"fc"`` generator.
+    history_lags : int
+        With ``positions`` on a ``"conv"`` generator: also give it a
+        spike-history filter of this many lags per neuron, solved with the
+        offsets so that each neuron's autocorrelation at lags ``1..history_lags``
+        is the training windows' (:func:`spikegan_tf.gan.history.fit_history`,
+        on at most ``max_windows`` of them). 0: none.
 
     Returns
     -------
@@ -95,17 +102,36 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
             # the (neuron, bin) offsets set each neuron's mean rate too: no per-neuron pass first
             from spikegan_tf.statistics import time_course
 
+            history = history_lags if config.architecture == "conv" else 0
             if config.architecture == "conv":
-                copy = with_position_offsets(copy, config)
-            calibrate_position_offsets(copy, config, time_course(data.train), seed=seed)
+                copy = with_position_offsets(copy, config, history_lags=history)
+            target = time_course(data.train)
+            calibrate_position_offsets(copy, config, target, seed=seed)
+            if history:
+                from spikegan_tf.gan.history import fit_history
+
+                fit_history(copy, config, _subsample(data.train, config, max_windows, seed), target,
+                            seed=seed)
         else:
             calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
         return copy
+    keep = _keep(len(data.train.spikes), config, max_windows, seed)
     windows, conditions = data.train.spikes, data.conditions
-    limit = calibration_samples(config, max_windows)  # fewer for large populations
-    if len(windows) > limit:
-        keep = np.sort(np.random.default_rng(seed).choice(len(windows), limit,
-                                                          replace=False))
+    if keep is not None:
         windows, conditions = windows[keep], conditions.take(keep)
     calibrate_label_offsets(copy, config, windows, conditions, seed=seed)
     return copy
+
+
+def _keep(n: int, config: ModelConfig, max_windows: int, seed: int | None) -> np.ndarray | None:
+    """Sorted indices of a seeded subsample of ``n`` windows, or ``None`` to keep them all."""
+    limit = calibration_samples(config, max_windows)  # fewer for large populations
+    if n <= limit:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+
+
+def _subsample(src: Any, config: ModelConfig, max_windows: int, seed: int | None) -> Any:
+    """Windows ``(n, N, T)`` of a :class:`~spikegan_tf.data.source.WindowedSpikes`, subsampled."""
+    keep = _keep(src.shape[0], config, max_windows, seed)
+    return src.windows() if keep is None else src.take(keep)

@@ -19,6 +19,7 @@ from keras import layers
 
 from spikegan_tf.gan.conditioning import _conditioned_logits, _inputs, condition_inputs
 from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.history import draw_spikes, history_filter
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
@@ -293,6 +294,10 @@ def set_output_bias(generator: Any, config: ModelConfig, firing_probability: Any
     layer.bias.assign(logit.astype(layer.bias.dtype))
 
 
+#: Fixed-point steps of :func:`calibrate_output_bias` for a generator with a spike-history filter.
+HISTORY_RATE_STEPS = 12
+
+
 def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probability: Any, *,
                           n_samples: int = 8192, seed: int | None = 0,
                           batch_size: int = 1024) -> np.ndarray:
@@ -305,6 +310,9 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     probability over ``n_samples`` latent draws and all bins equal to
     ``firing_probability[n]`` (a monotone 1-D root, solved exactly); the
     network's weights, and so the shape of its correlations, are untouched.
+    A generator with a spike-history filter (:mod:`spikegan_tf.gan.history`)
+    then takes :data:`HISTORY_RATE_STEPS` fixed-point steps in logit space, so
+    that its *spikes*, drawn with the filter, fire at those rates.
 
     Parameters
     ----------
@@ -350,6 +358,16 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
         a = logits[:, n, :].ravel()
         shift[n] = brentq(lambda d, a=a, r=target[n]: expit(a + d).mean() - r, -40.0, 40.0,
                           xtol=1e-10)
+    history = history_filter(generator)
+    if history is not None and np.any(history):  # the spikes' rates, drawn with the filter
+        from scipy.special import logit
+
+        u = np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(7,))).random(
+            logits.shape, dtype=np.float32)
+        for _ in range(HISTORY_RATE_STEPS):
+            probs = expit(logits + shift[None, :, None]).astype(np.float32)
+            rate = draw_spikes(probs, u, history, return_q=True)[1].mean(axis=(0, 2))
+            shift += logit(target) - logit(np.clip(rate.astype(np.float64), 1e-6, 1 - 1e-6))
     layer = output_bias_layer(generator, config)
     delta = np.repeat(shift, config.n_bins) if config.architecture == "fc" else shift
     layer.bias.assign((layer.bias.numpy() + delta).astype(layer.bias.dtype))

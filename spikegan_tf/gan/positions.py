@@ -45,11 +45,18 @@ def position_layer(generator: Any) -> Any | None:
         return None
 
 
-def with_position_offsets(generator: Any, config: ModelConfig) -> Any:
+def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: int = 0) -> Any:
     """A model computing ``generator`` with a (zero) positional logit offset before its sigmoid.
 
     The new model shares ``generator``'s layers (copy it first to keep the
-    original apart). A model that already has the offset is returned as is.
+    original apart). A model that already has the offset (and the filter
+    asked for) is returned as is; one with the offset alone is rebuilt around
+    the same logits, its offsets kept.
+
+    With ``history_lags``, it also carries a (zero) spike-history filter of
+    that many lags per neuron (:mod:`spikegan_tf.gan.history`): the bias of a
+    frozen layer fed the offsets' exact zero, whose output is multiplied back to
+    zero, so the probabilities are unchanged.
 
     Parameters
     ----------
@@ -75,19 +82,33 @@ def with_position_offsets(generator: Any, config: ModelConfig) -> Any:
     import keras
     from keras import layers
 
-    if position_layer(generator) is not None:
+    from spikegan_tf.gan.history import HISTORY_LAYER, history_filter
+
+    existing = position_layer(generator)
+    if existing is not None and (not history_lags or history_filter(generator) is not None):
         return generator
     if config.architecture != "conv" or config.conditional:
         raise ValueError("positional offsets are built for unconditional 'conv' generators; "
                          f"received architecture={config.architecture!r}"
                          f"{' with conditions' if config.conditional else ''}.")
-    sigmoid = generator.get_layer("sigmoid")
-    logits = sigmoid.input  # (batch, n_bins, n_neurons)
-    dtype = sigmoid.input.dtype
+    if existing is not None:  # rebuild around the logits, keeping the offsets
+        logits = generator.get_layer("positioned_logits").input[0]
+        kept = existing.get_weights()
+    else:
+        logits = generator.get_layer("sigmoid").input  # (batch, n_bins, n_neurons)
+        kept = None
+    dtype = logits.dtype
     z = generator.inputs[0]
     size = config.n_bins * config.n_neurons
     zero = layers.Dense(1, use_bias=False, kernel_initializer="zeros", trainable=False,
                         dtype=dtype, name="position_zero")(z)  # (batch, 1), exactly 0
+    if history_lags:
+        history = layers.Dense(history_lags * config.n_neurons, kernel_initializer="zeros",
+                               bias_initializer="zeros", trainable=False, dtype=dtype,
+                               name=HISTORY_LAYER)(zero)  # the filter, as its bias
+        back = layers.Dense(1, use_bias=False, kernel_initializer="zeros", trainable=False,
+                            dtype=dtype, name="history_zero")(history)  # exactly 0 again
+        zero = layers.Add(dtype=dtype, name="position_input")([zero, back])
     offset = layers.Dense(size, kernel_initializer="zeros", bias_initializer="zeros",
                           trainable=False, dtype=dtype, name=POSITION_LAYER)(zero)
     offset = layers.Reshape((config.n_bins, config.n_neurons), dtype=dtype,
@@ -95,7 +116,10 @@ def with_position_offsets(generator: Any, config: ModelConfig) -> Any:
     h = layers.Add(dtype=dtype, name="positioned_logits")([logits, offset])
     h = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(h)
     probs = layers.Permute((2, 1), dtype="float32", name="probs")(h)
-    return keras.Model(z, probs, name=generator.name)
+    model = keras.Model(z, probs, name=generator.name)
+    if kept is not None:
+        model.get_layer(POSITION_LAYER).set_weights(kept)
+    return model
 
 
 #: The calibrations' latent draws hold at most this many bytes of float64 logits: 16,384

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
+from spikegan_tf.gan.history import draw_spikes, history_filter
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["sample", "sampling_streams", "default_chunk", "iter_sample_chunks", "raster_block",
@@ -267,6 +268,7 @@ def iter_sample_chunks(
     latent_dim = int(generator.inputs[0].shape[-1])
     z_rng, u_rng = sampling_streams(seed)
     predict = _predict(generator)
+    history = history_filter(generator)  # spikes drawn bin after bin with it
     done = 0
     while done < n_samples:
         m = min(chunk_size, n_samples - done)
@@ -275,9 +277,9 @@ def iter_sample_chunks(
         probs = np.asarray(predict(inputs), dtype=np.float32)
         if threshold is None:
             u = u_rng.random((m, n_neurons, n_bins), dtype=np.float32)
-            spikes = (u < probs).view(np.uint8)
-        else:
-            spikes = (probs > threshold).view(np.uint8)
+        else:  # u = threshold everywhere: without history, spikes = probs > threshold
+            u = np.full(probs.shape, threshold, np.float32)
+        spikes = draw_spikes(probs, u, history)
         yield (spikes, probs) if return_probs else spikes
         done += m
 
@@ -295,7 +297,8 @@ def sample(
     """Draw ``n_samples`` binary windows ``(n, n_neurons, n_bins)`` from a generator.
 
     Spikes are Bernoulli draws from the generator's firing probabilities
-    (``u < p`` with ``u`` uniform), computed ``chunk_size`` windows at a time,
+    (``u < p`` with ``u`` uniform; bin after bin with the filter of a generator
+    that has one, :mod:`spikegan_tf.gan.history`), computed ``chunk_size`` windows at a time,
     so the working memory is a few chunks whatever ``n_samples`` is.
 
     Parameters
@@ -310,7 +313,8 @@ def sample(
         Windows generated per generator call (default: :func:`default_chunk`,
         8192 windows or fewer, so that a chunk holds at most 2**24 bins).
     threshold : float, optional
-        Deterministic spikes ``p > threshold`` instead of Bernoulli draws.
+        Deterministic spikes ``p > threshold`` instead of Bernoulli draws
+        (with a spike-history filter: ``q > threshold``, ``q`` drawn bin after bin).
     out : numpy.ndarray, optional
         Preallocated uint8 array (e.g. ``np.lib.format.open_memmap``) to fill;
         lets a million windows go straight to disk.

@@ -67,6 +67,7 @@ _CONSTRAINTS = {
     "lr_decay_steps": [Integer(min=1), None],
     "calibrate_rates": [Boolean(), None],
     "calibrate_positions": [Boolean(), None],
+    "calibrate_history": [Integer(min=0), None],
 }
 #: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``).
 #: Averaging: measured better for conditional models (``benchmarks/results/conditional_tuned/``),
@@ -171,6 +172,16 @@ class TrainConfig:
         Unconditional ``"conv"`` and ``"fc"`` generators only (the
         ``"temporal"`` one is stationary by construction). ``None`` (the
         default) turns it on for those whenever rates are calibrated.
+    calibrate_history : int, optional
+        With ``calibrate_positions`` on a ``"conv"`` generator, also give the
+        published generator a spike-history filter of this many lags per
+        neuron, solved with the offsets so that each neuron's autocorrelation at
+        lags ``1..calibrate_history`` is the training windows'; its spikes are
+        then drawn bin after bin (:mod:`spikegan_tf.gan.history`). A window
+        generator draws its bins independently given the latent draw and cannot
+        make a refractory or a bursting neuron. ``0``: none. ``None`` (the
+        default): ``spikegan_tf.gan.history.DEFAULT_HISTORY_LAGS`` (10) where
+        positions are calibrated on a ``"conv"`` generator, else 0.
 
     Examples
     --------
@@ -208,6 +219,7 @@ class TrainConfig:
     lr_decay_steps: int | None = None
     calibrate_rates: bool | None = None
     calibrate_positions: bool | None = None
+    calibrate_history: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps is _UNSET:  # not given: a step cap only without a time budget
@@ -236,6 +248,12 @@ class TrainConfig:
         if self.calibrate_positions is None:
             rates = auto.get("calibrate_rates", self.calibrate_rates)
             auto["calibrate_positions"] = bool(rates and positional(model_config))
+        if self.calibrate_history is None:
+            from spikegan_tf.gan.history import DEFAULT_HISTORY_LAGS
+
+            positions = auto.get("calibrate_positions", self.calibrate_positions)
+            conv = model_config.architecture == "conv"
+            auto["calibrate_history"] = DEFAULT_HISTORY_LAGS if positions and conv else 0
         return dataclasses.replace(self, **auto) if auto else self
 
     def to_dict(self) -> dict[str, Any]:

@@ -114,6 +114,12 @@ class Trainer(WGANGPStep):
                               f"calibrate_rates={train_config.calibrate_rates}, architecture="
                               f"{model_config.architecture!r}"
                               f"{' with conditions' if model_config.conditional else ''}.")
+        if train_config.calibrate_history and not (train_config.calibrate_positions
+                                                   and model_config.architecture == "conv"):
+            raise ConfigError("`calibrate_history` needs `calibrate_positions` and an "
+                              "unconditional 'conv' generator; received calibrate_positions="
+                              f"{train_config.calibrate_positions}, architecture="
+                              f"{model_config.architecture!r}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
@@ -273,7 +279,8 @@ class Trainer(WGANGPStep):
 
             self._published = (step, calibrated_copy(
                 self.sampling_generator, self.model_config, self._calibration_data,
-                seed=self.config.seed, positions=self.config.calibrate_positions))
+                seed=self.config.seed, positions=self.config.calibrate_positions,
+                history_lags=self.config.calibrate_history))
         return self._published[1]
 
     def _use_data(self, data: TrainingData) -> None:

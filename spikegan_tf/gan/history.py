@@ -1,0 +1,234 @@
+"""Spike history: a per-neuron post-spike filter, drawn bin after bin.
+
+A window generator gives every (neuron, bin) a firing probability ``p`` and
+the bins are drawn independently given the latent draw. Its probabilities are
+smooth in time (adjacent bins' logits correlate at 0.97-0.99 on the retina,
+``benchmarks/results/lrdecay_screen/acg.json``), so a spike makes the next bins
+*more* likely for every neuron: no such model can make a refractory neuron, or
+the dip-then-rebound of a bursting one (``benchmarks/acg_diagnosis.py``). The
+published generator can carry a filter ``h`` of ``L`` lags per neuron, a
+generalised linear model's post-spike term (Pillow et al. 2008), and its spikes
+are drawn in time order::
+
+    drive[n, t] = sum_{l = 1..min(L, t)} h[n, l - 1] * x[n, t - l]
+    q[n, t] = p[n, t]                                  where drive == 0
+            = 1 / (1 + exp(-(logit p[n, t] + drive)))  elsewhere
+    x[n, t] = u[n, t] < q[n, t]
+
+with the window's uniforms ``u`` of the ordinary protocol, so a model without
+history (or a window without a spike in reach) draws exactly ``u < p``. The
+filter is not trained: :func:`fit_history` solves it after training, with the
+positional offsets, so that each neuron's rate in each bin and its
+autocorrelogram at lags ``1..L`` are the training windows' (like the rate
+calibration, a correction the critic cannot ask for, stated as such wherever a
+result uses it).
+
+The filter lives in the generator as the bias of a frozen ``Dense`` layer
+(:data:`HISTORY_LAYER`, fed the positional offsets' exact zero, its output
+multiplied back to zero), so the model keeps built-in layers only and loads in
+safe mode; :func:`draw_spikes` (numpy) and :func:`history_spikes_tf` (the
+exported graphs) compute the same recursion in float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spikegan_tf.gan.config import ModelConfig
+
+__all__ = ["HISTORY_LAYER", "DEFAULT_HISTORY_LAGS", "history_filter", "draw_spikes",
+           "history_spikes_tf", "neuron_autocorrelation", "fit_history"]
+
+#: Name of the frozen layer whose bias holds the filter ``(lags * n_neurons,)``, lag-major.
+HISTORY_LAYER = "spike_history"
+#: Lags of the filter when a calibration asks for one: those of the autocorrelogram statistic.
+DEFAULT_HISTORY_LAGS = 10
+
+
+def history_filter(generator: Any) -> np.ndarray | None:
+    """The generator's filter ``h (n_neurons, lags)`` in float32, or ``None`` without one.
+
+    Examples
+    --------
+    >>> from spikegan_tf.gan.networks import build_generator
+    >>> history_filter(build_generator(ModelConfig(n_neurons=2, n_bins=8, num_features=4))) is None
+    True
+    """
+    try:
+        layer = generator.get_layer(HISTORY_LAYER)
+    except (ValueError, AttributeError):  # no such layer, or not a Keras model
+        return None
+    bias = np.asarray(layer.bias, dtype=np.float32)
+    n_neurons = int(generator.outputs[0].shape[1])
+    return np.ascontiguousarray(bias.reshape(-1, n_neurons).T)
+
+
+def _logits32(probs: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(probs) - np.log(np.float32(1) - probs)
+
+
+def draw_spikes(probs: Any, u: Any, h: np.ndarray | None, *,
+                return_q: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Spikes ``(n, N, T)`` uint8 from probabilities and uniforms, with the filter ``h``.
+
+    ``h`` is ``(N, L)`` (``None``: plain ``u < probs``). With ``return_q``, also
+    the probabilities the spikes were drawn with ``(n, N, T)`` float32.
+
+    Examples
+    --------
+    >>> p = np.full((1, 1, 4), 0.5, np.float32)
+    >>> u = np.array([[[0.1, 0.55, 0.4, 0.6]]], np.float32)
+    >>> draw_spikes(p, u, None)[0, 0].tolist()
+    [1, 0, 1, 0]
+    >>> draw_spikes(p, u, np.array([[-10.0]], np.float32))[0, 0].tolist()  # refractory
+    [1, 0, 1, 0]
+    >>> draw_spikes(p, u, np.array([[10.0]], np.float32))[0, 0].tolist()  # bursty
+    [1, 1, 1, 1]
+    """
+    p = np.asarray(probs, dtype=np.float32)
+    u = np.asarray(u, dtype=np.float32)
+    if h is None or h.size == 0 or not np.any(h):
+        spikes = (u < p).view(np.uint8)
+        return (spikes, p) if return_q else spikes
+    h = np.asarray(h, dtype=np.float32)
+    logit = _logits32(p)
+    n_bins, lags = p.shape[2], h.shape[1]
+    x = np.zeros(p.shape, np.float32)
+    q = np.empty(p.shape, np.float32) if return_q else None
+    one = np.float32(1)
+    for t in range(n_bins):
+        drive = np.zeros(p.shape[:2], np.float32)
+        for lag in range(1, min(lags, t) + 1):
+            drive = drive + h[:, lag - 1] * x[:, :, t - lag]
+        with np.errstate(over="ignore"):
+            qt = np.where(drive == 0, p[:, :, t],
+                          one / (one + np.exp(-(logit[:, :, t] + drive))))
+        x[:, :, t] = u[:, :, t] < qt
+        if q is not None:
+            q[:, :, t] = qt
+    spikes = x.astype(np.uint8)
+    return (spikes, q) if return_q else spikes
+
+
+def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:
+    """:func:`draw_spikes` in TensorFlow ops (unrolled over the window's bins): uint8 spikes.
+
+    Examples
+    --------
+    >>> import tensorflow as tf
+    >>> p = np.full((1, 1, 4), 0.5, np.float32)
+    >>> u = np.array([[[0.1, 0.55, 0.4, 0.6]]], np.float32)
+    >>> history_spikes_tf(tf.constant(p), tf.constant(u), np.array([[10.0]], np.float32)).numpy()
+    array([[[1, 1, 1, 1]]], dtype=uint8)
+    """
+    import tensorflow as tf
+
+    h = np.asarray(h, dtype=np.float32)
+    n_bins, lags = int(probs.shape[-1]), h.shape[1]
+    logit = tf.math.log(probs) - tf.math.log(1.0 - probs)
+    xs: list[Any] = []
+    for t in range(n_bins):
+        p_t = probs[:, :, t]
+        drive = tf.zeros_like(p_t)
+        for lag in range(1, min(lags, t) + 1):
+            drive = drive + h[:, lag - 1] * xs[t - lag]
+        q = tf.where(tf.equal(drive, 0.0), p_t, 1.0 / (1.0 + tf.exp(-(logit[:, :, t] + drive))))
+        xs.append(tf.cast(u[:, :, t] < q, tf.float32))
+    return tf.cast(tf.stack(xs, axis=-1), tf.uint8)
+
+
+def neuron_autocorrelation(windows: np.ndarray, lags: int, *, chunk: int = 4096) -> np.ndarray:
+    """Per neuron, coincidences at lags ``1..lags`` inside windows over its spikes ``(N, lags)``.
+
+    The per-neuron terms of :func:`spikegan_tf.statistics.autocorrelogram`
+    (``"counts"`` summed over neurons, divided by the spikes). A neuron without
+    spikes gets 0.
+
+    Examples
+    --------
+    >>> x = np.array([[[1, 1, 0, 1], [0, 0, 0, 0]]], np.uint8)
+    >>> neuron_autocorrelation(x, 2).tolist()
+    [[0.3333333333333333, 0.3333333333333333], [0.0, 0.0]]
+    """
+    n, n_neurons, n_bins = windows.shape
+    coinc = np.zeros((n_neurons, lags))
+    spikes = np.zeros(n_neurons)
+    for i in range(0, n, chunk):
+        x = np.asarray(windows[i:i + chunk], dtype=np.float32)
+        spikes += x.sum(axis=(0, 2))
+        for lag in range(1, lags + 1):
+            coinc[:, lag - 1] += (x[:, :, :-lag] * x[:, :, lag:]).sum(axis=(0, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(spikes[:, None] > 0, coinc / spikes[:, None], 0.0)
+
+
+def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int) -> np.ndarray:
+    """:func:`neuron_autocorrelation` with ``x(t + l)`` replaced by its probability ``q``.
+
+    ``E[x(t) x(t + l)] = E[x(t) q(t + l)]`` (``q(t + l)`` is drawn given the
+    past, ``x(t)`` included), with less sampling noise.
+    """
+    coinc = np.stack([(x[:, :, :-lag] * q[:, :, lag:]).sum(axis=(0, 2))
+                      for lag in range(1, lags + 1)], axis=1)
+    spikes = q.sum(axis=(0, 2))
+    return (coinc + 0.5) / (spikes[:, None] + 0.5)
+
+
+def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_course: Any, *,
+                n_samples: int = 8192, seed: int | None = 0, iterations: int = 25,
+                damping: float = 0.7, bound: float = 8.0) -> dict[str, Any]:
+    """Solve the filter and the positional offsets of ``generator`` (in place).
+
+    ``generator`` has both layers (:func:`spikegan_tf.gan.positions.with_position_offsets`
+    with ``history_lags``). With common random numbers (``n_samples`` latent
+    and uniform draws from ``seed``), alternate fixed-point steps in logit
+    space: each (neuron, bin) offset moves by ``logit(target) - logit(rate)``,
+    each filter tap by ``damping * log(target / generated)`` of the neuron's
+    autocorrelation at that lag (:func:`neuron_autocorrelation` of
+    ``windows``), clipped to ``[-bound, bound]``.
+
+    Returns
+    -------
+    dict
+        ``rate_error`` (largest relative error of a (neuron, bin) rate) and
+        ``autocorrelation_error`` (mean absolute error over neurons and lags) at
+        the last iteration, and ``iterations``.
+    """
+    from scipy.special import expit, logit
+
+    from spikegan_tf.gan.positions import latent_logits, position_layer
+
+    h0 = history_filter(generator)
+    positions = position_layer(generator)
+    if h0 is None or positions is None:
+        raise ValueError("the generator has no spike-history filter; build it with "
+                         "`with_position_offsets(..., history_lags=L)` first.")
+    lags = h0.shape[1]
+    target_rate = np.clip(np.asarray(time_course, dtype=np.float64), 1e-6, 1 - 1e-6)
+    target = neuron_autocorrelation(windows, lags)
+    history = generator.get_layer(HISTORY_LAYER)
+    history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
+    base = latent_logits(generator, config, n_samples, seed).astype(np.float32)
+    u = np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(7,))).random(
+        base.shape, dtype=np.float32)
+    offsets = np.zeros((config.n_neurons, config.n_bins), np.float32)
+    h = np.zeros((config.n_neurons, lags), np.float32)
+    active = target.sum(axis=1) > 0  # neurons with coincidences to match
+    rate_err = acg_err = float("nan")
+    for _ in range(iterations):
+        x, q = draw_spikes(expit(base + offsets).astype(np.float32), u, h, return_q=True)
+        rate = np.clip(q.mean(axis=0, dtype=np.float64), 1e-6, 1 - 1e-6)
+        rate_err = float(np.max(np.abs(rate / target_rate - 1)))
+        offsets += (logit(target_rate) - logit(rate)).astype(np.float32)
+        generated = _expected_autocorrelation(x, q, lags)
+        acg_err = float(np.mean(np.abs(generated - target)[active]))
+        step = damping * np.log((target + 1e-4) / (generated + 1e-4))
+        h = np.clip(h + np.where(active[:, None], np.clip(step, -1, 1), 0), -bound, bound)
+        h = h.astype(np.float32)
+    positions.bias.assign((positions.bias.numpy() + offsets.T.ravel()).astype(
+        positions.bias.dtype))
+    history.bias.assign(h.T.ravel().astype(history.bias.dtype))
+    return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}

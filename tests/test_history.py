@@ -1,0 +1,227 @@
+"""Spike history: the per-neuron post-spike filter of the published generator."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.export.graph import float32_generator, plan_generator, serving_function
+from spikegan_tf.export.parity import measure_parity
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.calibration import calibrated_copy
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.history import (
+    HISTORY_LAYER,
+    draw_spikes,
+    history_filter,
+    history_spikes_tf,
+    neuron_autocorrelation,
+)
+from spikegan_tf.gan.networks import build_generator
+from spikegan_tf.gan.positions import POSITION_LAYER, position_layer, with_position_offsets
+from spikegan_tf.gan.sampling import sample, sampling_streams
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
+from spikegan_tf.statistics import autocorrelogram
+
+CONV = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+
+
+def _randomized(cfg: ModelConfig = CONV, seed: int = 1, scale: float = 0.3):
+    g = build_generator(cfg)
+    rng = np.random.default_rng(seed)
+    g.set_weights([rng.normal(0, scale, w.shape).astype(np.float32) for w in g.get_weights()])
+    return g
+
+
+def _with_filter(h: np.ndarray, seed: int = 1):
+    """A positional generator with random offsets and the filter ``h (3, L)``."""
+    g = with_position_offsets(_randomized(seed=seed), CONV, history_lags=h.shape[1])
+    pos = g.get_layer(POSITION_LAYER)
+    pos.bias.assign(np.random.default_rng(seed + 10).normal(0, 0.5, pos.bias.shape))
+    g.get_layer(HISTORY_LAYER).bias.assign(h.T.ravel().astype(np.float32))
+    return g
+
+
+def _oracle(p: np.ndarray, u: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The recursion written out element by element, in float64."""
+    x = np.zeros(p.shape, np.uint8)
+    for s in range(p.shape[0]):
+        for n in range(p.shape[1]):
+            for t in range(p.shape[2]):
+                drive = sum(float(h[n, lag - 1]) * x[s, n, t - lag]
+                            for lag in range(1, min(h.shape[1], t) + 1))
+                q = p[s, n, t] if drive == 0 else 1 / (1 + np.exp(-(np.log(p[s, n, t] / (
+                    1 - p[s, n, t])) + drive)))
+                x[s, n, t] = u[s, n, t] < q
+    return x
+
+
+def _refractory_windows(n: int = 3000, seed: int = 0) -> np.ndarray:
+    """Neuron 0 cannot fire in the bin after a spike; neuron 1 bursts; neuron 2 is Poisson."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 3, CONV.n_bins), np.uint8)
+    for t in range(CONV.n_bins):
+        prev = x[:, :, t - 1] if t else np.zeros((n, 3), np.uint8)
+        p = np.where(prev == 1, [0.0, 0.6, 0.2], [0.3, 0.1, 0.2])
+        x[:, :, t] = rng.random((n, 3)) < p
+    return x
+
+
+def test_draw_spikes_follows_the_recursion_and_is_plain_without_a_filter():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.02, 0.98, (40, 3, 8)).astype(np.float32)
+    u = rng.random((40, 3, 8), dtype=np.float32)
+    h = rng.normal(0, 2, (3, 4)).astype(np.float32)
+    x, q = draw_spikes(p, u, h, return_q=True)
+    clear = np.abs(q - u) > 1e-5  # float32 against float64: only rounding may differ
+    assert clear.mean() > 0.99
+    assert np.array_equal(x[clear.all(axis=(1, 2))], _oracle(p, u, h)[clear.all(axis=(1, 2))])
+    assert np.array_equal(draw_spikes(p, u, None), (u < p).astype(np.uint8))
+    assert np.array_equal(draw_spikes(p, u, np.zeros((3, 4), np.float32)), u < p)
+    assert 0 < np.mean(x != (u < p)) < 0.5  # the filter changed some spikes, not all
+
+
+def test_numpy_and_tensorflow_draws_agree():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.01, 0.99, (200, 3, 8)).astype(np.float32)
+    u = rng.random((200, 3, 8), dtype=np.float32)
+    h = rng.normal(0, 2, (3, 5)).astype(np.float32)
+    expected = draw_spikes(p, u, h)
+    got = history_spikes_tf(tf.constant(p), tf.constant(u), h).numpy()
+    assert got.dtype == np.uint8
+    assert np.array_equal(got, expected)
+
+
+def test_neuron_autocorrelation_is_the_autocorrelogram_per_neuron():
+    x = _refractory_windows(500)
+    per = neuron_autocorrelation(x, 3, chunk=128)
+    counts = autocorrelogram(x, 3, normalize="counts")
+    spikes = x.sum(axis=(0, 2))
+    np.testing.assert_allclose((per * spikes[:, None]).sum(axis=0), counts[4:], rtol=1e-12)
+    assert per[0, 0] == 0.0 and per[1, 0] > 0.4  # refractory, bursty
+
+
+def test_filter_layer_changes_no_probability_and_survives_safe_mode(tmp_path):
+    base = with_position_offsets(_randomized(), CONV)
+    pos = base.get_layer(POSITION_LAYER)
+    pos.bias.assign(np.random.default_rng(3).normal(0, 0.5, pos.bias.shape))
+    g = with_position_offsets(base, CONV, history_lags=2)  # rebuilt, offsets kept
+    assert history_filter(base) is None
+    np.testing.assert_array_equal(history_filter(g), np.zeros((3, 2), np.float32))
+    np.testing.assert_array_equal(position_layer(g).bias.numpy(), pos.bias.numpy())
+    g.get_layer(HISTORY_LAYER).bias.assign(np.arange(6, dtype=np.float32))
+    np.testing.assert_array_equal(history_filter(g), [[0, 3], [1, 4], [2, 5]])
+    z = np.random.default_rng(0).standard_normal((16, 8)).astype(np.float32)
+    assert np.array_equal(g(z).numpy(), base(z).numpy())
+    path = tmp_path / "generator.keras"
+    rundir.save_model(g, path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(history_filter(loaded), history_filter(g))
+    assert np.array_equal(loaded(z).numpy(), g(z).numpy())
+    assert with_position_offsets(loaded, CONV, history_lags=2) is loaded
+
+
+def test_sample_draws_with_the_filter_on_the_protocol_streams():
+    h = np.array([[-8.0, 0.0], [3.0, 1.0], [0.0, 0.0]], np.float32)
+    g = _with_filter(h)
+    x = sample(g, 64, seed=5, chunk_size=32)
+    z_rng, u_rng = sampling_streams(5)
+    expected = []
+    for _ in range(2):  # chunk by chunk, as the protocol draws them
+        z = z_rng.standard_normal((32, 8), dtype=np.float32)
+        u = u_rng.random((32, 3, 8), dtype=np.float32)
+        expected.append(draw_spikes(g(z).numpy(), u, h))
+    assert np.array_equal(x, np.concatenate(expected))
+    assert not np.any(x[:, 0, 1:] & x[:, 0, :-1])  # h = -8: neuron 0 ~never fires twice in a row
+    assert np.any(x[:, 1, 1:] & x[:, 1, :-1])
+    threshold = sample(g, 16, seed=5, threshold=0.5)
+    z = sampling_streams(5)[0].standard_normal((16, 8), dtype=np.float32)
+    assert np.array_equal(threshold, draw_spikes(g(z).numpy(), np.full((16, 3, 8), 0.5,
+                                                                      np.float32), h))
+
+
+def test_fit_history_learns_refractoriness_and_bursts_and_keeps_rates():
+    x = _refractory_windows()
+    data = prepare_data(x, CONV.n_bins, val_fraction=0.0)
+    g = _randomized()
+    plain = calibrated_copy(g, CONV, data, seed=0, positions=True)
+    fitted = calibrated_copy(g, CONV, data, seed=0, positions=True, history_lags=3)
+    assert history_filter(plain) is None and history_filter(g) is None
+    h = history_filter(fitted)
+    assert h[0, 0] < -3 and h[1, 0] > 1  # inhibitory for the refractory neuron, not the burster
+    target = neuron_autocorrelation(x, 1)[:, 0]
+    new = neuron_autocorrelation(sample(fitted, 4000, seed=9), 1)[:, 0]
+    old = neuron_autocorrelation(sample(plain, 4000, seed=9), 1)[:, 0]
+    assert np.all(np.abs(new - target) < 0.03)
+    assert np.abs(old - target).max() > 0.2  # without the filter they cannot be matched
+    rates = sample(fitted, 4000, seed=9).mean(axis=(0, 2))
+    np.testing.assert_allclose(rates, x.mean(axis=(0, 2)), atol=0.01)
+
+
+def test_exports_draw_the_same_spikes(tmp_path):
+    h = np.array([[-4.0, 1.0], [2.0, -1.0], [0.5, 0.0]], np.float32)
+    g = _with_filter(h)
+    plan = plan_generator(g, CONV)
+    assert plan is not None and np.array_equal(plan.history, h)
+    z = np.random.default_rng(0).standard_normal((128, 8)).astype(np.float32)
+    u = np.random.default_rng(1).random((128, 3, 8), dtype=np.float32)
+    ref = g(z).numpy()
+    for lean in (True, False):
+        out = serving_function(g, CONV, lean=lean)(z, u)
+        parity = measure_parity("tf", ref, out["probs"].numpy(), out["spikes"].numpy(), u,
+                                history=h)
+        assert parity.ok and parity.spikes_compared > 0.95 * ref.size
+    assert history_filter(float32_generator(g, CONV)) is not None
+
+
+def test_measure_parity_with_a_filter_skips_what_follows_a_rounding_decision():
+    p = np.full((1, 1, 3), 0.5, np.float32)
+    h = np.array([[5.0]], np.float32)
+    u = np.array([[[0.5 - 1e-7, 0.9, 0.2]]], np.float32)  # bin 0 decided by rounding
+    expected = draw_spikes(p, u, h)  # [1, 1, 1]: the burst follows the first spike
+    other = np.array([[[0, 0, 1]]], np.uint8)  # an export that rounded bin 0 the other way
+    parity = measure_parity("x", p, p, other, u, history=h)
+    assert parity.spikes_compared == 0 and parity.ok  # nothing after it can be compared
+    clear = np.array([[[0.1, 0.9, 0.2]]], np.float32)
+    wrong = measure_parity("x", p, p, np.array([[[1, 0, 1]]], np.uint8), clear, history=h)
+    assert expected.tolist() == [[[1, 1, 1]]]
+    assert wrong.spikes_compared == 3 and wrong.spikes_mismatched == 1
+
+
+def test_onnx_export_and_runtime_give_the_keras_spikes(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from spikegan_tf.export.bundle import export_run
+    from spikegan_tf.export.runtime import Sampler
+
+    h = np.array([[-6.0, 0.5], [2.0, 0.0], [0.0, -1.0]], np.float32)
+    g = _with_filter(h)
+    run = tmp_path / "run"
+    rundir.save_model(g, run / rundir.GENERATOR_FILE)
+    rundir.RunDir(run).write_config(CONV, data={"bin_width": 0.02, "source": "hand-made"})
+    result = export_run(run, tmp_path / "models", "onnx,savedmodel", name="rig")  # parity
+    spikes = Sampler(result.files["onnx"], seed=3).sample(512)
+    assert (spikes != sample(g, 512, seed=3)).mean() < 1e-3
+    doublets = (spikes[:, 0, 1:] & spikes[:, 0, :-1]).mean()  # refractory in the runtime too
+    assert doublets < 0.01 < (spikes[:, 1, 1:] & spikes[:, 1, :-1]).mean()
+
+
+def test_trainer_publishes_a_filter_by_default_and_refuses_it_where_it_cannot_apply(tmp_path):
+    assert TrainConfig().resolve(CONV).calibrate_history == 10
+    assert TrainConfig(calibrate_positions=False).resolve(CONV).calibrate_history == 0
+    fc = ModelConfig(n_neurons=3, n_bins=8, architecture="fc")
+    assert TrainConfig().resolve(fc).calibrate_history == 0
+    with pytest.raises(ConfigError, match="`calibrate_history` needs"):
+        Trainer(fc, TrainConfig(calibrate_history=3, max_steps=1), verbose=0)
+    data = prepare_data(_refractory_windows(256), CONV.n_bins, val_fraction=0.0)
+    trainer = Trainer(CONV, TrainConfig(batch_size=16, max_steps=2, eval_every=0, seed=2,
+                                        calibrate_history=2), run_dir=tmp_path / "run",
+                      verbose=0)
+    trainer.fit(data)
+    saved = rundir.RunDir(tmp_path / "run").load_generator()
+    assert history_filter(saved).shape == (3, 2) and history_filter(trainer.generator) is None
