@@ -10,7 +10,7 @@ published generator can carry a filter ``h`` of ``L`` lags per neuron, a
 generalised linear model's post-spike term (Pillow et al. 2008), and its spikes
 are drawn in time order::
 
-    drive[n, t] = sum_{l = 1..min(L, t)} h[n, l - 1] * x[n, t - l]
+    drive[n, t] = sum_{l = min(L, t)..1} h[n, l - 1] * x[n, t - l]   (summed in this order)
     q[n, t] = p[n, t]                                  where drive == 0
             = 1 / (1 + exp(-(logit p[n, t] + drive)))  elsewhere
     x[n, t] = u[n, t] < q[n, t]
@@ -45,6 +45,8 @@ __all__ = ["HISTORY_LAYER", "DEFAULT_HISTORY_LAGS", "history_filter", "draw_spik
 HISTORY_LAYER = "spike_history"
 #: Lags of the filter when a calibration asks for one: those of the autocorrelogram statistic.
 DEFAULT_HISTORY_LAGS = 10
+#: Offset-only steps :func:`fit_history` takes after the last filter step.
+SETTLE_STEPS = 4
 
 
 def history_filter(generator: Any) -> np.ndarray | None:
@@ -93,24 +95,39 @@ def draw_spikes(probs: Any, u: Any, h: np.ndarray | None, *,
     if h is None or h.size == 0 or not np.any(h):
         spikes = (u < p).view(np.uint8)
         return (spikes, p) if return_q else spikes
-    h = np.asarray(h, dtype=np.float32)
-    logit = _logits32(p)
-    n_bins, lags = p.shape[2], h.shape[1]
-    x = np.zeros(p.shape, np.float32)
+    p_t = np.ascontiguousarray(np.moveaxis(p, 2, 0))  # time-major: each bin's rows contiguous
+    u_t = np.ascontiguousarray(np.moveaxis(u, 2, 0))
+    spikes, q = _draw_time_major(p_t, u_t, np.asarray(h, dtype=np.float32), return_q=return_q)
+    spikes = np.ascontiguousarray(np.moveaxis(spikes, 0, 2))
+    return (spikes, np.ascontiguousarray(np.moveaxis(q, 0, 2))) if return_q else spikes
+
+
+def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any = None,
+                     return_q: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`draw_spikes` on time-major float32 arrays ``(T, n, N)``: ``(spikes, q)``.
+
+    ``logit`` (optional) are the logits of ``p``, where the caller has them.
+    """
+    n_bins, lags = p.shape[0], h.shape[1]
+    logit = _logits32(p) if logit is None else logit
+    spikes = np.zeros(p.shape, np.uint8)
     q = np.empty(p.shape, np.float32) if return_q else None
+    # each spike adds its filter to the next bins' drive, in time order: the sum over lags
+    # from the longest to the shortest, as history_spikes_tf adds them (skipped zeros are exact)
+    future = np.zeros((n_bins + lags, *p.shape[1:]), np.float32)
+    h_by_lag = np.ascontiguousarray(h.T)  # (L, N)
     one = np.float32(1)
     for t in range(n_bins):
-        drive = np.zeros(p.shape[:2], np.float32)
-        for lag in range(1, min(lags, t) + 1):
-            drive = drive + h[:, lag - 1] * x[:, :, t - lag]
+        drive = future[t]
         with np.errstate(over="ignore"):
-            qt = np.where(drive == 0, p[:, :, t],
-                          one / (one + np.exp(-(logit[:, :, t] + drive))))
-        x[:, :, t] = u[:, :, t] < qt
+            qt = np.where(drive == 0, p[t], one / (one + np.exp(-(logit[t] + drive))))
+        fired = u[t] < qt
+        spikes[t] = fired
+        rows, cols = np.nonzero(fired)
+        future[t + 1:t + 1 + lags, rows, cols] += h_by_lag[:, cols]
         if q is not None:
-            q[:, :, t] = qt
-    spikes = x.astype(np.uint8)
-    return (spikes, q) if return_q else spikes
+            q[t] = qt
+    return spikes, q
 
 
 def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:
@@ -133,7 +150,7 @@ def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:
     for t in range(n_bins):
         p_t = probs[:, :, t]
         drive = tf.zeros_like(p_t)
-        for lag in range(1, min(lags, t) + 1):
+        for lag in range(min(lags, t), 0, -1):  # the longest lag first, as draw_spikes sums
             drive = drive + h[:, lag - 1] * xs[t - lag]
         q = tf.where(tf.equal(drive, 0.0), p_t, 1.0 / (1.0 + tf.exp(-(logit[:, :, t] + drive))))
         xs.append(tf.cast(u[:, :, t] < q, tf.float32))
@@ -168,12 +185,17 @@ def neuron_autocorrelation(windows: np.ndarray, lags: int, *, chunk: int = 4096)
 def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int) -> np.ndarray:
     """:func:`neuron_autocorrelation` with ``x(t + l)`` replaced by its probability ``q``.
 
+    ``x`` and ``q`` are time-major ``(T, n, N)``.
     ``E[x(t) x(t + l)] = E[x(t) q(t + l)]`` (``q(t + l)`` is drawn given the
     past, ``x(t)`` included), with less sampling noise.
     """
-    coinc = np.stack([(x[:, :, :-lag] * q[:, :, lag:]).sum(axis=(0, 2))
-                      for lag in range(1, lags + 1)], axis=1)
-    spikes = q.sum(axis=(0, 2))
+    t, s, n = np.nonzero(x)  # time-major (T, n, N): the spikes; x(t) q(t + l) over them
+    coinc = np.zeros((q.shape[2], lags))
+    for lag in range(1, lags + 1):
+        keep = t + lag < q.shape[0]
+        coinc[:, lag - 1] = np.bincount(n[keep], weights=q[t[keep] + lag, s[keep], n[keep]],
+                                        minlength=q.shape[2])
+    spikes = q.sum(axis=(0, 1), dtype=np.float64)
     return (coinc + 0.5) / (spikes[:, None] + 0.5)
 
 
@@ -188,7 +210,8 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     space: each (neuron, bin) offset moves by ``logit(target) - logit(rate)``,
     each filter tap by ``damping * log(target / generated)`` of the neuron's
     autocorrelation at that lag (:func:`neuron_autocorrelation` of
-    ``windows``), clipped to ``[-bound, bound]``.
+    ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
+    steps of the offsets alone.
 
     Returns
     -------
@@ -211,23 +234,30 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     target = neuron_autocorrelation(windows, lags)
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
-    base = latent_logits(generator, config, n_samples, seed).astype(np.float32)
+    base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
+        latent_logits(generator, config, n_samples, seed).astype(np.float32), 2, 0))
     u = np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(7,))).random(
         base.shape, dtype=np.float32)
-    offsets = np.zeros((config.n_neurons, config.n_bins), np.float32)
+    offsets = np.zeros((config.n_bins, 1, config.n_neurons), np.float32)
     h = np.zeros((config.n_neurons, lags), np.float32)
     active = target.sum(axis=1) > 0  # neurons with coincidences to match
+    goal = logit(target_rate.T[:, None, :])
     rate_err = acg_err = float("nan")
-    for _ in range(iterations):
-        x, q = draw_spikes(expit(base + offsets).astype(np.float32), u, h, return_q=True)
-        rate = np.clip(q.mean(axis=0, dtype=np.float64), 1e-6, 1 - 1e-6)
-        rate_err = float(np.max(np.abs(rate / target_rate - 1)))
-        offsets += (logit(target_rate) - logit(rate)).astype(np.float32)
+    for i in range(iterations + SETTLE_STEPS):
+        final = i >= iterations  # the last steps move the offsets only, to the final filter
+        logits = base + offsets
+        x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
+        rate = np.clip(q.mean(axis=1, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
+        rate_err = float(np.max(np.abs(rate / target_rate.T[:, None, :] - 1)))
+        offsets += (goal - logit(rate)).astype(np.float32)
+        if final:
+            continue
         generated = _expected_autocorrelation(x, q, lags)
         acg_err = float(np.mean(np.abs(generated - target)[active]))
         step = damping * np.log((target + 1e-4) / (generated + 1e-4))
         h = np.clip(h + np.where(active[:, None], np.clip(step, -1, 1), 0), -bound, bound)
         h = h.astype(np.float32)
+    offsets = offsets[:, 0, :].T  # (N, T)
     positions.bias.assign((positions.bias.numpy() + offsets.T.ravel()).astype(
         positions.bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))
