@@ -13,11 +13,14 @@ citation::
 output bias so that its mean rate is the training part's
 (:func:`spikegan_tf.gan.networks.calibrate_output_bias`) and evaluates the packaged weights
 again, as the curve does. ``--positions`` (with ``--calibrate``) also calibrates each (neuron, bin)
-(:mod:`spikegan_tf.gan.positions`). The shipped ``retina50`` was built with::
+(:mod:`spikegan_tf.gan.positions`), and ``--history L`` (with ``--positions``) a spike-history
+filter of ``L`` lags per neuron (:mod:`spikegan_tf.gan.history`). The shipped ``retina50`` was
+built with::
 
     python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default \
         --step 17000 --generator spikegan_tf/gan/pretrained/retina50/generator.keras \
-        --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat --positions
+        --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat --positions \
+        --history 10
 
 (the shipped file was then the step-17,000 weights with their rates calibrated; calibrating
 the rates again moves them by at most the Monte-Carlo error of the latent draws).
@@ -48,7 +51,7 @@ CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording f
             "Adversarial Networks. ICLR.)")
 
 
-def _calibrate(path: Path, settings: dict, data: Path, positions: bool) -> dict:
+def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history: int) -> dict:
     """Calibrate the generator in ``path`` in place; its evaluation as the curve does it."""
     from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
@@ -68,6 +71,12 @@ def _calibrate(path: Path, settings: dict, data: Path, positions: bool) -> dict:
 
         gen = with_position_offsets(gen, model)
         calibrate_position_offsets(gen, model, time_course(train, n_bins=model.n_bins), seed=0)
+    if history:  # and a spike-history filter: TrainConfig.calibrate_history
+        from spikegan_tf.data.splits import prepare_data
+        from spikegan_tf.gan.calibration import calibrated_copy
+
+        gen = calibrated_copy(gen, model, prepare_data(train, model.n_bins, val_fraction=0.0),
+                              seed=0, positions=True, history_lags=history)
     rundir.save_model(gen, path)
     ref = as_statistics(train, n_bins=model.n_bins, label="train")
     floor = as_statistics(test, like=ref, n_bins=model.n_bins, label="test")
@@ -77,7 +86,7 @@ def _calibrate(path: Path, settings: dict, data: Path, positions: bool) -> dict:
     res = compare(ref, {"m": fake}, floor, statistics=stats)
     return {"ratio": {s: res.ratio("m", s) for s in stats},
             "rate_ratio": float(fake.mean() / train.mean()), "calibrated": True,
-            "positions": positions}
+            "positions": positions, "history_lags": history}
 
 
 def main() -> int:
@@ -93,9 +102,14 @@ def main() -> int:
     p.add_argument("--positions", action="store_true",
                    help="with --calibrate, also calibrate each (neuron, bin) to the training "
                         "windows' time course (TrainConfig.calibrate_positions)")
+    p.add_argument("--history", type=int, default=0, metavar="LAGS",
+                   help="with --positions, also give it a spike-history filter of LAGS bins "
+                        "per neuron (TrainConfig.calibrate_history)")
     args = p.parse_args()
     if args.positions and args.calibrate is None:
         p.error("--positions needs --calibrate DATA")
+    if args.history and not args.positions:
+        p.error("--history needs --positions")
     state = json.loads((args.curve / "curve.json").read_text())
     points = {pt["step"]: pt for pt in state["points"]}
     point = dict(points[max(points) if args.step is None else args.step])
@@ -111,7 +125,7 @@ def main() -> int:
     if args.calibrate is not None:
         before = point
         point = {**point, **_calibrate(tmp / "generator.keras", settings, args.calibrate,
-                                       args.positions)}
+                                       args.positions, args.history)}
         calibrated = (
             "\n\n**Rates calibrated.** After training, each neuron's output bias was shifted so "
             "that its mean firing probability over 8,192 latent draws is the training part's "
@@ -121,6 +135,11 @@ def main() -> int:
                "each bin of the window is the training windows' over 16,384 latent draws "
                "(`spikegan_tf.gan.positions`, as `TrainConfig.calibrate_positions` publishes "
                "runs)")
+            + ("" if not args.history else
+               f", and a spike-history filter of {args.history} bins per neuron, solved with "
+               "those offsets so that each neuron's autocorrelation at lags "
+               f"1-{args.history} is the training windows' (its spikes are drawn bin after bin; "
+               "`spikegan_tf.gan.history`, as `TrainConfig.calibrate_history` publishes runs)")
             + ". "
             "Before calibration the same evaluation gave "
             + ", ".join(f"{before['ratio'][k]:.2f}" for k in point["ratio"])

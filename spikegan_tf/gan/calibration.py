@@ -108,7 +108,7 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
             target = time_course(data.train)
             calibrate_position_offsets(copy, config, target, seed=seed)
             if history:
-                from spikegan_tf.gan.history import fit_history
+                from spikegan_tf.gan.history_fit import fit_history
 
                 fit_history(copy, config, _subsample(data.train, config, max_windows, seed), target,
                             seed=seed)

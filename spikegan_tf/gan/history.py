@@ -17,7 +17,8 @@ are drawn in time order::
 
 with the window's uniforms ``u`` of the ordinary protocol, so a model without
 history (or a window without a spike in reach) draws exactly ``u < p``. The
-filter is not trained: :func:`fit_history` solves it after training, with the
+filter is not trained: :func:`spikegan_tf.gan.history_fit.fit_history` solves it after
+training, with the
 positional offsets, so that each neuron's rate in each bin and its
 autocorrelogram at lags ``1..L`` are the training windows' (like the rate
 calibration, a correction the critic cannot ask for, stated as such wherever a
@@ -26,8 +27,8 @@ result uses it).
 The filter lives in the generator as the bias of a frozen ``Dense`` layer
 (:data:`HISTORY_LAYER`, fed the positional offsets' exact zero, its output
 multiplied back to zero), so the model keeps built-in layers only and loads in
-safe mode; :func:`draw_spikes` (numpy) and :func:`history_spikes_tf` (the
-exported graphs) compute the same recursion in float32.
+safe mode; :func:`draw_spikes` (numpy, no TensorFlow: the rig runtime's protocol) and
+:func:`history_spikes_tf` (the exported graphs) compute the same recursion in float32.
 """
 
 from __future__ import annotations
@@ -36,17 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from spikegan_tf.gan.config import ModelConfig
-
 __all__ = ["HISTORY_LAYER", "DEFAULT_HISTORY_LAGS", "history_filter", "draw_spikes",
-           "history_spikes_tf", "neuron_autocorrelation", "fit_history"]
+           "history_spikes_tf", "neuron_autocorrelation"]
 
 #: Name of the frozen layer whose bias holds the filter ``(lags * n_neurons,)``, lag-major.
 HISTORY_LAYER = "spike_history"
 #: Lags of the filter when a calibration asks for one: those of the autocorrelogram statistic.
 DEFAULT_HISTORY_LAGS = 10
-#: Offset-only steps :func:`fit_history` takes after the last filter step.
-SETTLE_STEPS = 4
 
 
 def history_filter(generator: Any) -> np.ndarray | None:
@@ -180,85 +177,3 @@ def neuron_autocorrelation(windows: np.ndarray, lags: int, *, chunk: int = 4096)
             coinc[:, lag - 1] += (x[:, :, :-lag] * x[:, :, lag:]).sum(axis=(0, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(spikes[:, None] > 0, coinc / spikes[:, None], 0.0)
-
-
-def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int) -> np.ndarray:
-    """:func:`neuron_autocorrelation` with ``x(t + l)`` replaced by its probability ``q``.
-
-    ``x`` and ``q`` are time-major ``(T, n, N)``.
-    ``E[x(t) x(t + l)] = E[x(t) q(t + l)]`` (``q(t + l)`` is drawn given the
-    past, ``x(t)`` included), with less sampling noise.
-    """
-    t, s, n = np.nonzero(x)  # time-major (T, n, N): the spikes; x(t) q(t + l) over them
-    coinc = np.zeros((q.shape[2], lags))
-    for lag in range(1, lags + 1):
-        keep = t + lag < q.shape[0]
-        coinc[:, lag - 1] = np.bincount(n[keep], weights=q[t[keep] + lag, s[keep], n[keep]],
-                                        minlength=q.shape[2])
-    spikes = q.sum(axis=(0, 1), dtype=np.float64)
-    return (coinc + 0.5) / (spikes[:, None] + 0.5)
-
-
-def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_course: Any, *,
-                n_samples: int = 8192, seed: int | None = 0, iterations: int = 25,
-                damping: float = 0.7, bound: float = 8.0) -> dict[str, Any]:
-    """Solve the filter and the positional offsets of ``generator`` (in place).
-
-    ``generator`` has both layers (:func:`spikegan_tf.gan.positions.with_position_offsets`
-    with ``history_lags``). With common random numbers (``n_samples`` latent
-    and uniform draws from ``seed``), alternate fixed-point steps in logit
-    space: each (neuron, bin) offset moves by ``logit(target) - logit(rate)``,
-    each filter tap by ``damping * log(target / generated)`` of the neuron's
-    autocorrelation at that lag (:func:`neuron_autocorrelation` of
-    ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
-    steps of the offsets alone.
-
-    Returns
-    -------
-    dict
-        ``rate_error`` (largest relative error of a (neuron, bin) rate) and
-        ``autocorrelation_error`` (mean absolute error over neurons and lags) at
-        the last iteration, and ``iterations``.
-    """
-    from scipy.special import expit, logit
-
-    from spikegan_tf.gan.positions import latent_logits, position_layer
-
-    h0 = history_filter(generator)
-    positions = position_layer(generator)
-    if h0 is None or positions is None:
-        raise ValueError("the generator has no spike-history filter; build it with "
-                         "`with_position_offsets(..., history_lags=L)` first.")
-    lags = h0.shape[1]
-    target_rate = np.clip(np.asarray(time_course, dtype=np.float64), 1e-6, 1 - 1e-6)
-    target = neuron_autocorrelation(windows, lags)
-    history = generator.get_layer(HISTORY_LAYER)
-    history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
-    base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
-        latent_logits(generator, config, n_samples, seed).astype(np.float32), 2, 0))
-    u = np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(7,))).random(
-        base.shape, dtype=np.float32)
-    offsets = np.zeros((config.n_bins, 1, config.n_neurons), np.float32)
-    h = np.zeros((config.n_neurons, lags), np.float32)
-    active = target.sum(axis=1) > 0  # neurons with coincidences to match
-    goal = logit(target_rate.T[:, None, :])
-    rate_err = acg_err = float("nan")
-    for i in range(iterations + SETTLE_STEPS):
-        final = i >= iterations  # the last steps move the offsets only, to the final filter
-        logits = base + offsets
-        x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
-        rate = np.clip(q.mean(axis=1, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
-        rate_err = float(np.max(np.abs(rate / target_rate.T[:, None, :] - 1)))
-        offsets += (goal - logit(rate)).astype(np.float32)
-        if final:
-            continue
-        generated = _expected_autocorrelation(x, q, lags)
-        acg_err = float(np.mean(np.abs(generated - target)[active]))
-        step = damping * np.log((target + 1e-4) / (generated + 1e-4))
-        h = np.clip(h + np.where(active[:, None], np.clip(step, -1, 1), 0), -bound, bound)
-        h = h.astype(np.float32)
-    offsets = offsets[:, 0, :].T  # (N, T)
-    positions.bias.assign((positions.bias.numpy() + offsets.T.ravel()).astype(
-        positions.bias.dtype))
-    history.bias.assign(h.T.ravel().astype(history.bias.dtype))
-    return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}
