@@ -35,8 +35,9 @@ def _evaluated(gen, c0: float, n: int, seed: int, ref, floor, train_rate: float,
 
     cal_s = time.process_time() - c0
     fake = sample(gen, n, seed=seed)
-    res = compare(ref, {"Spike-GAN": fake}, floor, statistics=HEADLINE)
-    ratio = {s: res.ratio("Spike-GAN", s) for s in HEADLINE}
+    stats = HEADLINE + ("isi_distribution",)
+    res = compare(ref, {"Spike-GAN": fake}, floor, statistics=stats)
+    ratio = {s: res.ratio("Spike-GAN", s) for s in stats}
     return {"ratio": ratio, "rate_ratio": float(fake.mean() / train_rate),
             "calibrate_cpu_s": round(cal_s, 2), **extra,
             "beats_independent": all(ratio[s] < indep_ratio[s] for s in HEADLINE)}
@@ -68,7 +69,8 @@ def main() -> int:
                    help="also evaluate a copy whose output bias is calibrated to the training "
                         "data's rates (spikegan_tf.gan.networks.calibrate_output_bias) and the "
                         "generator the run publishes (rates and, by default, positions "
-                        "calibrated: Trainer.published_generator)")
+                        "calibrated and a spike-history filter: Trainer.published_generator), "
+                        "and that generator without the filter")
     p.add_argument("--out", type=Path,
                    default=Path(__file__).resolve().parent / "results" / "bench_demo.json")
     args = p.parse_args()
@@ -132,8 +134,18 @@ def main() -> int:
                     c0 = time.process_time()
                     curve[-1]["published"] = _evaluated(
                         trainer.published_generator(), c0, *seen,
-                        positions=bool(trainer.config.calibrate_positions))
-                    for key in ("calibrated", "published"):
+                        positions=bool(trainer.config.calibrate_positions),
+                        history_lags=trainer.config.calibrate_history)
+                    keys = ("calibrated", "published")
+                    if trainer.config.calibrate_history:  # and the same without the filter
+                        from spikegan_tf.gan.calibration import calibrated_copy
+
+                        c0 = time.process_time()
+                        curve[-1]["no_history"] = _evaluated(
+                            calibrated_copy(trainer.sampling_generator, model, data,
+                                            seed=seed, positions=True), c0, *seen)
+                        keys += ("no_history",)
+                    for key in keys:
                         r = curve[-1][key]["ratio"]
                         print(f"  {key:10s} " + " ".join(f"{s[:8]} {r[s]:5.2f}" for s in HEADLINE),
                               flush=True)

@@ -57,19 +57,32 @@ def table() -> str:
                              cal["median"]["rates calibrated"],
                              "results/retina_calibrate.json"))
             pre = json.loads((PRETRAINED / "config.json").read_text())["pretrained"]
-            rows.append(_row("same weights, rates and positions calibrated: packaged "
-                             "`retina50` (sample seed 1)", f"{step:,}", f"{p['cpu_s']:.0f} CPU",
+            rows.append(_row("same weights, rates, positions and a spike-history filter "
+                             "calibrated: packaged `retina50` (sample seed 1)", f"{step:,}", f"{p['cpu_s']:.0f} CPU",
                              "-", pre["ratio_to_floor"],
                              "spikegan_tf/gan/pretrained/retina50/config.json"))
     pos = json.loads((RESULTS / "retina_positions_seed0.json").read_text())
     run = json.loads((RESULTS / "retina8k_seed0" / "curve.json").read_text())  # its training
     last = run["points"][-1]
     for model, label in (("rates calibrated", "rates calibrated"),
-                         ("positions calibrated", "rates and positions calibrated (default)")):
+                         ("positions calibrated", "rates and positions calibrated")):
         rows.append(_row(f"Spike-GAN, default, training seed 0, {label} (median of 3 sample "
                          "seeds)", f"{last['step']:,}", f"{last['cpu_s']:.0f} CPU",
                          f"{run['sessions'][0]['machine']['matmul_float32']['gflop_per_s']:.0f}",
                          pos["median"][model], "results/retina_positions_seed0.json"))
+    fit = json.loads((RESULTS / "history_fit" / "history_fit.json").read_text())
+    for path, entry in fit["runs"].items():
+        run_dir = Path(path).parent
+        run = json.loads((RESULTS / "history_fit" / run_dir.name / "curve.json").read_text())
+        last = run["points"][-1]
+        seed = run["settings"]["train"]["seed"]
+        for model, label in (("published", "rates and positions calibrated"),
+                             ("history", "and a spike-history filter (today's default)")):
+            rows.append(_row(f"Spike-GAN, default, training seed {seed}, {label} (median of 3 "
+                             "sample seeds)", f"{last['step']:,}", f"{last['cpu_s']:.0f} CPU",
+                             f"{run['sessions'][0]['machine']['matmul_float32']['gflop_per_s']:.0f}",
+                             entry["models"][model]["median"],
+                             "results/history_fit/history_fit.json"))
     perfect = json.loads((RESULTS / "retina_protocol_floor.json").read_text())
     rows.append(_row("perfect model: 1,768 training windows drawn at random (median of 20)",
                      "-", "-", "-", {s: v["median"] for s, v in perfect["summary"]["perfect"].items()},
