@@ -6,7 +6,7 @@ with the package defaults; every ``--eval-every`` iterations the six headline
 statistics of as many generated windows as were held out are compared with the
 training windows, as ratios to the held-out floor. Variants (e.g. the generator's
 upsampling) and seeds run one after the other in this process, so they share the
-machine::
+machine (``--dataset packets`` trains on the ``packets`` simulator instead)::
 
     python benchmarks/bench_demo.py --steps 4000 --seeds 0,1,2 \
         --variants "transpose;resize:upsampling=resize"
@@ -60,6 +60,8 @@ def _variants(text: str) -> list[tuple[str, dict]]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default="uniform", choices=("uniform", "packets"),
+                   help="the simulator (16 neurons x 32 bins, 8,192 windows; the demo's: uniform)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--seeds", default="0,1,2")
@@ -93,7 +95,7 @@ def main() -> int:
     model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
     runs = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        sim = simulate.uniform(8192, 16, 32, seed=seed)
+        sim = getattr(simulate, args.dataset)(8192, 16, 32, seed=seed)
         train, held_out = split_windows(sim.spikes, (0.8, 0.2), seed=seed)
         ref = as_statistics(train, label="train")
         floor = as_statistics(held_out, like=ref, label="held-out")

@@ -21,12 +21,13 @@ from spikegan_tf.gan.history import (
     history_spikes_tf,
     neuron_autocorrelation,
 )
+from spikegan_tf.gan.history_fit import fit_history
 from spikegan_tf.gan.networks import build_generator
 from spikegan_tf.gan.positions import POSITION_LAYER, position_layer, with_position_offsets
 from spikegan_tf.gan.sampling import sample, sampling_streams
 from spikegan_tf.gan.train_config import TrainConfig
 from spikegan_tf.gan.trainer import Trainer
-from spikegan_tf.statistics import autocorrelogram
+from spikegan_tf.statistics import autocorrelogram, time_course
 
 CONV = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
 
@@ -225,3 +226,19 @@ def test_trainer_publishes_a_filter_by_default_and_refuses_it_where_it_cannot_ap
     trainer.fit(data)
     saved = rundir.RunDir(tmp_path / "run").load_generator()
     assert history_filter(saved).shape == (3, 2) and history_filter(trainer.generator) is None
+
+
+def test_a_neuron_with_few_spikes_gets_a_filter_shrunk_towards_zero():
+    rng = np.random.default_rng(4)
+    x = (rng.random((2000, 3, CONV.n_bins)) < [[0.2], [0.2], [0.0]]).astype(np.uint8)
+    x[np.arange(0, 2000, 50), 2, np.arange(40) % CONV.n_bins] = 1  # 40 lone spikes, all bins
+    data = prepare_data(x, CONV.n_bins, val_fraction=0.0)
+    g = _randomized()
+    shrunk = history_filter(calibrated_copy(g, CONV, data, seed=0, positions=True,
+                                            history_lags=3))
+    bare = with_position_offsets(_randomized(), CONV, history_lags=3)
+    fit_history(bare, CONV, x, time_course(x), prior_spikes=0.0)
+    bare = history_filter(bare)
+    assert bare[2].min() <= -7.9  # no coincidence in 40 spikes: fitted to -bound
+    assert shrunk[2].min() > -3 and np.abs(shrunk[:2]).max() < 0.5  # Poisson neurons: ~0
+    np.testing.assert_allclose(shrunk[:2], bare[:2], atol=0.1)  # well-sampled: no change

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["HISTORY_LAYER", "DEFAULT_HISTORY_LAGS", "history_filter", "draw_spikes",
-           "history_spikes_tf", "neuron_autocorrelation"]
+           "history_spikes_tf", "neuron_autocorrelation", "neuron_coincidences"]
 
 #: Name of the frozen layer whose bias holds the filter ``(lags * n_neurons,)``, lag-major.
 HISTORY_LAYER = "spike_history"
@@ -167,6 +167,21 @@ def neuron_autocorrelation(windows: np.ndarray, lags: int, *, chunk: int = 4096)
     >>> neuron_autocorrelation(x, 2).tolist()
     [[0.3333333333333333, 0.3333333333333333], [0.0, 0.0]]
     """
+    coinc, spikes = neuron_coincidences(windows, lags, chunk=chunk)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(spikes[:, None] > 0, coinc / spikes[:, None], 0.0)
+
+
+def neuron_coincidences(windows: np.ndarray, lags: int, *,
+                        chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per neuron, ``(coincidences (N, lags), spikes (N,))`` inside windows ``(n, N, T)``.
+
+    Examples
+    --------
+    >>> x = np.array([[[1, 1, 0, 1]]], np.uint8)
+    >>> [a.tolist() for a in neuron_coincidences(x, 2)]
+    [[[1.0, 1.0]], [3.0]]
+    """
     n, n_neurons, n_bins = windows.shape
     coinc = np.zeros((n_neurons, lags))
     spikes = np.zeros(n_neurons)
@@ -175,5 +190,4 @@ def neuron_autocorrelation(windows: np.ndarray, lags: int, *, chunk: int = 4096)
         spikes += x.sum(axis=(0, 2))
         for lag in range(1, lags + 1):
             coinc[:, lag - 1] += (x[:, :, :-lag] * x[:, :, lag:]).sum(axis=(0, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(spikes[:, None] > 0, coinc / spikes[:, None], 0.0)
+    return coinc, spikes

@@ -16,7 +16,7 @@ from spikegan_tf.gan.history import (
     HISTORY_LAYER,
     _draw_time_major,
     history_filter,
-    neuron_autocorrelation,
+    neuron_coincidences,
 )
 
 __all__ = ["fit_history", "SETTLE_STEPS"]
@@ -25,12 +25,14 @@ __all__ = ["fit_history", "SETTLE_STEPS"]
 SETTLE_STEPS = 4
 
 
-def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int) -> np.ndarray:
+def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int,
+                              prior_spikes: float) -> np.ndarray:
     """:func:`neuron_autocorrelation` with ``x(t + l)`` replaced by its probability ``q``.
 
     ``x`` and ``q`` are time-major ``(T, n, N)``.
     ``E[x(t) x(t + l)] = E[x(t) q(t + l)]`` (``q(t + l)`` is drawn given the
-    past, ``x(t)`` included), with less sampling noise.
+    past, ``x(t)`` included), with less sampling noise. With ``prior_spikes``
+    pseudo-spikes whose coincidences are the neuron's rate, as the targets have.
     """
     t, s, n = np.nonzero(x)  # time-major (T, n, N): the spikes; x(t) q(t + l) over them
     coinc = np.zeros((q.shape[2], lags))
@@ -39,12 +41,26 @@ def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int) -> np.nda
         coinc[:, lag - 1] = np.bincount(n[keep], weights=q[t[keep] + lag, s[keep], n[keep]],
                                         minlength=q.shape[2])
     spikes = q.sum(axis=(0, 1), dtype=np.float64)
-    return (coinc + 0.5) / (spikes[:, None] + 0.5)
+    return _relative(coinc, spikes, spikes / (q.shape[0] * q.shape[1]), prior_spikes)
+
+
+def _relative(coinc: np.ndarray, spikes: np.ndarray, rate: np.ndarray,
+              prior_spikes: float) -> np.ndarray:
+    """Per (neuron, lag), coincidences per spike over the neuron's rate, shrunk towards 1.
+
+    ``(coinc / rate + m) / (spikes + m)`` with ``m = prior_spikes`` pseudo-spikes
+    of a neuron without history (whose coincidences per spike are its rate): 1
+    for no history, below 1 for a refractory lag, above for a bursting one.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(rate[:, None] > 0, coinc / rate[:, None], 0.0)
+    return (scaled + prior_spikes) / (spikes[:, None] + prior_spikes + 1e-12)
 
 
 def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_course: Any, *,
                 n_samples: int = 8192, seed: int | None = 0, iterations: int = 25,
-                damping: float = 0.7, bound: float = 8.0) -> dict[str, Any]:
+                damping: float = 0.7, bound: float = 8.0,
+                prior_spikes: float = 20.0) -> dict[str, Any]:
     """Solve the filter and the positional offsets of ``generator`` (in place).
 
     ``generator`` has both layers (:func:`spikegan_tf.gan.positions.with_position_offsets`
@@ -52,16 +68,19 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     and uniform draws from ``seed``), alternate fixed-point steps in logit
     space: each (neuron, bin) offset moves by ``logit(target) - logit(rate)``,
     each filter tap by ``damping * log(target / generated)`` of the neuron's
-    autocorrelation at that lag (:func:`neuron_autocorrelation` of
-    ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
-    steps of the offsets alone.
+    autocorrelation at that lag (:func:`spikegan_tf.gan.history.neuron_autocorrelation`
+    of ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
+    steps of the offsets alone. The targets carry ``prior_spikes`` pseudo-spikes
+    whose coincidences are the neuron's rate (no history): a neuron with few
+    spikes keeps a filter near 0 instead of one fitted to their noise.
 
     Returns
     -------
     dict
         ``rate_error`` (largest relative error of a (neuron, bin) rate) and
-        ``autocorrelation_error`` (mean absolute error over neurons and lags) at
-        the last iteration, and ``iterations``.
+        ``autocorrelation_error`` (mean absolute error over neurons and lags of
+        the coincidences per spike relative to the rate, shrunk as above) at the
+        last iteration, and ``iterations``.
     """
     from scipy.special import expit, logit
 
@@ -74,7 +93,9 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
                          "`with_position_offsets(..., history_lags=L)` first.")
     lags = h0.shape[1]
     target_rate = np.clip(np.asarray(time_course, dtype=np.float64), 1e-6, 1 - 1e-6)
-    target = neuron_autocorrelation(windows, lags)
+    coinc, spikes = neuron_coincidences(windows, lags)
+    target = _relative(coinc, spikes, spikes / max(windows.shape[0] * windows.shape[2], 1),
+                       prior_spikes)
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
     base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
@@ -83,7 +104,7 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
         base.shape, dtype=np.float32)
     offsets = np.zeros((config.n_bins, 1, config.n_neurons), np.float32)
     h = np.zeros((config.n_neurons, lags), np.float32)
-    active = target.sum(axis=1) > 0  # neurons with coincidences to match
+    active = spikes > 0  # silent neurons keep a zero filter
     goal = logit(target_rate.T[:, None, :])
     rate_err = acg_err = float("nan")
     for i in range(iterations + SETTLE_STEPS):
@@ -95,9 +116,9 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
         offsets += (goal - logit(rate)).astype(np.float32)
         if final:
             continue
-        generated = _expected_autocorrelation(x, q, lags)
+        generated = _expected_autocorrelation(x, q, lags, prior_spikes)
         acg_err = float(np.mean(np.abs(generated - target)[active]))
-        step = damping * np.log((target + 1e-4) / (generated + 1e-4))
+        step = damping * np.log((target + 1e-6) / (generated + 1e-6))
         h = np.clip(h + np.where(active[:, None], np.clip(step, -1, 1), 0), -bound, bound)
         h = h.astype(np.float32)
     offsets = offsets[:, 0, :].T  # (N, T)
