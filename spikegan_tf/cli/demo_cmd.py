@@ -9,8 +9,9 @@ of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
 24,000 took 3.8 minutes on 2 AVX-512 cores, benchmarks/results/bench_demo_time.json; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
-(its output bias calibrated to the training rates, in every bin of the window:
-``TrainConfig.calibrate_rates`` and ``calibrate_positions``) and
+(its output bias calibrated to the training rates, in every bin of the window, and a
+per-neuron spike-history filter: ``TrainConfig.calibrate_rates``, ``calibrate_positions`` and
+``calibrate_history``) and
 from the trained weights as they are; compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
 as the noise floor; write ``report.md`` with figures. Output directory::
@@ -219,8 +220,11 @@ def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, 
         f"{result.seconds / 60:.1f} min (run directory `run/`).",
         "\"Spike-GAN\" is the generator the run publishes (`run/generator.keras`): the trained "
         "weights with one logit offset per neuron and bin of the window so that each neuron's "
-        "mean rate in each bin is the training data's (`TrainConfig.calibrate_rates` and "
-        "`calibrate_positions`, the defaults); \"Spike-GAN, not calibrated\" is "
+        "mean rate in each bin is the training data's, and a spike-history filter of 10 bins "
+        "per neuron, solved with them so that each neuron's autocorrelation is the training "
+        "data's, its spikes drawn bin after bin (`TrainConfig.calibrate_rates`, "
+        "`calibrate_positions` and `calibrate_history`, the defaults); "
+        "\"Spike-GAN, not calibrated\" is "
         "the trained weights as they are: a generator that has not yet learnt all the "
         "correlations fires too little (see the README, \"Why generated rates come out low\").",
         "",
