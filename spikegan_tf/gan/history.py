@@ -17,12 +17,11 @@ are drawn in time order::
 
 with the window's uniforms ``u`` of the ordinary protocol, so a model without
 history (or a window without a spike in reach) draws exactly ``u < p``. The
-filter is not trained: :func:`spikegan_tf.gan.history_fit.fit_history` solves it after
-training, with the
-positional offsets, so that each neuron's rate in each bin and its
-autocorrelogram at lags ``1..L`` are the training windows' (like the rate
-calibration, a correction the critic cannot ask for, stated as such wherever a
-result uses it).
+filter is not trained: :func:`spikegan_tf.gan.history_fit.fit_history` solves it
+after training, with the positional offsets, so that each neuron's rate in each
+bin and its autocorrelogram at lags ``1..L`` are the training windows' (like the
+rate calibration, a correction the critic cannot ask for, stated as such wherever
+a result uses it).
 
 The filter lives in the generator as the bias of a frozen ``Dense`` layer
 (:data:`HISTORY_LAYER`, fed the positional offsets' exact zero, its output
@@ -51,6 +50,7 @@ def history_filter(generator: Any) -> np.ndarray | None:
 
     Examples
     --------
+    >>> from spikegan_tf.gan.config import ModelConfig
     >>> from spikegan_tf.gan.networks import build_generator
     >>> history_filter(build_generator(ModelConfig(n_neurons=2, n_bins=8, num_features=4))) is None
     True
