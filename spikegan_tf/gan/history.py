@@ -143,14 +143,18 @@ def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:
     h = np.asarray(h, dtype=np.float32)
     n_bins, lags = int(probs.shape[-1]), h.shape[1]
     logit = tf.math.log(probs) - tf.math.log(1.0 - probs)
+    # the next `lags` bins' drive (batch, N, lags), shifted by one bin per step; each spike adds
+    # its filter in time order, the longest lag first, as draw_spikes scatters it
+    future = tf.zeros(tf.concat([tf.shape(probs)[:2], [lags]], axis=0), probs.dtype)
+    pad = future[:, :, :1]
     xs: list[Any] = []
     for t in range(n_bins):
         p_t = probs[:, :, t]
-        drive = tf.zeros_like(p_t)
-        for lag in range(min(lags, t), 0, -1):  # the longest lag first, as draw_spikes sums
-            drive = drive + h[:, lag - 1] * xs[t - lag]
+        drive = future[:, :, 0]
         q = tf.where(tf.equal(drive, 0.0), p_t, 1.0 / (1.0 + tf.exp(-(logit[:, :, t] + drive))))
-        xs.append(tf.cast(u[:, :, t] < q, tf.float32))
+        x = tf.cast(u[:, :, t] < q, tf.float32)
+        xs.append(x)
+        future = tf.concat([future[:, :, 1:], pad], axis=2) + x[:, :, None] * h
     return tf.cast(tf.stack(xs, axis=-1), tf.uint8)
 
 
