@@ -22,7 +22,7 @@ from spikegan_tf.gan.history import (
 __all__ = ["fit_history", "SETTLE_STEPS"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
-SETTLE_STEPS = 4
+SETTLE_STEPS = 8
 
 
 def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int,
@@ -70,7 +70,9 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     each filter tap by ``damping * log(target / generated)`` of the neuron's
     autocorrelation at that lag (:func:`spikegan_tf.gan.history.neuron_autocorrelation`
     of ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
-    steps of the offsets alone. The targets carry ``prior_spikes`` pseudo-spikes
+    steps of the offsets alone, each neuron's mean step scaled by how much of
+    the previous one its rate showed (a secant step: with a refractory filter a
+    neuron's rate follows its offsets only in part). The targets carry ``prior_spikes`` pseudo-spikes
     whose coincidences are the neuron's rate (no history): a neuron with few
     spikes keeps a filter near 0 instead of one fitted to their noise.
 
@@ -107,13 +109,22 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     active = spikes > 0  # silent neurons keep a zero filter
     goal = logit(target_rate.T[:, None, :])
     rate_err = acg_err = float("nan")
+    settle = None  # (mean logit error, mean step) per neuron at the last offset-only step
     for i in range(iterations + SETTLE_STEPS):
         final = i >= iterations  # the last steps move the offsets only, to the final filter
         logits = base + offsets
         x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
         rate = np.clip(q.mean(axis=1, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
         rate_err = float(np.max(np.abs(rate / target_rate.T[:, None, :] - 1)))
-        offsets += (goal - logit(rate)).astype(np.float32)
+        step = goal - logit(rate)  # (T, 1, N)
+        if final:  # the filter is fixed: a secant step on each neuron's mean offset as well
+            mean_err = step.mean(axis=0)  # (1, N)
+            if settle is not None:  # how much of the last mean step each neuron's rate showed
+                moved = np.abs(settle[1]) > 1e-6
+                gain = np.where(moved, (settle[0] - mean_err) / np.where(moved, settle[1], 1), 1)
+                step = step + (1 / np.clip(gain, 0.25, 1.0) - 1) * mean_err
+            settle = (mean_err, step.mean(axis=0))
+        offsets += step.astype(np.float32)
         if final:
             continue
         generated = _expected_autocorrelation(x, q, lags, prior_spikes)
