@@ -8,7 +8,7 @@ Steps: simulate the paper's ``uniform`` dataset (16 neurons in correlated groups
 of 4 with a refractory period, 32 bins, 8192 windows); hold out 20 % of the
 windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
-24,000 took 3.8 minutes on 2 AVX-512 cores, benchmarks/results/bench_demo_time.json; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
+24,000 took 5.0 minutes on 2 AVX-512 cores, benchmarks/results/bench_demo_time.json; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
 (its output bias calibrated to the training rates, in every bin of the window, and a
 per-neuron spike-history filter: ``TrainConfig.calibrate_rates``, ``calibrate_positions`` and
 ``calibrate_history``) and
