@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="output directory (runs/demo)")
     p.add_argument("--steps", type=Number("--steps", minimum=1), default=24000,
-                   help="generator iterations (24000 took 3.8 min on 2 AVX-512 cores; at "
+                   help="generator iterations (24000 took 4.9 min on 2 AVX-512 cores; at "
                         "the same CPU time, more iterations beat a wider or larger-batch "
                         "model: benchmarks/results/bench_demo_capacity.json, bench_demo_long.json)")
     p.add_argument("--n-critic", type=Number("--n-critic", minimum=1), default=2,
