@@ -19,10 +19,50 @@ from spikegan_tf.gan.history import (
     neuron_coincidences,
 )
 
-__all__ = ["fit_history", "SETTLE_STEPS"]
+__all__ = ["fit_history", "settle_offsets", "fit_uniforms", "SETTLE_STEPS"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
+
+
+def fit_uniforms(seed: int | None, shape: tuple[int, ...]) -> np.ndarray:
+    """The uniforms the history calibrations draw their common random numbers from."""
+    return np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(7,))).random(
+        shape, dtype=np.float32)
+
+
+def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndarray,
+                   offsets: np.ndarray, steps: int) -> tuple[np.ndarray, float]:
+    """Move logit offsets so that spikes drawn with the filter ``h`` fire at ``expit(goal)``.
+
+    ``base`` and ``u`` are time-major ``(T, n, N)``; ``offsets`` and ``goal`` are
+    ``(T, 1, N)`` (one offset per bin and neuron) or ``(1, 1, N)`` (one per
+    neuron). Each step moves the offsets by ``goal - logit(rate)``, each
+    neuron's mean step scaled by how much of the previous one its rate showed
+    (a secant step: with a refractory filter a neuron's rate follows its offsets
+    only in part). Returns the offsets and the largest relative rate error
+    measured at the last step.
+    """
+    from scipy.special import expit, logit
+
+    axes = (1,) if offsets.shape[0] > 1 else (0, 1)  # the draws (and bins) a rate averages
+    target = expit(goal)
+    rate_err = float("nan")
+    settle = None  # (mean logit error, mean step) per neuron at the last step
+    for _ in range(steps):
+        logits = base + offsets
+        _, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
+        rate = np.clip(q.mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
+        rate_err = float(np.max(np.abs(rate / target - 1)))
+        step = goal - logit(rate)
+        mean_err = step.mean(axis=0)  # (1, N)
+        if settle is not None:  # how much of the last mean step each neuron's rate showed
+            moved = np.abs(settle[1]) > 1e-6
+            gain = np.where(moved, (settle[0] - mean_err) / np.where(moved, settle[1], 1), 1)
+            step = step + (1 / np.clip(gain, 0.25, 1.0) - 1) * mean_err
+        settle = (mean_err, step.mean(axis=0))
+        offsets = offsets + step.astype(np.float32)
+    return offsets, rate_err
 
 
 def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int,
@@ -70,9 +110,7 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     each filter tap by ``damping * log(target / generated)`` of the neuron's
     autocorrelation at that lag (:func:`spikegan_tf.gan.history.neuron_autocorrelation`
     of ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
-    steps of the offsets alone, each neuron's mean step scaled by how much of
-    the previous one its rate showed (a secant step: with a refractory filter a
-    neuron's rate follows its offsets only in part). The targets carry ``prior_spikes`` pseudo-spikes
+    steps of the offsets alone (:func:`settle_offsets`). The targets carry ``prior_spikes`` pseudo-spikes
     whose coincidences are the neuron's rate (no history): a neuron with few
     spikes keeps a filter near 0 instead of one fitted to their noise.
 
@@ -102,36 +140,24 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
     base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
         latent_logits(generator, config, n_samples, seed).astype(np.float32), 2, 0))
-    u = np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(7,))).random(
-        base.shape, dtype=np.float32)
+    u = fit_uniforms(seed, base.shape)
     offsets = np.zeros((config.n_bins, 1, config.n_neurons), np.float32)
     h = np.zeros((config.n_neurons, lags), np.float32)
     active = spikes > 0  # silent neurons keep a zero filter
     goal = logit(target_rate.T[:, None, :])
-    rate_err = acg_err = float("nan")
-    settle = None  # (mean logit error, mean step) per neuron at the last offset-only step
-    for i in range(iterations + SETTLE_STEPS):
-        final = i >= iterations  # the last steps move the offsets only, to the final filter
+    acg_err = float("nan")
+    for _ in range(iterations):
         logits = base + offsets
         x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
         rate = np.clip(q.mean(axis=1, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
-        rate_err = float(np.max(np.abs(rate / target_rate.T[:, None, :] - 1)))
-        step = goal - logit(rate)  # (T, 1, N)
-        if final:  # the filter is fixed: a secant step on each neuron's mean offset as well
-            mean_err = step.mean(axis=0)  # (1, N)
-            if settle is not None:  # how much of the last mean step each neuron's rate showed
-                moved = np.abs(settle[1]) > 1e-6
-                gain = np.where(moved, (settle[0] - mean_err) / np.where(moved, settle[1], 1), 1)
-                step = step + (1 / np.clip(gain, 0.25, 1.0) - 1) * mean_err
-            settle = (mean_err, step.mean(axis=0))
-        offsets += step.astype(np.float32)
-        if final:
-            continue
+        offsets += (goal - logit(rate)).astype(np.float32)  # (T, 1, N)
         generated = _expected_autocorrelation(x, q, lags, prior_spikes)
         acg_err = float(np.mean(np.abs(generated - target)[active]))
         step = damping * np.log((target + 1e-6) / (generated + 1e-6))
         h = np.clip(h + np.where(active[:, None], np.clip(step, -1, 1), 0), -bound, bound)
         h = h.astype(np.float32)
+    # the filter is fixed: the offsets alone, to it
+    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS)
     offsets = offsets[:, 0, :].T  # (N, T)
     positions.bias.assign((positions.bias.numpy() + offsets.T.ravel()).astype(
         positions.bias.dtype))

@@ -19,7 +19,7 @@ from keras import layers
 
 from spikegan_tf.gan.conditioning import _conditioned_logits, _inputs, condition_inputs
 from spikegan_tf.gan.config import ModelConfig
-from spikegan_tf.gan.history import draw_spikes, history_filter
+from spikegan_tf.gan.history import history_filter
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
@@ -311,8 +311,9 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     ``firing_probability[n]`` (a monotone 1-D root, solved exactly); the
     network's weights, and so the shape of its correlations, are untouched.
     A generator with a spike-history filter (:mod:`spikegan_tf.gan.history`)
-    then takes :data:`HISTORY_RATE_STEPS` fixed-point steps in logit space, so
-    that its *spikes*, drawn with the filter, fire at those rates.
+    then takes :data:`HISTORY_RATE_STEPS` steps of
+    :func:`spikegan_tf.gan.history_fit.settle_offsets`, so that its *spikes*,
+    drawn with the filter, fire at those rates.
 
     Parameters
     ----------
@@ -362,12 +363,13 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     if history is not None and np.any(history):  # the spikes' rates, drawn with the filter
         from scipy.special import logit
 
-        u = np.random.default_rng(np.random.SeedSequence(seed or 0, spawn_key=(7,))).random(
-            logits.shape, dtype=np.float32)
-        for _ in range(HISTORY_RATE_STEPS):
-            probs = expit(logits + shift[None, :, None]).astype(np.float32)
-            rate = draw_spikes(probs, u, history, return_q=True)[1].mean(axis=(0, 2))
-            shift += logit(target) - logit(np.clip(rate.astype(np.float64), 1e-6, 1 - 1e-6))
+        from spikegan_tf.gan.history_fit import fit_uniforms, settle_offsets
+
+        base = np.ascontiguousarray(np.moveaxis(logits, 2, 0), dtype=np.float32)  # (T, n, N)
+        moved, _ = settle_offsets(base, fit_uniforms(seed, base.shape), history,
+                                  logit(target)[None, None, :],
+                                  shift.astype(np.float32)[None, None, :], HISTORY_RATE_STEPS)
+        shift = moved[0, 0].astype(np.float64)
     layer = output_bias_layer(generator, config)
     delta = np.repeat(shift, config.n_bins) if config.architecture == "fc" else shift
     layer.bias.assign((layer.bias.numpy() + delta).astype(layer.bias.dtype))
