@@ -178,6 +178,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
     if any(a is not None and not isinstance(a, layers.LeakyReLU) for a in acts):
         return None
     position, position_bias = position_layer(generator), None
+    history = history_filter(generator)
     if position is not None:  # fed an exact zero: the offset is the bias alone
         kernel, bias = _weights(position)
         try:
@@ -186,7 +187,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
             return None
         if np.any(kernel != 0) or np.any(zero != 0):
             return None
-        if history_filter(generator) is not None:  # its chain must add an exact zero too
+        if history is not None:  # its chain must add an exact zero too
             (back,) = _weights(generator.get_layer("history_zero"))
             if np.any(back != 0):
                 return None
@@ -205,7 +206,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         project_bias=np.concatenate([bd, np.zeros(channels0, np.float32)]),
         project_slope=float(project_act.negative_slope),
         position_bias=position_bias,
-        history=history_filter(generator),
+        history=history,
     )
     for conv, act in zip(convs, acts, strict=True):
         kernel, bias = _weights(conv)

@@ -44,8 +44,8 @@ SAMPLING_PROTOCOL = (
     "spikes = uint8(u < probs)"
 )
 HISTORY_RULE = (
-    "for t in 0..n_bins-1: drive = sum over l = 1..min(lags, t) of filter[n][l-1] * "
-    "spikes[t-l]; q = probs[t] where drive == 0, else 1 / (1 + exp(-(log(probs[t]) - "
+    "for t in 0..n_bins-1: drive = sum over l = min(lags, t) down to 1 of filter[n][l-1] * "
+    "spikes[t-l], added in that order; q = probs[t] where drive == 0, else 1 / (1 + exp(-(log(probs[t]) - "
     "log(1 - probs[t]) + drive))); spikes[t] = uint8(u[t] < q)  (float32)"
 )
 _FLAT_KEYS = ("n_neurons", "n_bins", "latent_dim", "bin_width", "layout", "package_version")

@@ -141,7 +141,7 @@ def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: n
 
     expected, q = draw_spikes(ref_probs, u, history, return_q=True)
     clear = np.abs(q - u) > margin
-    if history is not None:
+    if history is not None and np.any(history):  # as draw_spikes: a zero filter draws u < p
         clear = np.logical_and.accumulate(clear, axis=-1)
     mismatched = int(np.count_nonzero((spikes != expected) & clear))
     return Parity(fmt, int(ref_probs.shape[0]), diff, int(clear.sum()), mismatched, atol, margin)

@@ -64,7 +64,7 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         With ``positions`` on a ``"conv"`` generator: also give it a
         spike-history filter of this many lags per neuron, solved with the
         offsets so that each neuron's autocorrelation at lags ``1..history_lags``
-        is the training windows' (:func:`spikegan_tf.gan.history.fit_history`,
+        is the training windows' (:func:`spikegan_tf.gan.history_fit.fit_history`,
         on at most ``max_windows`` of them). 0: none.
 
     Returns
