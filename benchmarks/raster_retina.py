@@ -15,7 +15,10 @@ Measures, for each sample seed:
 * the same seam test on the held-out split itself (real, continuous data cut at
   the same boundaries): the noise of the seam statistics;
 * the same with the output bias calibrated to the training rates
-  (``calibrate_output_bias``), as ``spikegan sample --calibrate`` does.
+  (``calibrate_output_bias``), as ``spikegan sample --calibrate`` does, and
+  with the rates and a spike-history filter of ``--lags`` lags per neuron solved
+  on the training windows (``calibrated_copy(..., history_lags=L)``, what a
+  temporal run publishes by default since the filter carries over to rasters).
 
 Prints a table and writes ``OUT/raster_eval.json`` with the machine record::
 
@@ -31,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record  # noqa: E402
@@ -44,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--curve", type=Path, required=True, help="retina_curve.py output directory")
     p.add_argument("--data", type=Path, default=_default_data())
     p.add_argument("--seeds", default="1,2,3", help="sample seeds")
+    p.add_argument("--lags", type=int, default=10, help="spike-history lags of the 'history' "
+                   "variant")
+    p.add_argument("--variants", default="uncalibrated,rates,history")
+    p.add_argument("--out-name", default="raster_eval.json", help="file written in --curve")
     args = p.parse_args(argv)
     if args.data is None:
         p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
@@ -51,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from spikegan_tf.data import load_spikes, split_raster
+    from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.evaluation.seams import seam_report
+    from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.config import ModelConfig
-    from spikegan_tf.gan.networks import calibrate_output_bias
+    from spikegan_tf.gan.history import history_filter
     from spikegan_tf.gan.raster import sample_raster
 
     settings = json.loads((args.curve / "curve.json").read_text())["settings"]
@@ -65,42 +76,48 @@ def main(argv: list[str] | None = None) -> int:
     floor32 = as_statistics(test, like=ref32, n_bins=32, label="test")
     ref65 = as_statistics(train, n_bins=65, max_lag=64, label="train")
     floor65 = as_statistics(test, like=ref65, n_bins=65, max_lag=64, label="test")
-    rates = train.mean(axis=0)
+    data = prepare_data(train, config.n_bins, val_fraction=0.0)
+    stats = HEADLINE + ("isi_distribution",)
     result = {"benchmark": "raster_retina", "machine": machine_record(),
-              "curve": str(args.curve), "model": config.to_dict(),
-              "length": int(len(test)), "chunk": CHUNK, "rows": []}
+              "curve": str(args.curve), "model": config.to_dict(), "lags": args.lags,
+              "length": int(len(test)), "chunk": CHUNK, "rows": [], "fits": {}}
     # the seam statistics' own noise: held-out real data, cut at the same boundaries
     real = seam_report(test, train, CHUNK, n_bins=32, seed=0)
     result["real_test_split_seams"] = real.to_dict()
     print(f"held-out data at the same boundaries: ratios "
           f"{min(real.ratio.values()):.2f}-{max(real.ratio.values()):.2f}, AUC {real.auc:.3f}")
-    print(f"{'seed':>4} {'calib':>5} " + "".join(f"{s[:10]:>11}" for s in HEADLINE)
+    print(f"{'seed':>4} {'variant':>12} " + "".join(f"{s[:10]:>11}" for s in stats)
           + f"{'ACG64':>7}{'seam max':>9}{'AUC':>6}{'rate':>7}")
-    for calibrated in (False, True):
-        generator = keras.models.load_model(args.curve / "generator.keras", safe_mode=True,
-                                            compile=False)
-        if calibrated:
-            calibrate_output_bias(generator, config, rates, seed=0)
+    trained = keras.models.load_model(args.curve / "generator.keras", safe_mode=True,
+                                      compile=False)
+    for variant in args.variants.split(","):
+        t0 = time.process_time()
+        generator = (trained if variant == "uncalibrated" else calibrated_copy(
+            trained, config, data, seed=0, history_lags=args.lags if variant == "history" else 0))
+        h = history_filter(generator)
+        result["fits"][variant] = {
+            "cpu_s": round(time.process_time() - t0, 1),
+            "filter_median_by_lag": None if h is None else np.median(h, 0).round(3).tolist()}
         for seed in (int(s) for s in args.seeds.split(",")):
             t0 = time.perf_counter()
             fake = sample_raster(generator, config, len(test), seed, chunk=CHUNK)
             res32 = compare(ref32, {"raster": fake}, floor32, n_bins=32,
-                            statistics=HEADLINE)
+                            statistics=stats)
             res65 = compare(ref65, {"raster": fake}, floor65, n_bins=65, max_lag=64,
                             statistics=("autocorrelogram",))
             seams = seam_report(fake, train, CHUNK, n_bins=32, seed=seed)
-            row = {"seed": seed, "calibrated": calibrated,
-                   "ratio": {s: res32.ratio("raster", s) for s in HEADLINE},
+            row = {"seed": seed, "variant": variant, "calibrated": variant != "uncalibrated",
+                   "ratio": {s: res32.ratio("raster", s) for s in stats},
                    "acg64_ratio": res65.ratio("raster", "autocorrelogram"),
                    "seams": seams.to_dict(), "rate_ratio": float(fake.mean() / train.mean()),
                    "seconds": time.perf_counter() - t0}
             result["rows"].append(row)
             worst_seam = max(seams.ratio.values())
-            print(f"{seed:>4} {str(calibrated):>5} "
-                  + "".join(f"{row['ratio'][s]:11.2f}" for s in HEADLINE)
+            print(f"{seed:>4} {variant:>12} "
+                  + "".join(f"{row['ratio'][s]:11.2f}" for s in stats)
                   + f"{row['acg64_ratio']:7.2f}{worst_seam:9.2f}{seams.auc:6.3f}"
                   f"{row['rate_ratio']:7.3f}", flush=True)
-    out = args.curve / "raster_eval.json"
+    out = args.curve / args.out_name
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(out)
     return 0

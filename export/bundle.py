@@ -326,7 +326,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             if raster_ref is not None:
                 from .savedmodel import verify_savedmodel_raster
 
-                parity["savedmodel-raster"] = verify_savedmodel_raster(tmp, *raster_ref).check()
+                parity["savedmodel-raster"] = verify_savedmodel_raster(
+                    tmp, *raster_ref, history=history).check()
         if "onnx" in formats:
             from .onnx_export import verify_onnx, write_onnx
 
@@ -338,7 +339,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
 
                 write_raster_onnx(generator, config, tmp / RASTER_FILE, metadata, opset=opset)
                 parity["onnx-raster"] = verify_raster_onnx(
-                    tmp / RASTER_FILE, *raster_ref, config.receptive_field).check()
+                    tmp / RASTER_FILE, *raster_ref, config.receptive_field,
+                    history=history).check()
                 files["onnx-raster"] = target / RASTER_FILE
         statistical: dict[str, StatisticalParity] = {}
         for prec in precisions:

@@ -227,10 +227,14 @@ def float32_generator(generator: Any, config: ModelConfig) -> Any:
     from spikegan_tf.gan.networks import build_generator
 
     clone = build_generator(config, name=generator.name)
+    history = history_filter(generator)
     if position_layer(generator) is not None:
-        history = history_filter(generator)
         clone = with_position_offsets(clone, config,
                                       history_lags=0 if history is None else history.shape[1])
+    elif history is not None:  # a temporal generator's filter
+        from spikegan_tf.gan.history_fit import with_history_filter
+
+        clone = with_history_filter(clone, config, history.shape[1])
     clone.set_weights([np.asarray(w, np.float32) for w in generator.get_weights()])
     return clone
 

@@ -34,7 +34,7 @@ from .errors import ExportError
 from .parity import Parity, measure_parity
 
 __all__ = ["RASTER_FILE", "RASTER_PROTOCOL", "raster_metadata", "raster_function",
-           "raster_inputs", "write_raster_onnx", "verify_raster_onnx"]
+           "raster_inputs", "raster_parity", "write_raster_onnx", "verify_raster_onnx"]
 
 RASTER_FILE = "raster.onnx"
 RASTER_PROTOCOL = (
@@ -42,7 +42,9 @@ RASTER_PROTOCOL = (
     f"spawn_key=(stream, b))); z[t] = block_rng(0, t // {RASTER_BLOCK}).standard_normal("
     f"({RASTER_BLOCK}, latent_channels), float32)[t % {RASTER_BLOCK}]; u[t] = block_rng(1, "
     f"t // {RASTER_BLOCK}).random(({RASTER_BLOCK}, n_neurons), float32)[t % {RASTER_BLOCK}]; "
-    "probs[t] = model(z[t : t + receptive_field]); spikes[t] = uint8(u[t] < probs[t])"
+    "probs[t] = model(z[t : t + receptive_field]); spikes[t] = uint8(u[t] < probs[t]); "
+    "with a spike_history section: spikes[t] = uint8(u[t] < q[t]) by its rule, t counted from "
+    "the raster's bin 0 and the drive carried across chunks (never reset)"
 )
 PARITY_BINS = 512  # raster bins compared, in two chunks and whole
 
@@ -134,8 +136,34 @@ def reference_probs(generator: Any, config: ModelConfig, z: np.ndarray) -> np.nd
     return np.asarray(raster_function(generator, config)(z)["probs"])
 
 
+def raster_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, u: np.ndarray,
+                  history: np.ndarray | None = None) -> Parity:
+    """Parity of a raster export's ``probs`` ``(1, T, N)`` with the Keras raster model's.
+
+    The export's spikes are drawn as the rig runtime draws them: ``u < probs``,
+    or in time order with the spike-history filter ``history``
+    (:class:`~spikegan_tf.gan.history.RasterHistory`), compared as
+    :func:`~.parity.measure_parity` compares windows.
+
+    Examples
+    --------
+    >>> p = np.full((1, 4, 1), 0.5, np.float32)
+    >>> u = np.full((1, 4, 1), 0.1, np.float32)
+    >>> raster_parity("x", p, p, u, np.array([[-9.0]], np.float32)).spikes_compared
+    4
+    """
+    from spikegan_tf.gan.history import RasterHistory
+
+    if history is None or not np.any(history):
+        return measure_parity(fmt, ref_probs, probs, (u < probs).view(np.uint8), u)
+    spikes = RasterHistory(history).draw(np.asarray(probs, np.float32)[0], u[0])[None]
+    t = [np.moveaxis(np.asarray(a), 1, 2) for a in (ref_probs, probs, spikes, u)]
+    return measure_parity(fmt, *t, history=history)
+
+
 def verify_raster_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
-                       u: np.ndarray, receptive_field: int) -> Parity:
+                       u: np.ndarray, receptive_field: int,
+                       history: np.ndarray | None = None) -> Parity:
     """Run ``path`` in ONNX Runtime on the whole slice and on two chunks; measure parity.
 
     The two chunks (overlapping by ``receptive_field - 1`` latent steps) must
@@ -154,4 +182,4 @@ def verify_raster_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.nda
         raise ExportError(f"ONNX Runtime cannot run the exported '{path}': {exc}") from exc
     if not np.allclose(np.concatenate(parts, axis=1), probs, rtol=0, atol=1e-6):
         raise ExportError(f"'{path}': two chunks of the raster do not join into the whole.")
-    return measure_parity("onnx-raster", ref_probs, probs, (u < probs).view(np.uint8), u)
+    return raster_parity("onnx-raster", ref_probs, probs, u, history)

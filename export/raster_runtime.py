@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError
+from spikegan_tf.gan.history import RasterHistory
 from spikegan_tf.gan.sampling import RASTER_CHUNK, fill, iter_raster_chunks, output_array
 from spikegan_tf.validation import check_positive_int
 
@@ -89,6 +90,11 @@ class RasterSampler(OnnxSession):
         self._rf = int(raster["receptive_field"])
         self._channels = int(raster["latent_channels"])
         self._neurons = int(raster["n_neurons"])
+        history = self.metadata.get("spike_history")
+        self._history = (None if not isinstance(history, dict)
+                         else np.asarray(history["filter"], np.float32))
+        # where the spike-history drive stands (None: no filter); seek() leaves it behind
+        self._state = None if self._history is None else RasterHistory(self._history)
         self._t = 0
 
     @property
@@ -120,17 +126,27 @@ class RasterSampler(OnnxSession):
     def _predict(self, session: Any) -> Any:
         return lambda z: session.run(["probs"], {"z_sequence": z})[0]
 
-    def _chunks(self, session: Any, start: int, n: int, chunk: int) -> Iterator[np.ndarray]:
+    def _chunks(self, session: Any, start: int, n: int, chunk: int,
+                state: RasterHistory | None = None) -> Iterator[np.ndarray]:
         return iter_raster_chunks(self._predict(session), n, self._seed,
                                   latent_channels=self._channels, n_neurons=self._neurons,
-                                  receptive_field=self._rf, start=start, chunk=chunk)
+                                  receptive_field=self._rf, start=start, chunk=chunk,
+                                  history=self._history,
+                                  state=self._state if state is None else state)
 
-    def _piece(self, session: Any, start: int, m: int) -> np.ndarray:
+    def _piece(self, session: Any, start: int, m: int,
+               state: RasterHistory | None = None) -> np.ndarray:
         """Bins ``start .. start + m - 1`` in one model call."""
-        return next(self._chunks(session, start, m, m))
+        return next(self._chunks(session, start, m, m, state))
 
     def seek(self, t: int) -> None:
-        """Continue the raster from bin ``t`` (0 restarts it)."""
+        """Continue the raster from bin ``t`` (0 restarts it).
+
+        With a spike-history filter (the metadata's ``spike_history``), the
+        next draw first draws the bins between the last one drawn and ``t``
+        again (from bin 0 when seeking back), since their spikes set the drive
+        at ``t``.
+        """
         self._check_no_prefetch("seek")
         self._t = check_positive_int(t, "t", minimum=0)
 
@@ -166,9 +182,10 @@ class RasterSampler(OnnxSession):
         prefetch = max(check_positive_int(prefetch, "prefetch"), bins)
         session = self._new_session(check_positive_int(producer_threads, "producer_threads"))
         position = [self._t]
+        state = None if self._state is None else self._state.copy()  # the producer's own
 
         def produce(m: int) -> np.ndarray:
-            piece = self._piece(session, position[0], m)
+            piece = self._piece(session, position[0], m, state)
             position[0] += m
             return piece
 

@@ -212,7 +212,7 @@ def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndar
 
 
 def verify_savedmodel_raster(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
-                             u: np.ndarray) -> Parity:
+                             u: np.ndarray, history: np.ndarray | None = None) -> Parity:
     """Reload the SavedModel and compare its ``raster`` signature with the Keras raster model."""
     import tensorflow as tf
 
@@ -222,4 +222,6 @@ def verify_savedmodel_raster(path: str | os.PathLike, ref_probs: np.ndarray, z: 
         raise ExportError(f"The SavedModel written to '{path}' has no loadable `raster` "
                           f"signature: {exc}") from exc
     probs = raster(z_sequence=tf.constant(z))["probs"].numpy()
-    return measure_parity("savedmodel-raster", ref_probs, probs, (u < probs).view(np.uint8), u)
+    from .raster import raster_parity
+
+    return raster_parity("savedmodel-raster", ref_probs, probs, u, history)

@@ -16,15 +16,17 @@ from spikegan_tf.gan.calibration import calibrated_copy
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.history import (
     HISTORY_LAYER,
+    RasterHistory,
     draw_spikes,
     history_filter,
     history_spikes_tf,
     neuron_autocorrelation,
 )
-from spikegan_tf.gan.history_fit import fit_history
+from spikegan_tf.gan.history_fit import fit_history, with_history_filter
 from spikegan_tf.gan.networks import build_generator
 from spikegan_tf.gan.positions import POSITION_LAYER, position_layer, with_position_offsets
-from spikegan_tf.gan.sampling import sample, sampling_streams
+from spikegan_tf.gan.raster import sample_raster
+from spikegan_tf.gan.sampling import iter_raster_chunks, raster_draws, sample, sampling_streams
 from spikegan_tf.gan.train_config import TrainConfig
 from spikegan_tf.gan.trainer import Trainer
 from spikegan_tf.statistics import autocorrelogram, time_course
@@ -242,3 +244,106 @@ def test_a_neuron_with_few_spikes_gets_a_filter_shrunk_towards_zero():
     assert bare[2].min() <= -7.9  # no coincidence in 40 spikes: fitted to -bound
     assert shrunk[2].min() > -3 and np.abs(shrunk[:2]).max() < 0.5  # Poisson neurons: ~0
     np.testing.assert_allclose(shrunk[:2], bare[:2], atol=0.1)  # well-sampled: no change
+
+
+TEMPORAL = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=2,
+                       temporal_features=8, latent_channels=4)
+
+
+def _toy_raster_model(z):
+    """A numpy raster model of receptive field 2 for 3 neurons."""
+    return 1 / (1 + np.exp(1.0 - z[:, 1:, :3] - 0.5 * z[:, :-1, :3]))
+
+
+def test_a_raster_with_a_filter_is_one_recursion_whatever_the_chunks_and_the_start():
+    h = np.array([[-6.0, -1.0], [1.5, 0.5], [0.0, 0.0]], np.float32)
+    kw = dict(latent_channels=3, n_neurons=3, receptive_field=2, history=h)
+
+    def raster(n, start=0, chunk=4096, state=None):
+        return np.concatenate(list(iter_raster_chunks(_toy_raster_model, n, 4, start=start,
+                                                      chunk=chunk, state=state, **kw)))
+
+    whole = raster(5000)
+    # the oracle: the window protocol's recursion over the raster as one long window
+    z = raster_draws(4, 0, 0, 5001, 3)
+    probs = _toy_raster_model(z[None])[0].astype(np.float32)
+    u = raster_draws(4, 1, 0, 5000, 3)
+    assert np.array_equal(whole, draw_spikes(probs.T[None], u.T[None], h)[0].T)
+    assert not np.array_equal(whole, (u < probs).view(np.uint8))  # the filter mattered
+    assert np.array_equal(raster(5000, chunk=37), whole)
+    assert np.array_equal(raster(1900, start=3100), whole[3100:])  # replays bins 0..3099
+    state = RasterHistory(h)
+    first = raster(1000, state=state)
+    assert state.position == 1000
+    later = raster(500, start=2000, state=state)  # forward: draws 1000..1999 again
+    back = raster(300, start=100, state=state)  # backward: from bin 0
+    assert np.array_equal(np.concatenate([first, later, back]),
+                          np.concatenate([whole[:1000], whole[2000:2500], whole[100:400]]))
+    copy = state.copy()
+    assert copy.position == state.position == 400 and copy.drive is not state.drive
+
+
+def _markov_raster(n_time_bins: int = 60_000, seed: int = 0) -> np.ndarray:
+    """Neuron 0 cannot fire in the bin after a spike; neuron 1 bursts; neuron 2 is Poisson."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n_time_bins, 3), np.uint8)
+    u = rng.random((n_time_bins, 3))
+    for t in range(n_time_bins):
+        prev = x[t - 1] if t else np.zeros(3, np.uint8)
+        x[t] = u[t] < np.where(prev == 1, [0.0, 0.6, 0.2], [0.3, 0.1, 0.2])
+    return x
+
+
+def test_a_temporal_generator_learns_refractoriness_in_its_continuous_raster():
+    x = _markov_raster()
+    data = prepare_data(x, TEMPORAL.n_bins, val_fraction=0.0)
+    g = build_generator(TEMPORAL, seed=0)
+    plain = calibrated_copy(g, TEMPORAL, data, seed=0)
+    fitted = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=3)
+    assert history_filter(plain) is None and history_filter(g) is None
+    h = history_filter(fitted)
+    assert h.shape == (3, 3) and h[0, 0] < -3 and h[1, 0] > 1
+    # the window model's probabilities are untouched by the filter's chain
+    z = np.random.default_rng(0).standard_normal((4, TEMPORAL.latent_dim)).astype("float32")
+    np.testing.assert_allclose(fitted(z).numpy(), with_history_filter(
+        plain, TEMPORAL, 3)(z).numpy(), rtol=0, atol=0.2)  # only the bias moved
+
+    def lag1(r):  # coincidences at lag 1 per spike, per neuron
+        return (r[1:] & r[:-1]).sum(0) / np.maximum(r[:-1].sum(0), 1)
+
+    new = sample_raster(fitted, TEMPORAL, 40_000, seed=3)
+    old = sample_raster(plain, TEMPORAL, 40_000, seed=3)
+    assert np.all(np.abs(lag1(new) - lag1(x)) < 0.03), (lag1(new), lag1(x))
+    assert np.abs(lag1(old) - lag1(x)).max() > 0.2
+    np.testing.assert_allclose(new.mean(0), x.mean(0), atol=0.01)
+    # a tap at a lag the 8-bin training windows cannot show stays 0
+    longer = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=9)
+    assert history_filter(longer)[:, 7:].tolist() == [[0.0, 0.0]] * 3
+
+
+def test_temporal_runs_get_a_filter_by_default_and_conditional_ones_refuse_it():
+    assert TrainConfig().resolve(TEMPORAL).calibrate_history == 10
+    assert TrainConfig(calibrate_rates=False).resolve(TEMPORAL).calibrate_history == 0
+    conditional = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", n_classes=2)
+    assert TrainConfig().resolve(conditional).calibrate_history == 0
+    with pytest.raises(ConfigError, match="`calibrate_history` needs .* with conditions"):
+        Trainer(conditional, TrainConfig(calibrate_history=3, max_steps=1), verbose=0)
+    with pytest.raises(ValueError, match="for unconditional 'temporal' generators"):
+        with_history_filter(build_generator(CONV), CONV, 3)
+
+
+def test_a_filtered_temporal_generator_saves_in_safe_mode_and_draws_the_same_raster(tmp_path):
+    g = with_history_filter(build_generator(TEMPORAL, seed=0), TEMPORAL, 2)
+    g.get_layer(HISTORY_LAYER).bias.assign(np.array([-5, 2, 0, -1, 0, 0], np.float32))
+    path = tmp_path / "g.keras"
+    g.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True, compile=False)
+    np.testing.assert_array_equal(history_filter(loaded), history_filter(g))
+    r = sample_raster(g, TEMPORAL, 3000, seed=1, chunk=500)
+    assert np.array_equal(sample_raster(loaded, TEMPORAL, 3000, seed=1), r)
+    # the generator remembers where seed 1's raster ended: continuing draws only the new bins
+    tail = sample_raster(g, TEMPORAL, 500, seed=1, start=3000)
+    assert g._spikegan_raster_states[(1, None)].position == 3500
+    assert np.array_equal(sample_raster(loaded, TEMPORAL, 3500, seed=1)[3000:], tail)
+    assert np.array_equal(sample_raster(g, TEMPORAL, 100, seed=1, start=20), r[20:120])
+    assert float32_generator(g, TEMPORAL) is g

@@ -11,6 +11,7 @@ from spikegan_tf import SpikeGAN
 from spikegan_tf.cli import main
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.history import history_filter
 from spikegan_tf.gan.networks import build_generator, build_raster_generator, set_output_bias
 from spikegan_tf.gan.raster import sample_raster
 from spikegan_tf.gan.sampling import iter_raster_chunks, raster_draws
@@ -164,6 +165,12 @@ def test_rig_runtime_draws_the_keras_raster(temporal_run, exported):
     keras_raster = gan.sample_raster(6000, seed=11)
     sampler = RasterSampler(exported.path, seed=11, chunk=1000)
     assert sampler.receptive_field == 13 and sampler.n_neurons == 3
+    # the published generator carries a spike-history filter (the default), drawn with its
+    # drive carried across chunks, seeks and streams in both runtimes
+    h = history_filter(gan.generator_)
+    assert h.shape == (3, 10) and np.any(h)
+    np.testing.assert_array_equal(
+        np.asarray(sampler.metadata["spike_history"]["filter"], np.float32), h)
     first = sampler.sample(2500)
     rest = sampler.sample(3500)
     assert np.array_equal(np.concatenate([first, rest]), keras_raster)

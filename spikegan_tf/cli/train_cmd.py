@@ -224,10 +224,11 @@ def register(subparsers: Any) -> None:
                         "windows' (default: on for unconditional conv and fc models)")
     t.add_argument("--calibrate-history", type=Number("--calibrate-history", minimum=0),
                    default=None, metavar="LAGS",
-                   help="with calibrated positions, also give the published model a "
-                        "per-neuron spike-history filter of LAGS bins, solved so that each "
-                        "neuron's autocorrelation is the training windows' (0: none; default: "
-                        "10 for unconditional conv models)")
+                   help="with calibrated positions (conv) or rates (temporal), also give the "
+                        "published model a per-neuron spike-history filter of LAGS bins, "
+                        "solved so that each neuron's autocorrelation is the training "
+                        "windows'; a temporal model's rasters carry it across chunks (0: none; "
+                        "default: 10 for unconditional conv and temporal models)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,

@@ -61,11 +61,13 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         Also calibrate each (neuron, bin) of an unconditional ``"conv"`` or
         ``"fc"`` generator.
     history_lags : int
-        With ``positions`` on a ``"conv"`` generator: also give it a
-        spike-history filter of this many lags per neuron, solved with the
-        offsets so that each neuron's autocorrelation at lags ``1..history_lags``
-        is the training windows' (:func:`spikegan_tf.gan.history_fit.fit_history`,
-        on at most ``max_windows`` of them). 0: none.
+        With ``positions`` on a ``"conv"`` generator, or on a ``"temporal"``
+        one: also give it a spike-history filter of this many lags per neuron,
+        solved with the offsets (the output bias of a temporal generator) so
+        that each neuron's autocorrelation at lags ``1..history_lags`` is the
+        training windows' (:func:`spikegan_tf.gan.history_fit.fit_history`,
+        :func:`~spikegan_tf.gan.history_fit.fit_stationary_history`, on at most
+        ``max_windows`` of them). 0: none.
 
     Returns
     -------
@@ -114,6 +116,13 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
                             seed=seed)
         else:
             calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
+            if history_lags and config.architecture == "temporal":
+                from spikegan_tf.gan.history_fit import fit_stationary_history, with_history_filter
+
+                copy = with_history_filter(copy, config, history_lags)
+                fit_stationary_history(copy, config,
+                                       _subsample(data.train, config, max_windows, seed),
+                                       data.train.neuron_rates(), seed=seed)
         return copy
     keep = _keep(len(data.train.spikes), config, max_windows, seed)
     windows, conditions = data.train.spikes, data.conditions

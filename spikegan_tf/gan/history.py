@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["HISTORY_LAYER", "DEFAULT_HISTORY_LAGS", "history_filter", "draw_spikes",
-           "history_spikes_tf", "neuron_autocorrelation", "neuron_coincidences"]
+           "RasterHistory", "history_spikes_tf", "neuron_autocorrelation", "neuron_coincidences"]
 
 #: Name of the frozen layer whose bias holds the filter ``(lags * n_neurons,)``, lag-major.
 HISTORY_LAYER = "spike_history"
@@ -100,10 +100,15 @@ def draw_spikes(probs: Any, u: Any, h: np.ndarray | None, *,
 
 
 def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any = None,
-                     return_q: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+                     return_q: bool = True, carry: np.ndarray | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`draw_spikes` on time-major float32 arrays ``(T, n, N)``: ``(spikes, q)``.
 
     ``logit`` (optional) are the logits of ``p``, where the caller has them.
+    ``carry`` (optional, ``(L, n, N)`` float32) is the drive the bins before
+    these left on the next ``L`` bins; it is replaced by the drive these bins
+    leave on the ``L`` after them, so consecutive calls continue one sequence
+    exactly (:class:`RasterHistory`).
     """
     n_bins, lags = p.shape[0], h.shape[1]
     logit = _logits32(p) if logit is None else logit
@@ -112,6 +117,8 @@ def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any 
     # each spike adds its filter to the next bins' drive, in time order: the sum over lags
     # from the longest to the shortest, as history_spikes_tf adds them (skipped zeros are exact)
     future = np.zeros((n_bins + lags, *p.shape[1:]), np.float32)
+    if carry is not None:
+        future[:lags] = carry
     h_by_lag = np.ascontiguousarray(h.T)  # (L, N)
     one = np.float32(1)
     for t in range(n_bins):
@@ -124,7 +131,51 @@ def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any 
         future[t + 1:t + 1 + lags, rows, cols] += h_by_lag[:, cols]
         if q is not None:
             q[t] = qt
+    if carry is not None:
+        carry[...] = future[n_bins:]
     return spikes, q
+
+
+class RasterHistory:
+    """Where the draw of one continuous raster stands: its next bin and the drive it carries.
+
+    A raster drawn with a filter ``h (n_neurons, L)`` continues across chunks:
+    :meth:`draw` draws the next bins with the drive the earlier bins' spikes
+    left on them (the recursion of :func:`draw_spikes`, never reset), so the
+    raster is the same however it is chunked. Used by
+    :func:`spikegan_tf.gan.sampling.iter_raster_chunks` in every runtime.
+
+    Examples
+    --------
+    >>> h = np.array([[-10.0]], np.float32)           # refractory for one bin
+    >>> state = RasterHistory(h)
+    >>> p, u = np.full((2, 1), 0.5, np.float32), np.full((2, 1), 0.1, np.float32)
+    >>> state.draw(p, u)[:, 0].tolist(), state.draw(p, u)[:, 0].tolist(), state.position
+    ([1, 0], [1, 0], 4)
+    """
+
+    def __init__(self, h: np.ndarray) -> None:
+        self.filter = np.ascontiguousarray(h, dtype=np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to bin 0, no spikes before it."""
+        self.position = 0
+        self.drive = np.zeros((self.filter.shape[1], 1, self.filter.shape[0]), np.float32)
+
+    def copy(self) -> RasterHistory:
+        """An independent copy (same position and drive)."""
+        other = RasterHistory(self.filter)
+        other.position, other.drive = self.position, self.drive.copy()
+        return other
+
+    def draw(self, probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Spikes ``(m, n_neurons)`` uint8 of the next ``m`` bins from their probabilities and uniforms."""
+        p = np.asarray(probs, np.float32)[:, None, :]
+        spikes, _ = _draw_time_major(p, np.asarray(u, np.float32)[:, None, :], self.filter,
+                                     return_q=False, carry=self.drive)
+        self.position += len(p)
+        return spikes[:, 0, :]
 
 
 def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:

@@ -2,7 +2,10 @@
 
 With common random numbers, alternate fixed-point steps in logit space move each (neuron,
 bin) positional offset towards the training windows' rate and each filter tap towards the
-training windows' autocorrelation of its neuron at its lag.
+training windows' autocorrelation of its neuron at its lag (:func:`fit_history`, window
+generators). A ``"temporal"`` generator, stationary, gets one offset per neuron instead and
+is fitted on long stretches of its own continuous raster, where the filter's drive runs on
+across the bins (:func:`with_history_filter`, :func:`fit_stationary_history`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from spikegan_tf.gan.history import (
     neuron_coincidences,
 )
 
-__all__ = ["fit_history", "settle_offsets", "fit_uniforms", "SETTLE_STEPS"]
+__all__ = ["fit_history", "fit_stationary_history", "with_history_filter", "raster_logits",
+           "settle_offsets", "fit_uniforms", "SETTLE_STEPS"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
@@ -66,13 +70,14 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
 
 
 def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int,
-                              prior_spikes: float) -> np.ndarray:
+                              prior_spikes: float, reach: np.ndarray | None = None) -> np.ndarray:
     """:func:`neuron_autocorrelation` with ``x(t + l)`` replaced by its probability ``q``.
 
     ``x`` and ``q`` are time-major ``(T, n, N)``.
     ``E[x(t) x(t + l)] = E[x(t) q(t + l)]`` (``q(t + l)`` is drawn given the
     past, ``x(t)`` included), with less sampling noise. With ``prior_spikes``
-    pseudo-spikes whose coincidences are the neuron's rate, as the targets have.
+    pseudo-spikes whose coincidences are the neuron's rate, as the targets have
+    (``reach``: see :func:`_relative`).
     """
     t, s, n = np.nonzero(x)  # time-major (T, n, N): the spikes; x(t) q(t + l) over them
     coinc = np.zeros((q.shape[2], lags))
@@ -81,20 +86,67 @@ def _expected_autocorrelation(x: np.ndarray, q: np.ndarray, lags: int,
         coinc[:, lag - 1] = np.bincount(n[keep], weights=q[t[keep] + lag, s[keep], n[keep]],
                                         minlength=q.shape[2])
     spikes = q.sum(axis=(0, 1), dtype=np.float64)
-    return _relative(coinc, spikes, spikes / (q.shape[0] * q.shape[1]), prior_spikes)
+    return _relative(coinc, spikes, spikes / (q.shape[0] * q.shape[1]), prior_spikes, reach)
+
+
+def _reach(n_bins: int, lags: int) -> np.ndarray:
+    """The share of a sequence's ``n_bins`` bins that have a bin ``l`` later, ``l = 1..lags``.
+
+    1 for lags the sequence does not reach (nothing to count there).
+    """
+    share = (n_bins - np.arange(1, lags + 1)) / n_bins
+    return np.where(share > 0, share, 1.0)
 
 
 def _relative(coinc: np.ndarray, spikes: np.ndarray, rate: np.ndarray,
-              prior_spikes: float) -> np.ndarray:
+              prior_spikes: float, reach: np.ndarray | None = None) -> np.ndarray:
     """Per (neuron, lag), coincidences per spike over the neuron's rate, shrunk towards 1.
 
     ``(coinc / rate + m) / (spikes + m)`` with ``m = prior_spikes`` pseudo-spikes
     of a neuron without history (whose coincidences per spike are its rate): 1
     for no history, below 1 for a refractory lag, above for a bursting one.
+    With ``reach`` (``(lags,)``, :func:`_reach`), only that share of the spikes
+    counts at each lag (those with a bin ``l`` later in their sequence), so that
+    sequences of different lengths compare.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = np.where(rate[:, None] > 0, coinc / rate[:, None], 0.0)
-    return (scaled + prior_spikes) / (spikes[:, None] + prior_spikes + 1e-12)
+    counted = spikes[:, None] if reach is None else spikes[:, None] * reach[None, :]
+    return (scaled + prior_spikes) / (counted + prior_spikes + 1e-12)
+
+
+def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray,
+           active: np.ndarray, lags: int, *, iterations: int, damping: float, bound: float,
+           prior_spikes: float, reach: np.ndarray | None = None,
+           ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The fixed-point steps of :func:`fit_history` on time-major logits ``base (T, n, N)``.
+
+    ``goal`` is ``(T, 1, N)`` (an offset per bin and neuron) or ``(1, 1, N)``
+    (one per neuron); ``active`` says which neurons ``(N,)`` or taps ``(N, L)``
+    are fitted (the others stay 0). Returns ``(offsets, h, rate_error,
+    autocorrelation_error)``.
+    """
+    from scipy.special import expit, logit
+
+    axes = (1,) if goal.shape[0] > 1 else (0, 1)  # the draws (and bins) a rate averages
+    if active.ndim == 1:
+        active = np.broadcast_to(active[:, None], (base.shape[2], lags))
+    offsets = np.zeros(goal.shape, np.float32)
+    h = np.zeros((base.shape[2], lags), np.float32)
+    acg_err = float("nan")
+    for _ in range(iterations):
+        logits = base + offsets
+        x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
+        rate = np.clip(q.mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
+        offsets += (goal - logit(rate)).astype(np.float32)
+        generated = _expected_autocorrelation(x, q, lags, prior_spikes, reach)
+        acg_err = float(np.mean(np.abs(generated - target)[active]))
+        step = damping * np.log((target + 1e-6) / (generated + 1e-6))
+        h = np.clip(h + np.where(active, np.clip(step, -1, 1), 0), -bound, bound)
+        h = h.astype(np.float32)
+    # the filter is fixed: the offsets alone, to it
+    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS)
+    return offsets, h, rate_err, acg_err
 
 
 def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_course: Any, *,
@@ -122,7 +174,7 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
         the coincidences per spike relative to the rate, shrunk as above) at the
         last iteration, and ``iterations``.
     """
-    from scipy.special import expit, logit
+    from scipy.special import logit
 
     from spikegan_tf.gan.positions import latent_logits, position_layer
 
@@ -141,25 +193,133 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
         latent_logits(generator, config, n_samples, seed).astype(np.float32), 2, 0))
     u = fit_uniforms(seed, base.shape)
-    offsets = np.zeros((config.n_bins, 1, config.n_neurons), np.float32)
-    h = np.zeros((config.n_neurons, lags), np.float32)
     active = spikes > 0  # silent neurons keep a zero filter
     goal = logit(target_rate.T[:, None, :])
-    acg_err = float("nan")
-    for _ in range(iterations):
-        logits = base + offsets
-        x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
-        rate = np.clip(q.mean(axis=1, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
-        offsets += (goal - logit(rate)).astype(np.float32)  # (T, 1, N)
-        generated = _expected_autocorrelation(x, q, lags, prior_spikes)
-        acg_err = float(np.mean(np.abs(generated - target)[active]))
-        step = damping * np.log((target + 1e-6) / (generated + 1e-6))
-        h = np.clip(h + np.where(active[:, None], np.clip(step, -1, 1), 0), -bound, bound)
-        h = h.astype(np.float32)
-    # the filter is fixed: the offsets alone, to it
-    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS)
+    offsets, h, rate_err, acg_err = _solve(base, u, goal, target, active, lags,
+                                           iterations=iterations, damping=damping, bound=bound,
+                                           prior_spikes=prior_spikes)
     offsets = offsets[:, 0, :].T  # (N, T)
     positions.bias.assign((positions.bias.numpy() + offsets.T.ravel()).astype(
         positions.bias.dtype))
+    history.bias.assign(h.T.ravel().astype(history.bias.dtype))
+    return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}
+
+
+def with_history_filter(generator: Any, config: ModelConfig, lags: int) -> Any:
+    """A ``"temporal"`` generator with a (zero) spike-history filter of ``lags`` lags per neuron.
+
+    The filter is the bias of a frozen layer (:data:`~spikegan_tf.gan.history.HISTORY_LAYER`)
+    fed an exact zero made from ``z`` and multiplied back to zero before the
+    sigmoid, so the probabilities (and the raster model,
+    :func:`spikegan_tf.gan.networks.build_raster_generator`) are unchanged and
+    the model loads in safe mode. The new model shares ``generator``'s layers;
+    one that has a filter already is returned as is.
+
+    Examples
+    --------
+    >>> from spikegan_tf.gan.networks import build_generator
+    >>> cfg = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=2)
+    >>> g = build_generator(cfg, seed=0)
+    >>> f = with_history_filter(g, cfg, 4)
+    >>> history_filter(f).shape
+    (3, 4)
+    >>> z = np.random.default_rng(0).standard_normal((2, cfg.latent_dim)).astype("float32")
+    >>> bool(np.array_equal(f(z).numpy(), g(z).numpy()))
+    True
+    """
+    import keras
+    from keras import layers
+
+    if history_filter(generator) is not None:
+        return generator
+    if config.architecture != "temporal" or config.conditional:
+        raise ValueError("with_history_filter is for unconditional 'temporal' generators "
+                         "(window generators carry the filter with their positional offsets: "
+                         f"with_position_offsets); received architecture={config.architecture!r}"
+                         f"{' with conditions' if config.conditional else ''}.")
+    logits = generator.get_layer("sigmoid").input  # (batch, bins, n_neurons)
+    dtype = logits.dtype
+    z = generator.inputs[0]
+    frozen = {"trainable": False, "kernel_initializer": "zeros", "dtype": dtype}
+    zero = layers.Dense(1, use_bias=False, name="history_input", **frozen)(z)  # exactly 0
+    h = layers.Dense(lags * config.n_neurons, bias_initializer="zeros", name=HISTORY_LAYER,
+                     **frozen)(zero)  # the filter, as its bias
+    back = layers.Dense(1, use_bias=False, name="history_zero", **frozen)(h)  # 0 again
+    back = layers.Reshape((1, 1), dtype=dtype, name="history_grid")(back)
+    out = layers.Add(dtype=dtype, name="history_logits")([logits, back])
+    out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(out)
+    probs = layers.Permute((2, 1), dtype="float32", name="probs")(out)
+    return keras.Model(z, probs, name=generator.name)
+
+
+def raster_logits(generator: Any, config: ModelConfig, n_chains: int, n_bins: int,
+                  seed: int | None, batch_size: int = 32) -> np.ndarray:
+    """Logits ``(n_bins, n_chains, n_neurons)`` float32 of ``n_chains`` seeded raster stretches.
+
+    Time-major, from a ``"temporal"`` generator's raster model on latent
+    sequences ``default_rng(seed).standard_normal((n_chains, n_bins +
+    receptive_field - 1, latent_channels))`` (float32).
+    """
+    from scipy.special import logit
+
+    from spikegan_tf.gan.networks import build_raster_generator
+
+    raster = build_raster_generator(generator, config)
+    z = np.random.default_rng(seed).standard_normal(
+        (n_chains, n_bins + config.receptive_field - 1, config.latent_channels)).astype("float32")
+    out = np.empty((n_bins, n_chains, config.n_neurons), np.float32)
+    for i in range(0, n_chains, batch_size):
+        p = np.asarray(raster(z[i:i + batch_size], training=False), dtype=np.float64)
+        out[:, i:i + len(p)] = np.moveaxis(logit(np.clip(p, 1e-12, 1 - 1e-12)), 1, 0)
+    return out
+
+
+def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndarray,
+                           rates: Any, *, n_chains: int = 256, chain_bins: int = 1024,
+                           seed: int | None = 0, iterations: int = 25, damping: float = 0.7,
+                           bound: float = 8.0, prior_spikes: float = 20.0) -> dict[str, Any]:
+    """Solve the filter and the per-neuron output bias of a ``"temporal"`` generator (in place).
+
+    :func:`fit_history` for a stationary generator (:func:`with_history_filter`
+    first): the spikes are drawn on ``n_chains`` stretches of ``chain_bins``
+    bins of its continuous raster (:func:`raster_logits`), where each spike's
+    drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster`; one offset
+    per neuron (added to its output bias) moves each neuron's rate to ``rates``
+    and the filter moves each neuron's coincidences per spike relative to its
+    rate at lags ``1..L`` to those of ``windows`` (the training windows),
+    both counted per spike that has a bin ``l`` later in its sequence (taps at
+    lags the windows do not reach stay 0).
+
+    Returns
+    -------
+    dict
+        As :func:`fit_history`.
+    """
+    from scipy.special import logit
+
+    from spikegan_tf.gan.networks import output_bias_layer
+
+    h0 = history_filter(generator)
+    if h0 is None:
+        raise ValueError("the generator has no spike-history filter; build it with "
+                         "`with_history_filter(generator, config, lags)` first.")
+    lags = h0.shape[1]
+    target_rate = np.clip(np.asarray(rates, dtype=np.float64).ravel(), 1e-6, 1 - 1e-6)
+    coinc, spikes = neuron_coincidences(windows, lags)
+    target = _relative(coinc, spikes, spikes / max(windows.shape[0] * windows.shape[2], 1),
+                       prior_spikes, _reach(windows.shape[2], lags))
+    history = generator.get_layer(HISTORY_LAYER)
+    history.bias.assign(np.zeros_like(history.bias.numpy()))
+    base = raster_logits(generator, config, n_chains, chain_bins, seed)
+    u = fit_uniforms(seed, base.shape)
+    # taps the training windows reach (lags shorter than a window) of neurons that fire
+    active = (spikes > 0)[:, None] & (np.arange(1, lags + 1) < windows.shape[2])[None, :]
+    offsets, h, rate_err, acg_err = _solve(base, u, logit(target_rate)[None, None, :], target,
+                                           active, lags, iterations=iterations,
+                                           damping=damping, bound=bound,
+                                           prior_spikes=prior_spikes,
+                                           reach=_reach(chain_bins, lags))
+    bias = output_bias_layer(generator, config).bias
+    bias.assign((bias.numpy() + offsets[0, 0]).astype(bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))
     return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}

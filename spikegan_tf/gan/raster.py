@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
+from spikegan_tf.gan.history import RasterHistory, history_filter
 from spikegan_tf.gan.sampling import (
     RASTER_CHUNK,
     cached_on,
@@ -24,7 +25,10 @@ from spikegan_tf.gan.sampling import (
 )
 from spikegan_tf.validation import check_positive_int
 
-__all__ = ["sample_raster"]
+__all__ = ["sample_raster", "MAX_KEPT_STATES"]
+
+#: Seeds whose raster's end a generator remembers (its spike-history drive, a few kB each).
+MAX_KEPT_STATES = 8
 
 
 def _raster_predict(generator: Any, config: Any) -> Any:
@@ -57,7 +61,13 @@ def sample_raster(
     boundaries, so no seams); the raster is generated ``chunk`` bins at a time
     from overlapping latent slices under the position-keyed protocol of the
     module docstring, so memory stays bounded and ``start`` continues a raster
-    drawn earlier with the same seed exactly.
+    drawn earlier with the same seed exactly. A generator with a spike-history
+    filter (:mod:`spikegan_tf.gan.history`) draws its bins in time order, each
+    with the drive of the raster's earlier spikes; its ``start`` is exact too:
+    the generator remembers where the last raster of each seed ended (for up to
+    :data:`MAX_KEPT_STATES` seeds), so continuing from there costs nothing, and
+    any other ``start`` draws the bins before it again (from the last end, or
+    from bin 0 when it lies before that).
 
     Parameters
     ----------
@@ -100,9 +110,19 @@ def sample_raster(
         )
     n_time_bins = check_positive_int(n_time_bins, "n_time_bins")
     start = check_positive_int(start, "start", minimum=0)
-    pieces = iter_raster_chunks(_raster_predict(generator, config), n_time_bins,
-                                resolve_seed(seed), latent_channels=config.latent_channels,
+    seed = resolve_seed(seed)
+    history = history_filter(generator)
+    state = None
+    if history is not None and np.any(history):  # where the last raster of this seed ended
+        states = cached_on(generator, "_spikegan_raster_states", dict)
+        key = (seed, threshold)
+        state = states.pop(key, None) or RasterHistory(history)
+        while len(states) >= MAX_KEPT_STATES:
+            states.pop(next(iter(states)))
+        states[key] = state
+    pieces = iter_raster_chunks(_raster_predict(generator, config), n_time_bins, seed,
+                                latent_channels=config.latent_channels,
                                 n_neurons=config.n_neurons,
                                 receptive_field=config.receptive_field, start=start,
-                                chunk=chunk, threshold=threshold)
+                                chunk=chunk, threshold=threshold, history=history, state=state)
     return fill(output_array(out, (n_time_bins, config.n_neurons)), pieces)

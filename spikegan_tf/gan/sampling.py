@@ -21,6 +21,9 @@ of two streams, each block a fresh generator::
     z[t] = block_rng(seed, 0, b).standard_normal((RASTER_BLOCK, channels), float32)[t % B]
     u[t] = block_rng(seed, 1, b).random((RASTER_BLOCK, n_neurons), float32)[t % B]
     spikes[t] = u[t] < p[t],  p[t] = f(z[t], ..., z[t + receptive_field - 1])
+
+(with a spike-history filter, ``u[t] < q[t]`` drawn in time order with the
+drive of the raster's earlier spikes, :class:`~spikegan_tf.gan.history.RasterHistory`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.gan.history import draw_spikes, history_filter
+from spikegan_tf.gan.history import RasterHistory, draw_spikes, history_filter
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["sample", "sampling_streams", "default_chunk", "iter_sample_chunks", "raster_block",
@@ -115,6 +118,8 @@ def iter_raster_chunks(
     start: int = 0,
     chunk: int = RASTER_CHUNK,
     threshold: float | None = None,
+    history: np.ndarray | None = None,
+    state: RasterHistory | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield a continuous raster ``(m, n_neurons)`` uint8, chunk after chunk.
 
@@ -123,6 +128,14 @@ def iter_raster_chunks(
     raster model). Bins ``start .. start + n_time_bins - 1`` of the raster of
     ``seed`` are produced; the chunking changes nothing, so pieces drawn in
     separate calls join seamlessly. Memory is a few chunks whatever the length.
+
+    With a spike-history filter ``history (n_neurons, L)``
+    (:mod:`spikegan_tf.gan.history`) the bins are drawn in time order, each
+    with the drive of the raster's earlier spikes: ``state``
+    (a :class:`~spikegan_tf.gan.history.RasterHistory`, updated in place)
+    carries it from one call to the next. A state that is not at ``start``
+    is brought there by drawing the bins in between again (from bin 0 when it
+    is past ``start``), so ``start`` stays exact at the cost of the bins before it.
 
     Examples
     --------
@@ -133,12 +146,34 @@ def iter_raster_chunks(
     >>> b = np.concatenate(list(iter_raster_chunks(f, 5000, 0, chunk=4096, **kw)))
     >>> a.shape, bool((a == b).all())
     ((5000, 2), True)
+    >>> h = np.array([[-3.0, -1.0], [2.0, 0.0]], np.float32)       # with spike history
+    >>> whole = np.concatenate(list(iter_raster_chunks(f, 5000, 0, history=h, **kw)))
+    >>> tail = np.concatenate(list(iter_raster_chunks(f, 1300, 0, start=3700, history=h, **kw)))
+    >>> bool((tail == whole[3700:]).all()), bool((whole == a).all())
+    (True, False)
     """
     n_time_bins = check_positive_int(n_time_bins, "n_time_bins")
     chunk = check_positive_int(chunk, "chunk")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ConfigError(f"`threshold` must be in [0, 1] or None. Received {threshold}.")
-    t, stop = int(start), int(start) + n_time_bins
+    if history is not None and np.any(history):
+        state = RasterHistory(history) if state is None else state
+        if state.position > start:
+            state.reset()
+        for _ in _raster_pieces(predict, state.position, start, seed, latent_channels,
+                                n_neurons, receptive_field, chunk, threshold, state):
+            pass  # the bins before `start`: their spikes set its drive
+    else:
+        state = None
+    yield from _raster_pieces(predict, int(start), int(start) + n_time_bins, seed,
+                              latent_channels, n_neurons, receptive_field, chunk, threshold,
+                              state)
+
+
+def _raster_pieces(predict: Any, t: int, stop: int, seed: int, latent_channels: int,
+                   n_neurons: int, receptive_field: int, chunk: int, threshold: float | None,
+                   state: RasterHistory | None) -> Iterator[np.ndarray]:
+    """Bins ``t .. stop - 1`` of the raster, ``chunk`` at a time (see :func:`iter_raster_chunks`)."""
     while t < stop:
         m = min(chunk, stop - t)
         z = raster_draws(seed, 0, t, t + m + receptive_field - 1, latent_channels)
@@ -146,8 +181,12 @@ def iter_raster_chunks(
         if probs.shape != (m, n_neurons):
             raise ConfigError(f"The raster model returned {probs.shape} for {m} bins; "
                               f"expected {(m, n_neurons)}.")
-        if threshold is None:
-            spikes = (raster_draws(seed, 1, t, t + m, n_neurons) < probs).view(np.uint8)
+        u = (raster_draws(seed, 1, t, t + m, n_neurons) if threshold is None
+             else np.full(probs.shape, threshold, np.float32))
+        if state is not None:
+            spikes = state.draw(probs, u)
+        elif threshold is None:
+            spikes = (u < probs).view(np.uint8)
         else:
             spikes = (probs > threshold).view(np.uint8)
         yield spikes

@@ -17,7 +17,8 @@ from spikegan_tf.gan.config import ModelConfig, dataclass_from_dict
 from spikegan_tf.gan.positions import positional
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
-__all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message"]
+__all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
+           "history_capable"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -173,15 +174,17 @@ class TrainConfig:
         ``"temporal"`` one is stationary by construction). ``None`` (the
         default) turns it on for those whenever rates are calibrated.
     calibrate_history : int, optional
-        With ``calibrate_positions`` on a ``"conv"`` generator, also give the
-        published generator a spike-history filter of this many lags per
+        With ``calibrate_positions`` on a ``"conv"`` generator, or with
+        ``calibrate_rates`` on an unconditional ``"temporal"`` one, also give
+        the published generator a spike-history filter of this many lags per
         neuron, solved with the offsets so that each neuron's autocorrelation at
         lags ``1..calibrate_history`` is the training windows'; its spikes are
-        then drawn bin after bin (:mod:`spikegan_tf.gan.history`). A window
-        generator draws its bins independently given the latent draw and cannot
-        make a refractory or a bursting neuron. ``0``: none. ``None`` (the
-        default): ``spikegan_tf.gan.history.DEFAULT_HISTORY_LAGS`` (10) where
-        positions are calibrated on a ``"conv"`` generator, else 0.
+        then drawn bin after bin, in a continuous raster with the drive of all
+        its earlier spikes (:mod:`spikegan_tf.gan.history`). A generator draws
+        its bins independently given the latent draw and cannot make a
+        refractory or a bursting neuron. ``0``: none. ``None`` (the default):
+        ``spikegan_tf.gan.history.DEFAULT_HISTORY_LAGS`` (10) where it can
+        have one (:func:`history_capable`), else 0.
 
     Examples
     --------
@@ -252,8 +255,9 @@ class TrainConfig:
             from spikegan_tf.gan.history import DEFAULT_HISTORY_LAGS
 
             positions = auto.get("calibrate_positions", self.calibrate_positions)
-            conv = model_config.architecture == "conv"
-            auto["calibrate_history"] = DEFAULT_HISTORY_LAGS if positions and conv else 0
+            rates = auto.get("calibrate_rates", self.calibrate_rates)
+            auto["calibrate_history"] = DEFAULT_HISTORY_LAGS if history_capable(
+                model_config, rates, positions) else 0
         return dataclasses.replace(self, **auto) if auto else self
 
     def to_dict(self) -> dict[str, Any]:
@@ -301,6 +305,28 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
                         "init_output_bias": False, "critic_input": "probabilities"},
               "model": {"upsampling": "resize"}},
 }
+
+
+def history_capable(model_config: ModelConfig, calibrate_rates: Any,
+                    calibrate_positions: Any) -> bool:
+    """Whether a run's published generator can carry a spike-history filter.
+
+    A ``"conv"`` generator with its positions calibrated, or an unconditional
+    ``"temporal"`` one with its rates calibrated.
+
+    Examples
+    --------
+    >>> history_capable(ModelConfig(n_neurons=2, n_bins=8), True, True)
+    True
+    >>> history_capable(ModelConfig(n_neurons=2, n_bins=8, architecture="temporal"), True, False)
+    True
+    >>> history_capable(ModelConfig(n_neurons=2, n_bins=8, architecture="fc"), True, True)
+    False
+    """
+    if model_config.architecture == "conv":
+        return bool(calibrate_positions)
+    return (model_config.architecture == "temporal" and not model_config.conditional
+            and bool(calibrate_rates))
 
 
 def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig | None = None,

@@ -33,6 +33,7 @@ from spikegan_tf.gan.train_config import (
     _diff,
     check_resumable,
     complete_message,
+    history_capable,
 )
 from spikegan_tf.validation import check_positive_int
 
@@ -114,12 +115,15 @@ class Trainer(WGANGPStep):
                               f"calibrate_rates={train_config.calibrate_rates}, architecture="
                               f"{model_config.architecture!r}"
                               f"{' with conditions' if model_config.conditional else ''}.")
-        if train_config.calibrate_history and not (train_config.calibrate_positions
-                                                   and model_config.architecture == "conv"):
-            raise ConfigError("`calibrate_history` needs `calibrate_positions` and an "
-                              "unconditional 'conv' generator; received calibrate_positions="
+        if train_config.calibrate_history and not history_capable(
+                model_config, train_config.calibrate_rates, train_config.calibrate_positions):
+            raise ConfigError("`calibrate_history` needs `calibrate_positions` on an "
+                              "unconditional 'conv' generator, or `calibrate_rates` on an "
+                              "unconditional 'temporal' one; received calibrate_rates="
+                              f"{train_config.calibrate_rates}, calibrate_positions="
                               f"{train_config.calibrate_positions}, architecture="
-                              f"{model_config.architecture!r}.")
+                              f"{model_config.architecture!r}"
+                              f"{' with conditions' if model_config.conditional else ''}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
