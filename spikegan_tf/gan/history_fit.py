@@ -23,10 +23,15 @@ from spikegan_tf.gan.history import (
 )
 
 __all__ = ["fit_history", "fit_stationary_history", "with_history_filter", "raster_logits",
-           "settle_offsets", "fit_uniforms", "SETTLE_STEPS"]
+           "settle_offsets", "fit_uniforms", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
+#: The most a neuron may fire right after spikes at every excitatory lag of its filter:
+#: its positive taps are scaled down so that its 99th-percentile logit plus their sum stays at
+#: or below logit(MAX_BURST_PROBABILITY). Without it a self-exciting filter can lock a
+#: neuron into firing forever in a long raster (a GLM's runaway excitation).
+MAX_BURST_PROBABILITY = 0.9
 
 
 def fit_uniforms(seed: int | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -44,7 +49,8 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
     neuron). Each step moves the offsets by ``goal - logit(rate)``, each
     neuron's mean step scaled by how much of the previous one its rate showed
     (a secant step: with a refractory filter a neuron's rate follows its offsets
-    only in part). Returns the offsets and the largest relative rate error
+    only in part, with a self-exciting one more than fully; the scale is clipped to
+    [1/4, 4]). Returns the offsets and the largest relative rate error
     measured at the last step.
     """
     from scipy.special import expit, logit
@@ -63,7 +69,7 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
         if settle is not None:  # how much of the last mean step each neuron's rate showed
             moved = np.abs(settle[1]) > 1e-6
             gain = np.where(moved, (settle[0] - mean_err) / np.where(moved, settle[1], 1), 1)
-            step = step + (1 / np.clip(gain, 0.25, 1.0) - 1) * mean_err
+            step = step + (1 / np.clip(gain, 0.25, 4.0) - 1) * mean_err
         settle = (mean_err, step.mean(axis=0))
         offsets = offsets + step.astype(np.float32)
     return offsets, rate_err
@@ -129,6 +135,7 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
     from scipy.special import expit, logit
 
     axes = (1,) if goal.shape[0] > 1 else (0, 1)  # the draws (and bins) a rate averages
+    ceiling = logit(MAX_BURST_PROBABILITY) - np.percentile(base, 99, axis=(0, 1))  # (N,)
     if active.ndim == 1:
         active = np.broadcast_to(active[:, None], (base.shape[2], lags))
     offsets = np.zeros(goal.shape, np.float32)
@@ -143,7 +150,10 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         acg_err = float(np.mean(np.abs(generated - target)[active]))
         step = damping * np.log((target + 1e-6) / (generated + 1e-6))
         h = np.clip(h + np.where(active, np.clip(step, -1, 1), 0), -bound, bound)
-        h = h.astype(np.float32)
+        room = np.maximum(ceiling - offsets.max(axis=(0, 1)), 0.0)  # (N,)
+        excite = np.maximum(h, 0).sum(axis=1)
+        shrink = np.where(excite > room, room / np.maximum(excite, 1e-12), 1.0)
+        h = np.where(h > 0, h * shrink[:, None], h).astype(np.float32)
     # the filter is fixed: the offsets alone, to it
     offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS)
     return offsets, h, rate_err, acg_err
@@ -164,7 +174,9 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     of ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
     steps of the offsets alone (:func:`settle_offsets`). The targets carry ``prior_spikes`` pseudo-spikes
     whose coincidences are the neuron's rate (no history): a neuron with few
-    spikes keeps a filter near 0 instead of one fitted to their noise.
+    spikes keeps a filter near 0 instead of one fitted to their noise. A
+    neuron's excitatory taps are capped together (:data:`MAX_BURST_PROBABILITY`),
+    so no filter can lock it into firing.
 
     Returns
     -------
