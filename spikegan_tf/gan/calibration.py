@@ -114,15 +114,14 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
 
                 fit_history(copy, config, _subsample(data.train, config, max_windows, seed), target,
                             seed=seed)
+        elif history_lags and config.architecture == "temporal":  # its rates with the filter
+            from spikegan_tf.gan.history_fit import fit_stationary_history, with_history_filter
+
+            copy = with_history_filter(copy, config, history_lags)
+            fit_stationary_history(copy, config, _subsample(data.train, config, max_windows, seed),
+                                   data.train.neuron_rates(), seed=seed)
         else:
             calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
-            if history_lags and config.architecture == "temporal":
-                from spikegan_tf.gan.history_fit import fit_stationary_history, with_history_filter
-
-                copy = with_history_filter(copy, config, history_lags)
-                fit_stationary_history(copy, config,
-                                       _subsample(data.train, config, max_windows, seed),
-                                       data.train.neuron_rates(), seed=seed)
         return copy
     keep = _keep(len(data.train.spikes), config, max_windows, seed)
     windows, conditions = data.train.spikes, data.conditions

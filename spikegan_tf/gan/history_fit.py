@@ -296,8 +296,9 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     first): the spikes are drawn on ``n_chains`` stretches of ``chain_bins``
     bins of its continuous raster (:func:`raster_logits`), where each spike's
     drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster`; one offset
-    per neuron (added to its output bias) moves each neuron's rate to ``rates``
-    and the filter moves each neuron's coincidences per spike relative to its
+    per neuron (added to its output bias, first calibrated to ``rates`` without
+    the filter on independent windows) moves each neuron's rate on the stretches
+    back to what it was there without the filter, and the filter moves each neuron's coincidences per spike relative to its
     rate at lags ``1..L`` to those of ``windows`` (the training windows),
     both counted per spike that has a bin ``l`` later in its sequence (taps at
     lags the windows do not reach stay 0).
@@ -307,9 +308,9 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     dict
         As :func:`fit_history`.
     """
-    from scipy.special import logit
+    from scipy.special import expit, logit
 
-    from spikegan_tf.gan.networks import output_bias_layer
+    from spikegan_tf.gan.networks import calibrate_output_bias, output_bias_layer
 
     h0 = history_filter(generator)
     if h0 is None:
@@ -322,11 +323,17 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
                        prior_spikes, _reach(windows.shape[2], lags))
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))
+    # the rates without the filter, on many independent latent draws (windows)...
+    calibrate_output_bias(generator, config, target_rate, seed=seed)
     base = raster_logits(generator, config, n_chains, chain_bins, seed)
     u = fit_uniforms(seed, base.shape)
+    # ...and the chains' own rates there: the sampling error of their fewer, slowly varying
+    # latent draws (2% on the retina), which the filtered rates on the same draws share. Matching
+    # them, not the targets, cancels it (a control variate).
+    plain = np.clip(expit(base).mean(axis=(0, 1), dtype=np.float64), 1e-6, 1 - 1e-6)
     # taps the training windows reach (lags shorter than a window) of neurons that fire
     active = (spikes > 0)[:, None] & (np.arange(1, lags + 1) < windows.shape[2])[None, :]
-    offsets, h, rate_err, acg_err = _solve(base, u, logit(target_rate)[None, None, :], target,
+    offsets, h, rate_err, acg_err = _solve(base, u, logit(plain)[None, None, :], target,
                                            active, lags, iterations=iterations,
                                            damping=damping, bound=bound,
                                            prior_spikes=prior_spikes,
