@@ -288,8 +288,9 @@ def raster_logits(generator: Any, config: ModelConfig, n_chains: int, n_bins: in
 
 def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndarray,
                            rates: Any, *, n_chains: int = 256, chain_bins: int = 1024,
-                           seed: int | None = 0, iterations: int = 25, damping: float = 0.7,
-                           bound: float = 8.0, prior_spikes: float = 20.0) -> dict[str, Any]:
+                           rate_draws: int = 32768, seed: int | None = 0,
+                           iterations: int = 25, damping: float = 0.7, bound: float = 8.0,
+                           prior_spikes: float = 20.0) -> dict[str, Any]:
     """Solve the filter and the per-neuron output bias of a ``"temporal"`` generator (in place).
 
     :func:`fit_history` for a stationary generator (:func:`with_history_filter`
@@ -297,7 +298,8 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     bins of its continuous raster (:func:`raster_logits`), where each spike's
     drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster`; one offset
     per neuron (added to its output bias, first calibrated to ``rates`` without
-    the filter on independent windows) moves each neuron's rate on the stretches
+    the filter on ``rate_draws`` independent windows, fewer for large
+    populations: :func:`spikegan_tf.gan.positions.calibration_samples`) moves each neuron's rate on the stretches
     back to what it was there without the filter, and the filter moves each neuron's coincidences per spike relative to its
     rate at lags ``1..L`` to those of ``windows`` (the training windows),
     both counted per spike that has a bin ``l`` later in its sequence (taps at
@@ -323,8 +325,9 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
                        prior_spikes, _reach(windows.shape[2], lags))
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))
-    # the rates without the filter, on many independent latent draws (windows)...
-    calibrate_output_bias(generator, config, target_rate, seed=seed)
+    # the rates without the filter, on many independent latent draws (windows: their mean
+    # rate varies by 1% between sets of 8,192 on the retina, rare bursts weighing heavily)...
+    calibrate_output_bias(generator, config, target_rate, n_samples=rate_draws, seed=seed)
     base = raster_logits(generator, config, n_chains, chain_bins, seed)
     u = fit_uniforms(seed, base.shape)
     # ...and the chains' own rates there: the sampling error of their fewer, slowly varying
