@@ -1,0 +1,70 @@
+"""Issue 14's retina targets for temporal generators with and without the spike-history filter.
+
+Reads, for each training seed's directory under ``--root`` (``train_seed*``, written by
+``retina_curve.py --model-set architecture=temporal``), the rows of ``raster_retina.py``:
+``raster_eval.json`` (variants ``uncalibrated``: the saved ``generator.keras``, whose rates
+``retina_curve.py`` already calibrated, and ``rates``: calibrated again on this split) and
+``raster_eval_history.json`` (variant ``history``: rates and a 10-lag filter, what a temporal
+run publishes by default). Prints, per training seed and variant, the median over the sample
+seeds of every statistic's ratio to the floor, the autocorrelogram to lag 64, the largest seam
+ratio, the seam AUC range and the rate ratio range, and writes ``ROOT/summary.json``::
+
+    python benchmarks/raster_history_summary.py --root benchmarks/results/temporal_history
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SOURCES = (("raster_eval.json", ("uncalibrated", "rates")), ("raster_eval_history.json", ("history",)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--root", type=Path, required=True)
+    args = p.parse_args(argv)
+    summary: dict = {"benchmark": "raster_history_summary", "runs": {}}
+    for run in sorted(args.root.glob("train_seed*")):
+        curve = json.loads((run / "curve.json").read_text())
+        entry = {"iterations": curve["points"][-1]["step"],
+                 "training_cpu_s": round(curve["points"][-1]["cpu_s"]),
+                 "gflops": [round(s["machine"]["matmul_float32"]["gflop_per_s"]) for s in curve["sessions"]],
+                 "variants": {}}
+        for name, variants in SOURCES:
+            if not (run / name).exists():
+                continue
+            result = json.loads((run / name).read_text())
+            for variant in variants:
+                rows = [r for r in result["rows"] if r.get("variant", "rates" if r["calibrated"]
+                                                           else "uncalibrated") == variant]
+                if not rows:
+                    continue
+                stats = list(rows[0]["ratio"])
+                entry["variants"][variant] = {
+                    "file": f"{run.name}/{name}",
+                    "median": {s: float(np.median([r["ratio"][s] for r in rows])) for s in stats},
+                    "per_seed": {s: [round(r["ratio"][s], 2) for r in rows] for s in stats},
+                    "acg64": [round(r["acg64_ratio"], 2) for r in rows],
+                    "seam_max": [round(max(r["seams"]["ratio"].values()), 2) for r in rows],
+                    "seam_auc": [round(r["seams"]["auc"], 3) for r in rows],
+                    "rate_ratio": [round(r["rate_ratio"], 3) for r in rows],
+                    "fit_cpu_s": result.get("fits", {}).get(variant, {}).get("cpu_s")}
+        summary["runs"][run.name] = entry
+        for variant, v in entry["variants"].items():
+            m = v["median"]
+            print(f"{run.name:12s} {variant:12s} " + " ".join(f"{k[:8]} {m[k]:5.2f}" for k in m)
+                  + f"  acg64 {v['acg64']} seam {v['seam_max']} auc {v['seam_auc']} "
+                  f"rate {v['rate_ratio']}")
+    out = args.root / "summary.json"
+    out.write_text(json.dumps(summary, indent=1) + "\n")
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
