@@ -348,9 +348,16 @@ def test_a_filtered_temporal_generator_saves_in_safe_mode_and_draws_the_same_ras
     assert np.array_equal(sample_raster(loaded, TEMPORAL, 3000, seed=1), r)
     # the generator remembers where seed 1's raster ended: continuing draws only the new bins
     tail = sample_raster(g, TEMPORAL, 500, seed=1, start=3000)
-    assert g._spikegan_raster_states[(1, None)].position == 3500
+    (state,) = g._spikegan_raster_states.values()
+    assert state.position == 3500
     assert np.array_equal(sample_raster(loaded, TEMPORAL, 3500, seed=1)[3000:], tail)
     assert np.array_equal(sample_raster(g, TEMPORAL, 100, seed=1, start=20), r[20:120])
+    # weights changed in place (a recalibration): the remembered end is not reused
+    bias = g.get_layer("logits").bias
+    bias.assign(bias.numpy() + 1.0)
+    loaded.get_layer("logits").bias.assign(bias.numpy())
+    assert np.array_equal(sample_raster(g, TEMPORAL, 300, seed=1, start=120),
+                          sample_raster(loaded, TEMPORAL, 420, seed=1)[120:])
     assert float32_generator(g, TEMPORAL) is g
 
 

@@ -44,6 +44,16 @@ def _raster_predict(generator: Any, config: Any) -> Any:
     return cached_on(generator, "_spikegan_raster_predict", make)
 
 
+def _weights_digest(generator: Any) -> str:
+    """A digest of the generator's weights (a remembered raster end belongs to one set)."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for w in generator.get_weights():
+        digest.update(np.ascontiguousarray(w).tobytes())
+    return digest.hexdigest()
+
+
 def sample_raster(
     generator: Any,
     config: Any,
@@ -65,7 +75,8 @@ def sample_raster(
     filter (:mod:`spikegan_tf.gan.history`) draws its bins in time order, each
     with the drive of the raster's earlier spikes; its ``start`` is exact too:
     the generator remembers where the last raster of each seed ended (for up to
-    :data:`MAX_KEPT_STATES` seeds), so continuing from there costs nothing, and
+    :data:`MAX_KEPT_STATES` seeds, with its weights as they were), so continuing
+    from there costs nothing, and
     any other ``start`` draws the bins before it again (from the last end, or
     from bin 0 when it lies before that).
 
@@ -115,7 +126,7 @@ def sample_raster(
     state = None
     if history is not None and np.any(history):  # where the last raster of this seed ended
         states = cached_on(generator, "_spikegan_raster_states", dict)
-        key = (seed, threshold)
+        key = (seed, threshold, _weights_digest(generator))  # new weights: a new raster
         state = states.pop(key, None) or RasterHistory(history)
         while len(states) >= MAX_KEPT_STATES:
             states.pop(next(iter(states)))
