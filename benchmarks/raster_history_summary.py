@@ -5,7 +5,8 @@ Reads, for each training seed's directory under ``--root`` (``train_seed*``, wri
 ``raster_eval.json`` (variants ``uncalibrated``: the saved ``generator.keras``, whose rates
 ``retina_curve.py`` already calibrated, and ``rates``: calibrated again on this split) and
 ``raster_eval_history.json`` (variant ``history``: rates and a 10-lag filter, what a temporal
-run publishes by default). Prints, per training seed and variant, the median over the sample
+run publishes by default; ``raster_eval_history_cap09.json``: the same with the first fit, whose
+excitatory cap was at q = 0.9 and which had no burn-in). Prints, per training seed and variant, the median over the sample
 seeds of every statistic's ratio to the floor, the autocorrelogram to lag 64, the largest seam
 ratio, the seam AUC range and the rate ratio range, and writes ``ROOT/summary.json``::
 
@@ -21,7 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-SOURCES = (("raster_eval.json", ("uncalibrated", "rates")), ("raster_eval_history.json", ("history",)))
+#: (file, variant in it, label): the final fit, and the first one with the excitatory cap at 0.9
+SOURCES = (("raster_eval.json", "uncalibrated", "uncalibrated"),
+           ("raster_eval.json", "rates", "rates"),
+           ("raster_eval_history_cap09.json", "history", "history_cap09"),
+           ("raster_eval_history.json", "history", "history"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,17 +40,15 @@ def main(argv: list[str] | None = None) -> int:
                  "training_cpu_s": round(curve["points"][-1]["cpu_s"]),
                  "gflops": [round(s["machine"]["matmul_float32"]["gflop_per_s"]) for s in curve["sessions"]],
                  "variants": {}}
-        for name, variants in SOURCES:
+        for name, variant, label in SOURCES:
             if not (run / name).exists():
                 continue
             result = json.loads((run / name).read_text())
-            for variant in variants:
-                rows = [r for r in result["rows"] if r.get("variant", "rates" if r["calibrated"]
-                                                           else "uncalibrated") == variant]
-                if not rows:
-                    continue
+            rows = [r for r in result["rows"] if r.get("variant", "rates" if r["calibrated"]
+                                                       else "uncalibrated") == variant]
+            if rows:
                 stats = list(rows[0]["ratio"])
-                entry["variants"][variant] = {
+                entry["variants"][label] = {
                     "file": f"{run.name}/{name}",
                     "median": {s: float(np.median([r["ratio"][s] for r in rows])) for s in stats},
                     "per_seed": {s: [round(r["ratio"][s], 2) for r in rows] for s in stats},
