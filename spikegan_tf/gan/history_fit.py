@@ -23,7 +23,7 @@ from spikegan_tf.gan.history import (
 )
 
 __all__ = ["fit_history", "fit_stationary_history", "with_history_filter", "raster_logits",
-           "settle_offsets", "fit_uniforms", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
+           "stationary_rate_offsets", "settle_offsets", "fit_uniforms", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
@@ -319,8 +319,6 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     dict
         As :func:`fit_history`.
     """
-    from scipy.special import expit, logit
-
     from spikegan_tf.gan.networks import calibrate_output_bias, output_bias_layer
 
     h0 = history_filter(generator)
@@ -337,15 +335,11 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     # the rates without the filter, on many independent latent draws (windows: their mean
     # rate varies by 1% between sets of 8,192 on the retina, rare bursts weighing heavily)...
     calibrate_output_bias(generator, config, target_rate, n_samples=rate_draws, seed=seed)
-    base = raster_logits(generator, config, n_chains, burn_in + chain_bins, seed)
-    u = fit_uniforms(seed, base.shape)
-    # ...and the chains' own rates there: the sampling error of their fewer, slowly varying
-    # latent draws (2% on the retina), which the filtered rates on the same draws share. Matching
-    # them, not the targets, cancels it (a control variate).
-    plain = np.clip(expit(base[burn_in:]).mean(axis=(0, 1), dtype=np.float64), 1e-6, 1 - 1e-6)
+    # ...and, on the stretches, the rates they have there without the filter
+    base, u, goal = _stretches(generator, config, n_chains, chain_bins, burn_in, seed)
     # taps the training windows reach (lags shorter than a window) of neurons that fire
     active = (spikes > 0)[:, None] & (np.arange(1, lags + 1) < windows.shape[2])[None, :]
-    offsets, h, rate_err, acg_err = _solve(base, u, logit(plain)[None, None, :], target,
+    offsets, h, rate_err, acg_err = _solve(base, u, goal, target,
                                            active, lags, iterations=iterations,
                                            damping=damping, bound=bound,
                                            prior_spikes=prior_spikes,
@@ -355,3 +349,37 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     bias.assign((bias.numpy() + offsets[0, 0]).astype(bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))
     return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}
+
+
+def _stretches(generator: Any, config: ModelConfig, n_chains: int, chain_bins: int,
+               burn_in: int, seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Time-major logits and uniforms of the raster stretches, and each neuron's goal logit.
+
+    The goal ``(1, 1, N)`` is the stretches' own rate without the filter (after the
+    burn-in): the sampling error of their few, slowly varying latent draws (2% on the
+    retina), which the filtered rates on the same draws share. Matching it, rather than the
+    target rate the bias was calibrated to on independent windows, cancels that error (a
+    control variate).
+    """
+    from scipy.special import expit, logit
+
+    base = raster_logits(generator, config, n_chains, burn_in + chain_bins, seed)
+    u = fit_uniforms(seed, base.shape)
+    plain = np.clip(expit(base[burn_in:]).mean(axis=(0, 1), dtype=np.float64), 1e-6, 1 - 1e-6)
+    return base, u, logit(plain)[None, None, :]
+
+
+def stationary_rate_offsets(generator: Any, config: ModelConfig, h: np.ndarray, steps: int, *,
+                            n_chains: int = 256, chain_bins: int = 1024, burn_in: int = 256,
+                            seed: int | None = 0) -> np.ndarray:
+    """Per-neuron logit offsets ``(N,)`` that give a filtered ``"temporal"`` generator's raster
+    the rates its probabilities have without the filter ``h``.
+
+    :func:`settle_offsets` on the stretches of :func:`fit_stationary_history`;
+    :func:`spikegan_tf.gan.networks.calibrate_output_bias` calls it after calibrating
+    those probabilities.
+    """
+    base, u, goal = _stretches(generator, config, n_chains, chain_bins, burn_in, seed)
+    offsets, _ = settle_offsets(base, u, h, goal, np.zeros(goal.shape, np.float32), steps,
+                                burn_in)
+    return offsets[0, 0].astype(np.float64)

@@ -313,7 +313,9 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     A generator with a spike-history filter (:mod:`spikegan_tf.gan.history`)
     then takes :data:`HISTORY_RATE_STEPS` steps of
     :func:`spikegan_tf.gan.history_fit.settle_offsets`, so that its *spikes*,
-    drawn with the filter, fire at those rates.
+    drawn with the filter, fire at those rates: in its windows, or for a
+    ``"temporal"`` generator in its continuous raster
+    (:func:`spikegan_tf.gan.history_fit.stationary_rate_offsets`).
 
     Parameters
     ----------
@@ -360,6 +362,16 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
         shift[n] = brentq(lambda d, a=a, r=target[n]: expit(a + d).mean() - r, -40.0, 40.0,
                           xtol=1e-10)
     history = history_filter(generator)
+    layer = output_bias_layer(generator, config)
+    if history is not None and np.any(history) and config.architecture == "temporal":
+        # a raster's spikes: the filter's drive runs on, so settle on stretches of the raster
+        from spikegan_tf.gan.history_fit import stationary_rate_offsets
+
+        layer.bias.assign((layer.bias.numpy() + shift).astype(layer.bias.dtype))
+        moved = stationary_rate_offsets(generator, config, history, HISTORY_RATE_STEPS,
+                                        seed=seed)
+        layer.bias.assign((layer.bias.numpy() + moved).astype(layer.bias.dtype))
+        return shift + moved
     if history is not None and np.any(history):  # the spikes' rates, drawn with the filter
         from scipy.special import logit
 
@@ -370,7 +382,6 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
                                   logit(target)[None, None, :],
                                   shift.astype(np.float32)[None, None, :], HISTORY_RATE_STEPS)
         shift = moved[0, 0].astype(np.float64)
-    layer = output_bias_layer(generator, config)
     delta = np.repeat(shift, config.n_bins) if config.architecture == "fc" else shift
     layer.bias.assign((layer.bias.numpy() + delta).astype(layer.bias.dtype))
     return shift
