@@ -35,6 +35,9 @@ SETTLE_STEPS = 8
 #: their autocorrelation (``benchmarks/results/temporal_history/train_seed*/``:
 #: ``raster_eval_history_cap09.json`` against ``raster_eval_history.json``).
 MAX_BURST_PROBABILITY = 0.99
+#: The raster stretches a temporal generator's filter and rates are settled on: this many
+#: stretches of STRETCH_BINS counted bins, each after BURN_IN bins drawn but not counted.
+STRETCHES, STRETCH_BINS, BURN_IN = 256, 1024, 256
 
 
 def fit_uniforms(seed: int | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -293,8 +296,9 @@ def raster_logits(generator: Any, config: ModelConfig, n_chains: int, n_bins: in
 
 
 def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndarray,
-                           rates: Any, *, n_chains: int = 256, chain_bins: int = 1024,
-                           burn_in: int = 256, rate_draws: int = 32768, seed: int | None = 0,
+                           rates: Any, *, n_chains: int = STRETCHES,
+                           chain_bins: int = STRETCH_BINS, burn_in: int = BURN_IN,
+                           rate_draws: int = 32768, seed: int | None = 0,
                            iterations: int = 25, damping: float = 0.7, bound: float = 8.0,
                            prior_spikes: float = 20.0) -> dict[str, Any]:
     """Solve the filter and the per-neuron output bias of a ``"temporal"`` generator (in place).
@@ -304,15 +308,19 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     bins of its continuous raster (:func:`raster_logits`), where each spike's
     drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster` (after
     ``burn_in`` bins drawn but not counted: a stretch starts without history,
-    and a strongly bursting neuron takes hundreds of bins to forget it); one offset
-    per neuron (added to its output bias, first calibrated to ``rates`` without
-    the filter on ``rate_draws`` independent windows, fewer for large
-    populations: :func:`spikegan_tf.gan.positions.calibration_samples`) moves each neuron's rate on the stretches
-    back to what it was there without the filter, and the filter moves each neuron's coincidences per spike relative to its
-    rate at lags ``1..L`` to those of ``windows`` (the training windows),
-    both counted per spike that has a bin ``l`` later in its sequence (taps at
-    lags the windows do not reach stay 0). A neuron's excitatory taps are capped
-    together (:data:`MAX_BURST_PROBABILITY`), so no filter can lock it into firing.
+    and a strongly bursting neuron takes hundreds of bins to forget it).
+
+    One offset per neuron is added to its output bias. The bias is first
+    calibrated to ``rates`` without the filter on ``rate_draws`` independent
+    windows (fewer for large populations:
+    :func:`spikegan_tf.gan.positions.calibration_samples`); the offsets then
+    move each neuron's rate on the stretches back to what it was there without
+    the filter. The filter moves each neuron's coincidences per spike relative
+    to its rate at lags ``1..L`` to those of ``windows`` (the training
+    windows), both counted per spike that has a bin ``l`` later in its sequence
+    (taps at lags the windows do not reach stay 0). A neuron's excitatory taps
+    are capped together (:data:`MAX_BURST_PROBABILITY`), so no filter can lock
+    it into firing.
 
     Returns
     -------
@@ -370,8 +378,8 @@ def _stretches(generator: Any, config: ModelConfig, n_chains: int, chain_bins: i
 
 
 def stationary_rate_offsets(generator: Any, config: ModelConfig, h: np.ndarray, steps: int, *,
-                            n_chains: int = 256, chain_bins: int = 1024, burn_in: int = 256,
-                            seed: int | None = 0) -> np.ndarray:
+                            n_chains: int = STRETCHES, chain_bins: int = STRETCH_BINS,
+                            burn_in: int = BURN_IN, seed: int | None = 0) -> np.ndarray:
     """Per-neuron logit offsets ``(N,)`` that give a filtered ``"temporal"`` generator's raster
     the rates its probabilities have without the filter ``h``.
 
