@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lags", type=int, default=10)
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--n-windows", type=int, default=30000)
+    p.add_argument("--coupling", action="store_true",
+                   help="also fit a lag-1 coupling between neurons (model 'coupling')")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results"
                    / "history_fit" / "history_fit.json")
     args = p.parse_args(argv)
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.config import ModelConfig
-    from spikegan_tf.gan.history import history_filter
+    from spikegan_tf.gan.history import history_coupling, history_filter
     from spikegan_tf.gan.sampling import sample
     from spikegan_tf.statistics import autocorrelogram, isi_distribution
 
@@ -77,10 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     isi_train, burst_train = isi_distribution(train_w), burstiness(train_w)
     refractory = np.flatnonzero(burst_train < 1)
 
+    pair_stats = ("covariance", "lag1_covariance", "spike_count_distribution")
+    floor_train = as_statistics(train, like=ref, n_bins=N_BINS, label="train")
+
     def low_noise(x: np.ndarray) -> dict:
         acg = autocorrelogram(x)[lags]
         burst = burstiness(x)
-        return {"acg_mae": float(np.abs(acg - acg_train).mean()),
+        # pairwise statistics on many windows, against the training part and against the
+        # held-out part (generated-vs-test over train-vs-test: what a fit to the training
+        # part's own noise cannot improve)
+        vs_train = compare(ref, {"m": x}, floor, statistics=pair_stats)
+        vs_test = compare(floor, {"m": x}, floor_train, statistics=pair_stats)
+        return {"pair_ratio": {k: vs_train.ratio("m", k) for k in pair_stats},
+                "pair_ratio_vs_test": {k: vs_test.ratio("m", k) for k in pair_stats},
+                "acg_mae": float(np.abs(acg - acg_train).mean()),
                 "acg_minus_train": (acg - acg_train).round(5).tolist(),
                 "acg_vs_test": float(np.abs(acg - acg_test).mean()
                                      / np.abs(acg_train - acg_test).mean()),
@@ -111,7 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         h = history_filter(fitted)
         entry = {"fit_cpu_s": round(fit_cpu, 1), "filter_median_by_lag":
                  np.median(h, axis=0).round(3).tolist(), "models": {}}
-        for name, model in (("published", published), ("history", fitted)):
+        models = [("published", published), ("history", fitted)]
+        if args.coupling:
+            t0 = time.process_time()
+            coupled = calibrated_copy(published, config, data, seed=0, positions=True,
+                                      history_lags=args.lags, coupling=True)
+            entry["coupling_fit_cpu_s"] = round(time.process_time() - t0, 1)
+            w = history_coupling(coupled)
+            entry["coupling_abs_quantiles"] = np.quantile(
+                np.abs(w[~np.eye(len(w), dtype=bool)]), [0.5, 0.9, 0.99, 1.0]).round(3).tolist()
+            models.append(("coupling", coupled))
+        for name, model in models:
             rows = []
             for s in seeds:
                 fake = sample(model, n_gen, seed=s)
@@ -123,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             entry["models"][name] = {"per_seed": rows, "median": median, "low_noise": big}
             print(f"{run.name[:20]:20s} {name:9s} " + " ".join(
                 f"{k[:6]} {median[k]:5.2f}" for k in stats)
-                + f" | 30k ACG {big['acg_mae']:.4f} (vs test {big['acg_vs_test']:.2f}) ISI "
+                + " | 30k " + " ".join(f"{k[:6]} {big['pair_ratio'][k]:.2f}/"
+                                       f"{big['pair_ratio_vs_test'][k]:.2f}" for k in pair_stats)
+                + f" ACG {big['acg_mae']:.4f} (vs test {big['acg_vs_test']:.2f}) ISI "
                 f"{big['isi_mae']:.5f} burst {big['burstiness_mae']:.2f} refr "
                 f"{big['refractory_burstiness']}", flush=True)
         print(f"{'':20s} fit {fit_cpu:.0f} CPU-s; filter median by lag "

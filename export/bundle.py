@@ -282,16 +282,18 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
         raise RunDirError(f"Version directory '{target}' already exists; pass --overwrite "
                           "(overwrite=True) to replace it or choose another --version.")
 
-    from spikegan_tf.gan.history import history_filter
+    from spikegan_tf.gan.history import history_coupling, history_filter
 
     from .graph import float32_generator, plan_generator
     from .parity import protocol_conditions, protocol_inputs
 
     generator = run.load_generator()
     history = history_filter(generator)
+    coupling = history_coupling(generator)
     lean_graph = lean and plan_generator(generator, config) is not None
     metadata = build_metadata(run_config, source=str(Path(run_dir).resolve()),
-                              graph="polyphase" if lean_graph else "keras", history=history)
+                              graph="polyphase" if lean_graph else "keras", history=history,
+                              coupling=coupling)
     latent = int(generator.inputs[0].shape[-1])
     z, u = protocol_inputs(parity_windows, latent, config.n_neurons, config.n_bins, parity_seed)
     cond = protocol_conditions(parity_windows, config, parity_seed)
@@ -321,7 +323,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             from .savedmodel import verify_savedmodel, write_savedmodel
 
             write_savedmodel(generator, config, tmp, metadata)
-            parity["savedmodel"] = verify_savedmodel(tmp, ref, z, u, cond, history=history).check()
+            parity["savedmodel"] = verify_savedmodel(tmp, ref, z, u, cond, history=history,
+                                                    coupling=coupling).check()
             files["savedmodel"] = target
             if raster_ref is not None:
                 from .savedmodel import verify_savedmodel_raster
@@ -332,7 +335,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             from .onnx_export import verify_onnx, write_onnx
 
             write_onnx(generator, config, tmp / FILES["onnx"], metadata, opset=opset, lean=lean)
-            parity["onnx"] = verify_onnx(tmp / FILES["onnx"], ref, z, u, cond, history=history).check()
+            parity["onnx"] = verify_onnx(tmp / FILES["onnx"], ref, z, u, cond, history=history,
+                                          coupling=coupling).check()
             files["onnx"] = target / FILES["onnx"]
             if raster_ref is not None:  # the temporal generator's continuous-raster model
                 from .raster import RASTER_FILE, verify_raster_onnx, write_raster_onnx
@@ -355,7 +359,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
             from .tflite import verify_tflite, write_tflite
 
             write_tflite(generator, config, tmp / FILES["tflite"], lean=lean)
-            parity["tflite"] = verify_tflite(tmp / FILES["tflite"], ref, z, u, history=history).check()
+            parity["tflite"] = verify_tflite(tmp / FILES["tflite"], ref, z, u, history=history,
+                                              coupling=coupling).check()
             files["tflite"] = target / FILES["tflite"]
         manifest = {
             **metadata,

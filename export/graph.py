@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.gan.config import ModelConfig
-from spikegan_tf.gan.history import history_filter, history_spikes_tf
+from spikegan_tf.gan.history import history_coupling, history_filter, history_spikes_tf
 from spikegan_tf.gan.positions import position_layer, with_position_offsets
 
 __all__ = [
@@ -134,6 +134,7 @@ class GeneratorPlan:
     blocks: list[_Block] = field(default_factory=list)
     position_bias: np.ndarray | None = None  # (n_bins, n_neurons) logit offsets, if calibrated
     history: np.ndarray | None = None  # (n_neurons, lags) spike-history filter, if any
+    coupling: np.ndarray | None = None  # (n_neurons, n_neurons) lag-1 coupling, if any
 
 
 def _weights(layer: Any) -> list[np.ndarray]:
@@ -179,6 +180,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         return None
     position, position_bias = position_layer(generator), None
     history = history_filter(generator)
+    coupling = history_coupling(generator)
     if position is not None:  # fed an exact zero: the offset is the bias alone
         kernel, bias = _weights(position)
         try:
@@ -189,6 +191,10 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
             return None
         if history is not None:  # its chain must add an exact zero too
             (back,) = _weights(generator.get_layer("history_zero"))
+            if np.any(back != 0):
+                return None
+        if coupling is not None:
+            (back,) = _weights(generator.get_layer("coupling_zero"))
             if np.any(back != 0):
                 return None
         position_bias = bias.reshape(config.n_bins, config.n_neurons)
@@ -207,6 +213,7 @@ def plan_generator(generator: Any, config: ModelConfig) -> GeneratorPlan | None:
         project_slope=float(project_act.negative_slope),
         position_bias=position_bias,
         history=history,
+        coupling=coupling,
     )
     for conv, act in zip(convs, acts, strict=True):
         kernel, bias = _weights(conv)
@@ -230,7 +237,8 @@ def float32_generator(generator: Any, config: ModelConfig) -> Any:
     history = history_filter(generator)
     if position_layer(generator) is not None:
         clone = with_position_offsets(clone, config,
-                                      history_lags=0 if history is None else history.shape[1])
+                                      history_lags=0 if history is None else history.shape[1],
+                                      coupling=history_coupling(generator) is not None)
     elif history is not None:  # a temporal generator's filter
         from spikegan_tf.gan.history_fit import with_history_filter
 
@@ -360,6 +368,9 @@ def spike_function(generator: Any) -> Any:
     import tensorflow as tf
 
     history = history_filter(generator)
-    if history is None or not np.any(history):
+    coupling = history_coupling(generator)
+    if coupling is not None and not np.any(coupling):
+        coupling = None
+    if (history is None or not np.any(history)) and coupling is None:
         return lambda probs, u: tf.cast(u < probs, tf.uint8)
-    return lambda probs, u: history_spikes_tf(probs, u, history)
+    return lambda probs, u: history_spikes_tf(probs, u, history, coupling)

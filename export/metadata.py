@@ -48,11 +48,18 @@ HISTORY_RULE = (
     "spikes[t-l], added in that order; q = probs[t] where drive == 0, else 1 / (1 + exp(-(log(probs[t]) - "
     "log(1 - probs[t]) + drive))); spikes[t] = uint8(u[t] < q)  (float32)"
 )
+COUPLING_RULE = (
+    "with a coupling (n_neurons x n_neurons, row-major: coupling[n][j] is the effect of "
+    "neuron j's spike at t-1 on neuron n at t): drive[n] at t >= 1 also gets "
+    "sum_j coupling[n][j] * spikes[t-1][j], added after the filter's terms (every coupling "
+    "entry is a multiple of 2**-10, so this sum is exact in float32 in any order)"
+)
 _FLAT_KEYS = ("n_neurons", "n_bins", "latent_dim", "bin_width", "layout", "package_version")
 
 
 def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
-                   graph: str = "keras", history: Any = None) -> dict[str, Any]:
+                   graph: str = "keras", history: Any = None,
+                   coupling: Any = None) -> dict[str, Any]:
     """Return the metadata dict of an export from a run's ``config.json`` content.
 
     Parameters
@@ -67,6 +74,9 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
         The generator's spike-history filter ``(n_neurons, lags)``
         (:mod:`spikegan_tf.gan.history`): recorded with the rule that draws the
         spikes from it, for users of ``probs``.
+    coupling : numpy.ndarray, optional
+        The generator's lag-1 coupling between neurons ``(n_neurons, n_neurons)``,
+        recorded in the same section with its rule.
     graph : {"keras", "polyphase"}
         How the exported graph expresses the generator.
 
@@ -99,6 +109,9 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
         spikes = f"uint8 {LAYOUT} spikes, drawn bin after bin with spike_history"
         extra["spike_history"] = {"lags": int(history.shape[1]), "rule": HISTORY_RULE,
                                   "filter": [[float(v) for v in row] for row in history]}
+        if coupling is not None:
+            extra["spike_history"]["coupling_rule"] = COUPLING_RULE
+            extra["spike_history"]["coupling"] = [[float(v) for v in row] for row in coupling]
     return {
         "schema": SCHEMA,
         "package": "spikegan_tf",

@@ -144,7 +144,8 @@ def write_onnx(generator: Any, config: ModelConfig, path: str | os.PathLike,
 
 def verify_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
                 u: np.ndarray, conditions: dict[str, np.ndarray] | None = None, *,
-                history: np.ndarray | None = None) -> Parity:
+                history: np.ndarray | None = None,
+                coupling: np.ndarray | None = None) -> Parity:
     """Load ``path`` in ONNX Runtime, run it at two batch sizes and measure parity.
 
     Raises
@@ -168,4 +169,5 @@ def verify_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
                               f"expected {BATCH_DIM!r}.")
     if not np.allclose(one, probs[:1], rtol=0, atol=1e-6):
         raise ExportError(f"'{path}': a batch of one gives different probabilities.")
-    return measure_parity("onnx", ref_probs, probs, spikes, u, history=history)
+    return measure_parity("onnx", ref_probs, probs, spikes, u, history=history,
+                          coupling=coupling)

@@ -107,14 +107,17 @@ class Parity(CheckedResult):
 
 def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: np.ndarray,
                    u: np.ndarray, *, atol: float = PROBS_ATOL,
-                   margin: float = SPIKE_MARGIN, history: np.ndarray | None = None) -> Parity:
+                   margin: float = SPIKE_MARGIN, history: np.ndarray | None = None,
+                   coupling: np.ndarray | None = None) -> Parity:
     """Compare an export's ``probs``/``spikes`` on draws ``u`` with the Keras ``ref_probs``.
 
     With a spike-history filter ``history`` (:mod:`spikegan_tf.gan.history`),
     the expected spikes are drawn bin after bin from ``ref_probs``; a bin is
     compared where ``|q - u| > margin`` for it and for every earlier bin of its
     (window, neuron) row, since one spike decided by rounding changes the
-    probabilities after it.
+    probabilities after it. With a lag-1 ``coupling`` between neurons as well, a
+    bin is compared only if no bin before it in its window, of any neuron, was
+    decided by rounding.
 
     Examples
     --------
@@ -139,9 +142,13 @@ def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: n
         diff = float("inf")
     from spikegan_tf.gan.history import draw_spikes
 
-    expected, q = draw_spikes(ref_probs, u, history, return_q=True)
+    expected, q = draw_spikes(ref_probs, u, history, coupling=coupling, return_q=True)
     clear = np.abs(q - u) > margin
-    if history is not None and np.any(history):  # as draw_spikes: a zero filter draws u < p
+    if coupling is not None and np.any(coupling):  # a spike reaches every neuron's next bin
+        whole = np.logical_and.accumulate(clear.all(axis=1), axis=-1)  # (window, bin)
+        before = np.concatenate([np.ones_like(whole[:, :1]), whole[:, :-1]], axis=-1)
+        clear = clear & before[:, None, :]
+    elif history is not None and np.any(history):  # as draw_spikes: a zero filter draws u < p
         clear = np.logical_and.accumulate(clear, axis=-1)
     mismatched = int(np.count_nonzero((spikes != expected) & clear))
     return Parity(fmt, int(ref_probs.shape[0]), diff, int(clear.sum()), mismatched, atol, margin)

@@ -171,7 +171,8 @@ def write_savedmodel(generator: Any, config: ModelConfig, path: str | os.PathLik
 
 def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
                       u: np.ndarray, conditions: dict[str, np.ndarray] | None = None, *,
-                      history: np.ndarray | None = None) -> Parity:
+                      history: np.ndarray | None = None,
+                      coupling: np.ndarray | None = None) -> Parity:
     """Reload the SavedModel, call both signatures and measure parity.
 
     ``serving_default`` on the protocol draws ``(z, u)`` is compared with the
@@ -195,7 +196,7 @@ def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndar
     cond = {k: tf.constant(v) for k, v in (conditions or {}).items()}
     out = serve(z=tf.constant(z), u=tf.constant(u), **cond)
     parity = measure_parity("savedmodel", ref_probs, out["probs"].numpy(),
-                            out["spikes"].numpy(), u, history=history)
+                            out["spikes"].numpy(), u, history=history, coupling=coupling)
     n = min(4, len(z))
     if cond:  # a conditional model samples one window per row of its conditions
         first = {k: v[:n] for k, v in cond.items()}

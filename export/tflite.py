@@ -70,11 +70,13 @@ def tflite_runner(path: str | os.PathLike, num_threads: int = 1) -> Any:
 
 
 def verify_tflite(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
-                  u: np.ndarray, *, history: np.ndarray | None = None) -> Parity:
+                  u: np.ndarray, *, history: np.ndarray | None = None,
+                  coupling: np.ndarray | None = None) -> Parity:
     """Run the ``.tflite`` file in the TFLite interpreter and measure parity."""
     try:
         runner = tflite_runner(path)
         out = runner(z=z, u=u)
     except Exception as exc:
         raise ExportError(f"The TFLite interpreter cannot run '{path}': {exc}") from exc
-    return measure_parity("tflite", ref_probs, out["probs"], out["spikes"], u, history=history)
+    return measure_parity("tflite", ref_probs, out["probs"], out["spikes"], u, history=history,
+                          coupling=coupling)

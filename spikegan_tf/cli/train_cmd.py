@@ -66,6 +66,7 @@ _TRAIN_FLAGS = {
     "calibrate_rates": "calibrate_rates",
     "calibrate_positions": "calibrate_positions",
     "calibrate_history": "calibrate_history",
+    "calibrate_coupling": "calibrate_coupling",
     "checkpoint_every": "checkpoint_every",
     "checkpoint_minutes": "checkpoint_minutes",
     "keep_checkpoints": "keep_checkpoints",
@@ -229,6 +230,11 @@ def register(subparsers: Any) -> None:
                         "solved so that each neuron's autocorrelation is the training "
                         "windows'; a temporal model's rasters carry it across chunks (0: none; "
                         "default: 10 for unconditional conv and temporal models)")
+    t.add_argument("--calibrate-coupling", action=argparse.BooleanOptionalAction, default=None,
+                   help="with the spike-history filter of a conv model, also solve a lag-1 "
+                        "coupling between neurons, so that each pair's coincidences one bin "
+                        "apart are the training windows' (default: on for conv models with a "
+                        "filter)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,

@@ -31,7 +31,7 @@ MAX_CALIBRATION_WINDOWS = 32768
 
 def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int | None = 0,
                     max_windows: int = MAX_CALIBRATION_WINDOWS, positions: bool = False,
-                    history_lags: int = 0) -> Any:
+                    history_lags: int = 0, coupling: bool = False) -> Any:
     """A copy of ``generator`` with its rates calibrated to ``data``'s training windows.
 
     A model with labels gets each label's logit offsets moved
@@ -68,6 +68,11 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         training windows' (:func:`spikegan_tf.gan.history_fit.fit_history`,
         :func:`~spikegan_tf.gan.history_fit.fit_stationary_history`, on at most
         ``max_windows`` of them). 0: none.
+    coupling : bool
+        With ``history_lags`` on a ``"conv"`` generator: also a lag-1 coupling
+        between neurons, solved with the filter so that each pair's coincidences
+        one bin apart are the training windows' (the coupling term of a
+        generalised linear model).
 
     Returns
     -------
@@ -106,7 +111,8 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
 
             history = history_lags if config.architecture == "conv" else 0
             if config.architecture == "conv":
-                copy = with_position_offsets(copy, config, history_lags=history)
+                copy = with_position_offsets(copy, config, history_lags=history,
+                                             coupling=coupling)
             target = time_course(data.train)
             calibrate_position_offsets(copy, config, target, seed=seed)
             if history:

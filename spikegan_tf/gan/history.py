@@ -23,6 +23,13 @@ bin and its autocorrelogram at lags ``1..L`` are the training windows' (like the
 rate calibration, a correction the critic cannot ask for, stated as such wherever
 a result uses it).
 
+A generator may also carry a lag-1 *coupling* ``W (N, N)`` (zero diagonal), the
+GLM's coupling term: a spike of neuron ``j`` at bin ``t - 1`` adds ``W[n, j]`` to
+neuron ``n``'s drive at ``t``, on top of the filter's (added last, after the
+filter's lag-1 term). Its entries are multiples of :data:`COUPLING_STEP` no larger
+than :data:`COUPLING_BOUND`, so its sums are exact in float32 in any order and
+every runtime (a BLAS product, TensorFlow's, ONNX's) draws the same spikes.
+
 The filter lives in the generator as the bias of a frozen ``Dense`` layer
 (:data:`HISTORY_LAYER`, fed the positional offsets' exact zero, its output
 multiplied back to zero), so the model keeps built-in layers only and loads in
@@ -36,11 +43,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["HISTORY_LAYER", "DEFAULT_HISTORY_LAGS", "history_filter", "draw_spikes",
-           "RasterHistory", "history_spikes_tf", "neuron_autocorrelation", "neuron_coincidences"]
+__all__ = ["HISTORY_LAYER", "COUPLING_LAYER", "COUPLING_STEP", "COUPLING_BOUND",
+           "DEFAULT_HISTORY_LAGS", "history_filter", "history_coupling", "quantize_coupling",
+           "draw_spikes", "RasterHistory", "history_spikes_tf", "neuron_autocorrelation",
+           "neuron_coincidences"]
 
 #: Name of the frozen layer whose bias holds the filter ``(lags * n_neurons,)``, lag-major.
 HISTORY_LAYER = "spike_history"
+#: Name of the frozen layer whose bias holds the lag-1 coupling ``(n_neurons * n_neurons,)``,
+#: row-major ``W[n, j]`` (the effect of ``j``'s spike on ``n`` one bin later).
+COUPLING_LAYER = "spike_coupling"
+#: The coupling's grid and bound: with at most 2**13 neurons, any sum of a bin's terms is a
+#: multiple of 2**-10 below 2**16 in magnitude, exact in float32 whatever the order.
+COUPLING_STEP, COUPLING_BOUND = 2.0 ** -10, 8.0
 #: Lags of the filter when a calibration asks for one: those of the autocorrelogram statistic.
 DEFAULT_HISTORY_LAGS = 10
 
@@ -64,17 +79,64 @@ def history_filter(generator: Any) -> np.ndarray | None:
     return np.ascontiguousarray(bias.reshape(-1, n_neurons).T)
 
 
+def history_coupling(generator: Any) -> np.ndarray | None:
+    """The generator's lag-1 coupling ``W (n_neurons, n_neurons)`` float32, or ``None``.
+
+    Examples
+    --------
+    >>> from spikegan_tf.gan.config import ModelConfig
+    >>> from spikegan_tf.gan.networks import build_generator
+    >>> history_coupling(build_generator(ModelConfig(n_neurons=2, n_bins=8, num_features=4))) is None
+    True
+    """
+    try:
+        layer = generator.get_layer(COUPLING_LAYER)
+    except (ValueError, AttributeError):
+        return None
+    n_neurons = int(generator.outputs[0].shape[1])
+    return np.asarray(layer.bias, dtype=np.float32).reshape(n_neurons, n_neurons).copy()
+
+
+def quantize_coupling(w: Any) -> np.ndarray:
+    """``w`` on the coupling's grid: multiples of :data:`COUPLING_STEP` in
+    ``[-COUPLING_BOUND, COUPLING_BOUND]``, zero diagonal, float32.
+
+    Examples
+    --------
+    >>> quantize_coupling([[5.0, 0.1234], [-9.0, 1.0]]).tolist()
+    [[0.0, 0.123046875], [-8.0, 0.0]]
+    """
+    w = np.asarray(w, dtype=np.float64)
+    q = np.clip(np.round(w / COUPLING_STEP) * COUPLING_STEP, -COUPLING_BOUND, COUPLING_BOUND)
+    np.fill_diagonal(q, 0.0)
+    return q.astype(np.float32)
+
+
+def _active(h: np.ndarray | None, coupling: np.ndarray | None) -> bool:
+    """Whether spikes need drawing bin after bin (a nonzero filter or coupling)."""
+    return (h is not None and h.size > 0 and bool(np.any(h))) or (
+        coupling is not None and bool(np.any(coupling)))
+
+
+def _filter_or_zero(h: np.ndarray | None, n_neurons: int) -> np.ndarray:
+    """``h`` as float32, or a one-lag zero filter when only a coupling draws bin after bin."""
+    if h is None or h.size == 0:
+        return np.zeros((n_neurons, 1), np.float32)
+    return np.asarray(h, dtype=np.float32)
+
+
 def _logits32(probs: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.log(probs) - np.log(np.float32(1) - probs)
 
 
-def draw_spikes(probs: Any, u: Any, h: np.ndarray | None, *,
+def draw_spikes(probs: Any, u: Any, h: np.ndarray | None, *, coupling: np.ndarray | None = None,
                 return_q: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Spikes ``(n, N, T)`` uint8 from probabilities and uniforms, with the filter ``h``.
 
-    ``h`` is ``(N, L)`` (``None``: plain ``u < probs``). With ``return_q``, also
-    the probabilities the spikes were drawn with ``(n, N, T)`` float32.
+    ``h`` is ``(N, L)`` (``None``: plain ``u < probs``); ``coupling`` (optional)
+    the lag-1 coupling ``(N, N)`` on its grid (:func:`quantize_coupling`). With
+    ``return_q``, also the probabilities the spikes were drawn with ``(n, N, T)`` float32.
 
     Examples
     --------
@@ -86,23 +148,32 @@ def draw_spikes(probs: Any, u: Any, h: np.ndarray | None, *,
     [1, 0, 1, 0]
     >>> draw_spikes(p, u, np.array([[10.0]], np.float32))[0, 0].tolist()  # bursty
     [1, 1, 1, 1]
+    >>> p2, u2 = np.full((1, 2, 3), 0.5, np.float32), np.full((1, 2, 3), 0.3, np.float32)
+    >>> w = quantize_coupling([[0.0, -10.0], [0.0, 0.0]])  # neuron 1 silences neuron 0
+    >>> draw_spikes(p2, u2, None, coupling=w)[0].tolist()
+    [[1, 0, 0], [1, 1, 1]]
     """
     p = np.asarray(probs, dtype=np.float32)
     u = np.asarray(u, dtype=np.float32)
-    if h is None or h.size == 0 or not np.any(h):
+    if not _active(h, coupling):
         spikes = (u < p).view(np.uint8)
         return (spikes, p) if return_q else spikes
     p_t = np.ascontiguousarray(np.moveaxis(p, 2, 0))  # time-major: each bin's rows contiguous
     u_t = np.ascontiguousarray(np.moveaxis(u, 2, 0))
-    spikes, q = _draw_time_major(p_t, u_t, np.asarray(h, dtype=np.float32), return_q=return_q)
+    spikes, q = _draw_time_major(p_t, u_t, _filter_or_zero(h, p.shape[1]), return_q=return_q,
+                                 coupling=coupling)
     spikes = np.ascontiguousarray(np.moveaxis(spikes, 0, 2))
     return (spikes, np.ascontiguousarray(np.moveaxis(q, 0, 2))) if return_q else spikes
 
 
 def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any = None,
                      return_q: bool = True, carry: np.ndarray | None = None,
+                     coupling: np.ndarray | None = None,
                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`draw_spikes` on time-major float32 arrays ``(T, n, N)``: ``(spikes, q)``.
+
+    ``coupling`` (optional, ``(N, N)``) adds ``spikes[t] @ coupling.T`` to the
+    next bin's drive after the filter's terms.
 
     ``logit`` (optional) are the logits of ``p``, where the caller has them.
     ``carry`` (optional, ``(L, n, N)`` float32) is the drive the bins before
@@ -120,6 +191,8 @@ def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any 
     if carry is not None:
         future[:lags] = carry
     h_by_lag = np.ascontiguousarray(h.T)  # (L, N)
+    w_t = (None if coupling is None or not np.any(coupling)
+           else np.ascontiguousarray(np.asarray(coupling, np.float32).T))
     one = np.float32(1)
     for t in range(n_bins):
         drive = future[t]
@@ -129,6 +202,8 @@ def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any 
         spikes[t] = fired
         rows, cols = np.nonzero(fired)
         future[t + 1:t + 1 + lags, rows, cols] += h_by_lag[:, cols]
+        if w_t is not None and rows.size:  # exact: the coupling's sums lie on its grid
+            future[t + 1] += fired.astype(np.float32) @ w_t
         if q is not None:
             q[t] = qt
     if carry is not None:
@@ -154,8 +229,11 @@ class RasterHistory:
     ([1, 0], [1, 0], 4)
     """
 
-    def __init__(self, h: np.ndarray) -> None:
-        self.filter = np.ascontiguousarray(h, dtype=np.float32)
+    def __init__(self, h: np.ndarray | None, coupling: np.ndarray | None = None) -> None:
+        n_neurons = None if coupling is None else len(coupling)
+        self.filter = np.ascontiguousarray(
+            h if n_neurons is None else _filter_or_zero(h, n_neurons), dtype=np.float32)
+        self.coupling = None if coupling is None else np.asarray(coupling, np.float32)
         self.reset()
 
     def reset(self) -> None:
@@ -165,7 +243,7 @@ class RasterHistory:
 
     def copy(self) -> RasterHistory:
         """An independent copy (same position and drive)."""
-        other = RasterHistory(self.filter)
+        other = RasterHistory(self.filter, self.coupling)
         other.position, other.drive = self.position, self.drive.copy()
         return other
 
@@ -173,13 +251,17 @@ class RasterHistory:
         """Spikes ``(m, n_neurons)`` uint8 of the next ``m`` bins from their probabilities and uniforms."""
         p = np.asarray(probs, np.float32)[:, None, :]
         spikes, _ = _draw_time_major(p, np.asarray(u, np.float32)[:, None, :], self.filter,
-                                     return_q=False, carry=self.drive)
+                                     return_q=False, carry=self.drive, coupling=self.coupling)
         self.position += len(p)
         return spikes[:, 0, :]
 
 
-def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:
+def history_spikes_tf(probs: Any, u: Any, h: np.ndarray | None,
+                      coupling: np.ndarray | None = None) -> Any:
     """:func:`draw_spikes` in TensorFlow ops (unrolled over the window's bins): uint8 spikes.
+
+    With ``coupling`` ``(N, N)``, each bin's spikes add ``x @ coupling.T`` to the
+    next bin's drive after the filter's terms, as :func:`draw_spikes` does.
 
     Examples
     --------
@@ -191,7 +273,8 @@ def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:
     """
     import tensorflow as tf
 
-    h = np.asarray(h, dtype=np.float32)
+    h = _filter_or_zero(h, int(probs.shape[1]))
+    w_t = None if coupling is None else tf.constant(np.asarray(coupling, np.float32).T)
     n_bins, lags = int(probs.shape[-1]), h.shape[1]
     logit = tf.math.log(probs) - tf.math.log(1.0 - probs)
     # the next `lags` bins' drive (batch, N, lags), shifted by one bin per step; each spike adds
@@ -206,6 +289,9 @@ def history_spikes_tf(probs: Any, u: Any, h: np.ndarray) -> Any:
         x = tf.cast(u[:, :, t] < q, tf.float32)
         xs.append(x)
         future = tf.concat([future[:, :, 1:], pad], axis=2) + x[:, :, None] * h
+        if w_t is not None:  # the next bin's slot, after the filter (exact sums)
+            next_bin = future[:, :, :1] + tf.matmul(x, w_t)[:, :, None]
+            future = tf.concat([next_bin, future[:, :, 1:]], axis=2)
     return tf.cast(tf.stack(xs, axis=-1), tf.uint8)
 
 

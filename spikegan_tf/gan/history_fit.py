@@ -16,13 +16,16 @@ import numpy as np
 
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.history import (
+    COUPLING_LAYER,
     HISTORY_LAYER,
     _draw_time_major,
+    history_coupling,
     history_filter,
     neuron_coincidences,
+    quantize_coupling,
 )
 
-__all__ = ["fit_history", "fit_stationary_history", "with_history_filter", "raster_logits",
+__all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_history_filter", "raster_logits",
            "stationary_rate_offsets", "settle_offsets", "fit_uniforms", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
@@ -47,8 +50,11 @@ def fit_uniforms(seed: int | None, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndarray,
-                   offsets: np.ndarray, steps: int, skip: int = 0) -> tuple[np.ndarray, float]:
+                   offsets: np.ndarray, steps: int, skip: int = 0,
+                   coupling: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Move logit offsets so that spikes drawn with the filter ``h`` fire at ``expit(goal)``.
+
+    (And with the lag-1 ``coupling``, when given.)
 
     ``base`` and ``u`` are time-major ``(T, n, N)``; ``offsets`` and ``goal`` are
     ``(T, 1, N)`` (one offset per bin and neuron) or ``(1, 1, N)`` (one per
@@ -68,7 +74,8 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
     settle = None  # (mean logit error, mean step) per neuron at the last step
     for _ in range(steps):
         logits = base + offsets
-        _, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
+        _, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits,
+                                coupling=coupling)
         rate = np.clip(q[skip:].mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
         rate_err = float(np.max(np.abs(rate / target - 1)))
         step = goal - logit(rate)
@@ -128,17 +135,57 @@ def _relative(coinc: np.ndarray, spikes: np.ndarray, rate: np.ndarray,
     return (scaled + prior_spikes) / (counted + prior_spikes + 1e-12)
 
 
+def pair_coincidences(windows: np.ndarray, *, chunk: int = 4096
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lag-1 pair counts of windows ``(n, N, T)``: ``(C, S, rate)``.
+
+    ``C[i, j] = sum x_i(t + 1) x_j(t)`` over windows and ``t < T - 1``, ``S[j]``
+    the spikes of ``j`` at those ``t``, ``rate`` each neuron's firing probability.
+
+    Examples
+    --------
+    >>> x = np.array([[[1, 0, 1], [0, 1, 1]]], np.uint8)
+    >>> C, S, r = pair_coincidences(x)
+    >>> C.tolist(), S.tolist()
+    ([[0.0, 1.0], [1.0, 1.0]], [1.0, 1.0])
+    """
+    n, n_neurons, n_bins = windows.shape
+    C = np.zeros((n_neurons, n_neurons))
+    S = np.zeros(n_neurons)
+    total = np.zeros(n_neurons)
+    for i in range(0, n, chunk):
+        x = np.asarray(windows[i:i + chunk], dtype=np.float32)
+        total += x.sum(axis=(0, 2))
+        before = np.moveaxis(x[:, :, :-1], 1, 2).reshape(-1, n_neurons)
+        after = np.moveaxis(x[:, :, 1:], 1, 2).reshape(-1, n_neurons)
+        C += after.T @ before
+        S += before.sum(axis=0)
+    return C, S, total / max(n * n_bins, 1)
+
+
+def _pair_ratio(C: np.ndarray, S: np.ndarray, rate: np.ndarray, prior: float) -> np.ndarray:
+    """``(C + prior) / (E + prior)``, ``E[i, j] = S[j] rate[i]``: lag-1 coincidences of each
+    pair over what independent neurons at these rates would give, shrunk towards 1 by
+    ``prior`` pseudo-coincidences."""
+    return (C + prior) / (rate[:, None] * S[None, :] + prior)
+
+
 def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray,
            active: np.ndarray, lags: int, *, iterations: int, damping: float, bound: float,
            prior_spikes: float, reach: np.ndarray | None = None, cap: bool = False,
-           skip: int = 0) -> tuple[np.ndarray, np.ndarray, float, float]:
+           skip: int = 0, pair_target: np.ndarray | None = None, pair_prior: float = 20.0,
+           ) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray | None]:
     """The fixed-point steps of :func:`fit_history` on time-major logits ``base (T, n, N)``.
 
     ``goal`` is ``(T, 1, N)`` (an offset per bin and neuron) or ``(1, 1, N)``
     (one per neuron); ``active`` says which neurons ``(N,)`` or taps ``(N, L)``
     are fitted (the others stay 0); ``cap`` applies :data:`MAX_BURST_PROBABILITY`;
-    the first ``skip`` bins are a burn-in, drawn but not counted. Returns ``(offsets, h, rate_error,
-    autocorrelation_error)``.
+    the first ``skip`` bins are a burn-in, drawn but not counted. With ``pair_target``
+    (``(N, N)``, :func:`_pair_ratio` of the training windows), a lag-1 coupling is
+    fitted too: each off-diagonal entry moves by ``damping * log`` of the target over the
+    generated ratio (the generated counts shrunk by ``pair_prior`` pseudo-coincidences,
+    so that a rare pair moves slowly), on the coupling's grid. Returns ``(offsets, h,
+    rate_error, autocorrelation_error, coupling)`` (``coupling`` ``None`` without a target).
     """
     from scipy.special import expit, logit
 
@@ -149,12 +196,17 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         active = np.broadcast_to(active[:, None], (base.shape[2], lags))
     offsets = np.zeros(goal.shape, np.float32)
     h = np.zeros((base.shape[2], lags), np.float32)
+    w = None if pair_target is None else np.zeros((base.shape[2],) * 2, np.float32)
     acg_err = float("nan")
     for _ in range(iterations):
         logits = base + offsets
-        x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits)
+        x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits,
+                                coupling=w)
         rate = np.clip(q[skip:].mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
         offsets += (goal - logit(rate)).astype(np.float32)
+        if w is not None:
+            w = quantize_coupling(w + _pair_step(x[skip:], q[skip:], pair_target, pair_prior,
+                                                 damping))
         generated = _expected_autocorrelation(x[skip:], q[skip:], lags, prior_spikes, reach)
         acg_err = float(np.mean(np.abs(generated - target)[active]))
         step = damping * np.log((target + 1e-6) / (generated + 1e-6))
@@ -166,14 +218,33 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
             h = np.where(h > 0, h * shrink[:, None], h)
         h = h.astype(np.float32)
     # the filter is fixed: the offsets alone, to it
-    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS, skip)
-    return offsets, h, rate_err, acg_err
+    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS, skip, w)
+    return offsets, h, rate_err, acg_err, w
+
+
+def _pair_step(x: np.ndarray, q: np.ndarray, target: np.ndarray, prior: float,
+               damping: float) -> np.ndarray:
+    """One coupling step from time-major spikes ``x`` and their probabilities ``q`` ``(T, n, N)``.
+
+    The generated lag-1 counts use ``E[x_j(t) x_i(t + 1)] = E[x_j(t) q_i(t + 1)]``
+    (less noise); the step is ``damping * log((target E + prior) / (C + prior))``,
+    clipped to [-1, 1], zero on the diagonal (the filter's lag-1 tap).
+    """
+    n_neurons = q.shape[2]
+    before = x[:-1].reshape(-1, n_neurons).astype(np.float32)
+    C = q[1:].reshape(-1, n_neurons).T @ before  # (i, j)
+    S = before.sum(axis=0, dtype=np.float64)
+    rate = q.mean(axis=(0, 1), dtype=np.float64)
+    E = rate[:, None] * S[None, :]
+    step = np.clip(damping * np.log((target * E + prior) / (C + prior)), -1.0, 1.0)
+    np.fill_diagonal(step, 0.0)
+    return step
 
 
 def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_course: Any, *,
                 n_samples: int = 8192, seed: int | None = 0, iterations: int = 25,
                 damping: float = 0.7, bound: float = 8.0,
-                prior_spikes: float = 20.0) -> dict[str, Any]:
+                prior_spikes: float = 20.0, pair_prior: float = 20.0) -> dict[str, Any]:
     """Solve the filter and the positional offsets of ``generator`` (in place).
 
     ``generator`` has both layers (:func:`spikegan_tf.gan.positions.with_position_offsets`
@@ -186,6 +257,12 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     steps of the offsets alone (:func:`settle_offsets`). The targets carry ``prior_spikes`` pseudo-spikes
     whose coincidences are the neuron's rate (no history): a neuron with few
     spikes keeps a filter near 0 instead of one fitted to their noise.
+
+    A generator that also has a lag-1 coupling (``with_position_offsets(...,
+    coupling=True)``) gets it solved in the same steps, so that each pair's
+    coincidences one bin apart, over what independent neurons would give, are the
+    training windows' (:func:`pair_coincidences`, both shrunk towards independence
+    by ``pair_prior`` pseudo-coincidences).
 
     Returns
     -------
@@ -211,18 +288,26 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
                        prior_spikes)
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
+    pair_target = None
+    if history_coupling(generator) is not None:
+        coupling = generator.get_layer(COUPLING_LAYER)
+        coupling.bias.assign(np.zeros_like(coupling.bias.numpy()))
+        pair_target = _pair_ratio(*pair_coincidences(windows), pair_prior)
     base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
         latent_logits(generator, config, n_samples, seed).astype(np.float32), 2, 0))
     u = fit_uniforms(seed, base.shape)
     active = spikes > 0  # silent neurons keep a zero filter
     goal = logit(target_rate.T[:, None, :])
-    offsets, h, rate_err, acg_err = _solve(base, u, goal, target, active, lags,
-                                           iterations=iterations, damping=damping, bound=bound,
-                                           prior_spikes=prior_spikes)
+    offsets, h, rate_err, acg_err, w = _solve(base, u, goal, target, active, lags,
+                                              iterations=iterations, damping=damping,
+                                              bound=bound, prior_spikes=prior_spikes,
+                                              pair_target=pair_target, pair_prior=pair_prior)
     offsets = offsets[:, 0, :].T  # (N, T)
     positions.bias.assign((positions.bias.numpy() + offsets.T.ravel()).astype(
         positions.bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))
+    if w is not None:
+        coupling.bias.assign(w.ravel().astype(coupling.bias.dtype))
     return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}
 
 
@@ -347,12 +432,12 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     base, u, goal = _stretches(generator, config, n_chains, chain_bins, burn_in, seed)
     # taps the training windows reach (lags shorter than a window) of neurons that fire
     active = (spikes > 0)[:, None] & (np.arange(1, lags + 1) < windows.shape[2])[None, :]
-    offsets, h, rate_err, acg_err = _solve(base, u, goal, target,
-                                           active, lags, iterations=iterations,
-                                           damping=damping, bound=bound,
-                                           prior_spikes=prior_spikes,
-                                           reach=_reach(chain_bins, lags), cap=True,
-                                           skip=burn_in)
+    offsets, h, rate_err, acg_err, _ = _solve(base, u, goal, target,
+                                              active, lags, iterations=iterations,
+                                              damping=damping, bound=bound,
+                                              prior_spikes=prior_spikes,
+                                              reach=_reach(chain_bins, lags), cap=True,
+                                              skip=burn_in)
     bias = output_bias_layer(generator, config).bias
     bias.assign((bias.numpy() + offsets[0, 0]).astype(bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))

@@ -19,7 +19,7 @@ from keras import layers
 
 from spikegan_tf.gan.conditioning import _conditioned_logits, _inputs, condition_inputs
 from spikegan_tf.gan.config import ModelConfig
-from spikegan_tf.gan.history import history_filter
+from spikegan_tf.gan.history import history_coupling, history_filter
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
@@ -362,6 +362,7 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
         shift[n] = brentq(lambda d, a=a, r=target[n]: expit(a + d).mean() - r, -40.0, 40.0,
                           xtol=1e-10)
     history = history_filter(generator)
+    coupling = history_coupling(generator)
     layer = output_bias_layer(generator, config)
     if history is not None and np.any(history) and config.architecture == "temporal":
         # a raster's spikes: the filter's drive runs on, so settle on stretches of the raster
@@ -372,7 +373,8 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
                                         seed=seed)
         layer.bias.assign((layer.bias.numpy() + moved).astype(layer.bias.dtype))
         return shift + moved
-    if history is not None and np.any(history):  # the spikes' rates, drawn with the filter
+    if history is not None and (np.any(history) or (coupling is not None and np.any(coupling))):
+        # the spikes' rates, drawn with the filter (and the coupling)
         from scipy.special import logit
 
         from spikegan_tf.gan.history_fit import fit_uniforms, settle_offsets
@@ -380,7 +382,8 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
         base = np.ascontiguousarray(np.moveaxis(logits, 2, 0), dtype=np.float32)  # (T, n, N)
         moved, _ = settle_offsets(base, fit_uniforms(seed, base.shape), history,
                                   logit(target)[None, None, :],
-                                  shift.astype(np.float32)[None, None, :], HISTORY_RATE_STEPS)
+                                  shift.astype(np.float32)[None, None, :], HISTORY_RATE_STEPS,
+                                  coupling=coupling)
         shift = moved[0, 0].astype(np.float64)
     delta = np.repeat(shift, config.n_bins) if config.architecture == "fc" else shift
     layer.bias.assign((layer.bias.numpy() + delta).astype(layer.bias.dtype))

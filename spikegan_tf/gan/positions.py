@@ -45,7 +45,8 @@ def position_layer(generator: Any) -> Any | None:
         return None
 
 
-def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: int = 0) -> Any:
+def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: int = 0,
+                          coupling: bool = False) -> Any:
     """A model computing ``generator`` with a (zero) positional logit offset before its sigmoid.
 
     The new model shares ``generator``'s layers (copy it first to keep the
@@ -56,7 +57,9 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
     With ``history_lags``, it also carries a (zero) spike-history filter of
     that many lags per neuron (:mod:`spikegan_tf.gan.history`): the bias of a
     frozen layer fed the offsets' exact zero, whose output is multiplied back to
-    zero, so the probabilities are unchanged.
+    zero, so the probabilities are unchanged. With ``coupling`` (and
+    ``history_lags``), also a (zero) lag-1 coupling between neurons, the bias of
+    another such layer (:data:`~spikegan_tf.gan.history.COUPLING_LAYER`).
 
     Parameters
     ----------
@@ -82,10 +85,17 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
     import keras
     from keras import layers
 
-    from spikegan_tf.gan.history import HISTORY_LAYER, history_filter
+    from spikegan_tf.gan.history import (
+        COUPLING_LAYER,
+        HISTORY_LAYER,
+        history_coupling,
+        history_filter,
+    )
 
+    coupling = bool(coupling and history_lags)
     existing = position_layer(generator)
-    if existing is not None and (not history_lags or history_filter(generator) is not None):
+    if existing is not None and (not history_lags or history_filter(generator) is not None) and (
+            not coupling or history_coupling(generator) is not None):
         return generator
     if config.architecture != "conv" or config.conditional:
         raise ValueError("positional offsets are built for unconditional 'conv' generators; "
@@ -108,6 +118,14 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
                                name=HISTORY_LAYER)(zero)  # the filter, as its bias
         back = layers.Dense(1, use_bias=False, kernel_initializer="zeros", trainable=False,
                             dtype=dtype, name="history_zero")(history)  # exactly 0 again
+        if coupling:
+            pairs = layers.Dense(config.n_neurons ** 2, kernel_initializer="zeros",
+                                 bias_initializer="zeros", trainable=False, dtype=dtype,
+                                 name=COUPLING_LAYER)(zero)  # the coupling, as its bias
+            pairs_back = layers.Dense(1, use_bias=False, kernel_initializer="zeros",
+                                      trainable=False, dtype=dtype,
+                                      name="coupling_zero")(pairs)  # exactly 0 again
+            back = layers.Add(dtype=dtype, name="history_sum")([back, pairs_back])
         zero = layers.Add(dtype=dtype, name="position_input")([zero, back])
     offset = layers.Dense(size, kernel_initializer="zeros", bias_initializer="zeros",
                           trainable=False, dtype=dtype, name=POSITION_LAYER)(zero)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.gan.history import RasterHistory, draw_spikes, history_filter
+from spikegan_tf.gan.history import RasterHistory, draw_spikes, history_coupling, history_filter
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["sample", "sampling_streams", "default_chunk", "iter_sample_chunks", "raster_block",
@@ -308,6 +308,7 @@ def iter_sample_chunks(
     z_rng, u_rng = sampling_streams(seed)
     predict = _predict(generator)
     history = history_filter(generator)  # spikes drawn bin after bin with it
+    coupling = history_coupling(generator)
     done = 0
     while done < n_samples:
         m = min(chunk_size, n_samples - done)
@@ -318,7 +319,7 @@ def iter_sample_chunks(
             u = u_rng.random((m, n_neurons, n_bins), dtype=np.float32)
         else:  # u = threshold everywhere: without history, spikes = probs > threshold
             u = np.full(probs.shape, threshold, np.float32)
-        spikes = draw_spikes(probs, u, history)
+        spikes = draw_spikes(probs, u, history, coupling=coupling)
         yield (spikes, probs) if return_probs else spikes
         done += m
 

@@ -69,6 +69,7 @@ _CONSTRAINTS = {
     "calibrate_rates": [Boolean(), None],
     "calibrate_positions": [Boolean(), None],
     "calibrate_history": [Integer(min=0), None],
+    "calibrate_coupling": [Boolean(), None],
 }
 #: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``).
 #: Averaging: measured better for conditional models (``benchmarks/results/conditional_tuned/``),
@@ -185,6 +186,12 @@ class TrainConfig:
         refractory or a bursting neuron. ``0``: none. ``None`` (the default):
         ``spikegan_tf.gan.history.DEFAULT_HISTORY_LAGS`` (10) where it can
         have one (:func:`history_capable`), else 0.
+    calibrate_coupling : bool, optional
+        With ``calibrate_history`` on a ``"conv"`` generator, also a lag-1
+        coupling between neurons, solved with the filter so that each pair's
+        coincidences one bin apart are the training windows' (a generalised
+        linear model's coupling term; :mod:`spikegan_tf.gan.history`). ``None``
+        (the default): on wherever it can be.
 
     Examples
     --------
@@ -223,6 +230,7 @@ class TrainConfig:
     calibrate_rates: bool | None = None
     calibrate_positions: bool | None = None
     calibrate_history: int | None = None
+    calibrate_coupling: bool | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps is _UNSET:  # not given: a step cap only without a time budget
@@ -258,6 +266,9 @@ class TrainConfig:
             rates = auto.get("calibrate_rates", self.calibrate_rates)
             auto["calibrate_history"] = DEFAULT_HISTORY_LAGS if history_capable(
                 model_config, rates, positions) else 0
+        if self.calibrate_coupling is None:
+            history = auto.get("calibrate_history", self.calibrate_history)
+            auto["calibrate_coupling"] = bool(history and model_config.architecture == "conv")
         return dataclasses.replace(self, **auto) if auto else self
 
     def to_dict(self) -> dict[str, Any]:

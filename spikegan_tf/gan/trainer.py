@@ -124,6 +124,12 @@ class Trainer(WGANGPStep):
                               f"{train_config.calibrate_positions}, architecture="
                               f"{model_config.architecture!r}"
                               f"{' with conditions' if model_config.conditional else ''}.")
+        if train_config.calibrate_coupling and not (train_config.calibrate_history
+                                                    and model_config.architecture == "conv"):
+            raise ConfigError("`calibrate_coupling` needs `calibrate_history` on a 'conv' "
+                              "generator; received calibrate_history="
+                              f"{train_config.calibrate_history}, architecture="
+                              f"{model_config.architecture!r}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
@@ -284,7 +290,8 @@ class Trainer(WGANGPStep):
             self._published = (step, calibrated_copy(
                 self.sampling_generator, self.model_config, self._calibration_data,
                 seed=self.config.seed, positions=self.config.calibrate_positions,
-                history_lags=self.config.calibrate_history))
+                history_lags=self.config.calibrate_history,
+                coupling=self.config.calibrate_coupling))
         return self._published[1]
 
     def _use_data(self, data: TrainingData) -> None:

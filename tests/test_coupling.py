@@ -1,0 +1,235 @@
+"""The lag-1 coupling between neurons: drawn exactly alike everywhere, fitted, exported."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.export.graph import float32_generator, plan_generator, serving_function
+from spikegan_tf.export.parity import measure_parity
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.calibration import calibrated_copy
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.history import (
+    COUPLING_BOUND,
+    COUPLING_LAYER,
+    COUPLING_STEP,
+    HISTORY_LAYER,
+    draw_spikes,
+    history_coupling,
+    history_filter,
+    history_spikes_tf,
+    quantize_coupling,
+)
+from spikegan_tf.gan.history_fit import pair_coincidences
+from spikegan_tf.gan.networks import build_generator
+from spikegan_tf.gan.positions import POSITION_LAYER, with_position_offsets
+from spikegan_tf.gan.sampling import sample
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
+
+CONV = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+
+
+def _coupled(h: np.ndarray, w: np.ndarray, seed: int = 1):
+    """A positional generator with random weights and offsets, the filter ``h`` and coupling ``w``."""
+    g = build_generator(CONV)
+    rng = np.random.default_rng(seed)
+    g.set_weights([rng.normal(0, 0.3, v.shape).astype(np.float32) for v in g.get_weights()])
+    g = with_position_offsets(g, CONV, history_lags=h.shape[1], coupling=True)
+    pos = g.get_layer(POSITION_LAYER)
+    pos.bias.assign(rng.normal(0, 0.5, pos.bias.shape))
+    g.get_layer(HISTORY_LAYER).bias.assign(h.T.ravel().astype(np.float32))
+    g.get_layer(COUPLING_LAYER).bias.assign(quantize_coupling(w).ravel())
+    return g
+
+
+def _oracle(p: np.ndarray, u: np.ndarray, h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The recursion written out element by element, in float64."""
+    x = np.zeros(p.shape, np.uint8)
+    for s in range(p.shape[0]):
+        for t in range(p.shape[2]):
+            for n in range(p.shape[1]):
+                drive = sum(float(h[n, lag - 1]) * x[s, n, t - lag]
+                            for lag in range(1, min(h.shape[1], t) + 1))
+                if t:
+                    drive += sum(float(w[n, j]) * x[s, j, t - 1] for j in range(p.shape[1]))
+                q = p[s, n, t] if drive == 0 else 1 / (1 + np.exp(-(np.log(p[s, n, t] / (
+                    1 - p[s, n, t])) + drive)))
+                x[s, n, t] = u[s, n, t] < q
+    return x
+
+
+def _driven_windows(n: int = 4000, seed: int = 0) -> np.ndarray:
+    """Neuron 0 fires at random; neuron 1 follows its spikes one bin later, neuron 2 pauses."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 3, CONV.n_bins), np.uint8)
+    for t in range(CONV.n_bins):
+        lead = x[:, 0, t - 1] if t else np.zeros(n, np.uint8)
+        p = np.stack([np.full(n, 0.2), np.where(lead, 0.6, 0.1), np.where(lead, 0.0, 0.3)], 1)
+        x[:, :, t] = rng.random((n, 3)) < p
+    return x
+
+
+def _pair_ratio(x: np.ndarray) -> np.ndarray:
+    C, S, rate = pair_coincidences(x)
+    return C / (rate[:, None] * S[None, :])
+
+
+def test_quantized_coupling_sums_are_exact_in_any_order():
+    rng = np.random.default_rng(0)
+    w = quantize_coupling(rng.normal(0, 3, (200, 200)))
+    assert np.all(np.abs(w) <= COUPLING_BOUND) and not np.any(np.diag(w))
+    assert np.all(np.round(w / COUPLING_STEP) * COUPLING_STEP == w)
+    x = (rng.random((64, 200)) < 0.5).astype(np.float32)
+    exact = x.astype(np.float64) @ w.T.astype(np.float64)
+    forward = np.zeros((64, 200), np.float32)
+    for j in range(200):  # one order, in float32...
+        forward += x[:, j:j + 1] * w[:, j]
+    backward = np.zeros((64, 200), np.float32)
+    for j in reversed(range(200)):  # ...and the other
+        backward += x[:, j:j + 1] * w[:, j]
+    assert np.array_equal(forward, exact) and np.array_equal(backward, exact)
+    assert np.array_equal(x @ w.T, exact)  # and a BLAS product
+
+
+def test_the_draw_follows_the_recursion_and_numpy_and_tensorflow_agree_bit_for_bit():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.02, 0.98, (60, 3, 8)).astype(np.float32)
+    u = rng.random((60, 3, 8), dtype=np.float32)
+    h = rng.normal(0, 2, (3, 4)).astype(np.float32)
+    w = quantize_coupling(rng.normal(0, 2, (3, 3)))
+    x, q = draw_spikes(p, u, h, coupling=w, return_q=True)
+    clear = (np.abs(q - u) > 1e-5).all(axis=(1, 2))  # float32 against float64: rounding only
+    assert clear.mean() > 0.9
+    assert np.array_equal(x[clear], _oracle(p, u, h, w)[clear])
+    assert not np.array_equal(x, draw_spikes(p, u, h))  # the coupling changed spikes
+    got = history_spikes_tf(tf.constant(p), tf.constant(u), h, w).numpy()
+    assert np.array_equal(got, x)
+    # a coupling alone draws bin after bin too
+    alone, qa = draw_spikes(p, u, None, coupling=w, return_q=True)
+    clear = (np.abs(qa - u) > 1e-5).all(axis=(1, 2))
+    assert np.array_equal(alone[clear], _oracle(p, u, np.zeros((3, 1)), w)[clear])
+    assert np.array_equal(history_spikes_tf(tf.constant(p), tf.constant(u), None, w).numpy(),
+                          alone)
+
+
+def test_the_coupling_layer_changes_no_probability_and_survives_safe_mode(tmp_path):
+    h = np.array([[-3.0], [1.0], [0.0]], np.float32)
+    w = np.array([[0, 1.5, 0], [-2.0, 0, 0.25], [0, 3.0, 0]], np.float32)
+    g = _coupled(h, w)
+    np.testing.assert_array_equal(history_coupling(g), w)
+    plain = with_position_offsets(g, CONV, history_lags=1)  # has everything already
+    assert plain is g
+    z = np.random.default_rng(0).standard_normal((16, 8)).astype(np.float32)
+    probs = g(z).numpy()
+    g.get_layer(COUPLING_LAYER).bias.assign(np.zeros(9, np.float32))
+    assert np.array_equal(g(z).numpy(), probs)  # the chain adds an exact zero
+    g.get_layer(COUPLING_LAYER).bias.assign(w.ravel())
+    path = tmp_path / "generator.keras"
+    rundir.save_model(g, path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(history_coupling(loaded), w)
+    assert np.array_equal(sample(loaded, 64, seed=3), sample(g, 64, seed=3))
+    assert history_coupling(build_generator(CONV)) is None
+
+
+def test_fit_learns_the_lag1_coupling_and_keeps_rates_and_autocorrelation():
+    x = _driven_windows()
+    data = prepare_data(x, CONV.n_bins, val_fraction=0.0)
+    g = build_generator(CONV, seed=0)
+    filtered = calibrated_copy(g, CONV, data, seed=0, positions=True, history_lags=2)
+    coupled = calibrated_copy(g, CONV, data, seed=0, positions=True, history_lags=2,
+                              coupling=True)
+    assert history_coupling(filtered) is None
+    w = history_coupling(coupled)
+    assert w[1, 0] > 1.0 and w[2, 0] < -2.0  # follows neuron 0; pauses after it
+    assert np.abs(w[0, 1:]).max() < 0.5  # nothing drives neuron 0
+    target = _pair_ratio(x)
+    new = _pair_ratio(sample(coupled, 6000, seed=9))
+    old = _pair_ratio(sample(filtered, 6000, seed=9))
+    assert abs(new[1, 0] - target[1, 0]) < 0.15 * target[1, 0]
+    assert new[2, 0] < 0.15 and target[2, 0] == 0.0
+    assert abs(old[1, 0] - target[1, 0]) > 0.4 * target[1, 0]  # the filter alone cannot
+    rates = sample(coupled, 6000, seed=9).mean(axis=(0, 2))
+    np.testing.assert_allclose(rates, x.mean(axis=(0, 2)), atol=0.01)
+
+
+def test_parity_with_a_coupling_skips_the_rest_of_a_window_after_a_rounding_decision():
+    p = np.full((1, 2, 3), 0.5, np.float32)
+    w = quantize_coupling([[0.0, 0.0], [5.0, 0.0]])  # neuron 0's spike drives neuron 1
+    u = np.array([[[0.5 - 1e-7, 0.9, 0.9], [0.9, 0.9, 0.9]]], np.float32)  # bin 0 rounded
+    other = np.zeros((1, 2, 3), np.uint8)
+    parity = measure_parity("x", p, p, other, u, coupling=w)
+    assert parity.spikes_compared == 1 and parity.ok  # only neuron 1's bin 0
+    clear = np.array([[[0.1, 0.9, 0.9], [0.9, 0.9, 0.9]]], np.float32)
+    expected = draw_spikes(p, clear, None, coupling=w)
+    assert expected[0, 1].tolist() == [0, 1, 0]
+    wrong = measure_parity("x", p, p, np.zeros((1, 2, 3), np.uint8), clear, coupling=w)
+    assert wrong.spikes_compared == 6 and wrong.spikes_mismatched == 2
+
+
+def test_exported_graphs_draw_the_keras_spikes():
+    h = np.array([[-4.0, 1.0], [2.0, -1.0], [0.5, 0.0]], np.float32)
+    w = np.array([[0, 2.0, -1.0], [-3.0, 0, 0.5], [1.0, 1.0, 0]], np.float32)
+    g = _coupled(h, w)
+    plan = plan_generator(g, CONV)
+    assert plan is not None and np.array_equal(plan.coupling, w)
+    z = np.random.default_rng(0).standard_normal((128, 8)).astype(np.float32)
+    u = np.random.default_rng(1).random((128, 3, 8), dtype=np.float32)
+    ref = g(z).numpy()
+    expected = draw_spikes(ref, u, h, coupling=w)
+    for lean in (True, False):
+        out = serving_function(g, CONV, lean=lean)(z, u)
+        parity = measure_parity("tf", ref, out["probs"].numpy(), out["spikes"].numpy(), u,
+                                history=h, coupling=w)
+        assert parity.ok and parity.spikes_compared > 0.9 * ref.size
+        assert (out["spikes"].numpy() != expected).mean() < 1e-3
+    assert np.array_equal(history_coupling(float32_generator(g, CONV)), w)
+
+
+def test_onnx_export_and_runtime_give_the_keras_spikes(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from spikegan_tf.export.bundle import export_run
+    from spikegan_tf.export.runtime import Sampler
+
+    h = np.array([[-6.0, 0.5], [2.0, 0.0], [0.0, -1.0]], np.float32)
+    w = np.array([[0, 0, 0], [4.0, 0, 0], [-6.0, 0, 0]], np.float32)
+    g = _coupled(h, w)
+    run = tmp_path / "run"
+    rundir.save_model(g, run / rundir.GENERATOR_FILE)
+    rundir.RunDir(run).write_config(CONV, data={"bin_width": 0.02, "source": "hand-made"})
+    result = export_run(run, tmp_path / "models", "onnx,savedmodel", name="rig")  # parity
+    assert result.metadata["spike_history"]["coupling"] == w.tolist()
+    spikes = Sampler(result.files["onnx"], seed=3).sample(512)
+    keras_spikes = sample(g, 512, seed=3)
+    assert (spikes != keras_spikes).mean() < 1e-3
+    lead = spikes[:, 0, :-1] == 1
+
+    def after(n: int, led: bool) -> float:  # P(neuron n fires | neuron 0 fired before, or not)
+        return spikes[:, n, 1:][lead == led].mean()
+
+    assert after(1, True) > after(1, False) + 0.1  # the coupling acts in the runtime too
+    assert after(2, True) < after(2, False) - 0.1
+
+
+def test_the_default_publishes_a_coupling_for_conv_models_and_refuses_it_elsewhere(tmp_path):
+    assert TrainConfig().resolve(CONV).calibrate_coupling is True
+    assert TrainConfig(calibrate_history=0).resolve(CONV).calibrate_coupling is False
+    fc = ModelConfig(n_neurons=3, n_bins=8, architecture="fc")
+    assert TrainConfig().resolve(fc).calibrate_coupling is False
+    with pytest.raises(ConfigError, match="`calibrate_coupling` needs"):
+        Trainer(fc, TrainConfig(calibrate_coupling=True, max_steps=1), verbose=0)
+    data = prepare_data(_driven_windows(256), CONV.n_bins, val_fraction=0.0)
+    trainer = Trainer(CONV, TrainConfig(batch_size=16, max_steps=2, eval_every=0, seed=2,
+                                        calibrate_history=2), run_dir=tmp_path / "run",
+                      verbose=0)
+    trainer.fit(data)
+    saved = rundir.RunDir(tmp_path / "run").load_generator()
+    assert history_coupling(saved).shape == (3, 3) and history_filter(saved).shape == (3, 2)
+    assert history_coupling(trainer.generator) is None
