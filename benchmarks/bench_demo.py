@@ -72,7 +72,7 @@ def main() -> int:
                         "data's rates (spikegan_tf.gan.networks.calibrate_output_bias) and the "
                         "generator the run publishes (rates and, by default, positions "
                         "calibrated and a spike-history filter: Trainer.published_generator), "
-                        "and that generator without the filter")
+                        "and that generator without the filter (and without the coupling)")
     p.add_argument("--out", type=Path,
                    default=Path(__file__).resolve().parent / "results" / "bench_demo.json")
     args = p.parse_args()
@@ -137,8 +137,19 @@ def main() -> int:
                     curve[-1]["published"] = _evaluated(
                         trainer.published_generator(), c0, *seen,
                         positions=bool(trainer.config.calibrate_positions),
-                        history_lags=trainer.config.calibrate_history)
+                        history_lags=trainer.config.calibrate_history,
+                        coupling=bool(trainer.config.calibrate_coupling))
                     keys = ("calibrated", "published")
+                    if trainer.config.calibrate_coupling:  # and the filter without the coupling
+                        from spikegan_tf.gan.calibration import calibrated_copy
+
+                        c0 = time.process_time()
+                        curve[-1]["no_coupling"] = _evaluated(
+                            calibrated_copy(trainer.sampling_generator, model, data, seed=seed,
+                                            positions=True,
+                                            history_lags=trainer.config.calibrate_history),
+                            c0, *seen)
+                        keys += ("no_coupling",)
                     if trainer.config.calibrate_history:  # and the same without the filter
                         from spikegan_tf.gan.calibration import calibrated_copy
 

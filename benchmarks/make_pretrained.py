@@ -14,13 +14,13 @@ output bias so that its mean rate is the training part's
 (:func:`spikegan_tf.gan.networks.calibrate_output_bias`) and evaluates the packaged weights
 again, as the curve does. ``--positions`` (with ``--calibrate``) also calibrates each (neuron, bin)
 (:mod:`spikegan_tf.gan.positions`), and ``--history L`` (with ``--positions``) a spike-history
-filter of ``L`` lags per neuron (:mod:`spikegan_tf.gan.history`). The shipped ``retina50`` was
-built with::
+filter of ``L`` lags per neuron (:mod:`spikegan_tf.gan.history`), and ``--coupling`` (with
+``--history``) a lag-1 coupling between neurons. The shipped ``retina50`` was built with::
 
     python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default \
         --step 17000 --generator spikegan_tf/gan/pretrained/retina50/generator.keras \
         --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat --positions \
-        --history 10
+        --history 10 --coupling
 
 (the shipped file was then the step-17,000 weights with their rates calibrated; calibrating
 the rates again moves them by at most the Monte-Carlo error of the latent draws).
@@ -51,7 +51,8 @@ CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording f
             "Adversarial Networks. ICLR.)")
 
 
-def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history: int) -> dict:
+def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history: int,
+               coupling: bool) -> dict:
     """Calibrate the generator in ``path`` in place; its evaluation as the curve does it."""
     from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
@@ -76,7 +77,7 @@ def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history:
         from spikegan_tf.gan.calibration import calibrated_copy
 
         gen = calibrated_copy(gen, model, prepare_data(train, model.n_bins, val_fraction=0.0),
-                              seed=0, positions=True, history_lags=history)
+                              seed=0, positions=True, history_lags=history, coupling=coupling)
     rundir.save_model(gen, path)
     ref = as_statistics(train, n_bins=model.n_bins, label="train")
     floor = as_statistics(test, like=ref, n_bins=model.n_bins, label="test")
@@ -86,7 +87,7 @@ def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history:
     res = compare(ref, {"m": fake}, floor, statistics=stats)
     return {"ratio": {s: res.ratio("m", s) for s in stats},
             "rate_ratio": float(fake.mean() / train.mean()), "calibrated": True,
-            "positions": positions, "history_lags": history}
+            "positions": positions, "history_lags": history, "coupling": coupling}
 
 
 def main() -> int:
@@ -105,11 +106,16 @@ def main() -> int:
     p.add_argument("--history", type=int, default=0, metavar="LAGS",
                    help="with --positions, also give it a spike-history filter of LAGS bins "
                         "per neuron (TrainConfig.calibrate_history)")
+    p.add_argument("--coupling", action="store_true",
+                   help="with --history, also a lag-1 coupling between neurons "
+                        "(TrainConfig.calibrate_coupling)")
     args = p.parse_args()
     if args.positions and args.calibrate is None:
         p.error("--positions needs --calibrate DATA")
     if args.history and not args.positions:
         p.error("--history needs --positions")
+    if args.coupling and not args.history:
+        p.error("--coupling needs --history")
     state = json.loads((args.curve / "curve.json").read_text())
     points = {pt["step"]: pt for pt in state["points"]}
     point = dict(points[max(points) if args.step is None else args.step])
@@ -125,7 +131,7 @@ def main() -> int:
     if args.calibrate is not None:
         before = point
         point = {**point, **_calibrate(tmp / "generator.keras", settings, args.calibrate,
-                                       args.positions, args.history)}
+                                       args.positions, args.history, args.coupling)}
         calibrated = (
             "\n\n**Rates calibrated.** After training, each neuron's output bias was shifted so "
             "that its mean firing probability over 8,192 latent draws is the training part's "
@@ -140,6 +146,10 @@ def main() -> int:
                "those offsets so that each neuron's autocorrelation at lags "
                f"1-{args.history} is the training windows' (its spikes are drawn bin after bin; "
                "`spikegan_tf.gan.history`, as `TrainConfig.calibrate_history` publishes runs)")
+            + ("" if not args.coupling else
+               ", and a lag-1 coupling between neurons, solved with the filter so that each "
+               "pair's coincidences one bin apart are the training windows' (as "
+               "`TrainConfig.calibrate_coupling` publishes runs)")
             + ". "
             "Before calibration the same evaluation gave "
             + ", ".join(f"{before['ratio'][k]:.2f}" for k in point["ratio"])

@@ -20,6 +20,7 @@ from typing import Any
 
 from spikegan_tf._version import __version__
 from spikegan_tf.errors import RunDirError
+from spikegan_tf.gan.history import encode_coupling
 
 __all__ = [
     "SCHEMA",
@@ -50,7 +51,8 @@ HISTORY_RULE = (
 )
 COUPLING_RULE = (
     "with a coupling (n_neurons x n_neurons, row-major: coupling[n][j] is the effect of "
-    "neuron j's spike at t-1 on neuron n at t): drive[n] at t >= 1 also gets "
+    "neuron j's spike at t-1 on neuron n at t; stored as base64 of little-endian int16 "
+    "multiples of 2**-10): drive[n] at t >= 1 also gets "
     "sum_j coupling[n][j] * spikes[t-1][j], added after the filter's terms (every coupling "
     "entry is a multiple of 2**-10, so this sum is exact in float32 in any order)"
 )
@@ -111,7 +113,7 @@ def build_metadata(run_config: Mapping[str, Any], *, source: str | None = None,
                                   "filter": [[float(v) for v in row] for row in history]}
         if coupling is not None:
             extra["spike_history"]["coupling_rule"] = COUPLING_RULE
-            extra["spike_history"]["coupling"] = [[float(v) for v in row] for row in coupling]
+            extra["spike_history"]["coupling"] = encode_coupling(coupling)
     return {
         "schema": SCHEMA,
         "package": "spikegan_tf",

@@ -10,7 +10,7 @@ import pytest
 
 from spikegan_tf.cli import main
 from spikegan_tf.gan import rundir
-from spikegan_tf.gan.history import draw_spikes, history_filter
+from spikegan_tf.gan.history import draw_spikes, history_coupling, history_filter
 from spikegan_tf.gan.sampling import sampling_streams
 
 TINY = ["--num-features", "8", "--latent-dim", "16", "--batch-size", "16", "--quiet"]
@@ -104,11 +104,15 @@ def test_sample_is_seeded_and_thresholdable(trained, capsys):
     assert main(["sample", "--run", str(run), "--n", "50", "--threshold", repr(thr),
                  "--out", str(d / "t.npy")]) == 0
     t = np.load(d / "t.npy")
-    # with the published spike-history filter: u = threshold in every bin, drawn in order
+    # with the published spike-history filter and coupling: u = threshold in every bin, drawn
+    # in order; compared up to a window's first bin decided by rounding
     u = np.full(p.shape, thr, np.float32)
-    expected, q = draw_spikes(p, u, history_filter(g), return_q=True)
-    clear = np.logical_and.accumulate(np.abs(q - thr) > 1e-6, axis=-1)
-    assert clear.mean() > 0.9 and 0.2 < t.mean() < 0.8
+    expected, q = draw_spikes(p, u, history_filter(g), coupling=history_coupling(g),
+                              return_q=True)
+    clear = np.logical_and.accumulate((np.abs(q - thr) > 1e-6).all(axis=1), axis=-1)
+    clear = np.broadcast_to(clear[:, None, :], p.shape)
+    assert history_coupling(g) is not None
+    assert clear.mean() > 0.8 and 0.2 < t.mean() < 0.8
     np.testing.assert_array_equal(t[clear], expected[clear])
 
 

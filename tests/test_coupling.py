@@ -19,6 +19,7 @@ from spikegan_tf.gan.history import (
     COUPLING_LAYER,
     COUPLING_STEP,
     HISTORY_LAYER,
+    decode_coupling,
     draw_spikes,
     history_coupling,
     history_filter,
@@ -205,7 +206,8 @@ def test_onnx_export_and_runtime_give_the_keras_spikes(tmp_path):
     rundir.save_model(g, run / rundir.GENERATOR_FILE)
     rundir.RunDir(run).write_config(CONV, data={"bin_width": 0.02, "source": "hand-made"})
     result = export_run(run, tmp_path / "models", "onnx,savedmodel", name="rig")  # parity
-    assert result.metadata["spike_history"]["coupling"] == w.tolist()
+    np.testing.assert_array_equal(  # recorded exactly, for users of probs
+        decode_coupling(result.metadata["spike_history"]["coupling"], 3), w)
     spikes = Sampler(result.files["onnx"], seed=3).sample(512)
     keras_spikes = sample(g, 512, seed=3)
     assert (spikes != keras_spikes).mean() < 1e-3
@@ -233,3 +235,9 @@ def test_the_default_publishes_a_coupling_for_conv_models_and_refuses_it_elsewhe
     saved = rundir.RunDir(tmp_path / "run").load_generator()
     assert history_coupling(saved).shape == (3, 3) and history_filter(saved).shape == (3, 2)
     assert history_coupling(trainer.generator) is None
+
+
+def test_a_coupling_is_refused_where_its_sums_would_not_be_exact():
+    big = ModelConfig(n_neurons=2049, n_bins=8, num_features=4, latent_dim=8)
+    with pytest.raises(ValueError, match="at most 2048 neurons"):
+        with_position_offsets(build_generator(big), big, history_lags=1, coupling=True)

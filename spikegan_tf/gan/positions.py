@@ -88,11 +88,15 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
     from spikegan_tf.gan.history import (
         COUPLING_LAYER,
         HISTORY_LAYER,
+        MAX_COUPLED_NEURONS,
         history_coupling,
         history_filter,
     )
 
     coupling = bool(coupling and history_lags)
+    if coupling and config.n_neurons > MAX_COUPLED_NEURONS:
+        raise ValueError(f"a lag-1 coupling is exact for at most {MAX_COUPLED_NEURONS} neurons; "
+                         f"this model has {config.n_neurons}.")
     existing = position_layer(generator)
     if existing is not None and (not history_lags or history_filter(generator) is not None) and (
             not coupling or history_coupling(generator) is not None):
