@@ -136,7 +136,8 @@ def test_non_finite_training_keeps_the_last_good_checkpoint(tmp_path, data, pois
     # generator as published, its rates calibrated to the training windows)
     published = calibrated_copy(fresh.generator, MODEL, data, seed=fresh.config.seed,
                                 positions=fresh.config.calibrate_positions,
-                                history_lags=fresh.config.calibrate_history)
+                                history_lags=fresh.config.calibrate_history,
+                                coupling=fresh.config.calibrate_coupling)
     for saved, kept in ((rundir.RunDir(tmp_path).load_critic(), fresh.critic),
                         (rundir.RunDir(tmp_path).load_generator(), published)):
         for a, b in zip(saved.get_weights(), kept.get_weights(), strict=True):
