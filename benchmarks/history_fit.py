@@ -17,6 +17,13 @@ generator as published with the same weights plus the filter:
   filter is fitted to the training windows' ACG, so its ratio to the training part says little;
   ``acg_vs_test`` divides generated-vs-test by train-vs-test).
 
+With ``--coupling`` it also evaluates the same weights with the filter and a lag-1 coupling
+between neurons (``calibrated_copy(..., coupling=True)``, what ``TrainConfig.calibrate_coupling``
+publishes), and the low-noise record gives the covariances, lag-1 covariances and P(K) of the
+``--n-windows`` windows against the training part (``pair_ratio``) and against the held-out part
+(``pair_ratio_vs_test``: generated-vs-test over train-vs-test, which a fit to the training part's
+own noise cannot improve).
+
 Prints a table and writes ``results/history_fit/history_fit.json``::
 
     python benchmarks/history_fit.py --generator benchmarks/results/history_fit/default_seed0/generator.keras
