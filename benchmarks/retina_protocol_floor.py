@@ -15,7 +15,9 @@ When the paper authors' baseline samples sit next to ``--data`` (``DG_...`` and
 ``k_pairwise_...`` of the release), 1,768 windows are drawn from them the same way
 (``authors_dg``, ``authors_kpairwise``): issue 11 asks for a model better than the
 DG on the autocorrelogram, lag-1 covariances and ISIs under this protocol. Both were
-fitted on the whole recording, test part included.
+fitted on the whole recording, test part included. ``ours_dg`` is the package's 2-state
+dichotomized Gaussian (its default) fitted on the training part only, each draw of
+1,768 windows from its own sampling seed.
 
     python benchmarks/retina_protocol_floor.py --data ../shared/data/retina/original_data_num_neurons_50_1.mat
 
@@ -65,11 +67,14 @@ def main() -> int:
     ref = as_statistics(train, n_bins=n_bins, label="train")
     floor = as_statistics(test, like=ref, n_bins=n_bins, label="test")
     rates = train.mean(axis=0)
+    from spikegan_tf.baselines import DichotomizedGaussian
+
+    dg = DichotomizedGaussian().fit(train, n_bins=n_bins, seed=0)
     baselines = {}
     for name, (pattern, key) in BASELINES.items():
         for path in sorted(args.data.parent.glob(pattern)):
             baselines[name] = load_spikes(path, key=key).spikes
-    names = ("perfect", "independent", *baselines)
+    names = ("perfect", "independent", "ours_dg", *baselines)
     rows = []
     for seed in range(args.seeds):
         rng = np.random.default_rng(seed)
@@ -79,8 +84,9 @@ def main() -> int:
                        < rates[None, :, None]).astype(np.uint8)
         drawn = {name: _windows(x, rng.integers(0, len(x) - n_bins + 1, n_gen), n_bins)
                  for name, x in baselines.items()}
-        res = compare(ref, {"perfect": perfect, "independent": independent, **drawn}, floor,
-                      statistics=stats)
+        ours = dg.sample(n_gen, seed=1000 + seed)
+        res = compare(ref, {"perfect": perfect, "independent": independent, "ours_dg": ours,
+                            **drawn}, floor, statistics=stats)
         for name in names:
             rows.append({"model": name, "seed": seed,
                          "ratio": {s: res.ratio(name, s) for s in stats}})
@@ -100,8 +106,9 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "benchmark": "retina_protocol_floor", "machine": machine, "n_generated": n_gen,
-        "baselines": {name: "authors' samples, fitted on the whole recording (test included)"
-                      for name in baselines},
+        "baselines": {**{name: "authors' samples, fitted on the whole recording (test included)"
+                         for name in baselines},
+                      "ours_dg": "DichotomizedGaussian() (2 states), fitted on the training part"},
         "n_floor_windows": int(floor.n_windows), "rows": rows, "summary": summary},
         indent=1) + "\n")
     print(f"wrote {args.out}")
