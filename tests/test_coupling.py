@@ -19,6 +19,7 @@ from spikegan_tf.gan.history import (
     COUPLING_LAYER,
     COUPLING_STEP,
     HISTORY_LAYER,
+    RasterHistory,
     decode_coupling,
     draw_spikes,
     history_coupling,
@@ -241,3 +242,16 @@ def test_a_coupling_is_refused_where_its_sums_would_not_be_exact():
     big = ModelConfig(n_neurons=2049, n_bins=8, num_features=4, latent_dim=8)
     with pytest.raises(ValueError, match="at most 2048 neurons"):
         with_position_offsets(build_generator(big), big, history_lags=1, coupling=True)
+
+
+def test_a_raster_state_carries_the_coupling_across_chunks():
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0.05, 0.6, (1, 3, 300)).astype(np.float32)
+    u = rng.random((1, 3, 300), dtype=np.float32)
+    h = np.array([[-2.0, 0.5], [1.0, 0.0], [0.0, -1.0]], np.float32)
+    w = quantize_coupling([[0, 2.0, -1.0], [-3.0, 0, 0.5], [1.0, 1.0, 0]])
+    whole = draw_spikes(p, u, h, coupling=w)[0].T  # (300, 3)
+    state = RasterHistory(h, w)
+    pieces = [state.draw(p[0, :, a:b].T, u[0, :, a:b].T) for a, b in ((0, 7), (7, 150), (150, 300))]
+    assert np.array_equal(np.concatenate(pieces), whole)
+    assert not np.array_equal(whole, draw_spikes(p, u, h)[0].T)

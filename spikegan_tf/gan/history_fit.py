@@ -25,8 +25,9 @@ from spikegan_tf.gan.history import (
     quantize_coupling,
 )
 
-__all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_history_filter", "raster_logits",
-           "stationary_rate_offsets", "settle_offsets", "fit_uniforms", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
+__all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_history_filter",
+           "raster_logits", "stationary_rate_offsets", "settle_offsets", "fit_uniforms",
+           "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
