@@ -28,3 +28,30 @@ except RuntimeError:  # already initialised (e.g. by a plugin); distributed test
 def rng() -> np.random.Generator:
     """A seeded numpy Generator (tests never use the global RNG)."""
     return np.random.default_rng(12345)
+
+
+def _history_recursion(p: np.ndarray, u: np.ndarray, h: np.ndarray,
+                       w: np.ndarray | None = None) -> np.ndarray:
+    """The spike-history draw written out element by element, in float64.
+
+    ``h (N, L)`` is the filter, ``w (N, N)`` the optional lag-1 coupling
+    (``spikegan_tf.gan.history``); the exact oracle of the vectorised draws.
+    """
+    x = np.zeros(p.shape, np.uint8)
+    for s in range(p.shape[0]):
+        for t in range(p.shape[2]):
+            for n in range(p.shape[1]):
+                drive = sum(float(h[n, lag - 1]) * x[s, n, t - lag]
+                            for lag in range(1, min(h.shape[1], t) + 1))
+                if t and w is not None:
+                    drive += sum(float(w[n, j]) * x[s, j, t - 1] for j in range(p.shape[1]))
+                q = p[s, n, t] if drive == 0 else 1 / (1 + np.exp(-(np.log(p[s, n, t] / (
+                    1 - p[s, n, t])) + drive)))
+                x[s, n, t] = u[s, n, t] < q
+    return x
+
+
+@pytest.fixture
+def history_oracle():
+    """:func:`_history_recursion`: ``oracle(p, u, h, w=None) -> spikes``."""
+    return _history_recursion

@@ -23,7 +23,6 @@ from spikegan_tf.gan.history import (
     decode_coupling,
     draw_spikes,
     history_coupling,
-    history_filter,
     history_spikes_tf,
     quantize_coupling,
 )
@@ -48,22 +47,6 @@ def _coupled(h: np.ndarray, w: np.ndarray, seed: int = 1):
     g.get_layer(HISTORY_LAYER).bias.assign(h.T.ravel().astype(np.float32))
     g.get_layer(COUPLING_LAYER).bias.assign(quantize_coupling(w).ravel())
     return g
-
-
-def _oracle(p: np.ndarray, u: np.ndarray, h: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The recursion written out element by element, in float64."""
-    x = np.zeros(p.shape, np.uint8)
-    for s in range(p.shape[0]):
-        for t in range(p.shape[2]):
-            for n in range(p.shape[1]):
-                drive = sum(float(h[n, lag - 1]) * x[s, n, t - lag]
-                            for lag in range(1, min(h.shape[1], t) + 1))
-                if t:
-                    drive += sum(float(w[n, j]) * x[s, j, t - 1] for j in range(p.shape[1]))
-                q = p[s, n, t] if drive == 0 else 1 / (1 + np.exp(-(np.log(p[s, n, t] / (
-                    1 - p[s, n, t])) + drive)))
-                x[s, n, t] = u[s, n, t] < q
-    return x
 
 
 def _driven_windows(n: int = 4000, seed: int = 0) -> np.ndarray:
@@ -99,7 +82,8 @@ def test_quantized_coupling_sums_are_exact_in_any_order():
     assert np.array_equal(x @ w.T, exact)  # and a BLAS product
 
 
-def test_the_draw_follows_the_recursion_and_numpy_and_tensorflow_agree_bit_for_bit():
+def test_the_draw_follows_the_recursion_and_numpy_and_tensorflow_agree_bit_for_bit(
+        history_oracle):
     rng = np.random.default_rng(1)
     p = rng.uniform(0.02, 0.98, (60, 3, 8)).astype(np.float32)
     u = rng.random((60, 3, 8), dtype=np.float32)
@@ -108,14 +92,14 @@ def test_the_draw_follows_the_recursion_and_numpy_and_tensorflow_agree_bit_for_b
     x, q = draw_spikes(p, u, h, coupling=w, return_q=True)
     clear = (np.abs(q - u) > 1e-5).all(axis=(1, 2))  # float32 against float64: rounding only
     assert clear.mean() > 0.9
-    assert np.array_equal(x[clear], _oracle(p, u, h, w)[clear])
+    assert np.array_equal(x[clear], history_oracle(p, u, h, w)[clear])
     assert not np.array_equal(x, draw_spikes(p, u, h))  # the coupling changed spikes
     got = history_spikes_tf(tf.constant(p), tf.constant(u), h, w).numpy()
     assert np.array_equal(got, x)
     # a coupling alone draws bin after bin too
     alone, qa = draw_spikes(p, u, None, coupling=w, return_q=True)
     clear = (np.abs(qa - u) > 1e-5).all(axis=(1, 2))
-    assert np.array_equal(alone[clear], _oracle(p, u, np.zeros((3, 1)), w)[clear])
+    assert np.array_equal(alone[clear], history_oracle(p, u, np.zeros((3, 1)), w)[clear])
     assert np.array_equal(history_spikes_tf(tf.constant(p), tf.constant(u), None, w).numpy(),
                           alone)
 
@@ -221,21 +205,14 @@ def test_onnx_export_and_runtime_give_the_keras_spikes(tmp_path):
     assert after(2, True) < after(2, False) - 0.1
 
 
-def test_the_default_publishes_a_coupling_for_conv_models_and_refuses_it_elsewhere(tmp_path):
+def test_the_default_couples_conv_models_with_a_filter_and_refuses_it_elsewhere():
+    # (what a run publishes with it: test_history's trainer test)
     assert TrainConfig().resolve(CONV).calibrate_coupling is True
     assert TrainConfig(calibrate_history=0).resolve(CONV).calibrate_coupling is False
     fc = ModelConfig(n_neurons=3, n_bins=8, architecture="fc")
     assert TrainConfig().resolve(fc).calibrate_coupling is False
     with pytest.raises(ConfigError, match="`calibrate_coupling` needs"):
         Trainer(fc, TrainConfig(calibrate_coupling=True, max_steps=1), verbose=0)
-    data = prepare_data(_driven_windows(256), CONV.n_bins, val_fraction=0.0)
-    trainer = Trainer(CONV, TrainConfig(batch_size=16, max_steps=2, eval_every=0, seed=2,
-                                        calibrate_history=2), run_dir=tmp_path / "run",
-                      verbose=0)
-    trainer.fit(data)
-    saved = rundir.RunDir(tmp_path / "run").load_generator()
-    assert history_coupling(saved).shape == (3, 3) and history_filter(saved).shape == (3, 2)
-    assert history_coupling(trainer.generator) is None
 
 
 def test_a_coupling_is_refused_where_its_sums_would_not_be_exact():

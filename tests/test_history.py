@@ -18,6 +18,7 @@ from spikegan_tf.gan.history import (
     HISTORY_LAYER,
     RasterHistory,
     draw_spikes,
+    history_coupling,
     history_filter,
     history_spikes_tf,
     neuron_autocorrelation,
@@ -50,20 +51,6 @@ def _with_filter(h: np.ndarray, seed: int = 1):
     return g
 
 
-def _oracle(p: np.ndarray, u: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """The recursion written out element by element, in float64."""
-    x = np.zeros(p.shape, np.uint8)
-    for s in range(p.shape[0]):
-        for n in range(p.shape[1]):
-            for t in range(p.shape[2]):
-                drive = sum(float(h[n, lag - 1]) * x[s, n, t - lag]
-                            for lag in range(1, min(h.shape[1], t) + 1))
-                q = p[s, n, t] if drive == 0 else 1 / (1 + np.exp(-(np.log(p[s, n, t] / (
-                    1 - p[s, n, t])) + drive)))
-                x[s, n, t] = u[s, n, t] < q
-    return x
-
-
 def _refractory_windows(n: int = 3000, seed: int = 0) -> np.ndarray:
     """Neuron 0 cannot fire in the bin after a spike; neuron 1 bursts; neuron 2 is Poisson."""
     rng = np.random.default_rng(seed)
@@ -75,7 +62,7 @@ def _refractory_windows(n: int = 3000, seed: int = 0) -> np.ndarray:
     return x
 
 
-def test_draw_spikes_follows_the_recursion_and_is_plain_without_a_filter():
+def test_draw_spikes_follows_the_recursion_and_is_plain_without_a_filter(history_oracle):
     rng = np.random.default_rng(0)
     p = rng.uniform(0.02, 0.98, (40, 3, 8)).astype(np.float32)
     u = rng.random((40, 3, 8), dtype=np.float32)
@@ -83,7 +70,7 @@ def test_draw_spikes_follows_the_recursion_and_is_plain_without_a_filter():
     x, q = draw_spikes(p, u, h, return_q=True)
     clear = np.abs(q - u) > 1e-5  # float32 against float64: only rounding may differ
     assert clear.mean() > 0.99
-    assert np.array_equal(x[clear.all(axis=(1, 2))], _oracle(p, u, h)[clear.all(axis=(1, 2))])
+    assert np.array_equal(x[clear.all(axis=(1, 2))], history_oracle(p, u, h)[clear.all(axis=(1, 2))])
     assert np.array_equal(draw_spikes(p, u, None), (u < p).astype(np.uint8))
     assert np.array_equal(draw_spikes(p, u, np.zeros((3, 4), np.float32)), u < p)
     assert 0 < np.mean(x != (u < p)) < 0.5  # the filter changed some spikes, not all
@@ -228,6 +215,7 @@ def test_trainer_publishes_a_filter_by_default_and_refuses_it_where_it_cannot_ap
     trainer.fit(data)
     saved = rundir.RunDir(tmp_path / "run").load_generator()
     assert history_filter(saved).shape == (3, 2) and history_filter(trainer.generator) is None
+    assert history_coupling(saved).shape == (3, 3)  # calibrate_coupling's default
 
 
 def test_a_neuron_with_few_spikes_gets_a_filter_shrunk_towards_zero():

@@ -72,13 +72,18 @@ def history_filter(generator: Any) -> np.ndarray | None:
     >>> history_filter(build_generator(ModelConfig(n_neurons=2, n_bins=8, num_features=4))) is None
     True
     """
+    rows = _frozen_bias(generator, HISTORY_LAYER)
+    return None if rows is None else np.ascontiguousarray(rows.T)
+
+
+def _frozen_bias(generator: Any, name: str) -> np.ndarray | None:
+    """The bias of the generator's frozen layer ``name`` as rows of ``n_neurons`` (a copy)."""
     try:
-        layer = generator.get_layer(HISTORY_LAYER)
+        layer = generator.get_layer(name)
     except (ValueError, AttributeError):  # no such layer, or not a Keras model
         return None
-    bias = np.asarray(layer.bias, dtype=np.float32)
     n_neurons = int(generator.outputs[0].shape[1])
-    return np.ascontiguousarray(bias.reshape(-1, n_neurons).T)
+    return np.asarray(layer.bias, dtype=np.float32).reshape(-1, n_neurons).copy()
 
 
 def history_coupling(generator: Any) -> np.ndarray | None:
@@ -88,15 +93,13 @@ def history_coupling(generator: Any) -> np.ndarray | None:
     --------
     >>> from spikegan_tf.gan.config import ModelConfig
     >>> from spikegan_tf.gan.networks import build_generator
-    >>> history_coupling(build_generator(ModelConfig(n_neurons=2, n_bins=8, num_features=4))) is None
-    True
+    >>> from spikegan_tf.gan.positions import with_position_offsets
+    >>> cfg = ModelConfig(n_neurons=2, n_bins=8, num_features=4)
+    >>> coupled = with_position_offsets(build_generator(cfg), cfg, history_lags=1, coupling=True)
+    >>> history_coupling(coupled).tolist(), history_coupling(build_generator(cfg))
+    ([[0.0, 0.0], [0.0, 0.0]], None)
     """
-    try:
-        layer = generator.get_layer(COUPLING_LAYER)
-    except (ValueError, AttributeError):
-        return None
-    n_neurons = int(generator.outputs[0].shape[1])
-    return np.asarray(layer.bias, dtype=np.float32).reshape(n_neurons, n_neurons).copy()
+    return _frozen_bias(generator, COUPLING_LAYER)
 
 
 def quantize_coupling(w: Any) -> np.ndarray:
