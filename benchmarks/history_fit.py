@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         # part's own noise cannot improve)
         vs_train = compare(ref, {"m": x}, floor, statistics=pair_stats)
         vs_test = compare(floor, {"m": x}, floor_train, statistics=pair_stats)
-        return {"pair_ratio": {k: vs_train.ratio("m", k) for k in pair_stats},
+        return {"rate_ratio": float(x.mean() / train.mean()),
+                "pair_ratio": {k: vs_train.ratio("m", k) for k in pair_stats},
                 "pair_ratio_vs_test": {k: vs_test.ratio("m", k) for k in pair_stats},
                 "acg_mae": float(np.abs(acg - acg_train).mean()),
                 "acg_minus_train": (acg - acg_train).round(5).tolist(),
