@@ -34,7 +34,12 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.gan.config import ModelConfig
-from spikegan_tf.gan.history import history_coupling, history_filter, history_spikes_tf
+from spikegan_tf.gan.history import (
+    draws_in_order,
+    history_coupling,
+    history_filter,
+    history_spikes_tf,
+)
 from spikegan_tf.gan.positions import position_layer, with_position_offsets
 
 __all__ = [
@@ -369,8 +374,6 @@ def spike_function(generator: Any) -> Any:
 
     history = history_filter(generator)
     coupling = history_coupling(generator)
-    if coupling is not None and not np.any(coupling):
-        coupling = None
-    if (history is None or not np.any(history)) and coupling is None:
+    if not draws_in_order(history, coupling):
         return lambda probs, u: tf.cast(u < probs, tf.uint8)
     return lambda probs, u: history_spikes_tf(probs, u, history, coupling)

@@ -140,15 +140,15 @@ def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: n
     diff = float(np.max(np.abs(probs - ref_probs))) if probs.size else 0.0
     if not np.isfinite(diff):
         diff = float("inf")
-    from spikegan_tf.gan.history import draw_spikes
+    from spikegan_tf.gan.history import draw_spikes, draws_in_order
 
     expected, q = draw_spikes(ref_probs, u, history, coupling=coupling, return_q=True)
     clear = np.abs(q - u) > margin
-    if coupling is not None and np.any(coupling):  # a spike reaches every neuron's next bin
+    if draws_in_order(None, coupling):  # a spike reaches every neuron's next bin
         whole = np.logical_and.accumulate(clear.all(axis=1), axis=-1)  # (window, bin)
         before = np.concatenate([np.ones_like(whole[:, :1]), whole[:, :-1]], axis=-1)
         clear = clear & before[:, None, :]
-    elif history is not None and np.any(history):  # as draw_spikes: a zero filter draws u < p
+    elif draws_in_order(history):  # as draw_spikes: a zero filter draws u < p
         clear = np.logical_and.accumulate(clear, axis=-1)
     mismatched = int(np.count_nonzero((spikes != expected) & clear))
     return Parity(fmt, int(ref_probs.shape[0]), diff, int(clear.sum()), mismatched, atol, margin)

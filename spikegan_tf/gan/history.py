@@ -46,7 +46,7 @@ import numpy as np
 __all__ = ["HISTORY_LAYER", "COUPLING_LAYER", "COUPLING_STEP", "COUPLING_BOUND",
            "MAX_COUPLED_NEURONS", "encode_coupling", "decode_coupling",
            "DEFAULT_HISTORY_LAGS", "history_filter", "history_coupling", "quantize_coupling",
-           "draw_spikes", "RasterHistory", "history_spikes_tf", "neuron_autocorrelation",
+           "draws_in_order", "draw_spikes", "RasterHistory", "history_spikes_tf", "neuron_autocorrelation",
            "neuron_coincidences"]
 
 #: Name of the frozen layer whose bias holds the filter ``(lags * n_neurons,)``, lag-major.
@@ -148,8 +148,17 @@ def decode_coupling(text: str, n_neurons: int) -> np.ndarray:
     return (steps.astype(np.float32) * np.float32(COUPLING_STEP)).reshape(n_neurons, n_neurons)
 
 
-def _active(h: np.ndarray | None, coupling: np.ndarray | None) -> bool:
-    """Whether spikes need drawing bin after bin (a nonzero filter or coupling)."""
+def draws_in_order(h: np.ndarray | None, coupling: np.ndarray | None = None) -> bool:
+    """Whether spikes are drawn bin after bin: a nonzero filter ``h`` or ``coupling``.
+
+    Otherwise every draw is the plain ``u < probs`` (an all-zero filter or coupling
+    changes no spike, and every runtime skips it).
+
+    Examples
+    --------
+    >>> draws_in_order(None), draws_in_order(np.zeros((2, 3))), draws_in_order(None, np.eye(2))
+    (False, False, True)
+    """
     return (h is not None and h.size > 0 and bool(np.any(h))) or (
         coupling is not None and bool(np.any(coupling)))
 
@@ -191,7 +200,7 @@ def draw_spikes(probs: Any, u: Any, h: np.ndarray | None, *, coupling: np.ndarra
     """
     p = np.asarray(probs, dtype=np.float32)
     u = np.asarray(u, dtype=np.float32)
-    if not _active(h, coupling):
+    if not draws_in_order(h, coupling):
         spikes = (u < p).view(np.uint8)
         return (spikes, p) if return_q else spikes
     p_t = np.ascontiguousarray(np.moveaxis(p, 2, 0))  # time-major: each bin's rows contiguous
@@ -266,10 +275,9 @@ class RasterHistory:
     """
 
     def __init__(self, h: np.ndarray | None, coupling: np.ndarray | None = None) -> None:
-        n_neurons = None if coupling is None else len(coupling)
-        self.filter = np.ascontiguousarray(
-            h if n_neurons is None else _filter_or_zero(h, n_neurons), dtype=np.float32)
         self.coupling = None if coupling is None else np.asarray(coupling, np.float32)
+        self.filter = (np.ascontiguousarray(h, dtype=np.float32) if coupling is None
+                       else _filter_or_zero(h, len(coupling)))
         self.reset()
 
     def reset(self) -> None:
@@ -310,7 +318,8 @@ def history_spikes_tf(probs: Any, u: Any, h: np.ndarray | None,
     import tensorflow as tf
 
     h = _filter_or_zero(h, int(probs.shape[1]))
-    w_t = None if coupling is None else tf.constant(np.asarray(coupling, np.float32).T)
+    w_t = (None if coupling is None or not np.any(coupling)  # as draw_spikes: zero adds nothing
+           else tf.constant(np.asarray(coupling, np.float32).T))
     n_bins, lags = int(probs.shape[-1]), h.shape[1]
     logit = tf.math.log(probs) - tf.math.log(1.0 - probs)
     # the next `lags` bins' drive (batch, N, lags), shifted by one bin per step; each spike adds

@@ -19,7 +19,7 @@ from keras import layers
 
 from spikegan_tf.gan.conditioning import _conditioned_logits, _inputs, condition_inputs
 from spikegan_tf.gan.config import ModelConfig
-from spikegan_tf.gan.history import history_coupling, history_filter
+from spikegan_tf.gan.history import draws_in_order, history_coupling, history_filter
 from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
@@ -364,7 +364,7 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     history = history_filter(generator)
     coupling = history_coupling(generator)
     layer = output_bias_layer(generator, config)
-    if history is not None and np.any(history) and config.architecture == "temporal":
+    if draws_in_order(history) and config.architecture == "temporal":
         # a raster's spikes: the filter's drive runs on, so settle on stretches of the raster
         from spikegan_tf.gan.history_fit import stationary_rate_offsets
 
@@ -373,7 +373,7 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
                                         seed=seed)
         layer.bias.assign((layer.bias.numpy() + moved).astype(layer.bias.dtype))
         return shift + moved
-    if history is not None and (np.any(history) or (coupling is not None and np.any(coupling))):
+    if history is not None and draws_in_order(history, coupling):
         # the spikes' rates, drawn with the filter (and the coupling)
         from scipy.special import logit
 

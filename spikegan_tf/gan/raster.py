@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.gan.history import RasterHistory, history_filter
+from spikegan_tf.gan.history import RasterHistory, draws_in_order, history_filter
 from spikegan_tf.gan.sampling import (
     RASTER_CHUNK,
     cached_on,
@@ -124,7 +124,7 @@ def sample_raster(
     seed = resolve_seed(seed)
     history = history_filter(generator)
     state = None
-    if history is not None and np.any(history):  # where the last raster of this seed ended
+    if draws_in_order(history):  # where the last raster of this seed ended
         states = cached_on(generator, "_spikegan_raster_states", dict)
         key = (seed, threshold, _weights_digest(generator))  # new weights: a new raster
         state = states.pop(key, None) or RasterHistory(history)

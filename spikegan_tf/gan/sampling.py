@@ -34,7 +34,13 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.gan.history import RasterHistory, draw_spikes, history_coupling, history_filter
+from spikegan_tf.gan.history import (
+    RasterHistory,
+    draw_spikes,
+    draws_in_order,
+    history_coupling,
+    history_filter,
+)
 from spikegan_tf.validation import check_positive_int, check_seed
 
 __all__ = ["sample", "sampling_streams", "default_chunk", "iter_sample_chunks", "raster_block",
@@ -156,7 +162,7 @@ def iter_raster_chunks(
     chunk = check_positive_int(chunk, "chunk")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ConfigError(f"`threshold` must be in [0, 1] or None. Received {threshold}.")
-    if history is not None and np.any(history):
+    if draws_in_order(history):
         state = RasterHistory(history) if state is None else state
         if state.position > start:
             state.reset()

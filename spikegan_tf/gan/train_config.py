@@ -18,7 +18,7 @@ from spikegan_tf.gan.positions import positional
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
-           "history_capable"]
+           "coupling_capable", "history_capable"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -268,7 +268,7 @@ class TrainConfig:
                 model_config, rates, positions) else 0
         if self.calibrate_coupling is None:
             history = auto.get("calibrate_history", self.calibrate_history)
-            auto["calibrate_coupling"] = bool(history and model_config.architecture == "conv")
+            auto["calibrate_coupling"] = coupling_capable(model_config, history)
         return dataclasses.replace(self, **auto) if auto else self
 
     def to_dict(self) -> dict[str, Any]:
@@ -338,6 +338,19 @@ def history_capable(model_config: ModelConfig, calibrate_rates: Any,
         return bool(calibrate_positions)
     return (model_config.architecture == "temporal" and not model_config.conditional
             and bool(calibrate_rates))
+
+
+def coupling_capable(model_config: ModelConfig, calibrate_history: Any) -> bool:
+    """Whether a run's published generator can carry a lag-1 coupling: a ``"conv"``
+    generator with a spike-history filter.
+
+    Examples
+    --------
+    >>> coupling_capable(ModelConfig(n_neurons=2, n_bins=8), 10), coupling_capable(
+    ...     ModelConfig(n_neurons=2, n_bins=8, architecture="temporal"), 10)
+    (True, False)
+    """
+    return bool(calibrate_history) and model_config.architecture == "conv"
 
 
 def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig | None = None,

@@ -33,6 +33,7 @@ from spikegan_tf.gan.train_config import (
     _diff,
     check_resumable,
     complete_message,
+    coupling_capable,
     history_capable,
 )
 from spikegan_tf.validation import check_positive_int
@@ -124,8 +125,8 @@ class Trainer(WGANGPStep):
                               f"{train_config.calibrate_positions}, architecture="
                               f"{model_config.architecture!r}"
                               f"{' with conditions' if model_config.conditional else ''}.")
-        if train_config.calibrate_coupling and not (train_config.calibrate_history
-                                                    and model_config.architecture == "conv"):
+        if train_config.calibrate_coupling and not coupling_capable(
+                model_config, train_config.calibrate_history):
             raise ConfigError("`calibrate_coupling` needs `calibrate_history` on a 'conv' "
                               "generator; received calibrate_history="
                               f"{train_config.calibrate_history}, architecture="
