@@ -83,6 +83,7 @@ def main() -> int:
     from spikegan_tf.data import simulate, split_windows
     from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.networks import build_generator, calibrate_output_bias
     from spikegan_tf.gan.sampling import sample
@@ -140,24 +141,19 @@ def main() -> int:
                         history_lags=trainer.config.calibrate_history,
                         coupling=bool(trainer.config.calibrate_coupling))
                     keys = ("calibrated", "published")
-                    if trainer.config.calibrate_coupling:  # and the filter without the coupling
-                        from spikegan_tf.gan.calibration import calibrated_copy
-
+                    # the same weights published without the coupling, and without the filter
+                    ablations = []
+                    if trainer.config.calibrate_coupling:
+                        ablations.append(("no_coupling",
+                                          {"history_lags": trainer.config.calibrate_history}))
+                    if trainer.config.calibrate_history:
+                        ablations.append(("no_history", {}))
+                    for key, kept in ablations:
                         c0 = time.process_time()
-                        curve[-1]["no_coupling"] = _evaluated(
+                        curve[-1][key] = _evaluated(
                             calibrated_copy(trainer.sampling_generator, model, data, seed=seed,
-                                            positions=True,
-                                            history_lags=trainer.config.calibrate_history),
-                            c0, *seen)
-                        keys += ("no_coupling",)
-                    if trainer.config.calibrate_history:  # and the same without the filter
-                        from spikegan_tf.gan.calibration import calibrated_copy
-
-                        c0 = time.process_time()
-                        curve[-1]["no_history"] = _evaluated(
-                            calibrated_copy(trainer.sampling_generator, model, data,
-                                            seed=seed, positions=True), c0, *seen)
-                        keys += ("no_history",)
+                                            positions=True, **kept), c0, *seen)
+                        keys += (key,)
                     for key in keys:
                         r = curve[-1][key]["ratio"]
                         print(f"  {key:10s} " + " ".join(f"{s[:8]} {r[s]:5.2f}" for s in HEADLINE),
