@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     train, test = split_raster(raw, (0.8, 0.2), gap=32)
     ref = as_statistics(train, n_bins=32, label="train")
     floor = as_statistics(test, like=ref, n_bins=32, label="test")
-    floor_train = as_statistics(train, like=ref, n_bins=32, label="train")
     g = SpikeGAN.pretrained("retina50").generator_
     h, w1 = history_filter(g), history_coupling(g)
     n_neurons = h.shape[0]
@@ -102,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             models = {"published": draw(pe, ue, np.zeros_like(w0), np.zeros_like(b)),
                       "same_bin": draw(pe, ue, w0, b)}
             vs_train = compare(ref, models, floor, statistics=STATS)
-            vs_test = compare(floor, models, floor_train, statistics=STATS)
+            vs_test = compare(floor, models, ref, statistics=STATS)
             for name in models:
                 rows.append({"n_windows": n, "seed": seed, "model": name,
                              "ratio": {s: vs_train.ratio(name, s) for s in STATS},
