@@ -72,7 +72,7 @@ def main() -> int:
                         "data's rates (spikegan_tf.gan.networks.calibrate_output_bias) and the "
                         "generator the run publishes (rates and, by default, positions "
                         "calibrated and a spike-history filter: Trainer.published_generator), "
-                        "and that generator without the filter (and without the coupling)")
+                        "and that generator without the filter (and without the couplings)")
     p.add_argument("--out", type=Path,
                    default=Path(__file__).resolve().parent / "results" / "bench_demo.json")
     args = p.parse_args()
@@ -139,10 +139,16 @@ def main() -> int:
                         trainer.published_generator(), c0, *seen,
                         positions=bool(trainer.config.calibrate_positions),
                         history_lags=trainer.config.calibrate_history,
-                        coupling=bool(trainer.config.calibrate_coupling))
+                        coupling=bool(trainer.config.calibrate_coupling),
+                        same_bin=bool(trainer.config.calibrate_same_bin))
                     keys = ("calibrated", "published")
-                    # the same weights published without the coupling, and without the filter
+                    # the same weights published without the same-bin coupling, without the
+                    # coupling, and without the filter
                     ablations = []
+                    if trainer.config.calibrate_same_bin:
+                        ablations.append(("no_same_bin",
+                                          {"history_lags": trainer.config.calibrate_history,
+                                           "coupling": True}))
                     if trainer.config.calibrate_coupling:
                         ablations.append(("no_coupling",
                                           {"history_lags": trainer.config.calibrate_history}))

@@ -22,7 +22,8 @@ between neurons (``calibrated_copy(..., coupling=True)``, what ``TrainConfig.cal
 publishes), and the low-noise record gives the covariances, lag-1 covariances and P(K) of the
 ``--n-windows`` windows against the training part (``pair_ratio``) and against the held-out part
 (``pair_ratio_vs_test``: generated-vs-test over train-vs-test, which a fit to the training part's
-own noise cannot improve).
+own noise cannot improve). ``--same-bin`` adds the model with a same-bin coupling as well
+(``calibrated_copy(..., coupling=True, same_bin=True)``).
 
 Prints a table and writes ``results/history_fit/history_fit.json``::
 
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-windows", type=int, default=30000)
     p.add_argument("--coupling", action="store_true",
                    help="also fit a lag-1 coupling between neurons (model 'coupling')")
+    p.add_argument("--same-bin", action="store_true",
+                   help="also fit a same-bin coupling with the lag-1 one (model 'same_bin')")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results"
                    / "history_fit" / "history_fit.json")
     args = p.parse_args(argv)
@@ -140,6 +143,16 @@ def main(argv: list[str] | None = None) -> int:
             entry["coupling_abs_quantiles"] = np.quantile(
                 np.abs(w[~np.eye(len(w), dtype=bool)]), [0.5, 0.9, 0.99, 1.0]).round(3).tolist()
             models.append(("coupling", coupled))
+        if args.same_bin:
+            t0 = time.process_time()
+            both = calibrated_copy(published, config, data, seed=0, positions=True,
+                                   history_lags=args.lags, coupling=True, same_bin=True)
+            entry["same_bin_fit_cpu_s"] = round(time.process_time() - t0, 1)
+            w0 = history_coupling(both)[0]
+            entry["same_bin_abs_quantiles"] = np.quantile(
+                np.abs(w0[np.tril(np.ones_like(w0, bool), -1)]), [0.5, 0.9, 0.99, 1.0]
+            ).round(3).tolist()
+            models.append(("same_bin", both))
         for name, model in models:
             rows = []
             for s in seeds:

@@ -15,12 +15,13 @@ output bias so that its mean rate is the training part's
 again, as the curve does. ``--positions`` (with ``--calibrate``) also calibrates each (neuron, bin)
 (:mod:`spikegan_tf.gan.positions`), and ``--history L`` (with ``--positions``) a spike-history
 filter of ``L`` lags per neuron (:mod:`spikegan_tf.gan.history`), and ``--coupling`` (with
-``--history``) a lag-1 coupling between neurons. The shipped ``retina50`` was built with::
+``--history``) a lag-1 coupling between neurons, and ``--same-bin`` (with ``--coupling``) a
+same-bin coupling as well. The shipped ``retina50`` was built with::
 
     python benchmarks/make_pretrained.py --curve benchmarks/results/retina_curve_default \
         --step 17000 --generator spikegan_tf/gan/pretrained/retina50/generator.keras \
         --calibrate ../shared/data/retina/original_data_num_neurons_50_1.mat --positions \
-        --history 10 --coupling
+        --history 10 --coupling --same-bin
 
 (the shipped file was then the step-17,000 weights with their rates calibrated; calibrating
 the rates again moves them by at most the Monte-Carlo error of the latent draws).
@@ -52,7 +53,7 @@ CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording f
 
 
 def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history: int,
-               coupling: bool) -> dict:
+               coupling: bool, same_bin: bool) -> dict:
     """Calibrate the generator in ``path`` in place; its evaluation as the curve does it."""
     from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
@@ -77,7 +78,8 @@ def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history:
         from spikegan_tf.gan.calibration import calibrated_copy
 
         gen = calibrated_copy(gen, model, prepare_data(train, model.n_bins, val_fraction=0.0),
-                              seed=0, positions=True, history_lags=history, coupling=coupling)
+                              seed=0, positions=True, history_lags=history, coupling=coupling,
+                              same_bin=same_bin)
     rundir.save_model(gen, path)
     ref = as_statistics(train, n_bins=model.n_bins, label="train")
     floor = as_statistics(test, like=ref, n_bins=model.n_bins, label="test")
@@ -87,7 +89,8 @@ def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history:
     res = compare(ref, {"m": fake}, floor, statistics=stats)
     return {"ratio": {s: res.ratio("m", s) for s in stats},
             "rate_ratio": float(fake.mean() / train.mean()), "calibrated": True,
-            "positions": positions, "history_lags": history, "coupling": coupling}
+            "positions": positions, "history_lags": history, "coupling": coupling,
+            "same_bin": same_bin}
 
 
 def main() -> int:
@@ -109,6 +112,8 @@ def main() -> int:
     p.add_argument("--coupling", action="store_true",
                    help="with --history, also a lag-1 coupling between neurons "
                         "(TrainConfig.calibrate_coupling)")
+    p.add_argument("--same-bin", action="store_true",
+                   help="with --coupling, also a same-bin coupling (TrainConfig.calibrate_same_bin)")
     args = p.parse_args()
     if args.positions and args.calibrate is None:
         p.error("--positions needs --calibrate DATA")
@@ -116,6 +121,8 @@ def main() -> int:
         p.error("--history needs --positions")
     if args.coupling and not args.history:
         p.error("--coupling needs --history")
+    if args.same_bin and not args.coupling:
+        p.error("--same-bin needs --coupling")
     state = json.loads((args.curve / "curve.json").read_text())
     points = {pt["step"]: pt for pt in state["points"]}
     point = dict(points[max(points) if args.step is None else args.step])
@@ -131,7 +138,8 @@ def main() -> int:
     if args.calibrate is not None:
         before = point
         point = {**point, **_calibrate(tmp / "generator.keras", settings, args.calibrate,
-                                       args.positions, args.history, args.coupling)}
+                                       args.positions, args.history, args.coupling,
+                                       args.same_bin)}
         calibrated = (
             "\n\n**Rates calibrated.** After training, each neuron's output bias was shifted so "
             "that its mean firing probability over 8,192 latent draws is the training part's "
@@ -150,6 +158,10 @@ def main() -> int:
                ", and a lag-1 coupling between neurons, solved with the filter so that each "
                "pair's coincidences one bin apart are the training windows' (as "
                "`TrainConfig.calibrate_coupling` publishes runs)")
+            + ("" if not args.same_bin else
+               ", and a same-bin coupling (the neurons of a bin drawn in index order), solved "
+               "with them so that each pair's coincidences in the same bin are the training "
+               "windows' (as `TrainConfig.calibrate_same_bin` publishes runs)")
             + ". "
             "Before calibration the same evaluation gave "
             + ", ".join(f"{before['ratio'][k]:.2f}" for k in point["ratio"])

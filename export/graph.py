@@ -139,7 +139,7 @@ class GeneratorPlan:
     blocks: list[_Block] = field(default_factory=list)
     position_bias: np.ndarray | None = None  # (n_bins, n_neurons) logit offsets, if calibrated
     history: np.ndarray | None = None  # (n_neurons, lags) spike-history filter, if any
-    coupling: np.ndarray | None = None  # (n_neurons, n_neurons) lag-1 coupling, if any
+    coupling: np.ndarray | None = None  # (N, N) lag-1 coupling, or (2, N, N) same-bin and lag-1
 
 
 def _weights(layer: Any) -> list[np.ndarray]:
@@ -243,7 +243,8 @@ def float32_generator(generator: Any, config: ModelConfig) -> Any:
     if position_layer(generator) is not None:
         clone = with_position_offsets(clone, config,
                                       history_lags=0 if history is None else history.shape[1],
-                                      coupling=history_coupling(generator) is not None)
+                                      coupling=history_coupling(generator) is not None,
+                                      same_bin=np.ndim(history_coupling(generator)) == 3)
     elif history is not None:  # a temporal generator's filter
         from spikegan_tf.gan.history_fit import with_history_filter
 

@@ -54,7 +54,10 @@ COUPLING_RULE = (
     "neuron j's spike at t-1 on neuron n at t; stored as base64 of little-endian int16 "
     "multiples of 2**-10): drive[n] at t >= 1 also gets "
     "sum_j coupling[n][j] * spikes[t-1][j], added after the filter's terms (every coupling "
-    "entry is a multiple of 2**-10, so this sum is exact in float32 in any order)"
+    "entry is a multiple of 2**-10, so this sum is exact in float32 in any order). A coupling "
+    "of 2 x n_neurons x n_neurons entries holds a same-bin coupling first (strictly lower "
+    "triangular), then the lag-1 one: the neurons of a bin are drawn in index order, neuron n's "
+    "drive then also getting sum_{j<n} same_bin[n][j] * spikes[t][j] (exact), added last"
 )
 _FLAT_KEYS = ("n_neurons", "n_bins", "latent_dim", "bin_width", "layout", "package_version")
 

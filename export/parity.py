@@ -115,9 +115,10 @@ def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: n
     the expected spikes are drawn bin after bin from ``ref_probs``; a bin is
     compared where ``|q - u| > margin`` for it and for every earlier bin of its
     (window, neuron) row, since one spike decided by rounding changes the
-    probabilities after it. With a lag-1 ``coupling`` between neurons as well, a
+    probabilities after it. With a ``coupling`` between neurons as well, a
     bin is compared only if no bin before it in its window, of any neuron, was
-    decided by rounding.
+    decided by rounding (and with a same-bin coupling, only up to the first neuron of
+    its bin that was).
 
     Examples
     --------
@@ -145,6 +146,8 @@ def measure_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, spikes: n
     expected, q = draw_spikes(ref_probs, u, history, coupling=coupling, return_q=True)
     clear = np.abs(q - u) > margin
     if draws_in_order(None, coupling):  # a spike reaches every neuron's next bin
+        if np.ndim(coupling) == 3:  # and the later neurons of its own bin
+            clear = np.logical_and.accumulate(clear, axis=1)
         whole = np.logical_and.accumulate(clear.all(axis=1), axis=-1)  # (window, bin)
         before = np.concatenate([np.ones_like(whole[:, :1]), whole[:, :-1]], axis=-1)
         clear = clear & before[:, None, :]

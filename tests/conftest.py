@@ -34,9 +34,14 @@ def _history_recursion(p: np.ndarray, u: np.ndarray, h: np.ndarray,
                        w: np.ndarray | None = None) -> np.ndarray:
     """The spike-history draw written out element by element, in float64.
 
-    ``h (N, L)`` is the filter, ``w (N, N)`` the optional lag-1 coupling
-    (``spikegan_tf.gan.history``); the exact oracle of the vectorised draws.
+    ``h (N, L)`` is the filter, ``w (N, N)`` the optional lag-1 coupling, or ``(2, N, N)``
+    a same-bin coupling and the lag-1 one (``spikegan_tf.gan.history``): each neuron
+    drawn after the lower-numbered ones of its bin, one at a time; the exact oracle of
+    the vectorised draws (which find the same spikes as a fixed point).
     """
+    w0 = None
+    if w is not None and np.ndim(w) == 3:
+        w0, w = w
     x = np.zeros(p.shape, np.uint8)
     for s in range(p.shape[0]):
         for t in range(p.shape[2]):
@@ -45,6 +50,8 @@ def _history_recursion(p: np.ndarray, u: np.ndarray, h: np.ndarray,
                             for lag in range(1, min(h.shape[1], t) + 1))
                 if t and w is not None:
                     drive += sum(float(w[n, j]) * x[s, j, t - 1] for j in range(p.shape[1]))
+                if w0 is not None:
+                    drive += sum(float(w0[n, j]) * x[s, j, t] for j in range(n))
                 q = p[s, n, t] if drive == 0 else 1 / (1 + np.exp(-(np.log(p[s, n, t] / (
                     1 - p[s, n, t])) + drive)))
                 x[s, n, t] = u[s, n, t] < q

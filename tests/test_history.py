@@ -215,7 +215,7 @@ def test_trainer_publishes_a_filter_by_default_and_refuses_it_where_it_cannot_ap
     trainer.fit(data)
     saved = rundir.RunDir(tmp_path / "run").load_generator()
     assert history_filter(saved).shape == (3, 2) and history_filter(trainer.generator) is None
-    assert history_coupling(saved).shape == (3, 3)  # calibrate_coupling's default
+    assert history_coupling(saved).shape == (2, 3, 3)  # calibrate_coupling and _same_bin defaults
 
 
 def test_a_neuron_with_few_spikes_gets_a_filter_shrunk_towards_zero():

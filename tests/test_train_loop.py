@@ -137,7 +137,8 @@ def test_non_finite_training_keeps_the_last_good_checkpoint(tmp_path, data, pois
     published = calibrated_copy(fresh.generator, MODEL, data, seed=fresh.config.seed,
                                 positions=fresh.config.calibrate_positions,
                                 history_lags=fresh.config.calibrate_history,
-                                coupling=fresh.config.calibrate_coupling)
+                                coupling=fresh.config.calibrate_coupling,
+                                same_bin=fresh.config.calibrate_same_bin)
     for saved, kept in ((rundir.RunDir(tmp_path).load_critic(), fresh.critic),
                         (rundir.RunDir(tmp_path).load_generator(), published)):
         for a, b in zip(saved.get_weights(), kept.get_weights(), strict=True):

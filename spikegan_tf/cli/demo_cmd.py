@@ -10,9 +10,9 @@ windows as real data never trained on; train a small Spike-GAN for ``--steps``
 generator iterations with 2 critic updates each (the same result on every machine;
 24,000 took 5.0 minutes on 2 AVX-512 cores, benchmarks/results/bench_demo_time.json; ``--minutes`` caps the time); draw as many windows as were held out, from the generator the run publishes
 (its output bias calibrated to the training rates, in every bin of the window, and a
-per-neuron spike-history filter with a lag-1 coupling between neurons:
-``TrainConfig.calibrate_rates``, ``calibrate_positions``, ``calibrate_history`` and
-``calibrate_coupling``) and
+per-neuron spike-history filter with lag-1 and same-bin couplings between neurons:
+``TrainConfig.calibrate_rates``, ``calibrate_positions``, ``calibrate_history``,
+``calibrate_coupling`` and ``calibrate_same_bin``) and
 from the trained weights as they are; compare both (and an
 independent-neuron baseline) with the training data, using the held-out windows
 as the noise floor; write ``report.md`` with figures. Output directory::
@@ -226,10 +226,11 @@ def _write_report(out: Any, sim: Any, model: Any, result: Any, evaluation: Any, 
         "weights with one logit offset per neuron and bin of the window so that each neuron's "
         "mean rate in each bin is the training data's, and a spike-history filter of 10 bins "
         "per neuron, solved with them so that each neuron's autocorrelation is the training "
-        "data's, and a lag-1 coupling between neurons so that each pair's coincidences one "
-        "bin apart are the training data's, its spikes drawn bin after bin "
-        "(`TrainConfig.calibrate_rates`, `calibrate_positions`, `calibrate_history` and "
-        "`calibrate_coupling`, the defaults); "
+        "data's, and couplings between neurons so that each pair's coincidences one "
+        "bin apart and in the same bin are the training data's, its spikes drawn bin after bin "
+        "and, within a bin, neuron after neuron "
+        "(`TrainConfig.calibrate_rates`, `calibrate_positions`, `calibrate_history`, "
+        "`calibrate_coupling` and `calibrate_same_bin`, the defaults); "
         "\"Spike-GAN, not calibrated\" is "
         "the trained weights as they are: a generator that has not yet learnt all the "
         "correlations fires too little (see the README, \"Why generated rates come out low\").",

@@ -67,6 +67,7 @@ _TRAIN_FLAGS = {
     "calibrate_positions": "calibrate_positions",
     "calibrate_history": "calibrate_history",
     "calibrate_coupling": "calibrate_coupling",
+    "calibrate_same_bin": "calibrate_same_bin",
     "checkpoint_every": "checkpoint_every",
     "checkpoint_minutes": "checkpoint_minutes",
     "keep_checkpoints": "keep_checkpoints",
@@ -235,6 +236,10 @@ def register(subparsers: Any) -> None:
                         "coupling between neurons, so that each pair's coincidences one bin "
                         "apart are the training windows' (default: on for conv models with a "
                         "filter)")
+    t.add_argument("--calibrate-same-bin", action=argparse.BooleanOptionalAction, default=None,
+                   help="with the coupling, also solve a same-bin coupling (the neurons of a "
+                        "bin drawn in index order), so that each pair's coincidences in the "
+                        "same bin are the training windows' (default: on with the coupling)")
     t.add_argument("--gp-weight", type=Number("--gp-weight", float, 0), default=None,
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,

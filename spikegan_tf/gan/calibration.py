@@ -31,7 +31,7 @@ MAX_CALIBRATION_WINDOWS = 32768
 
 def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int | None = 0,
                     max_windows: int = MAX_CALIBRATION_WINDOWS, positions: bool = False,
-                    history_lags: int = 0, coupling: bool = False) -> Any:
+                    history_lags: int = 0, coupling: bool = False, same_bin: bool = False) -> Any:
     """A copy of ``generator`` with its rates calibrated to ``data``'s training windows.
 
     A model with labels gets each label's logit offsets moved
@@ -73,6 +73,10 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         between neurons, solved with the filter so that each pair's coincidences
         one bin apart are the training windows' (the coupling term of a
         generalised linear model).
+    same_bin : bool
+        With ``coupling``: also a same-bin coupling (the neurons of a bin drawn in
+        index order, :mod:`spikegan_tf.gan.history`), solved with it so that each
+        pair's coincidences in the same bin are the training windows'.
 
     Returns
     -------
@@ -112,7 +116,7 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
             history = history_lags if config.architecture == "conv" else 0
             if config.architecture == "conv":
                 copy = with_position_offsets(copy, config, history_lags=history,
-                                             coupling=coupling)
+                                             coupling=coupling, same_bin=same_bin)
             target = time_course(data.train)
             calibrate_position_offsets(copy, config, target, seed=seed)
             if history:

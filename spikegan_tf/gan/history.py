@@ -29,6 +29,13 @@ neuron ``n``'s drive at ``t``, on top of the filter's (added last, after the
 filter's lag-1 term). Its entries are multiples of :data:`COUPLING_STEP` no larger
 than :data:`COUPLING_BOUND`, so its sums are exact in float32 in any order and
 every runtime (a BLAS product, TensorFlow's, ONNX's) draws the same spikes.
+A coupling ``(2, N, N)`` holds a *same-bin* coupling ``W0`` (strictly lower
+triangular) before the lag-1 one: the neurons of a bin are then drawn in index
+order, neuron ``j < n``'s spike in the bin adding ``W0[n, j]`` to neuron ``n``'s
+drive, last (:func:`split_coupling`). The draw finds that order's spikes as the
+fixed point of whole-bin draws (each from the previous one's spikes; with a
+triangular ``W0`` the first ``k`` neurons are final after ``k`` rounds and the
+fixed point is unique), so every runtime keeps its matrix products.
 
 The filter lives in the generator as the bias of a frozen ``Dense`` layer
 (:data:`HISTORY_LAYER`, fed the positional offsets' exact zero, its output
@@ -44,7 +51,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["HISTORY_LAYER", "COUPLING_LAYER", "COUPLING_STEP", "COUPLING_BOUND",
-           "MAX_COUPLED_NEURONS", "encode_coupling", "decode_coupling",
+           "MAX_COUPLED_NEURONS", "SAME_BIN_DEFAULT_NEURONS", "encode_coupling", "decode_coupling", "split_coupling",
            "DEFAULT_HISTORY_LAGS", "history_filter", "history_coupling", "quantize_coupling",
            "draws_in_order", "draw_spikes", "RasterHistory", "history_spikes_tf", "neuron_autocorrelation",
            "neuron_coincidences"]
@@ -58,6 +65,9 @@ COUPLING_LAYER = "spike_coupling"
 #: sum of a bin's terms is a multiple of 2**-10 below 2**14 in magnitude (24 bits), exact in
 #: float32 whatever the order; each entry is an int16 times the step.
 COUPLING_STEP, COUPLING_BOUND, MAX_COUPLED_NEURONS = 2.0 ** -10, 8.0, 2048
+#: Largest population that gets a same-bin coupling by default (``TrainConfig.calibrate_same_bin``):
+#: its draw repeats a bin's ``N x N`` product until the bin's spikes settle (a few rounds).
+SAME_BIN_DEFAULT_NEURONS = 256
 #: Lags of the filter when a calibration asks for one: those of the autocorrelogram statistic.
 DEFAULT_HISTORY_LAGS = 10
 
@@ -87,7 +97,7 @@ def _frozen_bias(generator: Any, name: str) -> np.ndarray | None:
 
 
 def history_coupling(generator: Any) -> np.ndarray | None:
-    """The generator's lag-1 coupling ``W (n_neurons, n_neurons)`` float32, or ``None``.
+    """The generator's coupling float32, or ``None``: ``(N, N)`` lag-1, or ``(2, N, N)`` with a same-bin one.
 
     Examples
     --------
@@ -98,22 +108,56 @@ def history_coupling(generator: Any) -> np.ndarray | None:
     >>> coupled = with_position_offsets(build_generator(cfg), cfg, history_lags=1, coupling=True)
     >>> history_coupling(coupled).tolist(), history_coupling(build_generator(cfg))
     ([[0.0, 0.0], [0.0, 0.0]], None)
+    >>> both = with_position_offsets(build_generator(cfg), cfg, history_lags=1, coupling=True,
+    ...                              same_bin=True)
+    >>> history_coupling(both).shape
+    (2, 2, 2)
     """
-    return _frozen_bias(generator, COUPLING_LAYER)
+    rows = _frozen_bias(generator, COUPLING_LAYER)
+    if rows is None or rows.shape[0] == rows.shape[1]:
+        return rows
+    return rows.reshape(-1, rows.shape[1], rows.shape[1])
+
+
+def split_coupling(coupling: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(same_bin, lag1)`` float32 of a coupling ``(N, N)`` or ``(2, N, N)``; ``None`` for an absent or all-zero part.
+
+    Examples
+    --------
+    >>> w = np.zeros((2, 2, 2), np.float32); w[0, 1, 0] = 0.5
+    >>> same, lag1 = split_coupling(w)
+    >>> same.tolist(), lag1
+    ([[0.0, 0.0], [0.5, 0.0]], None)
+    >>> split_coupling(np.eye(2)[::-1])[0] is None
+    True
+    """
+    if coupling is None:
+        return None, None
+    w = np.asarray(coupling, np.float32)
+    parts = (None, w) if w.ndim == 2 else (w[0], w[1])
+    return tuple(None if p is None or not np.any(p) else p for p in parts)  # type: ignore[return-value]
 
 
 def quantize_coupling(w: Any) -> np.ndarray:
     """``w`` on the coupling's grid: multiples of :data:`COUPLING_STEP` in
     ``[-COUPLING_BOUND, COUPLING_BOUND]``, zero diagonal, float32.
 
+    A ``(2, N, N)`` coupling's same-bin part (``w[0]``) keeps its strictly lower triangle only.
+
     Examples
     --------
     >>> quantize_coupling([[5.0, 0.1234], [-9.0, 1.0]]).tolist()
     [[0.0, 0.123046875], [-8.0, 0.0]]
+    >>> quantize_coupling(np.ones((2, 2, 2)))[0].tolist()
+    [[0.0, 0.0], [1.0, 0.0]]
     """
     w = np.asarray(w, dtype=np.float64)
     q = np.clip(np.round(w / COUPLING_STEP) * COUPLING_STEP, -COUPLING_BOUND, COUPLING_BOUND)
-    np.fill_diagonal(q, 0.0)
+    if q.ndim == 3:
+        q[0] = np.tril(q[0], -1)
+        np.fill_diagonal(q[1], 0.0)
+    else:
+        np.fill_diagonal(q, 0.0)
     return q.astype(np.float32)
 
 
@@ -138,14 +182,16 @@ def encode_coupling(w: np.ndarray) -> str:
 
 
 def decode_coupling(text: str, n_neurons: int) -> np.ndarray:
-    """:func:`encode_coupling` undone: ``(n_neurons, n_neurons)`` float32."""
+    """:func:`encode_coupling` undone: ``(n_neurons, n_neurons)`` or ``(2, n_neurons, n_neurons)`` float32."""
     import base64
 
     steps = np.frombuffer(base64.b64decode(text), dtype="<i2")
-    if steps.size != n_neurons * n_neurons:
-        raise ValueError(f"a coupling of {n_neurons} neurons has {n_neurons ** 2} entries; "
-                         f"the text holds {steps.size}.")
-    return (steps.astype(np.float32) * np.float32(COUPLING_STEP)).reshape(n_neurons, n_neurons)
+    if steps.size not in (n_neurons ** 2, 2 * n_neurons ** 2):
+        raise ValueError(f"a coupling of {n_neurons} neurons has {n_neurons ** 2} entries "
+                         f"(lag 1) or {2 * n_neurons ** 2} (same bin and lag 1); the text holds "
+                         f"{steps.size}.")
+    shape = (-1, n_neurons, n_neurons) if steps.size > n_neurons ** 2 else (n_neurons, n_neurons)
+    return (steps.astype(np.float32) * np.float32(COUPLING_STEP)).reshape(shape)
 
 
 def draws_in_order(h: np.ndarray | None, coupling: np.ndarray | None = None) -> bool:
@@ -236,14 +282,24 @@ def _draw_time_major(p: np.ndarray, u: np.ndarray, h: np.ndarray, *, logit: Any 
     if carry is not None:
         future[:lags] = carry
     h_by_lag = np.ascontiguousarray(h.T)  # (L, N)
-    w_t = (None if coupling is None or not np.any(coupling)
-           else np.ascontiguousarray(np.asarray(coupling, np.float32).T))
+    same, lag1 = split_coupling(coupling)
+    w_t = None if lag1 is None else np.ascontiguousarray(lag1.T)
+    same_t = None if same is None else np.ascontiguousarray(same.T)
     one = np.float32(1)
-    for t in range(n_bins):
-        drive = future[t]
+
+    def bin_draw(t: int, drive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(over="ignore"):
             qt = np.where(drive == 0, p[t], one / (one + np.exp(-(logit[t] + drive))))
-        fired = u[t] < qt
+        return u[t] < qt, qt
+
+    for t in range(n_bins):
+        fired, qt = bin_draw(t, future[t])
+        if same_t is not None:  # the fixed point of the bin's draws in index order
+            for _ in range(p.shape[2]):
+                again, qt = bin_draw(t, future[t] + fired.astype(np.float32) @ same_t)
+                if np.array_equal(again, fired):
+                    break
+                fired = again
         spikes[t] = fired
         rows, cols = np.nonzero(fired)
         future[t + 1:t + 1 + lags, rows, cols] += h_by_lag[:, cols]
@@ -277,7 +333,7 @@ class RasterHistory:
     def __init__(self, h: np.ndarray | None, coupling: np.ndarray | None = None) -> None:
         self.coupling = None if coupling is None else np.asarray(coupling, np.float32)
         self.filter = (np.ascontiguousarray(h, dtype=np.float32) if coupling is None
-                       else _filter_or_zero(h, len(coupling)))
+                       else _filter_or_zero(h, self.coupling.shape[-1]))
         self.reset()
 
     def reset(self) -> None:
@@ -318,8 +374,9 @@ def history_spikes_tf(probs: Any, u: Any, h: np.ndarray | None,
     import tensorflow as tf
 
     h = _filter_or_zero(h, int(probs.shape[1]))
-    w_t = (None if coupling is None or not np.any(coupling)  # as draw_spikes: zero adds nothing
-           else tf.constant(np.asarray(coupling, np.float32).T))
+    same, lag1 = split_coupling(coupling)  # as draw_spikes: a zero part adds nothing
+    w_t = None if lag1 is None else tf.constant(lag1.T)
+    same_t = None if same is None else tf.constant(same.T)
     n_bins, lags = int(probs.shape[-1]), h.shape[1]
     logit = tf.math.log(probs) - tf.math.log(1.0 - probs)
     # the next `lags` bins' drive (batch, N, lags), shifted by one bin per step; each spike adds
@@ -328,16 +385,35 @@ def history_spikes_tf(probs: Any, u: Any, h: np.ndarray | None,
     pad = future[:, :, :1]
     xs: list[Any] = []
     for t in range(n_bins):
-        p_t = probs[:, :, t]
+        p_t, logit_t, u_t = probs[:, :, t], logit[:, :, t], u[:, :, t]
         drive = future[:, :, 0]
-        q = tf.where(tf.equal(drive, 0.0), p_t, 1.0 / (1.0 + tf.exp(-(logit[:, :, t] + drive))))
-        x = tf.cast(u[:, :, t] < q, tf.float32)
+
+        def bin_draw(drive: Any, p_t: Any = p_t, logit_t: Any = logit_t, u_t: Any = u_t) -> Any:
+            q = tf.where(tf.equal(drive, 0.0), p_t, 1.0 / (1.0 + tf.exp(-(logit_t + drive))))
+            return tf.cast(u_t < q, tf.float32)
+
+        x = bin_draw(drive)
+        if same_t is not None:  # the fixed point of the bin's draws, as draw_spikes
+            x = _same_bin_fixed_point(x, drive, same_t, bin_draw)
         xs.append(x)
         future = tf.concat([future[:, :, 1:], pad], axis=2) + x[:, :, None] * h
         if w_t is not None:  # the next bin's slot, after the filter (exact sums)
             next_bin = future[:, :, :1] + tf.matmul(x, w_t)[:, :, None]
             future = tf.concat([next_bin, future[:, :, 1:]], axis=2)
     return tf.cast(tf.stack(xs, axis=-1), tf.uint8)
+
+
+def _same_bin_fixed_point(x: Any, drive: Any, same_t: Any, bin_draw: Any) -> Any:
+    """Redraw a bin from its previous draw's same-bin drive until its spikes stop changing."""
+    import tensorflow as tf
+
+    def step(_: Any, x: Any) -> tuple[Any, Any]:
+        again = bin_draw(drive + tf.matmul(x, same_t))
+        return tf.reduce_any(tf.not_equal(again, x)), again
+
+    _, x = tf.while_loop(lambda changed, _: changed, step, (tf.constant(True), x),
+                         maximum_iterations=int(same_t.shape[0]))
+    return x
 
 
 def neuron_autocorrelation(windows: np.ndarray, lags: int, *, chunk: int = 4096) -> np.ndarray:

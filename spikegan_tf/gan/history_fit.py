@@ -31,6 +31,8 @@ __all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_h
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
+#: The longest coupling step (times the log ratio) once a same-bin coupling is fitted.
+PAIR_DAMPING_MAX = 1.0
 #: In a continuous raster, the most a neuron may fire right after spikes at every excitatory
 #: lag of its filter: its positive taps are scaled down so that its 99th-percentile logit plus
 #: their sum stays at or below logit(MAX_BURST_PROBABILITY). Without it a self-exciting filter
@@ -136,11 +138,11 @@ def _relative(coinc: np.ndarray, spikes: np.ndarray, rate: np.ndarray,
     return (scaled + prior_spikes) / (counted + prior_spikes + 1e-12)
 
 
-def pair_coincidences(windows: np.ndarray, *, chunk: int = 4096
+def pair_coincidences(windows: np.ndarray, *, lag: int = 1, chunk: int = 4096
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lag-1 pair counts of windows ``(n, N, T)``: ``(C, S, rate)``.
+    """Pair counts ``lag`` bins apart (1 or 0: the same bin) of windows ``(n, N, T)``: ``(C, S, rate)``.
 
-    ``C[i, j] = sum x_i(t + 1) x_j(t)`` over windows and ``t < T - 1``, ``S[j]``
+    ``C[i, j] = sum x_i(t + lag) x_j(t)`` over windows and ``t < T - lag``, ``S[j]``
     the spikes of ``j`` at those ``t``, ``rate`` each neuron's firing probability.
 
     Examples
@@ -149,6 +151,8 @@ def pair_coincidences(windows: np.ndarray, *, chunk: int = 4096
     >>> C, S, r = pair_coincidences(x)
     >>> C.tolist(), S.tolist()
     ([[0.0, 1.0], [1.0, 1.0]], [1.0, 1.0])
+    >>> pair_coincidences(x, lag=0)[0].tolist()
+    [[2.0, 1.0], [1.0, 2.0]]
     """
     n, n_neurons, n_bins = windows.shape
     C = np.zeros((n_neurons, n_neurons))
@@ -157,15 +161,15 @@ def pair_coincidences(windows: np.ndarray, *, chunk: int = 4096
     for i in range(0, n, chunk):
         x = np.asarray(windows[i:i + chunk], dtype=np.float32)
         total += x.sum(axis=(0, 2))
-        before = np.moveaxis(x[:, :, :-1], 1, 2).reshape(-1, n_neurons)
-        after = np.moveaxis(x[:, :, 1:], 1, 2).reshape(-1, n_neurons)
+        before = np.moveaxis(x[:, :, :n_bins - lag], 1, 2).reshape(-1, n_neurons)
+        after = np.moveaxis(x[:, :, lag:], 1, 2).reshape(-1, n_neurons)
         C += after.T @ before
         S += before.sum(axis=0)
     return C, S, total / max(n * n_bins, 1)
 
 
 def _pair_ratio(C: np.ndarray, S: np.ndarray, rate: np.ndarray, prior: float) -> np.ndarray:
-    """``(C + prior) / (E + prior)``, ``E[i, j] = S[j] rate[i]``: lag-1 coincidences of each
+    """``(C + prior) / (E + prior)``, ``E[i, j] = S[j] rate[i]``: coincidences of each
     pair over what independent neurons at these rates would give, shrunk towards 1 by
     ``prior`` pseudo-coincidences."""
     return (C + prior) / (rate[:, None] * S[None, :] + prior)
@@ -175,6 +179,7 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
            active: np.ndarray, lags: int, *, iterations: int, damping: float, bound: float,
            prior_spikes: float, reach: np.ndarray | None = None, cap: bool = False,
            skip: int = 0, pair_target: np.ndarray | None = None, pair_prior: float = 20.0,
+           same_target: np.ndarray | None = None,
            ) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray | None]:
     """The fixed-point steps of :func:`fit_history` on time-major logits ``base (T, n, N)``.
 
@@ -185,7 +190,9 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
     (``(N, N)``, :func:`_pair_ratio` of the training windows), a lag-1 coupling is
     fitted too: each off-diagonal entry moves by ``damping * log`` of the target over the
     generated ratio (the generated counts shrunk by ``pair_prior`` pseudo-coincidences,
-    so that a rare pair moves slowly), on the coupling's grid. Returns ``(offsets, h,
+    so that a rare pair moves slowly), on the coupling's grid. With ``same_target`` as well
+    (the same-bin ratios), a same-bin coupling too, the same way (``coupling``
+    ``(2, N, N)``). Returns ``(offsets, h,
     rate_error, autocorrelation_error, coupling)`` (``coupling`` ``None`` without a target).
     """
     from scipy.special import expit, logit
@@ -197,8 +204,10 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         active = np.broadcast_to(active[:, None], (base.shape[2], lags))
     offsets = np.zeros(goal.shape, np.float32)
     h = np.zeros((base.shape[2], lags), np.float32)
-    w = None if pair_target is None else np.zeros((base.shape[2],) * 2, np.float32)
+    w = None if pair_target is None else np.zeros(
+        (base.shape[2],) * 2 if same_target is None else (2, *(base.shape[2],) * 2), np.float32)
     acg_err = float("nan")
+    pair_damping, pair_err = damping, float("inf")
     for _ in range(iterations):
         logits = base + offsets
         x, q = _draw_time_major(expit(logits).astype(np.float32), u, h, logit=logits,
@@ -206,8 +215,18 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         rate = np.clip(q[skip:].mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
         offsets += (goal - logit(rate)).astype(np.float32)
         if w is not None:
-            w = quantize_coupling(w + _pair_step(x[skip:], q[skip:], pair_target, pair_prior,
-                                                 damping))
+            step = _pair_step(x[skip:], q[skip:], pair_target, pair_prior, pair_damping)
+            if same_target is not None:
+                step = np.stack([_pair_step(x[skip:], q[skip:], same_target, pair_prior,
+                                            pair_damping, lag=0), step])
+                # all pairs step at once, each as if alone: where their effects add up
+                # (the retina) a step overshoots and the error grows; then halve the steps,
+                # else lengthen them again, up to PAIR_DAMPING_MAX (slowly saturating pairs)
+                err = float(np.mean(np.abs(step))) / pair_damping
+                pair_damping = (pair_damping / 2 if err > pair_err
+                                else min(pair_damping * 1.25, PAIR_DAMPING_MAX))
+                pair_err = err
+            w = quantize_coupling(w + step)
         generated = _expected_autocorrelation(x[skip:], q[skip:], lags, prior_spikes, reach)
         acg_err = float(np.mean(np.abs(generated - target)[active]))
         step = damping * np.log((target + 1e-6) / (generated + 1e-6))
@@ -224,16 +243,17 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
 
 
 def _pair_step(x: np.ndarray, q: np.ndarray, target: np.ndarray, prior: float,
-               damping: float) -> np.ndarray:
+               damping: float, lag: int = 1) -> np.ndarray:
     """One coupling step from time-major spikes ``x`` and their probabilities ``q`` ``(T, n, N)``.
 
     The generated lag-1 counts use ``E[x_j(t) x_i(t + 1)] = E[x_j(t) q_i(t + 1)]``
     (less noise); the step is ``damping * log((target E + prior) / (C + prior))``,
-    clipped to [-1, 1], zero on the diagonal (the filter's lag-1 tap).
+    clipped to [-1, 1], zero on the diagonal (the filter's lag-1 tap). With ``lag=0``,
+    the same bin's (``q_i`` knows ``x_j`` for ``j < i``: only the lower triangle is used).
     """
-    n_neurons = q.shape[2]
-    before = x[:-1].reshape(-1, n_neurons).astype(np.float32)
-    C = q[1:].reshape(-1, n_neurons).T @ before  # (i, j)
+    n_neurons, n_bins = q.shape[2], q.shape[0]
+    before = x[:n_bins - lag].reshape(-1, n_neurons).astype(np.float32)
+    C = q[lag:].reshape(-1, n_neurons).T @ before  # (i, j)
     S = before.sum(axis=0, dtype=np.float64)
     rate = q.mean(axis=(0, 1), dtype=np.float64)
     E = rate[:, None] * S[None, :]
@@ -263,7 +283,8 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     coupling=True)``) gets it solved in the same steps, so that each pair's
     coincidences one bin apart, over what independent neurons would give, are the
     training windows' (:func:`pair_coincidences`, both shrunk towards independence
-    by ``pair_prior`` pseudo-coincidences).
+    by ``pair_prior`` pseudo-coincidences); one with a same-bin coupling as well
+    (``same_bin=True``) gets that solved too, against the same-bin coincidences.
 
     Returns
     -------
@@ -289,11 +310,14 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
                        prior_spikes)
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
-    pair_target = None
-    if history_coupling(generator) is not None:
+    pair_target = same_target = None
+    w0 = history_coupling(generator)
+    if w0 is not None:
         coupling = generator.get_layer(COUPLING_LAYER)
         coupling.bias.assign(np.zeros_like(coupling.bias.numpy()))
         pair_target = _pair_ratio(*pair_coincidences(windows), pair_prior)
+        if w0.ndim == 3:
+            same_target = _pair_ratio(*pair_coincidences(windows, lag=0), pair_prior)
     base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
         latent_logits(generator, config, n_samples, seed).astype(np.float32), 2, 0))
     u = fit_uniforms(seed, base.shape)
@@ -302,7 +326,8 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     offsets, h, rate_err, acg_err, w = _solve(base, u, goal, target, active, lags,
                                               iterations=iterations, damping=damping,
                                               bound=bound, prior_spikes=prior_spikes,
-                                              pair_target=pair_target, pair_prior=pair_prior)
+                                              pair_target=pair_target, pair_prior=pair_prior,
+                                              same_target=same_target)
     offsets = offsets[:, 0, :].T  # (N, T)
     positions.bias.assign((positions.bias.numpy() + offsets.T.ravel()).astype(
         positions.bias.dtype))

@@ -46,7 +46,7 @@ def position_layer(generator: Any) -> Any | None:
 
 
 def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: int = 0,
-                          coupling: bool = False) -> Any:
+                          coupling: bool = False, same_bin: bool = False) -> Any:
     """A model computing ``generator`` with a (zero) positional logit offset before its sigmoid.
 
     The new model shares ``generator``'s layers (copy it first to keep the
@@ -59,7 +59,9 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
     frozen layer fed the offsets' exact zero, whose output is multiplied back to
     zero, so the probabilities are unchanged. With ``coupling`` (and
     ``history_lags``), also a (zero) lag-1 coupling between neurons, the bias of
-    another such layer (:data:`~spikegan_tf.gan.history.COUPLING_LAYER`).
+    another such layer (:data:`~spikegan_tf.gan.history.COUPLING_LAYER`); with
+    ``same_bin`` as well, that layer holds a same-bin coupling before the lag-1 one
+    (:func:`~spikegan_tf.gan.history.history_coupling` ``(2, N, N)``).
 
     Parameters
     ----------
@@ -94,12 +96,14 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
     )
 
     coupling = bool(coupling and history_lags)
+    same_bin = bool(same_bin and coupling)
     if coupling and config.n_neurons > MAX_COUPLED_NEURONS:
         raise ValueError(f"a lag-1 coupling is exact for at most {MAX_COUPLED_NEURONS} neurons; "
                          f"this model has {config.n_neurons}.")
     existing = position_layer(generator)
     if existing is not None and (not history_lags or history_filter(generator) is not None) and (
-            not coupling or history_coupling(generator) is not None):
+            not coupling or history_coupling(generator) is not None) and (
+            not same_bin or np.ndim(history_coupling(generator)) == 3):
         return generator
     if config.architecture != "conv" or config.conditional:
         raise ValueError("positional offsets are built for unconditional 'conv' generators; "
@@ -123,7 +127,8 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
         back = layers.Dense(1, use_bias=False, kernel_initializer="zeros", trainable=False,
                             dtype=dtype, name="history_zero")(history)  # exactly 0 again
         if coupling:
-            pairs = layers.Dense(config.n_neurons ** 2, kernel_initializer="zeros",
+            pairs = layers.Dense((1 + same_bin) * config.n_neurons ** 2,
+                                 kernel_initializer="zeros",
                                  bias_initializer="zeros", trainable=False, dtype=dtype,
                                  name=COUPLING_LAYER)(zero)  # the coupling, as its bias
             pairs_back = layers.Dense(1, use_bias=False, kernel_initializer="zeros",

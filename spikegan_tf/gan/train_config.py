@@ -70,6 +70,7 @@ _CONSTRAINTS = {
     "calibrate_positions": [Boolean(), None],
     "calibrate_history": [Integer(min=0), None],
     "calibrate_coupling": [Boolean(), None],
+    "calibrate_same_bin": [Boolean(), None],
 }
 #: What ``None`` ("auto") resolves to, without / with conditions (``TrainConfig.resolve``).
 #: Averaging: measured better for conditional models (``benchmarks/results/conditional_tuned/``),
@@ -192,6 +193,14 @@ class TrainConfig:
         coincidences one bin apart are the training windows' (a generalised
         linear model's coupling term; :mod:`spikegan_tf.gan.history`). ``None``
         (the default): on wherever it can be.
+    calibrate_same_bin : bool, optional
+        With ``calibrate_coupling``, also a same-bin coupling (the neurons of a
+        bin drawn in index order, each pushed by those drawn before it), solved
+        with the rest so that each pair's coincidences in the same bin are the
+        training windows'. ``None`` (the default): with the coupling, up to
+        ``spikegan_tf.gan.history.SAME_BIN_DEFAULT_NEURONS`` (256) neurons (its
+        draw takes a few rounds of an ``N x N`` product per bin). Measured:
+        ``benchmarks/results/same_bin/``.
 
     Examples
     --------
@@ -231,6 +240,7 @@ class TrainConfig:
     calibrate_positions: bool | None = None
     calibrate_history: int | None = None
     calibrate_coupling: bool | None = None
+    calibrate_same_bin: bool | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps is _UNSET:  # not given: a step cap only without a time budget
@@ -269,6 +279,12 @@ class TrainConfig:
         if self.calibrate_coupling is None:
             history = auto.get("calibrate_history", self.calibrate_history)
             auto["calibrate_coupling"] = coupling_capable(model_config, history)
+        if self.calibrate_same_bin is None:
+            from spikegan_tf.gan.history import SAME_BIN_DEFAULT_NEURONS
+
+            auto["calibrate_same_bin"] = bool(auto.get(
+                "calibrate_coupling", self.calibrate_coupling)) and (
+                model_config.n_neurons <= SAME_BIN_DEFAULT_NEURONS)
         return dataclasses.replace(self, **auto) if auto else self
 
     def to_dict(self) -> dict[str, Any]:

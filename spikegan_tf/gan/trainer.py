@@ -131,6 +131,9 @@ class Trainer(WGANGPStep):
                               "generator; received calibrate_history="
                               f"{train_config.calibrate_history}, architecture="
                               f"{model_config.architecture!r}.")
+        if train_config.calibrate_same_bin and not train_config.calibrate_coupling:
+            raise ConfigError("`calibrate_same_bin` needs `calibrate_coupling`; received "
+                              f"calibrate_coupling={train_config.calibrate_coupling}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
@@ -292,7 +295,8 @@ class Trainer(WGANGPStep):
                 self.sampling_generator, self.model_config, self._calibration_data,
                 seed=self.config.seed, positions=self.config.calibrate_positions,
                 history_lags=self.config.calibrate_history,
-                coupling=self.config.calibrate_coupling))
+                coupling=self.config.calibrate_coupling,
+                same_bin=bool(self.config.calibrate_same_bin)))
         return self._published[1]
 
     def _use_data(self, data: TrainingData) -> None:

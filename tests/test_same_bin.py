@@ -1,0 +1,216 @@
+"""The same-bin coupling: a bin's neurons drawn in index order, exactly alike everywhere."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.errors import ConfigError
+from spikegan_tf.export.graph import float32_generator, plan_generator, serving_function
+from spikegan_tf.export.parity import measure_parity
+from spikegan_tf.gan import rundir
+from spikegan_tf.gan.calibration import calibrated_copy
+from spikegan_tf.gan.config import ModelConfig
+from spikegan_tf.gan.history import (
+    COUPLING_LAYER,
+    HISTORY_LAYER,
+    RasterHistory,
+    decode_coupling,
+    draw_spikes,
+    encode_coupling,
+    history_coupling,
+    history_spikes_tf,
+    quantize_coupling,
+    split_coupling,
+)
+from spikegan_tf.gan.history_fit import pair_coincidences
+from spikegan_tf.gan.networks import build_generator
+from spikegan_tf.gan.positions import POSITION_LAYER, with_position_offsets
+from spikegan_tf.gan.sampling import sample
+from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.trainer import Trainer
+
+CONV = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=8)
+
+
+def _both(h: np.ndarray, w0: np.ndarray, w1: np.ndarray, seed: int = 1):
+    """A positional generator with random weights and offsets, a filter and both couplings."""
+    g = build_generator(CONV)
+    rng = np.random.default_rng(seed)
+    g.set_weights([rng.normal(0, 0.3, v.shape).astype(np.float32) for v in g.get_weights()])
+    g = with_position_offsets(g, CONV, history_lags=h.shape[1], coupling=True, same_bin=True)
+    pos = g.get_layer(POSITION_LAYER)
+    pos.bias.assign(rng.normal(0, 0.5, pos.bias.shape))
+    g.get_layer(HISTORY_LAYER).bias.assign(h.T.ravel().astype(np.float32))
+    g.get_layer(COUPLING_LAYER).bias.assign(quantize_coupling(np.stack([w0, w1])).ravel())
+    return g
+
+
+def _same_bin_windows(n: int = 4000, seed: int = 0) -> np.ndarray:
+    """Neuron 0 fires at random; in the same bin, neuron 1 tends to fire with it, neuron 2 not."""
+    rng = np.random.default_rng(seed)
+    lead = rng.random((n, CONV.n_bins)) < 0.2
+    x = np.stack([lead, rng.random(lead.shape) < np.where(lead, 0.7, 0.1),
+                  rng.random(lead.shape) < np.where(lead, 0.0, 0.3)], axis=1)
+    return x.astype(np.uint8)
+
+
+def _same_bin_ratio(x: np.ndarray) -> np.ndarray:
+    C, S, rate = pair_coincidences(x, lag=0)
+    return C / (rate[:, None] * S[None, :])
+
+
+def test_the_fixed_point_is_the_draw_in_index_order_and_numpy_and_tensorflow_agree(
+        history_oracle):
+    rng = np.random.default_rng(2)
+    n = 6  # chains of up to 5 neurons within a bin
+    p = rng.uniform(0.05, 0.95, (80, n, 8)).astype(np.float32)
+    u = rng.random(p.shape, dtype=np.float32)
+    h = rng.normal(0, 2, (n, 3)).astype(np.float32)
+    w = quantize_coupling(rng.normal(0, 3, (2, n, n)))
+    assert not np.any(np.triu(w[0]))  # the same-bin part is strictly lower triangular
+    x, q = draw_spikes(p, u, h, coupling=w, return_q=True)
+    clear = (np.abs(q - u) > 1e-5).all(axis=(1, 2))  # float32 against float64: rounding only
+    assert clear.mean() > 0.9
+    assert np.array_equal(x[clear], history_oracle(p, u, h, w)[clear])
+    assert not np.array_equal(x, draw_spikes(p, u, h, coupling=w[1]))  # it changed spikes
+    assert np.array_equal(history_spikes_tf(tf.constant(p), tf.constant(u), h, w).numpy(), x)
+    # the same-bin part alone, without a filter
+    alone = np.stack([w[0], np.zeros_like(w[1])])
+    xa, qa = draw_spikes(p, u, None, coupling=alone, return_q=True)
+    clear = (np.abs(qa - u) > 1e-5).all(axis=(1, 2))
+    assert np.array_equal(xa[clear], history_oracle(p, u, np.zeros((n, 1)), alone)[clear])
+    assert np.array_equal(
+        history_spikes_tf(tf.constant(p), tf.constant(u), None, alone).numpy(), xa)
+
+
+def test_a_strong_same_bin_coupling_makes_a_bin_all_or_none():
+    p = np.full((2000, 4, 4), 0.3, np.float32)
+    u = np.random.default_rng(0).random(p.shape, dtype=np.float32)
+    w0 = np.tril(np.full((4, 4), 8.0), -1)  # every neuron follows the earlier ones
+    x = draw_spikes(p, u, None, coupling=quantize_coupling(np.stack([w0, np.zeros((4, 4))])))
+    later = x[:, 1:, :][np.broadcast_to(x[:, :1, :] == 1, x[:, 1:, :].shape)]
+    assert later.mean() > 0.99  # neuron 0 fired: the others follow in its bin
+    np.testing.assert_allclose(x[:, 0].mean(), 0.3, atol=0.02)  # the first is not pushed
+
+
+def test_the_coupling_is_stored_split_and_recorded_exactly(tmp_path):
+    w0 = np.array([[0, 0, 0], [1.5, 0, 0], [-2.0, 0.25, 0]], np.float32)
+    w1 = np.array([[0, 1.0, 0], [0, 0, -0.5], [3.0, 0, 0]], np.float32)
+    g = _both(np.array([[-3.0], [1.0], [0.0]]), w0, w1)
+    got = history_coupling(g)
+    assert got.shape == (2, 3, 3)
+    np.testing.assert_array_equal(got[0], w0)
+    np.testing.assert_array_equal(got[1], w1)
+    np.testing.assert_array_equal(decode_coupling(encode_coupling(got), 3), got)
+    assert split_coupling(got)[0] is not None and split_coupling(got[1])[0] is None
+    path = tmp_path / "generator.keras"
+    rundir.save_model(g, path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(history_coupling(loaded), got)
+    assert np.array_equal(sample(loaded, 64, seed=3), sample(g, 64, seed=3))
+    # a model with the lag-1 coupling alone is rebuilt around its offsets to take one
+    lag1 = with_position_offsets(build_generator(CONV, seed=0), CONV, history_lags=1,
+                                 coupling=True)
+    offsets = np.random.default_rng(0).normal(size=lag1.get_layer(POSITION_LAYER).bias.shape)
+    lag1.get_layer(POSITION_LAYER).bias.assign(offsets)
+    rebuilt = with_position_offsets(lag1, CONV, history_lags=1, coupling=True, same_bin=True)
+    assert history_coupling(rebuilt).shape == (2, 3, 3)
+    np.testing.assert_allclose(rebuilt.get_layer(POSITION_LAYER).bias.numpy(), offsets,
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="entries"):
+        decode_coupling(encode_coupling(got), 4)
+
+
+def test_fit_learns_the_same_bin_coupling_and_keeps_rates():
+    x = _same_bin_windows()
+    data = prepare_data(x, CONV.n_bins, val_fraction=0.0)
+    g = build_generator(CONV, seed=0)  # its bins independent given z: no same-bin pairs
+    lag1 = calibrated_copy(g, CONV, data, seed=0, positions=True, history_lags=2, coupling=True)
+    both = calibrated_copy(g, CONV, data, seed=0, positions=True, history_lags=2,
+                           coupling=True, same_bin=True)
+    w0 = history_coupling(both)[0]
+    assert w0[1, 0] > 1.5 and w0[2, 0] < -3.0  # fires with neuron 0; silent with it
+    assert abs(w0[2, 1]) < 0.7  # 1 and 2 only meet through neuron 0
+    target = _same_bin_ratio(x)
+    new = _same_bin_ratio(sample(both, 6000, seed=9))
+    old = _same_bin_ratio(sample(lag1, 6000, seed=9))
+    assert abs(new[1, 0] - target[1, 0]) < 0.1 * target[1, 0]
+    assert new[2, 0] < 0.1 and target[2, 0] == 0.0
+    assert abs(old[1, 0] - target[1, 0]) > 0.4 * target[1, 0]  # the lag-1 coupling cannot
+    rates = sample(both, 6000, seed=9).mean(axis=(0, 2))
+    np.testing.assert_allclose(rates, x.mean(axis=(0, 2)), atol=0.01)
+
+
+def test_parity_with_a_same_bin_coupling_skips_later_neurons_of_a_rounded_bin():
+    p = np.full((1, 3, 2), 0.5, np.float32)
+    w = quantize_coupling(np.stack([[[0, 0, 0], [5.0, 0, 0], [0, 0, 0]], np.zeros((3, 3))]))
+    u = np.array([[[0.9, 0.9], [0.5 - 1e-7, 0.9], [0.9, 0.9]]], np.float32)  # neuron 1, bin 0
+    parity = measure_parity("x", p, p, np.zeros((1, 3, 2), np.uint8), u, coupling=w)
+    assert parity.spikes_compared == 1 and parity.ok  # neuron 0 of bin 0 only
+    clear = np.full((1, 3, 2), 0.9, np.float32)
+    wrong = measure_parity("x", p, p, np.ones((1, 3, 2), np.uint8), clear, coupling=w)
+    assert wrong.spikes_compared == 6 and wrong.spikes_mismatched == 6
+
+
+def test_exported_graphs_and_the_rig_runtime_draw_the_keras_spikes(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from spikegan_tf.export.bundle import export_run
+    from spikegan_tf.export.runtime import Sampler
+
+    h = np.array([[-4.0, 1.0], [2.0, -1.0], [0.5, 0.0]], np.float32)
+    w0 = np.array([[0, 0, 0], [4.0, 0, 0], [-6.0, 2.0, 0]], np.float32)
+    w1 = np.array([[0, 2.0, -1.0], [-3.0, 0, 0.5], [1.0, 1.0, 0]], np.float32)
+    g = _both(h, w0, w1)
+    w = np.stack([w0, w1])
+    plan = plan_generator(g, CONV)
+    assert plan is not None and np.array_equal(plan.coupling, w)
+    z = np.random.default_rng(0).standard_normal((128, 8)).astype(np.float32)
+    u = np.random.default_rng(1).random((128, 3, 8), dtype=np.float32)
+    ref = g(z).numpy()
+    for lean in (True, False):
+        out = serving_function(g, CONV, lean=lean)(z, u)
+        parity = measure_parity("tf", ref, out["probs"].numpy(), out["spikes"].numpy(), u,
+                                history=h, coupling=w)
+        assert parity.ok and parity.spikes_compared > 0.9 * ref.size
+    assert np.array_equal(history_coupling(float32_generator(g, CONV)), w)
+    run = tmp_path / "run"
+    rundir.save_model(g, run / rundir.GENERATOR_FILE)
+    rundir.RunDir(run).write_config(CONV, data={"bin_width": 0.02, "source": "hand-made"})
+    result = export_run(run, tmp_path / "models", "onnx,savedmodel", name="rig")  # parity
+    np.testing.assert_array_equal(decode_coupling(
+        result.metadata["spike_history"]["coupling"], 3), w)
+    spikes = Sampler(result.files["onnx"], seed=3).sample(512)
+    assert (spikes != sample(g, 512, seed=3)).mean() < 1e-3
+    lead = spikes[:, 0] == 1
+    assert spikes[:, 1][lead].mean() > spikes[:, 1][~lead].mean() + 0.2  # same bin, runtime
+    assert spikes[:, 2][lead].mean() < spikes[:, 2][~lead].mean() - 0.1
+
+
+def test_a_raster_state_carries_the_same_bin_coupling_across_chunks():
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0.05, 0.6, (1, 3, 300)).astype(np.float32)
+    u = rng.random((1, 3, 300), dtype=np.float32)
+    h = np.array([[-2.0, 0.5], [1.0, 0.0], [0.0, -1.0]], np.float32)
+    w = quantize_coupling(rng.normal(0, 2, (2, 3, 3)))
+    whole = draw_spikes(p, u, h, coupling=w)[0].T  # (300, 3)
+    state = RasterHistory(h, w)
+    pieces = [state.draw(p[0, :, a:b].T, u[0, :, a:b].T) for a, b in ((0, 7), (7, 150), (150, 300))]
+    assert np.array_equal(np.concatenate(pieces), whole)
+    assert not np.array_equal(whole, draw_spikes(p, u, h, coupling=w[1])[0].T)
+
+
+def test_the_default_adds_it_with_the_coupling_and_refuses_it_without():
+    assert TrainConfig().resolve(CONV).calibrate_same_bin is True
+    assert TrainConfig(calibrate_coupling=False).resolve(CONV).calibrate_same_bin is False
+    assert TrainConfig(calibrate_same_bin=False).resolve(CONV).calibrate_coupling is True
+    big = ModelConfig(n_neurons=257, n_bins=8)  # a few N x N rounds per bin: not by default
+    assert TrainConfig().resolve(big).calibrate_same_bin is False
+    assert TrainConfig().resolve(big).calibrate_coupling is True
+    with pytest.raises(ConfigError, match="`calibrate_same_bin` needs `calibrate_coupling`"):
+        Trainer(CONV, TrainConfig(calibrate_coupling=False, calibrate_same_bin=True,
+                                  max_steps=1), verbose=0)
