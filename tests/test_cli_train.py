@@ -220,7 +220,8 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
             "--critic-neuron-filters", "2", "--critic-neuron-kernel", "5",
             "--batch-size", "8", "--n-critic", "2", "--lr", "0.0002", "--gp-weight", "5",
             "--critic-input", "probabilities", "--lr-decay-steps", "9",
-            "--jit-compile", "--mixed-precision", "--paper-init", "--quiet"])
+            "--jit-compile", "--mixed-precision", "--paper-init", "--no-calibrate-same-bin",
+            "--quiet"])
     assert status == 0
     cfg = json.loads((run / "config.json").read_text())
     assert {k: cfg["model"][k] for k in ("architecture", "upsampling", "num_features",
@@ -241,6 +242,7 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
         jit_compile=True, mixed_precision=True, init_output_bias=False, lr_decay_steps=9)
     assert (cfg["data"]["key"], cfg["data"]["val_fraction"], cfg["data"]["stride"]) == (
         "spikes", 0.25, 2)
+    assert cfg["train"]["calibrate_same_bin"] is False and cfg["train"]["calibrate_coupling"]
 
 
 def _signal_after_first_call(signum):
