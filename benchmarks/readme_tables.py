@@ -57,8 +57,9 @@ def table() -> str:
                              cal["median"]["rates calibrated"],
                              "results/retina_calibrate.json"))
             pre = json.loads((PRETRAINED / "config.json").read_text())["pretrained"]
-            rows.append(_row("same weights, rates, positions and a spike-history filter "
-                             "calibrated: packaged `retina50` (sample seed 1)", f"{step:,}", f"{p['cpu_s']:.0f} CPU",
+            rows.append(_row("same weights, rates, positions, a spike-history filter, a lag-1 "
+                             "and a same-bin coupling calibrated: packaged `retina50` (sample "
+                             "seed 1)", f"{step:,}", f"{p['cpu_s']:.0f} CPU",
                              "-", pre["ratio_to_floor"],
                              "spikegan_tf/gan/pretrained/retina50/config.json"))
     pos = json.loads((RESULTS / "retina_positions_seed0.json").read_text())
@@ -77,12 +78,29 @@ def table() -> str:
         last = run["points"][-1]
         seed = run["settings"]["train"]["seed"]
         for model, label in (("published", "rates and positions calibrated"),
-                             ("history", "and a spike-history filter (today's default)")):
+                             ("history", "and a spike-history filter (session 14's default)")):
             rows.append(_row(f"Spike-GAN, default, training seed {seed}, {label} (median of 3 "
                              "sample seeds)", f"{last['step']:,}", f"{last['cpu_s']:.0f} CPU",
                              f"{run['sessions'][0]['machine']['matmul_float32']['gflop_per_s']:.0f}",
                              entry["models"][model]["median"],
                              "results/history_fit/history_fit.json"))
+    for name, model, label in (
+            ("coupling/history_fit_s01.json", "coupling",
+             "filter and a lag-1 coupling (session 16's default)"),
+            ("coupling/history_fit_s2.json", "coupling",
+             "filter and a lag-1 coupling (session 16's default)"),
+            ("same_bin/history_fit.json", "same_bin",
+             "filter, lag-1 and same-bin couplings (today's default)")):
+        fit = json.loads((RESULTS / name).read_text())
+        for path, entry in fit["runs"].items():
+            run = json.loads((RESULTS / "coupling" / Path(path).parent.name / "curve.json"
+                              ).read_text())
+            last = run["points"][-1]
+            rows.append(_row(f"Spike-GAN, default, training seed {run['settings']['train']['seed']}"
+                             f", {label} (median of 3 sample seeds)", f"{last['step']:,}",
+                             f"{last['cpu_s']:.0f} CPU",
+                             f"{run['sessions'][0]['machine']['matmul_float32']['gflop_per_s']:.0f}",
+                             entry["models"][model]["median"], f"results/{name}"))
     perfect = json.loads((RESULTS / "retina_protocol_floor.json").read_text())
     rows.append(_row("perfect model: 1,768 training windows drawn at random (median of 20)",
                      "-", "-", "-", {s: v["median"] for s, v in perfect["summary"]["perfect"].items()},
@@ -90,6 +108,10 @@ def table() -> str:
     rows.append(_row("authors' DG samples, 1,768 windows drawn at random (median of 20; "
                      "fitted on the whole recording)", "-", "-", "-",
                      {s: v["median"] for s, v in perfect["summary"]["authors_dg"].items()},
+                     "results/retina_protocol_floor.json"))
+    rows.append(_row("DG (ours, 2 states), 1,768 windows (median of 20 sampling seeds; fitted on "
+                     "the training part)", "-", "-", "-",
+                     {s: v["median"] for s, v in perfect["summary"]["ours_dg"].items()},
                      "results/retina_protocol_floor.json"))
     b = json.loads((RESULTS / "retina_lr3e-4_rateinit" / "benchmark.json").read_text())
     for name in BASELINES:
