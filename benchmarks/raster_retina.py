@@ -18,7 +18,10 @@ Measures, for each sample seed:
   (``calibrate_output_bias``), as ``spikegan sample --calibrate`` does, and
   with the rates and a spike-history filter of ``--lags`` lags per neuron solved
   on the training windows (``calibrated_copy(..., history_lags=L)``, what a
-  temporal run publishes by default since the filter carries over to rasters).
+  temporal run publishes by default since the filter carries over to rasters); variants
+  ``coupling`` and ``same_bin`` add a lag-1 coupling between neurons (and a same-bin one),
+  solved with the filter on the raster's stretches (``calibrated_copy(..., coupling=True,
+  same_bin=...)``).
 
 Prints a table and writes ``OUT/raster_eval.json`` with the machine record::
 
@@ -92,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
                                       compile=False)
     for variant in args.variants.split(","):
         t0 = time.process_time()
+        filtered = variant in ("history", "coupling", "same_bin")
         generator = (trained if variant == "uncalibrated" else calibrated_copy(
-            trained, config, data, seed=0, history_lags=args.lags if variant == "history" else 0))
+            trained, config, data, seed=0, history_lags=args.lags if filtered else 0,
+            coupling=variant in ("coupling", "same_bin"), same_bin=variant == "same_bin"))
         h = history_filter(generator)
         result["fits"][variant] = {
             "cpu_s": round(time.process_time() - t0, 1),

@@ -330,7 +330,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
                 from .savedmodel import verify_savedmodel_raster
 
                 parity["savedmodel-raster"] = verify_savedmodel_raster(
-                    tmp, *raster_ref, history=history).check()
+                    tmp, *raster_ref, history=history, coupling=coupling).check()
         if "onnx" in formats:
             from .onnx_export import verify_onnx, write_onnx
 
@@ -344,7 +344,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike,
                 write_raster_onnx(generator, config, tmp / RASTER_FILE, metadata, opset=opset)
                 parity["onnx-raster"] = verify_raster_onnx(
                     tmp / RASTER_FILE, *raster_ref, config.receptive_field,
-                    history=history).check()
+                    history=history, coupling=coupling).check()
                 files["onnx-raster"] = target / RASTER_FILE
         statistical: dict[str, StatisticalParity] = {}
         for prec in precisions:

@@ -137,13 +137,14 @@ def reference_probs(generator: Any, config: ModelConfig, z: np.ndarray) -> np.nd
 
 
 def raster_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, u: np.ndarray,
-                  history: np.ndarray | None = None) -> Parity:
+                  history: np.ndarray | None = None,
+                  coupling: np.ndarray | None = None) -> Parity:
     """Parity of a raster export's ``probs`` ``(1, T, N)`` with the Keras raster model's.
 
     The export's spikes are drawn as the rig runtime draws them: ``u < probs``,
     or in time order with the spike-history filter ``history``
-    (:class:`~spikegan_tf.gan.history.RasterHistory`), compared as
-    :func:`~.parity.measure_parity` compares windows.
+    (:class:`~spikegan_tf.gan.history.RasterHistory`, with the ``coupling`` if
+    any), compared as :func:`~.parity.measure_parity` compares windows.
 
     Examples
     --------
@@ -152,18 +153,19 @@ def raster_parity(fmt: str, ref_probs: np.ndarray, probs: np.ndarray, u: np.ndar
     >>> raster_parity("x", p, p, u, np.array([[-9.0]], np.float32)).spikes_compared
     4
     """
-    from spikegan_tf.gan.history import RasterHistory
+    from spikegan_tf.gan.history import RasterHistory, draws_in_order
 
-    if history is None or not np.any(history):
+    if history is None or not draws_in_order(history, coupling):
         return measure_parity(fmt, ref_probs, probs, (u < probs).view(np.uint8), u)
-    spikes = RasterHistory(history).draw(np.asarray(probs, np.float32)[0], u[0])[None]
+    spikes = RasterHistory(history, coupling).draw(np.asarray(probs, np.float32)[0], u[0])[None]
     t = [np.moveaxis(np.asarray(a), 1, 2) for a in (ref_probs, probs, spikes, u)]
-    return measure_parity(fmt, *t, history=history)
+    return measure_parity(fmt, *t, history=history, coupling=coupling)
 
 
 def verify_raster_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
                        u: np.ndarray, receptive_field: int,
-                       history: np.ndarray | None = None) -> Parity:
+                       history: np.ndarray | None = None,
+                       coupling: np.ndarray | None = None) -> Parity:
     """Run ``path`` in ONNX Runtime on the whole slice and on two chunks; measure parity.
 
     The two chunks (overlapping by ``receptive_field - 1`` latent steps) must
@@ -182,4 +184,4 @@ def verify_raster_onnx(path: str | os.PathLike, ref_probs: np.ndarray, z: np.nda
         raise ExportError(f"ONNX Runtime cannot run the exported '{path}': {exc}") from exc
     if not np.allclose(np.concatenate(parts, axis=1), probs, rtol=0, atol=1e-6):
         raise ExportError(f"'{path}': two chunks of the raster do not join into the whole.")
-    return raster_parity("onnx-raster", ref_probs, probs, u, history)
+    return raster_parity("onnx-raster", ref_probs, probs, u, history, coupling)

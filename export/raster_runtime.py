@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError
-from spikegan_tf.gan.history import RasterHistory
+from spikegan_tf.gan.history import RasterHistory, decode_coupling
 from spikegan_tf.gan.sampling import RASTER_CHUNK, fill, iter_raster_chunks, output_array
 from spikegan_tf.validation import check_positive_int
 
@@ -93,8 +93,11 @@ class RasterSampler(OnnxSession):
         history = self.metadata.get("spike_history")
         self._history = (None if not isinstance(history, dict)
                          else np.asarray(history["filter"], np.float32))
+        self._coupling = (None if not isinstance(history, dict) or "coupling" not in history
+                          else decode_coupling(history["coupling"], self._neurons))
         # where the spike-history drive stands (None: no filter); seek() leaves it behind
-        self._state = None if self._history is None else RasterHistory(self._history)
+        self._state = (None if self._history is None
+                       else RasterHistory(self._history, self._coupling))
         self._t = 0
 
     @property
@@ -131,7 +134,7 @@ class RasterSampler(OnnxSession):
         return iter_raster_chunks(self._predict(session), n, self._seed,
                                   latent_channels=self._channels, n_neurons=self._neurons,
                                   receptive_field=self._rf, start=start, chunk=chunk,
-                                  history=self._history,
+                                  history=self._history, coupling=self._coupling,
                                   state=self._state if state is None else state)
 
     def _piece(self, session: Any, start: int, m: int,

@@ -213,7 +213,8 @@ def verify_savedmodel(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndar
 
 
 def verify_savedmodel_raster(path: str | os.PathLike, ref_probs: np.ndarray, z: np.ndarray,
-                             u: np.ndarray, history: np.ndarray | None = None) -> Parity:
+                             u: np.ndarray, history: np.ndarray | None = None,
+                             coupling: np.ndarray | None = None) -> Parity:
     """Reload the SavedModel and compare its ``raster`` signature with the Keras raster model."""
     import tensorflow as tf
 
@@ -225,4 +226,4 @@ def verify_savedmodel_raster(path: str | os.PathLike, ref_probs: np.ndarray, z: 
     probs = raster(z_sequence=tf.constant(z))["probs"].numpy()
     from .raster import raster_parity
 
-    return raster_parity("savedmodel-raster", ref_probs, probs, u, history)
+    return raster_parity("savedmodel-raster", ref_probs, probs, u, history, coupling)

@@ -214,3 +214,38 @@ def test_the_default_adds_it_with_the_coupling_and_refuses_it_without():
     with pytest.raises(ConfigError, match="`calibrate_same_bin` needs `calibrate_coupling`"):
         Trainer(CONV, TrainConfig(calibrate_coupling=False, calibrate_same_bin=True,
                                   max_steps=1), verbose=0)
+
+
+TEMPORAL = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=2)
+
+
+def test_a_temporal_generator_learns_both_couplings_in_its_continuous_raster():
+    from spikegan_tf.gan.raster import sample_raster
+
+    rng = np.random.default_rng(0)
+    n = 30_000
+    lead = rng.random(n) < 0.2
+    before = np.concatenate([[False], lead[:-1]])
+    x = np.stack([lead, rng.random(n) < np.where(lead, 0.7, 0.1),  # same bin as neuron 0
+                  rng.random(n) < np.where(before, 0.6, 0.1)], axis=1).astype(np.uint8)
+    data = prepare_data(x, TEMPORAL.n_bins, val_fraction=0.0)
+    g = build_generator(TEMPORAL, seed=0)
+    filtered = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=2)
+    coupled = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=2, coupling=True,
+                              same_bin=True)
+    w = history_coupling(coupled)
+    assert w.shape == (2, 3, 3) and w[0, 1, 0] > 1.5 and w[1, 2, 0] > 1.5
+    new = sample_raster(coupled, TEMPORAL, 40_000, seed=3)
+    old = sample_raster(filtered, TEMPORAL, 40_000, seed=3)
+
+    def follow(r, lag):  # P(neuron 1 | 0 in the same bin), P(neuron 2 | 0 a bin before)
+        n_ = 1 if lag == 0 else 2
+        return r[lag:, n_][r[:len(r) - lag, 0] == 1].mean()
+
+    for lag in (0, 1):
+        assert abs(follow(new, lag) - follow(x, lag)) < 0.05, (lag, follow(new, lag))
+        assert abs(follow(old, lag) - follow(x, lag)) > 0.3
+    np.testing.assert_allclose(new.mean(0), x.mean(0), atol=0.01)
+    # one recursion whatever the chunks
+    assert np.array_equal(sample_raster(coupled, TEMPORAL, 3000, seed=1, chunk=700),
+                          sample_raster(coupled, TEMPORAL, 3000, seed=1, chunk=3000))

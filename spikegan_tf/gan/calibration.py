@@ -69,7 +69,7 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         :func:`~spikegan_tf.gan.history_fit.fit_stationary_history`, on at most
         ``max_windows`` of them). 0: none.
     coupling : bool
-        With ``history_lags`` on a ``"conv"`` generator: also a lag-1 coupling
+        With ``history_lags`` (on a ``"conv"`` or a ``"temporal"`` generator): also a lag-1 coupling
         between neurons, solved with the filter so that each pair's coincidences
         one bin apart are the training windows' (the coupling term of a
         generalised linear model).
@@ -127,7 +127,8 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         elif history_lags and config.architecture == "temporal":  # its rates with the filter
             from spikegan_tf.gan.history_fit import fit_stationary_history, with_history_filter
 
-            copy = with_history_filter(copy, config, history_lags)
+            copy = with_history_filter(copy, config, history_lags, coupling=coupling,
+                                       same_bin=same_bin)
             fit_stationary_history(copy, config, _subsample(data.train, config, max_windows, seed),
                                    data.train.neuron_rates(), seed=seed)
         else:

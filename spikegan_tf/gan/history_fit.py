@@ -18,6 +18,7 @@ from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.history import (
     COUPLING_LAYER,
     HISTORY_LAYER,
+    MAX_COUPLED_NEURONS,
     _draw_time_major,
     history_coupling,
     history_filter,
@@ -33,6 +34,17 @@ __all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_h
 SETTLE_STEPS = 8
 #: The longest coupling step (times the log ratio) once a same-bin coupling is fitted.
 PAIR_DAMPING_MAX = 1.0
+#: The largest factor by which a same-bin pair's step is lengthened for its saturation
+#: (:func:`_pair_step` with ``scaled``).
+PAIR_NEWTON_GAIN = 10.0
+#: Offset-only steps after the last filter step when a same-bin coupling is fitted: a
+#: neuron's rate then follows the offsets of the neurons it fires with, which the per-neuron
+#: secant step does not see (8 left the demo's rates 2% high; 24, 1%).
+SAME_BIN_SETTLE_STEPS = 24
+#: The longest secant step of the offsets, as a multiple of the plain one: a neuron that
+#: nearly always fires with the one before it in its bin shows a tenth of its offset's step
+#: (with 4, the demo's rates stayed up to 1.5% off after 24 steps; with 16, 0.5%).
+SECANT_MAX_STEP = 16.0
 #: In a continuous raster, the most a neuron may fire right after spikes at every excitatory
 #: lag of its filter: its positive taps are scaled down so that its 99th-percentile logit plus
 #: their sum stays at or below logit(MAX_BURST_PROBABILITY). Without it a self-exciting filter
@@ -65,7 +77,7 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
     neuron's mean step scaled by how much of the previous one its rate showed
     (a secant step: with a refractory filter a neuron's rate follows its offsets
     only in part, with a self-exciting one more than fully; the scale is clipped to
-    [1/4, 4]). The first ``skip`` bins are drawn but not counted (a burn-in of
+    [1/4, SECANT_MAX_STEP]). The first ``skip`` bins are drawn but not counted (a burn-in of
     stretches that start without history). Returns the offsets and the largest
     relative rate error measured at the last step.
     """
@@ -86,7 +98,7 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
         if settle is not None:  # how much of the last mean step each neuron's rate showed
             moved = np.abs(settle[1]) > 1e-6
             gain = np.where(moved, (settle[0] - mean_err) / np.where(moved, settle[1], 1), 1)
-            step = step + (1 / np.clip(gain, 0.25, 4.0) - 1) * mean_err
+            step = step + (1 / np.clip(gain, 1 / SECANT_MAX_STEP, 4.0) - 1) * mean_err
         settle = (mean_err, step.mean(axis=0))
         offsets = offsets + step.astype(np.float32)
     return offsets, rate_err
@@ -218,7 +230,7 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
             step = _pair_step(x[skip:], q[skip:], pair_target, pair_prior, pair_damping)
             if same_target is not None:
                 step = np.stack([_pair_step(x[skip:], q[skip:], same_target, pair_prior,
-                                            pair_damping, lag=0), step])
+                                            pair_damping, lag=0, scaled=True), step])
                 # all pairs step at once, each as if alone: where their effects add up
                 # (the retina) a step overshoots and the error grows; then halve the steps,
                 # else lengthen them again, up to PAIR_DAMPING_MAX (slowly saturating pairs)
@@ -238,18 +250,23 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
             h = np.where(h > 0, h * shrink[:, None], h)
         h = h.astype(np.float32)
     # the filter is fixed: the offsets alone, to it
-    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, SETTLE_STEPS, skip, w)
+    settle = SETTLE_STEPS if same_target is None else SAME_BIN_SETTLE_STEPS
+    offsets, rate_err = settle_offsets(base, u, h, goal, offsets, settle, skip, w)
     return offsets, h, rate_err, acg_err, w
 
 
 def _pair_step(x: np.ndarray, q: np.ndarray, target: np.ndarray, prior: float,
-               damping: float, lag: int = 1) -> np.ndarray:
+               damping: float, lag: int = 1, scaled: bool = False) -> np.ndarray:
     """One coupling step from time-major spikes ``x`` and their probabilities ``q`` ``(T, n, N)``.
 
     The generated lag-1 counts use ``E[x_j(t) x_i(t + 1)] = E[x_j(t) q_i(t + 1)]``
     (less noise); the step is ``damping * log((target E + prior) / (C + prior))``,
     clipped to [-1, 1], zero on the diagonal (the filter's lag-1 tap). With ``lag=0``,
     the same bin's (``q_i`` knows ``x_j`` for ``j < i``: only the lower triangle is used).
+    With ``scaled``, each log ratio is divided by how much of a logit step the pair's
+    coincidences show, ``1 - E[q_i^2 x_j] / E[q_i x_j]`` (a Newton step for the pair alone,
+    at most :data:`PAIR_NEWTON_GAIN` times the plain one): a pair that nearly always fires
+    together moves its coincidences by a tenth of its coupling's step.
     """
     n_neurons, n_bins = q.shape[2], q.shape[0]
     before = x[:n_bins - lag].reshape(-1, n_neurons).astype(np.float32)
@@ -257,7 +274,13 @@ def _pair_step(x: np.ndarray, q: np.ndarray, target: np.ndarray, prior: float,
     S = before.sum(axis=0, dtype=np.float64)
     rate = q.mean(axis=(0, 1), dtype=np.float64)
     E = rate[:, None] * S[None, :]
-    step = np.clip(damping * np.log((target * E + prior) / (C + prior)), -1.0, 1.0)
+    step = damping * np.log((target * E + prior) / (C + prior))
+    if scaled:
+        q_after = q[lag:].reshape(-1, n_neurons)
+        C2 = (q_after * q_after).T @ before
+        gain = 1 - C2 / np.maximum(C, 1e-12)
+        step = step / np.clip(gain, 1 / PAIR_NEWTON_GAIN, 1.0)
+    step = np.clip(step, -1.0, 1.0)
     np.fill_diagonal(step, 0.0)
     return step
 
@@ -310,14 +333,7 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
                        prior_spikes)
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))  # logits below see no filter
-    pair_target = same_target = None
-    w0 = history_coupling(generator)
-    if w0 is not None:
-        coupling = generator.get_layer(COUPLING_LAYER)
-        coupling.bias.assign(np.zeros_like(coupling.bias.numpy()))
-        pair_target = _pair_ratio(*pair_coincidences(windows), pair_prior)
-        if w0.ndim == 3:
-            same_target = _pair_ratio(*pair_coincidences(windows, lag=0), pair_prior)
+    pair_target, same_target, coupling = _pair_targets(generator, windows, pair_prior)
     base = np.ascontiguousarray(np.moveaxis(  # time-major (T, n, N)
         latent_logits(generator, config, n_samples, seed).astype(np.float32), 2, 0))
     u = fit_uniforms(seed, base.shape)
@@ -337,15 +353,34 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}
 
 
-def with_history_filter(generator: Any, config: ModelConfig, lags: int) -> Any:
+def _pair_targets(generator: Any, windows: np.ndarray, prior: float
+                  ) -> tuple[np.ndarray | None, np.ndarray | None, Any]:
+    """The lag-1 and same-bin pair targets of a generator's coupling and its layer, zeroed.
+
+    ``(None, None, None)`` without a coupling; the same-bin target is ``None`` without one.
+    """
+    w = history_coupling(generator)
+    if w is None:
+        return None, None, None
+    layer = generator.get_layer(COUPLING_LAYER)
+    layer.bias.assign(np.zeros_like(layer.bias.numpy()))  # the logits below see none
+    same = None if w.ndim == 2 else _pair_ratio(*pair_coincidences(windows, lag=0), prior)
+    return _pair_ratio(*pair_coincidences(windows), prior), same, layer
+
+
+def with_history_filter(generator: Any, config: ModelConfig, lags: int, *,
+                        coupling: bool = False, same_bin: bool = False) -> Any:
     """A ``"temporal"`` generator with a (zero) spike-history filter of ``lags`` lags per neuron.
 
     The filter is the bias of a frozen layer (:data:`~spikegan_tf.gan.history.HISTORY_LAYER`)
     fed an exact zero made from ``z`` and multiplied back to zero before the
     sigmoid, so the probabilities (and the raster model,
     :func:`spikegan_tf.gan.networks.build_raster_generator`) are unchanged and
-    the model loads in safe mode. The new model shares ``generator``'s layers;
-    one that has a filter already is returned as is.
+    the model loads in safe mode. With ``coupling`` (and ``same_bin``), also a
+    (zero) lag-1 (and same-bin) coupling between neurons, the bias of another such
+    layer (:data:`~spikegan_tf.gan.history.COUPLING_LAYER`). The new model shares
+    ``generator``'s layers; one that has what is asked for already is returned as
+    is (one with a filter alone is rebuilt around the same logits).
 
     Examples
     --------
@@ -362,14 +397,20 @@ def with_history_filter(generator: Any, config: ModelConfig, lags: int) -> Any:
     import keras
     from keras import layers
 
-    if history_filter(generator) is not None:
+    same_bin = bool(same_bin and coupling)
+    w = history_coupling(generator)
+    if history_filter(generator) is not None and (not coupling or w is not None) and (
+            not same_bin or np.ndim(w) == 3):
         return generator
     if config.architecture != "temporal" or config.conditional:
         raise ValueError("with_history_filter is for unconditional 'temporal' generators "
                          "(window generators carry the filter with their positional offsets: "
                          f"with_position_offsets); received architecture={config.architecture!r}"
                          f"{' with conditions' if config.conditional else ''}.")
-    logits = generator.get_layer("sigmoid").input  # (batch, bins, n_neurons)
+    if history_filter(generator) is not None:  # rebuilt around the same logits
+        logits = generator.get_layer("history_logits").input[0]
+    else:
+        logits = generator.get_layer("sigmoid").input  # (batch, bins, n_neurons)
     dtype = logits.dtype
     z = generator.inputs[0]
     frozen = {"trainable": False, "kernel_initializer": "zeros", "dtype": dtype}
@@ -377,6 +418,14 @@ def with_history_filter(generator: Any, config: ModelConfig, lags: int) -> Any:
     h = layers.Dense(lags * config.n_neurons, bias_initializer="zeros", name=HISTORY_LAYER,
                      **frozen)(zero)  # the filter, as its bias
     back = layers.Dense(1, use_bias=False, name="history_zero", **frozen)(h)  # 0 again
+    if coupling:
+        if config.n_neurons > MAX_COUPLED_NEURONS:
+            raise ValueError(f"a coupling is exact for at most {MAX_COUPLED_NEURONS} neurons; "
+                             f"this model has {config.n_neurons}.")
+        pairs = layers.Dense((1 + same_bin) * config.n_neurons ** 2, bias_initializer="zeros",
+                             name=COUPLING_LAYER, **frozen)(zero)  # the coupling, as its bias
+        pairs_back = layers.Dense(1, use_bias=False, name="coupling_zero", **frozen)(pairs)
+        back = layers.Add(dtype=dtype, name="history_sum")([back, pairs_back])
     back = layers.Reshape((1, 1), dtype=dtype, name="history_grid")(back)
     out = layers.Add(dtype=dtype, name="history_logits")([logits, back])
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(out)
@@ -411,7 +460,8 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
                            chain_bins: int = STRETCH_BINS, burn_in: int = BURN_IN,
                            rate_draws: int = 32768, seed: int | None = 0,
                            iterations: int = 25, damping: float = 0.7, bound: float = 8.0,
-                           prior_spikes: float = 20.0) -> dict[str, Any]:
+                           prior_spikes: float = 20.0, pair_prior: float = 20.0
+                           ) -> dict[str, Any]:
     """Solve the filter and the per-neuron output bias of a ``"temporal"`` generator (in place).
 
     :func:`fit_history` for a stationary generator (:func:`with_history_filter`
@@ -431,7 +481,10 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     windows), both counted per spike that has a bin ``l`` later in its sequence
     (taps at lags the windows do not reach stay 0). A neuron's excitatory taps
     are capped together (:data:`MAX_BURST_PROBABILITY`), so no filter can lock
-    it into firing.
+    it into firing. A generator with a coupling
+    (``with_history_filter(..., coupling=True)``) gets it solved in the same
+    steps, to the windows' pair coincidences one bin apart (and in the same bin),
+    as :func:`fit_history` solves a window generator's.
 
     Returns
     -------
@@ -451,6 +504,7 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
                        prior_spikes, _reach(windows.shape[2], lags))
     history = generator.get_layer(HISTORY_LAYER)
     history.bias.assign(np.zeros_like(history.bias.numpy()))
+    pair_target, same_target, coupling = _pair_targets(generator, windows, pair_prior)
     # the rates without the filter, on many independent latent draws (windows: their mean
     # rate varies by 1% between sets of 8,192 on the retina, rare bursts weighing heavily)...
     calibrate_output_bias(generator, config, target_rate, n_samples=rate_draws, seed=seed)
@@ -458,15 +512,18 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     base, u, goal = _stretches(generator, config, n_chains, chain_bins, burn_in, seed)
     # taps the training windows reach (lags shorter than a window) of neurons that fire
     active = (spikes > 0)[:, None] & (np.arange(1, lags + 1) < windows.shape[2])[None, :]
-    offsets, h, rate_err, acg_err, _ = _solve(base, u, goal, target,
+    offsets, h, rate_err, acg_err, w = _solve(base, u, goal, target,
                                               active, lags, iterations=iterations,
                                               damping=damping, bound=bound,
                                               prior_spikes=prior_spikes,
                                               reach=_reach(chain_bins, lags), cap=True,
-                                              skip=burn_in)
+                                              skip=burn_in, pair_target=pair_target,
+                                              pair_prior=pair_prior, same_target=same_target)
     bias = output_bias_layer(generator, config).bias
     bias.assign((bias.numpy() + offsets[0, 0]).astype(bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))
+    if w is not None:
+        coupling.bias.assign(w.ravel().astype(coupling.bias.dtype))
     return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}
 
 
@@ -490,9 +547,10 @@ def _stretches(generator: Any, config: ModelConfig, n_chains: int, chain_bins: i
 
 def stationary_rate_offsets(generator: Any, config: ModelConfig, h: np.ndarray, steps: int, *,
                             n_chains: int = STRETCHES, chain_bins: int = STRETCH_BINS,
-                            burn_in: int = BURN_IN, seed: int | None = 0) -> np.ndarray:
+                            burn_in: int = BURN_IN, seed: int | None = 0,
+                            coupling: np.ndarray | None = None) -> np.ndarray:
     """Per-neuron logit offsets ``(N,)`` that give a filtered ``"temporal"`` generator's raster
-    the rates its probabilities have without the filter ``h``.
+    the rates its probabilities have without the filter ``h`` (and the ``coupling``).
 
     :func:`settle_offsets` on the stretches of :func:`fit_stationary_history`;
     :func:`spikegan_tf.gan.networks.calibrate_output_bias` calls it after calibrating
@@ -500,5 +558,5 @@ def stationary_rate_offsets(generator: Any, config: ModelConfig, h: np.ndarray, 
     """
     base, u, goal = _stretches(generator, config, n_chains, chain_bins, burn_in, seed)
     offsets, _ = settle_offsets(base, u, h, goal, np.zeros(goal.shape, np.float32), steps,
-                                burn_in)
+                                burn_in, coupling)
     return offsets[0, 0].astype(np.float64)

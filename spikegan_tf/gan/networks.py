@@ -364,13 +364,13 @@ def calibrate_output_bias(generator: Any, config: ModelConfig, firing_probabilit
     history = history_filter(generator)
     coupling = history_coupling(generator)
     layer = output_bias_layer(generator, config)
-    if draws_in_order(history) and config.architecture == "temporal":
+    if draws_in_order(history, coupling) and config.architecture == "temporal":
         # a raster's spikes: the filter's drive runs on, so settle on stretches of the raster
         from spikegan_tf.gan.history_fit import stationary_rate_offsets
 
         layer.bias.assign((layer.bias.numpy() + shift).astype(layer.bias.dtype))
         moved = stationary_rate_offsets(generator, config, history, HISTORY_RATE_STEPS,
-                                        seed=seed)
+                                        seed=seed, coupling=coupling)
         layer.bias.assign((layer.bias.numpy() + moved).astype(layer.bias.dtype))
         return shift + moved
     if history is not None and draws_in_order(history, coupling):

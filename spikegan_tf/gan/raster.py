@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.gan.history import RasterHistory, draws_in_order, history_filter
+from spikegan_tf.gan.history import (
+    RasterHistory,
+    draws_in_order,
+    history_coupling,
+    history_filter,
+)
 from spikegan_tf.gan.sampling import (
     RASTER_CHUNK,
     cached_on,
@@ -122,12 +127,12 @@ def sample_raster(
     n_time_bins = check_positive_int(n_time_bins, "n_time_bins")
     start = check_positive_int(start, "start", minimum=0)
     seed = resolve_seed(seed)
-    history = history_filter(generator)
+    history, coupling = history_filter(generator), history_coupling(generator)
     state = None
-    if draws_in_order(history):  # where the last raster of this seed ended
+    if draws_in_order(history, coupling):  # where the last raster of this seed ended
         states = cached_on(generator, "_spikegan_raster_states", dict)
         key = (seed, threshold, _weights_digest(generator))  # new weights: a new raster
-        state = states.pop(key, None) or RasterHistory(history)
+        state = states.pop(key, None) or RasterHistory(history, coupling)
         while len(states) >= MAX_KEPT_STATES:
             states.pop(next(iter(states)))
         states[key] = state
@@ -135,5 +140,6 @@ def sample_raster(
                                 latent_channels=config.latent_channels,
                                 n_neurons=config.n_neurons,
                                 receptive_field=config.receptive_field, start=start,
-                                chunk=chunk, threshold=threshold, history=history, state=state)
+                                chunk=chunk, threshold=threshold, history=history, state=state,
+                                coupling=coupling)
     return fill(output_array(out, (n_time_bins, config.n_neurons)), pieces)

@@ -126,6 +126,7 @@ def iter_raster_chunks(
     threshold: float | None = None,
     history: np.ndarray | None = None,
     state: RasterHistory | None = None,
+    coupling: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield a continuous raster ``(m, n_neurons)`` uint8, chunk after chunk.
 
@@ -139,7 +140,8 @@ def iter_raster_chunks(
     (:mod:`spikegan_tf.gan.history`) the bins are drawn in time order, each
     with the drive of the raster's earlier spikes: ``state``
     (a :class:`~spikegan_tf.gan.history.RasterHistory`, updated in place)
-    carries it from one call to the next. A state that is not at ``start``
+    carries it from one call to the next; ``coupling`` (optional) is the
+    coupling between neurons drawn with it. A state that is not at ``start``
     is brought there by drawing the bins in between again (from bin 0 when it
     is past ``start``), so ``start`` stays exact at the cost of the bins before it.
 
@@ -162,8 +164,8 @@ def iter_raster_chunks(
     chunk = check_positive_int(chunk, "chunk")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ConfigError(f"`threshold` must be in [0, 1] or None. Received {threshold}.")
-    if draws_in_order(history):
-        state = RasterHistory(history) if state is None else state
+    if draws_in_order(history, coupling):
+        state = RasterHistory(history, coupling) if state is None else state
         if state.position > start:
             state.reset()
         for _ in _raster_pieces(predict, state.position, start, seed, latent_channels,

@@ -357,16 +357,16 @@ def history_capable(model_config: ModelConfig, calibrate_rates: Any,
 
 
 def coupling_capable(model_config: ModelConfig, calibrate_history: Any) -> bool:
-    """Whether a run's published generator can carry a lag-1 coupling: a ``"conv"``
-    generator with a spike-history filter.
+    """Whether a run's published generator can carry a coupling: a ``"conv"`` or a
+    ``"temporal"`` generator with a spike-history filter.
 
     Examples
     --------
     >>> coupling_capable(ModelConfig(n_neurons=2, n_bins=8), 10), coupling_capable(
-    ...     ModelConfig(n_neurons=2, n_bins=8, architecture="temporal"), 10)
+    ...     ModelConfig(n_neurons=2, n_bins=8, architecture="temporal"), 0)
     (True, False)
     """
-    return bool(calibrate_history) and model_config.architecture == "conv"
+    return bool(calibrate_history) and model_config.architecture in ("conv", "temporal")
 
 
 def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig | None = None,

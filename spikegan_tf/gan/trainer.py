@@ -128,7 +128,7 @@ class Trainer(WGANGPStep):
         if train_config.calibrate_coupling and not coupling_capable(
                 model_config, train_config.calibrate_history):
             raise ConfigError("`calibrate_coupling` needs `calibrate_history` on a 'conv' "
-                              "generator; received calibrate_history="
+                              "or 'temporal' generator; received calibrate_history="
                               f"{train_config.calibrate_history}, architecture="
                               f"{model_config.architecture!r}.")
         if train_config.calibrate_same_bin and not train_config.calibrate_coupling:
