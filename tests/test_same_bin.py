@@ -208,6 +208,12 @@ def test_the_default_adds_it_with_the_coupling_and_refuses_it_without():
     assert TrainConfig().resolve(CONV).calibrate_same_bin is True
     assert TrainConfig(calibrate_coupling=False).resolve(CONV).calibrate_same_bin is False
     assert TrainConfig(calibrate_same_bin=False).resolve(CONV).calibrate_coupling is True
+    # a temporal generator's raster carries couplings on request only (they cost the
+    # retina's rasters autocorrelogram accuracy)
+    temporal = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=2)
+    assert TrainConfig().resolve(temporal).calibrate_coupling is False
+    asked = TrainConfig(calibrate_coupling=True).resolve(temporal)
+    assert asked.calibrate_coupling and asked.calibrate_same_bin
     big = ModelConfig(n_neurons=257, n_bins=8)  # a few N x N rounds per bin: not by default
     assert TrainConfig().resolve(big).calibrate_same_bin is False
     assert TrainConfig().resolve(big).calibrate_coupling is True
@@ -249,3 +255,30 @@ def test_a_temporal_generator_learns_both_couplings_in_its_continuous_raster():
     # one recursion whatever the chunks
     assert np.array_equal(sample_raster(coupled, TEMPORAL, 3000, seed=1, chunk=700),
                           sample_raster(coupled, TEMPORAL, 3000, seed=1, chunk=3000))
+
+
+def test_the_rig_runtime_draws_a_coupled_temporal_raster_like_keras(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from spikegan_tf.export.bundle import export_run
+    from spikegan_tf.export.raster_runtime import RasterSampler
+    from spikegan_tf.gan.history_fit import with_history_filter
+    from spikegan_tf.gan.raster import sample_raster
+
+    g = with_history_filter(build_generator(TEMPORAL, seed=0), TEMPORAL, 2, coupling=True,
+                            same_bin=True)
+    g.get_layer(HISTORY_LAYER).bias.assign(np.array([-5, 2, 0, -1, 0, 0], np.float32))
+    w = quantize_coupling(np.stack([[[0, 0, 0], [3.0, 0, 0], [-2.0, 1.5, 0]],
+                                    [[0, 1.0, 0], [0, 0, -1.0], [2.0, 0, 0]]]))
+    g.get_layer(COUPLING_LAYER).bias.assign(w.ravel())
+    run = tmp_path / "run"
+    rundir.save_model(g, run / rundir.GENERATOR_FILE)
+    rundir.RunDir(run).write_config(TEMPORAL, data={"bin_width": 0.02, "source": "hand-made"})
+    result = export_run(run, tmp_path / "models", "onnx", name="rig")  # with raster parity
+    assert result.parity["onnx-raster"].ok
+    keras_raster = sample_raster(g, TEMPORAL, 3000, seed=4)
+    g.get_layer(COUPLING_LAYER).bias.assign(np.zeros_like(w.ravel()))
+    assert not np.array_equal(keras_raster, sample_raster(g, TEMPORAL, 3000, seed=4))
+    sampler = RasterSampler(result.path, seed=4, chunk=500)
+    first = sampler.sample(1200)
+    assert np.array_equal(np.concatenate([first, sampler.sample(1800)]), keras_raster)

@@ -191,8 +191,9 @@ class TrainConfig:
         With ``calibrate_history`` on a ``"conv"`` generator, also a lag-1
         coupling between neurons, solved with the filter so that each pair's
         coincidences one bin apart are the training windows' (a generalised
-        linear model's coupling term; :mod:`spikegan_tf.gan.history`). ``None``
-        (the default): on wherever it can be.
+        linear model's coupling term; :mod:`spikegan_tf.gan.history`); on a
+        ``"temporal"`` generator, carried along its continuous rasters. ``None``
+        (the default): on for ``"conv"`` generators with a filter.
     calibrate_same_bin : bool, optional
         With ``calibrate_coupling``, also a same-bin coupling (the neurons of a
         bin drawn in index order, each pushed by those drawn before it), solved
@@ -278,7 +279,11 @@ class TrainConfig:
                 model_config, rates, positions) else 0
         if self.calibrate_coupling is None:
             history = auto.get("calibrate_history", self.calibrate_history)
-            auto["calibrate_coupling"] = coupling_capable(model_config, history)
+            # a temporal generator's raster can carry one, but on the retina it traded the
+            # autocorrelogram for the covariances (results/temporal_history/
+            # train_seed*/raster_eval_coupling.json): on request only
+            auto["calibrate_coupling"] = coupling_capable(model_config, history) and (
+                model_config.architecture == "conv")
         if self.calibrate_same_bin is None:
             from spikegan_tf.gan.history import SAME_BIN_DEFAULT_NEURONS
 
