@@ -62,3 +62,35 @@ def _history_recursion(p: np.ndarray, u: np.ndarray, h: np.ndarray,
 def history_oracle():
     """:func:`_history_recursion`: ``oracle(p, u, h, w=None) -> spikes``."""
     return _history_recursion
+
+
+def _graph_parities(generator, config, history, coupling=None, n=128):
+    """Parity of the lean and the Keras serving graphs' spikes with the numpy draw.
+
+    ``[(Parity, spikes, expected)]`` for the lean and the Keras graph on ``n``
+    seeded draws; ``expected`` is the numpy draw with ``history`` and ``coupling``
+    (what the generator carries) from the Keras probabilities.
+    """
+    from spikegan_tf.export.graph import serving_function
+    from spikegan_tf.export.parity import measure_parity
+
+    z = np.random.default_rng(0).standard_normal(
+        (n, int(generator.inputs[0].shape[-1]))).astype(np.float32)
+    u = np.random.default_rng(1).random((n, config.n_neurons, config.n_bins), dtype=np.float32)
+    from spikegan_tf.gan.history import draw_spikes
+
+    ref = generator(z).numpy()
+    expected = draw_spikes(ref, u, history, coupling=coupling)
+    out = []
+    for lean in (True, False):
+        got = serving_function(generator, config, lean=lean)(z, u)
+        spikes = got["spikes"].numpy()
+        out.append((measure_parity("tf", ref, got["probs"].numpy(), spikes, u, history=history,
+                                   coupling=coupling), spikes, expected))
+    return out
+
+
+@pytest.fixture
+def graph_parities():
+    """:func:`_graph_parities`: ``parities(generator, config, history, coupling=None)``."""
+    return _graph_parities

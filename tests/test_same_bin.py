@@ -9,7 +9,6 @@ import tensorflow as tf
 
 from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.export.graph import float32_generator, plan_generator, serving_function
 from spikegan_tf.export.parity import measure_parity
 from spikegan_tf.gan import rundir
 from spikegan_tf.gan.calibration import calibrated_copy
@@ -156,7 +155,7 @@ def test_parity_with_a_same_bin_coupling_skips_later_neurons_of_a_rounded_bin():
     assert wrong.spikes_compared == 6 and wrong.spikes_mismatched == 6
 
 
-def test_exported_graphs_and_the_rig_runtime_draw_the_keras_spikes(tmp_path):
+def test_the_exports_and_the_rig_runtime_draw_the_keras_spikes(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("tf2onnx")
     from spikegan_tf.export.bundle import export_run
@@ -165,19 +164,8 @@ def test_exported_graphs_and_the_rig_runtime_draw_the_keras_spikes(tmp_path):
     h = np.array([[-4.0, 1.0], [2.0, -1.0], [0.5, 0.0]], np.float32)
     w0 = np.array([[0, 0, 0], [4.0, 0, 0], [-6.0, 2.0, 0]], np.float32)
     w1 = np.array([[0, 2.0, -1.0], [-3.0, 0, 0.5], [1.0, 1.0, 0]], np.float32)
-    g = _both(h, w0, w1)
+    g = _both(h, w0, w1)  # (its Keras and lean graphs: test_coupling's graph test)
     w = np.stack([w0, w1])
-    plan = plan_generator(g, CONV)
-    assert plan is not None and np.array_equal(plan.coupling, w)
-    z = np.random.default_rng(0).standard_normal((128, 8)).astype(np.float32)
-    u = np.random.default_rng(1).random((128, 3, 8), dtype=np.float32)
-    ref = g(z).numpy()
-    for lean in (True, False):
-        out = serving_function(g, CONV, lean=lean)(z, u)
-        parity = measure_parity("tf", ref, out["probs"].numpy(), out["spikes"].numpy(), u,
-                                history=h, coupling=w)
-        assert parity.ok and parity.spikes_compared > 0.9 * ref.size
-    assert np.array_equal(history_coupling(float32_generator(g, CONV)), w)
     run = tmp_path / "run"
     rundir.save_model(g, run / rundir.GENERATOR_FILE)
     rundir.RunDir(run).write_config(CONV, data={"bin_width": 0.02, "source": "hand-made"})
