@@ -51,7 +51,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["HISTORY_LAYER", "COUPLING_LAYER", "COUPLING_STEP", "COUPLING_BOUND",
-           "MAX_COUPLED_NEURONS", "SAME_BIN_DEFAULT_NEURONS", "encode_coupling", "decode_coupling", "split_coupling",
+           "MAX_COUPLED_NEURONS", "SAME_BIN_DEFAULT_NEURONS", "encode_coupling",
+           "decode_coupling", "split_coupling",
            "DEFAULT_HISTORY_LAGS", "history_filter", "history_coupling", "quantize_coupling",
            "draws_in_order", "draw_spikes", "RasterHistory", "history_spikes_tf", "neuron_autocorrelation",
            "neuron_coincidences"]
@@ -97,7 +98,7 @@ def _frozen_bias(generator: Any, name: str) -> np.ndarray | None:
 
 
 def history_coupling(generator: Any) -> np.ndarray | None:
-    """The generator's coupling float32, or ``None``: ``(N, N)`` lag-1, or ``(2, N, N)`` with a same-bin one.
+    """The generator's coupling float32 or ``None``: ``(N, N)`` lag-1, ``(2, N, N)`` same-bin first.
 
     Examples
     --------
@@ -120,7 +121,9 @@ def history_coupling(generator: Any) -> np.ndarray | None:
 
 
 def split_coupling(coupling: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """``(same_bin, lag1)`` float32 of a coupling ``(N, N)`` or ``(2, N, N)``; ``None`` for an absent or all-zero part.
+    """``(same_bin, lag1)`` float32 parts of a coupling ``(N, N)`` or ``(2, N, N)``.
+
+    A part that is absent or all zero is ``None`` (it changes no spike).
 
     Examples
     --------
