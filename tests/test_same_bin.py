@@ -270,3 +270,24 @@ def test_the_rig_runtime_draws_a_coupled_temporal_raster_like_keras(tmp_path):
     sampler = RasterSampler(result.path, seed=4, chunk=500)
     first = sampler.sample(1200)
     assert np.array_equal(np.concatenate([first, sampler.sample(1800)]), keras_raster)
+
+
+def test_couplings_that_run_away_are_dropped_with_a_warning():
+    """Population bursts that last several bins, which an untrained generator does not carry:
+    couplings solved to copy them drive each other (rates 8x the data's with the lag-1 coupling
+    alone, measured), so the fit keeps the filter alone and says so."""
+    rng = np.random.default_rng(0)
+    cfg = ModelConfig(n_neurons=12, n_bins=16, num_features=4, latent_dim=8)
+    state = np.zeros((3000, 16), bool)
+    for t in range(16):
+        prev = state[:, t - 1] if t else rng.random(3000) < 0.1
+        state[:, t] = np.where(prev, rng.random(3000) < 0.8, rng.random(3000) < 0.05)
+    x = (rng.random((3000, 12, 16)) < np.where(state[:, None, :], 0.6, 0.02)).astype(np.uint8)
+    data = prepare_data(x, 16, val_fraction=0.0)
+    g = build_generator(cfg, seed=0)
+    with pytest.warns(UserWarning, match="runaway excitation"):
+        coupled = calibrated_copy(g, cfg, data, seed=0, positions=True, history_lags=3,
+                                  coupling=True, same_bin=True)
+    assert history_coupling(coupled).shape == (2, 12, 12)
+    assert not np.any(history_coupling(coupled))  # dropped: the filter alone draws
+    np.testing.assert_allclose(sample(coupled, 4000, seed=1).mean(), x.mean(), rtol=0.02)
