@@ -41,11 +41,13 @@ PAIR_NEWTON_GAIN = 10.0
 #: neuron's rate then follows the offsets of the neurons it fires with, which the per-neuron
 #: secant step does not see (8 left the demo's rates 2% high; 24, 1%).
 SAME_BIN_SETTLE_STEPS = 24
-#: The longest secant step of the offsets, as a multiple of the plain one. 16 left the demo's
-#: rates 0.5% off instead of 1.5%, but on the retina's generator after 1,000 iterations it
-#: overshot into a regime where the couplings drive each other: rates 9.8x the data's (3.8x
-#: with the lag-1 coupling alone) against 1.01x with 4.
-SECANT_MAX_STEP = 4.0
+#: The longest secant step of the offsets, as a multiple of the plain one: a neuron that
+#: nearly always fires with the one before it in its bin shows a tenth of its offset's step
+#: (with 4, the demo's rates stayed up to 1.5% off after 24 steps; with 16, 0.5%). A neuron
+#: whose error grew takes the plain step instead: without that, on the retina's generator after
+#: 1,000 iterations, 16 overshot into a regime where the couplings drive each other (rates
+#: 9.8x the data's; 1.01x with the fallback).
+SECANT_MAX_STEP = 16.0
 #: A coupled fit whose settled rates stay further than this (relative, in some neuron and bin)
 #: from the data's is dropped for the filter alone (:func:`_solve`): the couplings ran away.
 #: Fits that work end within a few percent; a runaway one 4-10x off.
@@ -82,7 +84,7 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
     neuron's mean step scaled by how much of the previous one its rate showed
     (a secant step: with a refractory filter a neuron's rate follows its offsets
     only in part, with a self-exciting one more than fully; the scale is clipped to
-    [1/4, SECANT_MAX_STEP]). The first ``skip`` bins are drawn but not counted (a burn-in of
+    [1/4, SECANT_MAX_STEP], and is 1 for a neuron whose error grew). The first ``skip`` bins are drawn but not counted (a burn-in of
     stretches that start without history). Returns the offsets and the largest
     relative rate error measured at the last step.
     """
@@ -103,7 +105,11 @@ def settle_offsets(base: np.ndarray, u: np.ndarray, h: np.ndarray, goal: np.ndar
         if settle is not None:  # how much of the last mean step each neuron's rate showed
             moved = np.abs(settle[1]) > 1e-6
             gain = np.where(moved, (settle[0] - mean_err) / np.where(moved, settle[1], 1), 1)
-            step = step + (1 / np.clip(gain, 1 / SECANT_MAX_STEP, 4.0) - 1) * mean_err
+            scale = 1 / np.clip(gain, 1 / SECANT_MAX_STEP, 4.0)
+            # a neuron whose error grew takes the plain step (a long secant step can throw
+            # coupled neurons into driving each other)
+            scale = np.where(np.abs(mean_err) > np.abs(settle[0]), 1.0, scale)
+            step = step + (scale - 1) * mean_err
         settle = (mean_err, step.mean(axis=0))
         offsets = offsets + step.astype(np.float32)
     return offsets, rate_err
