@@ -18,7 +18,6 @@ from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.history import (
     COUPLING_LAYER,
     HISTORY_LAYER,
-    MAX_COUPLED_NEURONS,
     _draw_time_major,
     history_coupling,
     history_filter,
@@ -300,14 +299,14 @@ def _pair_step(x: np.ndarray, q: np.ndarray, target: np.ndarray, prior: float,
     """
     n_neurons, n_bins = q.shape[2], q.shape[0]
     before = x[:n_bins - lag].reshape(-1, n_neurons).astype(np.float32)
-    C = q[lag:].reshape(-1, n_neurons).T @ before  # (i, j)
+    after = q[lag:].reshape(-1, n_neurons)
+    C = after.T @ before  # (i, j)
     S = before.sum(axis=0, dtype=np.float64)
     rate = q.mean(axis=(0, 1), dtype=np.float64)
     E = rate[:, None] * S[None, :]
     step = damping * np.log((target * E + prior) / (C + prior))
     if scaled:
-        q_after = q[lag:].reshape(-1, n_neurons)
-        C2 = (q_after * q_after).T @ before
+        C2 = (after * after).T @ before
         gain = 1 - C2 / np.maximum(C, 1e-12)
         step = step / np.clip(gain, 1 / PAIR_NEWTON_GAIN, 1.0)
     step = np.clip(step, -1.0, 1.0)
@@ -427,10 +426,10 @@ def with_history_filter(generator: Any, config: ModelConfig, lags: int, *,
     import keras
     from keras import layers
 
+    from spikegan_tf.gan.positions import add_coupling_layer, carries_coupling
+
     same_bin = bool(same_bin and coupling)
-    w = history_coupling(generator)
-    if history_filter(generator) is not None and (not coupling or w is not None) and (
-            not same_bin or np.ndim(w) == 3):
+    if history_filter(generator) is not None and carries_coupling(generator, coupling, same_bin):
         return generator
     if config.architecture != "temporal" or config.conditional:
         raise ValueError("with_history_filter is for unconditional 'temporal' generators "
@@ -449,13 +448,7 @@ def with_history_filter(generator: Any, config: ModelConfig, lags: int, *,
                      **frozen)(zero)  # the filter, as its bias
     back = layers.Dense(1, use_bias=False, name="history_zero", **frozen)(h)  # 0 again
     if coupling:
-        if config.n_neurons > MAX_COUPLED_NEURONS:
-            raise ValueError(f"a coupling is exact for at most {MAX_COUPLED_NEURONS} neurons; "
-                             f"this model has {config.n_neurons}.")
-        pairs = layers.Dense((1 + same_bin) * config.n_neurons ** 2, bias_initializer="zeros",
-                             name=COUPLING_LAYER, **frozen)(zero)  # the coupling, as its bias
-        pairs_back = layers.Dense(1, use_bias=False, name="coupling_zero", **frozen)(pairs)
-        back = layers.Add(dtype=dtype, name="history_sum")([back, pairs_back])
+        back = add_coupling_layer(zero, back, config.n_neurons, same_bin)
     back = layers.Reshape((1, 1), dtype=dtype, name="history_grid")(back)
     out = layers.Add(dtype=dtype, name="history_logits")([logits, back])
     out = layers.Activation("sigmoid", dtype="float32", name="sigmoid")(out)

@@ -45,6 +45,42 @@ def position_layer(generator: Any) -> Any | None:
         return None
 
 
+def carries_coupling(generator: Any, coupling: bool, same_bin: bool) -> bool:
+    """Whether ``generator`` has the coupling asked for (none asked: ``True``).
+
+    A same-bin one is asked for with ``same_bin`` (a ``(2, N, N)`` coupling).
+    """
+    from spikegan_tf.gan.history import history_coupling
+
+    w = history_coupling(generator) if coupling else None
+    return not coupling or (w is not None and (not same_bin or w.ndim == 3))
+
+
+def add_coupling_layer(zero: Any, back: Any, n_neurons: int, same_bin: bool) -> Any:
+    """``back`` plus the frozen coupling chain fed the exact zero ``zero``: still exactly 0.
+
+    The coupling is the bias of a frozen ``Dense`` layer
+    (:data:`~spikegan_tf.gan.history.COUPLING_LAYER`, ``N^2`` entries, or ``2 N^2`` with a
+    same-bin part) whose output a kernel-less frozen ``Dense`` (``coupling_zero``) turns
+    back into 0; shared by window (:func:`with_position_offsets`) and temporal generators
+    (:func:`spikegan_tf.gan.history_fit.with_history_filter`). Refuses more than
+    :data:`~spikegan_tf.gan.history.MAX_COUPLED_NEURONS` neurons, where its sums stop being exact.
+    """
+    from keras import layers
+
+    from spikegan_tf.gan.history import COUPLING_LAYER, MAX_COUPLED_NEURONS
+
+    if n_neurons > MAX_COUPLED_NEURONS:
+        raise ValueError(f"a coupling is exact for at most {MAX_COUPLED_NEURONS} neurons; "
+                         f"this model has {n_neurons}.")
+    dtype = zero.dtype
+    frozen = {"trainable": False, "kernel_initializer": "zeros", "dtype": dtype}
+    pairs = layers.Dense((1 + same_bin) * n_neurons ** 2, bias_initializer="zeros",
+                         name=COUPLING_LAYER, **frozen)(zero)  # the coupling, as its bias
+    pairs_back = layers.Dense(1, use_bias=False, name="coupling_zero", **frozen)(pairs)
+    return layers.Add(dtype=dtype, name="history_sum")([back, pairs_back])
+
+
 def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: int = 0,
                           coupling: bool = False, same_bin: bool = False) -> Any:
     """A model computing ``generator`` with a (zero) positional logit offset before its sigmoid.
@@ -88,22 +124,15 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
     from keras import layers
 
     from spikegan_tf.gan.history import (
-        COUPLING_LAYER,
         HISTORY_LAYER,
-        MAX_COUPLED_NEURONS,
-        history_coupling,
         history_filter,
     )
 
     coupling = bool(coupling and history_lags)
     same_bin = bool(same_bin and coupling)
-    if coupling and config.n_neurons > MAX_COUPLED_NEURONS:
-        raise ValueError(f"a lag-1 coupling is exact for at most {MAX_COUPLED_NEURONS} neurons; "
-                         f"this model has {config.n_neurons}.")
     existing = position_layer(generator)
     if existing is not None and (not history_lags or history_filter(generator) is not None) and (
-            not coupling or history_coupling(generator) is not None) and (
-            not same_bin or np.ndim(history_coupling(generator)) == 3):
+            carries_coupling(generator, coupling, same_bin)):
         return generator
     if config.architecture != "conv" or config.conditional:
         raise ValueError("positional offsets are built for unconditional 'conv' generators; "
@@ -127,14 +156,7 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
         back = layers.Dense(1, use_bias=False, kernel_initializer="zeros", trainable=False,
                             dtype=dtype, name="history_zero")(history)  # exactly 0 again
         if coupling:
-            pairs = layers.Dense((1 + same_bin) * config.n_neurons ** 2,
-                                 kernel_initializer="zeros",
-                                 bias_initializer="zeros", trainable=False, dtype=dtype,
-                                 name=COUPLING_LAYER)(zero)  # the coupling, as its bias
-            pairs_back = layers.Dense(1, use_bias=False, kernel_initializer="zeros",
-                                      trainable=False, dtype=dtype,
-                                      name="coupling_zero")(pairs)  # exactly 0 again
-            back = layers.Add(dtype=dtype, name="history_sum")([back, pairs_back])
+            back = add_coupling_layer(zero, back, config.n_neurons, same_bin)
         zero = layers.Add(dtype=dtype, name="position_input")([zero, back])
     offset = layers.Dense(size, kernel_initializer="zeros", bias_initializer="zeros",
                           trainable=False, dtype=dtype, name=POSITION_LAYER)(zero)
