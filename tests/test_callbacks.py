@@ -99,3 +99,32 @@ def test_train_steps_reports_a_non_finite_loss_in_one_line(monkeypatch):
     with pytest.raises(TrainingDivergedError, match=r"^Training diverged at step 0: non-finite "
                                                     r"loss \(d_loss=nan\)\. Try a lower"):
         trainer.train_steps(prepare_data(X, val_fraction=0.0), 3)
+
+
+def test_checkpoints_publish_within_their_share_and_always_at_the_end(tmp_path, monkeypatch):
+    import spikegan_tf.gan.callbacks as cb
+
+    published = []
+    real = Trainer.publish
+
+    def publish(self):
+        published.append(int(self.step.numpy()))
+        real(self)
+
+    monkeypatch.setattr(Trainer, "publish", publish)
+    monkeypatch.setattr(cb, "PUBLISH_SHARE", 0.0)  # no share: the first and the last only
+    trainer = _trainer(tmp_path, checkpoint_every=2, checkpoint_minutes=None, steps_per_call=1)
+    trainer.fit(prepare_data(X, val_fraction=0.0))
+    assert published == [2, 7]
+    assert sorted(int(p.stem.split("-")[1]) for p in (tmp_path / "checkpoints").glob("*.index")
+                  ) == [4, 6, 7]  # every checkpoint was written (the manager keeps the last 3)
+    saved = trainer.run_dir.load_generator()
+    for a, b in zip(saved.get_weights(), trainer.published_generator().get_weights(),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)  # generator.keras is the end's
+    published.clear()
+    monkeypatch.setattr(cb, "PUBLISH_SHARE", 1e9)  # no limit: every checkpoint publishes
+    trainer = _trainer(tmp_path / "b", checkpoint_every=2, checkpoint_minutes=None,
+                       steps_per_call=1)
+    trainer.fit(prepare_data(X, val_fraction=0.0))
+    assert published == [2, 4, 6, 7]

@@ -99,8 +99,8 @@ def handle(args: argparse.Namespace) -> int:
                         num_features=args.num_features)
     config = TrainConfig(max_steps=args.steps, max_minutes=args.minutes, seed=seed,
                          n_critic=args.n_critic,
-                         # a save publishes the calibrated copy (8 CPU-s here with its
-                         # spike-history filter): a quarter of the run apart, not every 1,000
+                         # checkpoints a quarter of the run apart; the costly publication
+                         # (a calibrated copy) at the first and the last (callbacks.Checkpoint)
                          checkpoint_every=max(1000, args.steps // 4), eval_every=500,
                          log_every=100)
     data = prepare_data(train_windows, val_fraction=0.1, seed=seed,

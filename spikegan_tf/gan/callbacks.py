@@ -56,7 +56,11 @@ __all__ = [
     "ProgressLine",
     "StopOnSignal",
     "default_callbacks",
+    "PUBLISH_SHARE",
 ]
+
+#: the largest share of a run's time that publishing at checkpoints may take (Checkpoint)
+PUBLISH_SHARE = 0.05
 
 
 class Callback:
@@ -182,29 +186,61 @@ def _summary_scalar(tf: Any, name: str, value: float) -> None:
 
 
 class Checkpoint(Callback):
-    """Checkpoint (models, optimisers, random stream, step) and ``.keras`` models.
+    """Checkpoint (models, optimisers, random stream, step) and the published ``.keras`` models.
 
-    Every ``every`` steps or ``minutes`` minutes, whichever comes first, and
-    after the last step. Refuses to save non-finite weights over the last good
-    checkpoint.
+    A checkpoint every ``every`` steps or ``minutes`` minutes, whichever comes
+    first, and after the last step. Refuses to save non-finite weights over the
+    last good checkpoint.
+
+    Publishing (``generator.keras``, ``critic.keras``) can cost far more than a
+    checkpoint: the published generator is a calibrated copy whose rates,
+    spike-history filter and couplings are solved on thousands of draws (37
+    CPU-s for the retina's 50 neurons, about 200 training steps). So a
+    checkpoint also publishes only while publishing has taken at most
+    ``publish_share`` of the time since training began (the first checkpoint
+    always does, and so does the end of training, however it ends); the
+    checkpoints in between keep the run resumable at their step.
+
+    Examples
+    --------
+    >>> cb = Checkpoint(every=1000, minutes=None)
+    >>> cb.publish_share
+    0.05
+    >>> cb._publish_due(elapsed=100.0, spent=0.0, last_cost=None)  # never published yet
+    True
+    >>> cb._publish_due(elapsed=400.0, spent=20.0, last_cost=20.0)  # would be 10% of the time
+    False
+    >>> cb._publish_due(elapsed=900.0, spent=20.0, last_cost=20.0)  # 40 s of 900: 4.4%
+    True
     """
 
-    def __init__(self, every: int, minutes: float | None) -> None:
+    def __init__(self, every: int, minutes: float | None,
+                 publish_share: float | None = None) -> None:
         self.every, self.minutes = int(every), minutes
+        self.publish_share = float(PUBLISH_SHARE if publish_share is None else publish_share)
 
     def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:
-        self._last_save = time.monotonic()
+        self._began = self._last_save = time.monotonic()
+        self._publish_spent, self._publish_cost = 0.0, None
+        self._published_step: int | None = None
 
     def on_steps_end(self, step: int, logs: dict[str, Any]) -> None:
         due = self.minutes is not None and time.monotonic() - self._last_save >= 60 * self.minutes
         if step % self.every == 0 or due:
-            self.save(step)
+            self.save(step, publish=self._publish_due(time.monotonic() - self._began,
+                                                      self._publish_spent, self._publish_cost))
 
     def on_train_end(self, step: int, logs: dict[str, Any]) -> None:
         if self.trainer.last_checkpoint_step() != step:  # not saved at this step already
-            self.save(step)
+            self.save(step, publish=True)
+        elif self._published_step != step:
+            self._publish(step)
 
-    def save(self, step: int) -> None:
+    def _publish_due(self, elapsed: float, spent: float, last_cost: float | None) -> bool:
+        """Whether one more publication keeps publishing within ``publish_share`` of ``elapsed``."""
+        return last_cost is None or spent + last_cost <= self.publish_share * elapsed
+
+    def save(self, step: int, publish: bool = True) -> None:
         t = self.trainer
         # a finite loss does not make finite weights (the loss is computed before the last
         # update): never save non-finite ones over the last good checkpoint
@@ -214,8 +250,17 @@ class Checkpoint(Callback):
             raise TrainingDivergedError(t.diverged_message(
                 {}, cause=f"non-finite weights ({', '.join(bad[:3])}) although the loss was "
                           "finite"))
-        t.save()
+        t.save(publish=False)
+        if publish:
+            self._publish(step)
         self._last_save = time.monotonic()
+
+    def _publish(self, step: int) -> None:
+        t0 = time.monotonic()
+        self.trainer.publish()
+        self._publish_cost = time.monotonic() - t0
+        self._publish_spent += self._publish_cost
+        self._published_step = step
 
 
 # --------------------------------------------------------------------------- console

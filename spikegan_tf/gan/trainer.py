@@ -313,15 +313,28 @@ class Trainer(WGANGPStep):
         self._use_data(data)
         return super().train_steps(data, n_steps)
 
-    def save(self) -> None:
-        """Write a checkpoint of the current step and the ``.keras`` models (with a run dir)."""
+    def save(self, publish: bool = True) -> None:
+        """Write a checkpoint of the current step (with a run dir), and publish if ``publish``.
+
+        See :meth:`publish`; the :class:`~spikegan_tf.gan.callbacks.Checkpoint`
+        callback publishes at some checkpoints only, as publishing costs more.
+        """
         if self.run_dir is None:
             return
         if not self.is_chief:  # the same saves, into a temporary directory
             self._manager.save(int(self.step.numpy()), (self.sampling_generator, self.critic))
             return
         self._manager.save(checkpoint_number=int(self.step.numpy()))
-        self.run_dir.save_models(self.published_generator(), self.critic)
+        if publish:
+            self.publish()
+
+    def publish(self) -> None:
+        """Write ``generator.keras`` (:meth:`published_generator`) and ``critic.keras``.
+
+        Only the chief of a multi-worker run, and only with a run directory.
+        """
+        if self.run_dir is not None and self.is_chief:
+            self.run_dir.save_models(self.published_generator(), self.critic)
 
     # ----------------------------------------------------------------- the loop
 
