@@ -24,7 +24,8 @@ import numpy as np
 
 from spikegan_tf.validation import check_positive_int
 
-__all__ = ["BUDGETS_MS", "ModeLatency", "LatencyReport", "cpu_description", "measure_latency"]
+__all__ = ["BUDGETS_MS", "ModeLatency", "LatencyReport", "cpu_description", "matmul_calibration",
+           "measure_latency"]
 
 BUDGETS_MS = (1.0, 10.0)
 _SPIN_S = 200e-6  # the loop sleeps until this long before a tick, then spins
@@ -54,6 +55,33 @@ def cpu_description() -> dict[str, Any]:
     return {"cpu_model": model, "logical_cpus": os.cpu_count(), "simd_flags": simd,
             "python": sys.version.split()[0], "machine": platform.machine(),
             "load_average_1m": load}
+
+
+def matmul_calibration(size: int = 1024, repeats: int = 8) -> dict[str, Any]:
+    """Float32 GFLOP/s of a ``size``-cubed numpy matmul (wall and per CPU-second).
+
+    The machine calibration of a latency report, so reports from different
+    machines can be compared (the benchmarks measure the same with TensorFlow;
+    this runtime does without it, hence ``"library": "numpy"``).
+
+    Examples
+    --------
+    >>> cal = matmul_calibration(size=64, repeats=2)
+    >>> sorted(cal), cal["gflop_per_s"] > 0
+    (['gflop_per_cpu_s', 'gflop_per_s', 'library'], True)
+    """
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    a @ a
+    walls, cpus = [], []
+    for _ in range(3):
+        w0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(repeats):
+            a @ a
+        flop = 2.0 * size**3 * repeats
+        walls.append(flop / max(time.perf_counter() - w0, 1e-9) / 1e9)
+        cpus.append(flop / max(time.process_time() - c0, 1e-9) / 1e9)
+    return {"gflop_per_s": float(np.median(walls)), "gflop_per_cpu_s": float(np.median(cpus)),
+            "library": "numpy"}
 
 
 @dataclass(frozen=True)
@@ -111,7 +139,9 @@ class LatencyReport:
         out = [f"{self.model}: {self.n_neurons} neurons x {self.n_bins} bins; "
                f"{self.threads} ONNX Runtime thread(s); one window per {self.period_ms:g} ms tick",
                f"machine: {m['cpu_model']}, {m['logical_cpus']} logical CPUs, "
-               f"{' '.join(m['simd_flags']) or 'no AVX'}; load average {m['load_average_1m']}",
+               f"{' '.join(m['simd_flags']) or 'no AVX'}; load average {m['load_average_1m']}"
+               + ("" if "matmul_float32" not in m else
+                  f"; float32 matmul {m['matmul_float32']['gflop_per_s']:.0f} GFLOP/s"),
                f"time to get the next window (us); budgets {' and '.join(f'{b:g} ms' for b in BUDGETS_MS)}:",
                f"{'mode':<10} {'p50':>9} {'p99':>9} {'p99.9':>9} {'max':>9}"]
         out += [mode.line() for mode in self.modes.values()]
@@ -210,4 +240,5 @@ def measure_latency(model: Any, *, seconds: float = 30.0, threads: int = 1,
             time.sleep(pause_s)
             idle = (time.process_time() - cpu) / pause_s
     return LatencyReport(str(sampler.path), sampler.n_neurons, sampler.n_bins, threads,
-                         float(period_ms), prefetch, results, float(idle))
+                         float(period_ms), prefetch, results, float(idle),
+                         {**cpu_description(), "matmul_float32": matmul_calibration()})

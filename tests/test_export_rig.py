@@ -273,11 +273,16 @@ def test_latency_report(exported, tmp_path, capsys):
         assert (m.over_budget["1ms"] == 0) == (m.max_us <= 1000)
     assert 0 <= report.idle_cpu_fraction < 0.1
     assert report.machine["logical_cpus"] == os.cpu_count()
+    # the machine calibration that makes reports of different machines comparable
+    assert report.machine["matmul_float32"]["library"] == "numpy"
+    assert report.machine["matmul_float32"]["gflop_per_s"] > 0
     out = tmp_path / "lat.json"
     assert main(["latency", str(exported.files["onnx"]), "--seconds", "0.05",
                  "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "budgets 1 ms and 10 ms" in printed and "underruns" in printed
+    assert "float32 matmul" in printed
+    assert json.loads(out.read_text())["machine"]["matmul_float32"]["gflop_per_s"] > 0
     assert json.loads(out.read_text())["modes"]["stream"]["ticks"] == 50
     assert main(["latency", str(tmp_path / "none.onnx"), "--seconds", "1"]) == 2
     assert main(["latency", str(exported.files["onnx"]), "--json",
