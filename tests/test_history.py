@@ -380,4 +380,3 @@ def test_recalibrating_a_filtered_temporal_generator_keeps_its_raster_rates():
     calibrate_output_bias(fitted, TEMPORAL, x.mean(0), seed=1)
     long = sample_raster(fitted, TEMPORAL, 60_000, seed=5)
     np.testing.assert_allclose(long.mean(0), x.mean(0), rtol=0.03)
-
