@@ -387,11 +387,9 @@ def _training_floor(run_config: dict[str, Any], config: Any, floor_data: Any,
     The data are split as training split them (``val_fraction``, ``stride``,
     the run's seed; 10% when the run held nothing out).
     """
-    import warnings
-
     from spikegan_tf.data import load_spikes
-    from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.errors import SpikeGANError
+    from spikegan_tf.gan.rundir import split_as_trained
 
     from .precision import training_floor
 
@@ -406,13 +404,8 @@ def _training_floor(run_config: dict[str, Any], config: Any, floor_data: Any,
         floor_data, floor_key = source, floor_key or key
     if isinstance(floor_data, (str, os.PathLike)):
         floor_data = load_spikes(floor_data, key=floor_key)
-    train_cfg = run_config.get("train") or {}
-    val_fraction = float(info.get("val_fraction") or 0.0) or 0.1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # silent neurons were reported at training time
-        data = prepare_data(floor_data, config.n_bins, val_fraction=val_fraction,
-                            stride=int(info.get("stride") or 1),
-                            seed=int(train_cfg.get("seed") or 0))
+    data = split_as_trained(floor_data, run_config,
+                            val_fraction=float(info.get("val_fraction") or 0.0) or 0.1)
     if data.n_neurons != config.n_neurons:
         raise SpikeGANError(f"The floor data have {data.n_neurons} neurons but the run's "
                             f"generator makes {config.n_neurons}; pass the run's training data.")

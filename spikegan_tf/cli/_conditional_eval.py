@@ -36,12 +36,10 @@ CONDITIONAL_FIGURE = "conditional.png"
 
 def _run_data(run: Any) -> tuple[Any, dict[str, Any], Any]:
     """The run's training data split as training split it, its config, and ground-truth tuning."""
-    import warnings
-
     from spikegan_tf.data import load_spikes
     from spikegan_tf.data.io import recording_conditions
-    from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.errors import ConfigError
+    from spikegan_tf.gan.rundir import split_as_trained
 
     cfg = run.read_config()
     info = cfg.get("data") or {}
@@ -52,17 +50,10 @@ def _run_data(run: Any) -> tuple[Any, dict[str, Any], Any]:
     recording = load_spikes(source, key=info.get("key"), bin_width=info.get("bin_width"))
     conditions = recording_conditions(recording, info.get("condition_key"),
                                       info.get("covariate_key"))
-    val_fraction = float(info.get("val_fraction") or 0.0)
-    if val_fraction <= 0:
+    if float(info.get("val_fraction") or 0.0) <= 0:
         raise ConfigError(f"Run '{run.path}' held no validation windows out (val_fraction 0): "
                           "there is no held-out floor to evaluate against.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # reported at training time
-        data = prepare_data(recording, cfg["model"]["n_bins"], val_fraction=val_fraction,
-                            stride=int(info.get("stride") or 1),
-                            seed=int((cfg.get("train") or {}).get("seed") or 0),
-                            conditions=conditions,
-                            classes=(info.get("conditions") or {}).get("classes"))
+    data = split_as_trained(recording, cfg, conditions=conditions)
     tuning = recording.extras.get("tuning")
     return data, cfg, tuning
 

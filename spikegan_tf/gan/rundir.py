@@ -39,6 +39,7 @@ __all__ = [
     "RunDir",
     "write_json_atomic",
     "save_model",
+    "split_as_trained",
 ]
 
 CONFIG_FILE = "config.json"
@@ -319,3 +320,38 @@ class RunDir:
                 continue
         with atomic_path(path) as tmp:
             tmp.write_text("".join(line + "\n" for line in kept))
+
+
+def split_as_trained(recording: Any, run_config: dict[str, Any], *,
+                     val_fraction: float | None = None, conditions: Any = None) -> Any:
+    """``recording``'s windows split as the run's training split them (:func:`prepare_data`).
+
+    With the run's window length, ``stride``, seed and validation share (or
+    ``val_fraction``), and its label classes in their order; warnings (e.g.
+    silent neurons) are not repeated: training reported them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = (np.random.default_rng(0).random((40, 3, 8)) < 0.3).astype(np.uint8)
+    >>> cfg = {"model": {"n_bins": 8}, "data": {"val_fraction": 0.25}, "train": {"seed": 1}}
+    >>> data = split_as_trained(x, cfg)
+    >>> from spikegan_tf.data.splits import prepare_data
+    >>> same = prepare_data(x, 8, val_fraction=0.25, seed=1)
+    >>> bool(np.array_equal(data.val, same.val)), len(data.val)
+    (True, 10)
+    """
+    import warnings
+
+    from spikegan_tf.data.splits import prepare_data
+
+    info = run_config.get("data") or {}
+    if val_fraction is None:
+        val_fraction = float(info.get("val_fraction") or 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reported at training time
+        return prepare_data(recording, run_config["model"]["n_bins"], val_fraction=val_fraction,
+                            stride=int(info.get("stride") or 1),
+                            seed=int((run_config.get("train") or {}).get("seed") or 0),
+                            conditions=conditions,
+                            classes=(info.get("conditions") or {}).get("classes"))
