@@ -27,15 +27,15 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.gan.sampling import default_chunk, sampling_streams
+from spikegan_tf.gan.sampling import default_chunk
 from spikegan_tf.validation import check_positive_int
 
-from .onnx_session import OnnxSession, _model_file
+from .onnx_session import WindowSession, _model_file
 
 __all__ = ["ConditionalSampler"]
 
 
-class ConditionalSampler(OnnxSession):
+class ConditionalSampler(WindowSession):
     """Draw windows for given conditions from a conditional ``model.onnx`` (no TensorFlow).
 
     Parameters
@@ -60,13 +60,12 @@ class ConditionalSampler(OnnxSession):
     def __init__(self, path: str | os.PathLike, seed: int | None = None, *,
                  intra_op_threads: int = 1, providers: list[str] | None = None) -> None:
         super().__init__(_model_file(Path(path)), seed, intra_op_threads, False, providers)
-        inputs = {i.name: i.shape for i in self._session.get_inputs()}
+        inputs = self._input_shapes()
         if not {"z", "u"} <= set(inputs) or set(inputs) == {"z", "u"}:
             raise RunDirError(f"'{self._path}' has inputs {sorted(inputs)}: not a conditional "
                               "model (expected z, u and label and/or covariates); use "
                               "spikegan_tf.export.runtime.Sampler for unconditional models.")
-        self._latent = int(inputs["z"][1])
-        self._neurons, self._bins = int(inputs["u"][1]), int(inputs["u"][2])
+        self._set_window_shape(inputs)
         self.n_classes = int(inputs["label"][1]) if "label" in inputs else 0
         self.n_covariates = int(inputs["covariates"][2]) if "covariates" in inputs else 0
         self.classes = (self.metadata.get("conditions") or {}).get("classes")
@@ -77,31 +76,17 @@ class ConditionalSampler(OnnxSession):
         self.reset()
 
     @property
-    def n_neurons(self) -> int:
-        """Neurons per window."""
-        return self._neurons
-
-    @property
-    def n_bins(self) -> int:
-        """Time bins per window."""
-        return self._bins
-
-    @property
     def chunk_size(self) -> int:
         """Windows per ONNX Runtime call that keep a chunk at most 2**24 bins."""
         return default_chunk(self._neurons, self._bins)
 
     def reset(self) -> None:
         """Restart the session's random streams at :attr:`seed`."""
-        self._z_rng, self._u_rng = sampling_streams(self._seed)
-        self._drawn = 0
+        self._restart_streams()
 
     def record(self) -> dict[str, Any]:
         """What a session log needs to replay the session (with the conditions the rig logged)."""
-        return {"model": str(self._path), "sha256": self._sha256, "seed": self._seed,
-                "windows_drawn": self._drawn, "n_neurons": self._neurons,
-                "n_bins": self._bins, "classes": self.classes,
-                "n_covariates": self.n_covariates, "bin_width": self.bin_width}
+        return {**self._record(), "classes": self.classes, "n_covariates": self.n_covariates}
 
     def _feeds(self, n: int, labels: Any, covariates: Any) -> dict[str, np.ndarray]:
         feeds: dict[str, np.ndarray] = {}

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from spikegan_tf.errors import RunDirError, SpikeGANError
-from spikegan_tf.gan.sampling import resolve_seed
+from spikegan_tf.gan.sampling import resolve_seed, sampling_streams
 from spikegan_tf.validation import check_positive_int
 
 from .metadata import from_onnx_props
 from .stream import PrefetchStream
 
-__all__ = ["OnnxSession", "session_options"]
+__all__ = ["OnnxSession", "WindowSession", "session_options"]
 
 
 def _ort() -> Any:
@@ -128,3 +128,51 @@ class OnnxSession:
         if self._prefetching is not None:
             raise SpikeGANError(f"Cannot {what} while a prefetching stream of this sampler is "
                                 "open; close it first (or use `with sampler.stream(...)`).")
+
+
+class WindowSession(OnnxSession):
+    """A window model: inputs ``z (batch, latent)`` and ``u (batch, neurons, bins)``.
+
+    What the unconditional and the conditional rig samplers share: the
+    window's shape read from the graph, the protocol's two random streams and
+    the session record.
+    """
+
+    def _input_shapes(self) -> dict[str, Any]:
+        return {i.name: i.shape for i in self._session.get_inputs()}
+
+    def _set_window_shape(self, inputs: dict[str, Any]) -> None:
+        self._latent = int(inputs["z"][1])
+        self._neurons, self._bins = int(inputs["u"][1]), int(inputs["u"][2])
+
+    @property
+    def n_neurons(self) -> int:
+        """Neurons per window."""
+        return self._neurons
+
+    @property
+    def n_bins(self) -> int:
+        """Time bins per window."""
+        return self._bins
+
+    @property
+    def latent_dim(self) -> int:
+        """Dimension of the latent vector ``z``."""
+        return self._latent
+
+    @property
+    def windows_drawn(self) -> int:
+        """Windows drawn (handed out) since construction or the last ``reset``."""
+        live = self._prefetching
+        return self._drawn + (live.handed_out if live is not None else 0)
+
+    def _restart_streams(self) -> None:
+        """The protocol's ``z`` and ``u`` streams from :attr:`seed`, nothing drawn yet."""
+        self._z_rng, self._u_rng = sampling_streams(self._seed)
+        self._drawn = 0
+
+    def _record(self) -> dict[str, Any]:
+        """What any window session's log needs to replay it."""
+        return {"model": str(self._path), "sha256": self._sha256, "seed": self._seed,
+                "windows_drawn": self.windows_drawn, "n_neurons": self._neurons,
+                "n_bins": self._bins, "bin_width": self.bin_width}

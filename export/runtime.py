@@ -33,13 +33,13 @@ from spikegan_tf.errors import RunDirError, SpikeGANError
 from spikegan_tf.gan.sampling import default_chunk, sampling_streams
 from spikegan_tf.validation import check_positive_int
 
-from .onnx_session import OnnxSession, _model_file, session_options
+from .onnx_session import OnnxSession, WindowSession, _model_file, session_options
 from .stream import PrefetchStream
 
 __all__ = ["Sampler", "OnnxSession", "session_options"]
 
 
-class Sampler(OnnxSession):
+class Sampler(WindowSession):
     """Draw binary spike windows from an exported ONNX generator (no TensorFlow).
 
     Parameters
@@ -79,7 +79,7 @@ class Sampler(OnnxSession):
                  intra_op_threads: int = 1, chunk_size: int | None = None,
                  providers: list[str] | None = None, spin: bool = False) -> None:
         super().__init__(_model_file(Path(path)), seed, intra_op_threads, spin, providers)
-        inputs = {i.name: i.shape for i in self._session.get_inputs()}
+        inputs = self._input_shapes()
         outputs = self._names()[1]
         if {"z", "u"} < set(inputs):
             raise RunDirError(f"'{self._path}' is a conditional model (inputs "
@@ -89,8 +89,7 @@ class Sampler(OnnxSession):
             raise RunDirError(f"'{self._path}' has inputs {sorted(inputs)} and outputs "
                               f"{outputs}; expected inputs ['u', 'z'] and outputs "
                               "['probs', 'spikes'].")
-        self._latent = int(inputs["z"][1])
-        self._neurons, self._bins = int(inputs["u"][1]), int(inputs["u"][2])
+        self._set_window_shape(inputs)
         self._chunk = (default_chunk(self._neurons, self._bins) if chunk_size is None
                        else check_positive_int(chunk_size, "chunk_size"))
         if (self.metadata.get("n_neurons"), self.metadata.get("n_bins")) != (self._neurons,
@@ -102,30 +101,9 @@ class Sampler(OnnxSession):
 
     # -- description ---------------------------------------------------------------
     @property
-    def n_neurons(self) -> int:
-        """Neurons per window."""
-        return self._neurons
-
-    @property
-    def n_bins(self) -> int:
-        """Time bins per window."""
-        return self._bins
-
-    @property
     def chunk_size(self) -> int:
         """Windows per ONNX Runtime call in :meth:`sample`."""
         return self._chunk
-
-    @property
-    def latent_dim(self) -> int:
-        """Dimension of the latent vector ``z``."""
-        return self._latent
-
-    @property
-    def windows_drawn(self) -> int:
-        """Windows drawn (handed out) since construction or the last :meth:`reset`."""
-        live = self._prefetching
-        return self._drawn + (live.handed_out if live is not None else 0)
 
     def record(self) -> dict[str, Any]:
         """Return what a session log needs to replay this session.
@@ -134,16 +112,7 @@ class Sampler(OnnxSession):
         ``windows_drawn``, ``n_neurons``, ``n_bins``, ``bin_width``,
         ``package_version`` (of the exporter).
         """
-        return {
-            "model": str(self._path),
-            "sha256": self._sha256,
-            "seed": self._seed,
-            "windows_drawn": self.windows_drawn,
-            "n_neurons": self._neurons,
-            "n_bins": self._bins,
-            "bin_width": self.bin_width,
-            "package_version": self.metadata.get("package_version"),
-        }
+        return {**self._record(), "package_version": self.metadata.get("package_version")}
 
     def __repr__(self) -> str:
         return (f"Sampler('{self._path}', seed={self._seed}, {self._neurons} neurons x "
@@ -153,8 +122,7 @@ class Sampler(OnnxSession):
     def reset(self) -> None:
         """Restart the session's random streams at :attr:`seed`."""
         self._check_no_prefetch("reset")
-        self._z_rng, self._u_rng = sampling_streams(self._seed)
-        self._drawn = 0
+        self._restart_streams()
         self._ahead = False
 
     def _resync(self) -> None:
