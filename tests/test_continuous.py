@@ -96,6 +96,17 @@ def test_cli_simulate_states_and_evaluate_with_the_seam_test(sim, tmp_path, caps
     report = json.loads((out / "seams.json").read_text())["joined"]
     assert report["segment_length"] == 32 and report["auc"] > 0.55
     assert "seam classifier AUC" in capsys.readouterr().out
+    # with a held-out raster, the same test on it at the same boundaries: its own noise
+    np.save(tmp_path / "held.npy", rec.spikes[40_000:])
+    assert main(["evaluate", "--real", str(tmp_path / "real.npy"), "--bins", "16",
+                 "--generated", str(tmp_path / "joined.npy"), "--seam-length", "32",
+                 "--noise-floor", str(tmp_path / "held.npy"), "--no-figures",
+                 "--n-memorization", "100", "--out", str(tmp_path / "e1")]) == 0
+    both = json.loads((tmp_path / "e1" / "seams.json").read_text())
+    assert both["joined"] == report  # the generated raster's test is unchanged
+    held = both["held-out data at the same boundaries"]
+    assert held["segment_length"] == 32 and held["auc"] < report["auc"]
+    assert "held-out data at the same boundaries: seam test" in capsys.readouterr().out
     np.save(tmp_path / "windows.npy", np.zeros((10, 6, 16), np.uint8))
     assert main(["evaluate", "--real", str(tmp_path / "real.npy"), "--bins", "16",
                  "--generated", str(tmp_path / "windows.npy"), "--seam-length", "32",

@@ -284,9 +284,10 @@ def handle(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = [RESULTS_FILE, REPORT_FILE] + list(result.figures)
     if args.seam_length is not None:
-        written.append(_seams(args.seam_length, real, generated, out, seed))
+        written.append(_seams(args.seam_length, real, generated, out, seed, floor))
     elif args.raster_length is not None:
-        written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed))
+        written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed,
+                              floor))
     print(f"wrote {', '.join(str(out / f) for f in written)} "
           f"in {time.perf_counter() - start:.1f} s")
     if not args.no_figures and FIGURE_FILE not in result.figures:
@@ -294,15 +295,31 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: int) -> str:
-    """Seam test of every generated raster; print it and write ``seams.json``."""
+SEAM_REFERENCE = "held-out data at the same boundaries"
+
+
+def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: int,
+           floor: Any = None) -> str:
+    """Seam test of every generated raster; print it and write ``seams.json``.
+
+    With a held-out raster (``--noise-floor``) long enough for the test, the same
+    test on it, cut at the same boundaries (:data:`SEAM_REFERENCE`): real data
+    have no seams, so its ratios and AUC are the test's own noise.
+    """
     import json
+
+    import numpy as np
 
     from spikegan_tf._atomic import atomic_path
     from spikegan_tf.evaluation.seams import seam_report
 
+    runs = dict(generated)
+    floor_spikes = getattr(floor, "spikes", floor)
+    if isinstance(floor_spikes, np.ndarray) and floor_spikes.ndim == 2 and (
+            floor_spikes.shape[0] >= _MIN_SEAMS * length):
+        runs[SEAM_REFERENCE] = floor_spikes
     reports = {}
-    for label, rec in generated.items():
+    for label, rec in runs.items():
         raster = getattr(rec, "spikes", rec)
         rep = seam_report(raster, real.spikes, length, n_bins=min(length // 2, 32), seed=seed)
         print(f"{label}: " + "\n".join(rep.lines()))
