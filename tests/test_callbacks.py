@@ -128,3 +128,18 @@ def test_checkpoints_publish_within_their_share_and_always_at_the_end(tmp_path, 
                        steps_per_call=1)
     trainer.fit(prepare_data(X, val_fraction=0.0))
     assert published == [2, 4, 6, 7]
+
+
+def test_side_jobs_do_not_change_the_weights(tmp_path):
+    """Validation, logging and checkpoints draw nothing from the training stream: a run with
+    them and train_steps without them end with the same weights."""
+    data = prepare_data(X, val_fraction=0.25, seed=0)
+    busy = _trainer(tmp_path, max_steps=12, eval_every=5, log_every=3, checkpoint_every=4,
+                    steps_per_call=2)
+    busy.fit(data)
+    bare = _trainer(max_steps=12)
+    bare.init_output_bias(data)
+    bare.train_steps(data, 12)
+    for a, b in zip(busy.generator.get_weights() + busy.critic.get_weights(),
+                    bare.generator.get_weights() + bare.critic.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
