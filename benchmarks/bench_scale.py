@@ -1,11 +1,11 @@
-"""Spike-GAN at scale: training and sampling at 512 x 128 and 1,024 x 64, statistics of large sets.
+"""Spike-GAN at scale: training and sampling at 512 x 128 and 1,024 x 64.
 
 For each window shape, in a fresh subprocess (so that its peak memory is its
 own): build the default Spike-GAN (conv, 128/256 critic features), time
 training steps (after a warm-up call) and sampling, and record the peak
-resident memory (``ru_maxrss``). Then time ``compute_statistics`` (every
-statistic, lagged covariances to lag 10 included) on growing numbers of
-1,024 x 64 windows, to see how it scales towards 100,000 windows.
+resident memory (``ru_maxrss``). The statistics of 100,000 windows of 1,024
+neurons are ``bench_stats_scale.py``'s (files written before had a rough
+version of it here, under ``statistics_1024x64``).
 
 Writes ``benchmarks/results/bench_scale.json`` with the machine and its
 float32 matmul calibration; prints a table.
@@ -71,27 +71,9 @@ def one_shape(n_neurons: int, n_bins: int, steps: int) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def statistics_scaling(counts: list[int]) -> list[dict]:
-    """``compute_statistics`` of n windows of 1,024 x 64: CPU, wall and peak memory."""
-    from spikegan_tf.statistics import compute_statistics
-
-    rows = []
-    for n in counts:
-        x = _windows(n, 1024, 64, 1)
-        c0, w0 = time.process_time(), time.perf_counter()
-        compute_statistics(x)
-        rows.append({"n_windows": n, "cpu_s": time.process_time() - c0,
-                     "wall_s": time.perf_counter() - w0,
-                     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
-        print(f"  statistics of {n} windows of 1024 x 64: {rows[-1]['cpu_s']:.1f} CPU-s",
-              flush=True)
-    return rows
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--stat-windows", default="500,1000,2000")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # "N,T": child process
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -113,19 +95,14 @@ def main(argv: list[str] | None = None) -> int:
               f"per step), sampling {r['sample_windows_per_s']:.0f} windows/s, peak "
               f"{r['peak_rss_training_mb']:.0f} MB training, {r['peak_rss_mb']:.0f} MB with sampling, params G {r['params']['generator']:,} "
               f"D {r['params']['critic']:,}", flush=True)
-    stats = statistics_scaling([int(v) for v in args.stat_windows.split(",")])
-    slope = np.polyfit([r["n_windows"] for r in stats], [r["cpu_s"] for r in stats], 1)[0]
     record = {"benchmark": "bench_scale", "machine": machine,
               "load_average_1m_end": os.getloadavg()[0],
               "threads": {k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS",
                                                          "OMP_NUM_THREADS")},
-              "training": shapes, "statistics_1024x64": stats,
-              "statistics_cpu_s_per_window": slope,
-              "statistics_100k_windows_cpu_s_extrapolated": slope * 100_000}
+              "training": shapes}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"statistics: {slope * 1000:.1f} CPU-s per 1000 windows of 1024 x 64; 100,000 "
-          f"windows extrapolate to {slope * 100_000:.0f} CPU-s. Wrote {args.out}")
+    print(f"wrote {args.out}")
     return 0
 
 
