@@ -6,6 +6,10 @@ Importing the package is cheap: TensorFlow is imported only when a name that
 needs it (``SpikeGAN``, ``build_generator``...) is first used, so the TF-free
 rig runtime ``spikegan_tf.export.runtime`` works on machines without it.
 
+TensorFlow's oneDNN kernels are switched on for every x86 CPU, not only for
+those TensorFlow picks (``spikegan_tf._tf_cpu``; ``TF_ENABLE_ONEDNN_OPTS=0``
+keeps Eigen's).
+
 TensorFlow's C++ start-up lines (CUDA probing, oneDNN notice) are silenced
 wherever TensorFlow is first imported after this package (set
 ``SPIKEGAN_TF_LOGS=1`` to keep them).
@@ -16,10 +20,11 @@ Windows are ``(n_samples, n_neurons, n_bins)`` uint8 0/1 arrays; rasters are
 
 from __future__ import annotations
 
-from spikegan_tf import _tf_quiet
+from spikegan_tf import _tf_cpu, _tf_quiet
 from spikegan_tf._lazy import lazy_names
 from spikegan_tf._version import __version__
 
+_tf_cpu.prefer_onednn()  # before TensorFlow loads: it reads the variable once
 _tf_quiet.install()
 
 # public name -> module that defines it (imported on first use)

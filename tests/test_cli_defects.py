@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -217,6 +218,27 @@ def test_python_errors_of_the_tensorflow_import_still_reach_stderr(tmp_path):
     proc = _python("import spikegan_tf\nimport tensorflow\n",
                    env={**_ENV, "PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 1 and "broken tensorflow build" in proc.stderr
+
+
+_ONEDNN = """
+import os
+import spikegan_tf
+import tensorflow as tf
+from tensorflow.python.util import _pywrap_util_port
+print(os.environ["TF_ENABLE_ONEDNN_OPTS"], _pywrap_util_port.IsMklEnabled())
+"""
+
+
+def test_import_spikegan_tf_turns_onednn_on_before_tensorflow_loads_unless_told_not_to():
+    # TensorFlow switches oneDNN on by itself only on CPUs with VNNI/BF16/AMX; the package
+    # asks for it on every x86 CPU (issue 11: an AVX2-only CPU fell to Eigen's kernels)
+    env = {k: v for k, v in _ENV.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    on = _python(_ONEDNN, env=env)
+    off = _python(_ONEDNN, env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"})
+    assert off.stdout.split() == ["0", "False"], off.stderr  # the user's choice stands
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("oneDNN is an x86 build option of TensorFlow")
+    assert on.stdout.split() == ["1", "True"], on.stderr  # set before TensorFlow read it
 
 
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 STAGES = {
     "foundation": (0, ["errors", "params", "protocol", "validation", "_atomic", "_lazy",
-                       "_progress", "_tf_quiet", "_version"]),
+                       "_progress", "_tf_cpu", "_tf_quiet", "_version"]),
     "data": (1, ["data"]),
     "statistics": (2, ["statistics"]),
     "gan": (3, ["gan"]),
