@@ -220,6 +220,7 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
             "--critic-neuron-filters", "2", "--critic-neuron-kernel", "5",
             "--batch-size", "8", "--n-critic", "2", "--lr", "0.0002", "--gp-weight", "5",
             "--critic-input", "probabilities", "--lr-decay-steps", "9",
+            "--gp-every", "3", "--critic-lr", "0.0005",
             "--jit-compile", "--mixed-precision", "--paper-init", "--no-calibrate-same-bin",
             "--quiet"])
     assert status == 0
@@ -235,11 +236,13 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
                                          "checkpoint_minutes", "keep_checkpoints", "critic_input", "eval_every", "log_every",
                                          "batch_size", "n_critic", "learning_rate", "gp_weight",
                                          "jit_compile", "mixed_precision",
-                                         "init_output_bias", "lr_decay_steps")} == dict(
+                                         "init_output_bias", "lr_decay_steps", "gp_every",
+                                         "critic_learning_rate")} == dict(
         max_steps=11, max_minutes=2.5, seed=7, checkpoint_every=7, checkpoint_minutes=4.0,
         keep_checkpoints=2, critic_input="probabilities", eval_every=0, log_every=3,
         batch_size=8, n_critic=2, learning_rate=2e-4, gp_weight=5.0,
-        jit_compile=True, mixed_precision=True, init_output_bias=False, lr_decay_steps=9)
+        jit_compile=True, mixed_precision=True, init_output_bias=False, lr_decay_steps=9,
+        gp_every=3, critic_learning_rate=5e-4)
     assert (cfg["data"]["key"], cfg["data"]["val_fraction"], cfg["data"]["stride"]) == (
         "spikes", 0.25, 2)
     assert cfg["train"]["calibrate_same_bin"] is False and cfg["train"]["calibrate_coupling"]

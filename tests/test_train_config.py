@@ -43,6 +43,8 @@ def test_the_paper_recipe_is_the_papers_and_the_default_differs_only_where_measu
     (dict(seed=-1), "seed"),
     (dict(jit_compile="yes"), "jit_compile"),
     (dict(eval_every=-1), "eval_every"),
+    (dict(gp_every=0), "gp_every"),
+    (dict(critic_learning_rate=0.0), "critic_learning_rate"),
 ])
 def test_config_errors_name_the_field(kwargs, match):
     with pytest.raises(ConfigError, match=match):

@@ -23,8 +23,14 @@ from spikegan_tf.gan.trainer import Trainer
 MODEL = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=6)
 
 
-def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generator) -> None:
-    """Apply one WGAN-GP generator iteration to copies of the trainer's networks (in place)."""
+def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generator,
+                  opts: tuple, iteration: int = 0) -> None:
+    """Apply one WGAN-GP generator iteration to copies of the trainer's networks (in place).
+
+    ``opts``: the oracle's (critic, generator) Adam optimizers, kept across iterations.
+    ``iteration``: the run's iteration index; with ``gp_every = m`` the penalty (``m`` times its
+    weight) applies to the run's critic updates ``0, m, 2m, ...`` only.
+    """
     cfg, mc = trainer.config, MODEL
     k, b = cfg.n_critic, cfg.batch_size
     idx = rng.uniform((k * b,), 0, len(windows), dtype=tf.int64).numpy()
@@ -37,8 +43,7 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
         u_critic = rng.uniform((k, b, mc.n_neurons, mc.n_bins))
         u_gen = rng.uniform((b, mc.n_neurons, mc.n_bins))
     G, D = trainer.oracle_generator, trainer.oracle_critic
-    opt_d = tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
-    opt_g = tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+    opt_d, opt_g = opts
     fakes = [G(z_critic[i]) for i in range(k)]  # G is fixed during the critic updates
     for i in range(k):
         fake = tf.cast(u_critic[i] < fakes[i], tf.float32) if spikes else fakes[i]
@@ -50,6 +55,7 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
             g = inner.gradient(d_hat, x_hat)
             norm = tf.sqrt(tf.reduce_sum(g * g, axis=[1, 2]))
             gp = cfg.gp_weight * tf.reduce_mean((norm - 1.0) ** 2)
+            gp = gp * cfg.gp_every if (iteration * k + i) % cfg.gp_every == 0 else 0.0
             loss = tf.reduce_mean(D(fake)) - tf.reduce_mean(D(real[i])) + gp
         opt_d.apply_gradients(zip(tape.gradient(loss, D.trainable_variables),
                                   D.trainable_variables, strict=True))
@@ -61,12 +67,15 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
                               G.trainable_variables, strict=True))
 
 
-@pytest.mark.parametrize("critic_input,n_critic,gp_weight",
-                         [("spikes", 2, 10.0), ("probabilities", 3, 4.0)])
-def test_one_iteration_equals_the_textbook_step(critic_input, n_critic, gp_weight):
+@pytest.mark.parametrize("critic_input,n_critic,gp_weight,lazy", [
+    ("spikes", 2, 10.0, {}), ("probabilities", 3, 4.0, {}),
+    # a lazy penalty (every 2nd critic update of the run, twice the weight: updates 0, 2, 4 of
+    # two iterations of 3) and a two-time-scale rate (the critic's 2e-3, the generator's 1e-4)
+    ("spikes", 3, 10.0, {"gp_every": 2, "critic_learning_rate": 3e-4, "learning_rate": 1e-4})])
+def test_iterations_equal_the_textbook_step(critic_input, n_critic, gp_weight, lazy):
     windows = (np.random.default_rng(1).random((40, 3, 8)) < 0.3).astype("uint8")
     cfg = TrainConfig(batch_size=5, n_critic=n_critic, gp_weight=gp_weight, max_steps=1,
-                      eval_every=0, critic_input=critic_input, seed=3)
+                      eval_every=0, critic_input=critic_input, seed=3, **lazy)
     trainer = Trainer(MODEL, cfg, verbose=0)
     data = prepare_data(windows, val_fraction=0.0)
     trainer.oracle_generator = build_generator(MODEL)
@@ -76,8 +85,13 @@ def test_one_iteration_equals_the_textbook_step(critic_input, n_critic, gp_weigh
     rng = tf.random.Generator.from_state(trainer.rng.state.numpy(), trainer.rng.algorithm)
     before = [w.copy() for w in trainer.critic.get_weights()]
 
-    trainer.train_steps(data, 1)
-    textbook_step(trainer, data.train.spikes, rng)
+    d_lr = cfg.critic_learning_rate or cfg.learning_rate
+    opts = (tf.keras.optimizers.Adam(d_lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2),
+            tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2))
+    iterations = 2 if lazy else 1
+    trainer.train_steps(data, iterations)
+    for it in range(iterations):
+        textbook_step(trainer, data.train.spikes, rng, opts, iteration=it)
 
     for ours, oracle in ((trainer.generator, trainer.oracle_generator),
                          (trainer.critic, trainer.oracle_critic)):

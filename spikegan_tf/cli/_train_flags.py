@@ -42,6 +42,8 @@ _TRAIN_FLAGS = {
     "critic_input": "critic_input",
     "ema_decay": "ema_decay",
     "lr_decay_steps": "lr_decay_steps",
+    "gp_every": "gp_every",
+    "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
     "calibrate_positions": "calibrate_positions",
     "calibrate_history": "calibrate_history",
@@ -194,6 +196,13 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--lr-decay-steps", type=Number("--lr-decay-steps", minimum=1), default=None,
                    help="anneal the learning rates to 0 with a half cosine over this many "
                         "iterations (default: constant, as in the paper)")
+    t.add_argument("--gp-every", type=Number("--gp-every", minimum=1), default=None,
+                   help="the gradient penalty on every k-th critic update only, k times its "
+                        "weight (lazy; default 1: every update, as in the paper)")
+    t.add_argument("--critic-lr", type=Number("--critic-lr", float, 0, open_min=True),
+                   default=None,
+                   help="the critic's learning rate, if it should differ from --lr (a "
+                        "two-time-scale rule, usually with --n-critic 1)")
     t.add_argument("--calibrate-rates", action=argparse.BooleanOptionalAction, default=None,
                    help="publish generator.keras with its rates calibrated to the training "
                         "windows, per neuron (per label with labels; checkpoints stay "

@@ -195,6 +195,9 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
                      condition: Any = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """The critic's WGAN-GP objective: ``critic_loss + gradient_penalty``.
 
+    A ``gp_weight`` of (Python) 0 skips the penalty's passes altogether (the
+    lazy penalty's updates without it, ``TrainConfig.gp_every``).
+
     ``real`` and ``fake`` go through the critic as one batch of ``2 b`` (the
     critic has no batch-coupled layers), which saves kernel launches; the
     interpolates go separately, so that the penalty's input gradient (and its
@@ -230,11 +233,13 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
         return tf.cast(critic([x, *c] if c else x, training=training), tf.float32)
 
     scores = score(tf.concat([real, fake], axis=0), [tf.concat([c, c], axis=0) for c in cond])
+    wasserstein = critic_loss(scores[:n], scores[n:], global_batch_size)
+    if isinstance(gp_weight, (int, float)) and gp_weight == 0:  # no penalty: skip its passes
+        return wasserstein, wasserstein, tf.constant(0.0)
     x_hat = interpolate(real, fake, alpha)
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
         hat_total = tf.reduce_sum(score(x_hat, cond))
     grads = tape.gradient(hat_total, x_hat)
-    wasserstein = critic_loss(scores[:n], scores[n:], global_batch_size)
     penalty = gradient_penalty_from_gradients(grads, gp_weight, global_batch_size)
     return wasserstein + penalty, wasserstein, penalty

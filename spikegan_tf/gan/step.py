@@ -61,13 +61,17 @@ class WGANGPStep:
     unless ``ema_decay``).
     """
 
-    def _optimizer(self, keras: Any, name: str, updates_per_step: int = 1) -> Any:
-        """Adam for one network; ``updates_per_step`` of its updates make one generator step."""
+    def _optimizer(self, keras: Any, name: str, updates_per_step: int = 1,
+                   learning_rate: float | None = None) -> Any:
+        """Adam for one network; ``updates_per_step`` of its updates make one generator step.
+
+        ``learning_rate`` (default ``config.learning_rate``) is its initial rate.
+        """
         cfg = self.config
-        lr: Any = cfg.learning_rate
+        lr: Any = cfg.learning_rate if learning_rate is None else learning_rate
         if cfg.lr_decay_steps:
             lr = keras.optimizers.schedules.CosineDecay(
-                cfg.learning_rate, decay_steps=cfg.lr_decay_steps * updates_per_step, alpha=0.0)
+                lr, decay_steps=cfg.lr_decay_steps * updates_per_step, alpha=0.0)
         opt = keras.optimizers.Adam(learning_rate=lr, beta_1=cfg.beta_1,
                                     beta_2=cfg.beta_2, name=name)
         if cfg.mixed_precision:
@@ -142,11 +146,22 @@ class WGANGPStep:
             fake = critic_view(fake, u_critic)
         critic_vars = self.critic.trainable_variables
         d_total = d_wass = d_gp = tf.constant(0.0)
+        lazy = cfg.gp_every > 1
         for i in tf.range(k) if self._single_device else range(k):
             with tf.GradientTape() as tape:
-                total, wass, gp = critic_objective(self.critic, real[i], fake[i], alpha[i],
-                                                   cfg.gp_weight, global_batch_size=batch,
-                                                   condition=[c[i] for c in cond_critic])
+                def objective(gp_weight: float, i: Any = i) -> tuple[Any, Any, Any]:
+                    return critic_objective(self.critic, real[i], fake[i], alpha[i], gp_weight,
+                                            global_batch_size=batch,
+                                            condition=[c[i] for c in cond_critic])
+
+                if lazy:  # the penalty on every gp_every-th critic update of the run, scaled
+                    update = self.step * k + tf.cast(i, self.step.dtype)
+                    total, wass, gp = tf.cond(
+                        update % cfg.gp_every == 0,
+                        lambda: objective(cfg.gp_weight * cfg.gp_every),
+                        lambda: objective(0.0))
+                else:
+                    total, wass, gp = objective(cfg.gp_weight)
                 loss = self.d_optimizer.scale_loss(total) if mixed else total
             grads = tape.gradient(loss, critic_vars)
             self.d_optimizer.apply(grads, critic_vars)

@@ -37,9 +37,11 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
-                 "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps")
+                 "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
+                 "gp_every", "critic_learning_rate")
 # what a run written before a setting existed did (its config.json lacks the key)
-_RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None}
+_RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
+                  "gp_every": 1, "critic_learning_rate": None}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -66,6 +68,8 @@ _CONSTRAINTS = {
     "critic_input": Options(*_CRITIC_INPUTS),
     "ema_decay": [Real(min=0, max=1, max_open=True), None],
     "lr_decay_steps": [Integer(min=1), None],
+    "gp_every": Integer(min=1),
+    "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
     "calibrate_positions": [Boolean(), None],
     "calibrate_history": [Integer(min=0), None],
@@ -158,6 +162,17 @@ class TrainConfig:
         The schedule follows the optimizers' step counters, which checkpoints
         keep, so a resumed run continues it. ``None`` (the default) keeps the
         rates constant, as the paper does.
+    gp_every : int
+        ``k``: the gradient penalty on every ``k``-th critic update only, with
+        ``k`` times its weight (lazy regularisation, Karras et al. 2020), counted
+        over all critic updates of the run. The penalty's double backward pass
+        is about half of a critic update's arithmetic, so ``k > 1`` makes the
+        step cheaper; 1 (the default) is the paper's penalty on every update.
+    critic_learning_rate : float, optional
+        The critic's Adam learning rate when it should differ from the
+        generator's ``learning_rate`` (a two-time-scale update rule, Heusel et
+        al. 2017, usually with ``n_critic=1``). ``None`` (the default): both
+        networks use ``learning_rate``.
     calibrate_rates : bool, optional
         Write the run's ``generator.keras`` (and give ``SpikeGAN.generator_``)
         with its firing rates calibrated to the training windows: each label's
@@ -237,6 +252,8 @@ class TrainConfig:
     critic_input: str = "spikes"
     ema_decay: float | None = None
     lr_decay_steps: int | None = None
+    gp_every: int = 1
+    critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None
     calibrate_positions: bool | None = None
     calibrate_history: int | None = None

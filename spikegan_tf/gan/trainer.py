@@ -168,7 +168,8 @@ class Trainer(WGANGPStep):
             self.generator = build_generator(model_config, dtype=dtype, seed=g_seed)
             self.critic = build_critic(model_config, dtype=dtype, seed=d_seed)
             self.g_optimizer = self._optimizer(keras, "generator_adam")
-            self.d_optimizer = self._optimizer(keras, "critic_adam", train_config.n_critic)
+            self.d_optimizer = self._optimizer(keras, "critic_adam", train_config.n_critic,
+                                               train_config.critic_learning_rate)
             # create the optimisers' slots now, so that a checkpoint restores into them
             self.g_optimizer.build(self.generator.trainable_variables)
             self.d_optimizer.build(self.critic.trainable_variables)
