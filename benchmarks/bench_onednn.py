@@ -16,7 +16,10 @@ and OpenBLAS's (``OPENBLAS_CORETYPE=Haswell``, for the numpy calibration):
   already did here if the CPU has VNNI/BF16/AMX);
 * ``eigen``: ``TF_ENABLE_ONEDNN_OPTS=0``: what an AVX2-only CPU ran before
   (Eigen's code is the same binary on every x86 CPU);
-* ``onednn_avx2``: oneDNN capped at AVX2: what an AVX2-only CPU runs now.
+* ``onednn_avx2``: oneDNN capped at AVX2: what an AVX2-only CPU runs now;
+* ``onednn_bfloat16`` / ``onednn_float16`` (on request): ``TrainConfig.mixed_precision``
+  ``"bfloat16"`` / ``"float16"`` on this CPU's oneDNN (issue 11's "any numeric format
+  that is faster on this CPU").
 
 Each variant runs in its own process (the variables are read when TensorFlow
 loads), interleaved round by round, on the CPUs this process may use (run it
@@ -32,6 +35,8 @@ updates per iteration, batch 64: ``benchmarks/retina.py``) and ``demo`` (16 x 32
 Usage::
 
     taskset -c 1 python benchmarks/bench_onednn.py     # ~15 minutes on one core
+    python benchmarks/bench_onednn.py --configs retina --steps 40 \
+        --variants onednn onednn_bfloat16 onednn_float16 --out .../bench_precision.json
 
 Writes ``benchmarks/results/bench_onednn.json``.
 """
@@ -51,6 +56,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 VARIANTS = {
     "onednn": {"TF_ENABLE_ONEDNN_OPTS": "1"},
+    # numeric formats (TrainConfig.mixed_precision), on this CPU's oneDNN
+    "onednn_bfloat16": {"TF_ENABLE_ONEDNN_OPTS": "1", "BENCH_PRECISION": "bfloat16"},
+    "onednn_float16": {"TF_ENABLE_ONEDNN_OPTS": "1", "BENCH_PRECISION": "float16"},
     "eigen": {"TF_ENABLE_ONEDNN_OPTS": "0", "OPENBLAS_CORETYPE": "Haswell"},
     "onednn_avx2": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2",
                     "OPENBLAS_CORETYPE": "Haswell"},
@@ -92,7 +100,8 @@ def child(config_name: str, steps: int) -> dict:
     data = prepare_data(raster, 32, val_fraction=0.0)
     model = ModelConfig(n_neurons=spec["n_neurons"], n_bins=32,
                         num_features=spec["num_features"])
-    cfg = TrainConfig(max_steps=10**6, seed=0, n_critic=spec["n_critic"])
+    cfg = TrainConfig(max_steps=10**6, seed=0, n_critic=spec["n_critic"],
+                      mixed_precision=os.environ.get("BENCH_PRECISION", False))
     trainer = Trainer(model, cfg, verbose=0)
     trainer.train_steps(data, 20)  # trace and warm up
     w0, c0 = time.perf_counter(), time.process_time()
@@ -109,7 +118,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=100, help="timed iterations per measurement")
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="+", default=["onednn", "eigen", "onednn_avx2"],
+                   choices=list(VARIANTS))
     p.add_argument("--child", choices=list(CONFIGS), help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path,
                    default=Path(__file__).resolve().parent / "results" / "bench_onednn.json")
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             for variant in args.variants:
                 env = {k: v for k, v in os.environ.items()
                        if k not in ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA",
-                                    "OPENBLAS_CORETYPE")}
+                                    "OPENBLAS_CORETYPE", "BENCH_PRECISION")}
                 env.update(VARIANTS[variant])
                 out = subprocess.run([sys.executable, __file__, "--child", name,
                                       "--steps", str(args.steps)],

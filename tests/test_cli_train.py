@@ -196,6 +196,19 @@ def test_paper_init_keeps_the_papers_output_bias(tmp_path):
     assert json.loads((run / "config.json").read_text())["train"]["init_output_bias"] is False
 
 
+def test_mixed_precision_flag_takes_an_optional_format():
+    from spikegan_tf.cli import build_parser
+
+    def parsed(*flags):
+        return build_parser().parse_args(["train", "--data", "x.npy", "--out", "r", *flags])
+
+    assert parsed("--mixed-precision").mixed_precision is True  # float16, as before
+    assert parsed("--mixed-precision", "bfloat16").mixed_precision == "bfloat16"
+    assert parsed().mixed_precision is None
+    with pytest.raises(SystemExit):
+        parsed("--mixed-precision", "half")
+
+
 def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
     from spikegan_tf.gan import trainer as train_mod
 

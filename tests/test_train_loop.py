@@ -183,6 +183,23 @@ def test_max_minutes_stops_early(data):
     assert result.stopped == "max_minutes" and 0 < result.step < 10_000
 
 
+def test_bfloat16_step_computes_in_bfloat16_unscaled_and_matches_float32(data):
+    kw = dict(eval_every=0, n_critic=1, steps_per_call=1, init_output_bias=False)
+    f32 = trainer(max_steps=1, **kw)
+    bf = trainer(max_steps=1, mixed_precision="bfloat16", **kw)
+    assert bf.generator.get_layer("deconv_1").compute_dtype == "bfloat16"
+    assert bf.critic.get_layer(index=1).compute_dtype == "bfloat16"
+    assert type(bf.d_optimizer).__name__ == "Adam"  # bfloat16 has float32's range: no scaling
+    start = weights(f32)
+    ref, got = f32.train_steps(data, 1), bf.train_steps(data, 1)
+    for name in ref:  # bfloat16 has 8 significant bits: agreement to a few percent
+        assert got[name] == pytest.approx(ref[name], rel=5e-2, abs=2e-2), name
+    moves32 = np.concatenate([(w - s).ravel() for w, s in zip(weights(f32), start, strict=True)])
+    movesbf = np.concatenate([(w - s).ravel() for w, s in zip(weights(bf), start, strict=True)])
+    assert np.mean(np.sign(moves32) == np.sign(movesbf)) > 0.9  # Adam's first step: signs
+    assert np.abs(moves32 - movesbf).max() > 0  # and it did compute in another precision
+
+
 def test_mixed_precision_step_matches_float32_and_resumes_its_loss_scale(tmp_path, data):
     kw = dict(eval_every=0, n_critic=1, steps_per_call=1, init_output_bias=False)
     f32 = trainer(max_steps=1, **kw)

@@ -232,8 +232,11 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="gradient penalty weight (default 10)")
     t.add_argument("--jit-compile", action="store_true", default=None,
                    help="XLA-compile the training step")
-    t.add_argument("--mixed-precision", action="store_true", default=None,
-                   help="float16 compute with float32 weights (GPUs with tensor cores)")
+    t.add_argument("--mixed-precision", nargs="?", const=True, default=None,
+                   choices=("float16", "bfloat16"),
+                   help="float16 compute with float32 weights (GPUs with tensor cores); "
+                        "'--mixed-precision bfloat16': bfloat16 compute (CPUs with AVX512-BF16 "
+                        "or AMX)")
     t.add_argument("--paper-init", dest="init_output_bias", action="store_false", default=None,
                    help="start the generator's output at sigmoid(0) = 0.5 as the paper did, "
                         "instead of at the training data's firing rates (the default)")

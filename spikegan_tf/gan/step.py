@@ -74,7 +74,7 @@ class WGANGPStep:
                 lr, decay_steps=cfg.lr_decay_steps * updates_per_step, alpha=0.0)
         opt = keras.optimizers.Adam(learning_rate=lr, beta_1=cfg.beta_1,
                                     beta_2=cfg.beta_2, name=name)
-        if cfg.mixed_precision:
+        if cfg.scales_losses:
             opt = keras.optimizers.LossScaleOptimizer(opt, name=f"{name}_loss_scale")
         return opt
 
@@ -136,7 +136,7 @@ class WGANGPStep:
             cond_gen = [c[start:start + per] for c in cond_gen]
         cond_critic, cond_gen = list(cond_critic), list(cond_gen)
         k = cfg.n_critic
-        mixed = cfg.mixed_precision
+        mixed = cfg.scales_losses
         # all fake batches of the critic updates in one call: G is fixed meanwhile
         z_all = tf.reshape(z_critic, (k * per, mc.latent_dim))
         cond_all = [tf.reshape(c, (k * per, *c.shape[2:])) for c in cond_critic]

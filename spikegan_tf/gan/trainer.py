@@ -163,7 +163,7 @@ class Trainer(WGANGPStep):
                 f"replicas ({n_rep}) of the distribution strategy.")
         g_seed, d_seed, rng_seed = (int(s) for s in
                                     np.random.SeedSequence(train_config.seed).generate_state(3))
-        dtype = "mixed_float16" if train_config.mixed_precision else None
+        dtype = train_config.compute_policy
         with self.strategy.scope():
             self.generator = build_generator(model_config, dtype=dtype, seed=g_seed)
             self.critic = build_critic(model_config, dtype=dtype, seed=d_seed)
