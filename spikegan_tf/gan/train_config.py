@@ -120,8 +120,8 @@ class TrainConfig:
         the losses (GPUs with tensor cores). ``"bfloat16"``: the
         ``mixed_bfloat16`` policy, no loss scaling needed (bfloat16 has float32's
         range); faster on CPUs with AVX512-BF16 or AMX (on the retina model
-        139 against 188 CPU-ms per iteration on one AVX512-BF16 core, where
-        float16 took 1,142). Its effect on fidelity is not yet measured.
+        128 against 174 CPU-ms per iteration on one AVX512-BF16 core, where
+        float16 took 1,088: ``benchmarks/results/bench_precision.json``).
     checkpoint_every : int
         Steps between checkpoints (and between ``.keras`` model saves).
     checkpoint_minutes : float, optional
