@@ -85,7 +85,7 @@ def main() -> int:
         result["machines"][path.parent.name] = json.loads(
             (path.parent / "curve.json").read_text())["sessions"][0]["machine"]
     if retina:
-        grid = [200, 300, 400, 480]
+        grid = [100, 200, 300, 400, 480]
         result["retina"] = {
             "published_cpu_s": _table(retina, "cpu_s", grid, "ratio",
                                       "retina, published generator"),
