@@ -2,10 +2,12 @@
 
 Reads the runs of ``benchmarks/results/lazy_gp/``:
 
-* ``bench_demo_lazy.json`` / ``bench_demo_ttur.json`` (``bench_demo.py``, the demo's
-  setting: ``uniform``, 16 neurons, 32 critic features; ``n_critic=2`` as the demo
-  trains, against ``gp_every=4``, and ``n_critic=1`` with the critic's learning rate
-  twice the generator's; seeds 0-2, the uncalibrated generator every 4,000 iterations);
+* ``bench_demo_lazy.json`` / ``bench_demo_ttur.json`` / ``bench_demo_bf16.json``
+  (``bench_demo.py``, the demo's setting: ``uniform``, 16 neurons, 32 critic features;
+  ``n_critic=2`` as the demo trains, against ``gp_every=4``, ``n_critic=1`` with the
+  critic's learning rate twice the generator's, and bfloat16 compute
+  (``mixed_precision="bfloat16"``); seeds 0-2, the uncalibrated generator every 4,000
+  iterations);
 * ``retina_{default,lazy4}_seed*/curve.jsonl`` (``retina_curve.py``, 8 CPU-minutes
   each on one core, a point every 1,000 iterations: the published generator and the
   uncalibrated one).
@@ -60,7 +62,7 @@ def _table(runs: dict[str, dict[int, list[dict]]], key: str, grid: list[float], 
 def main() -> int:
     result: dict = {"benchmark": "lazy_gp_summary", "machines": {}}
     demo: dict[str, dict[int, list[dict]]] = {}
-    for name in ("bench_demo_lazy.json", "bench_demo_ttur.json"):
+    for name in ("bench_demo_lazy.json", "bench_demo_ttur.json", "bench_demo_bf16.json"):
         path = HERE / name
         if not path.exists():
             continue
