@@ -69,21 +69,6 @@ CONFIGS = {
 }
 
 
-def numpy_gflops(size: int = 1024, repeats: int = 10) -> float:
-    """Float32 GFLOP/s of a ``size``-cubed numpy matmul (median of 5, wall)."""
-    import numpy as np
-
-    a = np.random.default_rng(0).standard_normal((size, size)).astype("float32")
-    a @ a
-    rates = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(repeats):
-            a @ a
-        rates.append(2.0 * size**3 * repeats / (time.perf_counter() - t0) / 1e9)
-    return statistics.median(rates)
-
-
 def child(config_name: str, steps: int) -> dict:
     """One measurement, in a process whose environment selects the variant."""
     import numpy as np
@@ -91,6 +76,7 @@ def child(config_name: str, steps: int) -> dict:
     from tensorflow.python.util import _pywrap_util_port
 
     from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.export.latency import matmul_calibration as numpy_calibration
     from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.train_config import TrainConfig
     from spikegan_tf.gan.trainer import Trainer
@@ -110,7 +96,7 @@ def child(config_name: str, steps: int) -> dict:
     return {"onednn_on": bool(_pywrap_util_port.IsMklEnabled()),
             "iterations_per_s": steps / wall, "cpu_ms_per_iteration": 1000 * cpu / steps,
             "tf_matmul_gflop_per_s": matmul_calibration(repeats=10)["gflop_per_s"],
-            "numpy_matmul_gflop_per_s": numpy_gflops()}
+            "numpy_matmul_gflop_per_s": numpy_calibration(repeats=10)["gflop_per_s"]}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

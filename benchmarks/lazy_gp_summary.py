@@ -8,7 +8,7 @@ Reads the runs of ``benchmarks/results/lazy_gp/``:
   critic's learning rate twice the generator's, and bfloat16 compute
   (``mixed_precision="bfloat16"``); seeds 0-2, the uncalibrated generator every 4,000
   iterations);
-* ``retina_{default,lazy4}_seed*/curve.jsonl`` (``retina_curve.py``, 8 CPU-minutes
+* ``retina_{default,lazy4,ttur}_seed*/curve.jsonl`` (``retina_curve.py``, 8 CPU-minutes
   each on one core, a point every 1,000 iterations: the published generator and the
   uncalibrated one).
 

@@ -70,7 +70,7 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
 @pytest.mark.parametrize("critic_input,n_critic,gp_weight,lazy", [
     ("spikes", 2, 10.0, {}), ("probabilities", 3, 4.0, {}),
     # a lazy penalty (every 2nd critic update of the run, twice the weight: updates 0, 2, 4 of
-    # two iterations of 3) and a two-time-scale rate (the critic's 2e-3, the generator's 1e-4)
+    # two iterations of 3) and a two-time-scale rate (the critic's 3e-4, the generator's 1e-4)
     ("spikes", 3, 10.0, {"gp_every": 2, "critic_learning_rate": 3e-4, "learning_rate": 1e-4})])
 def test_iterations_equal_the_textbook_step(critic_input, n_critic, gp_weight, lazy):
     windows = (np.random.default_rng(1).random((40, 3, 8)) < 0.3).astype("uint8")
