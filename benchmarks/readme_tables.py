@@ -1,4 +1,5 @@
-"""Print the README's retina table from the committed results files (nothing is typed by hand).
+"""Print the retina table of ``benchmarks/RESULTS.md`` (and the rows the README quotes) from the
+committed results files (nothing is typed by hand).
 
 Every row names its file; iterations, training seconds and the machine's float32
 matmul calibration come from the same file as the ratios ("n/r" where a run

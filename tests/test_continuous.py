@@ -12,7 +12,12 @@ from spikegan_tf.cli import main
 from spikegan_tf.data import load_spikes
 from spikegan_tf.data.states import expected_lagged_covariance, states
 from spikegan_tf.errors import ConfigError
-from spikegan_tf.evaluation.seams import boundary_starts, seam_classifier_auc, seam_report
+from spikegan_tf.evaluation.seams import (
+    boundary_starts,
+    null_phases_of,
+    seam_classifier_auc,
+    seam_report,
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +86,40 @@ def test_seam_report_sees_joined_pieces_and_not_a_continuous_raster(sim):
         seam_classifier_auc(gen, 16, half_width=9)
 
 
+def test_null_phases_keep_every_window_clear_of_the_real_boundaries():
+    for length, n_bins, h in [(256, 32, 8), (128, 16, 8), (100, 10, 12)]:
+        phases = null_phases_of(length, n_bins, h, 1000)
+        assert len(phases) > 0 and len(null_phases_of(length, n_bins, h, 3)) == 3
+        real = np.arange(7 + length, 5000, length)
+        for p in phases:
+            straddle, _ = boundary_starts(5000, length, n_bins, 7 + p)
+            for starts, width in [(straddle, n_bins), (straddle - length // 2, n_bins)]:
+                lo, hi = starts[:, None], starts[:, None] + width
+                assert not ((real > lo) & (real < hi)).any(), (length, p)
+            centres = np.arange(7 + p + length, 5000, length)
+            for c in (centres, centres - length // 2):  # the classifier's 2h-bin windows
+                assert not ((real[None] > c[:, None] - h) & (real[None] < c[:, None] + h)).any()
+    assert null_phases_of(32, 16, 8, 4).size == 0  # too short: no clean pseudo-boundary
+
+
+def test_seam_report_null_flags_the_seams_of_joined_pieces_only(sim):
+    ref, gen = sim.spikes[:40_000], sim.spikes[40_000:100_000]
+    smooth = seam_report(gen, ref, 128, n_bins=16, seed=0, null_phases=8)
+    assert len(smooth.null_phases) == 8 and len(smooth.null_auc) == 8
+    joined = seam_report(_pieces(gen, 128, seed=1), ref, 128, n_bins=16, seed=0, null_phases=8)
+    # the classifier sees the seams beyond all 8 pseudo-boundaries; the smooth raster's
+    # real boundaries are one phase among the others
+    assert joined.beyond_null()["auc"] and joined.p_values()["auc"] == 1 / 9, joined.lines()
+    assert not smooth.beyond_null()["auc"] and smooth.p_values()["auc"] > 1 / 9
+    assert not any(smooth.beyond_null().values()), smooth.lines()
+    assert "SEAM" in "\n".join(joined.lines()) and "SEAM" not in "\n".join(smooth.lines())
+    # the boundary's own ratios do not depend on the null
+    plain = seam_report(gen, ref, 128, n_bins=16, seed=0)
+    assert plain.ratio == smooth.ratio and plain.beyond_null() == {}
+    with pytest.raises(ConfigError, match="`null_phases` must be a non-negative integer"):
+        seam_report(gen, ref, 128, n_bins=16, null_phases=-1)
+
+
 def test_cli_simulate_states_and_evaluate_with_the_seam_test(sim, tmp_path, capsys):
     data = tmp_path / "states.npz"
     assert main(["simulate", "states", "--time-bins", "60000", "--neurons", "6", "--seed", "1",
@@ -95,7 +134,10 @@ def test_cli_simulate_states_and_evaluate_with_the_seam_test(sim, tmp_path, caps
                  "--no-figures", "--n-memorization", "100", "--out", str(out)]) == 0
     report = json.loads((out / "seams.json").read_text())["joined"]
     assert report["segment_length"] == 32 and report["auc"] > 0.55
-    assert "seam classifier AUC" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "seam classifier AUC" in printed
+    # 32-bin pieces leave no clean pseudo-boundary for 16-bin windows: said, not faked
+    assert report["null_phases"] == [] and "no pseudo-boundaries for --seam-null" in printed
     # with a held-out raster, the same test on it at the same boundaries: its own noise
     np.save(tmp_path / "held.npy", rec.spikes[40_000:])
     assert main(["evaluate", "--real", str(tmp_path / "real.npy"), "--bins", "16",

@@ -100,6 +100,11 @@ def register(subparsers: Any) -> None:
                    help="the --generated rasters were made L bins at a time: add the seam test "
                         "(statistics of windows across piece boundaries against those inside, "
                         "and a classifier's AUC) to the report, in seams.json")
+    p.add_argument("--seam-null", type=Number("--seam-null", minimum=0), default=16, metavar="K",
+                   help="repeat the seam test at up to K pseudo-boundaries of each raster, where "
+                        "no window meets a real one (pieces of at least 4x the window): the "
+                        "raster's own noise, printed beside each ratio; SEAM marks a check "
+                        "beyond all of them (default 16; 0: off)")
     p.add_argument("--note", action="append", default=[], metavar="TEXT",
                    help="a note for the report (repeatable)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
@@ -284,10 +289,11 @@ def handle(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = [RESULTS_FILE, REPORT_FILE] + list(result.figures)
     if args.seam_length is not None:
-        written.append(_seams(args.seam_length, real, generated, out, seed, floor))
+        written.append(_seams(args.seam_length, real, generated, out, seed, floor,
+                              args.seam_null))
     elif args.raster_length is not None:
         written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed,
-                              floor))
+                              floor, args.seam_null))
     print(f"wrote {', '.join(str(out / f) for f in written)} "
           f"in {time.perf_counter() - start:.1f} s")
     if not args.no_figures and FIGURE_FILE not in result.figures:
@@ -299,12 +305,13 @@ SEAM_REFERENCE = "held-out data at the same boundaries"
 
 
 def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: int,
-           floor: Any = None) -> str:
+           floor: Any = None, null_phases: int = 0) -> str:
     """Seam test of every generated raster; print it and write ``seams.json``.
 
     With a held-out raster (``--noise-floor``) long enough for the test, the same
     test on it, cut at the same boundaries (:data:`SEAM_REFERENCE`): real data
-    have no seams, so its ratios and AUC are the test's own noise.
+    have no seams, so its ratios and AUC are the test's own noise. ``null_phases``
+    repeats the test at pseudo-boundaries of each raster (``--seam-null``).
     """
     import json
 
@@ -321,8 +328,13 @@ def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: in
     reports = {}
     for label, rec in runs.items():
         raster = getattr(rec, "spikes", rec)
-        rep = seam_report(raster, real.spikes, length, n_bins=min(length // 2, 32), seed=seed)
+        rep = seam_report(raster, real.spikes, length, n_bins=min(length // 2, 32), seed=seed,
+                          null_phases=null_phases)
         print(f"{label}: " + "\n".join(rep.lines()))
+        if null_phases and not rep.null_phases:
+            print(f"(no pseudo-boundaries for --seam-null: pieces of {length} bins leave no "
+                  f"phase {max(rep.n_bins, min(8, length // 2))} bins clear of the real "
+                  "boundaries and of the pieces' middles)")
         reports[label] = rep.to_dict()
     with atomic_path(out / "seams.json") as tmp:
         tmp.write_text(json.dumps(reports, indent=2) + "\n")

@@ -18,6 +18,15 @@ Two checks, on the generated raster alone plus real data for reference:
   same-neuron coincidences across the centre), cross-validated; the AUC is
   0.5 when the seams are invisible.
 
+Both are noisy: on the retina's held-out split, real and seamless, the ratios
+of 1,700 boundaries reach 1.25 (rates), 1.7 (P(K)) and 5.2 (autocorrelogram)
+at some phases (``benchmarks/results/seam_null.json``). ``null_phases=K``
+therefore repeats both checks on the raster itself at ``K`` pseudo-boundaries
+placed where neither set of windows meets a real boundary (phases at least
+``n_bins`` from a boundary and from the middle of a piece): the raster's own
+noise, with its own rates and biases. A seam shows as a ratio (or AUC) beyond
+that range; :meth:`SeamReport.beyond_null` says where.
+
 Examples
 --------
 >>> import numpy as np
@@ -30,7 +39,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,7 +47,8 @@ import numpy as np
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.validation import check_positive_int, check_raster
 
-__all__ = ["SeamReport", "seam_report", "seam_classifier_auc", "boundary_starts"]
+__all__ = ["SeamReport", "seam_report", "seam_classifier_auc", "boundary_starts",
+           "null_phases_of"]
 
 
 def boundary_starts(n_time_bins: int, segment_length: int, n_bins: int, offset: int = 0
@@ -150,25 +160,108 @@ class SeamReport:
     error_within: dict[str, float]
     ratio: dict[str, float]
     auc: float
+    null_phases: tuple[int, ...] = ()
+    null_ratio: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    null_auc: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
 
+    def p_values(self) -> dict[str, float]:
+        """Per statistic (and ``"auc"``): ``(1 + #pseudo-boundaries at or above) / (K + 1)``.
+
+        The share of the raster's own pseudo-boundaries that look at least as seamed as the
+        real ones (empty without ``null_phases``). A seamless raster's real boundaries are
+        one more phase like the others, so each check is at most ``q`` with probability
+        about ``q``; the smallest value is ``1 / (K + 1)``.
+        """
+        if not self.null_phases:
+            return {}
+        k = len(self.null_phases)
+        out = {n: (1 + sum(v >= r for v in self.null_ratio[n])) / (k + 1)
+               for n, r in self.ratio.items()}
+        out["auc"] = (1 + sum(v >= self.auc for v in self.null_auc)) / (k + 1)
+        return out
+
+    def beyond_null(self) -> dict[str, bool]:
+        """Per statistic (and ``"auc"``): is the boundary's value above every pseudo-boundary's?
+
+        Empty without ``null_phases``. With ``K`` pseudo-boundaries a seamless raster is
+        flagged on a given check with probability about ``1 / (K + 1)``: read several
+        checks, or many phases, before calling a seam.
+        """
+        k = len(self.null_phases)
+        return {n: p <= 1 / (k + 1) for n, p in self.p_values().items()}
+
     def lines(self) -> list[str]:
         """The printed report."""
+        null = bool(self.null_phases)
         out = [f"seam test: pieces of {self.segment_length} bins; {self.n_straddling} "
                f"{self.n_bins}-bin windows straddle a boundary, {self.n_within} do not",
-               f"{'statistic':<26} {'straddling':>11} {'within':>11} {'ratio':>7}"]
+               f"{'statistic':<26} {'straddling':>11} {'within':>11} {'ratio':>7}"
+               + (f"  own noise ({len(self.null_phases)} pseudo-boundaries)" if null else "")]
+        beyond = self.beyond_null()
         for name, r in self.ratio.items():
-            out.append(f"{name:<26} {self.error_straddling[name]:11.3g} "
-                       f"{self.error_within[name]:11.3g} {r:7.2f}")
-        out.append(f"seam classifier AUC {self.auc:.3f} (0.5: boundaries invisible)")
+            line = (f"{name:<26} {self.error_straddling[name]:11.3g} "
+                    f"{self.error_within[name]:11.3g} {r:7.2f}")
+            if null:
+                lo, hi = min(self.null_ratio[name]), max(self.null_ratio[name])
+                line += f"  {lo:.2f}-{hi:.2f}" + ("  SEAM" if beyond[name] else "")
+            out.append(line)
+        line = f"seam classifier AUC {self.auc:.3f} (0.5: boundaries invisible)"
+        if null:
+            line += (f"; own noise {min(self.null_auc):.3f}-{max(self.null_auc):.3f}"
+                     + ("  SEAM" if beyond["auc"] else ""))
+        out.append(line)
         return out
 
 
+def null_phases_of(segment_length: int, n_bins: int, half_width: int, k: int) -> np.ndarray:
+    """Up to ``k`` phases of pseudo-boundaries whose windows meet no real boundary.
+
+    A phase ``p`` puts pseudo-boundaries ``p`` bins after each real one. Its straddling
+    windows, its within-piece windows (half a piece earlier) and the classifier's windows
+    must all stay ``max(n_bins, half_width)`` bins clear of the real boundaries.
+
+    Examples
+    --------
+    >>> null_phases_of(256, 32, 8, 4).tolist()  # from [32, 96] and [160, 224]
+    [32, 75, 181, 224]
+    >>> null_phases_of(32, 16, 8, 4).tolist()  # pieces too short for a clean null
+    []
+    """
+    m = max(n_bins, half_width)
+    half = segment_length // 2
+    valid = np.r_[np.arange(m, half - m + 1), np.arange(half + m, segment_length - m + 1)]
+    if k <= 0 or valid.size == 0:
+        return valid[:0]
+    return np.unique(valid[np.linspace(0, valid.size - 1, min(k, valid.size)).round().astype(int)])
+
+
+def _ratios(raster: np.ndarray, ref: Any, segment_length: int, n_bins: int, offset: int
+            ) -> tuple[int, dict[str, float], dict[str, float], dict[str, float]]:
+    """Both window sets at the boundaries of ``offset``: size, errors and their ratio."""
+    from spikegan_tf.evaluation.compare import HEADLINE, compare
+
+    straddle, _ = boundary_starts(raster.shape[0], segment_length, n_bins, offset)
+    within = straddle - segment_length // 2  # the same windows, centred between boundaries
+    keep = within >= offset
+    straddle, within = straddle[keep], within[keep]
+    if len(straddle) == 0:
+        raise ConfigError(f"The raster ({raster.shape[0]} bins) is too short for windows both "
+                          f"across and inside {segment_length}-bin pieces.")
+    res = compare(ref, {"straddling": _windows(raster, straddle, n_bins),
+                        "within": _windows(raster, within, n_bins)}, statistics=HEADLINE)
+    err_s = {k: float(m.mae) for k, m in res.metrics["straddling"].items()}
+    err_w = {k: float(m.mae) for k, m in res.metrics["within"].items()}
+    ratio = {k: err_s[k] / err_w[k] if err_w[k] > 0 else float("inf") for k in HEADLINE}
+    return len(straddle), err_s, err_w, ratio
+
+
 def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int = 32,
-                offset: int = 0, half_width: int | None = None, seed: int = 0) -> SeamReport:
+                offset: int = 0, half_width: int | None = None, seed: int = 0,
+                null_phases: int = 0) -> SeamReport:
     """Both seam checks of a generated raster (see the module docstring).
 
     Parameters
@@ -187,8 +280,12 @@ def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int
         Half the classifier's window (default ``min(8, segment_length // 2)``).
     seed : int
         Seed of the classifier's subsampling and folds.
+    null_phases : int
+        Also repeat both checks at up to this many pseudo-boundaries (see the module
+        docstring; 0: none). Pieces need at least ``4 * max(n_bins, half_width)`` bins
+        for any.
     """
-    from spikegan_tf.evaluation.compare import HEADLINE, compare
+    from spikegan_tf.evaluation.compare import as_statistics
 
     raster = check_raster(raster, "raster")
     segment_length = check_positive_int(segment_length, "segment_length")
@@ -197,20 +294,21 @@ def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int
         raise ConfigError(f"`n_bins` must be at most segment_length / 2 + 1 = "
                           f"{segment_length // 2 + 1} so that windows fit inside one piece, "
                           f"opposite the boundary windows. Received {n_bins}.")
-    straddle, _ = boundary_starts(raster.shape[0], segment_length, n_bins, offset)
-    within = straddle - segment_length // 2  # the same windows, centred between boundaries
-    keep = within >= offset
-    straddle, within = straddle[keep], within[keep]
-    if len(straddle) == 0:
-        raise ConfigError(f"The raster ({raster.shape[0]} bins) is too short for windows both "
-                          f"across and inside {segment_length}-bin pieces.")
-    res = compare(reference, {"straddling": _windows(raster, straddle, n_bins),
-                              "within": _windows(raster, within, n_bins)},
-                  n_bins=n_bins, statistics=HEADLINE)
-    err_s = {k: float(m.mae) for k, m in res.metrics["straddling"].items()}
-    err_w = {k: float(m.mae) for k, m in res.metrics["within"].items()}
-    ratio = {k: err_s[k] / err_w[k] if err_w[k] > 0 else float("inf") for k in HEADLINE}
+    if not isinstance(null_phases, (int, np.integer)) or null_phases < 0:
+        raise ConfigError(f"`null_phases` must be a non-negative integer. Received {null_phases!r}.")
+    ref = as_statistics(reference, n_bins=n_bins, label="reference")
+    n, err_s, err_w, ratio = _ratios(raster, ref, segment_length, n_bins, offset)
     h = min(8, segment_length // 2) if half_width is None else half_width
     auc = seam_classifier_auc(raster, segment_length, half_width=h, offset=offset, seed=seed)
-    return SeamReport(segment_length, n_bins, len(straddle), len(within), err_s, err_w, ratio,
-                      auc)
+    phases = null_phases_of(segment_length, n_bins, h, int(null_phases))
+    null_ratio: dict[str, list[float]] = {k: [] for k in ratio}
+    null_auc = []
+    for p in phases:
+        for k, r in _ratios(raster, ref, segment_length, n_bins, offset + int(p))[3].items():
+            null_ratio[k].append(r)
+        null_auc.append(seam_classifier_auc(raster, segment_length, half_width=h,
+                                            offset=offset + int(p), seed=seed))
+    return SeamReport(segment_length, n_bins, n, n, err_s, err_w, ratio, auc,
+                      tuple(int(p) for p in phases),
+                      {k: tuple(v) for k, v in null_ratio.items()} if len(phases) else {},
+                      tuple(null_auc))
