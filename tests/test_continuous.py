@@ -18,6 +18,7 @@ from spikegan_tf.evaluation.seams import (
     seam_classifier_auc,
     seam_report,
 )
+from spikegan_tf.params import ParamError
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_seam_report_null_flags_the_seams_of_joined_pieces_only(sim):
     # the boundary's own ratios do not depend on the null
     plain = seam_report(gen, ref, 128, n_bins=16, seed=0)
     assert plain.ratio == smooth.ratio and plain.beyond_null() == {}
-    with pytest.raises(ConfigError, match="`null_phases` must be a non-negative integer"):
+    with pytest.raises(ParamError, match="`null_phases` must be a non-negative integer"):
         seam_report(gen, ref, 128, n_bins=16, null_phases=-1)
 
 

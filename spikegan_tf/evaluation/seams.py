@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from spikegan_tf.errors import ConfigError
+from spikegan_tf.params import Integer, check_param
 from spikegan_tf.validation import check_positive_int, check_raster
 
 __all__ = ["SeamReport", "seam_report", "seam_classifier_auc", "boundary_starts",
@@ -294,21 +295,23 @@ def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int
         raise ConfigError(f"`n_bins` must be at most segment_length / 2 + 1 = "
                           f"{segment_length // 2 + 1} so that windows fit inside one piece, "
                           f"opposite the boundary windows. Received {n_bins}.")
-    if not isinstance(null_phases, (int, np.integer)) or null_phases < 0:
-        raise ConfigError(f"`null_phases` must be a non-negative integer. Received {null_phases!r}.")
+    check_param("null_phases", null_phases, Integer(min=0))
     ref = as_statistics(reference, n_bins=n_bins, label="reference")
     n, err_s, err_w, ratio = _ratios(raster, ref, segment_length, n_bins, offset)
     h = min(8, segment_length // 2) if half_width is None else half_width
     auc = seam_classifier_auc(raster, segment_length, half_width=h, offset=offset, seed=seed)
-    phases = null_phases_of(segment_length, n_bins, h, int(null_phases))
+    phases, null_auc = [], []
     null_ratio: dict[str, list[float]] = {k: [] for k in ratio}
-    null_auc = []
-    for p in phases:
+    for p in null_phases_of(segment_length, n_bins, h, int(null_phases)):
+        try:  # a pseudo-boundary may leave one boundary fewer than the classifier needs
+            a = seam_classifier_auc(raster, segment_length, half_width=h,
+                                    offset=offset + int(p), seed=seed)
+        except ConfigError:
+            continue
         for k, r in _ratios(raster, ref, segment_length, n_bins, offset + int(p))[3].items():
             null_ratio[k].append(r)
-        null_auc.append(seam_classifier_auc(raster, segment_length, half_width=h,
-                                            offset=offset + int(p), seed=seed))
-    return SeamReport(segment_length, n_bins, n, n, err_s, err_w, ratio, auc,
-                      tuple(int(p) for p in phases),
-                      {k: tuple(v) for k, v in null_ratio.items()} if len(phases) else {},
+        phases.append(int(p))
+        null_auc.append(a)
+    return SeamReport(segment_length, n_bins, n, n, err_s, err_w, ratio, auc, tuple(phases),
+                      {k: tuple(v) for k, v in null_ratio.items()} if phases else {},
                       tuple(null_auc))
