@@ -10,7 +10,8 @@ Reads the runs of ``benchmarks/results/lazy_gp/``:
   iterations);
 * ``retina_{default,lazy4,ttur}_seed*/curve.jsonl`` (``retina_curve.py``, 8 CPU-minutes
   each on one core, a point every 1,000 iterations: the published generator and the
-  uncalibrated one).
+  uncalibrated one; ``default`` and ``lazy4`` resumed to 20 CPU-minutes in session 20, the
+  same command with ``--cpu-minutes 20``).
 
 For each statistic it interpolates every run's ratio to the floor (in log space,
 between its evaluation points) at common CPU-seconds and at common iterations, and
@@ -59,6 +60,23 @@ def _table(runs: dict[str, dict[int, list[dict]]], key: str, grid: list[float], 
     return out
 
 
+def _ahead(table: dict) -> dict:
+    """Per variant, CPU-s and statistic: in how many seeds it is below the default's ratio."""
+    out: dict = {}
+    base = table.get("default", {})
+    for variant, at in table.items():
+        if variant == "default":
+            continue
+        for x, row in at.items():
+            if x not in base:
+                continue
+            seeds = [k for k in row["per_seed"] if k in base[x]["per_seed"]]
+            out.setdefault(variant, {})[x] = {
+                s: f"{sum(row['per_seed'][k][s] < base[x]['per_seed'][k][s] for k in seeds)}"
+                   f"/{len(seeds)}" for s in STATS}
+    return out
+
+
 def main() -> int:
     result: dict = {"benchmark": "lazy_gp_summary", "machines": {}}
     demo: dict[str, dict[int, list[dict]]] = {}
@@ -84,18 +102,27 @@ def main() -> int:
         variant, seed = path.parent.name[len("retina_"):].rsplit("_seed", 1)
         points = [json.loads(x) for x in path.read_text().splitlines() if x]
         retina.setdefault(variant, {})[int(seed)] = points
-        result["machines"][path.parent.name] = json.loads(
-            (path.parent / "curve.json").read_text())["sessions"][0]["machine"]
+        result["machines"][path.parent.name] = [  # one per session of the run
+            x["machine"] for x in json.loads((path.parent / "curve.json").read_text())["sessions"]]
     if retina:
-        grid = [100, 200, 300, 400, 480]
+        # 480: the first sessions' 8 CPU-minutes; 1,200: default and lazy4 resumed to 20
+        grid = [100, 200, 300, 400, 480, 600, 800, 1000, 1200]
+        published = _table(retina, "cpu_s", grid, "ratio", "retina, published generator")
+        uncalibrated = _table(retina, "cpu_s", grid, "ratio_uncalibrated",
+                              "retina, uncalibrated generator")
         result["retina"] = {
-            "published_cpu_s": _table(retina, "cpu_s", grid, "ratio",
-                                      "retina, published generator"),
-            "uncalibrated_cpu_s": _table(retina, "cpu_s", grid, "ratio_uncalibrated",
-                                         "retina, uncalibrated generator"),
+            "published_cpu_s": published,
+            "uncalibrated_cpu_s": uncalibrated,
+            "seeds_ahead_of_default": {
+                "published": _ahead(published), "uncalibrated": _ahead(uncalibrated)},
             "cpu_s_per_1000_iterations": {
                 v: statistics.median(p[-1]["cpu_s"] / p[-1]["step"] * 1000 for p in s.values())
                 for v, s in retina.items()}}
+    for kind, ahead in result.get("retina", {}).get("seeds_ahead_of_default", {}).items():
+        print(f"\nretina, {kind}: seeds ahead of the default at equal CPU-s")
+        for variant, at in ahead.items():
+            for x, counts in at.items():
+                print(f"{variant:10s}{float(x):8.0f}  " + "".join(f"{counts[s]:>12s}" for s in STATS))
     for part in ("demo", "retina"):
         if part in result:
             print(f"\n{part}: CPU-s per 1,000 iterations "
