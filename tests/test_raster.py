@@ -58,6 +58,9 @@ def test_sample_raster_does_not_depend_on_chunking_and_continues(generator):
     b = sample_raster(generator, CFG, 5000, seed=3, chunk=333)
     assert a.dtype == np.uint8 and a.shape == (5000, 3)
     assert np.array_equal(a, b)
+    # chunks shorter than the receptive field overlap more than one chunk back
+    short = max(1, CFG.receptive_field // 3)
+    assert np.array_equal(sample_raster(generator, CFG, 1000, seed=3, chunk=short), a[:1000])
     assert np.array_equal(sample_raster(generator, CFG, 1700, seed=3, start=3300), a[3300:])
     assert not np.array_equal(sample_raster(generator, CFG, 5000, seed=4), a)
     # the spikes are the protocol's draws against the raster model's probabilities
