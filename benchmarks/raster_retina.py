@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
               "curve": str(args.curve), "model": config.to_dict(), "lags": args.lags,
               "length": int(len(test)), "chunk": CHUNK, "rows": [], "fits": {}}
     # the seam statistics' own noise: held-out real data, cut at the same boundaries
-    real = seam_report(test, train, CHUNK, n_bins=32, seed=0, null_phases=args.seam_null)
+    real = seam_report(test, ref32, CHUNK, n_bins=32, seed=0, null_phases=args.seam_null)
     result["real_test_split_seams"] = real.to_dict()
     print(f"held-out data at the same boundaries: ratios "
           f"{min(real.ratio.values()):.2f}-{max(real.ratio.values()):.2f}, AUC {real.auc:.3f}")
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                             statistics=stats)
             res65 = compare(ref65, {"raster": fake}, floor65, n_bins=65, max_lag=64,
                             statistics=("autocorrelogram",))
-            seams = seam_report(fake, train, CHUNK, n_bins=32, seed=seed,
+            seams = seam_report(fake, ref32, CHUNK, n_bins=32, seed=seed,
                                 null_phases=args.seam_null)
             row = {"seed": seed, "variant": variant, "calibrated": variant != "uncalibrated",
                    "ratio": {s: res32.ratio("raster", s) for s in stats},

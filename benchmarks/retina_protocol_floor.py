@@ -9,8 +9,9 @@ with no error at all) and evaluates them exactly as ``retina_curve.py`` and
 ``retina_calibrate.py`` evaluate a generator, for ``--seeds`` draws; and
 independent neurons at the training rates (exactly stationary, so their
 time course has no error either). Each draw also records its mean rate over the training
-data's (``mean_rate_ratio``; the target asks for 2%), with the share of draws within 2%. A statistic whose perfect-model ratio is near
-the target cannot be told apart from the target with 1,768 windows.
+data's (``mean_rate_ratio``; the target asks for 2%), with the share of draws within 2%. A
+statistic whose perfect-model ratio is near the target cannot be told apart from the target
+with 1,768 windows.
 
 When the paper authors' baseline samples sit next to ``--data`` (``DG_...`` and
 ``k_pairwise_...`` of the release), 1,768 windows are drawn from them the same way

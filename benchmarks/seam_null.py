@@ -85,18 +85,19 @@ def _counts(rows: list[dict], null: dict) -> dict:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from spikegan_tf.data import load_spikes, split_raster
-    from spikegan_tf.evaluation.compare import HEADLINE
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics
     from spikegan_tf.evaluation.seams import seam_report
 
     machine = machine_record()
     raster = load_spikes(args.data, key="data").spikes
     train, test = split_raster(raster, (0.8, 0.2), gap=32)  # as raster_retina.py
     offsets = np.linspace(0, args.segment, args.offsets, endpoint=False).astype(int)
+    ref = as_statistics(train, n_bins=32, label="train")  # once for every phase
     phases = []
     t0 = time.perf_counter()
     print(f"{'offset':>7}" + "".join(f"{k[:12]:>13}" for k in HEADLINE) + f"{'AUC':>7}")
     for off in offsets:
-        rep = seam_report(test, train, args.segment, n_bins=32, offset=int(off), seed=0)
+        rep = seam_report(test, ref, args.segment, n_bins=32, offset=int(off), seed=0)
         phases.append({"offset": int(off), "ratio": rep.ratio, "auc": rep.auc,
                        "n_straddling": rep.n_straddling})
         print(f"{off:7d}" + "".join(f"{rep.ratio[k]:13.2f}" for k in HEADLINE)

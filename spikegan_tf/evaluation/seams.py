@@ -19,7 +19,7 @@ Two checks, on the generated raster alone plus real data for reference:
   0.5 when the seams are invisible.
 
 Both are noisy: on the retina's held-out split, real and seamless, the ratios
-of 1,700 boundaries reach 1.25 (rates), 1.7 (P(K)) and 5.2 (autocorrelogram)
+of its ~220 boundaries reach 1.25 (rates), 1.7 (P(K)) and 5.2 (autocorrelogram)
 at some phases (``benchmarks/results/seam_null.json``). ``null_phases=K``
 therefore repeats both checks on the raster itself at ``K`` pseudo-boundaries
 placed where neither set of windows meets a real boundary (phases at least
@@ -269,8 +269,10 @@ def seam_report(raster: Any, reference: Any, segment_length: int, *, n_bins: int
     ----------
     raster : array_like
         Generated raster ``(n_time_bins, n_neurons)``.
-    reference : array_like
-        Real data: a raster or windows of ``n_bins``.
+    reference : array_like or Statistics
+        Real data: a raster or windows of ``n_bins``, or their statistics (computed
+        once by :func:`~spikegan_tf.evaluation.as_statistics` when several rasters are
+        tested against the same data).
     segment_length : int
         Bins the generator made at a time.
     n_bins : int
