@@ -1,8 +1,8 @@
 """Issue 14: how much slow rate variance a temporal generator's raster has, against the retina's.
 
 For one ``retina_curve.py`` temporal run (``--curve``), publishes its generator
-as a temporal run does (rates and the 10-lag spike-history filter,
-``calibrated_copy(..., history_lags=10)``), draws one raster ``--factor`` times
+as a temporal run does (rates and the spike-history filter of ``--lags`` lags, 10 by
+default, ``calibrated_copy(..., history_lags=L)``), draws one raster ``--factor`` times
 as long as the held-out split (sample seed 1) and measures, against the
 training split and with the held-out split beside it:
 
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--curve", type=Path, required=True, help="retina_curve.py output directory")
     p.add_argument("--data", type=Path, default=_default_data())
     p.add_argument("--factor", type=int, default=5, help="raster length / held-out length")
+    p.add_argument("--lags", type=int, default=10, help="spike-history lags of the filter "
+                   "(beyond 10: smooth bumps fitted on the training raster, history_basis)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     if args.data is None:
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.process_time()
     generator = calibrated_copy(
         keras.models.load_model(args.curve / "generator.keras", safe_mode=True, compile=False),
-        config, data, seed=0, history_lags=10)
+        config, data, seed=0, history_lags=args.lags)
     fit_s = time.process_time() - t0
     fake = sample_raster(generator, config, args.factor * len(test), 1, chunk=1024)
     rasters = {"train": train, "test": test, "generated": fake}
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "raster_slow_variance", "machine": machine_record(),
         "curve": str(args.curve), "receptive_field": config.receptive_field,
+        "history_lags": args.lags,
         "train_bins": len(train), "test_bins": len(test), "generated_bins": len(fake),
         "fit_cpu_s": round(fit_s, 1),
         "rate_ratio": {k: float(x.mean() / train.mean()) for k, x in rasters.items()},

@@ -27,6 +27,9 @@ __all__ = ["calibrated_copy", "MAX_CALIBRATION_WINDOWS"]
 
 #: At most this many training windows (a seeded subsample) set the calibration.
 MAX_CALIBRATION_WINDOWS = 32768
+#: A filter longer than the training windows is fitted on a raster's windows this many times
+#: its lags long (each spike then has a bin ``l`` later for most of a window's spikes).
+LONG_WINDOW_LAGS = 8
 
 
 def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int | None = 0,
@@ -129,7 +132,9 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
 
             copy = with_history_filter(copy, config, history_lags, coupling=coupling,
                                        same_bin=same_bin)
-            fit_stationary_history(copy, config, _subsample(data.train, config, max_windows, seed),
+            fit_stationary_history(copy, config,
+                                   _history_windows(data.train, config, history_lags,
+                                                    max_windows, seed),
                                    data.train.neuron_rates(), seed=seed)
         else:
             calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
@@ -148,6 +153,25 @@ def _keep(n: int, config: ModelConfig, max_windows: int, seed: int | None) -> np
     if n <= limit:
         return None
     return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+
+
+def _history_windows(src: Any, config: ModelConfig, lags: int, max_windows: int,
+                     seed: int | None) -> np.ndarray:
+    """The windows a temporal generator's filter of ``lags`` lags is fitted to.
+
+    The training windows (:func:`_subsample`) while they are longer than the filter;
+    else, from a raster, windows of :data:`LONG_WINDOW_LAGS` times ``lags`` bins, evenly
+    spaced over it, as many bins in all as the subsample would hold (a windowed source
+    has nothing longer: taps beyond its windows stay 0).
+    """
+    if lags < config.n_bins or src.kind != "raster":
+        return _subsample(src, config, max_windows, seed)
+    raster = src.spikes
+    length = min(LONG_WINDOW_LAGS * lags, len(raster))
+    n = min(len(raster) // length,
+            max(1, calibration_samples(config, max_windows) * config.n_bins // length))
+    starts = np.linspace(0, len(raster) - length, n).astype(int)
+    return np.stack([raster[s:s + length].T for s in starts])
 
 
 def _subsample(src: Any, config: ModelConfig, max_windows: int, seed: int | None) -> Any:

@@ -17,6 +17,7 @@ import numpy as np
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.history import (
     COUPLING_LAYER,
+    DEFAULT_HISTORY_LAGS,
     HISTORY_LAYER,
     _draw_time_major,
     history_coupling,
@@ -27,7 +28,7 @@ from spikegan_tf.gan.history import (
 
 __all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_history_filter",
            "raster_logits", "stationary_rate_offsets", "settle_offsets", "fit_uniforms",
-           "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
+           "history_basis", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
@@ -64,6 +65,41 @@ MAX_BURST_PROBABILITY = 0.99
 #: The raster stretches a temporal generator's filter and rates are settled on: this many
 #: stretches of STRETCH_BINS counted bins, each after BURN_IN bins drawn but not counted.
 STRETCHES, STRETCH_BINS, BURN_IN = 256, 1024, 256
+
+
+def history_basis(lags: int, free: int = DEFAULT_HISTORY_LAGS) -> np.ndarray | None:
+    """The filter's parameters as rows over its ``lags`` lags, or ``None``: one per lag.
+
+    A long filter (Pillow et al. 2008) keeps a tap per lag ``1..free`` and, beyond,
+    raised cosines in log-lag, one per octave or so, centred from lag ``free + 1`` to
+    ``lags`` and summing to 1 between them: a few smooth parameters per neuron where a
+    tap per lag would fit the noise of its autocorrelogram at long lags (one tap per
+    lag to 30 lags was worse than 10 on the retina,
+    ``benchmarks/results/temporal_history/train_seed0/raster_eval_history30.json``).
+    ``None`` when ``lags <= free + 3`` (a tap per lag, as before).
+
+    Examples
+    --------
+    >>> b = history_basis(200)
+    >>> b.shape, bool(np.allclose(b[:10, :10], np.eye(10)))
+    ((16, 200), True)
+    >>> bool(np.allclose(b[10:, 10:].sum(axis=0), 1.0))   # lags 11..200 are covered evenly
+    True
+    >>> history_basis(10) is None and history_basis(13) is None
+    True
+    """
+    if lags <= free + 3:
+        return None
+    n_bumps = max(2, int(np.ceil(np.log2(lags / free))) + 1)
+    centres = np.linspace(np.log(free + 1), np.log(lags), n_bumps)
+    width = centres[1] - centres[0]
+    x = np.log(np.arange(free + 1, lags + 1))
+    d = np.clip((x[None, :] - centres[:, None]) / width, -1.0, 1.0)
+    bumps = 0.5 * (1 + np.cos(np.pi * d))
+    basis = np.zeros((free + n_bumps, lags))
+    basis[:free, :free] = np.eye(free)
+    basis[free:, free:] = bumps
+    return basis
 
 
 def fit_uniforms(seed: int | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -205,7 +241,7 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
            active: np.ndarray, lags: int, *, iterations: int, damping: float, bound: float,
            prior_spikes: float, reach: np.ndarray | None = None, cap: bool = False,
            skip: int = 0, pair_target: np.ndarray | None = None, pair_prior: float = 20.0,
-           same_target: np.ndarray | None = None,
+           same_target: np.ndarray | None = None, basis: np.ndarray | None = None,
            ) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray | None]:
     """The fixed-point steps of :func:`fit_history` on time-major logits ``base (T, n, N)``.
 
@@ -218,7 +254,9 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
     generated ratio (the generated counts shrunk by ``pair_prior`` pseudo-coincidences,
     so that a rare pair moves slowly), on the coupling's grid. With ``same_target`` as well
     (the same-bin ratios), a same-bin coupling too, the same way (``coupling``
-    ``(2, N, N)``). Returns ``(offsets, h,
+    ``(2, N, N)``). With ``basis`` (``(P, L)``, :func:`history_basis`), the filter is
+    ``theta @ basis`` and each parameter ``theta (N, P)`` moves by its rows' weighted mean of
+    the lags' steps (a parameter is fitted where all of its lags are ``active``). Returns ``(offsets, h,
     rate_error, autocorrelation_error, coupling)`` (``coupling`` ``None`` without a target).
     """
     from scipy.special import expit, logit
@@ -230,6 +268,9 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         active = np.broadcast_to(active[:, None], (base.shape[2], lags))
     offsets = np.zeros(goal.shape, np.float32)
     h = np.zeros((base.shape[2], lags), np.float32)
+    if basis is not None:  # a parameter is fitted where all of its lags are
+        theta = np.zeros((base.shape[2], basis.shape[0]))
+        active_theta = (~active.astype(bool)).astype(float) @ (basis > 0).T.astype(float) == 0
     w = None if pair_target is None else np.zeros(
         (base.shape[2],) * 2 if same_target is None else (2, *(base.shape[2],) * 2), np.float32)
     acg_err = float("nan")
@@ -255,14 +296,24 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
             w = quantize_coupling(w + step)
         generated = _expected_autocorrelation(x[skip:], q[skip:], lags, prior_spikes, reach)
         acg_err = float(np.mean(np.abs(generated - target)[active]))
-        step = damping * np.log((target + 1e-6) / (generated + 1e-6))
-        h = np.clip(h + np.where(active, np.clip(step, -1, 1), 0), -bound, bound)
+        step = np.where(active, np.clip(damping * np.log((target + 1e-6) / (generated + 1e-6)),
+                                        -1, 1), 0)
+        if basis is None:
+            h = np.clip(h + step, -bound, bound)
+        else:
+            theta = np.clip(theta + np.where(active_theta, step @ basis.T / basis.sum(axis=1), 0),
+                            -bound, bound)
         if cap:
             room = np.maximum(ceiling - offsets.max(axis=(0, 1)), 0.0)  # (N,)
-            excite = np.maximum(h, 0).sum(axis=1)
+            # (with a basis, the excitatory parameters' taps: never fewer than the filter's)
+            excite = (np.maximum(h, 0) if basis is None
+                      else np.maximum(theta, 0) @ basis).sum(axis=1)
             shrink = np.where(excite > room, room / np.maximum(excite, 1e-12), 1.0)
-            h = np.where(h > 0, h * shrink[:, None], h)
-        h = h.astype(np.float32)
+            if basis is None:
+                h = np.where(h > 0, h * shrink[:, None], h)
+            else:
+                theta = np.where(theta > 0, theta * shrink[:, None], theta)
+        h = (h if basis is None else theta @ basis).astype(np.float32)
     # the filter is fixed: the offsets alone, to it
     settle, scale = ((SETTLE_STEPS, 4.0) if same_target is None
                      else (SAME_BIN_SETTLE_STEPS, SAME_BIN_SECANT_MAX_STEP))
@@ -279,7 +330,7 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
                       UserWarning, stacklevel=3)
         offsets, h, rate_err, acg_err, _ = _solve(
             base, u, goal, target, active, lags, iterations=iterations, damping=damping,
-            bound=bound, prior_spikes=prior_spikes, reach=reach, cap=cap, skip=skip)
+            bound=bound, prior_spikes=prior_spikes, reach=reach, cap=cap, skip=skip, basis=basis)
         w = np.zeros_like(w)
     return offsets, h, rate_err, acg_err, w
 
@@ -502,7 +553,12 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     the filter. The filter moves each neuron's coincidences per spike relative
     to its rate at lags ``1..L`` to those of ``windows`` (the training
     windows), both counted per spike that has a bin ``l`` later in its sequence
-    (taps at lags the windows do not reach stay 0). A neuron's excitatory taps
+    (taps at lags the windows do not reach stay 0). Beyond lag
+    :data:`~spikegan_tf.gan.history.DEFAULT_HISTORY_LAGS` the filter is a few smooth
+    bumps per neuron (:func:`history_basis`), each fitted to its lags' mean step: the
+    slow self-inhibition of a neuron whose autocorrelogram dips for hundreds of bins
+    needs windows that long (a raster's, cut by
+    :func:`spikegan_tf.gan.calibration.calibrated_copy`). A neuron's excitatory taps
     are capped together (:data:`MAX_BURST_PROBABILITY`), so no filter can lock
     it into firing. A generator with a coupling
     (``with_history_filter(..., coupling=True)``) gets it solved in the same
@@ -541,7 +597,8 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
                                               prior_spikes=prior_spikes,
                                               reach=_reach(chain_bins, lags), cap=True,
                                               skip=burn_in, pair_target=pair_target,
-                                              pair_prior=pair_prior, same_target=same_target)
+                                              pair_prior=pair_prior, same_target=same_target,
+                                              basis=history_basis(lags))
     bias = output_bias_layer(generator, config).bias
     bias.assign((bias.numpy() + offsets[0, 0]).astype(bias.dtype))
     history.bias.assign(h.T.ravel().astype(history.bias.dtype))
