@@ -114,6 +114,7 @@ def test_filter_layer_changes_no_probability_and_survives_safe_mode(tmp_path):
     np.testing.assert_array_equal(history_filter(loaded), history_filter(g))
     assert np.array_equal(loaded(z).numpy(), g(z).numpy())
     assert with_position_offsets(loaded, CONV, history_lags=2) is loaded
+    assert history_filter(with_position_offsets(loaded, CONV, history_lags=4)).shape == (3, 4)
 
 
 def test_sample_draws_with_the_filter_on_the_protocol_streams():
@@ -290,6 +291,9 @@ def test_a_temporal_generator_learns_refractoriness_in_its_continuous_raster():
     assert history_filter(plain) is None and history_filter(g) is None
     h = history_filter(fitted)
     assert h.shape == (3, 3) and h[0, 0] < -3 and h[1, 0] > 1
+    # asked for other lags, a filtered generator gets a new (zero) filter of those lags
+    assert history_filter(with_history_filter(fitted, TEMPORAL, 5)).tolist() == [[0.0] * 5] * 3
+    assert with_history_filter(fitted, TEMPORAL, 3) is fitted
     # the window model's probabilities are untouched by the filter's chain
     z = np.random.default_rng(0).standard_normal((4, TEMPORAL.latent_dim)).astype("float32")
     np.testing.assert_allclose(fitted(z).numpy(), with_history_filter(

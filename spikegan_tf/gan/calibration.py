@@ -70,7 +70,9 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         that each neuron's autocorrelation at lags ``1..history_lags`` is the
         training windows' (:func:`spikegan_tf.gan.history_fit.fit_history`,
         :func:`~spikegan_tf.gan.history_fit.fit_stationary_history`, on at most
-        ``max_windows`` of them). 0: none.
+        ``max_windows`` of them; a temporal generator's filter at least as long as
+        its windows is fitted on long windows of a raster's training split,
+        :data:`LONG_WINDOW_LAGS` times the lags, as many bins in all). 0: none.
     coupling : bool
         With ``history_lags`` (on a ``"conv"`` or a ``"temporal"`` generator): also a lag-1 coupling
         between neurons, solved with the filter so that each pair's coincidences

@@ -460,7 +460,8 @@ def with_history_filter(generator: Any, config: ModelConfig, lags: int, *,
     (zero) lag-1 (and same-bin) coupling between neurons, the bias of another such
     layer (:data:`~spikegan_tf.gan.history.COUPLING_LAYER`). The new model shares
     ``generator``'s layers; one that has what is asked for already is returned as
-    is (one with a filter alone is rebuilt around the same logits).
+    is (one with a filter of other lags, or without the coupling asked for, is rebuilt
+    around the same logits, its filter zero).
 
     Examples
     --------
@@ -480,14 +481,16 @@ def with_history_filter(generator: Any, config: ModelConfig, lags: int, *,
     from spikegan_tf.gan.positions import add_coupling_layer, carries_coupling
 
     same_bin = bool(same_bin and coupling)
-    if history_filter(generator) is not None and carries_coupling(generator, coupling, same_bin):
+    present = history_filter(generator)
+    if present is not None and present.shape[1] == lags and carries_coupling(generator, coupling,
+                                                                               same_bin):
         return generator
     if config.architecture != "temporal" or config.conditional:
         raise ValueError("with_history_filter is for unconditional 'temporal' generators "
                          "(window generators carry the filter with their positional offsets: "
                          f"with_position_offsets); received architecture={config.architecture!r}"
                          f"{' with conditions' if config.conditional else ''}.")
-    if history_filter(generator) is not None:  # rebuilt around the same logits
+    if present is not None:  # rebuilt around the same logits
         logits = generator.get_layer("history_logits").input[0]
     else:
         logits = generator.get_layer("sigmoid").input  # (batch, bins, n_neurons)

@@ -87,8 +87,8 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
 
     The new model shares ``generator``'s layers (copy it first to keep the
     original apart). A model that already has the offset (and the filter
-    asked for) is returned as is; one with the offset alone is rebuilt around
-    the same logits, its offsets kept.
+    asked for) is returned as is; one with the offset alone, or with a filter of other
+    lags, is rebuilt around the same logits, its offsets kept (the new filter zero).
 
     With ``history_lags``, it also carries a (zero) spike-history filter of
     that many lags per neuron (:mod:`spikegan_tf.gan.history`): the bias of a
@@ -131,7 +131,9 @@ def with_position_offsets(generator: Any, config: ModelConfig, *, history_lags: 
     coupling = bool(coupling and history_lags)
     same_bin = bool(same_bin and coupling)
     existing = position_layer(generator)
-    if existing is not None and (not history_lags or history_filter(generator) is not None) and (
+    present = history_filter(generator)
+    if existing is not None and (not history_lags or (
+            present is not None and present.shape[1] == history_lags)) and (
             carries_coupling(generator, coupling, same_bin)):
         return generator
     if config.architecture != "conv" or config.conditional:
