@@ -307,12 +307,16 @@ def test_a_temporal_generator_learns_refractoriness_in_its_continuous_raster():
     assert np.all(np.abs(lag1(new) - lag1(x)) < 0.03), (lag1(new), lag1(x))
     assert np.abs(lag1(old) - lag1(x)).max() > 0.2
     np.testing.assert_allclose(new.mean(0), x.mean(0), atol=0.01)
-    # a tap at a lag 8-bin training windows cannot show stays 0; from a raster it is fitted
-    windows = prepare_data(data.train.windows()[::8].copy(), TEMPORAL.n_bins, val_fraction=0.0)
-    longer = calibrated_copy(g, TEMPORAL, windows, seed=0, history_lags=9)
+    # a tap at a lag the 8-bin training windows cannot show stays 0 (up to the default 10
+    # lags; a longer filter is fitted on the raster's long windows, below)
+    longer = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=9)
     assert history_filter(longer)[:, 7:].tolist() == [[0.0, 0.0]] * 3
-    assert np.all(history_filter(calibrated_copy(g, TEMPORAL, data, seed=0,
-                                                 history_lags=9))[:, 7:] != 0)
+    windows = prepare_data(data.train.windows()[::8].copy(), TEMPORAL.n_bins, val_fraction=0.0)
+    longest = calibrated_copy(g, TEMPORAL, windows, seed=0, history_lags=16)  # no raster
+    assert not np.any(history_filter(longest)[:, 7:])
+    with pytest.warns(UserWarning, match="windows start without them"):
+        fitted = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=16)
+    assert np.all(history_filter(fitted)[:, 7:] != 0)
 
 
 def _slow_raster(n_time_bins: int = 60_000, seed: int = 0) -> np.ndarray:
@@ -351,7 +355,8 @@ def test_a_long_filter_fitted_on_the_raster_makes_the_slow_dip_a_short_one_canno
     short = sample_raster(calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=10),
                           TEMPORAL, 100_000, seed=3)
     assert np.all(dip(short) > 0.95)
-    long = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=64)
+    with pytest.warns(UserWarning, match="64 lags reaches beyond the 8-bin window"):
+        long = calibrated_copy(g, TEMPORAL, data, seed=0, history_lags=64)
     h = history_filter(long)
     assert h.shape == (3, 64) and np.all(h[:, 0] < -2) and np.all(h[:, 30:50] < -0.2)
     r = sample_raster(long, TEMPORAL, 100_000, seed=3)

@@ -71,7 +71,7 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
         training windows' (:func:`spikegan_tf.gan.history_fit.fit_history`,
         :func:`~spikegan_tf.gan.history_fit.fit_stationary_history`, on at most
         ``max_windows`` of them; a temporal generator's filter at least as long as
-        its windows is fitted on long windows of a raster's training split,
+        its windows and longer than 10 lags is fitted on long windows of a raster's training split,
         :data:`LONG_WINDOW_LAGS` times the lags, as many bins in all). 0: none.
     coupling : bool
         With ``history_lags`` (on a ``"conv"`` or a ``"temporal"`` generator): also a lag-1 coupling
@@ -138,6 +138,15 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
                                    _history_windows(data.train, config, history_lags,
                                                     max_windows, seed),
                                    data.train.neuron_rates(), seed=seed)
+            if _long_filter(history_lags, config) and data.train.kind == "raster":
+                import warnings
+
+                warnings.warn(
+                    f"A spike-history filter of {history_lags} lags reaches beyond the "
+                    f"{config.n_bins}-bin window: its rates are solved for continuous rasters "
+                    "(sample_raster), where each bin has the spikes before it; windows start "
+                    "without them and fire too often (2.7x the rate with 200 lags on the retina).",
+                    UserWarning, stacklevel=2)
         else:
             calibrate_output_bias(copy, config, data.train.neuron_rates(), seed=seed)
         return copy
@@ -157,16 +166,24 @@ def _keep(n: int, config: ModelConfig, max_windows: int, seed: int | None) -> np
     return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
 
 
+def _long_filter(lags: int, config: ModelConfig) -> bool:
+    """Whether a temporal generator's filter of ``lags`` lags is fitted on a raster's long windows:
+    longer than its windows and than the default filter (whose taps beyond a short window stay 0)."""
+    from spikegan_tf.gan.history import DEFAULT_HISTORY_LAGS
+
+    return lags >= config.n_bins and lags > DEFAULT_HISTORY_LAGS
+
+
 def _history_windows(src: Any, config: ModelConfig, lags: int, max_windows: int,
                      seed: int | None) -> np.ndarray:
     """The windows a temporal generator's filter of ``lags`` lags is fitted to.
 
-    The training windows (:func:`_subsample`) while they are longer than the filter;
-    else, from a raster, windows of :data:`LONG_WINDOW_LAGS` times ``lags`` bins, evenly
+    The training windows (:func:`_subsample`) unless the filter is longer than them and
+    than the default 10 lags (:func:`_long_filter`); then, from a raster, windows of :data:`LONG_WINDOW_LAGS` times ``lags`` bins, evenly
     spaced over it, as many bins in all as the subsample would hold (a windowed source
     has nothing longer: taps beyond its windows stay 0).
     """
-    if lags < config.n_bins or src.kind != "raster":
+    if not _long_filter(lags, config) or src.kind != "raster":
         return _subsample(src, config, max_windows, seed)
     raster = src.spikes
     length = min(LONG_WINDOW_LAGS * lags, len(raster))

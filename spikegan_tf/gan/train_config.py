@@ -205,9 +205,10 @@ class TrainConfig:
         its earlier spikes (:mod:`spikegan_tf.gan.history`). A generator draws
         its bins independently given the latent draw and cannot make a
         refractory or a bursting neuron. A temporal generator trained on a raster
-        may have a filter longer than its windows: beyond 10 lags it is a few
-        smooth bumps per neuron fitted on the raster's long windows
-        (:func:`spikegan_tf.gan.history_fit.history_basis`). ``0``: none. ``None`` (the default):
+        may have a filter longer than its windows and 10 lags: beyond lag 10 it is
+        a few smooth bumps per neuron fitted on the raster's long windows
+        (:func:`spikegan_tf.gan.history_fit.history_basis`); its rates are then
+        right in rasters only (windows fire too often; the fit warns). ``0``: none. ``None`` (the default):
         ``spikegan_tf.gan.history.DEFAULT_HISTORY_LAGS`` (10) where it can
         have one (:func:`history_capable`), else 0.
     calibrate_coupling : bool, optional
