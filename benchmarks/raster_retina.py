@@ -15,7 +15,7 @@ Measures, for each sample seed:
 * the same seam test on the held-out split itself (real, continuous data cut at
   the same boundaries): the noise of the seam statistics; and each raster's own
   noise, the test repeated at ``--seam-null`` pseudo-boundaries of the same raster
-  where no window meets a real one (a check beyond all of them is printed);
+  spread evenly over half a piece (``null_phases_of``; a check beyond all of them is printed);
 * the same with the output bias calibrated to the training rates
   (``calibrate_output_bias``), as ``spikegan sample --calibrate`` does, and
   with the rates and a spike-history filter of ``--lags`` lags per neuron solved

@@ -334,9 +334,8 @@ def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: in
         rep = seam_report(raster, ref, length, n_bins=n_bins, seed=seed, null_phases=null_phases)
         print(f"{label}: " + "\n".join(rep.lines()))
         if null_phases and not rep.null_phases:
-            print(f"(no pseudo-boundaries for --seam-null: pieces of {length} bins leave no "
-                  f"phase {n_bins} bins clear of the real boundaries and of the pieces' "
-                  "middles)")
+            print(f"(no pseudo-boundaries for --seam-null: the raster is too short for the "
+                  f"checks at another phase of its {length}-bin pieces)")
         reports[label] = rep.to_dict()
     with atomic_path(out / "seams.json") as tmp:
         tmp.write_text(json.dumps(reports, indent=2) + "\n")
