@@ -42,7 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record  # noqa: E402
 from raster_slow_variance import acg_excess, block_variance  # noqa: E402
-from retina_curve import RAW, _default_data  # noqa: E402
+from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 BURN_IN = 256
 
@@ -100,17 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     from scipy.special import logit
 
-    from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.gan.calibration import calibrated_copy
-    from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.history import history_filter
     from spikegan_tf.gan.history_fit import fit_uniforms, history_basis, raster_logits
 
-    settings = json.loads((args.curve / "curve.json").read_text())["settings"]
-    config = ModelConfig.from_dict(settings["model"])
-    train, test = split_raster(load_spikes(args.data, key="data").spikes, (0.8, 0.2), gap=32)
+    config, train, test = load_run(args.curve, args.data)
     data = prepare_data(train, config.n_bins, val_fraction=0.0)
     stats = HEADLINE + ("isi_distribution",)
     ref32 = as_statistics(train, n_bins=32, label="train")

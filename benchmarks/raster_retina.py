@@ -44,7 +44,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record  # noqa: E402
-from retina_curve import RAW, _default_data  # noqa: E402
+from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 CHUNK = 256
 
@@ -70,19 +70,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.evaluation.seams import seam_report
     from spikegan_tf.gan.calibration import calibrated_copy
-    from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.history import history_filter
     from spikegan_tf.gan.raster import sample_raster
 
-    settings = json.loads((args.curve / "curve.json").read_text())["settings"]
-    config = ModelConfig.from_dict(settings["model"])
-    raster = load_spikes(args.data, key="data").spikes
-    train, test = split_raster(raster, (0.8, 0.2), gap=32)
+    config, train, test = load_run(args.curve, args.data)
     ref32 = as_statistics(train, n_bins=32, label="train")
     floor32 = as_statistics(test, like=ref32, n_bins=32, label="test")
     ref65 = as_statistics(train, n_bins=65, max_lag=64, label="train")

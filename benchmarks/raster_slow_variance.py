@@ -35,7 +35,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record  # noqa: E402
-from retina_curve import RAW, _default_data  # noqa: E402
+from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 BLOCKS = (32, 256, 2048)
 LAGS = (1, 2, 3, 5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 64, 80, 100, 120, 150, 200)
@@ -70,15 +70,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.gan.calibration import calibrated_copy
-    from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.raster import sample_raster
 
-    settings = json.loads((args.curve / "curve.json").read_text())["settings"]
-    config = ModelConfig.from_dict(settings["model"])
-    train, test = split_raster(load_spikes(args.data, key="data").spikes, (0.8, 0.2), gap=32)
+    config, train, test = load_run(args.curve, args.data)
     data = prepare_data(train, config.n_bins, val_fraction=0.0)
     t0 = time.process_time()
     generator = calibrated_copy(

@@ -49,6 +49,17 @@ def _default_data() -> Path | None:
     return base / RAW if (base / RAW).exists() else None
 
 
+def load_run(curve: Path, data: Path) -> tuple:
+    """``(config, train, test)`` of a run directory: its ``ModelConfig`` (``curve.json``) and
+    the recording ``data`` split as this benchmark trains on it (last 20% held out, a 32-bin gap)."""
+    from spikegan_tf.data import load_spikes, split_raster
+    from spikegan_tf.gan.config import ModelConfig
+
+    config = ModelConfig.from_dict(json.loads((curve / "curve.json").read_text())["settings"]["model"])
+    train, test = split_raster(load_spikes(data, key="data").spikes, (0.8, 0.2), gap=32)
+    return config, train, test
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=_default_data())

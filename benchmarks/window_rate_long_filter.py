@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record  # noqa: E402
-from retina_curve import RAW, _default_data  # noqa: E402
+from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,20 +41,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.data.splits import prepare_data
     from spikegan_tf.gan.calibration import calibrated_copy
-    from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.raster import sample_raster
     from spikegan_tf.gan.sampling import sample
 
-    train, test = split_raster(load_spikes(args.data, key="data").spikes, (0.8, 0.2), gap=32)
-    rate = float(train.mean())
     result = {"benchmark": "window_rate_long_filter", "machine": machine_record(), "rows": []}
     print(f"{'run':>40} {'lags':>5} {'windows':>8} {'first 4':>8} {'last 4':>8} {'raster':>8}")
     for curve in args.curves:
-        config = ModelConfig.from_dict(
-            json.loads((curve / "curve.json").read_text())["settings"]["model"])
+        config, train, test = load_run(curve, args.data)
+        rate = float(train.mean())
         data = prepare_data(train, config.n_bins, val_fraction=0.0)
         trained = keras.models.load_model(curve / "generator.keras", safe_mode=True,
                                           compile=False)
