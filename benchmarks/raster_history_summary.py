@@ -35,11 +35,11 @@ SOURCES = (("raster_eval.json", "uncalibrated", "uncalibrated"),
 
 
 def beyond_null(seams: dict) -> list[str]:
-    """The seam checks (ratios, AUC) whose value exceeds all of the raster's pseudo-boundaries'."""
-    if "null_ratio" not in seams:
-        return []
-    out = [k for k, v in seams["ratio"].items() if v > max(seams["null_ratio"][k])]
-    return out + (["auc"] if seams["auc"] > max(seams["null_auc"]) else [])
+    """The seam checks (ratios, AUC) beyond all of the raster's own pseudo-boundaries, by
+    :meth:`spikegan_tf.evaluation.seams.SeamReport.beyond_null` (a stored ``seams`` dict)."""
+    from spikegan_tf.evaluation.seams import SeamReport
+
+    return [k for k, v in SeamReport(**seams).beyond_null().items() if v]
 
 
 def main(argv: list[str] | None = None) -> int:

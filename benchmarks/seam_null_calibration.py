@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 
 def flags(seams: dict) -> dict[str, int]:
-    """Checks beyond all pseudo-boundaries: ratios one-sided, two-sided, and the AUC."""
+    """Checks beyond all pseudo-boundaries: ratios one-sided (the rule before session 21),
+    two-sided and the AUC (``SeamReport.beyond_null``'s rule)."""
+    from spikegan_tf.evaluation.seams import SeamReport
+
     one = sum(v > max(seams["null_ratio"][k]) for k, v in seams["ratio"].items())
-    two = sum(abs(math.log(v)) > max(abs(math.log(x)) for x in seams["null_ratio"][k])
-              for k, v in seams["ratio"].items())
-    return {"ratios_one_sided": int(one), "ratios_two_sided": int(two),
-            "auc": int(seams["auc"] > max(seams["null_auc"]))}
+    now = SeamReport(**seams).beyond_null()
+    return {"ratios_one_sided": int(one),
+            "ratios_two_sided": int(sum(now[k] for k in seams["ratio"])),
+            "auc": int(now["auc"])}
 
 
 def main(argv: list[str] | None = None) -> int:
