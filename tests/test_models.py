@@ -202,3 +202,40 @@ def test_neuron_kernel_wider_than_the_window_is_refused():
     with pytest.raises(ConfigError, match="critic_neuron_kernel.*at most n_bins = 8"):
         ModelConfig(**TINY, critic_neuron_filters=1, critic_neuron_kernel=9)
     assert ModelConfig(**TINY, critic_neuron_kernel=9).critic_neuron_kernel == 9  # path off
+
+
+def _swap_tails(critic, rng, n_bins=32, left=8, right=24):
+    """score(a) + score(b) - score(c) - score(d), where a and b share bins
+    ``left..right-1`` and c, d swap their tails: zero for a critic whose score
+    is a sum over patches narrower than the shared stretch."""
+    a = (rng.random((16, 4, n_bins)) < 0.3).astype("float32")
+    b = (rng.random((16, 4, n_bins)) < 0.3).astype("float32")
+    b[:, :, left:right] = a[:, :, left:right]
+    c, d = a.copy(), b.copy()
+    c[:, :, right:], d[:, :, right:] = b[:, :, right:], a[:, :, right:]
+    s = [np.asarray(critic(x), np.float64)[:, 0] for x in (a, b, c, d)]
+    return s[0] + s[1] - s[2] - s[3], np.abs(s[0]).mean()
+
+
+def test_paper_critic_is_blind_beyond_its_patches_and_the_head_is_not(rng):
+    # the paper's critic: Conv(5, stride 2) twice then one linear score, a sum of
+    # functions of 13-bin patches; two windows that agree on 16 middle bins can
+    # swap their tails without changing the sum of their scores
+    cfg = ModelConfig(n_neurons=4, n_bins=32, num_features=8)
+    gap, scale = _swap_tails(build_critic(cfg, seed=3), rng)
+    assert np.abs(gap).max() < 1e-5 * max(scale, 1e-3)
+    headed = ModelConfig(n_neurons=4, n_bins=32, num_features=8, critic_head_units=16)
+    critic = build_critic(headed, seed=3)
+    assert critic.get_layer("head").kernel.shape == (8 * 16, 16)
+    assert critic.get_layer("score").kernel.shape == (16, 1)
+    gap, scale = _swap_tails(critic, rng)
+    assert np.abs(gap).max() > 1e-2 * scale
+
+
+def test_critic_head_round_trips_in_safe_mode(tmp_path, rng):
+    cfg = ModelConfig(**TINY, critic_head_units=5)
+    critic = build_critic(cfg, seed=1)
+    x = (rng.random((3, cfg.n_neurons, cfg.n_bins)) < 0.3).astype("float32")
+    critic.save(tmp_path / "c.keras")
+    loaded = keras.models.load_model(tmp_path / "c.keras", safe_mode=True, compile=False)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(critic(x)), rtol=1e-6)

@@ -26,6 +26,7 @@ _MODEL_FLAGS = {
     "critic_lags": "critic_lags",
     "critic_neuron_filters": "critic_neuron_filters",
     "critic_neuron_kernel": "critic_neuron_kernel",
+    "critic_head_units": "critic_head_units",
     "label_dim": "label_dim",
 }
 _TRAIN_FLAGS = {
@@ -170,6 +171,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "neuron alone at full resolution (0: the paper's critic)")
     m.add_argument("--critic-neuron-kernel", type=Number("--critic-neuron-kernel", minimum=1),
                    default=None, help="width in bins of those filters (default 8)")
+    m.add_argument("--critic-head-units", type=Number("--critic-head-units", minimum=0),
+                   default=None,
+                   help="a hidden layer of this many units before the critic's score, so it "
+                        "sees whole windows (0: the paper's critic, a sum over 13-bin patches)")
     m.add_argument("--label-dim", type=Number("--label-dim", minimum=1), default=None,
                    help="size of the generator's label embedding (conditional models; 16)")
     m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,

@@ -55,6 +55,7 @@ _CONSTRAINTS = {
     "critic_lags": Integer(min=0),
     "critic_neuron_filters": Integer(min=0),
     "critic_neuron_kernel": Integer(min=1),
+    "critic_head_units": Integer(min=0),
     "n_classes": Integer(min=0),
     "n_covariates": Integer(min=0),
     "label_dim": Integer(min=1),
@@ -149,6 +150,16 @@ class ModelConfig:
         0 (the default) is the paper's critic.
     critic_neuron_kernel : int
         Width in bins of the per-neuron filters (at most ``n_bins``).
+    critic_head_units : int
+        ``U > 0`` puts a hidden layer (Dense ``U``, LeakyReLU) between the
+        critic's features and its score. The paper's conv critic scores a
+        window with one linear layer on its strided convolutions' features, so
+        its score is a *sum* of functions of ``critic_receptive_field``-bin
+        patches (13 bins by default): bins further
+        apart never meet, and the generator is never told about correlations
+        at longer lags, however long the training windows. With a hidden layer
+        the score can depend on the whole window. 0 (the default) is the
+        paper's critic.
     n_classes : int
         Conditional models: number of label classes (0: no label input). The
         generator takes the one-hot label as a second input (embedded into
@@ -194,6 +205,7 @@ class ModelConfig:
     critic_lags: int = 0
     critic_neuron_filters: int = 0
     critic_neuron_kernel: int = 8
+    critic_head_units: int = 0
     n_classes: int = 0
     n_covariates: int = 0
     label_dim: int = 16
@@ -246,6 +258,27 @@ class ModelConfig:
         """
         return (1 + (self.kernel_size - 1) * (2**self.temporal_layers - 1)
                 + self.smoothing_width - 1)
+
+    @property
+    def critic_receptive_field(self) -> int:
+        """Bins that one term of the critic's score sees.
+
+        The conv critic without a head (``critic_head_units=0``, the paper's)
+        scores a window as a sum of functions of patches of
+        ``1 + (kernel_size - 1) * (2**num_layers - 1)`` bins: structure at
+        longer lags never reaches it. With a head, or the fc critic, the whole
+        window (``n_bins``).
+
+        Examples
+        --------
+        >>> ModelConfig(n_neurons=3, n_bins=128).critic_receptive_field
+        13
+        >>> ModelConfig(n_neurons=3, n_bins=128, critic_head_units=64).critic_receptive_field
+        128
+        """
+        if self.architecture == "fc" or self.critic_head_units:
+            return self.n_bins
+        return min(self.n_bins, 1 + (self.kernel_size - 1) * (2**self.num_layers - 1))
 
     @property
     def smoothing_width(self) -> int:
