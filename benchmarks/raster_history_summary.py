@@ -1,6 +1,6 @@
 """Issue 14's retina targets for temporal generators with and without the spike-history filter.
 
-Reads, for each training seed's directory under ``--root`` (``train_seed*``, written by
+Reads, for each training seed's directory under ``--root`` (``--runs``, default ``train_seed*``, written by
 ``retina_curve.py --model-set architecture=temporal``), the rows of ``raster_retina.py``:
 ``raster_eval.json`` (variants ``uncalibrated``: the saved ``generator.keras``, whose rates
 ``retina_curve.py`` already calibrated, and ``rates``: calibrated again on this split) and
@@ -45,9 +45,12 @@ def beyond_null(seams: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--runs", default="train_seed*",
+                   help="glob of the run directories under --root")
+    p.add_argument("--out-name", default="summary.json")
     args = p.parse_args(argv)
     summary: dict = {"benchmark": "raster_history_summary", "runs": {}}
-    for run in sorted(args.root.glob("train_seed*")):
+    for run in sorted(args.root.glob(args.runs)):
         curve = json.loads((run / "curve.json").read_text())
         entry = {"iterations": curve["points"][-1]["step"],
                  "training_cpu_s": round(curve["points"][-1]["cpu_s"]),
@@ -74,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         summary["runs"][run.name] = entry
         for variant, v in entry["variants"].items():
             m = v["median"]
-            print(f"{run.name:12s} {variant:12s} " + " ".join(f"{k[:8]} {m[k]:5.2f}" for k in m)
+            print(f"{run.name:14s} {variant:12s} " + " ".join(f"{k[:8]} {m[k]:5.2f}" for k in m)
                   + f"  acg64 {v['acg64']} seam {v['seam_max']} auc {v['seam_auc']} "
                   f"rate {v['rate_ratio']}")
-    out = args.root / "summary.json"
+    out = args.root / args.out_name
     out.write_text(json.dumps(summary, indent=1) + "\n")
     print(out)
     return 0

@@ -227,7 +227,7 @@ def test_paper_critic_is_blind_beyond_its_patches_and_the_head_is_not(rng):
     headed = ModelConfig(n_neurons=4, n_bins=32, num_features=8, critic_head_units=16)
     critic = build_critic(headed, seed=3)
     assert critic.get_layer("head").kernel.shape == (8 * 16, 16)
-    assert critic.get_layer("score").kernel.shape == (16, 1)
+    assert critic.get_layer("score").kernel.shape == (8 * 16 + 16, 1)  # features and head
     gap, scale = _swap_tails(critic, rng)
     assert np.abs(gap).max() > 1e-2 * scale
 

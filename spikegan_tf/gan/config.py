@@ -151,8 +151,8 @@ class ModelConfig:
     critic_neuron_kernel : int
         Width in bins of the per-neuron filters (at most ``n_bins``).
     critic_head_units : int
-        ``U > 0`` puts a hidden layer (Dense ``U``, LeakyReLU) between the
-        critic's features and its score. The paper's conv critic scores a
+        ``U > 0`` gives the critic's score a hidden layer (Dense ``U``,
+        LeakyReLU) on its features, beside the features themselves. The paper's conv critic scores a
         window with one linear layer on its strided convolutions' features, so
         its score is a *sum* of functions of ``critic_receptive_field``-bin
         patches (13 bins by default): bins further

@@ -449,9 +449,8 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     each neuron's lagged self-coincidences (:func:`lagged_coincidences`), and
     with ``config.critic_neuron_filters = F > 0`` the time-averaged responses of
     ``F`` learnt filters per neuron. With ``config.critic_head_units = U > 0``
-    a hidden layer of ``U`` units sits before the score, so the score is no
-    longer a sum over ``1 + (kernel_size - 1) * (2**num_layers - 1)``-bin
-    patches.
+    the score layer also sees a hidden layer of ``U`` units on those features,
+    so the score is no longer a sum over ``critic_receptive_field``-bin patches.
 
     Examples
     --------
@@ -490,9 +489,11 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
         h = layers.Concatenate(dtype=dtype, name="with_neuron_patterns")(
             [h, _neuron_patterns(x, config, init, dtype)])
     if config.critic_head_units:  # the score sees all of the window, not a sum of patches
-        h = layers.Dense(config.critic_head_units, kernel_initializer=init(), dtype=dtype,
-                         name="head")(h)
-        h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype, name="head_act")(h)
+        hidden = layers.Dense(config.critic_head_units, kernel_initializer=init(), dtype=dtype,
+                              name="head")(h)
+        hidden = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
+                                  name="head_act")(hidden)
+        h = layers.Concatenate(dtype=dtype, name="with_head")([h, hidden])
     score = layers.Dense(1, kernel_initializer=init(), dtype="float32", name="score")(h)
     if label is not None:  # projection critic: + <embed(label), phi(x)>
         embedded = layers.Dense(h.shape[-1], use_bias=False, kernel_initializer=init(),
