@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-name", default="summary.json")
     args = p.parse_args(argv)
     summary: dict = {"benchmark": "raster_history_summary", "runs": {}}
-    for run in sorted(args.root.glob(args.runs)):
+    for run in sorted(r for r in args.root.glob(args.runs) if (r / "curve.json").is_file()):
         curve = json.loads((run / "curve.json").read_text())
         entry = {"iterations": curve["points"][-1]["step"],
                  "training_cpu_s": round(curve["points"][-1]["cpu_s"]),
