@@ -173,8 +173,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    default=None, help="width in bins of those filters (default 8)")
     m.add_argument("--critic-head-units", type=Number("--critic-head-units", minimum=0),
                    default=None,
-                   help="a hidden layer of this many units before the critic's score, so it "
-                        "sees whole windows (0: the paper's critic, a sum over 13-bin patches)")
+                   help="a hidden layer of this many units beside the critic's features, into its "
+                        "score, so it sees whole windows (0: the paper's critic, a sum over "
+                        "13-bin patches)")
     m.add_argument("--label-dim", type=Number("--label-dim", minimum=1), default=None,
                    help="size of the generator's label embedding (conditional models; 16)")
     m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,

@@ -152,14 +152,14 @@ class ModelConfig:
         Width in bins of the per-neuron filters (at most ``n_bins``).
     critic_head_units : int
         ``U > 0`` gives the critic's score a hidden layer (Dense ``U``,
-        LeakyReLU) on its features, beside the features themselves. The paper's conv critic scores a
-        window with one linear layer on its strided convolutions' features, so
-        its score is a *sum* of functions of ``critic_receptive_field``-bin
-        patches (13 bins by default): bins further
-        apart never meet, and the generator is never told about correlations
-        at longer lags, however long the training windows. With a hidden layer
-        the score can depend on the whole window. 0 (the default) is the
-        paper's critic.
+        LeakyReLU) on its features, beside the features themselves. The
+        paper's conv critic scores a window with one linear layer on its
+        strided convolutions' features, so its score is a *sum* of functions
+        of ``critic_receptive_field``-bin patches (13 bins by default): bins
+        further apart never meet, and the generator is never told about
+        correlations at longer lags, however long the training windows. With
+        a hidden layer the score can depend on the whole window. 0 (the
+        default) is the paper's critic.
     n_classes : int
         Conditional models: number of label classes (0: no label input). The
         generator takes the one-hot label as a second input (embedded into
