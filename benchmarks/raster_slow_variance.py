@@ -24,7 +24,6 @@ Writes ``OUT`` (JSON with the machine record) and prints a table::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _machine import machine_record  # noqa: E402
+from _machine import machine_record, write_result  # noqa: E402
 from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 BLOCKS = (32, 256, 2048)
@@ -105,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'lag':>10}" + "".join(f"{lag:>7}" for lag in LAGS))
     for k in rasters:
         print(f"{k:>10}" + "".join(f"{v:7.3f}" for v in result["acg_excess"][k]))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(args.out)
+    write_result(args.out, result)
     return 0
 
 

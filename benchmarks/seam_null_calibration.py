@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+from _machine import write_result
+
 
 def flags(seams: dict) -> dict[str, int]:
     """Checks beyond all pseudo-boundaries: ratios one-sided (the rule before session 21),
@@ -55,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
               "flagged_two_sided": total["ratios_two_sided"] + total["auc"], "rows": rows}
     print(f"{len(rows)} rasters, {checks} checks, {due:.1f} flags due by chance: one-sided "
           f"{result['flagged_one_sided']}, two-sided {result['flagged_two_sided']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(args.out)
+    write_result(args.out, result)
     return 0
 
 

@@ -12,12 +12,11 @@ Writes ``--out``::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-from _machine import machine_record
+from _machine import machine_record, write_result
 from retina_curve import RAW, _default_data
 
 LAGS = (0, 1, 10, 30, 64, 100, 150, 200)
@@ -44,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{lag:5d} {own:10.4f} {rows[-1]['shared']:10.4f}")
     result = {"benchmark": "shared_dip", "machine": machine_record(), "train_bins": len(train),
               "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(args.out)
+    write_result(args.out, result)
     return 0
 
 

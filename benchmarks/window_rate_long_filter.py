@@ -17,7 +17,6 @@ Writes ``OUT`` (JSON with the machine record)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -25,7 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _machine import machine_record  # noqa: E402
+from _machine import machine_record, write_result  # noqa: E402
 from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 
@@ -69,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{str(curve)[-40:]:>40} {lags:5d} {row['windows']:8.3f} "
                   f"{row['windows_first_4_bins']:8.3f} {row['windows_last_4_bins']:8.3f} "
                   f"{row['raster']:8.3f}", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(args.out)
+    write_result(args.out, result)
     return 0
 
 
