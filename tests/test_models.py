@@ -190,9 +190,11 @@ def test_neuron_pattern_path_is_each_neurons_filters_averaged_over_positions(rng
 
 
 def test_critic_paths_round_trip_in_safe_mode(tmp_path, rng):
-    cfg = ModelConfig(**TINY, critic_lags=3, critic_neuron_filters=2, critic_head_units=5)
+    cfg = ModelConfig(**TINY, critic_lags=3, critic_neuron_filters=2, critic_head_units=5,
+                      critic_scales=2)
     critic = build_critic(cfg, seed=1)
     assert critic.get_layer("head").units == 5
+    assert critic.get_layer("scale1_pool").pool_size == (2,)
     x = (rng.random((3, cfg.n_neurons, cfg.n_bins)) < 0.3).astype("float32")
     critic.save(tmp_path / "c.keras")
     loaded = keras.models.load_model(tmp_path / "c.keras", safe_mode=True, compile=False)
@@ -205,12 +207,12 @@ def test_neuron_kernel_wider_than_the_window_is_refused():
     assert ModelConfig(**TINY, critic_neuron_kernel=9).critic_neuron_kernel == 9  # path off
 
 
-def _swap_tails(critic, rng, n_bins=32, left=8, right=24):
+def _swap_tails(critic, rng, n_bins=32, left=8, right=24, n_neurons=4):
     """score(a) + score(b) - score(c) - score(d), where a and b share bins
     ``left..right-1`` and c, d swap their tails: zero for a critic whose score
     is a sum over patches narrower than the shared stretch."""
-    a = (rng.random((16, 4, n_bins)) < 0.3).astype("float32")
-    b = (rng.random((16, 4, n_bins)) < 0.3).astype("float32")
+    a = (rng.random((16, n_neurons, n_bins)) < 0.3).astype("float32")
+    b = (rng.random((16, n_neurons, n_bins)) < 0.3).astype("float32")
     b[:, :, left:right] = a[:, :, left:right]
     c, d = a.copy(), b.copy()
     c[:, :, right:], d[:, :, right:] = b[:, :, right:], a[:, :, right:]
@@ -232,3 +234,32 @@ def test_paper_critic_is_blind_beyond_its_patches_and_the_head_is_not(rng):
     gap, scale = _swap_tails(critic, rng)
     assert np.abs(gap).max() > 1e-2 * scale
 
+
+
+def test_multi_scale_critic_sums_patches_as_long_as_its_receptive_field(rng):
+    # scales 1, 2, 4: the coarsest path's Conv(5, stride 2) x 2 on 4-bin averages sees
+    # 13 * 4 = 52-bin patches, so windows sharing 52 bins swap tails with an unchanged
+    # sum of scores, and windows sharing 16 (enough for the paper's critic) do not
+    cfg = ModelConfig(n_neurons=3, n_bins=128, num_features=4, critic_scales=3)
+    assert cfg.critic_receptive_field == 52
+    critic = build_critic(cfg, seed=5)
+    assert critic.get_layer("scale2_pool").pool_size == (4,)
+    flat = [critic.get_layer(f"{p}flatten").output.shape[-1] for p in ("", "scale1_", "scale2_")]
+    assert flat == [32 * 8, 16 * 8, 8 * 8]  # positions x 8 features, halved per scale
+    assert critic.get_layer("score").kernel.shape == (sum(flat), 1)
+    gap, scale = _swap_tails(critic, rng, n_bins=128, left=36, right=88, n_neurons=3)
+    assert np.abs(gap).max() < 1e-5 * max(scale, 1e-3)
+    gap, scale = _swap_tails(critic, rng, n_bins=128, left=56, right=72, n_neurons=3)
+    assert np.abs(gap).max() > 1e-3 * scale
+    # the paper's critic (one scale) is blind at that 16-bin overlap
+    paper = build_critic(ModelConfig(n_neurons=3, n_bins=128, num_features=4), seed=5)
+    gap, scale = _swap_tails(paper, rng, n_bins=128, left=56, right=72, n_neurons=3)
+    assert np.abs(gap).max() < 1e-5 * max(scale, 1e-3)
+
+
+def test_multi_scale_critic_needs_windows_its_coarsest_scale_divides():
+    with pytest.raises(ConfigError, match=r"n_bins.*2\*\*\(num_layers \+ critic_scales - 1\) "
+                                          r"= 16.*Received 24"):
+        ModelConfig(n_neurons=3, n_bins=24, critic_scales=3)
+    with pytest.raises(ConfigError, match="critic_scales.*1 for the fc critic"):
+        ModelConfig(n_neurons=3, n_bins=24, architecture="fc", critic_scales=2)

@@ -27,6 +27,7 @@ _MODEL_FLAGS = {
     "critic_neuron_filters": "critic_neuron_filters",
     "critic_neuron_kernel": "critic_neuron_kernel",
     "critic_head_units": "critic_head_units",
+    "critic_scales": "critic_scales",
     "label_dim": "label_dim",
 }
 _TRAIN_FLAGS = {
@@ -176,6 +177,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="a hidden layer of this many units beside the critic's features, into its "
                         "score, so it sees whole windows (0: the paper's critic, a sum over "
                         "13-bin patches)")
+    m.add_argument("--critic-scales", type=Number("--critic-scales", minimum=1), default=None,
+                   help="a multi-scale critic: its convolutions also on the window averaged over "
+                        "2, 4, ..., 2**(S-1) bins, so its patches reach 13 * 2**(S-1) bins "
+                        "(1: the paper's critic)")
     m.add_argument("--label-dim", type=Number("--label-dim", minimum=1), default=None,
                    help="size of the generator's label embedding (conditional models; 16)")
     m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,

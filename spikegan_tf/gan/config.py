@@ -56,6 +56,7 @@ _CONSTRAINTS = {
     "critic_neuron_filters": Integer(min=0),
     "critic_neuron_kernel": Integer(min=1),
     "critic_head_units": Integer(min=0),
+    "critic_scales": Integer(min=1),
     "n_classes": Integer(min=0),
     "n_covariates": Integer(min=0),
     "label_dim": Integer(min=1),
@@ -160,6 +161,19 @@ class ModelConfig:
         correlations at longer lags, however long the training windows. With
         a hidden layer the score can depend on the whole window. 0 (the
         default) is the paper's critic.
+    critic_scales : int
+        ``S > 1`` gives the conv critic ``S - 1`` more copies of its
+        convolutions (own weights), each on the window averaged over
+        ``2**s`` bins (``s = 1 .. S-1``), their features beside the full
+        resolution's into the score: a multi-scale critic, as audio GANs use
+        for structure longer than one discriminator's patch (Kumar et al.
+        2019, MelGAN). The score stays a sum over patches, so it is as
+        shift-invariant as the paper's, but the coarsest patches span
+        ``critic_receptive_field`` = ``13 * 2**(S-1)`` bins (kernel 5, two
+        layers): slow rate co-fluctuations reach the critic at a cost of at
+        most twice the paper critic's convolutions. ``n_bins`` must be
+        divisible by ``2**(num_layers + S - 1)``. 1 (the default) is the
+        paper's critic.
     n_classes : int
         Conditional models: number of label classes (0: no label input). The
         generator takes the one-hot label as a second input (embedded into
@@ -206,6 +220,7 @@ class ModelConfig:
     critic_neuron_filters: int = 0
     critic_neuron_kernel: int = 8
     critic_head_units: int = 0
+    critic_scales: int = 1
     n_classes: int = 0
     n_covariates: int = 0
     label_dim: int = 16
@@ -231,11 +246,18 @@ class ModelConfig:
         if self.critic_neuron_filters and self.critic_neuron_kernel > self.n_bins:
             raise ParamError("critic_neuron_kernel", f"at most n_bins = {self.n_bins}",
                              self.critic_neuron_kernel)
+        if self.architecture == "fc" and self.critic_scales > 1:
+            raise ParamError("critic_scales", "1 for the fc critic (it sees whole windows)",
+                             self.critic_scales)
         if self.architecture in ("conv", "temporal"):  # the conv critic halves time per layer
             factor = 2**self.num_layers
             if self.n_bins % factor:
                 raise ParamError("n_bins", f"divisible by 2**num_layers = {factor} for the "
                                  "conv critic", self.n_bins)
+            coarsest = factor * 2 ** (self.critic_scales - 1)
+            if self.n_bins % coarsest:
+                raise ParamError("n_bins", f"divisible by 2**(num_layers + critic_scales - 1) = "
+                                 f"{coarsest} for the multi-scale critic", self.n_bins)
             if self.num_features % 2:
                 raise ParamError("num_features", "even", self.num_features)
 
@@ -266,19 +288,23 @@ class ModelConfig:
         The conv critic without a head (``critic_head_units=0``, the paper's)
         scores a window as a sum of functions of patches of
         ``1 + (kernel_size - 1) * (2**num_layers - 1)`` bins: structure at
-        longer lags never reaches it. With a head, or the fc critic, the whole
-        window (``n_bins``).
+        longer lags never reaches it. With ``critic_scales = S`` the coarsest
+        scale's patches, ``2**(S-1)`` times as long. With a head, or the fc
+        critic, the whole window (``n_bins``).
 
         Examples
         --------
         >>> ModelConfig(n_neurons=3, n_bins=128).critic_receptive_field
         13
+        >>> ModelConfig(n_neurons=3, n_bins=128, critic_scales=4).critic_receptive_field
+        104
         >>> ModelConfig(n_neurons=3, n_bins=128, critic_head_units=64).critic_receptive_field
         128
         """
         if self.architecture == "fc" or self.critic_head_units:
             return self.n_bins
-        return min(self.n_bins, 1 + (self.kernel_size - 1) * (2**self.num_layers - 1))
+        patch = 1 + (self.kernel_size - 1) * (2**self.num_layers - 1)
+        return min(self.n_bins, patch * 2 ** (self.critic_scales - 1))
 
     @property
     def smoothing_width(self) -> int:

@@ -437,6 +437,16 @@ def _neuron_patterns(x: Any, config: ModelConfig, init: Any, dtype: str | None) 
     return layers.GlobalAveragePooling1D(dtype=dtype, name="neuron_patterns_mean")(h)
 
 
+def _conv_path(h: Any, config: ModelConfig, init: Any, dtype: str | None, prefix: str) -> Any:
+    """The paper critic's strided convolutions on ``h (batch, bins, channels)``, flattened."""
+    for i, ch in enumerate(config.critic_features):
+        h = layers.Conv1D(ch, config.kernel_size, strides=2, padding="same",
+                          kernel_initializer=init(), dtype=dtype, name=f"{prefix}conv_{i + 1}")(h)
+        h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
+                             name=f"{prefix}act_{i + 1}")(h)
+    return layers.Flatten(dtype=dtype, name=f"{prefix}flatten")(h)
+
+
 def build_critic(config: ModelConfig, *, dtype: str | None = None,
                  name: str = "critic", seed: int | None = None) -> keras.Model:
     """Build the critic ``window (batch, n_neurons, n_bins) -> score (batch, 1)``.
@@ -451,6 +461,9 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     ``F`` learnt filters per neuron. With ``config.critic_head_units = U > 0``
     the score layer also sees a hidden layer of ``U`` units on those features,
     so the score is no longer a sum over ``critic_receptive_field``-bin patches.
+    With ``config.critic_scales = S > 1`` the convolutions are repeated (own
+    weights) on the window averaged over 2, 4, ..., ``2**(S-1)`` bins, and all
+    scales' features reach the score.
 
     Examples
     --------
@@ -476,12 +489,12 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
         h = layers.Permute((2, 1), dtype=dtype, name="to_channels")(x)  # (batch, bins, neurons)
         if cov is not None:  # covariates as extra channels beside the neurons
             h = layers.Concatenate(dtype=dtype, name="with_covariates")([h, cov])
-        for i, ch in enumerate(config.critic_features):
-            h = layers.Conv1D(ch, config.kernel_size, strides=2, padding="same",
-                              kernel_initializer=init(), dtype=dtype, name=f"conv_{i + 1}")(h)
-            h = layers.LeakyReLU(negative_slope=config.leaky_slope, dtype=dtype,
-                                 name=f"act_{i + 1}")(h)
-        h = layers.Flatten(dtype=dtype, name="flatten")(h)
+        paths = [_conv_path(h, config, init, dtype, "")]
+        for s in range(1, config.critic_scales):  # the window averaged over 2**s bins
+            pooled = layers.AveragePooling1D(2**s, dtype=dtype, name=f"scale{s}_pool")(h)
+            paths.append(_conv_path(pooled, config, init, dtype, f"scale{s}_"))
+        h = paths[0] if len(paths) == 1 else layers.Concatenate(
+            dtype=dtype, name="with_scales")(paths)
     if config.critic_lags:
         h = layers.Concatenate(dtype=dtype, name="with_lags")(
             [h, lagged_coincidences(x, config.critic_lags, dtype)])
