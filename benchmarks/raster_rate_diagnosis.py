@@ -28,7 +28,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _machine import machine_record  # noqa: E402
+from _machine import machine_record, write_result  # noqa: E402
 from retina_curve import RAW, _default_data  # noqa: E402
 
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             "acg_ratio": float(np.abs(a - acg_train).mean() / floor),
             "acg_minus_train": (a - acg_train).round(4).tolist(),
             "rate_ratio": float(fake.mean() / train.mean())}
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     return 0
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_record  # noqa: E402
+from _machine import machine_record, write_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "results"
 RAW = "original_data_num_neurons_50_1.mat"
@@ -118,8 +118,7 @@ def main(argv: list[str] | None = None) -> None:
                             "within_1.2": within_12, "by_file_and_variant": by_group,
                             "rows": gen},
               "wall_s": time.perf_counter() - t0}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    write_result(args.out, result)
     print("\nreal held-out data, seamless, over", len(phases), "phases: median / 95th pct / max")
     for k in (*HEADLINE, "auc"):
         s = null[k]
