@@ -64,7 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=_default_data())
     p.add_argument("--key", default="data")
-    p.add_argument("--minutes", type=float, default=60.0, help="wall budget of this session")
+    p.add_argument("--minutes", type=float, default=60.0,
+                   help="wall budget of this session (it binds with --cpu-minutes too: raise "
+                        "it for a CPU budget longer than an hour)")
     p.add_argument("--max-steps", type=int, default=None, help="stop at this iteration")
     p.add_argument("--keep-at", type=int, action="append", default=[], metavar="STEP",
                    help="also keep that point's published generator as generator_STEP.keras")
@@ -259,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             unc = point["ratio_uncalibrated"]
             print(f"{'(uncal.)':>15s}" + "".join(f"{unc[s]:13.2f}" for s in HEADLINE)
                   + f"{point['rate_ratio_uncalibrated']:11.3f}", flush=True)
+    budget = ("--max-steps" if args.max_steps is not None and step >= args.max_steps
+              else "--cpu-minutes" if cpu_cap is not None and points
+              and points[-1]["cpu_s"] >= cpu_cap else "--minutes (this session's wall budget)")
+    print(f"stopped at step {step}: {budget} reached", flush=True)
     if points:
         plot(out)
     return 0
