@@ -174,8 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     state_path = out / "curve.json"
     if state_path.exists():
         saved = json.loads(state_path.read_text())
-        for key in ("recipe", "model"):
-            if saved["settings"][key] != settings[key]:
+        # a model saved before a ModelConfig field existed has that field's default
+        same = {"recipe": saved["settings"]["recipe"] == args.recipe,
+                "model": ModelConfig.from_dict(saved["settings"]["model"]) == model}
+        for key, ok in same.items():
+            if not ok:
                 raise SystemExit(f"{state_path}: {key} differs from this run's; use another --out")
         sessions = saved["sessions"]
     else:
