@@ -235,7 +235,6 @@ def test_paper_critic_is_blind_beyond_its_patches_and_the_head_is_not(rng):
     assert np.abs(gap).max() > 1e-2 * scale
 
 
-
 def test_multi_scale_critic_sums_patches_as_long_as_its_receptive_field(rng):
     # scales 1, 2, 4: the coarsest path's Conv(5, stride 2) x 2 on 4-bin averages sees
     # 13 * 4 = 52-bin patches, so windows sharing 52 bins swap tails with an unchanged

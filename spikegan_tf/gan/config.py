@@ -250,14 +250,13 @@ class ModelConfig:
             raise ParamError("critic_scales", "1 for the fc critic (it sees whole windows)",
                              self.critic_scales)
         if self.architecture in ("conv", "temporal"):  # the conv critic halves time per layer
-            factor = 2**self.num_layers
+            factor = 2 ** (self.num_layers + self.critic_scales - 1)  # at the coarsest scale
             if self.n_bins % factor:
-                raise ParamError("n_bins", f"divisible by 2**num_layers = {factor} for the "
-                                 "conv critic", self.n_bins)
-            coarsest = factor * 2 ** (self.critic_scales - 1)
-            if self.n_bins % coarsest:
-                raise ParamError("n_bins", f"divisible by 2**(num_layers + critic_scales - 1) = "
-                                 f"{coarsest} for the multi-scale critic", self.n_bins)
+                what = ("2**num_layers" if self.critic_scales == 1
+                        else "2**(num_layers + critic_scales - 1)")
+                critic = "conv" if self.critic_scales == 1 else "multi-scale"
+                raise ParamError("n_bins", f"divisible by {what} = {factor} for the {critic} "
+                                 "critic", self.n_bins)
             if self.num_features % 2:
                 raise ParamError("num_features", "even", self.num_features)
 
