@@ -233,7 +233,7 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
             "--critic-neuron-filters", "2", "--critic-neuron-kernel", "5",
             "--critic-head-units", "6", "--critic-scales", "2", "--batch-size", "8", "--n-critic", "2", "--lr", "0.0002", "--gp-weight", "5",
             "--critic-input", "probabilities", "--lr-decay-steps", "9",
-            "--gp-every", "3", "--critic-lr", "0.0005",
+            "--gp-every", "3", "--gp-per-path", "--critic-lr", "0.0005",
             "--jit-compile", "--mixed-precision", "--paper-init", "--no-calibrate-same-bin",
             "--quiet"])
     assert status == 0
@@ -260,6 +260,7 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
     assert (cfg["data"]["key"], cfg["data"]["val_fraction"], cfg["data"]["stride"]) == (
         "spikes", 0.25, 2)
     assert cfg["train"]["calibrate_same_bin"] is False and cfg["train"]["calibrate_coupling"]
+    assert cfg["train"]["gp_per_path"] is True  # one penalty per path: 2 scales and the head
 
 
 def _signal_after_first_call(signum):

@@ -8,7 +8,13 @@ import pytest
 
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig
-from spikegan_tf.gan.networks import build_critic, build_generator, set_output_bias
+from spikegan_tf.gan.networks import (
+    build_critic,
+    build_generator,
+    critic_path_count,
+    critic_paths,
+    set_output_bias,
+)
 
 TINY = dict(n_neurons=4, n_bins=8, num_features=8, latent_dim=16)
 
@@ -254,6 +260,45 @@ def test_multi_scale_critic_sums_patches_as_long_as_its_receptive_field(rng):
     paper = build_critic(ModelConfig(n_neurons=3, n_bins=128, num_features=4), seed=5)
     gap, scale = _swap_tails(paper, rng, n_bins=128, left=56, right=72, n_neurons=3)
     assert np.abs(gap).max() < 1e-5 * max(scale, 1e-3)
+
+
+def test_critic_paths_split_the_score_into_one_term_per_scale_and_the_head(rng):
+    cfg = ModelConfig(n_neurons=3, n_bins=32, num_features=4, critic_scales=3,
+                      critic_head_units=5, critic_lags=2)
+    critic = build_critic(cfg, seed=2)
+    paths = critic_paths(critic, cfg)
+    assert critic_path_count(cfg) == 4
+    x = (rng.random((6, 3, 32)) < 0.4).astype("float32")
+    terms = np.asarray(paths(x), np.float64)
+    bias = float(critic.get_layer("score").bias[0])
+    assert terms.shape == (6, 4)
+    np.testing.assert_allclose(terms.sum(1) + bias, np.asarray(critic(x))[:, 0], atol=1e-5)
+    # swapping the two bins of every pair keeps every 2- and 4-bin average: the coarse
+    # scales' terms do not move, the finest scale's does
+    swapped = x.reshape(6, 3, 16, 2)[..., ::-1].reshape(6, 3, 32)
+    moved = np.abs(np.asarray(paths(swapped), np.float64) - terms).max(0)
+    assert moved[0] > 1e-4 and moved[1] < 1e-5 and moved[2] < 1e-5
+    # the head's term is the score weights on the head's units: zero them and only it is 0
+    kernel, b = critic.get_layer("score").get_weights()
+    kernel[-5:] = 0
+    critic.get_layer("score").set_weights([kernel, b])
+    zeroed = np.asarray(paths(x), np.float64)
+    np.testing.assert_allclose(zeroed[:, 3], 0, atol=1e-7)
+    np.testing.assert_allclose(zeroed[:, :3], terms[:, :3], atol=1e-6)
+
+
+def test_critic_paths_of_a_projection_critic_include_the_label_term(rng):
+    cfg = ModelConfig(n_neurons=3, n_bins=8, num_features=4, n_classes=2, critic_head_units=3)
+    critic = build_critic(cfg, seed=0)
+    x = (rng.random((2, 3, 8)) < 0.5).astype("float32")
+    label = np.eye(2, dtype="float32")
+    terms = np.asarray(critic_paths(critic, cfg)([x, label]), np.float64)
+    bias = float(critic.get_layer("score").bias[0])
+    np.testing.assert_allclose(terms.sum(1) + bias, np.asarray(critic([x, label]))[:, 0],
+                               atol=1e-5)
+    assert critic_path_count(ModelConfig(n_neurons=3, n_bins=8, architecture="fc",
+                                         critic_head_units=3)) == 2
+    assert critic_path_count(ModelConfig(n_neurons=3, n_bins=8)) == 1
 
 
 def test_multi_scale_critic_needs_windows_its_coarsest_scale_divides():

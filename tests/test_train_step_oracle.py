@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from spikegan_tf.data.splits import prepare_data
+from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.networks import build_critic, build_generator
 from spikegan_tf.gan.train_config import TrainConfig
@@ -24,14 +25,16 @@ MODEL = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=6)
 
 
 def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generator,
-                  opts: tuple, iteration: int = 0) -> None:
+                  opts: tuple, iteration: int = 0, mc: ModelConfig = MODEL) -> None:
     """Apply one WGAN-GP generator iteration to copies of the trainer's networks (in place).
 
     ``opts``: the oracle's (critic, generator) Adam optimizers, kept across iterations.
     ``iteration``: the run's iteration index; with ``gp_every = m`` the penalty (``m`` times its
-    weight) applies to the run's critic updates ``0, m, 2m, ...`` only.
+    weight) applies to the run's critic updates ``0, m, 2m, ...`` only. With ``gp_per_path``
+    (a headed critic ``mc``) one penalty on the gradient of each part of the linear score:
+    the conv features' and the head's.
     """
-    cfg, mc = trainer.config, MODEL
+    cfg = trainer.config
     k, b = cfg.n_critic, cfg.batch_size
     idx = rng.uniform((k * b,), 0, len(windows), dtype=tf.int64).numpy()
     real = windows[idx].astype("float32").reshape(k, b, mc.n_neurons, mc.n_bins)
@@ -49,12 +52,20 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
         fake = tf.cast(u_critic[i] < fakes[i], tf.float32) if spikes else fakes[i]
         with tf.GradientTape() as tape:
             x_hat = real[i] + alpha[i] * (fake - real[i])
-            with tf.GradientTape() as inner:
+            with tf.GradientTape(persistent=True) as inner:
                 inner.watch(x_hat)
-                d_hat = tf.reduce_sum(D(x_hat))
-            g = inner.gradient(d_hat, x_hat)
-            norm = tf.sqrt(tf.reduce_sum(g * g, axis=[1, 2]))
-            gp = cfg.gp_weight * tf.reduce_mean((norm - 1.0) ** 2)
+                if cfg.gp_per_path:
+                    u = mc.critic_head_units
+                    h = tf.keras.Model(D.input, D.get_layer("score").input)(x_hat)
+                    w = D.get_layer("score").kernel
+                    parts = [tf.reduce_sum(h[:, :-u] @ w[:-u]), tf.reduce_sum(h[:, -u:] @ w[-u:])]
+                else:
+                    parts = [tf.reduce_sum(D(x_hat))]
+            gp = 0.0
+            for part in parts:
+                g = inner.gradient(part, x_hat)
+                norm = tf.sqrt(tf.reduce_sum(g * g, axis=[1, 2]))
+                gp = gp + cfg.gp_weight * tf.reduce_mean((norm - 1.0) ** 2)
             gp = gp * cfg.gp_every if (iteration * k + i) % cfg.gp_every == 0 else 0.0
             loss = tf.reduce_mean(D(fake)) - tf.reduce_mean(D(real[i])) + gp
         opt_d.apply_gradients(zip(tape.gradient(loss, D.trainable_variables),
@@ -100,3 +111,36 @@ def test_iterations_equal_the_textbook_step(critic_input, n_critic, gp_weight, l
     # the step did move the critic (the comparison is not of untouched weights)
     moved = zip(trainer.critic.get_weights(), before, strict=True)
     assert max(np.abs(a - b).max() for a, b in moved) > 1e-4
+
+
+def test_a_penalty_per_path_equals_the_textbook_step_and_differs_from_one_on_the_sum():
+    # weights large enough for input gradients of norm ~1 (at a norm near 0 the penalty's
+    # gradient, g / |g|, turns float rounding into differences of direction)
+    mc = ModelConfig(n_neurons=3, n_bins=8, num_features=4, latent_dim=6, critic_head_units=3,
+                     init_stddev=0.5)
+    windows = (np.random.default_rng(2).random((40, 3, 8)) < 0.3).astype("uint8")
+    data = prepare_data(windows, val_fraction=0.0)
+    after = {}
+    for per_path in (True, False):
+        cfg = TrainConfig(batch_size=5, n_critic=2, max_steps=1, eval_every=0, seed=4,
+                          gp_per_path=per_path)
+        trainer = Trainer(mc, cfg, verbose=0)
+        trainer.oracle_generator, trainer.oracle_critic = build_generator(mc), build_critic(mc)
+        trainer.oracle_generator.set_weights(trainer.generator.get_weights())
+        trainer.oracle_critic.set_weights(trainer.critic.get_weights())
+        rng = tf.random.Generator.from_state(trainer.rng.state.numpy(), trainer.rng.algorithm)
+        opts = (tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2),
+                tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2))
+        trainer.train_steps(data, 1)
+        textbook_step(trainer, data.train.spikes, rng, opts, mc=mc)
+        for a, b in zip(trainer.critic.get_weights(), trainer.oracle_critic.get_weights(),
+                        strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)  # weights ~0.5
+        after[per_path] = trainer.critic.get_weights()
+    gap = max(np.abs(a - b).max() for a, b in zip(*after.values(), strict=True))
+    assert gap > 1e-3
+
+
+def test_a_penalty_per_path_needs_a_critic_of_several_paths():
+    with pytest.raises(ConfigError, match="gp_per_path.*critic_head_units=0, critic_scales=1"):
+        Trainer(MODEL, TrainConfig(gp_per_path=True), verbose=0)

@@ -45,6 +45,7 @@ _TRAIN_FLAGS = {
     "ema_decay": "ema_decay",
     "lr_decay_steps": "lr_decay_steps",
     "gp_every": "gp_every",
+    "gp_per_path": "gp_per_path",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
     "calibrate_positions": "calibrate_positions",
@@ -210,6 +211,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--gp-every", type=Number("--gp-every", minimum=1), default=None,
                    help="the gradient penalty on every k-th critic update only, k times its "
                         "weight (lazy; default 1: every update, as in the paper)")
+    t.add_argument("--gp-per-path", action=argparse.BooleanOptionalAction, default=None,
+                   help="with a critic of several paths (--critic-head-units, --critic-scales), "
+                        "one gradient penalty per path instead of one on their sum "
+                        "(default: off)")
     t.add_argument("--critic-lr", type=Number("--critic-lr", float, 0, open_min=True),
                    default=None,
                    help="the critic's learning rate, if it should differ from --lr (a "

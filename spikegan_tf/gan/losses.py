@@ -192,7 +192,8 @@ def gradient_penalty(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
 def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: float = 10.0,
                      global_batch_size: int | None = None,
                      training: bool = True,
-                     condition: Any = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                     condition: Any = None,
+                     paths: Any = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """The critic's WGAN-GP objective: ``critic_loss + gradient_penalty``.
 
     A ``gp_weight`` of (Python) 0 skips the penalty's passes altogether (the
@@ -210,6 +211,12 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
     penalty is the gradient with respect to the windows only, at fixed
     conditions.
 
+    ``paths`` (optional): a callable like the critic (same inputs, ``training``
+    keyword) that returns the critic's score split into ``K`` terms ``(batch,
+    K)`` (:func:`spikegan_tf.gan.networks.critic_paths`). The penalty is then
+    the sum of one penalty per term, each term's input gradient held near norm
+    1 on its own (``TrainConfig.gp_per_path``), instead of one on their sum.
+
     Returns
     -------
     total, wasserstein_loss, penalty : tf.Tensor
@@ -223,6 +230,13 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
     >>> real, fake = np.zeros((2, 2), "float32"), np.ones((2, 2), "float32")
     >>> [round(float(t), 3) for t in critic_objective(critic, real, fake, tf.fill((2, 1), 0.5))]
     [167.0, 7.0, 160.0]
+
+    The same critic as two paths, ``3 x_1`` and ``4 x_2`` (gradient norms 3 and 4):
+
+    >>> paths = lambda x, training=True: x * tf.constant([[3.0, 4.0]])
+    >>> [round(float(t), 3) for t in critic_objective(critic, real, fake, tf.fill((2, 1), 0.5),
+    ...                                               paths=paths)]
+    [137.0, 7.0, 130.0]
     """
     real = tf.cast(real, tf.float32)
     fake = tf.cast(fake, tf.float32)
@@ -237,9 +251,18 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
     if isinstance(gp_weight, (int, float)) and gp_weight == 0:  # no penalty: skip its passes
         return wasserstein, wasserstein, tf.constant(0.0)
     x_hat = interpolate(real, fake, alpha)
-    with tf.GradientTape() as tape:
+    if paths is None:
+        with tf.GradientTape() as tape:
+            tape.watch(x_hat)
+            hat_total = tf.reduce_sum(score(x_hat, cond))
+        grads = tape.gradient(hat_total, x_hat)
+        penalty = gradient_penalty_from_gradients(grads, gp_weight, global_batch_size)
+        return wasserstein + penalty, wasserstein, penalty
+    with tf.GradientTape(persistent=True) as tape:  # one input gradient per path
         tape.watch(x_hat)
-        hat_total = tf.reduce_sum(score(x_hat, cond))
-    grads = tape.gradient(hat_total, x_hat)
-    penalty = gradient_penalty_from_gradients(grads, gp_weight, global_batch_size)
+        terms = paths([x_hat, *cond] if cond else x_hat, training=training)
+        totals = tf.unstack(tf.reduce_sum(tf.cast(terms, tf.float32), axis=0))
+    penalty = tf.add_n([gradient_penalty_from_gradients(tape.gradient(t, x_hat), gp_weight,
+                                                        global_batch_size) for t in totals])
+    del tape
     return wasserstein + penalty, wasserstein, penalty

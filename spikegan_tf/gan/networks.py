@@ -22,7 +22,8 @@ from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.history import draws_in_order, history_coupling, history_filter
 from spikegan_tf.validation import check_seed
 
-__all__ = ["build_generator", "build_critic", "set_output_bias", "output_bias_layer",
+__all__ = ["build_generator", "build_critic", "critic_paths", "critic_path_count",
+           "set_output_bias", "output_bias_layer",
            "calibrate_output_bias", "build_raster_generator", "lagged_coincidences"]
 
 
@@ -514,3 +515,68 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
         match = layers.Dot(axes=1, dtype="float32", name="label_match")([embedded, h])
         score = layers.Add(dtype="float32", name="projected_score")([score, match])
     return keras.Model(_inputs(x, label, cov), score, name=name)
+
+
+def critic_path_count(config: ModelConfig) -> int:
+    """How many paths a critic's score sums: one per scale, and the head.
+
+    Examples
+    --------
+    >>> critic_path_count(ModelConfig(n_neurons=3, n_bins=16, critic_scales=2,
+    ...                               critic_head_units=4))
+    3
+    """
+    scales = 1 if config.architecture == "fc" else config.critic_scales
+    return scales + (1 if config.critic_head_units else 0)
+
+
+def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
+    """The critic's score split into its paths: ``inputs -> (batch, K)`` terms.
+
+    The score is a linear layer on the concatenated features of every path, so
+    it is a sum of one term per path (plus a constant bias): the patches of the
+    window itself (with the ``critic_lags`` and ``critic_neuron_filters``
+    features beside them), one term per coarser scale (``critic_scales``), and
+    the head (``critic_head_units``); with labels, each term includes its part of
+    the projection ``<embed(label), features>``. ``K`` is
+    :func:`critic_path_count`. The returned callable shares the critic's
+    weights; ``TrainConfig.gp_per_path`` penalises each term's gradient.
+
+    Examples
+    --------
+    >>> cfg = ModelConfig(n_neurons=3, n_bins=16, num_features=4, critic_head_units=5)
+    >>> c = build_critic(cfg, seed=0)
+    >>> x = np.random.default_rng(0).random((2, 3, 16)).astype("float32")
+    >>> terms = np.asarray(critic_paths(c, cfg)(x))
+    >>> terms.shape
+    (2, 2)
+    >>> bias = float(c.get_layer("score").bias[0])
+    >>> bool(np.allclose(terms.sum(1) + bias, np.asarray(c(x))[:, 0], atol=1e-6))
+    True
+    """
+    import tensorflow as tf
+
+    score = critic.get_layer("score")
+    features = keras.Model(critic.input, score.input)
+    n_features = score.input.shape[-1]
+    k = critic_path_count(config)
+    path_of = np.zeros(n_features, np.int64)  # the path of each feature (scale 0 by default)
+    if config.architecture != "fc":
+        start = critic.get_layer("flatten").output.shape[-1]
+        for s in range(1, config.critic_scales):  # concatenated after scale 0's features
+            size = critic.get_layer(f"scale{s}_flatten").output.shape[-1]
+            path_of[start:start + size] = s
+            start += size
+    if config.critic_head_units:  # the last features
+        path_of[n_features - config.critic_head_units:] = k - 1
+    one_hot = tf.constant(np.eye(k, dtype=np.float32)[path_of])  # (features, K)
+    projection = (critic.get_layer("label_projection") if config.n_classes else None)
+
+    def paths(inputs: Any, training: bool = False) -> Any:
+        h = tf.cast(features(inputs, training=training), tf.float32)
+        w = tf.cast(score.kernel[:, 0], tf.float32)[None, :]
+        if projection is not None:  # the label is the critic's second input
+            w = w + tf.cast(projection(inputs[1]), tf.float32)
+        return tf.matmul(h * w, one_hot)
+
+    return paths

@@ -57,8 +57,8 @@ class WGANGPStep:
 
     Expects the attributes :class:`Trainer` sets: ``config``, ``model_config``,
     ``generator``, ``critic``, ``g_optimizer``, ``d_optimizer``, ``rng``, ``step``,
-    ``strategy``, ``_single_device``, ``_train_fn`` and ``generator_ema`` (None
-    unless ``ema_decay``).
+    ``strategy``, ``_single_device``, ``_train_fn``, ``generator_ema`` (None
+    unless ``ema_decay``) and ``_critic_paths`` (None unless ``gp_per_path``).
     """
 
     def _optimizer(self, keras: Any, name: str, updates_per_step: int = 1,
@@ -152,7 +152,8 @@ class WGANGPStep:
                 def objective(gp_weight: float, i: Any = i) -> tuple[Any, Any, Any]:
                     return critic_objective(self.critic, real[i], fake[i], alpha[i], gp_weight,
                                             global_batch_size=batch,
-                                            condition=[c[i] for c in cond_critic])
+                                            condition=[c[i] for c in cond_critic],
+                                            paths=self._critic_paths)
 
                 if lazy:  # the penalty on every gp_every-th critic update of the run, scaled
                     update = self.step * k + tf.cast(i, self.step.dtype)

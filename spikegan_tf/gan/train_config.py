@@ -38,10 +38,10 @@ _UNSET: Any = _Unset()
 
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
                  "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
-                 "gp_every", "critic_learning_rate")
+                 "gp_every", "critic_learning_rate", "gp_per_path")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
-                  "gp_every": 1, "critic_learning_rate": None}
+                  "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -69,6 +69,7 @@ _CONSTRAINTS = {
     "ema_decay": [Real(min=0, max=1, max_open=True), None],
     "lr_decay_steps": [Integer(min=1), None],
     "gp_every": Integer(min=1),
+    "gp_per_path": Boolean(),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
     "calibrate_positions": [Boolean(), None],
@@ -173,6 +174,16 @@ class TrainConfig:
         over all critic updates of the run. The penalty's double backward pass
         is about half of a critic update's arithmetic, so ``k > 1`` makes the
         step cheaper; 1 (the default) is the paper's penalty on every update.
+    gp_per_path : bool
+        With a critic whose score sums several paths (``critic_head_units``,
+        ``critic_scales``; :func:`spikegan_tf.gan.networks.critic_paths`), one
+        gradient penalty per path, each path's input gradient held near norm 1
+        on its own, as the separate discriminators of multi-scale GANs are
+        (MelGAN, Kumar et al. 2019). With one penalty on their sum (``False``,
+        the default) the paths can cancel each other's gradients: the trained
+        head of ``benchmarks/results/critic_head_long/`` opposes its patch sum
+        (``critic_gradient_share.json``). Costs one more input gradient per
+        extra path.
     critic_learning_rate : float, optional
         The critic's Adam learning rate when it should differ from the
         generator's ``learning_rate`` (a two-time-scale update rule, Heusel et
@@ -262,6 +273,7 @@ class TrainConfig:
     ema_decay: float | None = None
     lr_decay_steps: int | None = None
     gp_every: int = 1
+    gp_per_path: bool = False
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None
     calibrate_positions: bool | None = None

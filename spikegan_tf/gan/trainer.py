@@ -95,7 +95,12 @@ class Trainer(WGANGPStep):
         import keras
         import tensorflow as tf
 
-        from spikegan_tf.gan.networks import build_critic, build_generator
+        from spikegan_tf.gan.networks import (
+            build_critic,
+            build_generator,
+            critic_path_count,
+            critic_paths,
+        )
 
         if not isinstance(model_config, ModelConfig):
             raise ConfigError(f"`model_config` must be a ModelConfig. "
@@ -134,6 +139,11 @@ class Trainer(WGANGPStep):
         if train_config.calibrate_same_bin and not train_config.calibrate_coupling:
             raise ConfigError("`calibrate_same_bin` needs `calibrate_coupling`; received "
                               f"calibrate_coupling={train_config.calibrate_coupling}.")
+        if train_config.gp_per_path and critic_path_count(model_config) < 2:
+            raise ConfigError("`gp_per_path` needs a critic of several paths "
+                              "(critic_head_units > 0 or critic_scales > 1); this one has "
+                              f"critic_head_units={model_config.critic_head_units}, "
+                              f"critic_scales={model_config.critic_scales}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
@@ -167,6 +177,8 @@ class Trainer(WGANGPStep):
         with self.strategy.scope():
             self.generator = build_generator(model_config, dtype=dtype, seed=g_seed)
             self.critic = build_critic(model_config, dtype=dtype, seed=d_seed)
+            self._critic_paths = (critic_paths(self.critic, model_config)
+                                  if train_config.gp_per_path else None)
             self.g_optimizer = self._optimizer(keras, "generator_adam")
             self.d_optimizer = self._optimizer(keras, "critic_adam", train_config.n_critic,
                                                train_config.critic_learning_rate)
