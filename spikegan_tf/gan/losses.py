@@ -243,25 +243,19 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
     n = tf.shape(real)[0]
     cond = list(condition or ())
 
-    def score(x: Any, c: list[Any]) -> tf.Tensor:
-        return tf.cast(critic([x, *c] if c else x, training=training), tf.float32)
+    def score(x: Any, c: list[Any], fn: Any = critic) -> tf.Tensor:
+        return tf.cast(fn([x, *c] if c else x, training=training), tf.float32)
 
     scores = score(tf.concat([real, fake], axis=0), [tf.concat([c, c], axis=0) for c in cond])
     wasserstein = critic_loss(scores[:n], scores[n:], global_batch_size)
     if isinstance(gp_weight, (int, float)) and gp_weight == 0:  # no penalty: skip its passes
         return wasserstein, wasserstein, tf.constant(0.0)
     x_hat = interpolate(real, fake, alpha)
-    if paths is None:
-        with tf.GradientTape() as tape:
-            tape.watch(x_hat)
-            hat_total = tf.reduce_sum(score(x_hat, cond))
-        grads = tape.gradient(hat_total, x_hat)
-        penalty = gradient_penalty_from_gradients(grads, gp_weight, global_batch_size)
-        return wasserstein + penalty, wasserstein, penalty
-    with tf.GradientTape(persistent=True) as tape:  # one input gradient per path
+    # one input gradient per path (the whole score is one path)
+    with tf.GradientTape(persistent=paths is not None) as tape:
         tape.watch(x_hat)
-        terms = paths([x_hat, *cond] if cond else x_hat, training=training)
-        totals = tf.unstack(tf.reduce_sum(tf.cast(terms, tf.float32), axis=0))
+        terms = score(x_hat, cond, critic if paths is None else paths)  # (batch, K)
+        totals = tf.unstack(tf.reduce_sum(terms, axis=0))
     penalty = tf.add_n([gradient_penalty_from_gradients(tape.gradient(t, x_hat), gp_weight,
                                                         global_batch_size) for t in totals])
     del tape
