@@ -34,7 +34,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record, write_result  # noqa: E402
-from retina_curve import RAW, _default_data, load_run  # noqa: E402
+from retina_curve import RAW, _default_data, load_config, load_run  # noqa: E402
 
 
 def path_names(config) -> list[str]:
@@ -72,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {"benchmark": "critic_gradient_share", "machine": machine_record(),
               "batch": args.batch, "seed": args.seed, "runs": {}}
+    _, train, _ = load_run(args.curve[0], args.data)  # every run: the same split
     for curve in args.curve:
-        config, train, _ = load_run(curve, args.data)
+        config = load_config(curve)
         generator, critic = build_generator(config, seed=0), build_critic(config, seed=0)
         path = tf.train.latest_checkpoint(str(curve / "checkpoints"))
         tf.train.Checkpoint(generator=generator, critic=critic).restore(path).expect_partial()
@@ -89,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             tape.watch(x_hat)
             terms = critic_paths(critic, config)(x_hat)
             sums = [tf.reduce_sum(t) for t in tf.unstack(terms, axis=1)]  # windows do not mix
-            total = tf.add_n(sums)
         grads = [tape.gradient(t, x_hat).numpy().reshape(args.batch, -1) for t in sums]
-        whole = tape.gradient(total, x_hat).numpy().reshape(args.batch, -1)
+        whole = np.sum(grads, axis=0)  # the score's gradient: the paths' summed
         names = path_names(config)
         row = {"checkpoint": Path(path).name, "paths": names,
                "grad_norm": {n: median_norm(g) for n, g in zip(names, grads, strict=True)},

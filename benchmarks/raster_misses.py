@@ -36,7 +36,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record, write_result  # noqa: E402
-from retina_curve import RAW, _default_data, load_run  # noqa: E402
+from retina_curve import RAW, _default_data, load_config, load_run  # noqa: E402
 
 MAX_K = 15
 STATS = ("spike_count_distribution", "isi_distribution")
@@ -49,7 +49,7 @@ def count_distribution(x: np.ndarray) -> np.ndarray:
 
 def _measure(fake: np.ndarray, ref, floor, train: np.ndarray) -> dict:
     """P(K), ISIs and their ratios to the floor for one raster."""
-    from spikegan_tf.evaluation.compare import as_statistics, compare
+    from spikegan_tf.evaluation.compare import compare
 
     res = compare(ref, {"raster": fake}, floor, n_bins=32, statistics=STATS)
     k = fake.sum(1, dtype=np.int64)
@@ -57,7 +57,7 @@ def _measure(fake: np.ndarray, ref, floor, train: np.ndarray) -> dict:
             "rate_ratio": float(fake.mean() / train.mean()),
             "mean_k": float(k.mean()), "var_k": float(k.var()),
             "p_k": count_distribution(fake)[:MAX_K + 1].tolist(),
-            "isi": as_statistics(fake, like=ref, n_bins=32).isi_distribution[1:].tolist()}
+            "isi": res.statistics["raster"].isi_distribution[1:].tolist()}
 
 
 def _gain_predict(raster_model, a: float, seed: int):
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
               "test": {"p_k": count_distribution(test)[:MAX_K + 1].tolist(),
                        "isi": floor.isi_distribution[1:].tolist()}}
     for curve in args.curve:
-        config = load_run(curve, args.data)[0]
+        config = load_config(curve)
         generator = keras.models.load_model(curve / "generator.keras", safe_mode=True,
                                             compile=False)
 

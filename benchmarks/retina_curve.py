@@ -53,11 +53,16 @@ def load_run(curve: Path, data: Path) -> tuple:
     """``(config, train, test)`` of a run directory: its ``ModelConfig`` (``curve.json``) and
     the recording ``data`` split as this benchmark trains on it (last 20% held out, a 32-bin gap)."""
     from spikegan_tf.data import load_spikes, split_raster
+
+    train, test = split_raster(load_spikes(data, key="data").spikes, (0.8, 0.2), gap=32)
+    return load_config(curve), train, test
+
+
+def load_config(curve: Path):
+    """The ``ModelConfig`` of a run directory (``curve.json``), without reading the recording."""
     from spikegan_tf.gan.config import ModelConfig
 
-    config = ModelConfig.from_dict(json.loads((curve / "curve.json").read_text())["settings"]["model"])
-    train, test = split_raster(load_spikes(data, key="data").spikes, (0.8, 0.2), gap=32)
-    return config, train, test
+    return ModelConfig.from_dict(json.loads((curve / "curve.json").read_text())["settings"]["model"])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
