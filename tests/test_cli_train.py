@@ -231,7 +231,8 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
             "--architecture", "conv", "--upsampling", "resize", "--num-features", "4",
             "--num-layers", "1", "--latent-dim", "8", "--kernel-size", "3", "--num-units", "32",
             "--critic-neuron-filters", "2", "--critic-neuron-kernel", "5",
-            "--critic-head-units", "6", "--critic-scales", "2", "--batch-size", "8", "--n-critic", "2", "--lr", "0.0002", "--gp-weight", "5",
+            "--critic-head-units", "6", "--critic-scales", "2", "--critic-counts", "3",
+            "--batch-size", "8", "--n-critic", "2", "--lr", "0.0002", "--gp-weight", "5",
             "--critic-input", "probabilities", "--lr-decay-steps", "9",
             "--gp-every", "3", "--gp-per-path", "--critic-lr", "0.0005",
             "--jit-compile", "--mixed-precision", "--paper-init", "--no-calibrate-same-bin",
@@ -242,10 +243,10 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
                                          "num_layers", "latent_dim", "kernel_size", "num_units",
                                          "n_neurons", "n_bins", "critic_neuron_filters",
                                          "critic_neuron_kernel", "critic_head_units",
-                                         "critic_scales")} == dict(
+                                         "critic_scales", "critic_counts")} == dict(
         architecture="conv", upsampling="resize", num_features=4, num_layers=1, latent_dim=8,
         kernel_size=3, num_units=32, n_neurons=4, n_bins=8, critic_neuron_filters=2,
-        critic_neuron_kernel=5, critic_head_units=6, critic_scales=2)
+        critic_neuron_kernel=5, critic_head_units=6, critic_scales=2, critic_counts=3)
     assert {k: cfg["train"][k] for k in ("max_steps", "max_minutes", "seed", "checkpoint_every",
                                          "checkpoint_minutes", "keep_checkpoints", "critic_input", "eval_every", "log_every",
                                          "batch_size", "n_critic", "learning_rate", "gp_weight",

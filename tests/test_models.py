@@ -9,6 +9,7 @@ import pytest
 from spikegan_tf.errors import ConfigError
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.networks import (
+    CountHistogram,
     build_critic,
     build_generator,
     critic_path_count,
@@ -205,6 +206,112 @@ def test_critic_paths_round_trip_in_safe_mode(tmp_path, rng):
     critic.save(tmp_path / "c.keras")
     loaded = keras.models.load_model(tmp_path / "c.keras", safe_mode=True, compile=False)
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(critic(x)), rtol=1e-6)
+
+
+def _interpolated_histogram(x, cap):
+    """Oracle: each bin's count c shared between the integers around it, summed over bins."""
+    hist = np.zeros((x.shape[0], cap + 1))
+    for b, t in np.ndindex(x.shape[0], x.shape[2]):
+        c = min(float(x[b, :, t].sum()), cap)
+        low = int(np.floor(c))
+        hist[b, low] += 1 - (c - low)
+        if low < cap:
+            hist[b, low + 1] += c - low
+    return hist
+
+
+def _flip_gradient(x, w, cap):
+    """Oracle: d (w . hist) / d x[n, t] = step(c - x[n, t]), step[j] = w[j + 1] - w[j],
+    step[cap] = 0, interpolated linearly between integers."""
+    step = np.append(np.diff(w), 0.0)
+    others = np.clip(x.sum(1, keepdims=True) - x, 0, cap)
+    low = np.floor(others).astype(int)
+    frac = others - low
+    return (1 - frac) * step[low] + frac * step[np.minimum(low + 1, cap)]
+
+
+@pytest.mark.parametrize("n_neurons, cap", [(7, 3), (5, 5), (2, 4), (1, 1)])
+def test_count_histogram_counts_spikes_and_interpolates_between(rng, n_neurons, cap):
+    spikes = (rng.random((3, n_neurons, 6)) < 0.4).astype("float32")
+    counts = np.minimum(spikes.sum(1), cap).astype(int)
+    want = np.stack([np.bincount(c, minlength=cap + 1) for c in counts])
+    np.testing.assert_array_equal(np.asarray(CountHistogram(cap)(spikes)), want)
+    x = rng.random((3, n_neurons, 6)).astype("float32")  # between spikes
+    got = np.asarray(CountHistogram(cap)(x), np.float64)
+    np.testing.assert_allclose(got, _interpolated_histogram(x, cap), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got.sum(1), 6, rtol=1e-6)  # every bin counted once
+
+
+@pytest.mark.parametrize("spiking", [True, False])
+def test_count_histogram_gradient_is_the_effect_of_flipping_one_spike(rng, spiking):
+    import tensorflow as tf
+
+    cap = 3
+    w = rng.standard_normal(cap + 1)
+    x = rng.random((2, 6, 5)).astype("float32")
+    if spiking:
+        x = (x < 0.4).astype("float32")
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        score = tf.reduce_sum(CountHistogram(cap)(xt) * w.astype("float32"))
+    grad = tape.gradient(score, xt).numpy()
+    np.testing.assert_allclose(grad, _flip_gradient(x, w, cap), rtol=1e-5, atol=1e-5)
+    if spiking:  # the score with that one spike set minus with it cleared
+        on, off = x.copy(), x.copy()
+        on[1, 2, 3], off[1, 2, 3] = 1, 0
+        scores = [_interpolated_histogram(v, cap)[1] @ w for v in (on, off)]
+        np.testing.assert_allclose(grad[1, 2, 3], scores[0] - scores[1], atol=1e-5)
+
+
+def test_count_histogram_gradient_penalty_differentiates_in_the_weights(rng):
+    # the penalty ||d score / d x||^2 at an interpolate is a quadratic in the count weights w
+    # (the flip gradient is linear in w): its derivative in w is exact by central differences
+    import tensorflow as tf
+
+    cap, x = 3, rng.random((1, 6, 5)).astype("float32")
+    w0 = rng.standard_normal(cap + 1)
+
+    def penalty(w):
+        return float((_flip_gradient(x, w, cap) ** 2).sum())
+
+    wt = tf.Variable(w0.astype("float32"))
+    with tf.GradientTape() as outer:
+        xt = tf.constant(x)
+        with tf.GradientTape() as inner:
+            inner.watch(xt)
+            score = tf.reduce_sum(CountHistogram(cap)(xt) * wt)
+        pen = tf.reduce_sum(inner.gradient(score, xt) ** 2)
+    got = outer.gradient(pen, wt).numpy()
+    eye = np.eye(cap + 1)
+    want = [(penalty(w0 + e) - penalty(w0 - e)) / 2 for e in eye]
+    np.testing.assert_allclose(float(pen), penalty(w0), rtol=1e-4)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_count_critic_scores_the_histogram_in_its_patch_path(tmp_path, rng):
+    cfg = ModelConfig(**TINY, critic_counts=2, critic_head_units=3)
+    critic = build_critic(cfg, seed=4)
+    flat = (cfg.n_bins // 4) * 2 * cfg.num_features
+    assert critic.get_layer("score").kernel.shape == (flat + 3 + 3, 1)
+    assert critic.get_layer("head").kernel.shape == (flat + 3, 3)  # the head sees it too
+    x = (rng.random((4, 4, 8)) < 0.3).astype("float32")
+    terms = np.asarray(critic_paths(critic, cfg)(x), np.float64)
+    bias = float(critic.get_layer("score").bias[0])
+    np.testing.assert_allclose(terms.sum(1) + bias, np.asarray(critic(x))[:, 0], atol=1e-5)
+    # the histogram's score weights move the first path's term only, by exactly w . hist
+    kernel, b = critic.get_layer("score").get_weights()
+    kernel[flat:flat + 3, 0] += [1.0, -2.0, 0.5]
+    critic.get_layer("score").set_weights([kernel, b])
+    hist = np.stack([np.bincount(np.minimum(w.sum(0), 2).astype(int), minlength=3) for w in x])
+    moved = np.asarray(critic_paths(critic, cfg)(x), np.float64) - terms
+    np.testing.assert_allclose(moved[:, 0], hist @ [1.0, -2.0, 0.5], atol=1e-4)
+    np.testing.assert_allclose(moved[:, 1], 0, atol=1e-6)
+    critic.save(tmp_path / "c.keras")  # a registered layer: loads in safe mode
+    loaded = keras.models.load_model(tmp_path / "c.keras", safe_mode=True, compile=False)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(critic(x)), rtol=1e-6)
+    with pytest.raises(ConfigError, match="critic_counts.*at most n_neurons = 4"):
+        ModelConfig(**TINY, critic_counts=5)
 
 
 def test_neuron_kernel_wider_than_the_window_is_refused():

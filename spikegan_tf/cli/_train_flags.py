@@ -28,6 +28,7 @@ _MODEL_FLAGS = {
     "critic_neuron_kernel": "critic_neuron_kernel",
     "critic_head_units": "critic_head_units",
     "critic_scales": "critic_scales",
+    "critic_counts": "critic_counts",
     "label_dim": "label_dim",
 }
 _TRAIN_FLAGS = {
@@ -182,6 +183,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="a multi-scale critic: its convolutions also on the window averaged over "
                         "2, 4, ..., 2**(S-1) bins, so its patches reach 13 * 2**(S-1) bins "
                         "(1: the paper's critic)")
+    m.add_argument("--critic-counts", type=Number("--critic-counts", minimum=0), default=None,
+                   help="give the critic each window's histogram of population spike counts per "
+                        "bin, 0 .. C-1 and C or more, so it asks for P(K) directly (0: the "
+                        "paper's critic)")
     m.add_argument("--label-dim", type=Number("--label-dim", minimum=1), default=None,
                    help="size of the generator's label embedding (conditional models; 16)")
     m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,

@@ -57,6 +57,7 @@ _CONSTRAINTS = {
     "critic_neuron_kernel": Integer(min=1),
     "critic_head_units": Integer(min=0),
     "critic_scales": Integer(min=1),
+    "critic_counts": Integer(min=0),
     "n_classes": Integer(min=0),
     "n_covariates": Integer(min=0),
     "label_dim": Integer(min=1),
@@ -174,6 +175,16 @@ class ModelConfig:
         most twice the paper critic's convolutions. ``n_bins`` must be
         divisible by ``2**(num_layers + S - 1)``. 1 (the default) is the
         paper's critic.
+    critic_counts : int
+        ``C > 0`` gives the critic each window's histogram of population spike
+        counts: how many of its bins hold 0, 1, ..., ``C - 1`` spikes and
+        ``C`` or more (:class:`~spikegan_tf.gan.networks.CountHistogram`,
+        ``C + 1`` features into the score layer), so one linear direction of
+        the critic measures P(K), the distribution of synchronous spikes,
+        which the convolutions must otherwise build from their features. Its
+        gradient at a spike is what flipping that spike does to the
+        histogram. 0 (the default) is the paper's critic; at most
+        ``n_neurons``.
     n_classes : int
         Conditional models: number of label classes (0: no label input). The
         generator takes the one-hot label as a second input (embedded into
@@ -221,6 +232,7 @@ class ModelConfig:
     critic_neuron_kernel: int = 8
     critic_head_units: int = 0
     critic_scales: int = 1
+    critic_counts: int = 0
     n_classes: int = 0
     n_covariates: int = 0
     label_dim: int = 16
@@ -246,6 +258,9 @@ class ModelConfig:
         if self.critic_neuron_filters and self.critic_neuron_kernel > self.n_bins:
             raise ParamError("critic_neuron_kernel", f"at most n_bins = {self.n_bins}",
                              self.critic_neuron_kernel)
+        if self.critic_counts > self.n_neurons:
+            raise ParamError("critic_counts", f"at most n_neurons = {self.n_neurons}",
+                             self.critic_counts)
         if self.architecture == "fc" and self.critic_scales > 1:
             raise ParamError("critic_scales", "1 for the fc critic (it sees whole windows)",
                              self.critic_scales)

@@ -5,8 +5,9 @@ semi-convolutional models a ``Permute`` layer turns them into Conv1D's
 ``(batch, n_bins, n_neurons)``: neurons are channels and every convolution
 shares its weights over time, as in the paper.
 
-Only built-in Keras layers are used (no ``Lambda``), so ``.keras`` files load
-in safe mode without ``custom_objects``.
+Built-in Keras layers are used (no ``Lambda``), and one of the package's own
+(:class:`CountHistogram`, registered with Keras), so ``.keras`` files load in
+safe mode without ``custom_objects``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from spikegan_tf.validation import check_seed
 
 __all__ = ["build_generator", "build_critic", "critic_paths", "critic_path_count",
            "set_output_bias", "output_bias_layer",
-           "calibrate_output_bias", "build_raster_generator", "lagged_coincidences"]
+           "calibrate_output_bias", "build_raster_generator", "lagged_coincidences",
+           "CountHistogram"]
 
 
 class _Inits:
@@ -422,6 +424,86 @@ def lagged_coincidences(x: Any, max_lag: int, dtype: str | None = None) -> Any:
     return layers.Concatenate(dtype=dtype, name="lag_features")(feats)
 
 
+@keras.saving.register_keras_serializable(package="spikegan_tf")
+class CountHistogram(layers.Layer):
+    """Windows ``(batch, N, T)`` -> ``(batch, C + 1)``: the histogram of population counts.
+
+    Feature ``k < C`` is the number of the window's bins in which exactly
+    ``k`` neurons spike, feature ``C`` the number with ``C`` or more. Between
+    spikes (the gradient penalty's interpolates, values in [0, 1]) a bin's
+    count ``c`` is the sum of its values and its share of feature ``k`` is
+    the linear interpolation ``max(0, 1 - |c - k|)`` (``C``: ``clip(c - C + 1,
+    0, 1)``), so the features are exact on spikes and continuous between.
+
+    The gradient is the one a spike train asks for: at spikes, the derivative
+    with respect to ``x[n, t]`` is the change in the features that flipping
+    that one spike makes (``e[c + 1] - e[c]`` for a silent neuron in a bin of
+    ``c`` spikes, ``e[c] - e[c - 1]`` for a spiking one, capped at ``C``: the
+    derivative of the multilinear, Poisson-binomial extension of the
+    histogram), interpolated linearly in ``c - x[n, t]`` between spikes. The
+    piecewise-linear features alone would give every neuron of a bin the same
+    one-sided difference (none at all for the silent bins' neurons). The
+    gradient is itself differentiable in the features' weights, as the
+    gradient penalty needs. Cost: a sum over neurons and ``(batch, N, T)``
+    gathers, about that of one convolution.
+
+    Parameters
+    ----------
+    max_count : int
+        ``C``, at least 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([[[1, 1, 0, 0], [1, 0, 0, 1], [1, 0, 0, 0]]], "float32")  # counts 3,1,0,1
+    >>> CountHistogram(2)(w).numpy().tolist()  # bins with 0, 1, and 2+ spikes
+    [[1.0, 2.0, 1.0]]
+    >>> CountHistogram(2)(np.full((1, 3, 1), 0.25, "float32")).numpy().tolist()  # count 0.75
+    [[0.25, 0.75, 0.0]]
+    """
+
+    def __init__(self, max_count: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if int(max_count) < 1:
+            raise ValueError(f"`max_count` must be at least 1; received {max_count!r}.")
+        self.max_count = int(max_count)
+
+    def call(self, x: Any) -> Any:
+        import tensorflow as tf
+
+        cap = self.max_count
+        x = tf.cast(x, tf.float32)
+
+        @tf.custom_gradient
+        def histogram(x: Any) -> Any:
+            count = tf.reduce_sum(x, axis=1)  # (batch, T)
+            below = tf.maximum(0.0, 1.0 - tf.abs(count[..., None] - tf.range(cap, dtype=x.dtype)))
+            top = tf.clip_by_value(count - (cap - 1), 0.0, 1.0)[..., None]
+            hist = tf.reduce_sum(tf.concat([below, top], axis=-1), axis=1)
+
+            def grad(upstream: Any) -> Any:
+                # upstream (batch, C + 1): the score's weight on each count; one more
+                # spike in a bin of c moves it by step[c] = upstream[c + 1] - upstream[c]
+                step = tf.concat([upstream[:, 1:] - upstream[:, :-1],
+                                  tf.zeros_like(upstream[:, :1])], axis=-1)
+                others = tf.clip_by_value(count[:, None, :] - x, 0.0, float(cap))  # (b, N, T)
+                low = tf.floor(others)
+                frac = others - low
+                low = tf.cast(low, tf.int32)
+                high = tf.minimum(low + 1, cap)
+                return ((1.0 - frac) * tf.gather(step, low, batch_dims=1)
+                        + frac * tf.gather(step, high, batch_dims=1))
+
+            return hist, grad
+
+        return tf.cast(histogram(x), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, int]:
+        return (input_shape[0], self.max_count + 1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "max_count": self.max_count}
+
 def _neuron_patterns(x: Any, config: ModelConfig, init: Any, dtype: str | None) -> Any:
     """Per-neuron temporal features ``(batch, n_neurons * F)`` of windows ``x``.
 
@@ -459,7 +541,8 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     gradients. With ``config.critic_lags = K > 0`` the score layer also sees
     each neuron's lagged self-coincidences (:func:`lagged_coincidences`), and
     with ``config.critic_neuron_filters = F > 0`` the time-averaged responses of
-    ``F`` learnt filters per neuron. With ``config.critic_head_units = U > 0``
+    ``F`` learnt filters per neuron; with ``config.critic_counts = C > 0`` the
+    window's histogram of population counts (:class:`CountHistogram`). With ``config.critic_head_units = U > 0``
     the score layer also sees a hidden layer of ``U`` units on those features,
     so the score is no longer a sum over ``critic_receptive_field``-bin patches.
     With ``config.critic_scales = S > 1`` the convolutions are repeated (own
@@ -502,6 +585,9 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     if config.critic_neuron_filters:
         h = layers.Concatenate(dtype=dtype, name="with_neuron_patterns")(
             [h, _neuron_patterns(x, config, init, dtype)])
+    if config.critic_counts:
+        h = layers.Concatenate(dtype=dtype, name="with_counts")(
+            [h, CountHistogram(config.critic_counts, dtype=dtype, name="count_histogram")(x)])
     if config.critic_head_units:  # the score sees all of the window, not a sum of patches
         hidden = layers.Dense(config.critic_head_units, kernel_initializer=init(), dtype=dtype,
                               name="head")(h)
