@@ -369,6 +369,18 @@ def test_multi_scale_critic_sums_patches_as_long_as_its_receptive_field(rng):
     assert np.abs(gap).max() < 1e-5 * max(scale, 1e-3)
 
 
+def test_critic_receptive_field_includes_the_lag_features_span(rng):
+    # lag-20 coincidences pair bins 20 apart: windows sharing 21 bins swap tails with an
+    # unchanged sum of scores, windows sharing 16 (enough for the patches alone) do not
+    cfg = ModelConfig(n_neurons=3, n_bins=64, num_features=4, critic_lags=20)
+    assert cfg.critic_receptive_field == 21
+    critic = build_critic(cfg, seed=1)
+    gap, scale = _swap_tails(critic, rng, n_bins=64, left=20, right=41, n_neurons=3)
+    assert np.abs(gap).max() < 1e-5 * max(scale, 1e-3)
+    gap, scale = _swap_tails(critic, rng, n_bins=64, left=24, right=40, n_neurons=3)
+    assert np.abs(gap).max() > 1e-3 * scale
+
+
 def test_critic_paths_split_the_score_into_one_term_per_scale_and_the_head(rng):
     cfg = ModelConfig(n_neurons=3, n_bins=32, num_features=4, critic_scales=3,
                       critic_head_units=5, critic_lags=2)

@@ -303,8 +303,11 @@ class ModelConfig:
         scores a window as a sum of functions of patches of
         ``1 + (kernel_size - 1) * (2**num_layers - 1)`` bins: structure at
         longer lags never reaches it. With ``critic_scales = S`` the coarsest
-        scale's patches, ``2**(S-1)`` times as long. With a head, or the fc
-        critic, the whole window (``n_bins``).
+        scale's patches, ``2**(S-1)`` times as long. The fixed features add
+        their own spans: ``critic_lags = K`` pairs of bins ``K`` apart
+        (``K + 1`` bins), ``critic_neuron_filters`` ``critic_neuron_kernel``
+        bins, ``critic_counts`` one bin. With a head, or the fc critic, the
+        whole window (``n_bins``).
 
         Examples
         --------
@@ -312,13 +315,17 @@ class ModelConfig:
         13
         >>> ModelConfig(n_neurons=3, n_bins=128, critic_scales=4).critic_receptive_field
         104
+        >>> ModelConfig(n_neurons=3, n_bins=128, critic_lags=20).critic_receptive_field
+        21
         >>> ModelConfig(n_neurons=3, n_bins=128, critic_head_units=64).critic_receptive_field
         128
         """
         if self.architecture == "fc" or self.critic_head_units:
             return self.n_bins
         patch = 1 + (self.kernel_size - 1) * (2**self.num_layers - 1)
-        return min(self.n_bins, patch * 2 ** (self.critic_scales - 1))
+        spans = [patch * 2 ** (self.critic_scales - 1), self.critic_lags + 1,
+                 self.critic_neuron_kernel if self.critic_neuron_filters else 1]
+        return min(self.n_bins, max(spans))
 
     @property
     def smoothing_width(self) -> int:
