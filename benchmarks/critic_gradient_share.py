@@ -37,12 +37,6 @@ from _machine import machine_record, write_result  # noqa: E402
 from retina_curve import RAW, _default_data, load_config, load_run  # noqa: E402
 
 
-def path_names(config) -> list[str]:
-    """Names of the critic's paths, in ``critic_paths`` order."""
-    names = ["patches"] + [f"scale{s}" for s in range(1, config.critic_scales)]
-    return names + (["head"] if config.critic_head_units else [])
-
-
 def median_norm(g: np.ndarray) -> float:
     """Median over windows of the norm of each window's gradient ``(batch, features)``."""
     return float(np.median(np.linalg.norm(g, axis=1)))
@@ -68,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from spikegan_tf.gan.networks import build_critic, build_generator, critic_paths
+    from spikegan_tf.gan.networks import (
+        build_critic,
+        build_generator,
+        critic_path_names,
+        critic_paths,
+    )
 
     result = {"benchmark": "critic_gradient_share", "machine": machine_record(),
               "batch": args.batch, "seed": args.seed, "runs": {}}
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             sums = [tf.reduce_sum(t) for t in tf.unstack(terms, axis=1)]  # windows do not mix
         grads = [tape.gradient(t, x_hat).numpy().reshape(args.batch, -1) for t in sums]
         whole = np.sum(grads, axis=0)  # the score's gradient: the paths' summed
-        names = path_names(config)
+        names = critic_path_names(config)
         row = {"checkpoint": Path(path).name, "paths": names,
                "grad_norm": {n: median_norm(g) for n, g in zip(names, grads, strict=True)},
                "grad_norm_total": median_norm(whole),

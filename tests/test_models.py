@@ -13,6 +13,7 @@ from spikegan_tf.gan.networks import (
     build_critic,
     build_generator,
     critic_path_count,
+    critic_path_names,
     critic_paths,
     set_output_bias,
 )
@@ -387,6 +388,7 @@ def test_critic_paths_split_the_score_into_one_term_per_scale_and_the_head(rng):
     critic = build_critic(cfg, seed=2)
     paths = critic_paths(critic, cfg)
     assert critic_path_count(cfg) == 4
+    assert critic_path_names(cfg) == ["patches", "scale1", "scale2", "head"]
     x = (rng.random((6, 3, 32)) < 0.4).astype("float32")
     terms = np.asarray(paths(x), np.float64)
     bias = float(critic.get_layer("score").bias[0])

@@ -26,7 +26,7 @@ from spikegan_tf.validation import check_seed
 __all__ = ["build_generator", "build_critic", "critic_paths", "critic_path_count",
            "set_output_bias", "output_bias_layer",
            "calibrate_output_bias", "build_raster_generator", "lagged_coincidences",
-           "CountHistogram"]
+           "CountHistogram", "critic_path_names"]
 
 
 class _Inits:
@@ -603,6 +603,23 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     return keras.Model(_inputs(x, label, cov), score, name=name)
 
 
+def critic_path_names(config: ModelConfig) -> list[str]:
+    """The paths a critic's score sums, in :func:`critic_paths` order.
+
+    ``"patches"`` (the window's convolutions, with the fixed features beside
+    them), ``"scale1"`` ... for each coarser scale, and ``"head"``.
+
+    Examples
+    --------
+    >>> critic_path_names(ModelConfig(n_neurons=3, n_bins=16, critic_scales=2,
+    ...                               critic_head_units=4))
+    ['patches', 'scale1', 'head']
+    """
+    scales = 1 if config.architecture == "fc" else config.critic_scales
+    names = ["patches"] + [f"scale{s}" for s in range(1, scales)]
+    return names + (["head"] if config.critic_head_units else [])
+
+
 def critic_path_count(config: ModelConfig) -> int:
     """How many paths a critic's score sums: one per scale, and the head.
 
@@ -612,8 +629,7 @@ def critic_path_count(config: ModelConfig) -> int:
     ...                               critic_head_units=4))
     3
     """
-    scales = 1 if config.architecture == "fc" else config.critic_scales
-    return scales + (1 if config.critic_head_units else 0)
+    return len(critic_path_names(config))
 
 
 def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
@@ -621,8 +637,8 @@ def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
 
     The score is a linear layer on the concatenated features of every path, so
     it is a sum of one term per path (plus a constant bias): the patches of the
-    window itself (with the ``critic_lags`` and ``critic_neuron_filters``
-    features beside them), one term per coarser scale (``critic_scales``), and
+    window itself (with the ``critic_lags``, ``critic_neuron_filters`` and
+    ``critic_counts`` features beside them), one term per coarser scale (``critic_scales``), and
     the head (``critic_head_units``); with labels, each term includes its part of
     the projection ``<embed(label), features>``. ``K`` is
     :func:`critic_path_count`. The returned callable shares the critic's
