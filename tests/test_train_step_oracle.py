@@ -78,6 +78,21 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
                               G.trainable_variables, strict=True))
 
 
+def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,
+                                                                    tuple]:
+    """A trainer with oracle copies of its networks, a copy of its random generator, and the
+    oracle's (critic, generator) Adam optimizers."""
+    trainer = Trainer(mc, cfg, verbose=0)
+    trainer.oracle_generator, trainer.oracle_critic = build_generator(mc), build_critic(mc)
+    trainer.oracle_generator.set_weights(trainer.generator.get_weights())
+    trainer.oracle_critic.set_weights(trainer.critic.get_weights())
+    rng = tf.random.Generator.from_state(trainer.rng.state.numpy(), trainer.rng.algorithm)
+    d_lr = cfg.critic_learning_rate or cfg.learning_rate
+    opts = (tf.keras.optimizers.Adam(d_lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2),
+            tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2))
+    return trainer, rng, opts
+
+
 @pytest.mark.parametrize("critic_input,n_critic,gp_weight,lazy", [
     ("spikes", 2, 10.0, {}), ("probabilities", 3, 4.0, {}),
     # a lazy penalty (every 2nd critic update of the run, twice the weight: updates 0, 2, 4 of
@@ -87,18 +102,9 @@ def test_iterations_equal_the_textbook_step(critic_input, n_critic, gp_weight, l
     windows = (np.random.default_rng(1).random((40, 3, 8)) < 0.3).astype("uint8")
     cfg = TrainConfig(batch_size=5, n_critic=n_critic, gp_weight=gp_weight, max_steps=1,
                       eval_every=0, critic_input=critic_input, seed=3, **lazy)
-    trainer = Trainer(MODEL, cfg, verbose=0)
+    trainer, rng, opts = trainer_and_oracle(MODEL, cfg)
     data = prepare_data(windows, val_fraction=0.0)
-    trainer.oracle_generator = build_generator(MODEL)
-    trainer.oracle_critic = build_critic(MODEL)
-    trainer.oracle_generator.set_weights(trainer.generator.get_weights())
-    trainer.oracle_critic.set_weights(trainer.critic.get_weights())
-    rng = tf.random.Generator.from_state(trainer.rng.state.numpy(), trainer.rng.algorithm)
     before = [w.copy() for w in trainer.critic.get_weights()]
-
-    d_lr = cfg.critic_learning_rate or cfg.learning_rate
-    opts = (tf.keras.optimizers.Adam(d_lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2),
-            tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2))
     iterations = 2 if lazy else 1
     trainer.train_steps(data, iterations)
     for it in range(iterations):
@@ -124,13 +130,7 @@ def test_a_penalty_per_path_equals_the_textbook_step_and_differs_from_one_on_the
     for per_path in (True, False):
         cfg = TrainConfig(batch_size=5, n_critic=2, max_steps=1, eval_every=0, seed=4,
                           gp_per_path=per_path)
-        trainer = Trainer(mc, cfg, verbose=0)
-        trainer.oracle_generator, trainer.oracle_critic = build_generator(mc), build_critic(mc)
-        trainer.oracle_generator.set_weights(trainer.generator.get_weights())
-        trainer.oracle_critic.set_weights(trainer.critic.get_weights())
-        rng = tf.random.Generator.from_state(trainer.rng.state.numpy(), trainer.rng.algorithm)
-        opts = (tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2),
-                tf.keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2))
+        trainer, rng, opts = trainer_and_oracle(mc, cfg)
         trainer.train_steps(data, 1)
         textbook_step(trainer, data.train.spikes, rng, opts, mc=mc)
         for a, b in zip(trainer.critic.get_weights(), trainer.oracle_critic.get_weights(),
