@@ -272,12 +272,14 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         active = np.broadcast_to(active[:, None], (base.shape[2], lags))
     offsets = np.zeros(goal.shape, np.float32)
     h = np.zeros((base.shape[2], lags), np.float32)
-    if basis is not None:  # a parameter is fitted where all of its lags are
-        theta = np.zeros((base.shape[2], basis.shape[0]))
-        # a bump moves a neuron's drive over tens of lags, and so its rate and every lag's
-        # coincidences: its steps are shortened (BUMP_DAMPING), else the fit cycles
-        bump_damping = np.where(basis.sum(axis=1) > 1, BUMP_DAMPING, 1.0)
-        active_theta = (~active.astype(bool)).astype(float) @ (basis > 0).T.astype(float) == 0
+    # the filter is theta @ basis; one tap per lag (the identity) without a basis
+    basis = np.eye(lags) if basis is None else basis
+    theta = np.zeros((base.shape[2], basis.shape[0]), np.float32)
+    # a bump moves a neuron's drive over tens of lags, and so its rate and every lag's
+    # coincidences: its steps are shortened (BUMP_DAMPING), else the fit cycles
+    bump_damping = np.where(basis.sum(axis=1) > 1, BUMP_DAMPING, 1.0)
+    # a parameter is fitted where all of its lags are
+    active_theta = (~active.astype(bool)).astype(float) @ (basis > 0).T.astype(float) == 0
     w = None if pair_target is None else np.zeros(
         (base.shape[2],) * 2 if same_target is None else (2, *(base.shape[2],) * 2), np.float32)
     acg_err = float("nan")
@@ -305,22 +307,16 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         acg_err = float(np.mean(np.abs(generated - target)[active]))
         step = np.where(active, np.clip(damping * np.log((target + 1e-6) / (generated + 1e-6)),
                                         -1, 1), 0)
-        if basis is None:
-            h = np.clip(h + step, -bound, bound)
-        else:
-            theta = np.clip(theta + np.where(active_theta, step @ basis.T / basis.sum(axis=1), 0)
-                            * bump_damping, -bound, bound)
+        theta = np.clip(theta + np.where(active_theta, step @ basis.T / basis.sum(axis=1), 0)
+                        * bump_damping, -bound, bound)
         if cap:
             room = np.maximum(ceiling - offsets.max(axis=(0, 1)), 0.0)  # (N,)
             # (with a basis, the excitatory parameters' taps: never fewer than the filter's)
-            excite = (np.maximum(h, 0) if basis is None
-                      else np.maximum(theta, 0) @ basis).sum(axis=1)
+            excite = (np.maximum(theta, 0) @ basis).sum(axis=1)
             shrink = np.where(excite > room, room / np.maximum(excite, 1e-12), 1.0)
-            if basis is None:
-                h = np.where(h > 0, h * shrink[:, None], h)
-            else:
-                theta = np.where(theta > 0, theta * shrink[:, None], theta)
-        h = (h if basis is None else theta @ basis).astype(np.float32)
+            theta = np.where(theta > 0, theta * shrink[:, None], theta)
+        theta = theta.astype(np.float32)
+        h = (theta @ basis).astype(np.float32)
     # the filter is fixed: the offsets alone, to it
     settle, scale = ((SETTLE_STEPS, 4.0) if same_target is None
                      else (SAME_BIN_SETTLE_STEPS, SAME_BIN_SECANT_MAX_STEP))
