@@ -290,24 +290,27 @@ def test_count_histogram_gradient_penalty_differentiates_in_the_weights(rng):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_count_critic_scores_the_histogram_in_its_patch_path(tmp_path, rng):
+def test_count_critic_scores_the_histogram_in_a_path_of_its_own(tmp_path, rng):
     cfg = ModelConfig(**TINY, critic_counts=2, critic_head_units=3)
     critic = build_critic(cfg, seed=4)
     flat = (cfg.n_bins // 4) * 2 * cfg.num_features
     assert critic.get_layer("score").kernel.shape == (flat + 3 + 3, 1)
     assert critic.get_layer("head").kernel.shape == (flat + 3, 3)  # the head sees it too
+    assert critic_path_names(cfg) == ["patches", "counts", "head"]
     x = (rng.random((4, 4, 8)) < 0.3).astype("float32")
     terms = np.asarray(critic_paths(critic, cfg)(x), np.float64)
     bias = float(critic.get_layer("score").bias[0])
     np.testing.assert_allclose(terms.sum(1) + bias, np.asarray(critic(x))[:, 0], atol=1e-5)
-    # the histogram's score weights move the first path's term only, by exactly w . hist
+    # the counts' term is exactly w . hist
     kernel, b = critic.get_layer("score").get_weights()
+    hist = np.stack([np.bincount(np.minimum(w.sum(0), 2).astype(int), minlength=3) for w in x])
+    np.testing.assert_allclose(terms[:, 1], hist @ kernel[flat:flat + 3, 0], rtol=1e-5)
+    # the histogram's score weights move the counts' term only
     kernel[flat:flat + 3, 0] += [1.0, -2.0, 0.5]
     critic.get_layer("score").set_weights([kernel, b])
-    hist = np.stack([np.bincount(np.minimum(w.sum(0), 2).astype(int), minlength=3) for w in x])
     moved = np.asarray(critic_paths(critic, cfg)(x), np.float64) - terms
-    np.testing.assert_allclose(moved[:, 0], hist @ [1.0, -2.0, 0.5], atol=1e-4)
-    np.testing.assert_allclose(moved[:, 1], 0, atol=1e-6)
+    np.testing.assert_allclose(moved[:, 1], hist @ [1.0, -2.0, 0.5], atol=1e-4)
+    np.testing.assert_allclose(moved[:, [0, 2]], 0, atol=1e-6)
     critic.save(tmp_path / "c.keras")  # a registered layer: loads in safe mode
     loaded = keras.models.load_model(tmp_path / "c.keras", safe_mode=True, compile=False)
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(critic(x)), rtol=1e-6)

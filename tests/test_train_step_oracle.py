@@ -142,5 +142,5 @@ def test_a_penalty_per_path_equals_the_textbook_step_and_differs_from_one_on_the
 
 
 def test_a_penalty_per_path_needs_a_critic_of_several_paths():
-    with pytest.raises(ConfigError, match="gp_per_path.*critic_head_units=0, critic_scales=1"):
+    with pytest.raises(ConfigError, match="gp_per_path.*critic_head_units=0, critic_scales=1, critic_counts=0"):
         Trainer(MODEL, TrainConfig(gp_per_path=True), verbose=0)

@@ -183,8 +183,10 @@ class ModelConfig:
         the critic measures P(K), the distribution of synchronous spikes,
         which the convolutions must otherwise build from their features. Its
         gradient at a spike is what flipping that spike does to the
-        histogram. 0 (the default) is the paper's critic; at most
-        ``n_neurons``.
+        histogram. It is a path of its own in
+        :func:`~spikegan_tf.gan.networks.critic_paths`, so
+        ``TrainConfig.gp_per_path`` gives it its own gradient penalty. 0 (the
+        default) is the paper's critic; at most ``n_neurons``.
     n_classes : int
         Conditional models: number of label classes (0: no label input). The
         generator takes the one-hot label as a second input (embedded into

@@ -606,22 +606,25 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
 def critic_path_names(config: ModelConfig) -> list[str]:
     """The paths a critic's score sums, in :func:`critic_paths` order.
 
-    ``"patches"`` (the window's convolutions, with the fixed features beside
-    them), ``"scale1"`` ... for each coarser scale, and ``"head"``.
+    ``"patches"`` (the window's convolutions, with the lag and neuron-filter
+    features beside them), ``"scale1"`` ... for each coarser scale,
+    ``"counts"`` (the histogram of population counts, ``critic_counts``) and
+    ``"head"``.
 
     Examples
     --------
     >>> critic_path_names(ModelConfig(n_neurons=3, n_bins=16, critic_scales=2,
-    ...                               critic_head_units=4))
-    ['patches', 'scale1', 'head']
+    ...                               critic_counts=2, critic_head_units=4))
+    ['patches', 'scale1', 'counts', 'head']
     """
     scales = 1 if config.architecture == "fc" else config.critic_scales
     names = ["patches"] + [f"scale{s}" for s in range(1, scales)]
-    return names + (["head"] if config.critic_head_units else [])
+    return (names + (["counts"] if config.critic_counts else [])
+            + (["head"] if config.critic_head_units else []))
 
 
 def critic_path_count(config: ModelConfig) -> int:
-    """How many paths a critic's score sums: one per scale, and the head.
+    """How many paths a critic's score sums: one per scale, the counts and the head.
 
     Examples
     --------
@@ -637,9 +640,10 @@ def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
 
     The score is a linear layer on the concatenated features of every path, so
     it is a sum of one term per path (plus a constant bias): the patches of the
-    window itself (with the ``critic_lags``, ``critic_neuron_filters`` and
-    ``critic_counts`` features beside them), one term per coarser scale (``critic_scales``), and
-    the head (``critic_head_units``); with labels, each term includes its part of
+    window itself (with the ``critic_lags`` and ``critic_neuron_filters``
+    features beside them), one term per coarser scale (``critic_scales``), the
+    histogram of population counts (``critic_counts``), and the head
+    (``critic_head_units``), in :func:`critic_path_names` order; with labels, each term includes its part of
     the projection ``<embed(label), features>``. ``K`` is
     :func:`critic_path_count`. The returned callable shares the critic's
     weights; ``TrainConfig.gp_per_path`` penalises each term's gradient.
@@ -669,8 +673,13 @@ def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
             size = critic.get_layer(f"scale{s}_flatten").output.shape[-1]
             path_of[start:start + size] = s
             start += size
-    if config.critic_head_units:  # the last features
-        path_of[n_features - config.critic_head_units:] = k - 1
+    names = critic_path_names(config)
+    head = config.critic_head_units
+    if head:  # the last features
+        path_of[n_features - head:] = names.index("head")
+    if config.critic_counts:  # just before the head's
+        width = config.critic_counts + 1
+        path_of[n_features - head - width:n_features - head] = names.index("counts")
     one_hot = tf.constant(np.eye(k, dtype=np.float32)[path_of])  # (features, K)
     projection = (critic.get_layer("label_projection") if config.n_classes else None)
 

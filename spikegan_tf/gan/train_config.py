@@ -176,7 +176,8 @@ class TrainConfig:
         step cheaper; 1 (the default) is the paper's penalty on every update.
     gp_per_path : bool
         With a critic whose score sums several paths (``critic_head_units``,
-        ``critic_scales``; :func:`spikegan_tf.gan.networks.critic_paths`), one
+        ``critic_scales``, ``critic_counts``;
+        :func:`spikegan_tf.gan.networks.critic_paths`), one
         gradient penalty per path, each path's input gradient held near norm 1
         on its own, as the separate discriminators of multi-scale GANs are
         (MelGAN, Kumar et al. 2019). With one penalty on their sum (``False``,

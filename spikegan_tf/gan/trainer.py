@@ -141,9 +141,10 @@ class Trainer(WGANGPStep):
                               f"calibrate_coupling={train_config.calibrate_coupling}.")
         if train_config.gp_per_path and critic_path_count(model_config) < 2:
             raise ConfigError("`gp_per_path` needs a critic of several paths "
-                              "(critic_head_units > 0 or critic_scales > 1); this one has "
-                              f"critic_head_units={model_config.critic_head_units}, "
-                              f"critic_scales={model_config.critic_scales}.")
+                              "(critic_head_units > 0, critic_scales > 1 or critic_counts > 0); "
+                              f"this one has critic_head_units={model_config.critic_head_units}, "
+                              f"critic_scales={model_config.critic_scales}, "
+                              f"critic_counts={model_config.critic_counts}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
