@@ -1,4 +1,4 @@
-"""Issue 14: how a critic's input gradient splits between its paths (head, scales, patches).
+"""Issue 14: how a critic's input gradient splits between its paths (head, scales, counts...).
 
 A critic with ``critic_head_units = U`` scores a window as ``w_f . features +
 w_h . head(features)``: the first term is the paper's sum over 13-bin patches,
@@ -13,7 +13,9 @@ score into its paths (:func:`spikegan_tf.gan.networks.critic_paths`: the
 patches, each coarser scale of a multi-scale critic, the head) and records the
 median per-window norm of each path's input gradient and of their sum, and the
 median cosine between each path's gradient and the other paths' summed
-(negative: they cancel). The paper's critic has one path.
+(negative: they cancel), and each path's share of the mean score gap between
+the real and the generated windows (which path tells them apart). The paper's
+critic has one path.
 
 Writes ``OUT`` (JSON with the machine record) and prints a table::
 
@@ -90,11 +92,15 @@ def main(argv: list[str] | None = None) -> int:
             terms = critic_paths(critic, config)(x_hat)
             sums = [tf.reduce_sum(t) for t in tf.unstack(terms, axis=1)]  # windows do not mix
         grads = [tape.gradient(t, x_hat).numpy().reshape(args.batch, -1) for t in sums]
+        split = critic_paths(critic, config)
+        gap = np.asarray(split(real)).mean(0) - np.asarray(split(fake)).mean(0)
         whole = np.sum(grads, axis=0)  # the score's gradient: the paths' summed
         names = critic_path_names(config)
         row = {"checkpoint": Path(path).name, "paths": names,
                "grad_norm": {n: median_norm(g) for n, g in zip(names, grads, strict=True)},
                "grad_norm_total": median_norm(whole),
+               # how much of the mean real-minus-fake score each path makes
+               "score_gap": {n: float(v) for n, v in zip(names, gap, strict=True)},
                # each path's gradient against the other paths' summed: < 0, they cancel
                "cosine_with_the_rest": {n: median_cosine(g, whole - g)
                                         for n, g in zip(names, grads, strict=True)}
@@ -103,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{curve.name:>14} {row['checkpoint']:>10} total {row['grad_norm_total']:.3f} "
               + " ".join(f"{n} {v:.3f}" + (f" (cos {row['cosine_with_the_rest'][n]:+.2f})"
                                             if row["cosine_with_the_rest"] else "")
-                         for n, v in row["grad_norm"].items()), flush=True)
+                         for n, v in row["grad_norm"].items())
+              + "; score gap " + " ".join(f"{n} {v:.2f}" for n, v in row["score_gap"].items()),
+              flush=True)
     write_result(args.out, result)
     return 0
 
