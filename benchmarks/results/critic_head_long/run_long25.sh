@@ -1,5 +1,5 @@
 #!/bin/bash
-# usage: [CODE=snapshot] run_long24b.sh CORE NAME SEED [extra args]; run_long24.sh with the code snapshot as a variable (session 25: critic_counts)
+# usage: [CODE=snapshot] run_long25.sh CORE NAME SEED [extra args]; run_long24b.sh with session 25's code snapshot (critic_counts) as the default
 core=$1; name=$2; seed=$3; shift 3
 cd /work/main
 export PYTHONPATH=${CODE:-/tmp/benchcode25}:${CODE:-/tmp/benchcode25}/benchmarks SPIKEGAN_RETINA_DIR=/work/shared/data/retina TF_CPP_MIN_LOG_LEVEL=2
