@@ -87,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         fake = (rng.random(probs.shape) < probs).astype("float32")
         alpha = rng.random((args.batch, 1, 1)).astype("float32")
         x_hat = tf.constant(real + alpha * (fake - real))
+        split = critic_paths(critic, config)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(x_hat)
-            terms = critic_paths(critic, config)(x_hat)
+            terms = split(x_hat)
             sums = [tf.reduce_sum(t) for t in tf.unstack(terms, axis=1)]  # windows do not mix
         grads = [tape.gradient(t, x_hat).numpy().reshape(args.batch, -1) for t in sums]
-        split = critic_paths(critic, config)
         gap = np.asarray(split(real)).mean(0) - np.asarray(split(fake)).mean(0)
         whole = np.sum(grads, axis=0)  # the score's gradient: the paths' summed
         names = critic_path_names(config)

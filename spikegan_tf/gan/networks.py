@@ -504,6 +504,7 @@ class CountHistogram(layers.Layer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "max_count": self.max_count}
 
+
 def _neuron_patterns(x: Any, config: ModelConfig, init: Any, dtype: str | None) -> Any:
     """Per-neuron temporal features ``(batch, n_neurons * F)`` of windows ``x``.
 
@@ -542,9 +543,10 @@ def build_critic(config: ModelConfig, *, dtype: str | None = None,
     each neuron's lagged self-coincidences (:func:`lagged_coincidences`), and
     with ``config.critic_neuron_filters = F > 0`` the time-averaged responses of
     ``F`` learnt filters per neuron; with ``config.critic_counts = C > 0`` the
-    window's histogram of population counts (:class:`CountHistogram`). With ``config.critic_head_units = U > 0``
-    the score layer also sees a hidden layer of ``U`` units on those features,
-    so the score is no longer a sum over ``critic_receptive_field``-bin patches.
+    window's histogram of population counts (:class:`CountHistogram`). With
+    ``config.critic_head_units = U > 0`` the score layer also sees a hidden
+    layer of ``U`` units on those features, so the score is no longer a sum
+    over ``critic_receptive_field``-bin patches.
     With ``config.critic_scales = S > 1`` the convolutions are repeated (own
     weights) on the window averaged over 2, 4, ..., ``2**(S-1)`` bins, and all
     scales' features reach the score.
@@ -643,8 +645,8 @@ def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
     window itself (with the ``critic_lags`` and ``critic_neuron_filters``
     features beside them), one term per coarser scale (``critic_scales``), the
     histogram of population counts (``critic_counts``), and the head
-    (``critic_head_units``), in :func:`critic_path_names` order; with labels, each term includes its part of
-    the projection ``<embed(label), features>``. ``K`` is
+    (``critic_head_units``), in :func:`critic_path_names` order; with labels,
+    each term includes its part of the projection ``<embed(label), features>``. ``K`` is
     :func:`critic_path_count`. The returned callable shares the critic's
     weights; ``TrainConfig.gp_per_path`` penalises each term's gradient.
 
@@ -665,7 +667,8 @@ def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
     score = critic.get_layer("score")
     features = keras.Model(critic.input, score.input)
     n_features = score.input.shape[-1]
-    k = critic_path_count(config)
+    names = critic_path_names(config)
+    k = len(names)
     path_of = np.zeros(n_features, np.int64)  # the path of each feature (scale 0 by default)
     if config.architecture != "fc":
         start = critic.get_layer("flatten").output.shape[-1]
@@ -673,7 +676,6 @@ def critic_paths(critic: keras.Model, config: ModelConfig) -> Any:
             size = critic.get_layer(f"scale{s}_flatten").output.shape[-1]
             path_of[start:start + size] = s
             start += size
-    names = critic_path_names(config)
     head = config.critic_head_units
     if head:  # the last features
         path_of[n_features - head:] = names.index("head")
