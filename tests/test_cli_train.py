@@ -77,6 +77,10 @@ def test_resume_continues_and_rejects_incompatible_settings(trained, capsys):
     (["sample", "--run", "{d}/run", "--n", "5", "--out", "{d}/x.txt"], "must be a .npy file"),
     (["sample", "--run", "{d}", "--n", "5", "--out", "{d}/x.npy"], "no generator.keras"),
     (["sample", "--run", "{d}/run", "--n", "0", "--out", "{d}/x.npy"], "`--n` must be"),
+    (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new5", "--count-match", "1",
+      "--critic-input", "probabilities"], "`count_match` needs `critic_input='spikes'`"),
+    (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new6", "--count-match",
+      "-1"], "--count-match"),
 ])
 def test_bad_input_is_one_line_without_traceback(trained, capsys, argv, message):
     d, _ = trained
@@ -262,6 +266,23 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
         "spikes", 0.25, 2)
     assert cfg["train"]["calibrate_same_bin"] is False and cfg["train"]["calibrate_coupling"]
     assert cfg["train"]["gp_per_path"] is True  # one penalty per path: 2 scales and the head
+
+
+def test_the_count_flags_reach_config_json(tmp_path, monkeypatch):
+    from spikegan_tf.gan import trainer as train_mod
+
+    def open_only(self, data, *, resume=False, more_steps=None):  # the run directory only
+        self._open_run_dir(data, resume)
+        return train_mod.TrainResult(step=0, stopped="max_steps", seconds=0.0, losses={},
+                                     validation={}, run_dir=self.run_dir)
+
+    monkeypatch.setattr(train_mod.Trainer, "fit", open_only)
+    np.save(tmp_path / "rec.npy", (np.random.default_rng(1).random((300, 4)) < 0.2).astype("u1"))
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8", "--out", str(run),
+                 "--count-match", "2.5", "--count-match-max", "3", "--quiet"]) == 0
+    cfg = json.loads((run / "config.json").read_text())["train"]
+    assert (cfg["count_match"], cfg["count_match_max"]) == (2.5, 3)
 
 
 def _signal_after_first_call(signum):

@@ -74,8 +74,32 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
         p = G(z_gen)
         x = p + tf.stop_gradient(tf.cast(u_gen < p, tf.float32) - p) if spikes else p
         g_loss = -tf.reduce_mean(D(x))
+        if cfg.count_match:
+            g_loss += cfg.count_match * count_term(x, windows, cfg.count_match_max)
     opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables),
                               G.trainable_variables, strict=True))
+
+
+def count_term(x: tf.Tensor, windows: np.ndarray, cap: int) -> tf.Tensor:
+    """A surrogate with the value and the gradient of ``||f - t||^2`` (``count_match``).
+
+    ``f_k``: the fraction of the batch's bins with ``k`` spikes (``cap``: ``cap`` or more);
+    ``t``: the same over all training ``windows``. The gradient at a spike is
+    ``2 (f - t) . d``, ``d`` what flipping that spike does to ``f``, by explicit loops.
+    """
+    spikes = np.round(x.numpy()).astype(int)  # (b, N, T)
+    b, n_neurons, n_bins = spikes.shape
+    classes = np.arange(cap + 1)
+    target = np.mean([np.minimum(c, cap) == classes for c in windows.sum(axis=1).ravel()], 0)
+    counts = spikes.sum(axis=1)  # (b, T)
+    f = np.mean([np.minimum(c, cap) == classes for c in counts.ravel()], axis=0)
+    r = f - target
+    grad = np.zeros(spikes.shape)
+    for i, n, t in np.ndindex(spikes.shape):
+        others = counts[i, t] - spikes[i, n, t]
+        grad[i, n, t] = 2 * (r[min(others + 1, cap)] - r[min(others, cap)]) / (b * n_bins)
+    value = float(np.sum(r ** 2))
+    return value + tf.reduce_sum(tf.constant(grad, tf.float32) * (x - tf.stop_gradient(x)))
 
 
 def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,
@@ -144,3 +168,27 @@ def test_a_penalty_per_path_equals_the_textbook_step_and_differs_from_one_on_the
 def test_a_penalty_per_path_needs_a_critic_of_several_paths():
     with pytest.raises(ConfigError, match="gp_per_path.*critic_head_units=0, critic_scales=1, critic_counts=0"):
         Trainer(MODEL, TrainConfig(gp_per_path=True), verbose=0)
+
+
+def test_the_count_term_equals_the_textbook_step_and_moves_the_generator():
+    windows = (np.random.default_rng(5).random((40, 3, 8)) < 0.4).astype("uint8")
+    data = prepare_data(windows, val_fraction=0.0)
+    after = {}
+    for weight in (0.0, 30.0):
+        cfg = TrainConfig(batch_size=5, n_critic=2, max_steps=1, eval_every=0, seed=6,
+                          count_match=weight, count_match_max=2)
+        trainer, rng, opts = trainer_and_oracle(MODEL, cfg)
+        losses = trainer.train_steps(data, 1)
+        textbook_step(trainer, data.train.spikes, rng, opts)
+        for a, b in zip(trainer.generator.get_weights(), trainer.oracle_generator.get_weights(),
+                        strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        after[weight] = trainer.generator.get_weights()
+        assert ("count_match" in losses) == bool(weight)
+    gap = max(np.abs(a - b).max() for a, b in zip(*after.values(), strict=True))
+    assert gap > 1e-4
+
+
+def test_the_count_term_needs_spikes():
+    with pytest.raises(ConfigError, match="count_match.*critic_input='probabilities'"):
+        Trainer(MODEL, TrainConfig(count_match=1.0, critic_input="probabilities"), verbose=0)

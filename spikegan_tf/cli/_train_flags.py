@@ -47,6 +47,8 @@ _TRAIN_FLAGS = {
     "lr_decay_steps": "lr_decay_steps",
     "gp_every": "gp_every",
     "gp_per_path": "gp_per_path",
+    "count_match": "count_match",
+    "count_match_max": "count_match_max",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
     "calibrate_positions": "calibrate_positions",
@@ -220,6 +222,14 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="with a critic of several paths (--critic-head-units, --critic-scales), "
                         "one gradient penalty per path instead of one on their sum "
                         "(default: off)")
+    t.add_argument("--count-match", type=Number("--count-match", float, 0), default=None,
+                   metavar="WEIGHT",
+                   help="add WEIGHT x the squared distance between the generated and the "
+                        "training distributions of population counts per bin, P(K), to the "
+                        "generator's loss (needs --critic-input spikes; default 0: off)")
+    t.add_argument("--count-match-max", type=Number("--count-match-max", minimum=1),
+                   default=None, metavar="C",
+                   help="--count-match's last class is C or more spikes in a bin (default 16)")
     t.add_argument("--critic-lr", type=Number("--critic-lr", float, 0, open_min=True),
                    default=None,
                    help="the critic's learning rate, if it should differ from --lr (a "

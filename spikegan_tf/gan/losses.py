@@ -28,6 +28,7 @@ __all__ = [
     "gradient_penalty",
     "critic_objective",
     "critic_view",
+    "count_match_terms",
 ]
 
 
@@ -260,3 +261,41 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
                                                         global_batch_size) for t in totals])
     del tape
     return wasserstein + penalty, wasserstein, penalty
+
+
+def count_match_terms(histograms: Any, target: Any, n_bins: int,
+                      global_batch_size: int | None = None,
+                      total: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Surrogate loss and value of ``||f - t||^2`` (P(K) matching, ``TrainConfig.count_match``).
+
+    ``histograms`` ``(batch, C + 1)`` count each generated window's bins by
+    their population count (:class:`spikegan_tf.gan.networks.CountHistogram`);
+    ``f`` is their mean over the batch divided by ``n_bins``, the fraction of
+    bins in each class, and ``target`` ``(C + 1,)`` the training data's. The
+    distance is not a mean over samples, so under ``tf.distribute`` it needs
+    the global ``f``: each replica passes its share ``partial`` (its sum over
+    the global batch size) and ``total``, the all-reduced sum of the shares,
+    and gets the linear surrogate ``2 sum_k stop_gradient(f_k - t_k) partial_k``,
+    whose gradients, summed over the replicas, are exactly those of the
+    distance. ``total=None``: this replica's share is the whole batch.
+
+    Returns
+    -------
+    surrogate, distance : tf.Tensor
+        Differentiate ``surrogate``; ``distance`` (no gradient) is ``||f - t||^2``.
+
+    Examples
+    --------
+    >>> h = tf.constant([[2.0, 2.0], [4.0, 0.0]])  # two windows of 4 bins
+    >>> surrogate, distance = count_match_terms(h, [0.5, 0.5], n_bins=4)
+    >>> round(float(distance), 4), round(float(surrogate), 4)  # f = [0.75, 0.25]
+    (0.125, 0.25)
+    """
+    histograms = tf.cast(histograms, tf.float32)
+    target = tf.cast(tf.convert_to_tensor(target), tf.float32)
+    n = (tf.cast(tf.shape(histograms)[0], tf.float32) if global_batch_size is None
+         else tf.cast(global_batch_size, tf.float32))
+    partial = tf.reduce_sum(histograms, axis=0) / (n * float(n_bins))
+    f = tf.stop_gradient(partial if total is None else total)
+    residual = f - target
+    return 2.0 * tf.reduce_sum(residual * partial), tf.reduce_sum(tf.square(residual))

@@ -49,7 +49,26 @@ from typing import Any
 from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import TrainingDivergedError
 
-__all__ = ["WGANGPStep"]
+__all__ = ["WGANGPStep", "count_distribution"]
+
+
+def count_distribution(spikes: Any, max_count: int) -> Any:
+    """Fraction of bins with 0, 1, ..., ``max_count - 1`` and ``max_count``+ spikes (float32).
+
+    ``spikes``: a raster ``(T, N)`` or windows ``(n, N, T)`` (neurons on axis 1 in both).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> raster = np.array([[0, 0], [1, 0], [1, 1], [1, 1]], np.uint8)
+    >>> count_distribution(raster, 2).tolist()
+    [0.25, 0.25, 0.5]
+    """
+    import numpy as np
+
+    counts = np.asarray(spikes).sum(axis=1, dtype=np.int64).ravel()
+    hist = np.bincount(np.minimum(counts, max_count), minlength=max_count + 1)
+    return (hist / max(counts.size, 1)).astype(np.float32)
 
 
 class WGANGPStep:
@@ -116,7 +135,12 @@ class WGANGPStep:
         """
         import tensorflow as tf
 
-        from spikegan_tf.gan.losses import critic_objective, critic_view, generator_loss
+        from spikegan_tf.gan.losses import (
+            count_match_terms,
+            critic_objective,
+            critic_view,
+            generator_loss,
+        )
 
         cfg, mc = self.config, self.model_config
         ctx = tf.distribute.get_replica_context()
@@ -175,11 +199,22 @@ class WGANGPStep:
                 fake_gen = critic_view(fake_gen, u_gen)
             scores = self.critic([fake_gen, *cond_gen] if cond_gen else fake_gen, training=True)
             g_loss = generator_loss(scores, global_batch_size=batch)
-            loss = self.g_optimizer.scale_loss(g_loss) if mixed else g_loss
+            total_g = g_loss
+            if cfg.count_match:  # P(K) matched directly (TrainConfig.count_match)
+                hist = self._count_histogram(fake_gen)
+                share = tf.stop_gradient(tf.reduce_sum(hist, axis=0)) / float(batch * mc.n_bins)
+                surrogate, distance = count_match_terms(
+                    hist, self._count_target, mc.n_bins, global_batch_size=batch,
+                    total=ctx.all_reduce(tf.distribute.ReduceOp.SUM, share))
+                total_g = g_loss + cfg.count_match * surrogate
+            loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
         self.g_optimizer.apply(grads, gen_vars)
-        return {"d_loss": d_total / k, "wasserstein": -d_wass / k, "gp": d_gp / k,
-                "g_loss": g_loss}
+        out = {"d_loss": d_total / k, "wasserstein": -d_wass / k, "gp": d_gp / k,
+               "g_loss": g_loss}
+        if cfg.count_match:  # every replica holds the global distance: report its share
+            out["count_match"] = distance / n_rep
+        return out
 
     def _one_step(self, data: Any) -> dict[str, Any]:
         """Draw the global batch's random numbers, run the replicas, reduce the losses."""
@@ -222,7 +257,8 @@ class WGANGPStep:
     def _build_train_fn(self, data: Any) -> Any:
         import tensorflow as tf
 
-        names = ("d_loss", "wasserstein", "gp", "g_loss")
+        names = ("d_loss", "wasserstein", "gp", "g_loss") + (
+            ("count_match",) if self.config.count_match else ())
 
         def train_fn(n_steps: Any) -> tuple[dict[str, Any], Any, Any]:
             losses = {name: tf.constant(0.0) for name in names}
@@ -241,6 +277,9 @@ class WGANGPStep:
         import tensorflow as tf
 
         table = tf.constant(data.train.spikes)
+        if self.config.count_match:  # the training data's P(K), the count term's target
+            self._count_target = tf.constant(count_distribution(
+                data.train.spikes, self.config.count_match_max))
         conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
             if data.conditional else ()
         if data.is_raster:

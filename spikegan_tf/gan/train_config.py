@@ -38,10 +38,12 @@ _UNSET: Any = _Unset()
 
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
                  "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
-                 "gp_every", "critic_learning_rate", "gp_per_path")
+                 "gp_every", "critic_learning_rate", "gp_per_path", "count_match",
+                 "count_match_max")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
-                  "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False}
+                  "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
+                  "count_match": 0.0, "count_match_max": 16}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -70,6 +72,8 @@ _CONSTRAINTS = {
     "lr_decay_steps": [Integer(min=1), None],
     "gp_every": Integer(min=1),
     "gp_per_path": Boolean(),
+    "count_match": Real(min=0),
+    "count_match_max": Integer(min=1),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
     "calibrate_positions": [Boolean(), None],
@@ -185,6 +189,22 @@ class TrainConfig:
         head of ``benchmarks/results/critic_head_long/`` opposes its patch sum
         (``critic_gradient_share.json``). Costs one more input gradient per
         extra path.
+    count_match : float
+        ``lambda >= 0``: add ``lambda * sum_k (f_k - t_k)^2`` to the generator's
+        loss, where ``t`` is the training data's distribution of population
+        counts per bin (the fraction of bins in which exactly ``k`` neurons
+        spike, ``k < count_match_max``, and ``count_match_max`` or more) and
+        ``f`` the same over the generator's batch of spikes (feature matching,
+        Salimans et al. 2016, on one statistic, P(K)). Its gradient at each
+        spike is what flipping that spike does to ``f``
+        (:class:`spikegan_tf.gan.networks.CountHistogram`), passed to the
+        probabilities straight-through, as the critic's is. A Wasserstein critic
+        spends little of its Lipschitz budget on P(K), because moving a few
+        spikes between bins is a short distance however large against the noise
+        floor (``benchmarks/results/critic_head_long/critic_gradient_share_counts.json``).
+        Needs ``critic_input="spikes"``. 0 (the default): the paper's loss.
+    count_match_max : int
+        ``C`` of ``count_match``: the distribution's last class is ``C`` or more spikes.
     critic_learning_rate : float, optional
         The critic's Adam learning rate when it should differ from the
         generator's ``learning_rate`` (a two-time-scale update rule, Heusel et
@@ -275,6 +295,8 @@ class TrainConfig:
     lr_decay_steps: int | None = None
     gp_every: int = 1
     gp_per_path: bool = False
+    count_match: float = 0.0
+    count_match_max: int = 16
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None
     calibrate_positions: bool | None = None

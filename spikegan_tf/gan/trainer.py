@@ -96,6 +96,7 @@ class Trainer(WGANGPStep):
         import tensorflow as tf
 
         from spikegan_tf.gan.networks import (
+            CountHistogram,
             build_critic,
             build_generator,
             critic_path_count,
@@ -145,6 +146,10 @@ class Trainer(WGANGPStep):
                               f"this one has critic_head_units={model_config.critic_head_units}, "
                               f"critic_scales={model_config.critic_scales}, "
                               f"critic_counts={model_config.critic_counts}.")
+        if train_config.count_match and train_config.critic_input != "spikes":
+            raise ConfigError("`count_match` needs `critic_input='spikes'` (it matches the "
+                              "population counts of generated spikes); received "
+                              f"critic_input={train_config.critic_input!r}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
@@ -180,6 +185,8 @@ class Trainer(WGANGPStep):
             self.critic = build_critic(model_config, dtype=dtype, seed=d_seed)
             self._critic_paths = (critic_paths(self.critic, model_config)
                                   if train_config.gp_per_path else None)
+            self._count_histogram = (CountHistogram(train_config.count_match_max)
+                                     if train_config.count_match else None)
             self.g_optimizer = self._optimizer(keras, "generator_adam")
             self.d_optimizer = self._optimizer(keras, "critic_adam", train_config.n_critic,
                                                train_config.critic_learning_rate)
