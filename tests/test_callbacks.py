@@ -53,11 +53,12 @@ def test_hooks_run_in_order_at_every_multiple_of_every_and_after_the_defaults():
     steps = [e[1] for e in rec.events if e[0] == "steps"]
     # calls end on multiples of 2 (logging), 3 (this callback), 6 (validation) and at 7
     assert steps == [2, 3, 4, 6, 7]
-    # the validation callback runs first and adds its errors to the same logs
+    # the validation callback runs first and adds its errors (and their score) to the same logs
     assert [e[2] for e in rec.events if e[0] == "steps" and e[1] == 6][0] == [
-        "val_covariance_mae", "val_firing_rate_mae", "val_spike_count_mae"]
+        "val_covariance_mae", "val_firing_rate_mae", "val_score", "val_spike_count_mae"]
     assert rec.events[0] == ("begin", 0) and rec.events[-2:] == [("end", 7), ("close",)]
-    assert set(result.validation) == {"covariance_mae", "firing_rate_mae", "spike_count_mae"}
+    assert set(result.validation) == {"covariance_mae", "firing_rate_mae", "spike_count_mae",
+                                      "score"}
 
 
 def test_a_callback_stops_training_and_the_run_is_checkpointed(tmp_path):

@@ -268,7 +268,7 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
     assert cfg["train"]["gp_per_path"] is True  # one penalty per path: 2 scales and the head
 
 
-def test_the_count_flags_reach_config_json(tmp_path, monkeypatch):
+def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
     from spikegan_tf.gan import trainer as train_mod
 
     def open_only(self, data, *, resume=False, more_steps=None):  # the run directory only
@@ -280,9 +280,22 @@ def test_the_count_flags_reach_config_json(tmp_path, monkeypatch):
     np.save(tmp_path / "rec.npy", (np.random.default_rng(1).random((300, 4)) < 0.2).astype("u1"))
     run = tmp_path / "run"
     assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8", "--out", str(run),
-                 "--count-match", "2.5", "--count-match-max", "3", "--quiet"]) == 0
+                 "--count-match", "2.5", "--count-match-max", "3", "--publish", "best",
+                 "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
-    assert (cfg["count_match"], cfg["count_match_max"]) == (2.5, 3)
+    assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")
+
+
+def test_train_publish_best_says_which_step_it_published(trained, capsys):
+    d, _ = trained
+    run = d / "best"
+    assert main(["train", "--data", str(d / "rec.npz"), "--bins", "8", "--out", str(run),
+                 "--max-steps", "4", "--eval-every", "2", "--publish", "best", "--seed", "2",
+                 *TINY]) == 0
+    best = json.loads((run / "best.json").read_text())
+    assert best["step"] in (2, 4)
+    assert (f"generator.keras (step {best['step']}, the best validation score, "
+            f"{best['score']:.4g})") in capsys.readouterr().out
 
 
 def _signal_after_first_call(signum):

@@ -49,6 +49,7 @@ _TRAIN_FLAGS = {
     "gp_per_path": "gp_per_path",
     "count_match": "count_match",
     "count_match_max": "count_match_max",
+    "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
     "calibrate_positions": "calibrate_positions",
@@ -230,6 +231,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--count-match-max", type=Number("--count-match-max", minimum=1),
                    default=None, metavar="C",
                    help="--count-match's last class is C or more spikes in a bin (default 16)")
+    t.add_argument("--publish", choices=("last", "best"), default=None,
+                   help="publish the last step's generator (default), or the one with the best "
+                        "validation score so far (errors over the held-out floor; needs a "
+                        "validation split; writes best.json)")
     t.add_argument("--critic-lr", type=Number("--critic-lr", float, 0, open_min=True),
                    default=None,
                    help="the critic's learning rate, if it should differ from --lr (a "

@@ -260,7 +260,10 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
     print(f"spikegan train: stopped at step {result.step} ({result.stopped}) after "
           f"{result.seconds / 60:.1f} min{'; validation ' + val if val else ''}")
     run = RunDir(out)
-    print(f"  generator: {run.generator_path}; checkpoints: {run.checkpoint_dir}")
+    best = run.read_best() if train_config.publish == "best" else None
+    which = (f" (step {best['step']}, the best validation score, {best['score']:.4g})"
+             if best else "")
+    print(f"  generator: {run.generator_path}{which}; checkpoints: {run.checkpoint_dir}")
     if result.stopped in ("SIGINT", "SIGTERM"):
         print(f"  checkpoint saved; continue with: spikegan train --out {out} --resume")
         return 130 if result.stopped == "SIGINT" else 143

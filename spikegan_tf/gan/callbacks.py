@@ -199,7 +199,9 @@ class Checkpoint(Callback):
     checkpoint also publishes only while publishing has taken at most
     ``publish_share`` of the time since training began (the first checkpoint
     always does, and so does the end of training, however it ends); the
-    checkpoints in between keep the run resumable at their step.
+    checkpoints in between keep the run resumable at their step. With
+    ``publishes=False`` it never publishes (``TrainConfig.publish="best"``:
+    :class:`spikegan_tf.gan.held_out.PublishBest` does, at each improvement).
 
     Examples
     --------
@@ -215,9 +217,10 @@ class Checkpoint(Callback):
     """
 
     def __init__(self, every: int, minutes: float | None,
-                 publish_share: float | None = None) -> None:
+                 publish_share: float | None = None, publishes: bool = True) -> None:
         self.every, self.minutes = int(every), minutes
         self.publish_share = float(PUBLISH_SHARE if publish_share is None else publish_share)
+        self.publishes = bool(publishes)
 
     def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:
         self._began = self._last_save = time.monotonic()
@@ -227,13 +230,13 @@ class Checkpoint(Callback):
     def on_steps_end(self, step: int, logs: dict[str, Any]) -> None:
         due = self.minutes is not None and time.monotonic() - self._last_save >= 60 * self.minutes
         if step % self.every == 0 or due:
-            self.save(step, publish=self._publish_due(time.monotonic() - self._began,
-                                                      self._publish_spent, self._publish_cost))
+            self.save(step, publish=self.publishes and self._publish_due(
+                time.monotonic() - self._began, self._publish_spent, self._publish_cost))
 
     def on_train_end(self, step: int, logs: dict[str, Any]) -> None:
         if self.trainer.last_checkpoint_step() != step:  # not saved at this step already
-            self.save(step, publish=True)
-        elif self._published_step != step:
+            self.save(step, publish=self.publishes)
+        elif self._published_step != step and self.publishes:
             self._publish(step)
 
     def _publish_due(self, elapsed: float, spent: float, last_cost: float | None) -> bool:
@@ -363,13 +366,17 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
     on the chief of a multi-worker cluster), the progress line and the stop on
     signals, in that order.
     """
-    from spikegan_tf.gan.held_out import Validation  # it subclasses Callback
+    from spikegan_tf.gan.held_out import PublishBest, Validation  # they subclass Callback
 
     cfg, run = trainer.config, trainer.run_dir
+    best = cfg.publish == "best"
     out: list[Callback] = []
     if data.val is not None and cfg.eval_every:
         out.append(Validation(data.val, cfg.eval_every, cfg.eval_samples, cfg.seed,
-                              conditions=data.val_conditions))
+                              conditions=data.val_conditions, train=data.train,
+                              published=best))
+        if best:  # (Trainer.fit has checked that there is validation)
+            out.append(PublishBest())
     out.append(_LogEvery(cfg.log_every))
     # multi-worker: only the chief writes metrics and TensorBoard; every worker checkpoints
     # (a non-chief into a temporary directory: Trainer.save)
@@ -378,7 +385,8 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
     if run is not None:
         if chief:
             out.append(TensorBoard(run.tensorboard_dir))
-        out.append(Checkpoint(cfg.checkpoint_every, cfg.checkpoint_minutes))
+        # with publish="best", PublishBest publishes (at each improvement) instead
+        out.append(Checkpoint(cfg.checkpoint_every, cfg.checkpoint_minutes, publishes=not best))
     out.append(ProgressLine(cfg.max_steps, cfg.max_minutes, trainer.verbose))
     out.append(StopOnSignal())
     return out

@@ -174,7 +174,7 @@ class SpikeGAN:
         self.result_ = trainer.fit(data, resume=resume or (reuse and run is not None),
                                   more_steps=steps, config=config, callbacks=callbacks)
         self.trainer_ = trainer
-        self.generator_, self.critic_ = trainer.published_generator(), trainer.critic
+        self.generator_, self.critic_ = trainer.published_generator(), trainer.published_critic()
         self._train_config = trainer.config
         self._data_info = data.info
         return self

@@ -1,5 +1,6 @@
-"""Held-out errors during training: :func:`validation_errors` and the :class:`Validation`
-callback that logs them every ``eval_every`` steps.
+"""Held-out errors during training: :func:`validation_errors`, the :class:`Validation`
+callback that logs them every ``eval_every`` steps, and :class:`PublishBest`, which publishes
+the generator with the best of them (``TrainConfig.publish="best"``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 from spikegan_tf import statistics as stats
 from spikegan_tf.gan.callbacks import Callback
 
-__all__ = ["Validation", "validation_errors"]
+__all__ = ["PublishBest", "Validation", "validation_errors", "validation_score"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -53,6 +54,21 @@ def validation_errors(reference: np.ndarray, candidate: np.ndarray,
     return out
 
 
+def validation_score(errors: dict[str, float], floor: dict[str, float]) -> float:
+    """Mean over the errors of ``error / floor`` (1: as close as held-out data are).
+
+    A zero floor counts its error as 0 when it is 0 and as infinite otherwise.
+
+    Examples
+    --------
+    >>> validation_score({"a": 0.2, "b": 0.03}, {"a": 0.1, "b": 0.03})
+    1.5
+    """
+    ratios = [0.0 if errors[k] == 0 else (errors[k] / floor[k] if floor[k] > 0 else np.inf)
+              for k in floor]
+    return float(np.mean(ratios))
+
+
 def _reference_stats(windows: np.ndarray) -> dict[str, np.ndarray]:
     return {"firing_rate": np.asarray(stats.firing_probability(windows), dtype=np.float64),
             "covariance": np.asarray(stats.covariance(windows), dtype=np.float64),
@@ -71,21 +87,31 @@ class Validation(Callback):
     """
 
     def __init__(self, val: np.ndarray, every: int, n_samples: int, seed: int,
-                 conditions: Any = None) -> None:
+                 conditions: Any = None, train: Any = None, published: bool = False) -> None:
         n = min(len(val), n_samples)
         self.every, self.n_samples, self.seed = int(every), n, seed
         self.val = val if conditions is None else val[:n]
         # a conditional model is validated on the validation windows' own conditions
         self.conditions = None if conditions is None else conditions.take(np.arange(n))
+        self.published = bool(published)
         self.latest: dict[str, float] = {}
         self._ref = _reference_stats(val)
         self._last_step: int | None = None
+        # the floor: as many training windows (a seeded choice) against the validation ones
+        self.floor: dict[str, float] | None = None
+        if train is not None:
+            pick = np.sort(np.random.default_rng(seed).choice(train.n_windows,
+                                                              min(n, train.n_windows),
+                                                              replace=False))
+            self.floor = validation_errors(self.val, train.take(pick), self._ref)
 
     def evaluate(self) -> dict[str, float]:
+        """Errors of ``n_samples`` generated windows (the published generator's if ``published``)."""
         from spikegan_tf.gan.sampling import sample
 
-        fake = sample(self.trainer.sampling_generator, self.n_samples, seed=self.seed,
-                      conditions=self.conditions)
+        t = self.trainer
+        generator = t.calibrated_generator() if self.published else t.sampling_generator
+        fake = sample(generator, self.n_samples, seed=self.seed, conditions=self.conditions)
         return validation_errors(self.val, fake, self._ref)
 
     def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:
@@ -102,8 +128,37 @@ class Validation(Callback):
 
     def _record(self, step: int, logs: dict[str, Any]) -> None:
         self.latest = self.evaluate()
+        if self.floor is not None:
+            self.latest["score"] = validation_score(self.latest, self.floor)
         self._last_step = step
         logs.update({f"val_{k}": v for k, v in self.latest.items()})
+
+
+class PublishBest(Callback):
+    """Publish the generator whenever its validation score is the best so far.
+
+    Runs after :class:`Validation` (it reads ``logs["val_score"]``). Keeps the
+    best in the trainer (:meth:`Trainer.keep_best`), which writes
+    ``generator.keras``, ``critic.keras`` and ``best.json`` to the run
+    directory; a resumed run starts from the score in ``best.json``.
+    """
+
+    def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:
+        self.best = self.trainer.best_score()
+
+    def on_steps_end(self, step: int, logs: dict[str, Any]) -> None:
+        self._consider(step, logs)
+
+    def on_train_end(self, step: int, logs: dict[str, Any]) -> None:
+        self._consider(step, logs)
+
+    def _consider(self, step: int, logs: dict[str, Any]) -> None:
+        score = logs.get("val_score")
+        if score is None or not score < self.best:
+            return
+        self.best = score
+        errors = {k[4:]: v for k, v in logs.items() if k.startswith("val_") and k != "val_score"}
+        self.trainer.keep_best(step, score, errors)
 
 
 # --------------------------------------------------------------------------- logging

@@ -3,8 +3,9 @@
 Layout (all paths relative to the run directory)::
 
     config.json        {"model": ModelConfig, "train": TrainConfig, "data": summary, ...}
-    generator.keras    the latest generator (safe-mode loadable)
-    critic.keras       the latest critic
+    generator.keras    the published generator (safe-mode loadable): the latest, or the best
+    critic.keras       its critic
+    best.json          with TrainConfig.publish="best": the published step, score and errors
     checkpoints/       tf.train.CheckpointManager checkpoints (models, optimisers, RNG, step)
     metrics.jsonl      one JSON object per logged step
     tensorboard/       TensorBoard event files
@@ -36,6 +37,7 @@ __all__ = [
     "CHECKPOINT_DIR",
     "METRICS_FILE",
     "TENSORBOARD_DIR",
+    "BEST_FILE",
     "RunDir",
     "write_json_atomic",
     "save_model",
@@ -48,6 +50,7 @@ CRITIC_FILE = "critic.keras"
 CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
+BEST_FILE = "best.json"
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
@@ -145,6 +148,22 @@ class RunDir:
     @property
     def tensorboard_dir(self) -> Path:
         return self.path / TENSORBOARD_DIR
+
+    @property
+    def best_path(self) -> Path:
+        return self.path / BEST_FILE
+
+    def read_best(self) -> dict[str, Any] | None:
+        """``best.json`` (``TrainConfig.publish="best"``), or ``None`` when there is none."""
+        if not self.best_path.is_file():
+            return None
+        try:
+            best = json.loads(self.best_path.read_text())
+            float(best["score"]), int(best["step"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RunDirError(f"'{self.best_path}' is not a best.json written by spikegan_tf "
+                              f"(a JSON object with 'step' and 'score'): {exc}.") from None
+        return best
 
     # ------------------------------------------------------------------ life cycle
 

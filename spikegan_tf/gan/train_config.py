@@ -74,6 +74,7 @@ _CONSTRAINTS = {
     "gp_per_path": Boolean(),
     "count_match": Real(min=0),
     "count_match_max": Integer(min=1),
+    "publish": Options("last", "best"),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
     "calibrate_positions": [Boolean(), None],
@@ -205,6 +206,20 @@ class TrainConfig:
         Needs ``critic_input="spikes"``. 0 (the default): the paper's loss.
     count_match_max : int
         ``C`` of ``count_match``: the distribution's last class is ``C`` or more spikes.
+    publish : {"last", "best"}
+        Which generator the run publishes (``generator.keras``,
+        ``SpikeGAN.generator_``). ``"last"`` (the default): the last step's.
+        ``"best"``: the one with the best validation score so far, the mean over
+        the validation errors (firing rates, covariances, P(K)) of each error
+        divided by the same error of as many training windows against the
+        validation windows (the held-out floor: 1 is as close as the data
+        themselves); the published model, calibrated as it is published, is
+        the one validated. Each improvement is published at once, with
+        ``best.json`` (its step, score and errors) in the run directory, and a
+        resumed run keeps it until it beats it. A GAN's errors wander between
+        checkpoints (``benchmarks/results/critic_head_long/*/curve.jsonl``).
+        Needs validation windows and ``eval_every``; one calibration per
+        evaluation.
     critic_learning_rate : float, optional
         The critic's Adam learning rate when it should differ from the
         generator's ``learning_rate`` (a two-time-scale update rule, Heusel et
@@ -297,6 +312,7 @@ class TrainConfig:
     gp_per_path: bool = False
     count_match: float = 0.0
     count_match_max: int = 16
+    publish: str = "last"
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None
     calibrate_positions: bool | None = None

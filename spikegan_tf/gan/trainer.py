@@ -25,7 +25,7 @@ from spikegan_tf.errors import ConfigError, SpikeDataError, TrainingDivergedErro
 from spikegan_tf.gan import multiworker
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.positions import positional
-from spikegan_tf.gan.rundir import RunDir
+from spikegan_tf.gan.rundir import RunDir, write_json_atomic
 from spikegan_tf.gan.step import WGANGPStep
 from spikegan_tf.gan.train_config import (
     _RESUME_FIXED,
@@ -208,6 +208,7 @@ class Trainer(WGANGPStep):
         self._train_fn = None
         self._data_key: Any = None
         self._published: tuple[int, Any] | None = None  # (step, generator)
+        self._best: tuple[int, Any, Any, float] | None = None  # (step, generator, critic, score)
         self._calibration_data: TrainingData | None = None
 
     def _check_data(self, data: TrainingData) -> None:
@@ -269,6 +270,12 @@ class Trainer(WGANGPStep):
         run.write_config(self.model_config, train=self.config.to_dict(), data=data.info)
         if resume:
             run.truncate_metrics(restored)
+        best = run.read_best() if resume and self.config.publish == "best" else None
+        if best is not None:  # the best so far stays published until it is beaten
+            self._best = (int(best["step"]), run.load_generator(), run.load_critic(),
+                          float(best["score"]))
+        elif run.best_path.exists():
+            run.best_path.unlink()  # this run publishes its last step now: best.json is stale
 
     def last_checkpoint_step(self) -> int | None:
         """Step of the run directory's latest checkpoint (``None``: none, or no directory)."""
@@ -297,7 +304,43 @@ class Trainer(WGANGPStep):
         return self.generator if self.generator_ema is None else self.generator_ema
 
     def published_generator(self) -> Any:
-        """The generator a run publishes: the sampling generator, its rates calibrated if set.
+        """The generator a run publishes: :meth:`calibrated_generator`, or the best one kept.
+
+        With ``TrainConfig.publish="best"``, the generator of the best
+        validation score so far (:meth:`keep_best`), once there is one.
+        """
+        if self.config.publish == "best" and self._best is not None:
+            return self._best[1]
+        return self.calibrated_generator()
+
+    def published_critic(self) -> Any:
+        """The critic published beside :meth:`published_generator` (of the same step)."""
+        if self.config.publish == "best" and self._best is not None:
+            return self._best[2]
+        return self.critic
+
+    def best_score(self) -> float:
+        """The best validation score kept (``inf`` before any; see ``TrainConfig.publish``)."""
+        return float("inf") if self._best is None else self._best[3]
+
+    def keep_best(self, step: int, score: float, errors: dict[str, float]) -> None:
+        """Keep this step's :meth:`calibrated_generator` and critic as the best, and publish them.
+
+        With a run directory (its chief): ``generator.keras``, ``critic.keras``
+        and ``best.json`` (``step``, ``score``, ``errors``), each atomically.
+        """
+        import keras
+
+        critic = keras.models.clone_model(self.critic)
+        critic.set_weights(self.critic.get_weights())
+        self._best = (int(step), self.calibrated_generator(), critic, float(score))
+        if self.run_dir is not None and self.is_chief:
+            self.publish()
+            write_json_atomic(self.run_dir.best_path,
+                              {"step": int(step), "score": float(score), "errors": errors})
+
+    def calibrated_generator(self) -> Any:
+        """The sampling generator of the current step, its rates calibrated if set.
 
         With ``TrainConfig.calibrate_rates`` this is a copy of
         :attr:`sampling_generator` whose rates are calibrated to the training
@@ -355,7 +398,7 @@ class Trainer(WGANGPStep):
         Only the chief of a multi-worker run, and only with a run directory.
         """
         if self.run_dir is not None and self.is_chief:
-            self.run_dir.save_models(self.published_generator(), self.critic)
+            self.run_dir.save_models(self.published_generator(), self.published_critic())
 
     # ----------------------------------------------------------------- the loop
 
@@ -425,6 +468,11 @@ class Trainer(WGANGPStep):
             if not isinstance(cb, Callback):
                 raise ConfigError(f"`callbacks` must hold spikegan_tf.gan.callbacks.Callback "
                                   f"objects. Received {type(cb).__name__}.")
+        if self.config.publish == "best" and (data.val is None or not self.config.eval_every):
+            raise ConfigError("`publish='best'` needs validation windows (a validation split) "
+                              f"and `eval_every` > 0; received eval_every="
+                              f"{self.config.eval_every} and "
+                              f"{'no' if data.val is None else len(data.val)} validation windows.")
         if self.run_dir is not None:
             self._open_run_dir(data, resume, more_steps)
         elif resume:
