@@ -78,7 +78,7 @@ def test_resume_continues_and_rejects_incompatible_settings(trained, capsys):
     (["sample", "--run", "{d}", "--n", "5", "--out", "{d}/x.npy"], "no generator.keras"),
     (["sample", "--run", "{d}/run", "--n", "0", "--out", "{d}/x.npy"], "`--n` must be"),
     (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new5", "--count-match", "1",
-      "--critic-input", "probabilities"], "`count_match` needs `critic_input='spikes'`"),
+      "--critic-input", "probabilities"], "`count_match` (--count-match) needs `critic_input='spikes'`"),
     (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new6", "--count-match",
       "-1"], "--count-match"),
 ])

@@ -41,15 +41,24 @@ def _config(**kw):
 
 
 class Wreck(Callback):
-    """Set every generator weight to a large constant after step ``at``'s evaluation."""
+    """Set every generator weight to a large constant after step ``at``'s evaluation
+    (``at=None``: before training begins)."""
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int | None) -> None:
         self.at = at
+
+    def on_train_begin(self, step, logs):
+        if self.at is None:
+            self._wreck()
 
     def on_steps_end(self, step, logs):
         if step == self.at:
-            for w in self.trainer.generator.weights:
-                w.assign(np.full(w.shape, 3.0, "float32"))
+            self._wreck()
+
+    def _wreck(self):
+        for w in self.trainer.generator.weights + (
+                self.trainer.generator_ema.weights if self.trainer.generator_ema else []):
+            w.assign(np.full(w.shape, 3.0, "float32"))
 
 
 def _logged_scores(run: RunDir) -> dict[int, float]:
@@ -90,6 +99,23 @@ def test_the_best_step_is_published_not_the_last(tmp_path):
         trainer.published_critic().get_weights(), trainer.critic.get_weights(), strict=True))
 
 
+@pytest.mark.parametrize("settings", [{}, {"calibrate_rates": False, "ema_decay": 0.5}])
+def test_the_kept_best_does_not_move_with_training(tmp_path, settings):
+    # uncalibrated, the published generator is the sampling generator itself (here the
+    # weight average): the best must be a copy
+    data = _data()
+    run = RunDir(tmp_path / "run")
+    trainer = Trainer(MODEL, _config(**settings), run_dir=run.path, verbose=0)
+    trainer.fit(data, callbacks=[Wreck(at=2)])
+    best = json.loads(run.best_path.read_text())
+    assert best["step"] == 2  # everything after the wreck is worse
+    for a, b in zip(trainer.published_generator().get_weights(),
+                    run.load_generator().get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(trainer.sampling_generator.get_weights()[0],
+                           run.load_generator().get_weights()[0])
+
+
 def test_a_resumed_run_keeps_the_best_until_it_is_beaten(tmp_path):
     data = _data()
     run = RunDir(tmp_path / "run")
@@ -98,7 +124,8 @@ def test_a_resumed_run_keeps_the_best_until_it_is_beaten(tmp_path):
     weights = run.load_generator().get_weights()
     # resumed with a generator wrecked before its first evaluation: nothing beats the best
     resumed = Trainer(MODEL, _config(max_steps=10), run_dir=run.path, verbose=0)
-    resumed.fit(data, resume=True, callbacks=[Wreck(at=7)])
+    resumed.fit(data, resume=True, callbacks=[Wreck(at=None)])
+    assert _logged_scores(run)[8] > before["score"]  # the wreck did evaluate worse
     assert json.loads(run.best_path.read_text()) == before
     for a, b in zip(weights, run.load_generator().get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -108,14 +135,18 @@ def test_a_resumed_run_keeps_the_best_until_it_is_beaten(tmp_path):
     Trainer(MODEL, _config(max_steps=12, publish="last"), run_dir=run.path,
             verbose=0).fit(data, resume=True)
     assert not run.best_path.exists()
+    # and best again: nothing kept from before (no best.json), so the first evaluation is
+    again = Trainer(MODEL, _config(max_steps=14), run_dir=run.path, verbose=0)
+    again.fit(data, resume=True, callbacks=[Wreck(at=None)])
+    assert json.loads(run.best_path.read_text())["step"] == 14
 
 
 def test_best_needs_validation_and_leaves_no_run_behind(tmp_path):
     windows = (np.random.default_rng(0).random((64, 3, 8)) < 0.2).astype(np.uint8)
     no_val = prepare_data(windows, val_fraction=0.0)
     run = tmp_path / "run"
-    with pytest.raises(ConfigError, match=r"`publish='best'` needs validation windows.*"
-                                          r"eval_every=2 and no validation windows"):
+    with pytest.raises(ConfigError, match=r"`publish='best'` \(--publish best\) needs validation "
+                                          r"windows.*eval_every=2 and no validation windows"):
         Trainer(MODEL, _config(), run_dir=run, verbose=0).fit(no_val)
     assert not run.exists()
     with pytest.raises(ConfigError, match="eval_every=0"):

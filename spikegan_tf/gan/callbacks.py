@@ -361,9 +361,10 @@ class StopOnSignal(Callback):
 def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
     """The standard side jobs of a ``Trainer.fit``, from its ``TrainConfig``.
 
-    Validation (when there are validation windows and ``eval_every``), metrics
-    logging, TensorBoard and checkpoints (with a run directory; the files only
-    on the chief of a multi-worker cluster), the progress line and the stop on
+    Validation (when there are validation windows and ``eval_every``; then,
+    with ``publish="best"``, publishing the best), metrics logging,
+    TensorBoard and checkpoints (with a run directory; the files only on the
+    chief of a multi-worker cluster), the progress line and the stop on
     signals, in that order.
     """
     from spikegan_tf.gan.held_out import PublishBest, Validation  # they subclass Callback
@@ -372,11 +373,12 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
     best = cfg.publish == "best"
     out: list[Callback] = []
     if data.val is not None and cfg.eval_every:
-        out.append(Validation(data.val, cfg.eval_every, cfg.eval_samples, cfg.seed,
-                              conditions=data.val_conditions, train=data.train,
-                              published=best))
+        validation = Validation(data.val, cfg.eval_every, cfg.eval_samples, cfg.seed,
+                                conditions=data.val_conditions, train=data.train,
+                                published=best)
+        out.append(validation)
         if best:  # (Trainer.fit has checked that there is validation)
-            out.append(PublishBest())
+            out.append(PublishBest(validation))
     out.append(_LogEvery(cfg.log_every))
     # multi-worker: only the chief writes metrics and TensorBoard; every worker checkpoints
     # (a non-chief into a temporary directory: Trainer.save)

@@ -57,15 +57,20 @@ def validation_errors(reference: np.ndarray, candidate: np.ndarray,
 def validation_score(errors: dict[str, float], floor: dict[str, float]) -> float:
     """Mean over the errors of ``error / floor`` (1: as close as held-out data are).
 
-    A zero floor counts its error as 0 when it is 0 and as infinite otherwise.
+    Errors whose floor is 0 (a statistic the held-out data match exactly)
+    are left out of the mean; with no positive floor the score is the sum of
+    the errors. NaN errors give NaN.
 
     Examples
     --------
     >>> validation_score({"a": 0.2, "b": 0.03}, {"a": 0.1, "b": 0.03})
     1.5
+    >>> validation_score({"a": 0.2, "b": 0.03}, {"a": 0.1, "b": 0.0})
+    2.0
     """
-    ratios = [0.0 if errors[k] == 0 else (errors[k] / floor[k] if floor[k] > 0 else np.inf)
-              for k in floor]
+    ratios = [errors[k] / floor[k] for k in floor if floor[k] > 0]
+    if not ratios:
+        return float(sum(errors[k] for k in floor))
     return float(np.mean(ratios))
 
 
@@ -84,6 +89,16 @@ class Validation(Callback):
     compares them with those validation windows, so successive evaluations
     compare like with like; the trainer's random stream is not
     touched. Adds ``val_<error>`` entries to ``logs``; ``latest`` holds the last.
+
+    With ``train`` (the training windows), ``floor`` holds the same errors of
+    as many training windows (a seeded choice, whatever their conditions;
+    fewer if the training split is smaller) against the validation windows,
+    and each evaluation adds ``val_score`` (:func:`validation_score`).
+    ``published``: validate the generator as it would be published
+    (``Trainer.calibrated_generator``, one calibration per evaluation)
+    instead of the sampling generator (``TrainConfig.publish="best"``); then
+    a run stopped by a signal skips the last evaluation, to leave its grace
+    period to the checkpoint.
     """
 
     def __init__(self, val: np.ndarray, every: int, n_samples: int, seed: int,
@@ -95,7 +110,7 @@ class Validation(Callback):
         self.conditions = None if conditions is None else conditions.take(np.arange(n))
         self.published = bool(published)
         self.latest: dict[str, float] = {}
-        self._ref = _reference_stats(val)
+        self._ref = _reference_stats(self.val)
         self._last_step: int | None = None
         # the floor: as many training windows (a seeded choice) against the validation ones
         self.floor: dict[str, float] | None = None
@@ -105,14 +120,19 @@ class Validation(Callback):
                                                               replace=False))
             self.floor = validation_errors(self.val, train.take(pick), self._ref)
 
-    def evaluate(self) -> dict[str, float]:
-        """Errors of ``n_samples`` generated windows (the published generator's if ``published``)."""
+    def evaluate(self, generator: Any = None) -> dict[str, float]:
+        """Errors of ``n_samples`` windows of ``generator`` (default: the trainer's, as above)."""
         from spikegan_tf.gan.sampling import sample
 
         t = self.trainer
-        generator = t.calibrated_generator() if self.published else t.sampling_generator
+        if generator is None:
+            generator = t.calibrated_generator() if self.published else t.sampling_generator
         fake = sample(generator, self.n_samples, seed=self.seed, conditions=self.conditions)
         return validation_errors(self.val, fake, self._ref)
+
+    def score(self, generator: Any) -> float:
+        """:func:`validation_score` of ``generator`` (needs ``train``)."""
+        return validation_score(self.evaluate(generator), self.floor)
 
     def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:
         self._first = step
@@ -122,7 +142,9 @@ class Validation(Callback):
             self._record(step, logs)
 
     def on_train_end(self, step: int, logs: dict[str, Any]) -> None:
-        if step > self._first and self._last_step != step:
+        signalled = self.trainer.stop_training in ("SIGINT", "SIGTERM")
+        if step > self._first and self._last_step != step and not (
+                self.published and signalled):
             # a last evaluation of the final model, when the loop did not just do it
             self._record(step, logs)
 
@@ -137,14 +159,21 @@ class Validation(Callback):
 class PublishBest(Callback):
     """Publish the generator whenever its validation score is the best so far.
 
-    Runs after :class:`Validation` (it reads ``logs["val_score"]``). Keeps the
+    Runs after ``validation`` (it reads ``logs["val_score"]``). Keeps the
     best in the trainer (:meth:`Trainer.keep_best`), which writes
     ``generator.keras``, ``critic.keras`` and ``best.json`` to the run
-    directory; a resumed run starts from the score in ``best.json``.
+    directory. A best kept from before this fit (a resumed run's
+    ``best.json``, or an earlier fit of the same trainer) is scored again by
+    this fit's validation first, so that it is compared like with like. The
+    first evaluation is always kept; a NaN score never is.
     """
 
+    def __init__(self, validation: Validation) -> None:
+        self.validation = validation
+
     def on_train_begin(self, step: int, logs: dict[str, Any]) -> None:
-        self.best = self.trainer.best_score()
+        kept = self.trainer.kept_best()
+        self.best = None if kept is None else self.validation.score(kept)
 
     def on_steps_end(self, step: int, logs: dict[str, Any]) -> None:
         self._consider(step, logs)
@@ -154,7 +183,7 @@ class PublishBest(Callback):
 
     def _consider(self, step: int, logs: dict[str, Any]) -> None:
         score = logs.get("val_score")
-        if score is None or not score < self.best:
+        if score is None or np.isnan(score) or not (self.best is None or score < self.best):
             return
         self.best = score
         errors = {k[4:]: v for k, v in logs.items() if k.startswith("val_") and k != "val_score"}

@@ -273,11 +273,12 @@ def count_match_terms(histograms: Any, target: Any, n_bins: int,
     ``f`` is their mean over the batch divided by ``n_bins``, the fraction of
     bins in each class, and ``target`` ``(C + 1,)`` the training data's. The
     distance is not a mean over samples, so under ``tf.distribute`` it needs
-    the global ``f``: each replica passes its share ``partial`` (its sum over
-    the global batch size) and ``total``, the all-reduced sum of the shares,
-    and gets the linear surrogate ``2 sum_k stop_gradient(f_k - t_k) partial_k``,
-    whose gradients, summed over the replicas, are exactly those of the
-    distance. ``total=None``: this replica's share is the whole batch.
+    the global ``f``: each replica's share ``partial`` is its histograms' sum
+    over the global batch size and ``n_bins``, the caller passes ``total``,
+    the all-reduced sum of the shares, and gets the linear surrogate
+    ``2 sum_k stop_gradient(f_k - t_k) partial_k``, whose gradients, summed
+    over the replicas, are exactly those of the distance. ``total=None``: this
+    replica's share is the whole batch.
 
     Returns
     -------

@@ -147,8 +147,9 @@ class Trainer(WGANGPStep):
                               f"critic_scales={model_config.critic_scales}, "
                               f"critic_counts={model_config.critic_counts}.")
         if train_config.count_match and train_config.critic_input != "spikes":
-            raise ConfigError("`count_match` needs `critic_input='spikes'` (it matches the "
-                              "population counts of generated spikes); received "
+            raise ConfigError("`count_match` (--count-match) needs `critic_input='spikes'` "
+                              "(--critic-input spikes): it matches the population counts of "
+                              "generated spikes; received "
                               f"critic_input={train_config.critic_input!r}.")
         self.model_config = model_config
         self.config = train_config
@@ -185,7 +186,7 @@ class Trainer(WGANGPStep):
             self.critic = build_critic(model_config, dtype=dtype, seed=d_seed)
             self._critic_paths = (critic_paths(self.critic, model_config)
                                   if train_config.gp_per_path else None)
-            self._count_histogram = (CountHistogram(train_config.count_match_max)
+            self._count_histogram = (CountHistogram(train_config.count_match_max, dtype="float32")
                                      if train_config.count_match else None)
             self.g_optimizer = self._optimizer(keras, "generator_adam")
             self.d_optimizer = self._optimizer(keras, "critic_adam", train_config.n_critic,
@@ -271,10 +272,10 @@ class Trainer(WGANGPStep):
         if resume:
             run.truncate_metrics(restored)
         best = run.read_best() if resume and self.config.publish == "best" else None
-        if best is not None:  # the best so far stays published until it is beaten
-            self._best = (int(best["step"]), run.load_generator(), run.load_critic(),
-                          float(best["score"]))
-        elif run.best_path.exists():
+        # the best so far stays published until it is beaten (PublishBest scores it again)
+        self._best = None if best is None else (
+            int(best["step"]), run.load_generator(), run.load_critic(), float(best["score"]))
+        if best is None and run.best_path.exists():
             run.best_path.unlink()  # this run publishes its last step now: best.json is stale
 
     def last_checkpoint_step(self) -> int | None:
@@ -300,7 +301,11 @@ class Trainer(WGANGPStep):
 
     @property
     def sampling_generator(self) -> Any:
-        """The generator that is validated, saved and sampled: the weight average if kept."""
+        """The generator that is trained on, checkpointed and sampled: the weight average if kept.
+
+        Validation and publishing use :meth:`calibrated_generator`, its calibrated copy, with
+        ``publish="best"``; otherwise validation uses this one.
+        """
         return self.generator if self.generator_ema is None else self.generator_ema
 
     def published_generator(self) -> Any:
@@ -319,21 +324,28 @@ class Trainer(WGANGPStep):
             return self._best[2]
         return self.critic
 
-    def best_score(self) -> float:
-        """The best validation score kept (``inf`` before any; see ``TrainConfig.publish``)."""
-        return float("inf") if self._best is None else self._best[3]
+    def kept_best(self) -> Any:
+        """The generator kept by :meth:`keep_best` (or a resumed run's), ``None`` before any."""
+        return None if self._best is None else self._best[1]
 
     def keep_best(self, step: int, score: float, errors: dict[str, float]) -> None:
         """Keep this step's :meth:`calibrated_generator` and critic as the best, and publish them.
 
-        With a run directory (its chief): ``generator.keras``, ``critic.keras``
-        and ``best.json`` (``step``, ``score``, ``errors``), each atomically.
+        Both are copies that training does not move. With a run directory (its
+        chief): ``generator.keras``, ``critic.keras`` and ``best.json``
+        (``step``, ``score``, ``errors``), each atomically.
         """
         import keras
 
-        critic = keras.models.clone_model(self.critic)
-        critic.set_weights(self.critic.get_weights())
-        self._best = (int(step), self.calibrated_generator(), critic, float(score))
+        def frozen(model: Any) -> Any:
+            copy = keras.models.clone_model(model)
+            copy.set_weights(model.get_weights())
+            return copy
+
+        generator = self.calibrated_generator()
+        if generator is self.sampling_generator:  # not calibrated: the live model itself
+            generator = frozen(generator)
+        self._best = (int(step), generator, frozen(self.critic), float(score))
         if self.run_dir is not None and self.is_chief:
             self.publish()
             write_json_atomic(self.run_dir.best_path,
@@ -449,6 +461,12 @@ class Trainer(WGANGPStep):
         self._check_data(data)
         if more_steps is not None:
             check_positive_int(more_steps, "more_steps")
+        new = self.config if config is None else config
+        if getattr(new, "publish", None) == "best" and (data.val is None or not new.eval_every):
+            raise ConfigError("`publish='best'` (--publish best) needs validation windows "
+                              "(--val-fraction > 0) and `eval_every` > 0 (--eval-every); "
+                              f"received eval_every={new.eval_every} and "
+                              f"{'no' if data.val is None else len(data.val)} validation windows.")
         self._use_data(data)
         if config is not None:
             if not isinstance(config, TrainConfig):
@@ -468,11 +486,6 @@ class Trainer(WGANGPStep):
             if not isinstance(cb, Callback):
                 raise ConfigError(f"`callbacks` must hold spikegan_tf.gan.callbacks.Callback "
                                   f"objects. Received {type(cb).__name__}.")
-        if self.config.publish == "best" and (data.val is None or not self.config.eval_every):
-            raise ConfigError("`publish='best'` needs validation windows (a validation split) "
-                              f"and `eval_every` > 0; received eval_every="
-                              f"{self.config.eval_every} and "
-                              f"{'no' if data.val is None else len(data.val)} validation windows.")
         if self.run_dir is not None:
             self._open_run_dir(data, resume, more_steps)
         elif resume:
