@@ -213,15 +213,20 @@ def test_mixed_precision_flag_takes_an_optional_format():
         parsed("--mixed-precision", "half")
 
 
-def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
+def _fit_opens_the_run_only(monkeypatch):
+    """Make ``Trainer.fit`` write the run directory (config.json) and train nothing."""
     from spikegan_tf.gan import trainer as train_mod
 
-    def open_only(self, data, *, resume=False, more_steps=None):  # the run directory only
+    def open_only(self, data, *, resume=False, more_steps=None):
         self._open_run_dir(data, resume)
         return train_mod.TrainResult(step=0, stopped="max_steps", seconds=0.0, losses={},
                                      validation={}, run_dir=self.run_dir)
 
     monkeypatch.setattr(train_mod.Trainer, "fit", open_only)
+
+
+def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
+    _fit_opens_the_run_only(monkeypatch)
     raster = (np.random.default_rng(1).random((300, 4)) < 0.2).astype(np.uint8)
     np.savez(tmp_path / "rec.npz", spikes=raster, other=np.zeros(3))
     run = tmp_path / "run"
@@ -269,14 +274,7 @@ def test_every_train_flag_reaches_config_json(tmp_path, monkeypatch):
 
 
 def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
-    from spikegan_tf.gan import trainer as train_mod
-
-    def open_only(self, data, *, resume=False, more_steps=None):  # the run directory only
-        self._open_run_dir(data, resume)
-        return train_mod.TrainResult(step=0, stopped="max_steps", seconds=0.0, losses={},
-                                     validation={}, run_dir=self.run_dir)
-
-    monkeypatch.setattr(train_mod.Trainer, "fit", open_only)
+    _fit_opens_the_run_only(monkeypatch)
     np.save(tmp_path / "rec.npy", (np.random.default_rng(1).random((300, 4)) < 0.2).astype("u1"))
     run = tmp_path / "run"
     assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8", "--out", str(run),
