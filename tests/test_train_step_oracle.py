@@ -170,13 +170,14 @@ def test_a_penalty_per_path_needs_a_critic_of_several_paths():
         Trainer(MODEL, TrainConfig(gp_per_path=True), verbose=0)
 
 
-def test_the_count_term_equals_the_textbook_step_and_moves_the_generator():
+@pytest.mark.parametrize("cap", [2, 5])  # below and above the 3 neurons' largest count
+def test_the_count_term_equals_the_textbook_step_and_moves_the_generator(cap):
     windows = (np.random.default_rng(5).random((40, 3, 8)) < 0.4).astype("uint8")
     data = prepare_data(windows, val_fraction=0.0)
     after = {}
     for weight in (0.0, 30.0):
         cfg = TrainConfig(batch_size=5, n_critic=2, max_steps=1, eval_every=0, seed=6,
-                          count_match=weight, count_match_max=2)
+                          count_match=weight, count_match_max=cap)
         trainer, rng, opts = trainer_and_oracle(MODEL, cfg)
         losses = trainer.train_steps(data, 1)
         textbook_step(trainer, data.train.spikes, rng, opts)

@@ -265,7 +265,7 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
 
 def count_match_terms(histograms: Any, target: Any, n_bins: int,
                       global_batch_size: int | None = None,
-                      total: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+                      all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
     """Surrogate loss and value of ``||f - t||^2`` (P(K) matching, ``TrainConfig.count_match``).
 
     ``histograms`` ``(batch, C + 1)`` count each generated window's bins by
@@ -273,12 +273,12 @@ def count_match_terms(histograms: Any, target: Any, n_bins: int,
     ``f`` is their mean over the batch divided by ``n_bins``, the fraction of
     bins in each class, and ``target`` ``(C + 1,)`` the training data's. The
     distance is not a mean over samples, so under ``tf.distribute`` it needs
-    the global ``f``: each replica's share ``partial`` is its histograms' sum
-    over the global batch size and ``n_bins``, the caller passes ``total``,
-    the all-reduced sum of the shares, and gets the linear surrogate
-    ``2 sum_k stop_gradient(f_k - t_k) partial_k``, whose gradients, summed
-    over the replicas, are exactly those of the distance. ``total=None``: this
-    replica's share is the whole batch.
+    the global ``f``: this replica's share ``partial`` is its histograms' sum
+    over the global batch size and ``n_bins``, ``all_reduce`` (a callable,
+    e.g. the replica context's sum) adds the replicas' shares into ``f``, and
+    the surrogate ``2 sum_k stop_gradient(f_k - t_k) partial_k`` has
+    gradients that, summed over the replicas, are exactly those of the
+    distance. ``all_reduce=None``: this replica's share is the whole batch.
 
     Returns
     -------
@@ -297,6 +297,8 @@ def count_match_terms(histograms: Any, target: Any, n_bins: int,
     n = (tf.cast(tf.shape(histograms)[0], tf.float32) if global_batch_size is None
          else tf.cast(global_batch_size, tf.float32))
     partial = tf.reduce_sum(histograms, axis=0) / (n * float(n_bins))
-    f = tf.stop_gradient(partial if total is None else total)
+    f = tf.stop_gradient(partial)
+    if all_reduce is not None:
+        f = all_reduce(f)
     residual = f - target
     return 2.0 * tf.reduce_sum(residual * partial), tf.reduce_sum(tf.square(residual))

@@ -49,26 +49,7 @@ from typing import Any
 from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import TrainingDivergedError
 
-__all__ = ["WGANGPStep", "count_distribution"]
-
-
-def count_distribution(spikes: Any, max_count: int) -> Any:
-    """Fraction of bins with 0, 1, ..., ``max_count - 1`` and ``max_count``+ spikes (float32).
-
-    ``spikes``: a raster ``(T, N)`` or windows ``(n, N, T)`` (neurons on axis 1 in both).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> raster = np.array([[0, 0], [1, 0], [1, 1], [1, 1]], np.uint8)
-    >>> count_distribution(raster, 2).tolist()
-    [0.25, 0.25, 0.5]
-    """
-    import numpy as np
-
-    counts = np.asarray(spikes).sum(axis=1, dtype=np.int64).ravel()
-    hist = np.bincount(np.minimum(counts, max_count), minlength=max_count + 1)
-    return (hist / max(counts.size, 1)).astype(np.float32)
+__all__ = ["WGANGPStep"]
 
 
 class WGANGPStep:
@@ -201,11 +182,10 @@ class WGANGPStep:
             g_loss = generator_loss(scores, global_batch_size=batch)
             total_g = g_loss
             if cfg.count_match:  # P(K) matched directly (TrainConfig.count_match)
-                hist = self._count_histogram(fake_gen)
-                share = tf.stop_gradient(tf.reduce_sum(hist, axis=0)) / float(batch * mc.n_bins)
                 surrogate, distance = count_match_terms(
-                    hist, self._count_target, mc.n_bins, global_batch_size=batch,
-                    total=ctx.all_reduce(tf.distribute.ReduceOp.SUM, share))
+                    self._count_histogram(fake_gen), self._count_target, mc.n_bins,
+                    global_batch_size=batch,
+                    all_reduce=lambda share: ctx.all_reduce(tf.distribute.ReduceOp.SUM, share))
                 total_g = g_loss + cfg.count_match * surrogate
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
@@ -277,9 +257,15 @@ class WGANGPStep:
         import tensorflow as tf
 
         table = tf.constant(data.train.spikes)
-        if self.config.count_match:  # the training data's P(K), the count term's target
-            self._count_target = tf.constant(count_distribution(
-                data.train.spikes, self.config.count_match_max))
+        if self.config.count_match:  # the training windows' P(K), capped: the count term's target
+            import numpy as np
+
+            from spikegan_tf.statistics import spike_count_distribution
+
+            cap = self.config.count_match_max
+            pk = spike_count_distribution(data.train)
+            pk = np.pad(pk, (0, max(0, cap + 1 - pk.size)))
+            self._count_target = tf.constant(np.append(pk[:cap], pk[cap:].sum()), tf.float32)
         conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
             if data.conditional else ()
         if data.is_raster:
