@@ -18,7 +18,7 @@ from spikegan_tf.gan.positions import positional
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
-           "coupling_capable", "history_capable"]
+           "coupling_capable", "history_capable", "resume_fixed"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -44,6 +44,8 @@ _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
                   "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
                   "count_match": 0.0, "count_match_max": 16}
+# settings that change nothing unless another one is on: (setting, the one that switches it on)
+_RESUME_INERT = {"count_match_max": "count_match"}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -469,6 +471,24 @@ def coupling_capable(model_config: ModelConfig, calibrate_history: Any) -> bool:
     return bool(calibrate_history) and model_config.architecture in ("conv", "temporal")
 
 
+def resume_fixed(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``settings`` (a ``TrainConfig.to_dict()``) a resumed run must keep.
+
+    Those of ``_RESUME_FIXED``, except a setting that changes nothing while the setting
+    that switches it on is off (``count_match_max`` without ``count_match``).
+
+    Examples
+    --------
+    >>> off = resume_fixed(TrainConfig(count_match_max=4).to_dict())
+    >>> off == resume_fixed(TrainConfig().to_dict()), "count_match_max" in off
+    (True, False)
+    >>> resume_fixed(TrainConfig(count_match=1.0, count_match_max=4).to_dict())["count_match_max"]
+    4
+    """
+    return {k: settings[k] for k in _RESUME_FIXED
+            if k not in _RESUME_INERT or settings[_RESUME_INERT[k]]}
+
+
 def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig | None = None,
                     train_config: TrainConfig | None = None,
                     data_info: dict[str, Any] | None = None) -> None:
@@ -490,8 +510,8 @@ def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig |
         model = model_config or (ModelConfig.from_dict(saved["model"]) if saved.get("model")
                                  else None)
         now = (train_config if model is None else train_config.resolve(model)).to_dict()
-        diff = _diff({k: saved_train.get(k, _RESUME_LEGACY.get(k)) for k in _RESUME_FIXED},
-                     {k: now[k] for k in _RESUME_FIXED})
+        diff = _diff(resume_fixed({k: saved_train.get(k, _RESUME_LEGACY.get(k))
+                                   for k in _RESUME_FIXED}), resume_fixed(now))
         if diff:
             raise ConfigError(f"Cannot resume '{run}': training settings that change the "
                               f"mathematics differ from the saved ones ({diff}).")

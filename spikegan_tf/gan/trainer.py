@@ -28,13 +28,13 @@ from spikegan_tf.gan.positions import positional
 from spikegan_tf.gan.rundir import RunDir, write_json_atomic
 from spikegan_tf.gan.step import WGANGPStep
 from spikegan_tf.gan.train_config import (
-    _RESUME_FIXED,
     TrainConfig,
     _diff,
     check_resumable,
     complete_message,
     coupling_capable,
     history_capable,
+    resume_fixed,
 )
 from spikegan_tf.validation import check_positive_int
 
@@ -473,8 +473,7 @@ class Trainer(WGANGPStep):
                 raise ConfigError(f"`config` must be a TrainConfig. "
                                   f"Received {type(config).__name__}.")
             config = config.resolve(self.model_config)
-            diff = _diff({k: getattr(self.config, k) for k in _RESUME_FIXED},
-                         {k: getattr(config, k) for k in _RESUME_FIXED})
+            diff = _diff(resume_fixed(self.config.to_dict()), resume_fixed(config.to_dict()))
             if diff:
                 raise ConfigError(f"`config` changes settings this trainer was built with "
                                   f"({diff}); build a new Trainer.")
