@@ -410,3 +410,16 @@ def test_default_word_group_is_most_active(rng):
     assert len(st_.word_neurons) == 10
     assert {3, 11} <= set(st_.word_neurons)
     assert st_.words.size == 2**10 and st_.multibin_words.size == 2**20
+
+
+@pytest.mark.parametrize("n_bins, stride", [(5, 1), (4, 3)])
+def test_window_count_variance_of_a_raster_is_that_of_its_windows(n_bins, stride):
+    from spikegan_tf.data.windows import window_view
+    from spikegan_tf.statistics import window_count_variance
+
+    raster = (np.random.default_rng(4).random((50, 6)) < 0.3).astype(np.uint8)
+    windows = window_view(raster, n_bins, stride)
+    expected = float(np.var([w.sum() for w in windows]))
+    assert window_count_variance(raster, n_bins=n_bins, stride=stride) == pytest.approx(expected)
+    assert window_count_variance(np.ascontiguousarray(windows)) == pytest.approx(expected)
+    assert expected > 0

@@ -12,11 +12,13 @@ from spikegan_tf.gan.train_config import TrainConfig
 from spikegan_tf.gan.trainer import Trainer
 
 
-@pytest.mark.parametrize("lr_decay_steps,gp_per_path,count_match", [
-    (None, False, 0.0), (2, False, 0.0), (None, True, 0.0),
-    # the count term is not a mean over windows: each replica needs the global distribution
-    (None, False, 50.0)])
-def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path, count_match):
+@pytest.mark.parametrize("lr_decay_steps,gp_per_path,count_match,variance_match", [
+    (None, False, 0.0, 0.0), (2, False, 0.0, 0.0), (None, True, 0.0, 0.0),
+    # the count and variance terms are not means over windows: each replica needs the global
+    # distribution, and the variances of the global batch's two halves
+    (None, False, 50.0, 0.0), (None, False, 0.0, 5.0)])
+def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path, count_match,
+                                                    variance_match):
     devices = tf.config.list_logical_devices("CPU")
     if len(devices) < 2:
         pytest.skip("needs the 2 logical CPU devices set up by conftest")
@@ -25,7 +27,8 @@ def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path,
     model = ModelConfig(n_neurons=4, n_bins=8, num_features=8, latent_dim=16, **head)
     config = TrainConfig(batch_size=16, n_critic=2, max_steps=2, eval_every=0,
                          lr_decay_steps=lr_decay_steps, gp_per_path=gp_per_path,
-                         count_match=count_match, count_match_max=3)
+                         count_match=count_match, count_match_max=3,
+                         variance_match=variance_match)
     windows = (np.random.default_rng(0).random((256, 4, 8)) < 0.3).astype(np.uint8)
     data = prepare_data(windows, val_fraction=0.0)
 
@@ -45,7 +48,8 @@ def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path,
     losses_mirrored = mirrored.train_steps(data, steps)
     # per-replica losses are scaled to the global batch: their sum is the global loss
     for name in ("d_loss", "wasserstein", "gp", "g_loss") + (
-            ("count_match",) if count_match else ()):
+            ("count_match",) if count_match else ()) + (
+            ("variance_match",) if variance_match else ()):
         assert losses_mirrored[name] == pytest.approx(losses_single[name], rel=1e-4, abs=1e-6)
     moved = False
     for a, b, w0 in zip(single.generator.weights + single.critic.weights,

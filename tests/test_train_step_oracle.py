@@ -76,6 +76,8 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
         g_loss = -tf.reduce_mean(D(x))
         if cfg.count_match:
             g_loss += cfg.count_match * count_term(x, windows, cfg.count_match_max)
+        if cfg.variance_match:
+            g_loss += cfg.variance_match * variance_term(x, windows)
     opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables),
                               G.trainable_variables, strict=True))
 
@@ -100,6 +102,21 @@ def count_term(x: tf.Tensor, windows: np.ndarray, cap: int) -> tf.Tensor:
         grad[i, n, t] = 2 * (r[min(others + 1, cap)] - r[min(others, cap)]) / (b * n_bins)
     value = float(np.sum(r ** 2))
     return value + tf.reduce_sum(tf.constant(grad, tf.float32) * (x - tf.stop_gradient(x)))
+
+
+def variance_term(x: tf.Tensor, windows: np.ndarray) -> tf.Tensor:
+    """``(V_A - v)(V_B - v) / v^2`` (``variance_match``), differentiated by the tape itself.
+
+    ``V_A``, ``V_B``: unbiased variances of the population counts of the batch's even and odd
+    windows; ``v``: the variance of the training windows' counts.
+    """
+    v = float(windows.sum(axis=(1, 2)).var())
+    totals = tf.reduce_sum(x, axis=(1, 2))
+
+    def var(s: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum((s - tf.reduce_mean(s)) ** 2) / (float(s.shape[0]) - 1.0)
+
+    return (var(totals[0::2]) - v) * (var(totals[1::2]) - v) / v ** 2
 
 
 def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,
@@ -193,3 +210,39 @@ def test_the_count_term_equals_the_textbook_step_and_moves_the_generator(cap):
 def test_the_count_term_needs_spikes():
     with pytest.raises(ConfigError, match="count_match.*critic_input='probabilities'"):
         Trainer(MODEL, TrainConfig(count_match=1.0, critic_input="probabilities"), verbose=0)
+
+
+def test_the_variance_term_equals_the_textbook_step_and_moves_the_generator():
+    windows = (np.random.default_rng(7).random((40, 3, 8)) < 0.4).astype("uint8")
+    data = prepare_data(windows, val_fraction=0.0)
+    after = {}
+    for weight in (0.0, 3.0):
+        cfg = TrainConfig(batch_size=7, n_critic=2, max_steps=1, eval_every=0, seed=8,
+                          variance_match=weight)  # halves of 4 and 3 windows
+        trainer, rng, opts = trainer_and_oracle(MODEL, cfg)
+        losses = trainer.train_steps(data, 1)
+        textbook_step(trainer, data.train.spikes, rng, opts)
+        for a, b in zip(trainer.generator.get_weights(), trainer.oracle_generator.get_weights(),
+                        strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        after[weight] = trainer.generator.get_weights()
+        assert ("variance_match" in losses) == bool(weight)
+    gap = max(np.abs(a - b).max() for a, b in zip(*after.values(), strict=True))
+    assert gap > 1e-4
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"critic_input": "probabilities"}, "variance_match.*critic_input='probabilities'"),
+    ({"batch_size": 3}, "variance_match.*batch_size` >= 4.*batch_size=3")])
+def test_the_variance_term_needs_spikes_and_two_halves(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        Trainer(MODEL, TrainConfig(variance_match=1.0, **settings), verbose=0)
+
+
+def test_the_variance_term_refuses_windows_that_all_have_one_count():
+    windows = np.zeros((20, 3, 8), np.uint8)
+    windows[:, [0, 1, 2], [0, 3, 5]] = 1  # every window: three spikes
+    trainer = Trainer(MODEL, TrainConfig(batch_size=4, max_steps=1, eval_every=0,
+                                         variance_match=1.0), verbose=0)
+    with pytest.raises(ConfigError, match="variance_match.*every window has the same count"):
+        trainer.train_steps(prepare_data(windows, val_fraction=0.0), 1)

@@ -49,6 +49,7 @@ _TRAIN_FLAGS = {
     "gp_per_path": "gp_per_path",
     "count_match": "count_match",
     "count_match_max": "count_match_max",
+    "variance_match": "variance_match",
     "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
@@ -231,6 +232,12 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--count-match-max", type=Number("--count-match-max", minimum=1),
                    default=None, metavar="C",
                    help="--count-match's last class is C or more spikes in a bin (default 16)")
+    t.add_argument("--variance-match", type=Number("--variance-match", float, 0), default=None,
+                   metavar="WEIGHT",
+                   help="add WEIGHT x the squared relative error of the variance, over windows, "
+                        "of a window's population spike count to the generator's loss: the slow "
+                        "fluctuations long rasters show (needs --critic-input spikes; default 0: "
+                        "off)")
     t.add_argument("--publish", choices=("last", "best"), default=None,
                    help="publish the last step's generator (default), or the one with the best "
                         "validation score so far (errors over the held-out floor; needs a "

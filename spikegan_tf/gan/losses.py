@@ -29,6 +29,7 @@ __all__ = [
     "critic_objective",
     "critic_view",
     "count_match_terms",
+    "variance_match_terms",
 ]
 
 
@@ -302,3 +303,54 @@ def count_match_terms(histograms: Any, target: Any, n_bins: int,
         f = all_reduce(f)
     residual = f - target
     return 2.0 * tf.reduce_sum(residual * partial), tf.reduce_sum(tf.square(residual))
+
+
+def variance_match_terms(totals: Any, target: float, offset: Any = 0,
+                         all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Surrogate loss and value of ``(V_A - v)(V_B - v) / v^2`` (``TrainConfig.variance_match``).
+
+    ``totals`` ``(batch,)`` are the generated windows' population spike counts
+    (all neurons, all bins), ``target`` ``v`` the variance of the same over the
+    training windows. The batch is split into two halves by the parity of each
+    window's index in the global batch (``offset``: the global index of this
+    replica's first window), ``V_A`` and ``V_B`` the unbiased sample variances
+    of the halves. The halves are independent, so the value is an unbiased
+    estimate of ``((Var - v) / v)^2``, ``Var`` the generator's variance: the
+    square of one batch's variance, ``(V - v)^2``, would add ``V``'s own
+    sampling variance, which the generator lowers by making the totals
+    uniform. Under ``tf.distribute``, ``all_reduce`` (a callable, e.g. the
+    replica context's sum) adds the replicas' sums of ``1, S, S^2`` per half;
+    the surrogate ``sum_h stop_gradient(V_other - v) sum_{i in h} 2
+    stop_gradient(S_i - mean_h) S_i / ((n_h - 1) v^2)`` has gradients that,
+    summed over the replicas, are exactly those of the value.
+
+    Returns
+    -------
+    surrogate, value : tf.Tensor
+        Differentiate ``surrogate``; ``value`` (no gradient) may be negative.
+
+    Examples
+    --------
+    >>> totals = tf.constant([1.0, 2.0, 3.0, 6.0])  # halves [1, 3] and [2, 6]
+    >>> surrogate, value = variance_match_terms(totals, 4.0)
+    >>> float(value)  # V_A = 2, V_B = 8: (2 - 4) (8 - 4) / 16
+    -0.5
+    """
+    totals = tf.cast(totals, tf.float32)
+    v = tf.cast(target, tf.float32)
+    index = tf.range(tf.shape(totals)[0]) + tf.cast(offset, tf.int32)
+    in_a = tf.cast(index % 2 == 0, tf.float32)
+    halves = tf.stack([in_a, 1.0 - in_a])  # (2, batch)
+    s = tf.stop_gradient(totals)
+    sums = tf.stack([tf.reduce_sum(halves, 1), tf.reduce_sum(halves * s, 1),
+                     tf.reduce_sum(halves * s * s, 1)])  # (3, 2): n, sum S, sum S^2
+    if all_reduce is not None:
+        sums = all_reduce(sums)
+    n, s1, s2 = sums[0], sums[1], sums[2]
+    mean = s1 / n
+    var = (s2 - s1 * mean) / (n - 1.0)
+    residual = var - v
+    # each half's variance, linear in its totals with the exact gradient 2 (S_i - mean) / (n - 1)
+    linear = tf.reduce_sum(halves * 2.0 * (s - mean[:, None]) * totals, 1) / (n - 1.0)
+    surrogate = (residual[1] * linear[0] + residual[0] * linear[1]) / (v * v)
+    return surrogate, residual[0] * residual[1] / (v * v)

@@ -47,7 +47,7 @@ from __future__ import annotations
 from typing import Any
 
 from spikegan_tf.data.splits import TrainingData
-from spikegan_tf.errors import TrainingDivergedError
+from spikegan_tf.errors import ConfigError, TrainingDivergedError
 
 __all__ = ["WGANGPStep"]
 
@@ -121,6 +121,7 @@ class WGANGPStep:
             critic_objective,
             critic_view,
             generator_loss,
+            variance_match_terms,
         )
 
         cfg, mc = self.config, self.model_config
@@ -128,6 +129,7 @@ class WGANGPStep:
         n_rep = ctx.num_replicas_in_sync
         batch = cfg.batch_size
         per = batch // n_rep
+        start = 0
         if n_rep > 1:
             start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * per
             real = real[:, start:start + per]
@@ -187,6 +189,11 @@ class WGANGPStep:
                     global_batch_size=batch,
                     all_reduce=lambda share: ctx.all_reduce(tf.distribute.ReduceOp.SUM, share))
                 total_g = g_loss + cfg.count_match * surrogate
+            if cfg.variance_match:  # the windows' count variance (TrainConfig.variance_match)
+                surrogate_v, value_v = variance_match_terms(
+                    tf.reduce_sum(fake_gen, axis=(1, 2)), self._variance_target, offset=start,
+                    all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums))
+                total_g = total_g + cfg.variance_match * surrogate_v
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
         self.g_optimizer.apply(grads, gen_vars)
@@ -194,6 +201,8 @@ class WGANGPStep:
                "g_loss": g_loss}
         if cfg.count_match:  # every replica holds the global distance: report its share
             out["count_match"] = distance / n_rep
+        if cfg.variance_match:
+            out["variance_match"] = value_v / n_rep
         return out
 
     def _one_step(self, data: Any) -> dict[str, Any]:
@@ -238,7 +247,8 @@ class WGANGPStep:
         import tensorflow as tf
 
         names = ("d_loss", "wasserstein", "gp", "g_loss") + (
-            ("count_match",) if self.config.count_match else ())
+            ("count_match",) if self.config.count_match else ()) + (
+            ("variance_match",) if self.config.variance_match else ())
 
         def train_fn(n_steps: Any) -> tuple[dict[str, Any], Any, Any]:
             losses = {name: tf.constant(0.0) for name in names}
@@ -266,6 +276,14 @@ class WGANGPStep:
             pk = spike_count_distribution(data.train)
             pk = np.pad(pk, (0, max(0, cap + 1 - pk.size)))
             self._count_target = tf.constant(np.append(pk[:cap], pk[cap:].sum()), tf.float32)
+        if self.config.variance_match:  # the training windows' variance of their spike counts
+            from spikegan_tf.statistics import window_count_variance
+
+            target = window_count_variance(data.train)
+            if not target > 0:
+                raise ConfigError("`variance_match` (--variance-match) needs training windows "
+                                  "whose spike counts vary; every window has the same count.")
+            self._variance_target = tf.constant(target, tf.float32)
         conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
             if data.conditional else ()
         if data.is_raster:

@@ -39,11 +39,11 @@ _UNSET: Any = _Unset()
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
                  "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
                  "gp_every", "critic_learning_rate", "gp_per_path", "count_match",
-                 "count_match_max")
+                 "count_match_max", "variance_match")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
                   "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
-                  "count_match": 0.0, "count_match_max": 16}
+                  "count_match": 0.0, "count_match_max": 16, "variance_match": 0.0}
 # settings that change nothing unless another one is on: (setting, the one that switches it on)
 _RESUME_INERT = {"count_match_max": "count_match"}
 _CRITIC_INPUTS = ("spikes", "probabilities")
@@ -76,6 +76,7 @@ _CONSTRAINTS = {
     "gp_per_path": Boolean(),
     "count_match": Real(min=0),
     "count_match_max": Integer(min=1),
+    "variance_match": Real(min=0),
     "publish": Options("last", "best"),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
@@ -208,6 +209,17 @@ class TrainConfig:
         Needs ``critic_input="spikes"``. 0 (the default): the paper's loss.
     count_match_max : int
         ``C`` of ``count_match``: the distribution's last class is ``C`` or more spikes.
+    variance_match : float
+        ``lambda >= 0``: add ``lambda * ((Var - v) / v)^2`` to the generator's
+        loss, where ``v`` is the variance, over the training windows, of a
+        window's population spike count (all neurons, all its bins) and ``Var``
+        the same of the generator's spikes, estimated without bias from the two
+        halves of each batch (:func:`spikegan_tf.gan.losses.variance_match_terms`).
+        The slow fluctuations of a population's activity set it; a generator
+        whose windows vary too much from one to the next makes long rasters
+        whose rate, and with it P(K), wanders
+        (``benchmarks/results/critic_head_long/``). Needs
+        ``critic_input="spikes"`` and ``batch_size >= 4``. 0 (the default): off.
     publish : {"last", "best"}
         Which generator the run publishes (``generator.keras``,
         ``SpikeGAN.generator_``). ``"last"`` (the default): the last step's.
@@ -314,6 +326,7 @@ class TrainConfig:
     gp_per_path: bool = False
     count_match: float = 0.0
     count_match_max: int = 16
+    variance_match: float = 0.0
     publish: str = "last"
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None

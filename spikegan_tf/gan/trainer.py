@@ -151,6 +151,15 @@ class Trainer(WGANGPStep):
                               "(--critic-input spikes): it matches the population counts of "
                               "generated spikes; received "
                               f"critic_input={train_config.critic_input!r}.")
+        if train_config.variance_match and train_config.critic_input != "spikes":
+            raise ConfigError("`variance_match` (--variance-match) needs `critic_input='spikes'` "
+                              "(--critic-input spikes): it matches the variance of generated "
+                              "spike counts; received "
+                              f"critic_input={train_config.critic_input!r}.")
+        if train_config.variance_match and train_config.batch_size < 4:
+            raise ConfigError("`variance_match` (--variance-match) needs `batch_size` >= 4 (two "
+                              "halves of at least 2 windows); received "
+                              f"batch_size={train_config.batch_size}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)

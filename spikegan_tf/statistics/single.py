@@ -31,6 +31,7 @@ __all__ = [
     "lagged_covariance",
     "autocorrelogram",
     "spike_count_distribution",
+    "window_count_variance",
     "isi_distribution",
     "word_probabilities",
     "spike_count_correlation",
@@ -189,6 +190,34 @@ def spike_count_distribution(
     src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows", stride_for_windows="ignore")
     sums = _accumulate(src, {"pk"})
     return sums.pk / (src.n_windows * src.n_bins)
+
+
+def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> float:
+    """Variance over the windows of a window's population spike count (all neurons and bins).
+
+    The slow fluctuations of a population's activity, which ``P(K)`` of single
+    bins does not show; a raster's windows are those of ``n_bins`` bins every
+    ``stride`` bins (the target of ``TrainConfig.variance_match``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0], [1, 1]], [[0, 0], [0, 1]]])  # counts 3 and 1
+    >>> window_count_variance(x)
+    1.0
+    >>> window_count_variance(np.array([[1], [0], [1], [1]]), n_bins=2)  # counts 1, 1, 2
+    0.2222222222222222
+    """
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows",
+                          stride_for_windows="ignore")
+    if src.kind == "raster":
+        cum = np.concatenate([[0], np.cumsum(src.spikes.sum(axis=1, dtype=np.int64))])
+        starts = np.arange(src.n_windows, dtype=np.int64) * src.stride
+        totals = cum[starts + src.n_bins] - cum[starts]
+    else:
+        totals = np.concatenate([w.sum(axis=(1, 2), dtype=np.int64)
+                                 for w in src.iter_windows(4096)])
+    return float(totals.var())
 
 
 def isi_distribution(
