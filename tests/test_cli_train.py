@@ -81,6 +81,8 @@ def test_resume_continues_and_rejects_incompatible_settings(trained, capsys):
       "--critic-input", "probabilities"], "`count_match` (--count-match) needs `critic_input='spikes'`"),
     (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new6", "--count-match",
       "-1"], "--count-match"),
+    (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new7", "--variance-match",
+      "1", "--batch-size", "2"], "`variance_match` (--variance-match) needs `batch_size` >= 4"),
 ])
 def test_bad_input_is_one_line_without_traceback(trained, capsys, argv, message):
     d, _ = trained
@@ -279,9 +281,10 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
     run = tmp_path / "run"
     assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8", "--out", str(run),
                  "--count-match", "2.5", "--count-match-max", "3", "--publish", "best",
-                 "--quiet"]) == 0
+                 "--variance-match", "0.5", "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")
+    assert cfg["variance_match"] == 0.5
 
 
 def test_train_publish_best_says_which_step_it_published(trained, capsys):
