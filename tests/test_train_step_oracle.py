@@ -187,22 +187,32 @@ def test_a_penalty_per_path_needs_a_critic_of_several_paths():
         Trainer(MODEL, TrainConfig(gp_per_path=True), verbose=0)
 
 
-@pytest.mark.parametrize("cap", [2, 5])  # below and above the 3 neurons' largest count
-def test_the_count_term_equals_the_textbook_step_and_moves_the_generator(cap):
-    windows = (np.random.default_rng(5).random((40, 3, 8)) < 0.4).astype("uint8")
+@pytest.mark.parametrize("term, weight, seed, settings", [
+    # count_match_max below and above the 3 neurons' largest count
+    ("count_match", 30.0, 5, {"count_match_max": 2}),
+    ("count_match", 30.0, 5, {"count_match_max": 5}),
+    # halves of 4 and 3 windows. The variance term's gradient on a parameter that moves every
+    # window's count alike (the output bias) sums to ~0 over each half, and Adam's first step
+    # turns what float rounding leaves of it into +-lr: with data seed 5 one such bias entry
+    # flips between the two implementations (the loss's own gradient is checked to rounding in
+    # test_the_variance_terms_have_the_gradient_of_their_value)
+    ("variance_match", 3.0, 7, {"batch_size": 7})])
+def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term, weight, seed,
+                                                                          settings):
+    windows = (np.random.default_rng(seed).random((40, 3, 8)) < 0.4).astype("uint8")
     data = prepare_data(windows, val_fraction=0.0)
     after = {}
-    for weight in (0.0, 30.0):
-        cfg = TrainConfig(batch_size=5, n_critic=2, max_steps=1, eval_every=0, seed=6,
-                          count_match=weight, count_match_max=cap)
+    for w in (0.0, weight):
+        cfg = TrainConfig(**{"batch_size": 5, "n_critic": 2, "max_steps": 1, "eval_every": 0,
+                             "seed": seed + 1, term: w, **settings})
         trainer, rng, opts = trainer_and_oracle(MODEL, cfg)
         losses = trainer.train_steps(data, 1)
         textbook_step(trainer, data.train.spikes, rng, opts)
         for a, b in zip(trainer.generator.get_weights(), trainer.oracle_generator.get_weights(),
                         strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-        after[weight] = trainer.generator.get_weights()
-        assert ("count_match" in losses) == bool(weight)
+        after[w] = trainer.generator.get_weights()
+        assert (term in losses) == bool(w)
     gap = max(np.abs(a - b).max() for a, b in zip(*after.values(), strict=True))
     assert gap > 1e-4
 
@@ -212,23 +222,34 @@ def test_the_count_term_needs_spikes():
         Trainer(MODEL, TrainConfig(count_match=1.0, critic_input="probabilities"), verbose=0)
 
 
-def test_the_variance_term_equals_the_textbook_step_and_moves_the_generator():
-    windows = (np.random.default_rng(7).random((40, 3, 8)) < 0.4).astype("uint8")
-    data = prepare_data(windows, val_fraction=0.0)
-    after = {}
-    for weight in (0.0, 3.0):
-        cfg = TrainConfig(batch_size=7, n_critic=2, max_steps=1, eval_every=0, seed=8,
-                          variance_match=weight)  # halves of 4 and 3 windows
-        trainer, rng, opts = trainer_and_oracle(MODEL, cfg)
-        losses = trainer.train_steps(data, 1)
-        textbook_step(trainer, data.train.spikes, rng, opts)
-        for a, b in zip(trainer.generator.get_weights(), trainer.oracle_generator.get_weights(),
-                        strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-        after[weight] = trainer.generator.get_weights()
-        assert ("variance_match" in losses) == bool(weight)
-    gap = max(np.abs(a - b).max() for a, b in zip(*after.values(), strict=True))
-    assert gap > 1e-4
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_the_variance_terms_have_the_gradient_of_their_value(replicas):
+    from spikegan_tf.gan.losses import variance_match_terms
+
+    totals = tf.constant(np.random.default_rng(3).poisson(12.0, 10), tf.float32)  # halves of 5
+    v = 9.0
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(totals)
+        a, b = totals[0::2], totals[1::2]
+        value = ((tf.math.reduce_variance(a) * 5 / 4 - v)
+                 * (tf.math.reduce_variance(b) * 5 / 4 - v) / v ** 2)
+        if replicas == 1:
+            surrogate, reported = variance_match_terms(totals, v)
+        else:  # two replicas of 5 windows (offsets 0 and 5), their sums added as by all_reduce
+            parts, offsets = (totals[:5], totals[5:]), (0, 5)
+            shares = []
+            for part, offset in zip(parts, offsets, strict=True):
+                variance_match_terms(part, v, offset=offset,
+                                     all_reduce=lambda x: shares.append(x) or x)
+            results = [variance_match_terms(part, v, offset=offset,
+                                            all_reduce=lambda x: shares[0] + shares[1])
+                       for part, offset in zip(parts, offsets, strict=True)]
+            surrogate = results[0][0] + results[1][0]
+            reported = results[0][1]
+    np.testing.assert_allclose(float(reported), float(value), rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(surrogate, totals), tape.gradient(value, totals),
+                               rtol=1e-5, atol=1e-6)
+    assert float(tf.reduce_max(tf.abs(tape.gradient(value, totals)))) > 1e-2
 
 
 @pytest.mark.parametrize("settings, message", [
