@@ -146,16 +146,14 @@ class Trainer(WGANGPStep):
                               f"this one has critic_head_units={model_config.critic_head_units}, "
                               f"critic_scales={model_config.critic_scales}, "
                               f"critic_counts={model_config.critic_counts}.")
-        if train_config.count_match and train_config.critic_input != "spikes":
-            raise ConfigError("`count_match` (--count-match) needs `critic_input='spikes'` "
-                              "(--critic-input spikes): it matches the population counts of "
-                              "generated spikes; received "
-                              f"critic_input={train_config.critic_input!r}.")
-        if train_config.variance_match and train_config.critic_input != "spikes":
-            raise ConfigError("`variance_match` (--variance-match) needs `critic_input='spikes'` "
-                              "(--critic-input spikes): it matches the variance of generated "
-                              "spike counts; received "
-                              f"critic_input={train_config.critic_input!r}.")
+        for term, what in (("count_match", "the population counts"),
+                           ("variance_match", "the variance of the spike counts")):
+            if getattr(train_config, term) and train_config.critic_input != "spikes":
+                flag = "--" + term.replace("_", "-")
+                raise ConfigError(f"`{term}` ({flag}) needs `critic_input='spikes'` "
+                                  f"(--critic-input spikes): it matches {what} of generated "
+                                  "spikes; received "
+                                  f"critic_input={train_config.critic_input!r}.")
         if train_config.variance_match and train_config.batch_size < 4:
             raise ConfigError("`variance_match` (--variance-match) needs `batch_size` >= 4 (two "
                               "halves of at least 2 windows); received "
