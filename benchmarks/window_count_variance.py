@@ -7,7 +7,10 @@ generator call, as ``raster_retina.py`` does) and measures the variance, over th
 (:func:`spikegan_tf.statistics.window_count_variance`), as a ratio to the training split's,
 with the held-out split's beside it, and each raster's mean rate over the training split's.
 A generator whose windows vary too much makes rasters whose rate, and with it P(K), wanders
-from one raster to the next. Prints a table and writes ``--out`` (JSON with the machine record)::
+from one raster to the next. With ``--windows K``, also the same variance over ``K`` independent
+windows of the training length (the ones the training step sees) of the run's last checkpoint,
+as trained (``uncalibrated``) and with its output bias calibrated to the training rates
+(``rates``): where a raster's excess comes from. Prints a table and writes ``--out`` (JSON with the machine record)::
 
     python benchmarks/window_count_variance.py --curves benchmarks/results/critic_head_long/head64cm100_seed* \\
         --out benchmarks/results/critic_head_long/window_count_variance.json
@@ -34,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=_default_data())
     p.add_argument("--seeds", default="1,2,3", help="sample seeds")
     p.add_argument("--bins", default="32,256", help="window lengths")
+    p.add_argument("--windows", type=int, default=0, metavar="K",
+                   help="also K independent training-length windows of the last checkpoint")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     if args.data is None:
@@ -66,11 +71,45 @@ def main(argv: list[str] | None = None) -> int:
                 + f"{rows[-1]['rate_ratio']:7.3f}", flush=True)
         result["runs"][str(curve)] = {"train_variance": ref, "test_over_train": held,
                                       "rasters": rows}
+        if args.windows:
+            result["runs"][str(curve)]["windows"] = _checkpoint_windows(curve, config, train,
+                                                                        args.windows)
         print(f"{curve.name + ' (held-out split)':32s} {'':4s} "
               + "".join(f"{held[b]:9.2f}" for b in bins)
               + f"{test.mean() / train.mean():7.3f}", flush=True)
     write_result(args.out, result)
     return 0
+
+
+def _checkpoint_windows(curve: Path, config, train, n: int) -> dict:
+    """Variance of window counts over ``n`` independent windows of the last checkpoint."""
+    import json
+
+    import tensorflow as tf
+
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.gan.calibration import calibrated_copy
+    from spikegan_tf.gan.sampling import sample
+    from spikegan_tf.gan.train_config import TrainConfig
+    from spikegan_tf.gan.trainer import Trainer
+    from spikegan_tf.statistics import window_count_variance
+
+    settings = json.loads((curve / "curve.json").read_text())["settings"]
+    trainer = Trainer(config, TrainConfig.from_dict(settings["train"]), verbose=0)
+    manager = tf.train.CheckpointManager(trainer.checkpoint, str(curve / "checkpoints"), 2)
+    trainer.checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    data = prepare_data(train, config.n_bins, val_fraction=0.0)
+    v = window_count_variance(train, n_bins=config.n_bins)
+    out = {"step": int(trainer.step.numpy()), "n_windows": n, "n_bins": config.n_bins}
+    for name, g in (("uncalibrated", trainer.sampling_generator),
+                    ("rates", calibrated_copy(trainer.sampling_generator, config, data, seed=0))):
+        x = sample(g, n, seed=1)
+        out[name] = {"variance_over_train": window_count_variance(x) / v,
+                     "rate_ratio": float(x.mean() / train.mean())}
+        print(f"{curve.name:32s} {name:>12s} windows of {config.n_bins}: variance "
+              f"{out[name]['variance_over_train']:.2f}, rate {out[name]['rate_ratio']:.3f}",
+              flush=True)
+    return out
 
 
 if __name__ == "__main__":
