@@ -18,7 +18,7 @@ from spikegan_tf.gan.positions import positional
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
-           "coupling_capable", "history_capable", "resume_fixed"]
+           "coupling_capable", "history_capable", "resume_diff"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -484,22 +484,24 @@ def coupling_capable(model_config: ModelConfig, calibrate_history: Any) -> bool:
     return bool(calibrate_history) and model_config.architecture in ("conv", "temporal")
 
 
-def resume_fixed(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings of ``settings`` (a ``TrainConfig.to_dict()``) a resumed run must keep.
+def resume_diff(saved: dict[str, Any], now: dict[str, Any]) -> str:
+    """What a resume would change of the settings it must keep (``""``: nothing).
 
-    Those of ``_RESUME_FIXED``, except a setting that changes nothing while the setting
-    that switches it on is off (``count_match_max`` without ``count_match``).
+    ``saved`` and ``now`` are ``TrainConfig.to_dict()``-like: the settings of
+    ``_RESUME_FIXED``, except one that changes nothing while the setting that
+    switches it on is off in both (``count_match_max`` without ``count_match``).
 
     Examples
     --------
-    >>> off = resume_fixed(TrainConfig(count_match_max=4).to_dict())
-    >>> off == resume_fixed(TrainConfig().to_dict()), "count_match_max" in off
-    (True, False)
-    >>> resume_fixed(TrainConfig(count_match=1.0, count_match_max=4).to_dict())["count_match_max"]
-    4
+    >>> resume_diff(TrainConfig(count_match_max=4).to_dict(), TrainConfig().to_dict())
+    ''
+    >>> resume_diff(TrainConfig(count_match=1.0, count_match_max=4).to_dict(),
+    ...             TrainConfig(count_match=1.0).to_dict())
+    'count_match_max: saved 4, now 16'
     """
-    return {k: settings[k] for k in _RESUME_FIXED
-            if k not in _RESUME_INERT or settings[_RESUME_INERT[k]]}
+    keys = [k for k in _RESUME_FIXED
+            if k not in _RESUME_INERT or saved.get(_RESUME_INERT[k]) or now.get(_RESUME_INERT[k])]
+    return _diff({k: saved.get(k) for k in keys}, {k: now.get(k) for k in keys})
 
 
 def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig | None = None,
@@ -523,8 +525,8 @@ def check_resumable(run: Any, saved: dict[str, Any], model_config: ModelConfig |
         model = model_config or (ModelConfig.from_dict(saved["model"]) if saved.get("model")
                                  else None)
         now = (train_config if model is None else train_config.resolve(model)).to_dict()
-        diff = _diff(resume_fixed({k: saved_train.get(k, _RESUME_LEGACY.get(k))
-                                   for k in _RESUME_FIXED}), resume_fixed(now))
+        diff = resume_diff({k: saved_train.get(k, _RESUME_LEGACY.get(k)) for k in _RESUME_FIXED},
+                           now)
         if diff:
             raise ConfigError(f"Cannot resume '{run}': training settings that change the "
                               f"mathematics differ from the saved ones ({diff}).")

@@ -29,12 +29,11 @@ from spikegan_tf.gan.rundir import RunDir, write_json_atomic
 from spikegan_tf.gan.step import WGANGPStep
 from spikegan_tf.gan.train_config import (
     TrainConfig,
-    _diff,
     check_resumable,
     complete_message,
     coupling_capable,
     history_capable,
-    resume_fixed,
+    resume_diff,
 )
 from spikegan_tf.validation import check_positive_int
 
@@ -480,7 +479,7 @@ class Trainer(WGANGPStep):
                 raise ConfigError(f"`config` must be a TrainConfig. "
                                   f"Received {type(config).__name__}.")
             config = config.resolve(self.model_config)
-            diff = _diff(resume_fixed(self.config.to_dict()), resume_fixed(config.to_dict()))
+            diff = resume_diff(self.config.to_dict(), config.to_dict())
             if diff:
                 raise ConfigError(f"`config` changes settings this trainer was built with "
                                   f"({diff}); build a new Trainer.")
