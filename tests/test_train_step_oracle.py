@@ -217,11 +217,6 @@ def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term,
     assert gap > 1e-4
 
 
-def test_the_count_term_needs_spikes():
-    with pytest.raises(ConfigError, match="count_match.*critic_input='probabilities'"):
-        Trainer(MODEL, TrainConfig(count_match=1.0, critic_input="probabilities"), verbose=0)
-
-
 @pytest.mark.parametrize("replicas", [1, 2])
 def test_the_variance_terms_have_the_gradient_of_their_value(replicas):
     from spikegan_tf.gan.losses import variance_match_terms
@@ -253,11 +248,14 @@ def test_the_variance_terms_have_the_gradient_of_their_value(replicas):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"critic_input": "probabilities"}, "variance_match.*critic_input='probabilities'"),
-    ({"batch_size": 3}, "variance_match.*batch_size` >= 4.*batch_size=3")])
-def test_the_variance_term_needs_spikes_and_two_halves(settings, message):
+    ({"count_match": 1.0, "critic_input": "probabilities"},
+     "count_match.*critic_input='probabilities'"),
+    ({"variance_match": 1.0, "critic_input": "probabilities"},
+     "variance_match.*critic_input='probabilities'"),
+    ({"variance_match": 1.0, "batch_size": 3}, "variance_match.*batch_size` >= 4.*batch_size=3")])
+def test_the_generator_terms_need_spikes_and_the_variance_two_halves(settings, message):
     with pytest.raises(ConfigError, match=message):
-        Trainer(MODEL, TrainConfig(variance_match=1.0, **settings), verbose=0)
+        Trainer(MODEL, TrainConfig(**settings), verbose=0)
 
 
 def test_the_variance_term_refuses_windows_that_all_have_one_count():
