@@ -258,10 +258,15 @@ def test_the_generator_terms_need_spikes_and_the_variance_two_halves(settings, m
         Trainer(MODEL, TrainConfig(**settings), verbose=0)
 
 
-def test_the_variance_term_refuses_windows_that_all_have_one_count():
+def test_the_variance_term_refuses_windows_that_all_have_one_count(tmp_path):
     windows = np.zeros((20, 3, 8), np.uint8)
     windows[:, [0, 1, 2], [0, 3, 5]] = 1  # every window: three spikes
-    trainer = Trainer(MODEL, TrainConfig(batch_size=4, max_steps=1, eval_every=0,
-                                         variance_match=1.0), verbose=0)
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, variance_match=1.0)
+    data = prepare_data(windows, val_fraction=0.0)
     with pytest.raises(ConfigError, match="variance_match.*every window has the same count"):
-        trainer.train_steps(prepare_data(windows, val_fraction=0.0), 1)
+        Trainer(MODEL, config, verbose=0).train_steps(data, 1)
+    # fit refuses them before it writes the run directory: nothing half-written
+    run = tmp_path / "run"
+    with pytest.raises(ConfigError, match="every window has the same count"):
+        Trainer(MODEL, config, run_dir=run, verbose=0).fit(data)
+    assert not run.exists() or not any(run.iterdir())

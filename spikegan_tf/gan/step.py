@@ -263,27 +263,52 @@ class WGANGPStep:
         jit = self.config.jit_compile and self._single_device
         return tf.function(train_fn, jit_compile=jit, reduce_retracing=True)
 
-    def _data_tensors(self, data: TrainingData) -> Any:
-        import tensorflow as tf
+    def loss_targets(self, data: TrainingData) -> dict[str, Any]:
+        """The training windows' targets of the count and variance terms (those switched on).
 
-        table = tf.constant(data.train.spikes)
-        if self.config.count_match:  # the training windows' P(K), capped: the count term's target
-            import numpy as np
+        ``count_match``: the training windows' P(K), capped at ``count_match_max``
+        (the last class holds the rest); ``variance_match``: the variance of their
+        spike counts. Computed once per ``data``; :meth:`Trainer.fit` calls it before
+        it writes the run directory, so data a term cannot use is refused with
+        nothing written.
 
+        Raises
+        ------
+        ConfigError
+            ``variance_match`` with windows that all have the same spike count.
+        """
+        import numpy as np
+
+        if self._targets is not None and self._targets[0] is data:
+            return self._targets[1]
+        targets: dict[str, Any] = {}
+        if self.config.count_match:
             from spikegan_tf.statistics import spike_count_distribution
 
             cap = self.config.count_match_max
             pk = spike_count_distribution(data.train)
             pk = np.pad(pk, (0, max(0, cap + 1 - pk.size)))
-            self._count_target = tf.constant(np.append(pk[:cap], pk[cap:].sum()), tf.float32)
-        if self.config.variance_match:  # the training windows' variance of their spike counts
+            targets["count_match"] = np.append(pk[:cap], pk[cap:].sum()).astype(np.float32)
+        if self.config.variance_match:
             from spikegan_tf.statistics import window_count_variance
 
             target = window_count_variance(data.train)
             if not target > 0:
                 raise ConfigError("`variance_match` (--variance-match) needs training windows "
                                   "whose spike counts vary; every window has the same count.")
-            self._variance_target = tf.constant(target, tf.float32)
+            targets["variance_match"] = float(target)
+        self._targets = (data, targets)
+        return targets
+
+    def _data_tensors(self, data: TrainingData) -> Any:
+        import tensorflow as tf
+
+        table = tf.constant(data.train.spikes)
+        targets = self.loss_targets(data)
+        if "count_match" in targets:
+            self._count_target = tf.constant(targets["count_match"], tf.float32)
+        if "variance_match" in targets:
+            self._variance_target = tf.constant(targets["variance_match"], tf.float32)
         conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
             if data.conditional else ()
         if data.is_raster:

@@ -214,6 +214,7 @@ class Trainer(WGANGPStep):
         self._manager = None
         self._train_fn = None
         self._data_key: Any = None
+        self._targets: tuple[Any, dict[str, Any]] | None = None  # (data, loss_targets)
         self._published: tuple[int, Any] | None = None  # (step, generator)
         self._best: tuple[int, Any, Any, float] | None = None  # (step, generator, critic, score)
         self._calibration_data: TrainingData | None = None
@@ -491,6 +492,7 @@ class Trainer(WGANGPStep):
             if not isinstance(cb, Callback):
                 raise ConfigError(f"`callbacks` must hold spikegan_tf.gan.callbacks.Callback "
                                   f"objects. Received {type(cb).__name__}.")
+        self.loss_targets(data)  # refuses data a term cannot use before anything is written
         if self.run_dir is not None:
             self._open_run_dir(data, resume, more_steps)
         elif resume:
