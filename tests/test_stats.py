@@ -423,3 +423,7 @@ def test_window_count_variance_of_a_raster_is_that_of_its_windows(n_bins, stride
     assert window_count_variance(raster, n_bins=n_bins, stride=stride) == pytest.approx(expected)
     assert window_count_variance(np.ascontiguousarray(windows)) == pytest.approx(expected)
     assert expected > 0
+    mean = np.mean([w.sum() for w in windows])
+    assert window_count_variance(raster, n_bins=n_bins, stride=stride,
+                                 relative=True) == pytest.approx(expected / mean ** 2)
+    assert np.isnan(window_count_variance(np.zeros((3, 2, 4), np.uint8), relative=True))

@@ -12,13 +12,14 @@ from spikegan_tf.gan.train_config import TrainConfig
 from spikegan_tf.gan.trainer import Trainer
 
 
-@pytest.mark.parametrize("lr_decay_steps,gp_per_path,count_match,variance_match", [
-    (None, False, 0.0, 0.0), (2, False, 0.0, 0.0), (None, True, 0.0, 0.0),
+@pytest.mark.parametrize("lr_decay_steps,gp_per_path,count_match,variance_match,relative", [
+    (None, False, 0.0, 0.0, False), (2, False, 0.0, 0.0, False), (None, True, 0.0, 0.0, False),
     # the count and variance terms are not means over windows: each replica needs the global
-    # distribution, and the variances of the global batch's two halves
-    (None, False, 50.0, 0.0), (None, False, 0.0, 5.0)])
+    # distribution, and the variances (and means) of the global batch's two halves
+    (None, False, 50.0, 0.0, False), (None, False, 0.0, 5.0, False),
+    (None, False, 0.0, 5.0, True)])
 def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path, count_match,
-                                                    variance_match):
+                                                    variance_match, relative):
     devices = tf.config.list_logical_devices("CPU")
     if len(devices) < 2:
         pytest.skip("needs the 2 logical CPU devices set up by conftest")
@@ -28,7 +29,7 @@ def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path,
     config = TrainConfig(batch_size=16, n_critic=2, max_steps=2, eval_every=0,
                          lr_decay_steps=lr_decay_steps, gp_per_path=gp_per_path,
                          count_match=count_match, count_match_max=3,
-                         variance_match=variance_match)
+                         variance_match=variance_match, variance_match_relative=relative)
     windows = (np.random.default_rng(0).random((256, 4, 8)) < 0.3).astype(np.uint8)
     data = prepare_data(windows, val_fraction=0.0)
 

@@ -101,17 +101,22 @@ def test_existing_run_and_incompatible_resume_are_clear_errors(tmp_path, data):
         trainer(tmp_path / "none", max_steps=2).fit(data, resume=True)
 
 
-def test_a_setting_that_changes_nothing_may_change_on_resume(tmp_path, data):
-    # count_match_max shapes the count term only: with count_match 0 a resume may change it
+@pytest.mark.parametrize("setting, value, switch, message", [
+    ("count_match_max", 3, {"count_match": 1.0}, "count_match_max: saved 16, now 3"),
+    ("variance_match_relative", True, {"variance_match": 1.0},
+     "variance_match_relative: saved False, now True")])
+def test_a_setting_that_changes_nothing_may_change_on_resume(tmp_path, data, setting, value,
+                                                            switch, message):
+    # a setting that shapes one term only may change on resume while that term is off
     trainer(tmp_path, max_steps=1).fit(data)
-    t = trainer(tmp_path, max_steps=2, count_match_max=3)
+    t = trainer(tmp_path, max_steps=2, **{setting: value})
     t.fit(data, resume=True)
     assert int(t.step.numpy()) == 2
     on = tmp_path / "on"
-    trainer(on, max_steps=1, count_match=1.0, critic_input="spikes").fit(data)
-    with pytest.raises(ConfigError, match="count_match_max: saved 16, now 3"):
-        trainer(on, max_steps=2, count_match=1.0, critic_input="spikes",
-                count_match_max=3).fit(data, resume=True)
+    trainer(on, max_steps=1, critic_input="spikes", **switch).fit(data)
+    with pytest.raises(ConfigError, match=message):
+        trainer(on, max_steps=2, critic_input="spikes", **switch,
+                **{setting: value}).fit(data, resume=True)
 
 
 class PoisonWeights(Trainer):

@@ -50,6 +50,7 @@ _TRAIN_FLAGS = {
     "count_match": "count_match",
     "count_match_max": "count_match_max",
     "variance_match": "variance_match",
+    "variance_match_relative": "variance_match_relative",
     "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
@@ -238,6 +239,11 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "of a window's population spike count to the generator's loss: the slow "
                         "fluctuations long rasters show (needs --critic-input spikes; default 0: "
                         "off)")
+    t.add_argument("--variance-match-relative", action=argparse.BooleanOptionalAction,
+                   default=None,
+                   help="--variance-match matches the variance over the squared mean count "
+                        "(unchanged when every rate is scaled alike, as calibration does) "
+                        "instead of the variance (default: off)")
     t.add_argument("--publish", choices=("last", "best"), default=None,
                    help="publish the last step's generator (default), or the one with the best "
                         "validation score so far (errors over the held-out floor; needs a "

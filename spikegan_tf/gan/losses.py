@@ -306,7 +306,8 @@ def count_match_terms(histograms: Any, target: Any, n_bins: int,
 
 
 def variance_match_terms(totals: Any, target: float, offset: Any = 0,
-                         all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+                         all_reduce: Any = None,
+                         relative: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
     """Surrogate loss and value of ``(V_A - v)(V_B - v) / v^2`` (``TrainConfig.variance_match``).
 
     ``totals`` ``(batch,)`` are the generated windows' population spike counts
@@ -324,6 +325,14 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
     stop_gradient(S_i - mean_h) S_i / ((n_h - 1) v^2)`` has gradients that,
     summed over the replicas, are exactly those of the value.
 
+    ``relative=True`` (``TrainConfig.variance_match_relative``): each half's
+    variance is divided by its squared mean, ``R_h = V_h / M_h^2`` (the
+    squared coefficient of variation, which scaling every rate alike leaves
+    nearly unchanged), ``target`` is the training windows' ``v / m^2``, and
+    the value is ``(R_A - c)(R_B - c) / c^2``, ``c`` the target; the
+    surrogate's weights are then ``dR_h / dS_i = 2 (S_i - M_h) / ((n_h - 1)
+    M_h^2) - 2 V_h / (n_h M_h^3)``. A half without a spike adds nothing.
+
     Returns
     -------
     surrogate, value : tf.Tensor
@@ -335,6 +344,9 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
     >>> surrogate, value = variance_match_terms(totals, 4.0)
     >>> float(value)  # V_A = 2, V_B = 8: (2 - 4) (8 - 4) / 16
     -0.5
+    >>> surrogate, value = variance_match_terms(totals, 0.25, relative=True)
+    >>> float(value)  # R_A = 2 / 2^2, R_B = 8 / 4^2: (0.5 - 0.25) (0.5 - 0.25) / 0.0625
+    1.0
     """
     totals = tf.cast(totals, tf.float32)
     v = tf.cast(target, tf.float32)
@@ -349,8 +361,15 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
     n, s1, s2 = sums[0], sums[1], sums[2]
     mean = s1 / n
     var = (s2 - s1 * mean) / (n - 1.0)
-    residual = var - v
-    # each half's variance, linear in its totals with the exact gradient 2 (S_i - mean) / (n - 1)
-    linear = tf.reduce_sum(halves * 2.0 * (s - mean[:, None]) * totals, 1) / (n - 1.0)
+    # each half's statistic is linear in its totals with the exact weights `slope` (its gradient)
+    slope = 2.0 * (s - mean[:, None]) / (n - 1.0)[:, None]  # of the variance
+    statistic = var
+    if relative:  # V / M^2; a half without spikes (M = 0) gets 0 rather than NaN
+        m2 = (mean * mean)[:, None]
+        slope = (tf.math.divide_no_nan(slope, m2)
+                 - tf.math.divide_no_nan(2.0 * var[:, None], n[:, None] * m2 * mean[:, None]))
+        statistic = tf.math.divide_no_nan(var, mean * mean)
+    residual = statistic - v
+    linear = tf.reduce_sum(halves * slope * totals, 1)
     surrogate = (residual[1] * linear[0] + residual[0] * linear[1]) / (v * v)
     return surrogate, residual[0] * residual[1] / (v * v)

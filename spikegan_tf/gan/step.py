@@ -192,7 +192,8 @@ class WGANGPStep:
             if cfg.variance_match:  # the windows' count variance (TrainConfig.variance_match)
                 surrogate_v, value_v = variance_match_terms(
                     tf.reduce_sum(fake_gen, axis=(1, 2)), self._variance_target, offset=start,
-                    all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums))
+                    all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums),
+                    relative=cfg.variance_match_relative)
                 total_g = total_g + cfg.variance_match * surrogate_v
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
@@ -268,7 +269,7 @@ class WGANGPStep:
 
         ``count_match``: the training windows' P(K), capped at ``count_match_max``
         (the last class holds the rest); ``variance_match``: the variance of their
-        spike counts. Computed once per ``data``; :meth:`Trainer.fit` calls it before
+        spike counts (over the squared mean with ``variance_match_relative``). Computed once per ``data``; :meth:`Trainer.fit` calls it before
         it writes the run directory, so data a term cannot use is refused with
         nothing written.
 
@@ -292,7 +293,8 @@ class WGANGPStep:
         if self.config.variance_match:
             from spikegan_tf.statistics import window_count_variance
 
-            target = window_count_variance(data.train)
+            target = window_count_variance(data.train,
+                                           relative=self.config.variance_match_relative)
             if not target > 0:
                 raise ConfigError("`variance_match` (--variance-match) needs training windows "
                                   "whose spike counts vary; every window has the same count.")

@@ -39,13 +39,14 @@ _UNSET: Any = _Unset()
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
                  "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
                  "gp_every", "critic_learning_rate", "gp_per_path", "count_match",
-                 "count_match_max", "variance_match")
+                 "count_match_max", "variance_match", "variance_match_relative")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
                   "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
-                  "count_match": 0.0, "count_match_max": 16, "variance_match": 0.0}
+                  "count_match": 0.0, "count_match_max": 16, "variance_match": 0.0,
+                  "variance_match_relative": False}
 # settings that change nothing unless another one is on: (setting, the one that switches it on)
-_RESUME_INERT = {"count_match_max": "count_match"}
+_RESUME_INERT = {"count_match_max": "count_match", "variance_match_relative": "variance_match"}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -77,6 +78,7 @@ _CONSTRAINTS = {
     "count_match": Real(min=0),
     "count_match_max": Integer(min=1),
     "variance_match": Real(min=0),
+    "variance_match_relative": Boolean(),
     "publish": Options("last", "best"),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
@@ -220,6 +222,14 @@ class TrainConfig:
         whose rate, and with it P(K), wanders
         (``benchmarks/results/critic_head_long/``). Needs
         ``critic_input="spikes"`` and ``batch_size >= 4``. 0 (the default): off.
+    variance_match_relative : bool
+        Match the variance over the squared mean count, ``Var / M^2`` (the
+        squared coefficient of variation), instead of the variance: a
+        generator whose rates fall short, and are calibrated at publication,
+        reaches its variance target before calibration and overshoots it
+        after (``benchmarks/results/critic_head_long/window_count_variance_sources.json``);
+        scaling every rate alike leaves ``Var / M^2`` nearly unchanged.
+        False (the default): the variance.
     publish : {"last", "best"}
         Which generator the run publishes (``generator.keras``,
         ``SpikeGAN.generator_``). ``"last"`` (the default): the last step's.
@@ -327,6 +337,7 @@ class TrainConfig:
     count_match: float = 0.0
     count_match_max: int = 16
     variance_match: float = 0.0
+    variance_match_relative: bool = False
     publish: str = "last"
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None

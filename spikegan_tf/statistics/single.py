@@ -192,12 +192,16 @@ def spike_count_distribution(
     return sums.pk / (src.n_windows * src.n_bins)
 
 
-def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: int = 1) -> float:
+def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: int = 1,
+                          relative: bool = False) -> float:
     """Variance over the windows of a window's population spike count (all neurons and bins).
 
     The slow fluctuations of a population's activity, which ``P(K)`` of single
     bins does not show; a raster's windows are those of ``n_bins`` bins every
     ``stride`` bins (the target of ``TrainConfig.variance_match``).
+    ``relative=True``: the variance over the squared mean count (the squared
+    coefficient of variation; NaN without spikes), which scaling every rate
+    alike leaves nearly unchanged (``TrainConfig.variance_match_relative``).
 
     Examples
     --------
@@ -207,6 +211,8 @@ def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: in
     1.0
     >>> window_count_variance(np.array([[1], [0], [1], [1]]), n_bins=2)  # counts 1, 1, 2
     0.2222222222222222
+    >>> window_count_variance(x, relative=True)  # variance 1, mean 2
+    0.25
     """
     src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows",
                           stride_for_windows="ignore")
@@ -217,7 +223,10 @@ def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: in
     else:
         totals = np.concatenate([w.sum(axis=(1, 2), dtype=np.int64)
                                  for w in src.iter_windows(4096)])
-    return float(totals.var())
+    if not relative:
+        return float(totals.var())
+    mean = totals.mean()
+    return float(totals.var() / mean ** 2) if mean > 0 else float("nan")
 
 
 def isi_distribution(
