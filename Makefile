@@ -19,8 +19,10 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# two worker processes (pytest-xdist), one per file: much of a test's time is one-threaded
+# Python (tracing, small graphs), so two of them share 2 cores better than one does
 test: install
-	$(BIN)/python -m pytest -m "not slow" -q --durations=25
+	$(BIN)/python -m pytest -m "not slow" -q -n 2 --dist loadfile --durations=25
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow -q --durations=25
