@@ -117,7 +117,8 @@ def variance_term(x: tf.Tensor, windows: np.ndarray, relative: bool = False) -> 
 
     def var(s: tf.Tensor) -> tf.Tensor:
         m = tf.reduce_mean(s)
-        return tf.reduce_sum((s - m) ** 2) / (float(s.shape[0]) - 1.0) / (m * m if relative else 1.0)
+        scale = m * m if relative else 1.0
+        return tf.reduce_sum((s - m) ** 2) / (float(s.shape[0]) - 1.0) / scale
 
     return (var(totals[0::2]) - v) * (var(totals[1::2]) - v) / v ** 2
 

@@ -269,9 +269,10 @@ class WGANGPStep:
 
         ``count_match``: the training windows' P(K), capped at ``count_match_max``
         (the last class holds the rest); ``variance_match``: the variance of their
-        spike counts (over the squared mean with ``variance_match_relative``). Computed once per ``data``; :meth:`Trainer.fit` calls it before
-        it writes the run directory, so data a term cannot use is refused with
-        nothing written.
+        spike counts (over the squared mean with ``variance_match_relative``).
+        Computed once per ``data``; :meth:`Trainer.fit` calls it before it writes
+        the run directory, so data a term cannot use is refused with nothing
+        written.
 
         Raises
         ------
