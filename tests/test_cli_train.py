@@ -281,10 +281,12 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
     run = tmp_path / "run"
     assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8", "--out", str(run),
                  "--count-match", "2.5", "--count-match-max", "3", "--publish", "best",
-                 "--variance-match", "0.5", "--variance-match-relative", "--quiet"]) == 0
+                 "--variance-match", "0.5", "--variance-match-relative",
+                 "--variance-match-scales", "3", "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")
     assert (cfg["variance_match"], cfg["variance_match_relative"]) == (0.5, True)
+    assert cfg["variance_match_scales"] == 3
 
 
 def test_train_publish_best_says_which_step_it_published(trained, capsys):

@@ -427,3 +427,21 @@ def test_window_count_variance_of_a_raster_is_that_of_its_windows(n_bins, stride
     assert window_count_variance(raster, n_bins=n_bins, stride=stride,
                                  relative=True) == pytest.approx(expected / mean ** 2)
     assert np.isnan(window_count_variance(np.zeros((3, 2, 4), np.uint8), relative=True))
+
+
+def test_window_count_variance_of_parts_pools_the_parts_of_every_window():
+    from spikegan_tf.data.windows import window_view
+    from spikegan_tf.errors import ConfigError
+    from spikegan_tf.statistics import window_count_variance
+
+    raster = (np.random.default_rng(5).random((60, 4)) < 0.3).astype(np.uint8)
+    windows = np.ascontiguousarray(window_view(raster, 6, 2))  # 28 windows of 6 bins
+    counts = [w[:, a:a + 2].sum() for w in windows for a in (0, 2, 4)]
+    expected = float(np.var(counts))
+    assert window_count_variance(windows, parts=3) == pytest.approx(expected)
+    assert window_count_variance(raster, n_bins=6, stride=2, parts=3) == pytest.approx(expected)
+    assert window_count_variance(windows, parts=3, relative=True) == pytest.approx(
+        expected / np.mean(counts) ** 2)
+    assert expected != pytest.approx(window_count_variance(windows))
+    with pytest.raises(ConfigError, match="`parts` must divide the windows' 6 bins. Received 4"):
+        window_count_variance(windows, parts=4)

@@ -15,9 +15,10 @@ from spikegan_tf.gan.trainer import Trainer
 @pytest.mark.parametrize("lr_decay_steps,gp_per_path,count_match,variance_match,relative", [
     (None, False, 0.0, 0.0, False), (2, False, 0.0, 0.0, False), (None, True, 0.0, 0.0, False),
     # the count and variance terms are not means over windows: each replica needs the global
-    # distribution, and the variances (and means) of the global batch's two halves
+    # distribution, and the variances (and means) of the global batch's two halves (with
+    # relative=2: of the windows and of their halves, relative to the squared means)
     (None, False, 50.0, 0.0, False), (None, False, 0.0, 5.0, False),
-    (None, False, 0.0, 5.0, True)])
+    (None, False, 0.0, 5.0, 2)])
 def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path, count_match,
                                                     variance_match, relative):
     devices = tf.config.list_logical_devices("CPU")
@@ -29,7 +30,8 @@ def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path,
     config = TrainConfig(batch_size=16, n_critic=2, max_steps=2, eval_every=0,
                          lr_decay_steps=lr_decay_steps, gp_per_path=gp_per_path,
                          count_match=count_match, count_match_max=3,
-                         variance_match=variance_match, variance_match_relative=relative)
+                         variance_match=variance_match, variance_match_relative=bool(relative),
+                         variance_match_scales=max(1, int(relative)))
     windows = (np.random.default_rng(0).random((256, 4, 8)) < 0.3).astype(np.uint8)
     data = prepare_data(windows, val_fraction=0.0)
 

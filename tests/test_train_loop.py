@@ -104,7 +104,9 @@ def test_existing_run_and_incompatible_resume_are_clear_errors(tmp_path, data):
 @pytest.mark.parametrize("setting, value, switch, message", [
     ("count_match_max", 3, {"count_match": 1.0}, "count_match_max: saved 16, now 3"),
     ("variance_match_relative", True, {"variance_match": 1.0},
-     "variance_match_relative: saved False, now True")])
+     "variance_match_relative: saved False, now True"),
+    ("variance_match_scales", 2, {"variance_match": 1.0},
+     "variance_match_scales: saved 1, now 2")])
 def test_a_setting_that_changes_nothing_may_change_on_resume(tmp_path, data, setting, value,
                                                             switch, message):
     # a setting that shapes one term only may change on resume while that term is off

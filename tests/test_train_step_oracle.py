@@ -77,7 +77,8 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
         if cfg.count_match:
             g_loss += cfg.count_match * count_term(x, windows, cfg.count_match_max)
         if cfg.variance_match:
-            g_loss += cfg.variance_match * variance_term(x, windows, cfg.variance_match_relative)
+            g_loss += cfg.variance_match * variance_term(x, windows, cfg.variance_match_relative,
+                                                         cfg.variance_match_scales)
     opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables),
                               G.trainable_variables, strict=True))
 
@@ -104,23 +105,39 @@ def count_term(x: tf.Tensor, windows: np.ndarray, cap: int) -> tf.Tensor:
     return value + tf.reduce_sum(tf.constant(grad, tf.float32) * (x - tf.stop_gradient(x)))
 
 
-def variance_term(x: tf.Tensor, windows: np.ndarray, relative: bool = False) -> tf.Tensor:
+def variance_term(x: tf.Tensor, windows: np.ndarray, relative: bool = False,
+                  scales: int = 1) -> tf.Tensor:
     """``(V_A - v)(V_B - v) / v^2`` (``variance_match``), differentiated by the tape itself.
 
     ``V_A``, ``V_B``: unbiased variances of the population counts of the batch's even and odd
     windows; ``v``: the variance of the training windows' counts. ``relative``: each variance
-    over its squared mean count (``variance_match_relative``).
+    over its squared mean count (``variance_match_relative``). ``scales``: the mean of the term
+    over the windows cut into 1, 2, 4, ... parts, a half's variance pooled over its windows'
+    parts, ``v`` the expected value of that on halves of training windows drawn at random:
+    ``(N E[x^2] - E[(sum x)^2] / N) / (N - 1)``, ``N`` parts per half, with ``E[(sum x)^2] =
+    n Var(window count) + (N mean)^2`` for ``n`` independent windows per half.
     """
-    counts = windows.sum(axis=(1, 2))
-    v = float(counts.var() / counts.mean() ** 2 if relative else counts.var())
-    totals = tf.reduce_sum(x, axis=(1, 2))
+    b, n_neurons, n_bins = x.shape
+    n = b // 2
+    total = 0.0
+    for j in range(scales):
+        m = 2**j
+        train = windows.reshape(len(windows), n_neurons, m, n_bins // m).sum(axis=(1, 3))
+        big_n = n * m
+        mean = train.mean()
+        square_sum = n * train.sum(axis=1).var() + (big_n * mean) ** 2
+        v = (big_n * (train.astype(float) ** 2).mean() - square_sum / big_n) / (big_n - 1)
+        v = v / mean ** 2 if relative else v
+        parts = tf.reduce_sum(tf.reshape(x, (b, n_neurons, m, n_bins // m)), axis=(1, 3))
 
-    def var(s: tf.Tensor) -> tf.Tensor:
-        m = tf.reduce_mean(s)
-        scale = m * m if relative else 1.0
-        return tf.reduce_sum((s - m) ** 2) / (float(s.shape[0]) - 1.0) / scale
+        def var(s: tf.Tensor) -> tf.Tensor:
+            s = tf.reshape(s, (-1,))
+            mu = tf.reduce_mean(s)
+            scale = mu * mu if relative else 1.0
+            return tf.reduce_sum((s - mu) ** 2) / (float(s.shape[0]) - 1.0) / scale
 
-    return (var(totals[0::2]) - v) * (var(totals[1::2]) - v) / v ** 2
+        total += (var(parts[0::2]) - v) * (var(parts[1::2]) - v) / v ** 2
+    return total / scales
 
 
 def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,
@@ -201,7 +218,11 @@ def test_a_penalty_per_path_needs_a_critic_of_several_paths():
     # flips between the two implementations (the loss's own gradient is checked to rounding in
     # test_the_variance_terms_have_the_gradient_of_their_value)
     ("variance_match", 3.0, 7, {"batch_size": 7}),
-    ("variance_match", 3.0, 7, {"batch_size": 7, "variance_match_relative": True})])
+    ("variance_match", 3.0, 7, {"batch_size": 7, "variance_match_relative": True}),
+    # the windows, their halves and quarters (halves of 3 and 3 windows)
+    ("variance_match", 3.0, 7, {"batch_size": 6, "variance_match_scales": 3}),
+    ("variance_match", 3.0, 7, {"batch_size": 6, "variance_match_scales": 3,
+                                "variance_match_relative": True})])
 def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term, weight, seed,
                                                                           settings):
     windows = (np.random.default_rng(seed).random((40, 3, 8)) < 0.4).astype("uint8")
@@ -222,17 +243,20 @@ def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term,
     assert gap > 1e-4
 
 
+@pytest.mark.parametrize("parts", [(), (3,)])  # whole windows; each window in 3 parts
 @pytest.mark.parametrize("relative", [False, True])
 @pytest.mark.parametrize("replicas", [1, 2])
-def test_the_variance_terms_have_the_gradient_of_their_value(replicas, relative):
+def test_the_variance_terms_have_the_gradient_of_their_value(replicas, relative, parts):
     from spikegan_tf.gan.losses import variance_match_terms
 
-    totals = tf.constant(np.random.default_rng(3).poisson(12.0, 10), tf.float32)  # halves of 5
+    # halves of 5 windows
+    totals = tf.constant(np.random.default_rng(3).poisson(12.0, (10, *parts)), tf.float32)
     v = 0.08 if relative else 9.0
 
     def statistic(s: tf.Tensor) -> tf.Tensor:  # unbiased variance, over the squared mean
-        m = tf.reduce_mean(s)
-        return tf.math.reduce_variance(s) * 5 / 4 / (m * m if relative else 1.0)
+        s = tf.reshape(s, (-1,))
+        m, n = tf.reduce_mean(s), float(s.shape[0])
+        return tf.math.reduce_variance(s) * n / (n - 1) / (m * m if relative else 1.0)
 
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(totals)
@@ -240,17 +264,17 @@ def test_the_variance_terms_have_the_gradient_of_their_value(replicas, relative)
         if replicas == 1:
             surrogate, reported = variance_match_terms(totals, v, relative=relative)
         else:  # two replicas of 5 windows (offsets 0 and 5), their sums added as by all_reduce
-            parts, offsets = (totals[:5], totals[5:]), (0, 5)
+            pieces, offsets = (totals[:5], totals[5:]), (0, 5)
             shares = []
-            for part, offset in zip(parts, offsets, strict=True):
+            for part, offset in zip(pieces, offsets, strict=True):
                 variance_match_terms(part, v, offset=offset, relative=relative,
                                      all_reduce=lambda x: shares.append(x) or x)
             results = [variance_match_terms(part, v, offset=offset, relative=relative,
                                             all_reduce=lambda x: shares[0] + shares[1])
-                       for part, offset in zip(parts, offsets, strict=True)]
+                       for part, offset in zip(pieces, offsets, strict=True)]
             surrogate = results[0][0] + results[1][0]
             reported = results[0][1]
-    np.testing.assert_allclose(float(reported), float(value), rtol=1e-5)
+    np.testing.assert_allclose(float(reported), float(value), rtol=1e-5, atol=1e-6)
     grad = tape.gradient(value, totals)
     np.testing.assert_allclose(tape.gradient(surrogate, totals), grad,
                                rtol=1e-5, atol=1e-5 * float(tf.reduce_max(tf.abs(grad))))
@@ -266,6 +290,37 @@ def test_the_variance_terms_have_the_gradient_of_their_value(replicas, relative)
 def test_the_generator_terms_need_spikes_and_the_variance_two_halves(settings, message):
     with pytest.raises(ConfigError, match=message):
         Trainer(MODEL, TrainConfig(**settings), verbose=0)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_the_variance_targets_are_the_expected_batch_estimates(relative):
+    # every ordered pair of the 3 training windows is equally likely as a batch half (batch
+    # size 4): the target of each scale is the mean, over the 9 pairs, of the pooled unbiased
+    # variance of the pair's parts (over the pooled mean squared, divided by the windows')
+    windows = np.zeros((3, 3, 8), np.uint8)
+    windows[0, 0, :5] = 1
+    windows[1, :, 6:] = 1
+    windows[2, 1, ::2] = 1
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, variance_match=1.0,
+                         variance_match_scales=3, variance_match_relative=relative)
+    targets = Trainer(MODEL, config, verbose=0).loss_targets(
+        prepare_data(windows, val_fraction=0.0))["variance_match"]
+    expected = []
+    for m in (1, 2, 4):
+        parts = windows.reshape(3, 3, m, 8 // m).sum(axis=(1, 3)).astype(float)
+        pooled = [np.var(np.concatenate([parts[a], parts[b]]), ddof=1)
+                  for a in range(3) for b in range(3)]
+        expected.append(np.mean(pooled) / (parts.mean() ** 2 if relative else 1.0))
+    np.testing.assert_allclose(targets, expected, rtol=1e-6)
+    assert len(set(np.round(expected, 6))) == 3
+
+
+def test_the_variance_scales_need_windows_that_divide(tmp_path):
+    config = TrainConfig(variance_match=1.0, variance_match_scales=4)  # parts of 8 / 8 bins
+    Trainer(MODEL, config, verbose=0)
+    with pytest.raises(ConfigError, match="variance_match_scales.*divisible by 2\\^\\(scales - 1\\) "
+                                          "= 16.*n_bins=8, variance_match_scales=5"):
+        Trainer(MODEL, TrainConfig(variance_match=1.0, variance_match_scales=5), verbose=0)
 
 
 def test_the_variance_term_refuses_windows_that_all_have_one_count(tmp_path):

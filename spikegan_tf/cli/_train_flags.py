@@ -51,6 +51,7 @@ _TRAIN_FLAGS = {
     "count_match_max": "count_match_max",
     "variance_match": "variance_match",
     "variance_match_relative": "variance_match_relative",
+    "variance_match_scales": "variance_match_scales",
     "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
@@ -244,6 +245,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="--variance-match matches the variance over the squared mean count "
                         "(unchanged when every rate is scaled alike, as calibration does) "
                         "instead of the variance (default: off)")
+    t.add_argument("--variance-match-scales", type=Number("--variance-match-scales", minimum=1),
+                   default=None, metavar="S",
+                   help="--variance-match matches the variance at S time scales: the window, "
+                        "its halves, quarters, ... (n_bins divisible by 2^(S-1); default 1)")
     t.add_argument("--publish", choices=("last", "best"), default=None,
                    help="publish the last step's generator (default), or the one with the best "
                         "validation score so far (errors over the held-out floor; needs a "

@@ -312,7 +312,9 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
 
     ``totals`` ``(batch,)`` are the generated windows' population spike counts
     (all neurons, all bins), ``target`` ``v`` the variance of the same over the
-    training windows. The batch is split into two halves by the parity of each
+    training windows. ``totals`` ``(batch, parts)``: the counts of each
+    window's ``parts`` consecutive parts (``TrainConfig.variance_match_scales``),
+    a half's variance pooled over all the parts of its windows. The batch is split into two halves by the parity of each
     window's index in the global batch (``offset``: the global index of this
     replica's first window), ``V_A`` and ``V_B`` the unbiased sample variances
     of the halves. The halves are independent, so the value is an unbiased
@@ -347,29 +349,35 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
     >>> surrogate, value = variance_match_terms(totals, 0.25, relative=True)
     >>> float(value)  # R_A = 2 / 2^2, R_B = 8 / 4^2: (0.5 - 0.25) (0.5 - 0.25) / 0.0625
     1.0
+    >>> parts = tf.constant([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [6.0, 0.0]])
+    >>> float(variance_match_terms(parts, 4.0)[1])  # halves {1, 0, 3, 0}, {2, 0, 6, 0}: V 2, 8
+    -0.5
     """
     totals = tf.cast(totals, tf.float32)
+    if totals.shape.rank == 1:
+        totals = totals[:, None]
     v = tf.cast(target, tf.float32)
     index = tf.range(tf.shape(totals)[0]) + tf.cast(offset, tf.int32)
     in_a = tf.cast(index % 2 == 0, tf.float32)
-    halves = tf.stack([in_a, 1.0 - in_a])  # (2, batch)
+    halves = tf.stack([in_a, 1.0 - in_a])[:, :, None] * tf.ones_like(totals)  # (2, batch, parts)
     s = tf.stop_gradient(totals)
-    sums = tf.stack([tf.reduce_sum(halves, 1), tf.reduce_sum(halves * s, 1),
-                     tf.reduce_sum(halves * s * s, 1)])  # (3, 2): n, sum S, sum S^2
+    sums = tf.stack([tf.reduce_sum(halves, (1, 2)), tf.reduce_sum(halves * s, (1, 2)),
+                     tf.reduce_sum(halves * s * s, (1, 2))])  # (3, 2): n, sum S, sum S^2
     if all_reduce is not None:
         sums = all_reduce(sums)
     n, s1, s2 = sums[0], sums[1], sums[2]
     mean = s1 / n
     var = (s2 - s1 * mean) / (n - 1.0)
     # each half's statistic is linear in its totals with the exact weights `slope` (its gradient)
-    slope = 2.0 * (s - mean[:, None]) / (n - 1.0)[:, None]  # of the variance
+    slope = 2.0 * (s - mean[:, None, None]) / (n - 1.0)[:, None, None]  # of the variance
     statistic = var
     if relative:  # V / M^2; a half without spikes (M = 0) gets 0 rather than NaN
-        m2 = (mean * mean)[:, None]
+        m2 = (mean * mean)[:, None, None]
         slope = (tf.math.divide_no_nan(slope, m2)
-                 - tf.math.divide_no_nan(2.0 * var[:, None], n[:, None] * m2 * mean[:, None]))
+                 - tf.math.divide_no_nan(2.0 * var[:, None, None],
+                                         n[:, None, None] * m2 * mean[:, None, None]))
         statistic = tf.math.divide_no_nan(var, mean * mean)
     residual = statistic - v
-    linear = tf.reduce_sum(halves * slope * totals, 1)
+    linear = tf.reduce_sum(halves * slope * totals, (1, 2))
     surrogate = (residual[1] * linear[0] + residual[0] * linear[1]) / (v * v)
     return surrogate, residual[0] * residual[1] / (v * v)

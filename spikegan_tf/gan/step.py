@@ -190,10 +190,17 @@ class WGANGPStep:
                     all_reduce=lambda share: ctx.all_reduce(tf.distribute.ReduceOp.SUM, share))
                 total_g = g_loss + cfg.count_match * surrogate
             if cfg.variance_match:  # the windows' count variance (TrainConfig.variance_match)
-                surrogate_v, value_v = variance_match_terms(
-                    tf.reduce_sum(fake_gen, axis=(1, 2)), self._variance_target, offset=start,
-                    all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums),
-                    relative=cfg.variance_match_relative)
+                counts = tf.reduce_sum(fake_gen, axis=1)  # (batch, n_bins)
+                surrogate_v = value_v = tf.constant(0.0)
+                scales = cfg.variance_match_scales
+                for j in range(scales):  # the window, its halves, quarters, ...
+                    parts = tf.reduce_sum(tf.reshape(counts, (-1, 2**j, mc.n_bins >> j)), -1)
+                    surrogate_j, value_j = variance_match_terms(
+                        parts, self._variance_target[j], offset=start,
+                        all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums),
+                        relative=cfg.variance_match_relative)
+                    surrogate_v, value_v = surrogate_v + surrogate_j, value_v + value_j
+                surrogate_v, value_v = surrogate_v / scales, value_v / scales
                 total_g = total_g + cfg.variance_match * surrogate_v
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
@@ -269,7 +276,11 @@ class WGANGPStep:
 
         ``count_match``: the training windows' P(K), capped at ``count_match_max``
         (the last class holds the rest); ``variance_match``: the variance of their
-        spike counts (over the squared mean with ``variance_match_relative``).
+        spike counts (over the squared mean with ``variance_match_relative``), one
+        per scale of ``variance_match_scales`` (whole windows first): for parts of
+        windows, the expected value of a batch half's pooled variance,
+        ``(N s2 - v / m) / (N - 1)`` with ``m`` parts per window, ``N`` parts per
+        half, ``s2`` the parts' variance and ``v`` the windows'.
         Computed once per ``data``; :meth:`Trainer.fit` calls it before it writes
         the run directory, so data a term cannot use is refused with nothing
         written.
@@ -294,12 +305,21 @@ class WGANGPStep:
         if self.config.variance_match:
             from spikegan_tf.statistics import window_count_variance
 
-            target = window_count_variance(data.train,
-                                           relative=self.config.variance_match_relative)
-            if not target > 0:
+            relative = self.config.variance_match_relative
+            whole = window_count_variance(data.train, relative=relative)
+            if not whole > 0:
                 raise ConfigError("`variance_match` (--variance-match) needs training windows "
                                   "whose spike counts vary; every window has the same count.")
-            targets["variance_match"] = float(target)
+            scale = [float(whole)]
+            if self.config.variance_match_scales > 1:
+                v = window_count_variance(data.train)
+                mean2 = v / whole if relative else 1.0  # a window's squared mean count
+                for j in range(1, self.config.variance_match_scales):
+                    m = 2**j
+                    n = m * (self.config.batch_size // 2)  # parts per batch half
+                    expected = (n * window_count_variance(data.train, parts=m) - v / m) / (n - 1)
+                    scale.append(expected / (mean2 / m**2) if relative else expected)
+            targets["variance_match"] = np.asarray(scale, np.float32)
         self._targets = (data, targets)
         return targets
 

@@ -39,14 +39,16 @@ _UNSET: Any = _Unset()
 _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1", "beta_2",
                  "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
                  "gp_every", "critic_learning_rate", "gp_per_path", "count_match",
-                 "count_match_max", "variance_match", "variance_match_relative")
+                 "count_match_max", "variance_match", "variance_match_relative",
+                 "variance_match_scales")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
                   "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
                   "count_match": 0.0, "count_match_max": 16, "variance_match": 0.0,
-                  "variance_match_relative": False}
+                  "variance_match_relative": False, "variance_match_scales": 1}
 # settings that change nothing unless another one is on: (setting, the one that switches it on)
-_RESUME_INERT = {"count_match_max": "count_match", "variance_match_relative": "variance_match"}
+_RESUME_INERT = {"count_match_max": "count_match", "variance_match_relative": "variance_match",
+                 "variance_match_scales": "variance_match"}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -79,6 +81,7 @@ _CONSTRAINTS = {
     "count_match_max": Integer(min=1),
     "variance_match": Real(min=0),
     "variance_match_relative": Boolean(),
+    "variance_match_scales": Integer(min=1),
     "publish": Options("last", "best"),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
@@ -230,6 +233,19 @@ class TrainConfig:
         after (``benchmarks/results/critic_head_long/window_count_variance_sources.json``);
         scaling every rate alike leaves ``Var / M^2`` nearly unchanged.
         False (the default): the variance.
+    variance_match_scales : int
+        ``s``: match the variance at ``s`` time scales, the whole window and its
+        halves, quarters, ... down to parts of ``n_bins / 2^(s-1)`` bins (each
+        part's population count, pooled over the parts of a batch half), the
+        loss the mean of the scales' terms. The count variance of ``L``-bin
+        windows sums the population autocorrelogram to lag ``L``, so several
+        scales hold its shape as well as its area: with one scale, the
+        generators matched the 256-bin variance by turning the retina's
+        correlation at lags 20-40 negative
+        (``benchmarks/results/critic_head_long/``). Each target is the
+        expected value of the batch estimate on the training windows (parts of
+        one window are correlated, which lowers a pooled variance). ``n_bins``
+        must be divisible by ``2^(s-1)``. 1 (the default): the whole window.
     publish : {"last", "best"}
         Which generator the run publishes (``generator.keras``,
         ``SpikeGAN.generator_``). ``"last"`` (the default): the last step's.
@@ -338,6 +354,7 @@ class TrainConfig:
     count_match_max: int = 16
     variance_match: float = 0.0
     variance_match_relative: bool = False
+    variance_match_scales: int = 1
     publish: str = "last"
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None

@@ -157,6 +157,12 @@ class Trainer(WGANGPStep):
             raise ConfigError("`variance_match` (--variance-match) needs `batch_size` >= 4 (two "
                               "halves of at least 2 windows); received "
                               f"batch_size={train_config.batch_size}.")
+        parts = 2 ** (train_config.variance_match_scales - 1)
+        if train_config.variance_match and model_config.n_bins % parts:
+            raise ConfigError("`variance_match_scales` (--variance-match-scales) needs `n_bins` "
+                              f"divisible by 2^(scales - 1) = {parts}; received n_bins="
+                              f"{model_config.n_bins}, variance_match_scales="
+                              f"{train_config.variance_match_scales}.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)

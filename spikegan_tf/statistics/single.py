@@ -193,7 +193,7 @@ def spike_count_distribution(
 
 
 def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: int = 1,
-                          relative: bool = False) -> float:
+                          relative: bool = False, parts: int = 1) -> float:
     """Variance over the windows of a window's population spike count (all neurons and bins).
 
     The slow fluctuations of a population's activity, which ``P(K)`` of single
@@ -202,6 +202,10 @@ def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: in
     ``relative=True``: the variance over the squared mean count (the squared
     coefficient of variation; NaN without spikes), which scaling every rate
     alike leaves nearly unchanged (``TrainConfig.variance_match_relative``).
+    ``parts``: each window split into ``parts`` consecutive parts of equal
+    length (``n_bins`` divisible by ``parts``), the variance that of a part's
+    count, pooled over the parts of all the windows
+    (``TrainConfig.variance_match_scales``).
 
     Examples
     --------
@@ -213,16 +217,25 @@ def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: in
     0.2222222222222222
     >>> window_count_variance(x, relative=True)  # variance 1, mean 2
     0.25
+    >>> window_count_variance(x, parts=2)  # part counts 2, 1, 0, 1
+    0.5
     """
     src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows",
                           stride_for_windows="ignore")
+    parts = check_positive_int(parts, "parts")
+    if src.n_bins % parts:
+        raise ConfigError(f"`parts` must divide the windows' {src.n_bins} bins. Received "
+                         f"{parts}.")
+    size = src.n_bins // parts
     if src.kind == "raster":
         cum = np.concatenate([[0], np.cumsum(src.spikes.sum(axis=1, dtype=np.int64))])
-        starts = np.arange(src.n_windows, dtype=np.int64) * src.stride
-        totals = cum[starts + src.n_bins] - cum[starts]
+        starts = (np.arange(src.n_windows, dtype=np.int64)[:, None] * src.stride
+                  + np.arange(parts, dtype=np.int64) * size)
+        totals = cum[starts + size] - cum[starts]
     else:
-        totals = np.concatenate([w.sum(axis=(1, 2), dtype=np.int64)
-                                 for w in src.iter_windows(4096)])
+        totals = np.concatenate([
+            w.reshape(*w.shape[:2], parts, size).sum(axis=(1, 3), dtype=np.int64)
+            for w in src.iter_windows(4096)])
     if not relative:
         return float(totals.var())
     mean = totals.mean()
