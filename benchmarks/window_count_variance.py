@@ -10,7 +10,9 @@ A generator whose windows vary too much makes rasters whose rate, and with it P(
 from one raster to the next. With ``--windows K``, also the same variance over ``K`` independent
 windows of the training length (the ones the training step sees) of the run's last checkpoint,
 as trained (``uncalibrated``) and with its output bias calibrated to the training rates
-(``rates``): where a raster's excess comes from. Prints a table and writes ``--out`` (JSON with the machine record)::
+(``rates``): where a raster's excess comes from (and for each of ``--bins`` shorter than the
+windows, their parts of that length: the scales of ``variance_match_scales``). Prints a table
+and writes ``--out`` (JSON with the machine record)::
 
     python benchmarks/window_count_variance.py --curves benchmarks/results/critic_head_long/head64cm100_seed* \\
         --out benchmarks/results/critic_head_long/window_count_variance.json
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "rasters": rows}
         if args.windows:
             result["runs"][str(curve)]["windows"] = _checkpoint_windows(curve, config, train,
-                                                                        args.windows)
+                                                                        args.windows, bins)
         print(f"{curve.name + ' (held-out split)':32s} {'':4s} "
               + "".join(f"{held[b]:9.2f}" for b in bins)
               + f"{test.mean() / train.mean():7.3f}", flush=True)
@@ -81,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _checkpoint_windows(curve: Path, config, train, n: int) -> dict:
-    """Variance of window counts over ``n`` independent windows of the last checkpoint."""
+def _checkpoint_windows(curve: Path, config, train, n: int, bins: list[int]) -> dict:
+    """Variance of window counts over ``n`` independent windows of the last checkpoint.
+
+    Whole windows, and for each of ``bins`` that divides the training length, the windows'
+    parts of that many bins (``parts_over_train``: over the training windows' parts)."""
     import json
 
     import tensorflow as tf
@@ -100,15 +105,20 @@ def _checkpoint_windows(curve: Path, config, train, n: int) -> dict:
     trainer.checkpoint.restore(manager.latest_checkpoint).expect_partial()
     data = prepare_data(train, config.n_bins, val_fraction=0.0)
     v = window_count_variance(train, n_bins=config.n_bins)
+    parts = {b: config.n_bins // b for b in bins if b < config.n_bins and config.n_bins % b == 0}
+    ref = {b: window_count_variance(train, n_bins=config.n_bins, parts=m) for b, m in parts.items()}
     out = {"step": int(trainer.step.numpy()), "n_windows": n, "n_bins": config.n_bins}
     for name, g in (("uncalibrated", trainer.sampling_generator),
                     ("rates", calibrated_copy(trainer.sampling_generator, config, data, seed=0))):
         x = sample(g, n, seed=1)
         out[name] = {"variance_over_train": window_count_variance(x) / v,
+                     "parts_over_train": {b: window_count_variance(x, parts=m) / ref[b]
+                                          for b, m in parts.items()},
                      "rate_ratio": float(x.mean() / train.mean())}
         print(f"{curve.name:32s} {name:>12s} windows of {config.n_bins}: variance "
-              f"{out[name]['variance_over_train']:.2f}, rate {out[name]['rate_ratio']:.3f}",
-              flush=True)
+              f"{out[name]['variance_over_train']:.2f}, parts of " + ", ".join(
+                  f"{b}: {r:.2f}" for b, r in out[name]["parts_over_train"].items())
+              + f"; rate {out[name]['rate_ratio']:.3f}", flush=True)
     return out
 
 
