@@ -312,19 +312,19 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
 
     ``totals`` ``(batch,)`` are the generated windows' population spike counts
     (all neurons, all bins), ``target`` ``v`` the variance of the same over the
-    training windows. ``totals`` ``(batch, parts)``: the counts of each
-    window's ``parts`` consecutive parts (``TrainConfig.variance_match_scales``),
-    a half's variance pooled over all the parts of its windows. The batch is split into two halves by the parity of each
-    window's index in the global batch (``offset``: the global index of this
-    replica's first window), ``V_A`` and ``V_B`` the unbiased sample variances
-    of the halves. The halves are independent, so the value is an unbiased
-    estimate of ``((Var - v) / v)^2``, ``Var`` the generator's variance: the
-    square of one batch's variance, ``(V - v)^2``, would add ``V``'s own
-    sampling variance, which the generator lowers by making the totals
-    uniform. Under ``tf.distribute``, ``all_reduce`` (a callable, e.g. the
-    replica context's sum) adds the replicas' sums of ``1, S, S^2`` per half;
-    the surrogate ``sum_h stop_gradient(V_other - v) sum_{i in h} 2
-    stop_gradient(S_i - mean_h) S_i / ((n_h - 1) v^2)`` has gradients that,
+    training windows. ``totals`` ``(batch, parts)``: the counts of each window's
+    ``parts`` consecutive parts (``TrainConfig.variance_match_scales``), a
+    half's variance pooled over all the parts of its windows. The batch is split
+    into two halves by the parity of each window's index in the global batch
+    (``offset``: the global index of this replica's first window), ``V_A`` and
+    ``V_B`` the unbiased sample variances of the halves. The halves are
+    independent, so the value is an unbiased estimate of ``((Var - v) / v)^2``,
+    ``Var`` the generator's variance: the square of one batch's variance,
+    ``(V - v)^2``, would add ``V``'s own sampling variance, which the generator
+    lowers by making the totals uniform. Under ``tf.distribute``, ``all_reduce``
+    (a callable, e.g. the replica context's sum) adds the replicas' sums of
+    ``1, S, S^2`` per half; the surrogate ``sum_h stop_gradient(V_other - v) sum_{i in
+    h} 2 stop_gradient(S_i - mean_h) S_i / ((n_h - 1) v^2)`` has gradients that,
     summed over the replicas, are exactly those of the value.
 
     ``relative=True`` (``TrainConfig.variance_match_relative``): each half's
