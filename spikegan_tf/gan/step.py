@@ -311,14 +311,13 @@ class WGANGPStep:
                 raise ConfigError("`variance_match` (--variance-match) needs training windows "
                                   "whose spike counts vary; every window has the same count.")
             scale = [float(whole)]
-            if self.config.variance_match_scales > 1:
-                v = window_count_variance(data.train)
-                mean2 = v / whole if relative else 1.0  # a window's squared mean count
-                for j in range(1, self.config.variance_match_scales):
-                    m = 2**j
-                    n = m * (self.config.batch_size // 2)  # parts per batch half
-                    expected = (n * window_count_variance(data.train, parts=m) - v / m) / (n - 1)
-                    scale.append(expected / (mean2 / m**2) if relative else expected)
+            for j in range(1, self.config.variance_match_scales):
+                m = 2**j
+                n = m * (self.config.batch_size // 2)  # parts per batch half
+                # v / m, over a part's squared mean (a window's / m) with relative: m v / M^2
+                share = m * whole if relative else whole / m
+                part = window_count_variance(data.train, relative=relative, parts=m)
+                scale.append((n * part - share) / (n - 1))
             targets["variance_match"] = np.asarray(scale, np.float32)
         self._targets = (data, targets)
         return targets
