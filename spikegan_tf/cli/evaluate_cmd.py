@@ -105,6 +105,14 @@ def register(subparsers: Any) -> None:
                         "no window meets a real one (pieces of at least 4x the window): the "
                         "raster's own noise, printed beside each ratio; SEAM marks a check "
                         "beyond all of them (default 16; 0: off)")
+    p.add_argument("--block-floor", type=Number("--block-floor", minimum=0), default=0,
+                   metavar="K",
+                   help="what a perfect model's raster scores: K blocks of the --real raster, "
+                        "each as long as the generated raster, left out of the reference and "
+                        "scored against it with the --noise-floor raster as the floor, as the "
+                        "generated raster is; printed beside its ratios, in block_floor.json "
+                        "(needs --real and --noise-floor rasters and generated rasters of one "
+                        "length; default 0: off)")
     p.add_argument("--note", action="append", default=[], metavar="TEXT",
                    help="a note for the report (repeatable)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
@@ -208,6 +216,7 @@ def handle(args: argparse.Namespace) -> int:
         if len(rasters) != len(generated) or not rasters:
             raise ConfigError("`--seam-length` tests long generated rasters: every --generated "
                               "file must be a raster (time bins, neurons).")
+    block_length = _block_floor_length(args, real, generated) if args.block_floor else None
     n_neurons = _shape(real, bins)[0]
     for rec in generated.values():
         got = _shape(rec, bins)
@@ -268,6 +277,9 @@ def handle(args: argparse.Namespace) -> int:
                 f"{opt} '{rec.source}' holds {got[0]} neurons x {got[1]} bins, but the reference "
                 f"'{args.real}' has {n_neurons} neurons x {bins} bins."
             )
+    if block_length is not None and floor.kind != "raster":
+        raise ConfigError(f"`--block-floor` needs a held-out raster (time bins, neurons): "
+                          f"--noise-floor '{args.noise_floor}' holds windows.")
     result = evaluate(
         spikes(real),
         {label: spikes(rec) for label, rec in generated.items()},
@@ -294,6 +306,8 @@ def handle(args: argparse.Namespace) -> int:
     elif args.raster_length is not None:
         written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed,
                               floor, args.seam_null))
+    if block_length is not None:
+        written.append(_block_floor(args, real, floor, block_length, result, out, bins, stride))
     print(f"wrote {', '.join(str(out / f) for f in written)} "
           f"in {time.perf_counter() - start:.1f} s")
     if not args.no_figures and FIGURE_FILE not in result.figures:
@@ -302,6 +316,53 @@ def handle(args: argparse.Namespace) -> int:
 
 
 SEAM_REFERENCE = "held-out data at the same boundaries"
+
+
+def _block_floor_length(args: argparse.Namespace, real: Any, generated: dict[str, Any]) -> int:
+    """The block length of ``--block-floor``: the generated rasters' one length, checked early."""
+    from spikegan_tf.errors import ConfigError
+
+    lengths = {rec.spikes.shape[0] for rec in generated.values() if rec.kind == "raster"}
+    if args.raster_length is not None:
+        lengths.add(args.raster_length)
+    if args.noise_floor is None or real.kind != "raster":
+        raise ConfigError("`--block-floor` cuts blocks from the reference and scores them against "
+                          "a held-out raster: give --real and --noise-floor rasters.")
+    if any(rec.kind != "raster" for rec in generated.values()) or (
+            args.run is not None and args.raster_length is None):
+        raise ConfigError("`--block-floor` scores blocks as long as the generated raster: give "
+                          "generated rasters (--raster-length, or --generated rasters), not "
+                          "windows.")
+    if len(lengths) != 1:
+        raise ConfigError("`--block-floor` needs generated rasters of one length. Received "
+                          f"lengths {sorted(lengths)}.")
+    length = lengths.pop()
+    if 2 * length > real.spikes.shape[0]:
+        raise ConfigError(f"`--block-floor` needs the --real raster to hold two blocks of the "
+                          f"generated raster's {length} bins: '{args.real}' has "
+                          f"{real.spikes.shape[0]}.")
+    return length
+
+
+def _block_floor(args: argparse.Namespace, real: Any, floor: Any, length: int, result: Any,
+                 out: Any, bins: int, stride: int) -> str:
+    """Score ``--block-floor`` blocks of the reference; print them and write ``block_floor.json``."""
+    import json
+
+    from spikegan_tf._atomic import atomic_path
+    from spikegan_tf.evaluation.block_floor import block_floor
+    from spikegan_tf.evaluation.compare import HEADLINE
+
+    rep = block_floor(real.spikes, floor.spikes, length=length, n_blocks=args.block_floor,
+                      n_bins=bins, stride=stride, max_lag=args.max_lag)
+    generated = {label: {name: result.ratio(label, name) for name in HEADLINE}
+                 for label in result.labels}
+    print("\n".join(rep.lines(generated)))
+    print(f"all six within 1.5x in {rep.within(1.5)} of {len(rep.offsets)} blocks")
+    with atomic_path(out / "block_floor.json") as tmp:
+        tmp.write_text(json.dumps({**rep.to_dict(), "within_1.5x": rep.within(1.5),
+                                   "generated": generated}, indent=2) + "\n")
+    return "block_floor.json"
 
 
 def _seams(length: int, real: Any, generated: dict[str, Any], out: Any, seed: int,

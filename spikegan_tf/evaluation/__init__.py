@@ -7,6 +7,8 @@
 * :mod:`~spikegan_tf.evaluation.report`: ``evaluate`` (the report of ``spikegan evaluate``);
 * :mod:`~spikegan_tf.evaluation.figures`: the figures (matplotlib, imported lazily);
 * :mod:`~spikegan_tf.evaluation.seams`: the seam test of long rasters;
+* :mod:`~spikegan_tf.evaluation.block_floor`: what a perfect model's long raster scores
+  (blocks of the real data in the model's place);
 * :mod:`~spikegan_tf.evaluation.conditional`: conditional generation, per condition
   against per-condition floors, and tuning curves;
 * :mod:`~spikegan_tf.evaluation.decoding`: stimulus decoders, real against generated.
@@ -14,6 +16,7 @@
 It takes arrays of windows and never imports a model.
 """
 
+from spikegan_tf.evaluation.block_floor import BlockFloor, block_floor
 from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
 from spikegan_tf.evaluation.conditional import (
     ConditionalComparison,
@@ -33,7 +36,7 @@ from spikegan_tf.evaluation.decoding import (
 )
 from spikegan_tf.evaluation.report import evaluate
 
-__all__ = ["HEADLINE", "as_statistics", "compare", "evaluate",
+__all__ = ["HEADLINE", "as_statistics", "compare", "evaluate", "BlockFloor", "block_floor",
            "ConditionalComparison", "LogisticDecoder", "compare_by_condition",
            "conditional_markdown", "covariate_decoding_report", "covariate_groups",
            "decoding_report", "plot_conditional", "softmax_loss", "tuning_correlation",
