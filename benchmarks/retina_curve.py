@@ -196,8 +196,20 @@ def main(argv: list[str] | None = None) -> int:
     points = ([json.loads(x) for x in curve_path.read_text().splitlines() if x]
               if curve_path.exists() else [])
     if manager.latest_checkpoint:
-        trainer.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        names = [name for name, _ in tf.train.list_variables(manager.latest_checkpoint)]
+        start_ema = (trainer.generator_ema is not None
+                     and not any(n.startswith("generator_ema/") for n in names))
+        # a continuation that turns the weight average on restores everything else
+        ckpt = trainer.checkpoint if not start_ema else tf.train.Checkpoint(
+            generator=trainer.generator, critic=trainer.critic,
+            generator_optimizer=trainer.g_optimizer, critic_optimizer=trainer.d_optimizer,
+            step=trainer.step, rng=trainer.rng)
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         step = int(trainer.step.numpy())
+        if start_ema:  # and starts the average at the restored weights
+            trainer.generator_ema.set_weights(trainer.generator.get_weights())
+            print(f"weight average (ema_decay={cfg.ema_decay}) started at step {step}",
+                  flush=True)
         points = [p for p in points if p["step"] <= step]
     else:
         step = 0
