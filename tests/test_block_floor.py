@@ -92,6 +92,15 @@ def test_cli_block_floor_beside_the_generated_raster(raster, tmp_path, capsys):
     ratio = results["results"]["model"]["covariance"]["ratio_to_floor"]
     assert got["generated"]["model"]["covariance"] == ratio
     assert "a perfect model's raster: 3 blocks of 2000 bins" in capsys.readouterr().out
+    # --pair-windows reaches the blocks as it reaches the generated raster
+    assert main(args + ["--generated", str(tmp_path / "model.npy"), "--block-floor", "3",
+                        "--pair-windows", "500", "--out", str(tmp_path / "pw")]) == 0
+    got = json.loads((tmp_path / "pw" / "block_floor.json").read_text())
+    want = block_floor(raster[:8_000], raster[8_000:10_000], n_blocks=3, n_bins=8,
+                       pair_windows=500)
+    assert got["ratios"] == {k: list(v) for k, v in want.ratios.items()}
+    assert got["ratios"]["covariance"] != list(block_floor(
+        raster[:8_000], raster[8_000:10_000], n_blocks=3, n_bins=8).ratios["covariance"])
     # windows, a missing held-out raster, or blocks that do not fit: one line, nothing written
     np.save(tmp_path / "windows.npy", np.zeros((10, 5, 8), np.uint8))
     np.save(tmp_path / "short.npy", raster[10_000:11_500])

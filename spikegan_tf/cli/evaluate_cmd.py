@@ -354,7 +354,8 @@ def _block_floor(args: argparse.Namespace, real: Any, floor: Any, length: int, r
     from spikegan_tf.evaluation.compare import HEADLINE
 
     rep = block_floor(real.spikes, floor.spikes, length=length, n_blocks=args.block_floor,
-                      n_bins=bins, stride=stride, max_lag=args.max_lag)
+                      n_bins=bins, stride=stride, max_lag=args.max_lag,
+                      pair_windows=args.pair_windows)
     generated = {label: {name: result.ratio(label, name) for name in HEADLINE}
                  for label in result.labels}
     print("\n".join(rep.lines(generated)))

@@ -113,7 +113,8 @@ class BlockFloor:
 
 def block_floor(reference: Any, held_out: Any, *, length: int | None = None,
                 n_blocks: int = 7, n_bins: int = 32, stride: int = 1,
-                max_lag: int | None = None, statistics: Any = None) -> BlockFloor:
+                max_lag: int | None = None, pair_windows: int | None = None,
+                statistics: Any = None) -> BlockFloor:
     """Score blocks of the reference as generated rasters are scored (see the module).
 
     Parameters
@@ -131,6 +132,9 @@ def block_floor(reference: Any, held_out: Any, *, length: int | None = None,
     n_bins, stride, max_lag
         Windows (``n_bins`` bins every ``stride``) and lags of the statistics, as for the
         generated raster (:func:`~spikegan_tf.evaluation.as_statistics`).
+    pair_windows : int, optional
+        Pairwise statistics of every set from at most this many evenly spaced windows,
+        as for the generated raster (default: all windows).
     statistics : sequence of str, optional
         Statistics to score (default: the six headline statistics).
 
@@ -179,11 +183,12 @@ def block_floor(reference: Any, held_out: Any, *, length: int | None = None,
     for offset in offsets:
         rest = np.concatenate([reference[:offset], reference[offset + length:]])
         ref = as_statistics(rest, n_bins=n_bins, stride=stride, max_lag=max_lag,
-                            label="reference")
+                            pair_windows=pair_windows, label="reference")
         floor = as_statistics(held_out, like=ref, n_bins=n_bins, stride=stride,
-                              label="held_out")
+                              pair_windows=pair_windows, label="held_out")
         result = compare(ref, {"block": reference[offset:offset + length]}, floor,
-                         n_bins=n_bins, stride=stride, statistics=names)
+                         n_bins=n_bins, stride=stride, pair_windows=pair_windows,
+                         statistics=names)
         for name in names:
             ratios[name].append(float(result.ratio("block", name)))
     return BlockFloor(length=length, n_bins=n_bins, offsets=offsets,
