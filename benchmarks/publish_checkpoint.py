@@ -10,7 +10,8 @@ and its ``curve.jsonl`` up to that step, so that ``raster_retina.py`` and
 ``raster_slow_variance.py`` evaluate that point's rasters. The choice of a
 step can only use what the run measured against the *training* split
 (``curve.jsonl``); the held-out split is the floor's denominator, not a
-criterion.
+criterion. ``--last-iterate`` publishes a weight-averaged run's last iterate instead of its
+average (the checkpoint keeps both), for a comparison along one trajectory.
 
     python benchmarks/publish_checkpoint.py \\
         --curve benchmarks/results/critic_head_long/head64counts16_seed0 --step 5000 \\
@@ -20,6 +21,7 @@ criterion.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--step", type=int, required=True, help="a kept checkpoint's step")
     p.add_argument("--out", type=Path, required=True, help="new run directory")
     p.add_argument("--data", type=Path, default=_default_data())
+    p.add_argument("--last-iterate", action="store_true",
+                   help="publish the last iterate of a weight-averaged run, not the average")
     args = p.parse_args(argv)
     ckpt = args.curve / "checkpoints" / f"ckpt-{args.step}"
     if not Path(f"{ckpt}.index").exists():
@@ -53,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     model, train, _ = load_run(args.curve, args.data)
     state = json.loads((args.curve / "curve.json").read_text())
     cfg = TrainConfig.from_dict(state["settings"]["train"])
+    if args.last_iterate:  # without the average, the checkpoint's last iterate is published
+        if not cfg.ema_decay:
+            raise SystemExit(f"{args.curve}: --last-iterate needs a weight-averaged run")
+        cfg = dataclasses.replace(cfg, ema_decay=0.0)
+        state["settings"]["train"]["ema_decay"] = 0.0
     trainer = Trainer(model, cfg, verbose=0)
     trainer.checkpoint.restore(str(ckpt)).assert_existing_objects_matched()
     assert int(trainer.step.numpy()) == args.step
@@ -65,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     (tmp / "curve.jsonl").write_text("".join(json.dumps(q) + "\n" for q in points
                                              if q["step"] <= args.step))
     state["points"] = [q for q in state["points"] if q["step"] <= args.step]
-    state["published_from"] = {"curve": str(args.curve), "step": args.step}
+    state["published_from"] = {"curve": str(args.curve), "step": args.step,
+                               "last_iterate": args.last_iterate}
     (tmp / "curve.json").write_text(json.dumps(state, indent=1) + "\n")
     tmp.rename(args.out)
     print(f"{args.out}: the published generator of {ckpt}")
