@@ -68,3 +68,27 @@ def test_resuming_with_another_decay_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="ema_decay"):
         Trainer(MODEL, TrainConfig(batch_size=16, max_steps=2, eval_every=0, ema_decay=0.9),
                 run_dir=tmp_path / "r", verbose=0).fit(data, resume=True)
+
+
+def test_temporal_runs_average_by_default_and_old_runs_resume_as_saved(tmp_path):
+    import json
+
+    from spikegan_tf.cli import main
+
+    temporal = ModelConfig(n_neurons=3, n_bins=8, architecture="temporal", temporal_layers=1,
+                           temporal_features=4, latent_channels=2)
+    assert TrainConfig().resolve(temporal).ema_decay == 0.999
+    assert TrainConfig().resolve(MODEL).ema_decay == 0.0  # the window model: off
+    raster = (np.random.default_rng(1).random((600, 3)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "r.npy", raster)
+    base = ["train", "--data", str(tmp_path / "r.npy"), "--bins", "8", "--architecture",
+            "temporal", "--temporal-layers", "1", "--batch-size", "8", "--max-steps", "1",
+            "--no-calibrate-rates", "--quiet"]
+    assert main(base + ["--out", str(tmp_path / "new")]) == 0
+    assert json.loads((tmp_path / "new" / "config.json").read_text())["train"]["ema_decay"] == 0.999
+    # a temporal run saved without the average (as before it was the default) resumes so
+    assert main(base + ["--ema-decay", "0", "--out", str(tmp_path / "old")]) == 0
+    assert main(["train", "--resume", "--out", str(tmp_path / "old"), "--more-steps", "1",
+                 "--quiet"]) == 0
+    saved = json.loads((tmp_path / "old" / "config.json").read_text())["train"]
+    assert saved["ema_decay"] == 0.0

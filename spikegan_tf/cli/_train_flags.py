@@ -215,7 +215,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--ema-decay", type=Number("--ema-decay", float, 0, 1, open_max=True),
                    default=None,
                    help="sample a moving average of the generator's weights with this decay "
-                        "(0: the last iterate; default 0.999 with conditions, else 0)")
+                        "(0: the last iterate; default 0.999 with conditions or the temporal "
+                        "architecture, else 0)")
     t.add_argument("--lr-decay-steps", type=Number("--lr-decay-steps", minimum=1), default=None,
                    help="anneal the learning rates to 0 with a half cosine over this many "
                         "iterations (default: constant, as in the paper)")
