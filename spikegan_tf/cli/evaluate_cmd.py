@@ -346,7 +346,7 @@ def _block_floor_length(args: argparse.Namespace, real: Any, generated: dict[str
 
 def _block_floor(args: argparse.Namespace, real: Any, floor: Any, length: int, result: Any,
                  out: Any, bins: int, stride: int) -> str:
-    """Score ``--block-floor`` blocks of the reference; print them and write ``block_floor.json``."""
+    """Score the ``--block-floor`` blocks of the reference; print and write ``block_floor.json``."""
     import json
 
     from spikegan_tf._atomic import atomic_path

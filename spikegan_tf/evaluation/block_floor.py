@@ -86,7 +86,7 @@ class BlockFloor:
                 for name, v in self.ratios.items()}
 
     def within(self, threshold: float, statistics: Any = None) -> int:
-        """How many blocks have every statistic of ``statistics`` (default all) at most ``threshold``.
+        """How many blocks have every statistic of ``statistics`` (default: all) <= ``threshold``.
 
         Examples
         --------

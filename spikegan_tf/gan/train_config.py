@@ -95,10 +95,11 @@ _CONSTRAINTS = {
 #: Averaging: measured better for conditional models (``benchmarks/results/conditional_tuned/``)
 #: and for the temporal generator's rasters on the retina (9 of 18 rasters meet the six headline
 #: statistics against 3 of 18 for the same runs' last iterates at two checkpoints,
-#: ``results/critic_head_long/head64cm100vrs4ema{8k,9k,9klast}_seed*``), mixed for the convolutional
-#: window model in the demo's setting (``results/bench_demo_ema_{a,b}.json``). Calibrating: better on the
-#: retina in 12 of 12 rate, covariance, lag-1 and time-course pairs (``results/retina20_calibrate.json``,
-#: ``results/retina_calibrate.json``) and on the demo's rates (``results/bench_demo_calibrated.json``).
+#: ``results/critic_head_long/head64cm100vrs4ema{8k,9k,9klast}_seed*``), mixed for the
+#: convolutional window model in the demo's setting (``results/bench_demo_ema_{a,b}.json``).
+#: Calibrating: better on the retina in 12 of 12 rate, covariance, lag-1 and time-course pairs
+#: (``results/retina20_calibrate.json``, ``results/retina_calibrate.json``) and on the demo's
+#: rates (``results/bench_demo_calibrated.json``).
 _AUTO = {"ema_decay": (0.0, 0.999), "calibrate_rates": (True, True)}
 
 
