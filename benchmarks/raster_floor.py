@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
               "cpu_s": round(time.process_time() - t0, 1), "rows": []}
     print(f"{len(offsets)} blocks of {length} bins in a training split of {len(train)}")
     print(f"{'offset':>7} " + "".join(f"{s[:10]:>11}" for s in stats) + f"{'ACG64':>7}")
+    total = train.sum(0)  # each block's rest is the training split without it
     for i, offset in enumerate(offsets):
         block = train[offset:offset + length]
-        rest_mean = (train.sum(0) - block.sum(0)) / (len(train) - length)
+        rest_mean = (total - block.sum(0)) / (len(train) - length)
         row = {"offset": offset, "ratio": {s: floor32.ratios[s][i] for s in stats},
                "acg64_ratio": floor65.ratios["autocorrelogram"][i],
                "rate_ratio": float(block.mean() / rest_mean.mean())}
