@@ -83,6 +83,9 @@ def test_resume_continues_and_rejects_incompatible_settings(trained, capsys):
       "-1"], "--count-match"),
     (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new7", "--variance-match",
       "1", "--batch-size", "2"], "`variance_match` (--variance-match) needs `batch_size` >= 4"),
+    (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new8", "--acg-match", "1",
+      "--acg-match-lags", "8"], "`acg_match_lags` (--acg-match-lags) must be smaller than the "
+                                "windows' n_bins (8); received 8"),
 ])
 def test_bad_input_is_one_line_without_traceback(trained, capsys, argv, message):
     d, _ = trained
@@ -282,11 +285,13 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
     assert main(["train", "--data", str(tmp_path / "rec.npy"), "--bins", "8", "--out", str(run),
                  "--count-match", "2.5", "--count-match-max", "3", "--publish", "best",
                  "--variance-match", "0.5", "--variance-match-relative",
-                 "--variance-match-scales", "3", "--quiet"]) == 0
+                 "--variance-match-scales", "3", "--acg-match", "2", "--acg-match-lags", "5",
+                 "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")
     assert (cfg["variance_match"], cfg["variance_match_relative"]) == (0.5, True)
     assert cfg["variance_match_scales"] == 3
+    assert (cfg["acg_match"], cfg["acg_match_lags"]) == (2.0, 5)
 
 
 def test_train_publish_best_says_which_step_it_published(trained, capsys):

@@ -79,6 +79,8 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
         if cfg.variance_match:
             g_loss += cfg.variance_match * variance_term(x, windows, cfg.variance_match_relative,
                                                          cfg.variance_match_scales)
+        if cfg.acg_match:
+            g_loss += cfg.acg_match * acg_term(p, windows, cfg.acg_match_lags)
     opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables),
                               G.trainable_variables, strict=True))
 
@@ -138,6 +140,32 @@ def variance_term(x: tf.Tensor, windows: np.ndarray, relative: bool = False,
 
         total += (var(parts[0::2]) - v) * (var(parts[1::2]) - v) / v ** 2
     return total / scales
+
+
+def acg_target(windows: np.ndarray, lags: int) -> np.ndarray:
+    """The mean of ``x_i(t) x_i(t + l)`` over windows, neurons and in-window pairs, by loops."""
+    n, n_neurons, n_bins = windows.shape
+    out = np.zeros(lags)
+    for lag in range(1, lags + 1):
+        total = sum(int(windows[w, i, t]) * int(windows[w, i, t + lag])
+                    for w in range(n) for i in range(n_neurons) for t in range(n_bins - lag))
+        out[lag - 1] = total / (n * n_neurons * (n_bins - lag))
+    return out
+
+
+def acg_term(p: tf.Tensor, windows: np.ndarray, lags: int) -> tf.Tensor:
+    """``sum_l (C_A,l - c_l)(C_B,l - c_l) / (L mean(c)^2)`` (``acg_match``), by the tape.
+
+    ``C_h,l``: the mean of ``p_i(t) p_i(t + l)`` over the batch's even (A) or odd (B) windows,
+    their neurons and in-window pairs; ``c``: :func:`acg_target` of the training windows.
+    """
+    c = acg_target(windows, lags)
+    total = 0.0
+    for lag in range(1, lags + 1):
+        prod = p[:, :, :-lag] * p[:, :, lag:]
+        total += ((tf.reduce_mean(prod[0::2]) - c[lag - 1])
+                  * (tf.reduce_mean(prod[1::2]) - c[lag - 1]))
+    return total / (lags * c.mean() ** 2)
 
 
 def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,
@@ -222,7 +250,11 @@ def test_a_penalty_per_path_needs_a_critic_of_several_paths():
     # the windows, their halves and quarters (halves of 3 and 3 windows)
     ("variance_match", 3.0, 7, {"batch_size": 6, "variance_match_scales": 3}),
     ("variance_match", 3.0, 7, {"batch_size": 6, "variance_match_scales": 3,
-                                "variance_match_relative": True})])
+                                "variance_match_relative": True}),
+    # the autocorrelogram on the generator's probabilities (halves of 3 and 2 windows): every
+    # lag of the 8-bin windows, and 3 lags with the critic fed probabilities
+    ("acg_match", 30.0, 7, {}),
+    ("acg_match", 30.0, 7, {"acg_match_lags": 3, "critic_input": "probabilities"})])
 def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term, weight, seed,
                                                                           settings):
     windows = (np.random.default_rng(seed).random((40, 3, 8)) < 0.4).astype("uint8")
@@ -334,4 +366,74 @@ def test_the_variance_term_refuses_windows_that_all_have_one_count(tmp_path):
     run = tmp_path / "run"
     with pytest.raises(ConfigError, match="every window has the same count"):
         Trainer(MODEL, config, run_dir=run, verbose=0).fit(data)
+    assert not run.exists() or not any(run.iterdir())
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_the_acg_terms_have_the_gradient_of_their_value(replicas):
+    from spikegan_tf.gan.losses import acg_match_terms
+
+    # 10 windows of 4 neurons and 12 bins (halves of 5), lags 1..5
+    p = tf.constant(np.random.default_rng(4).random((10, 4, 12)) * 0.6, tf.float32)
+    target = np.array([0.05, 0.04, 0.06, 0.03, 0.02])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(p)
+        value = sum(
+            (tf.reduce_mean(p[0::2, :, :-lag] * p[0::2, :, lag:]) - target[lag - 1])
+            * (tf.reduce_mean(p[1::2, :, :-lag] * p[1::2, :, lag:]) - target[lag - 1])
+            for lag in range(1, 6)) / (5 * target.mean() ** 2)
+        if replicas == 1:
+            surrogate, reported = acg_match_terms(p, target)
+        else:  # two replicas of 5 windows (offsets 0 and 5), their sums added as by all_reduce
+            pieces, offsets = (p[:5], p[5:]), (0, 5)
+            shares = []
+            for part, offset in zip(pieces, offsets, strict=True):
+                acg_match_terms(part, target, offset=offset,
+                                all_reduce=lambda x: shares.append(x) or x)
+            results = [acg_match_terms(part, target, offset=offset,
+                                       all_reduce=lambda x: shares[0] + shares[1])
+                       for part, offset in zip(pieces, offsets, strict=True)]
+            surrogate = results[0][0] + results[1][0]
+            reported = results[0][1]
+    np.testing.assert_allclose(float(reported), float(value), rtol=1e-5, atol=1e-6)
+    grad = tape.gradient(value, p)
+    np.testing.assert_allclose(tape.gradient(surrogate, p), grad,
+                               rtol=1e-5, atol=1e-5 * float(tf.reduce_max(tf.abs(grad))))
+    assert float(tf.reduce_max(tf.abs(grad))) > 1e-3
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_the_acg_targets_are_the_mean_coincidences_of_the_training_windows(stride):
+    raster = (np.random.default_rng(6).random((60, 3)) < 0.4).astype(np.uint8)
+    data = prepare_data(raster, 8, val_fraction=0.0, stride=stride)
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_match=1.0,
+                         acg_match_lags=5)
+    targets = Trainer(MODEL, config, verbose=0).loss_targets(data)["acg_match"]
+    windows = np.stack([raster[s:s + 8].T for s in range(0, 60 - 8 + 1, stride)])
+    np.testing.assert_allclose(targets, acg_target(windows, 5), rtol=1e-6)
+    # windows given as windows: the same numbers
+    as_windows = Trainer(MODEL, config, verbose=0).loss_targets(
+        prepare_data(windows, val_fraction=0.0))["acg_match"]
+    np.testing.assert_allclose(as_windows, targets, rtol=1e-6)
+
+
+def test_the_acg_lags_default_to_64_or_the_window_and_are_checked():
+    assert TrainConfig().resolve(MODEL).acg_match_lags == 7  # 8-bin windows
+    assert TrainConfig().resolve(ModelConfig(n_neurons=3, n_bins=256)).acg_match_lags == 64
+    with pytest.raises(ConfigError, match=r"acg_match_lags.*smaller than the windows' n_bins "
+                                          r"\(8\); received 8"):
+        Trainer(MODEL, TrainConfig(acg_match=1.0, acg_match_lags=8), verbose=0)
+    with pytest.raises(ConfigError, match="acg_match.*batch_size` >= 2.*batch_size=1"):
+        Trainer(MODEL, TrainConfig(acg_match=1.0, batch_size=1), verbose=0)
+    Trainer(MODEL, TrainConfig(acg_match_lags=8), verbose=0)  # inert without acg_match
+
+
+def test_the_acg_term_refuses_windows_without_two_spikes_of_a_neuron(tmp_path):
+    windows = np.zeros((20, 3, 8), np.uint8)
+    windows[:, [0, 1, 2], [0, 3, 5]] = 1  # one spike per neuron and window
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_match=1.0)
+    run = tmp_path / "run"
+    with pytest.raises(ConfigError, match="acg_match.*spikes twice within 7 bins; there are"):
+        Trainer(MODEL, config, run_dir=run, verbose=0).fit(prepare_data(windows,
+                                                                         val_fraction=0.0))
     assert not run.exists() or not any(run.iterdir())

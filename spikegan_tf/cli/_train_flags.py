@@ -52,6 +52,8 @@ _TRAIN_FLAGS = {
     "variance_match": "variance_match",
     "variance_match_relative": "variance_match_relative",
     "variance_match_scales": "variance_match_scales",
+    "acg_match": "acg_match",
+    "acg_match_lags": "acg_match_lags",
     "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
@@ -250,6 +252,15 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    default=None, metavar="S",
                    help="--variance-match matches the variance at S time scales: the window, "
                         "its halves, quarters, ... (n_bins divisible by 2^(S-1); default 1)")
+    t.add_argument("--acg-match", type=Number("--acg-match", float, 0), default=None,
+                   metavar="WEIGHT",
+                   help="add WEIGHT x the squared error, relative to its mean, of the generated "
+                        "autocorrelogram (a neuron's coincidences with itself at lags "
+                        "1..--acg-match-lags inside a window) to the generator's loss "
+                        "(default 0: off)")
+    t.add_argument("--acg-match-lags", type=Number("--acg-match-lags", minimum=1), default=None,
+                   metavar="L",
+                   help="--acg-match's lags, smaller than the window (default min(64, bins - 1))")
     t.add_argument("--publish", choices=("last", "best"), default=None,
                    help="publish the last step's generator (default), or the one with the best "
                         "validation score so far (errors over the held-out floor; needs a "

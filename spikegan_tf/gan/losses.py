@@ -30,6 +30,7 @@ __all__ = [
     "critic_view",
     "count_match_terms",
     "variance_match_terms",
+    "acg_match_terms",
 ]
 
 
@@ -381,3 +382,61 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
     linear = tf.reduce_sum(halves * slope * totals, (1, 2))
     surrogate = (residual[1] * linear[0] + residual[0] * linear[1]) / (v * v)
     return surrogate, residual[0] * residual[1] / (v * v)
+
+
+def acg_match_terms(probabilities: Any, target: Any, offset: Any = 0,
+                    all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Surrogate loss and value of ``sum_l (C_A,l - c_l)(C_B,l - c_l) / (L m^2)`` (``acg_match``).
+
+    ``probabilities`` ``(batch, n_neurons, n_bins)`` are the generator's firing
+    probabilities. Given its latent input a window's spikes are independent
+    draws, so ``p_i(t) p_i(t + l)`` is the expected coincidence of neuron ``i``
+    at lag ``l``, without the draws' noise. ``C_h,l`` is its mean over the
+    windows of batch half ``h``, their neurons and their ``n_bins - l`` pairs of
+    bins; ``target`` ``c`` ``(L,)`` the same of the training windows' spikes
+    at lags ``1..L`` and ``m`` its mean over the lags (one scale for every lag,
+    as the autocorrelogram's error has). The halves are the windows of even
+    and odd index in the global batch (``offset``: the global index of this
+    replica's first window); they are independent, so the value is an
+    unbiased estimate of ``sum_l ((E[C_l] - c_l) / m)^2 / L``. Under
+    ``tf.distribute``, ``all_reduce`` (a callable, e.g. the replica context's
+    sum) adds the replicas' window counts and sums per half; the surrogate
+    ``sum_h sum_l stop_gradient(C_other,l - c_l) S_h,l / (n_h L m^2)``, ``S_h,l``
+    this replica's sum over its windows of half ``h``, has gradients that,
+    summed over the replicas, are exactly those of the value.
+
+    Returns
+    -------
+    surrogate, value : tf.Tensor
+        Differentiate ``surrogate``; ``value`` (no gradient) may be negative.
+
+    Examples
+    --------
+    >>> p = tf.constant([[[1.0, 1.0, 0.0]], [[0.5, 0.5, 0.5]]])  # two windows of one neuron
+    >>> surrogate, value = acg_match_terms(p, [0.25, 0.25])  # lags 1 and 2
+    >>> # C_A = [1/2, 0] (window 0), C_B = [1/4, 1/4] (window 1): (1/4 * 0 + -1/4 * 0) / (2 / 16)
+    >>> float(value)
+    0.0
+    >>> round(float(acg_match_terms(p, [0.125, 0.125])[1]), 4)  # (3/8 * 1/8 - 1/8 * 1/8) / (2/64)
+    1.0
+    """
+    p = tf.cast(probabilities, tf.float32)
+    target = tf.cast(tf.convert_to_tensor(target), tf.float32)
+    n_lags = int(target.shape[0])
+    # (batch, L): each window's mean coincidence at lags 1..L
+    per_window = tf.stack([tf.reduce_mean(p[..., :-lag] * p[..., lag:], axis=(1, 2))
+                           for lag in range(1, n_lags + 1)], axis=1)
+    index = tf.range(tf.shape(per_window)[0]) + tf.cast(offset, tf.int32)
+    in_a = tf.cast(index % 2 == 0, tf.float32)
+    halves = tf.stack([in_a, 1.0 - in_a])  # (2, batch)
+    shares = tf.matmul(halves, per_window)  # (2, L): this replica's sums per half
+    sums = tf.concat([tf.reduce_sum(halves, axis=1, keepdims=True), tf.stop_gradient(shares)],
+                     axis=1)  # (2, 1 + L): n_h, sums
+    if all_reduce is not None:
+        sums = all_reduce(sums)
+    n = sums[:, :1]
+    residual = sums[:, 1:] / n - target[None, :]
+    scale = float(n_lags) * tf.square(tf.reduce_mean(target))
+    value = tf.reduce_sum(residual[0] * residual[1]) / scale
+    surrogate = tf.reduce_sum(tf.stop_gradient(residual[::-1]) * shares / n) / scale
+    return surrogate, value

@@ -117,6 +117,7 @@ class WGANGPStep:
         import tensorflow as tf
 
         from spikegan_tf.gan.losses import (
+            acg_match_terms,
             count_match_terms,
             critic_objective,
             critic_view,
@@ -176,10 +177,9 @@ class WGANGPStep:
             d_total, d_wass, d_gp = d_total + total, d_wass + wass, d_gp + gp
         gen_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake_gen = tf.cast(self.generator([z_gen, *cond_gen] if cond_gen else z_gen,
-                                              training=True), tf.float32)
-            if u_gen is not None:
-                fake_gen = critic_view(fake_gen, u_gen)
+            probs_gen = tf.cast(self.generator([z_gen, *cond_gen] if cond_gen else z_gen,
+                                               training=True), tf.float32)
+            fake_gen = probs_gen if u_gen is None else critic_view(probs_gen, u_gen)
             scores = self.critic([fake_gen, *cond_gen] if cond_gen else fake_gen, training=True)
             g_loss = generator_loss(scores, global_batch_size=batch)
             total_g = g_loss
@@ -202,6 +202,11 @@ class WGANGPStep:
                     surrogate_v, value_v = surrogate_v + surrogate_j, value_v + value_j
                 surrogate_v, value_v = surrogate_v / scales, value_v / scales
                 total_g = total_g + cfg.variance_match * surrogate_v
+            if cfg.acg_match:  # the autocorrelogram, on probabilities (TrainConfig.acg_match)
+                surrogate_a, value_a = acg_match_terms(
+                    probs_gen, self._acg_target, offset=start,
+                    all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums))
+                total_g = total_g + cfg.acg_match * surrogate_a
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
         self.g_optimizer.apply(grads, gen_vars)
@@ -211,6 +216,8 @@ class WGANGPStep:
             out["count_match"] = distance / n_rep
         if cfg.variance_match:
             out["variance_match"] = value_v / n_rep
+        if cfg.acg_match:
+            out["acg_match"] = value_a / n_rep
         return out
 
     def _one_step(self, data: Any) -> dict[str, Any]:
@@ -256,7 +263,8 @@ class WGANGPStep:
 
         names = ("d_loss", "wasserstein", "gp", "g_loss") + (
             ("count_match",) if self.config.count_match else ()) + (
-            ("variance_match",) if self.config.variance_match else ())
+            ("variance_match",) if self.config.variance_match else ()) + (
+            ("acg_match",) if self.config.acg_match else ())
 
         def train_fn(n_steps: Any) -> tuple[dict[str, Any], Any, Any]:
             losses = {name: tf.constant(0.0) for name in names}
@@ -272,7 +280,7 @@ class WGANGPStep:
         return tf.function(train_fn, jit_compile=jit, reduce_retracing=True)
 
     def loss_targets(self, data: TrainingData) -> dict[str, Any]:
-        """The training windows' targets of the count and variance terms (those switched on).
+        """The training windows' targets of the count, variance and ACG terms (those switched on).
 
         ``count_match``: the training windows' P(K), capped at ``count_match_max``
         (the last class holds the rest); ``variance_match``: the variance of their
@@ -280,7 +288,9 @@ class WGANGPStep:
         per scale of ``variance_match_scales`` (whole windows first): for parts of
         windows, the expected value of a batch half's pooled variance,
         ``(N s2 - v / m) / (N - 1)`` with ``m`` parts per window, ``N`` parts per
-        half, ``s2`` the parts' variance and ``v`` the windows'.
+        half, ``s2`` the parts' variance and ``v`` the windows'; ``acg_match``:
+        the mean coincidence ``x_i(t) x_i(t + l)`` over the windows, neurons and
+        in-window pairs, for ``l = 1..acg_match_lags``.
         Computed once per ``data``; :meth:`Trainer.fit` calls it before it writes
         the run directory, so data a term cannot use is refused with nothing
         written.
@@ -288,7 +298,8 @@ class WGANGPStep:
         Raises
         ------
         ConfigError
-            ``variance_match`` with windows that all have the same spike count.
+            ``variance_match`` with windows that all have the same spike count;
+            ``acg_match`` with windows in which no neuron spikes twice within its lags.
         """
         import numpy as np
 
@@ -319,6 +330,17 @@ class WGANGPStep:
                 part = window_count_variance(data.train, relative=relative, parts=m)
                 scale.append((n * part - share) / (n - 1))
             targets["variance_match"] = np.asarray(scale, np.float32)
+        if self.config.acg_match:
+            from spikegan_tf.statistics import autocorrelogram
+
+            lags = self.config.acg_match_lags
+            src = data.train
+            counts = autocorrelogram(src, lags, normalize="counts")[lags + 1:]
+            pairs = src.n_windows * src.n_neurons * (src.n_bins - np.arange(1, lags + 1))
+            if not counts.sum() > 0:
+                raise ConfigError("`acg_match` (--acg-match) needs training windows in which a "
+                                  f"neuron spikes twice within {lags} bins; there are none.")
+            targets["acg_match"] = (counts / pairs).astype(np.float32)
         self._targets = (data, targets)
         return targets
 
@@ -331,6 +353,8 @@ class WGANGPStep:
             self._count_target = tf.constant(targets["count_match"], tf.float32)
         if "variance_match" in targets:
             self._variance_target = tf.constant(targets["variance_match"], tf.float32)
+        if "acg_match" in targets:
+            self._acg_target = tf.constant(targets["acg_match"], tf.float32)
         conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
             if data.conditional else ()
         if data.is_raster:

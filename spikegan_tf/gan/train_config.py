@@ -40,15 +40,16 @@ _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1
                  "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
                  "gp_every", "critic_learning_rate", "gp_per_path", "count_match",
                  "count_match_max", "variance_match", "variance_match_relative",
-                 "variance_match_scales")
+                 "variance_match_scales", "acg_match", "acg_match_lags")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
                   "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
                   "count_match": 0.0, "count_match_max": 16, "variance_match": 0.0,
-                  "variance_match_relative": False, "variance_match_scales": 1}
+                  "variance_match_relative": False, "variance_match_scales": 1,
+                  "acg_match": 0.0, "acg_match_lags": None}
 # settings that change nothing unless another one is on: (setting, the one that switches it on)
 _RESUME_INERT = {"count_match_max": "count_match", "variance_match_relative": "variance_match",
-                 "variance_match_scales": "variance_match"}
+                 "variance_match_scales": "variance_match", "acg_match_lags": "acg_match"}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -82,6 +83,8 @@ _CONSTRAINTS = {
     "variance_match": Real(min=0),
     "variance_match_relative": Boolean(),
     "variance_match_scales": Integer(min=1),
+    "acg_match": Real(min=0),
+    "acg_match_lags": [Integer(min=1), None],
     "publish": Options("last", "best"),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
@@ -251,6 +254,22 @@ class TrainConfig:
         expected value of the batch estimate on the training windows (parts of
         one window are correlated, which lowers a pooled variance). ``n_bins``
         must be divisible by ``2^(s-1)``. 1 (the default): the whole window.
+    acg_match : float
+        ``lambda >= 0``: add ``lambda * sum_l ((C_l - c_l) / m)^2 / L`` to the
+        generator's loss, where ``c_l`` is the training windows' mean
+        coincidence of a neuron with itself ``l`` bins later (``x_i(t) x_i(t +
+        l)`` over neurons and the pairs of bins inside a window; the
+        unnormalised autocorrelogram), ``l = 1..L``, ``m`` its mean over the
+        lags, and ``C_l`` the same of the generator's probabilities, estimated
+        without bias from the two halves of each batch
+        (:func:`spikegan_tf.gan.losses.acg_match_terms`). The retina's
+        autocorrelogram falls to a trough near lag 22 and rises again to lag
+        32; the generators' fell smoothly and stayed above it at lags 12-25,
+        which made most of their error to lag 64
+        (``benchmarks/results/acg_match/``). 0 (the default): off.
+    acg_match_lags : int, optional
+        ``L`` of ``acg_match``, smaller than ``n_bins``. ``None`` (the
+        default): ``min(64, n_bins - 1)``.
     publish : {"last", "best"}
         Which generator the run publishes (``generator.keras``,
         ``SpikeGAN.generator_``). ``"last"`` (the default): the last step's.
@@ -360,6 +379,8 @@ class TrainConfig:
     variance_match: float = 0.0
     variance_match_relative: bool = False
     variance_match_scales: int = 1
+    acg_match: float = 0.0
+    acg_match_lags: int | None = None
     publish: str = "last"
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None
@@ -420,6 +441,8 @@ class TrainConfig:
             auto["calibrate_same_bin"] = bool(auto.get(
                 "calibrate_coupling", self.calibrate_coupling)) and (
                 model_config.n_neurons <= SAME_BIN_DEFAULT_NEURONS)
+        if self.acg_match_lags is None:
+            auto["acg_match_lags"] = max(1, min(64, model_config.n_bins - 1))
         return dataclasses.replace(self, **auto) if auto else self
 
     @property
