@@ -275,6 +275,19 @@ def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term,
     assert gap > 1e-4
 
 
+def on_two_replicas(terms, x: tf.Tensor, *args, **kwargs) -> tuple[tf.Tensor, tf.Tensor]:
+    """``terms`` as two replicas compute it, each on half of the windows ``x`` (offsets 0 and
+    ``len(x) / 2``), their sums added as ``all_reduce`` does: (sum of the surrogates, value)."""
+    half = len(x) // 2
+    pieces, offsets = (x[:half], x[half:]), (0, half)
+    shares = []
+    for part, offset in zip(pieces, offsets, strict=True):
+        terms(part, *args, offset=offset, all_reduce=lambda y: shares.append(y) or y, **kwargs)
+    results = [terms(part, *args, offset=offset, all_reduce=lambda y: shares[0] + shares[1],
+                     **kwargs) for part, offset in zip(pieces, offsets, strict=True)]
+    return results[0][0] + results[1][0], results[0][1]
+
+
 @pytest.mark.parametrize("parts", [(), (3,)])  # whole windows; each window in 3 parts
 @pytest.mark.parametrize("relative", [False, True])
 @pytest.mark.parametrize("replicas", [1, 2])
@@ -295,17 +308,9 @@ def test_the_variance_terms_have_the_gradient_of_their_value(replicas, relative,
         value = (statistic(totals[0::2]) - v) * (statistic(totals[1::2]) - v) / v ** 2
         if replicas == 1:
             surrogate, reported = variance_match_terms(totals, v, relative=relative)
-        else:  # two replicas of 5 windows (offsets 0 and 5), their sums added as by all_reduce
-            pieces, offsets = (totals[:5], totals[5:]), (0, 5)
-            shares = []
-            for part, offset in zip(pieces, offsets, strict=True):
-                variance_match_terms(part, v, offset=offset, relative=relative,
-                                     all_reduce=lambda x: shares.append(x) or x)
-            results = [variance_match_terms(part, v, offset=offset, relative=relative,
-                                            all_reduce=lambda x: shares[0] + shares[1])
-                       for part, offset in zip(pieces, offsets, strict=True)]
-            surrogate = results[0][0] + results[1][0]
-            reported = results[0][1]
+        else:
+            surrogate, reported = on_two_replicas(variance_match_terms, totals, v,
+                                                  relative=relative)
     np.testing.assert_allclose(float(reported), float(value), rtol=1e-5, atol=1e-6)
     grad = tape.gradient(value, totals)
     np.testing.assert_allclose(tape.gradient(surrogate, totals), grad,
@@ -382,19 +387,8 @@ def test_the_acg_terms_have_the_gradient_of_their_value(replicas):
             (tf.reduce_mean(p[0::2, :, :-lag] * p[0::2, :, lag:]) - target[lag - 1])
             * (tf.reduce_mean(p[1::2, :, :-lag] * p[1::2, :, lag:]) - target[lag - 1])
             for lag in range(1, 6)) / (5 * target.mean() ** 2)
-        if replicas == 1:
-            surrogate, reported = acg_match_terms(p, target)
-        else:  # two replicas of 5 windows (offsets 0 and 5), their sums added as by all_reduce
-            pieces, offsets = (p[:5], p[5:]), (0, 5)
-            shares = []
-            for part, offset in zip(pieces, offsets, strict=True):
-                acg_match_terms(part, target, offset=offset,
-                                all_reduce=lambda x: shares.append(x) or x)
-            results = [acg_match_terms(part, target, offset=offset,
-                                       all_reduce=lambda x: shares[0] + shares[1])
-                       for part, offset in zip(pieces, offsets, strict=True)]
-            surrogate = results[0][0] + results[1][0]
-            reported = results[0][1]
+        surrogate, reported = (acg_match_terms(p, target) if replicas == 1 else
+                               on_two_replicas(acg_match_terms, p, target))
     np.testing.assert_allclose(float(reported), float(value), rtol=1e-5, atol=1e-6)
     grad = tape.gradient(value, p)
     np.testing.assert_allclose(tape.gradient(surrogate, p), grad,
