@@ -263,10 +263,10 @@ class TrainConfig:
         lags, and ``C_l`` the same of the generator's probabilities, estimated
         without bias from the two halves of each batch
         (:func:`spikegan_tf.gan.losses.acg_match_terms`). The retina's
-        autocorrelogram falls to a trough near lag 22 and rises again to lag
-        32; the generators' fell smoothly and stayed above it at lags 12-25,
-        which made most of their error to lag 64
-        (``benchmarks/results/acg_match/``). 0 (the default): off.
+        autocorrelogram has a trough at lags 20-25 and a second rise at 30-35;
+        the long-raster generators' stayed above it from lag 15 to 35, most of
+        their error to lag 64 (``benchmarks/results/critic_head_long/``,
+        ``slow_variance_head64cm100vrs4*ema8k_seed*.json``). 0 (the default): off.
     acg_match_lags : int, optional
         ``L`` of ``acg_match``, smaller than ``n_bins``. ``None`` (the
         default): ``min(64, n_bins - 1)``.
