@@ -54,7 +54,8 @@ def targets_met(rows: list[dict]) -> dict[str, list[bool]]:
     six = [all(r["ratio"][s] <= 1.5 for s in HEADLINE) for r in rows]
     rest = [r["acg64_ratio"] <= 2.0 and r["seams"]["auc"] <= 0.55 and not beyond_null(r["seams"])
             for r in rows]
-    return {"meets_six": six, "meets_retina_targets": [a and b for a, b in zip(six, rest, strict=True)]}
+    both = [a and b for a, b in zip(six, rest, strict=True)]
+    return {"meets_six": six, "meets_retina_targets": both}
 
 
 def main(argv: list[str] | None = None) -> int:
