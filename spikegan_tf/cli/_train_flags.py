@@ -23,6 +23,7 @@ _MODEL_FLAGS = {
     "temporal_layers": "temporal_layers",
     "temporal_features": "temporal_features",
     "latent_scales": "latent_scales",
+    "temporal_init": "temporal_init",
     "critic_lags": "critic_lags",
     "critic_neuron_filters": "critic_neuron_filters",
     "critic_neuron_kernel": "critic_neuron_kernel",
@@ -200,6 +201,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     m.add_argument("--latent-scales", type=Number("--latent-scales", minimum=1), default=None,
                    help="temporal: time scales of the latent sequence, smoothed over 1, 2, ..., "
                         "2**(S-1) bins (default 1: white noise)")
+    m.add_argument("--temporal-init", choices=("glorot", "he"), default=None,
+                   help="temporal: initialiser of the dilated convolutions (default glorot; he "
+                        "keeps the latent input's variation through deep stacks)")
     t = p.add_argument_group("optimisation")
     t.add_argument("--recipe", choices=("default", "paper"), default=None,
                    help="paper: exactly the paper's settings (Adam 1e-4, output starting at "

@@ -52,6 +52,7 @@ _CONSTRAINTS = {
     "temporal_layers": Integer(min=1),
     "temporal_features": Integer(min=1),
     "latent_scales": Integer(min=1),
+    "temporal_init": Options("glorot", "he"),
     "critic_lags": Integer(min=0),
     "critic_neuron_filters": Integer(min=0),
     "critic_neuron_kernel": Integer(min=1),
@@ -135,6 +136,15 @@ class ModelConfig:
         convolution that starts as moving averages over 1, 2, 4, ...,
         ``2**(S-1)`` bins (channel ``c`` gets scale ``c % S``), so slow
         population fluctuations need not be built from white noise.
+    temporal_init : {"glorot", "he"}
+        ``temporal`` only: the dilated convolutions' initialiser. ``"glorot"``
+        (the default): Glorot-uniform, with which each LeakyReLU layer passes on
+        about two thirds of the latent input's variation (a fresh generator of
+        six layers keeps 4% of it). ``"he"``: He-uniform, which keeps it (56-70%
+        after six); on ``uniform`` the six-layer generator started learning in
+        two seeds of two with it and in one of five without
+        (``benchmarks/RESULTS.md``, "Stuck, not slow"). Not measured on the
+        retina yet.
     critic_lags : int
         ``K > 0`` gives the critic a second input path: each neuron's lagged
         self-coincidences ``sum_t x[n, t] * x[n, t + k]`` for ``k = 1..K``
@@ -229,6 +239,7 @@ class ModelConfig:
     temporal_layers: int = 4
     temporal_features: int = 64
     latent_scales: int = 1
+    temporal_init: str = "glorot"
     critic_lags: int = 0
     critic_neuron_filters: int = 0
     critic_neuron_kernel: int = 8

@@ -48,6 +48,9 @@ class _Inits:
     def glorot(self) -> keras.initializers.Initializer:
         return keras.initializers.GlorotUniform(seed=self._next())
 
+    def he(self) -> keras.initializers.Initializer:
+        return keras.initializers.HeUniform(seed=self._next())
+
     def _next(self) -> int | None:
         return None if self._seeds is None else next(self._seeds)
 
@@ -55,7 +58,9 @@ class _Inits:
 def _temporal_stack(config: ModelConfig, init: _Inits | None, dtype: str | None) -> list[Any]:
     """The temporal generator's layers, in call order (shared by window and raster models)."""
     def kw():
-        return {} if init is None else {"kernel_initializer": init.glorot()}
+        if init is None:
+            return {}
+        return {"kernel_initializer": init.he() if config.temporal_init == "he" else init.glorot()}
 
     stack = []
     if config.latent_scales > 1:
