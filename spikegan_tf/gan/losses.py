@@ -265,6 +265,20 @@ def critic_objective(critic: Any, real: Any, fake: Any, alpha: Any, gp_weight: f
     return wasserstein + penalty, wasserstein, penalty
 
 
+def _batch_halves(batch: Any, offset: Any) -> tf.Tensor:
+    """``(2, batch)`` 0/1 masks of a batch's two halves: the windows of even and of odd index
+    in the global batch (``offset``: the global index of this replica's first window).
+
+    Examples
+    --------
+    >>> _batch_halves(3, offset=1).numpy().tolist()
+    [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]
+    """
+    index = tf.range(batch) + tf.cast(offset, tf.int32)
+    in_a = tf.cast(index % 2 == 0, tf.float32)
+    return tf.stack([in_a, 1.0 - in_a])
+
+
 def count_match_terms(histograms: Any, target: Any, n_bins: int,
                       global_batch_size: int | None = None,
                       all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
@@ -358,9 +372,7 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
     if totals.shape.rank == 1:
         totals = totals[:, None]
     v = tf.cast(target, tf.float32)
-    index = tf.range(tf.shape(totals)[0]) + tf.cast(offset, tf.int32)
-    in_a = tf.cast(index % 2 == 0, tf.float32)
-    halves = tf.stack([in_a, 1.0 - in_a])[:, :, None] * tf.ones_like(totals)  # (2, batch, parts)
+    halves = _batch_halves(tf.shape(totals)[0], offset)[:, :, None] * tf.ones_like(totals)
     s = tf.stop_gradient(totals)
     sums = tf.stack([tf.reduce_sum(halves, (1, 2)), tf.reduce_sum(halves * s, (1, 2)),
                      tf.reduce_sum(halves * s * s, (1, 2))])  # (3, 2): n, sum S, sum S^2
@@ -430,9 +442,7 @@ def acg_match_terms(probabilities: Any, target: Any, offset: Any = 0,
     lagged = tf.signal.irfft(spectrum * tf.math.conj(spectrum), fft_length=[2 * n_bins])
     pairs = n_neurons * (n_bins - tf.range(1, n_lags + 1, dtype=tf.float32))
     per_window = tf.reduce_sum(lagged[..., 1:n_lags + 1], axis=1) / pairs
-    index = tf.range(tf.shape(per_window)[0]) + tf.cast(offset, tf.int32)
-    in_a = tf.cast(index % 2 == 0, tf.float32)
-    halves = tf.stack([in_a, 1.0 - in_a])  # (2, batch)
+    halves = _batch_halves(tf.shape(per_window)[0], offset)
     shares = tf.matmul(halves, per_window)  # (2, L): this replica's sums per half
     sums = tf.concat([tf.reduce_sum(halves, axis=1, keepdims=True), tf.stop_gradient(shares)],
                      axis=1)  # (2, 1 + L): n_h, sums

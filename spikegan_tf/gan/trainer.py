@@ -163,8 +163,8 @@ class Trainer(WGANGPStep):
                               f"divisible by 2^(scales - 1) = {parts}; received n_bins="
                               f"{model_config.n_bins}, variance_match_scales="
                               f"{train_config.variance_match_scales}.")
-        lags = train_config.acg_match_lags
-        if train_config.acg_match and lags is not None and lags >= model_config.n_bins:
+        lags = train_config.acg_match_lags  # resolved above: never None
+        if train_config.acg_match and lags >= model_config.n_bins:
             raise ConfigError("`acg_match_lags` (--acg-match-lags) must be smaller than the "
                               f"windows' n_bins ({model_config.n_bins}); received {lags}.")
         if train_config.acg_match and train_config.batch_size < 2:
