@@ -79,3 +79,51 @@ def test_calibrate_rates_checks_its_data_in_one_line():
     z = np.random.default_rng(3).standard_normal((2048, 8))
     np.testing.assert_allclose(gan.probabilities(z).mean(axis=(0, 2)),
                                windows.mean(axis=(0, 2)), rtol=1e-4)
+
+
+def test_a_recipe_sets_the_model_and_fits_defaults_and_a_loaded_model_keeps_them(tmp_path):
+    raster = (np.random.default_rng(2).random((600, 3)) < 0.2).astype(np.uint8)
+    gan = SpikeGAN.from_recipe("raster", n_neurons=3, n_bins=16, temporal_features=8,
+                               latent_channels=4)
+    assert (gan.config.architecture, gan.config.temporal_layers, gan.config.latent_scales,
+            gan.config.temporal_init, gan.config.critic_head_units, gan.config.n_bins) == (
+        "temporal", 6, 5, "he", 64, 16)
+    assert SpikeGAN.from_recipe("raster", n_neurons=3, temporal_features=8).config.n_bins == 256
+    assert SpikeGAN.from_recipe("default", n_neurons=3).config.n_bins == 32
+    gan.fit(raster, steps=1, eval_every=0, verbose=0, variance_match=0.5)
+    cfg = gan._train_config
+    assert (cfg.batch_size, cfg.count_match, cfg.variance_match, cfg.variance_match_scales,
+            cfg.acg_match, cfg.acg_match_lags, cfg.ema_decay) == (16, 100.0, 0.5, 4, 10.0, 15,
+                                                                   0.999)
+    gan.save(tmp_path / "m")
+    loaded = SpikeGAN.load(tmp_path / "m")
+    assert (loaded.fit_defaults["acg_match"], loaded.fit_defaults["variance_match"]) == (10.0, 0.5)
+    assert "max_steps" not in loaded.fit_defaults and "seed" not in loaded.fit_defaults
+    loaded.fit(raster, steps=1, verbose=0)  # trains further as it was trained
+    assert (loaded._train_config.batch_size, loaded._train_config.acg_match) == (16, 10.0)
+    assert SpikeGAN(n_neurons=3, n_bins=16).fit_defaults == {}
+    with pytest.raises(ConfigError, match="`recipe` must be one of .*'rastr'"):
+        SpikeGAN.from_recipe("rastr", n_neurons=3)
+
+
+def test_training_continues_from_a_published_generator_without_its_filter_layers():
+    from spikegan_tf.gan.config import ModelConfig
+    from spikegan_tf.gan.estimator import _continue_from
+    from spikegan_tf.gan.history_fit import with_history_filter
+    from spikegan_tf.gan.networks import build_generator
+
+    cfg = ModelConfig(n_neurons=3, n_bins=16, architecture="temporal", temporal_features=8,
+                      latent_channels=4)
+    published = with_history_filter(build_generator(cfg, seed=0), cfg, 4)
+    fresh = build_generator(cfg, seed=1)
+    assert len(published.get_weights()) > len(fresh.get_weights())
+    _continue_from(published, fresh)
+    for layer in fresh.layers:
+        for a, b in zip(layer.get_weights(), published.get_layer(layer.name).get_weights(),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
+    other = build_generator(ModelConfig(n_neurons=4, n_bins=16, architecture="temporal",
+                                        temporal_features=8, latent_channels=4), seed=0)
+    with pytest.raises(ConfigError, match="Cannot continue training from this generator: it "
+                                          "has no layer 'logits'"):
+        _continue_from(published, other)

@@ -205,10 +205,13 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="temporal: initialiser of the dilated convolutions (default glorot; he "
                         "keeps the latent input's variation through deep stacks)")
     t = p.add_argument_group("optimisation")
-    t.add_argument("--recipe", choices=("default", "paper"), default=None,
+    t.add_argument("--recipe", choices=("default", "paper", "raster"), default=None,
                    help="paper: exactly the paper's settings (Adam 1e-4, output starting at "
-                        "0.5, the critic fed probabilities, resize-convolution upsampling); "
-                        "other flags override it. default: this package's measured best")
+                        "0.5, the critic fed probabilities, resize-convolution upsampling). "
+                        "raster: for long continuous rasters (a six-layer temporal generator "
+                        "on 256-bin windows of a raster, batch 16, the count, variance and "
+                        "autocorrelogram terms, weight average). Other flags override it. "
+                        "default: this package's defaults")
     t.add_argument("--batch-size", type=Number("--batch-size", minimum=1), default=None,
                    help="batch size (default 64)")
     t.add_argument("--n-critic", type=Number("--n-critic", minimum=1), default=None,

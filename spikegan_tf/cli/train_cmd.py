@@ -92,9 +92,10 @@ def handle(args: argparse.Namespace) -> int:
 
     recipe: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
     if args.recipe:
-        from spikegan_tf.gan.train_config import RECIPES
+        from spikegan_tf.gan.train_config import recipe_settings
 
-        recipe = RECIPES[args.recipe]
+        recipe = recipe_settings(args.recipe)
+    recipe_bins = recipe["model"].pop("n_bins", None)  # for a raster; windows keep their own
     model_fields = {**(saved.get("model") or {}), **recipe["model"]}
     for flag, name in _MODEL_FLAGS.items():
         if getattr(args, flag) is not None:
@@ -135,6 +136,8 @@ def handle(args: argparse.Namespace) -> int:
         recording = load_spikes(data_path, key=key, bin_width=bin_width,
                                 neurons_first=args.neurons_first)
         n_bins = model_fields.get("n_bins")
+        if n_bins is None and recording.is_raster:
+            n_bins = recipe_bins
         if n_bins is None and recording.is_raster:
             raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
                               f"{recording.spikes.shape} to cut into windows.")

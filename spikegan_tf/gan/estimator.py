@@ -53,6 +53,10 @@ class SpikeGAN:
         What the last :meth:`fit` did (step reached, why it stopped, losses).
     trainer_ : Trainer or None
         The trainer of the last :meth:`fit` (a second ``fit`` continues it).
+    fit_defaults : dict
+        Training settings :meth:`fit` uses unless its keywords say otherwise:
+        a recipe's (:meth:`from_recipe`), or a loaded model's own, so that
+        fitting it further trains it as it was trained. Empty otherwise.
 
     Examples
     --------
@@ -73,6 +77,44 @@ class SpikeGAN:
         self.result_: Any = None
         self._train_config: Any = None
         self._data_info: dict[str, Any] | None = None
+        self.fit_defaults: dict[str, Any] = {}  # TrainConfig fields under fit's keywords
+
+    @classmethod
+    def from_recipe(cls, recipe: str, n_neurons: int, n_bins: int | None = None,
+                    **model_kwargs: Any) -> SpikeGAN:
+        """A model built, and later fitted, with a named recipe's settings.
+
+        Parameters
+        ----------
+        recipe : {"default", "paper", "raster"}
+            See :data:`spikegan_tf.gan.train_config.RECIPES`. ``"raster"`` is
+            for long continuous rasters: a six-layer temporal generator on
+            256-bin windows with the terms measured on the retina.
+        n_neurons : int
+        n_bins : int, optional
+            Window length; the recipe's (256 for ``"raster"``) when not given,
+            32 when the recipe has none.
+        **model_kwargs
+            :class:`~spikegan_tf.gan.config.ModelConfig` fields over the recipe's.
+            Its training settings are :meth:`fit`'s defaults (``fit``'s own keywords
+            override them).
+
+        Examples
+        --------
+        >>> gan = SpikeGAN.from_recipe("raster", n_neurons=3, n_bins=64, temporal_features=8)
+        >>> gan.config.architecture, gan.config.temporal_layers, gan.config.n_bins
+        ('temporal', 6, 64)
+        >>> gan.fit_defaults["acg_match"]
+        10.0
+        """
+        from spikegan_tf.gan.train_config import recipe_settings
+
+        settings = recipe_settings(recipe)
+        model = {**settings["model"], **model_kwargs}
+        recipe_bins = model.pop("n_bins", 32)
+        gan = cls(n_neurons, recipe_bins if n_bins is None else n_bins, **model)
+        gan.fit_defaults = settings["train"]
+        return gan
 
     def __repr__(self) -> str:
         state = "trained" if self.generator_ is not None else "untrained"
@@ -129,7 +171,7 @@ class SpikeGAN:
         **train_kwargs
             Further :class:`~spikegan_tf.gan.train_config.TrainConfig` fields (``batch_size``,
             ``n_critic``, ``learning_rate``, ``jit_compile``, ``mixed_precision``,
-            ``checkpoint_every``, ``eval_every``...).
+            ``checkpoint_every``, ``eval_every``...), over ``fit_defaults``.
 
         Returns
         -------
@@ -152,7 +194,8 @@ class SpikeGAN:
             if name in train_kwargs:
                 raise ConfigError(f"`{name}` is set by fit's `steps` and `minutes`; "
                                   "pass those instead.")
-        config = TrainConfig.from_dict({"seed": seed, "max_steps": steps, "max_minutes": minutes,
+        config = TrainConfig.from_dict({**self.fit_defaults, "seed": seed, "max_steps": steps,
+                                        "max_minutes": minutes,
                                         **train_kwargs}).resolve(self.config)
         run = None if run_dir is None else RunDir(run_dir)
         trainer = self.trainer_
@@ -163,9 +206,9 @@ class SpikeGAN:
             trainer = Trainer(self.config, config, run_dir=run, strategy=strategy,
                               verbose=verbose)
             if self.generator_ is not None and not resume:  # continue from current weights
-                trainer.generator.set_weights(self.generator_.get_weights())
+                _continue_from(self.generator_, trainer.generator)
                 if trainer.generator_ema is not None:
-                    trainer.generator_ema.set_weights(self.generator_.get_weights())
+                    _continue_from(self.generator_, trainer.generator_ema)
                 if self.critic_ is not None:
                     trainer.critic.set_weights(self.critic_.get_weights())
         trainer.verbose = verbose
@@ -394,6 +437,8 @@ class SpikeGAN:
             gan.critic_ = run.load_critic()
         if "train" in cfg:
             gan._train_config = TrainConfig.from_dict(cfg["train"])
+            gan.fit_defaults = {k: v for k, v in cfg["train"].items()
+                                if k not in ("max_steps", "max_minutes", "seed")}
         gan._data_info = cfg.get("data")
         return gan
 
@@ -413,6 +458,27 @@ class SpikeGAN:
         from spikegan_tf.gan import pretrained
 
         return cls.load(pretrained.path(name))
+
+
+def _continue_from(published: Any, generator: Any) -> None:
+    """Set ``generator``'s weights from a published generator's layers of the same names.
+
+    A published generator may carry layers training does not have (a calibrated
+    spike-history filter, position offsets): those are left out; its
+    calibrated output bias is where training goes on from.
+    """
+    for layer in generator.layers:
+        if not layer.weights:
+            continue
+        try:
+            source = published.get_layer(layer.name)
+        except ValueError:
+            source = None
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if source is None or [tuple(w.shape) for w in source.weights] != shapes:
+            raise ConfigError(f"Cannot continue training from this generator: it has no layer "
+                              f"{layer.name!r} with weights of shapes {shapes}.")
+        layer.set_weights(source.get_weights())
 
 
 def _same_except_stopping(a: Any, b: Any) -> bool:

@@ -18,7 +18,7 @@ from spikegan_tf.gan.positions import positional
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
-           "coupling_capable", "history_capable", "resume_diff"]
+           "coupling_capable", "history_capable", "recipe_settings", "resume_diff"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -482,9 +482,7 @@ class TrainConfig:
         >>> cfg.learning_rate, cfg.critic_input, cfg.init_output_bias, cfg.max_steps
         (0.0001, 'probabilities', False, 10)
         """
-        if recipe not in RECIPES:
-            raise ConfigError(f"`recipe` must be one of {tuple(RECIPES)}. Received {recipe!r}.")
-        return cls(**{**RECIPES[recipe]["train"], **overrides})
+        return cls(**{**recipe_settings(recipe)["train"], **overrides})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -501,13 +499,41 @@ class TrainConfig:
 #: Named recipes: the training settings (``"train"``, see ``TrainConfig.from_recipe``) and
 #: model settings (``"model"``, :class:`~spikegan_tf.gan.config.ModelConfig` fields) each one fixes.
 #: ``"paper"`` is the paper's reference implementation (resize-convolution upsampling).
+#: ``"raster"`` is the long-raster recipe measured on the retina (``benchmarks/RESULTS.md``,
+#: "The autocorrelogram told to the generator"): a six-layer temporal generator trained on
+#: 256-bin windows, a critic with a 64-unit head, the spike-count, four-scale variance and
+#: autocorrelogram terms and the weight average.
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "default": {"train": {}, "model": {}},
     "paper": {"train": {"batch_size": 64, "n_critic": 5, "gp_weight": 10.0,
                         "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9,
                         "init_output_bias": False, "critic_input": "probabilities"},
               "model": {"upsampling": "resize"}},
+    "raster": {"train": {"batch_size": 16, "count_match": 100.0, "variance_match": 1.0,
+                         "variance_match_relative": True, "variance_match_scales": 4,
+                         "acg_match": 10.0, "ema_decay": 0.999},
+               "model": {"architecture": "temporal", "n_bins": 256, "latent_scales": 5,
+                         "temporal_layers": 6, "temporal_init": "he",
+                         "critic_head_units": 64}},
 }
+
+
+def recipe_settings(recipe: str) -> dict[str, dict[str, Any]]:
+    """The ``"train"`` and ``"model"`` settings of a named recipe (copies).
+
+    Examples
+    --------
+    >>> recipe_settings("raster")["model"]["architecture"]
+    'temporal'
+    >>> recipe_settings("fast")
+    Traceback (most recent call last):
+    ...
+    spikegan_tf.errors.ConfigError: `recipe` must be one of ('default', 'paper', 'raster'). \
+Received 'fast'.
+    """
+    if recipe not in RECIPES:
+        raise ConfigError(f"`recipe` must be one of {tuple(RECIPES)}. Received {recipe!r}.")
+    return {part: dict(settings) for part, settings in RECIPES[recipe].items()}
 
 
 def history_capable(model_config: ModelConfig, calibrate_rates: Any,
