@@ -16,6 +16,11 @@ the six headline statistics and whether it meets every target of issue 14 a rast
 alone: :func:`targets_met`)::
 
     python benchmarks/raster_history_summary.py --root benchmarks/results/temporal_history
+
+``--eval-variants history,same_bin`` reads those variants from ``raster_eval.json`` too (what
+``raster_retina.py --variants history,same_bin`` writes there). ``--block-floor FILE`` (a
+``benchmarks/raster_floor.py`` result for the same data) adds ``meets_block_floor`` per raster:
+the contract proposed for datasets whose own real blocks miss 1.5x (:func:`contract_met`).
 """
 
 from __future__ import annotations
@@ -59,13 +64,43 @@ def targets_met(rows: list[dict], beyond: list[list[str]]) -> dict[str, list[boo
     return {"meets_six": six, "meets_retina_targets": both}
 
 
+def contract_met(rows: list[dict], beyond: list[list[str]], floor: dict,
+                 stats: tuple[str, ...] | None = None) -> list[bool]:
+    """Per raster: :func:`targets_met`'s retina targets with each statistic's bound raised to the
+    largest ratio a real block scored in its place (``floor``: a ``raster_floor.py`` summary),
+    ``max(1.5, block max)`` for the six (``stats``, default the headline statistics) and
+    ``max(2, block max)`` for the autocorrelogram to lag 64.
+
+    >>> floor = {"covariance": {"max": 1.8}, "acg64": {"max": 1.2}}
+    >>> row = {"ratio": {"covariance": 1.7}, "acg64_ratio": 1.9, "seams": {"auc": 0.5}}
+    >>> contract_met([row], [[]], floor, stats=("covariance",))
+    [True]
+    >>> contract_met([{**row, "ratio": {"covariance": 1.81}}], [[]], floor, stats=("covariance",))
+    [False]
+    """
+    from spikegan_tf.evaluation.compare import HEADLINE
+
+    bound = {s: max(1.5, floor[s]["max"]) for s in (stats or HEADLINE)}
+    acg = max(2.0, floor["acg64"]["max"])
+    return [all(r["ratio"][s] <= b for s, b in bound.items()) and r["acg64_ratio"] <= acg
+            and r["seams"]["auc"] <= 0.55 and not n for r, n in zip(rows, beyond, strict=True)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", type=Path, required=True)
     p.add_argument("--runs", default="train_seed*",
                    help="glob of the run directories under --root")
     p.add_argument("--out-name", default="summary.json")
+    p.add_argument("--eval-variants", default="",
+                   help="comma-separated variants to read from raster_eval.json as well")
+    p.add_argument("--block-floor", type=Path, default=None,
+                   help="raster_floor.py result of the same data: adds meets_block_floor")
     args = p.parse_args(argv)
+    sources = SOURCES + tuple(("raster_eval.json", v, v)
+                              for v in args.eval_variants.split(",") if v)
+    floor = (json.loads(args.block_floor.read_text())["summary"] if args.block_floor
+             else None)
     summary: dict = {"benchmark": "raster_history_summary", "runs": {}}
     for run in sorted(r for r in args.root.glob(args.runs) if (r / "curve.json").is_file()):
         curve = json.loads((run / "curve.json").read_text())
@@ -73,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                  "training_cpu_s": round(curve["points"][-1]["cpu_s"]),
                  "gflops": [round(s["machine"]["matmul_float32"]["gflop_per_s"]) for s in curve["sessions"]],
                  "variants": {}}
-        for name, variant, label in SOURCES:
+        for name, variant, label in sources:
             if not (run / name).exists():
                 continue
             result = json.loads((run / name).read_text())
@@ -93,12 +128,16 @@ def main(argv: list[str] | None = None) -> int:
                     "fit_cpu_s": result.get("fits", {}).get(variant, {}).get("cpu_s")}
                 v = entry["variants"][label]
                 v.update(targets_met(rows, v["seam_beyond_null"]))
+                if floor is not None:
+                    v["meets_block_floor"] = contract_met(rows, v["seam_beyond_null"], floor)
         summary["runs"][run.name] = entry
         for variant, v in entry["variants"].items():
             m = v["median"]
             print(f"{run.name:14s} {variant:12s} " + " ".join(f"{k[:8]} {m[k]:5.2f}" for k in m)
                   + f"  acg64 {v['acg64']} seam {v['seam_max']} auc {v['seam_auc']} "
-                  f"rate {v['rate_ratio']} all {sum(v['meets_retina_targets'])}/{len(v['acg64'])}")
+                  f"rate {v['rate_ratio']} all {sum(v['meets_retina_targets'])}/{len(v['acg64'])}"
+                  + (f" block-floor {sum(v['meets_block_floor'])}/{len(v['acg64'])}"
+                     if floor is not None else ""))
     out = args.root / args.out_name
     out.write_text(json.dumps(summary, indent=1) + "\n")
     print(out)
