@@ -89,7 +89,8 @@ def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) 
     base.update(overrides)
     cfg = TrainConfig.from_recipe(recipe, **base) if recipe else TrainConfig(**base)
     model = ModelConfig(**{"n_neurons": 16, "n_bins": 32, "num_features": args.num_features,
-                           **(RECIPES[recipe]["model"] if recipe else {}), **model_overrides})
+                           **{k: v for k, v in (RECIPES[recipe]["model"] if recipe else {}).items()
+                              if k != "n_bins"}, **model_overrides})
     trainer = Trainer(model, cfg, verbose=0)
     data = prepare_data(train, val_fraction=0.0)
     if cfg.init_output_bias:

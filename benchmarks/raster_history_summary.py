@@ -18,7 +18,7 @@ alone: :func:`targets_met`)::
     python benchmarks/raster_history_summary.py --root benchmarks/results/temporal_history
 
 ``--eval-variants history,same_bin`` reads those variants from ``raster_eval.json`` too (what
-``raster_retina.py --variants history,same_bin`` writes there). ``--block-floor FILE`` (a
+``raster_retina.py --variants history,same_bin`` writes there), labelled ``eval_history``... ``--block-floor FILE`` (a
 ``benchmarks/raster_floor.py`` result for the same data) adds ``meets_block_floor`` per raster:
 the contract proposed for datasets whose own real blocks miss 1.5x (:func:`contract_met`).
 """
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--block-floor", type=Path, default=None,
                    help="raster_floor.py result of the same data: adds meets_block_floor")
     args = p.parse_args(argv)
-    sources = SOURCES + tuple(("raster_eval.json", v, v)
+    sources = SOURCES + tuple(("raster_eval.json", v, f"eval_{v}")
                               for v in args.eval_variants.split(",") if v)
     floor = (json.loads(args.block_floor.read_text())["summary"] if args.block_floor
              else None)

@@ -78,7 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cpu-minutes", type=float, default=None,
                    help="stop once training has used this many CPU-minutes (all sessions)")
     p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--recipe", default="default", help="TrainConfig recipe (default, paper)")
+    p.add_argument("--recipe", default="default", choices=("default", "paper"),
+                   help="TrainConfig recipe: its training settings only (the model is "
+                        "--model-set's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="TrainConfig override (JSON value), e.g. --set learning_rate=3e-4")
     p.add_argument("--num-features", type=int, default=128)

@@ -98,7 +98,7 @@ def test_a_recipe_sets_the_model_and_fits_defaults_and_a_loaded_model_keeps_them
     gan.save(tmp_path / "m")
     loaded = SpikeGAN.load(tmp_path / "m")
     assert (loaded.fit_defaults["acg_match"], loaded.fit_defaults["variance_match"]) == (10.0, 0.5)
-    assert "max_steps" not in loaded.fit_defaults and "seed" not in loaded.fit_defaults
+    assert "max_steps" not in loaded.fit_defaults and loaded.fit_defaults["seed"] == 0
     loaded.fit(raster, steps=1, verbose=0)  # trains further as it was trained
     assert (loaded._train_config.batch_size, loaded._train_config.acg_match) == (16, 10.0)
     assert SpikeGAN(n_neurons=3, n_bins=16).fit_defaults == {}
@@ -127,3 +127,22 @@ def test_training_continues_from_a_published_generator_without_its_filter_layers
     with pytest.raises(ConfigError, match="Cannot continue training from this generator: it "
                                           "has no layer 'logits'"):
         _continue_from(published, other)
+
+
+def test_a_loaded_model_trains_on_from_its_weights_and_can_drop_its_calibrations(tmp_path,
+                                                                                windows):
+    gan = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
+    gan.fit(windows, steps=2, seed=3, **FAST)  # rates and positions calibrated (auto)
+    gan.save(tmp_path / "m")
+    loaded = SpikeGAN.load(tmp_path / "m")
+    assert loaded.fit_defaults["seed"] == 3 and "eval_every" not in loaded.fit_defaults
+    assert "calibrate_positions" not in loaded.fit_defaults  # auto: follows calibrate_rates
+    published = loaded.generator_
+    loaded.fit(windows, steps=1, learning_rate=1e-30, calibrate_rates=False, verbose=0)
+    assert loaded._train_config.seed == 3 and not loaded._train_config.calibrate_positions
+    for layer in loaded.trainer_.generator.layers:  # the published weights, bias included
+        for a, b in zip(layer.get_weights(), published.get_layer(layer.name).get_weights(),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert loaded.fit(windows, steps=1, verbose=0).trainer_ is loaded.trainer_  # continues
+    assert loaded.result_.step == 2

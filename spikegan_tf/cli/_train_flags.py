@@ -96,7 +96,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="spike file (.npy/.npz/.mat/.csv/.nwb); optional with --resume")
     d.add_argument("--key", default=None, help="array name inside .npz/.mat files")
     d.add_argument("--bins", type=Number("--bins", minimum=1), default=None,
-                   help="time bins per window (required for a raster file)")
+                   help="time bins per window (required for a raster file; 256 with "
+                        "--recipe raster)")
     d.add_argument("--bin-width", type=Number("--bin-width", float, 0, open_min=True), default=None,
                    help="seconds per bin (needed to bin spike times from .csv/.nwb)")
     d.add_argument("--neurons-first", action="store_true",

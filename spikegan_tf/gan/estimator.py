@@ -55,8 +55,10 @@ class SpikeGAN:
         The trainer of the last :meth:`fit` (a second ``fit`` continues it).
     fit_defaults : dict
         Training settings :meth:`fit` uses unless its keywords say otherwise:
-        a recipe's (:meth:`from_recipe`), or a loaded model's own, so that
-        fitting it further trains it as it was trained. Empty otherwise.
+        a recipe's (:meth:`from_recipe`), the last ``fit``'s, or a loaded run's
+        (:func:`~spikegan_tf.gan.train_config.continuation_settings`: not its
+        stopping, logging or speed options), so that fitting further trains as
+        before. Empty for a new model.
 
     Examples
     --------
@@ -93,7 +95,8 @@ class SpikeGAN:
         n_neurons : int
         n_bins : int, optional
             Window length; the recipe's (256 for ``"raster"``) when not given,
-            32 when the recipe has none.
+            32 when the recipe has none. To fit windows, give their length (the
+            CLI takes a windows file's own).
         **model_kwargs
             :class:`~spikegan_tf.gan.config.ModelConfig` fields over the recipe's.
             Its training settings are :meth:`fit`'s defaults (``fit``'s own keywords
@@ -124,7 +127,7 @@ class SpikeGAN:
     # ------------------------------------------------------------------ training
 
     def fit(self, spikes: Any, *, steps: int | None = None, minutes: float | None = None,
-            seed: int = 0, run_dir: str | os.PathLike | None = None, resume: bool = False,
+            seed: int | None = None, run_dir: str | os.PathLike | None = None, resume: bool = False,
             val_fraction: float = 0.1, stride: int = 1, verbose: int = 1,
             strategy: Any = None, callbacks: Any = None, conditions: Any = None,
             **train_kwargs: Any) -> Any:
@@ -143,8 +146,9 @@ class SpikeGAN:
             Wall-clock budget of this call. Give ``steps``, ``minutes`` or
             both: the budget is exactly what is given (``minutes`` alone runs
             for that long, with no step cap).
-        seed : int
-            Seed of the initial weights, the split and every random draw.
+        seed : int, optional
+            Seed of the initial weights, the split and every random draw;
+            ``fit_defaults``' (the last fit's, a loaded run's) or 0 when not given.
         run_dir : path, optional
             Write checkpoints, ``.keras`` models, metrics and TensorBoard logs here.
         resume : bool
@@ -178,10 +182,14 @@ class SpikeGAN:
         SpikeGAN
             This model; ``result_`` says what training did.
         """
+        import dataclasses
+
         from spikegan_tf.data.splits import prepare_data
         from spikegan_tf.gan.train_config import TrainConfig
         from spikegan_tf.gan.trainer import Trainer
 
+        if seed is None:
+            seed = self.fit_defaults.get("seed", 0)
         if steps is None and minutes is None:
             raise ConfigError("Give `steps` or `minutes` (or both).")
         if steps is not None:
@@ -194,9 +202,12 @@ class SpikeGAN:
             if name in train_kwargs:
                 raise ConfigError(f"`{name}` is set by fit's `steps` and `minutes`; "
                                   "pass those instead.")
-        config = TrainConfig.from_dict({**self.fit_defaults, "seed": seed, "max_steps": steps,
-                                        "max_minutes": minutes,
-                                        **train_kwargs}).resolve(self.config)
+        settings = {**self.fit_defaults, **train_kwargs, "seed": seed}
+        config = TrainConfig.from_dict({**settings, "max_steps": steps,
+                                        "max_minutes": minutes}).resolve(self.config)
+        if self.generator_ is not None and not resume:
+            # trained weights go on from their own output bias, not one set from the data
+            config = dataclasses.replace(config, init_output_bias=False)
         run = None if run_dir is None else RunDir(run_dir)
         trainer = self.trainer_
         reuse = (trainer is not None and not resume and trainer.run_dir == run
@@ -220,6 +231,7 @@ class SpikeGAN:
         self.generator_, self.critic_ = trainer.published_generator(), trainer.published_critic()
         self._train_config = trainer.config
         self._data_info = data.info
+        self.fit_defaults = settings
         return self
 
     @property
@@ -427,7 +439,7 @@ class SpikeGAN:
         The critic is loaded when present (a run exported for sampling only may
         lack it); ``fit`` then continues from the loaded weights.
         """
-        from spikegan_tf.gan.train_config import TrainConfig
+        from spikegan_tf.gan.train_config import TrainConfig, continuation_settings
 
         run = RunDir(path)
         cfg = run.read_config()
@@ -437,8 +449,7 @@ class SpikeGAN:
             gan.critic_ = run.load_critic()
         if "train" in cfg:
             gan._train_config = TrainConfig.from_dict(cfg["train"])
-            gan.fit_defaults = {k: v for k, v in cfg["train"].items()
-                                if k not in ("max_steps", "max_minutes", "seed")}
+            gan.fit_defaults = continuation_settings(cfg["train"], gan.config)
         gan._data_info = cfg.get("data")
         return gan
 
@@ -465,7 +476,8 @@ def _continue_from(published: Any, generator: Any) -> None:
 
     A published generator may carry layers training does not have (a calibrated
     spike-history filter, position offsets): those are left out; its
-    calibrated output bias is where training goes on from.
+    calibrated output bias is where training goes on from (``fit`` does not
+    set the bias from the data when it continues trained weights).
     """
     for layer in generator.layers:
         if not layer.weights:
@@ -482,6 +494,7 @@ def _continue_from(published: Any, generator: Any) -> None:
 
 
 def _same_except_stopping(a: Any, b: Any) -> bool:
-    keep = ("max_steps", "max_minutes")
+    # init_output_bias acts at step 0 only, which a trainer to reuse is past
+    keep = ("max_steps", "max_minutes", "init_output_bias")
     return ({k: v for k, v in a.to_dict().items() if k not in keep}
             == {k: v for k, v in b.to_dict().items() if k not in keep})

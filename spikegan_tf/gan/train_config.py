@@ -18,7 +18,8 @@ from spikegan_tf.gan.positions import positional
 from spikegan_tf.params import Boolean, Integer, Options, Real, validate_params
 
 __all__ = ["DEFAULT_MAX_STEPS", "RECIPES", "TrainConfig", "check_resumable", "complete_message",
-           "coupling_capable", "history_capable", "recipe_settings", "resume_diff"]
+           "continuation_settings", "coupling_capable", "history_capable", "recipe_settings",
+           "resume_diff"]
 
 
 # TrainConfig fields that change the mathematics of training: resuming a run
@@ -499,10 +500,13 @@ class TrainConfig:
 #: Named recipes: the training settings (``"train"``, see ``TrainConfig.from_recipe``) and
 #: model settings (``"model"``, :class:`~spikegan_tf.gan.config.ModelConfig` fields) each one fixes.
 #: ``"paper"`` is the paper's reference implementation (resize-convolution upsampling).
-#: ``"raster"`` is the long-raster recipe measured on the retina (``benchmarks/RESULTS.md``,
-#: "The autocorrelogram told to the generator"): a six-layer temporal generator trained on
+#: ``"raster"`` is for long continuous rasters: a six-layer temporal generator trained on
 #: 256-bin windows, a critic with a 64-unit head, the spike-count, four-scale variance and
-#: autocorrelogram terms and the weight average.
+#: autocorrelogram terms and the weight average (the settings the retina's best rasters were
+#: reached with, there as a chain of continuations: ``benchmarks/RESULTS.md``, "The
+#: autocorrelogram told to the generator"), with He-initialised dilated layers, without which
+#: this deep stack did not start on ``uniform`` and ``packets`` ("Stuck, not slow"); from
+#: scratch in one run: "The raster recipe from scratch".
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "default": {"train": {}, "model": {}},
     "paper": {"train": {"batch_size": 64, "n_critic": 5, "gp_weight": 10.0,
@@ -534,6 +538,45 @@ Received 'fast'.
     if recipe not in RECIPES:
         raise ConfigError(f"`recipe` must be one of {tuple(RECIPES)}. Received {recipe!r}.")
     return {part: dict(settings) for part, settings in RECIPES[recipe].items()}
+
+
+#: Settings a loaded model's further training does not take from its saved run: stopping,
+#: logging, checkpointing and the machine's speed options.
+_NOT_CONTINUED = ("max_steps", "max_minutes", "jit_compile", "mixed_precision",
+                  "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "eval_every",
+                  "eval_samples", "log_every", "steps_per_call")
+#: The "auto" settings in the order :meth:`TrainConfig.resolve` derives them.
+_AUTO_ORDER = ("ema_decay", "calibrate_rates", "calibrate_positions", "calibrate_history",
+               "calibrate_coupling", "calibrate_same_bin", "acg_match_lags")
+
+
+def continuation_settings(saved: dict[str, Any], model_config: ModelConfig) -> dict[str, Any]:
+    """The training settings a saved run's model is trained further with.
+
+    ``saved`` is a run's ``config.json`` ``"train"`` section (resolved, as
+    written); keys it lacks (a run from before they existed) take what such a
+    run did. Stopping, logging, checkpointing and speed options are left to
+    the new call, and an "auto" setting is kept only where it differs from
+    what :meth:`TrainConfig.resolve` derives from the settings before it, so a
+    later ``calibrate_rates=False`` takes the calibrations that depend on it along.
+
+    Examples
+    --------
+    >>> model = ModelConfig(n_neurons=4, n_bins=8)
+    >>> saved = TrainConfig(batch_size=16, calibrate_history=0).resolve(model).to_dict()
+    >>> kept = continuation_settings(saved, model)
+    >>> kept["batch_size"], kept["calibrate_history"], "calibrate_rates" in kept, "eval_every" in kept
+    (16, 0, False, False)
+    """
+    fields = {**_RESUME_LEGACY, **saved}
+    kept = {k: v for k, v in fields.items() if k not in _NOT_CONTINUED and k not in _AUTO_ORDER}
+    decided: dict[str, Any] = {}
+    for name in _AUTO_ORDER:
+        probe = TrainConfig.from_dict({**kept, **decided, **{n: None for n in _AUTO_ORDER
+                                                              if n not in decided}})
+        derived = getattr(probe.resolve(model_config), name)
+        decided[name] = None if fields.get(name) == derived else fields.get(name)
+    return {**kept, **{k: v for k, v in decided.items() if v is not None}}
 
 
 def history_capable(model_config: ModelConfig, calibrate_rates: Any,
