@@ -18,9 +18,10 @@ alone: :func:`targets_met`)::
     python benchmarks/raster_history_summary.py --root benchmarks/results/temporal_history
 
 ``--eval-variants history,same_bin`` reads those variants from ``raster_eval.json`` too (what
-``raster_retina.py --variants history,same_bin`` writes there), labelled ``eval_history``... ``--block-floor FILE`` (a
-``benchmarks/raster_floor.py`` result for the same data) adds ``meets_block_floor`` per raster:
-the contract proposed for datasets whose own real blocks miss 1.5x (:func:`contract_met`).
+``raster_retina.py --variants history,same_bin`` writes there), labelled ``eval_history``,
+``eval_same_bin``. ``--block-floor FILE`` (a ``benchmarks/raster_floor.py`` result for the same
+data) adds ``meets_block_floor`` per raster: the contract proposed for datasets whose own real
+blocks miss 1.5x (:func:`contract_met`).
 """
 
 from __future__ import annotations

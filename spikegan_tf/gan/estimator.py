@@ -54,11 +54,12 @@ class SpikeGAN:
     trainer_ : Trainer or None
         The trainer of the last :meth:`fit` (a second ``fit`` continues it).
     fit_defaults : dict
-        Training settings :meth:`fit` uses unless its keywords say otherwise:
-        a recipe's (:meth:`from_recipe`), the last ``fit``'s, or a loaded run's
+        Training settings the first :meth:`fit` uses unless its keywords say
+        otherwise: a recipe's (:meth:`from_recipe`) or a loaded run's
         (:func:`~spikegan_tf.gan.train_config.continuation_settings`: not its
-        stopping, logging or speed options), so that fitting further trains as
-        before. Empty for a new model.
+        stopping, logging or speed options); empty for a new model. A later
+        ``fit`` starts from the settings of the one before, so fitting further
+        trains as before.
 
     Examples
     --------
@@ -80,6 +81,7 @@ class SpikeGAN:
         self._train_config: Any = None
         self._data_info: dict[str, Any] | None = None
         self.fit_defaults: dict[str, Any] = {}  # TrainConfig fields under fit's keywords
+        self._last_fit: dict[str, Any] | None = None  # what the last fit() trained with
 
     @classmethod
     def from_recipe(cls, recipe: str, n_neurons: int, n_bins: int | None = None,
@@ -148,7 +150,7 @@ class SpikeGAN:
             for that long, with no step cap).
         seed : int, optional
             Seed of the initial weights, the split and every random draw;
-            ``fit_defaults``' (the last fit's, a loaded run's) or 0 when not given.
+            the last fit's, else ``fit_defaults``' (a loaded run's), else 0.
         run_dir : path, optional
             Write checkpoints, ``.keras`` models, metrics and TensorBoard logs here.
         resume : bool
@@ -175,7 +177,8 @@ class SpikeGAN:
         **train_kwargs
             Further :class:`~spikegan_tf.gan.train_config.TrainConfig` fields (``batch_size``,
             ``n_critic``, ``learning_rate``, ``jit_compile``, ``mixed_precision``,
-            ``checkpoint_every``, ``eval_every``...), over ``fit_defaults``.
+            ``checkpoint_every``, ``eval_every``...), over ``fit_defaults`` (the first
+            fit) or the last fit's settings.
 
         Returns
         -------
@@ -188,8 +191,9 @@ class SpikeGAN:
         from spikegan_tf.gan.train_config import TrainConfig
         from spikegan_tf.gan.trainer import Trainer
 
+        base = self.fit_defaults if self._last_fit is None else self._last_fit
         if seed is None:
-            seed = self.fit_defaults.get("seed", 0)
+            seed = base.get("seed", 0)
         if steps is None and minutes is None:
             raise ConfigError("Give `steps` or `minutes` (or both).")
         if steps is not None:
@@ -202,7 +206,7 @@ class SpikeGAN:
             if name in train_kwargs:
                 raise ConfigError(f"`{name}` is set by fit's `steps` and `minutes`; "
                                   "pass those instead.")
-        settings = {**self.fit_defaults, **train_kwargs, "seed": seed}
+        settings = {**base, **train_kwargs, "seed": seed}
         config = TrainConfig.from_dict({**settings, "max_steps": steps,
                                         "max_minutes": minutes}).resolve(self.config)
         if self.generator_ is not None and not resume:
@@ -231,7 +235,7 @@ class SpikeGAN:
         self.generator_, self.critic_ = trainer.published_generator(), trainer.published_critic()
         self._train_config = trainer.config
         self._data_info = data.info
-        self.fit_defaults = settings
+        self._last_fit = settings
         return self
 
     @property

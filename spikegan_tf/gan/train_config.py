@@ -565,8 +565,10 @@ def continuation_settings(saved: dict[str, Any], model_config: ModelConfig) -> d
     >>> model = ModelConfig(n_neurons=4, n_bins=8)
     >>> saved = TrainConfig(batch_size=16, calibrate_history=0).resolve(model).to_dict()
     >>> kept = continuation_settings(saved, model)
-    >>> kept["batch_size"], kept["calibrate_history"], "calibrate_rates" in kept, "eval_every" in kept
-    (16, 0, False, False)
+    >>> kept["batch_size"], kept["calibrate_history"]
+    (16, 0)
+    >>> "calibrate_rates" in kept, "eval_every" in kept
+    (False, False)
     """
     fields = {**_RESUME_LEGACY, **saved}
     kept = {k: v for k, v in fields.items() if k not in _NOT_CONTINUED and k not in _AUTO_ORDER}
