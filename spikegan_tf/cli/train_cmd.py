@@ -26,6 +26,8 @@ stops; ``--resume`` continues from the latest checkpoint.
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from typing import Any
 
 from spikegan_tf.cli._args import flag_error
@@ -168,6 +170,10 @@ def handle(args: argparse.Namespace) -> int:
     return _train(args, out, data, model_config, train_config)
 
 
+def _one_line_warning(message: Any, *args: Any, **kwargs: Any) -> None:
+    print(f"spikegan train: warning: {message}", file=sys.stderr, flush=True)
+
+
 def _train_config(cls: Any, fields: dict[str, Any], more_steps: int | None) -> Any:
     """The TrainConfig of ``fields``; with ``--more-steps`` a placeholder step limit."""
     if more_steps is not None:
@@ -256,7 +262,10 @@ def _train(args: argparse.Namespace, out: Any, data: Any, model_config: Any,
     try:
         trainer = Trainer(model_config, train_config, run_dir=out, strategy=strategy,
                           verbose=0 if args.quiet else 1)
-        result = trainer.fit(data, resume=args.resume, more_steps=args.more_steps)
+        with warnings.catch_warnings():  # e.g. a stuck generator: one line each, as it happens
+            warnings.simplefilter("default", UserWarning)
+            warnings.showwarning = _one_line_warning
+            result = trainer.fit(data, resume=args.resume, more_steps=args.more_steps)
     except ConfigError as exc:
         raise flag_error(exc, _PARAM_FLAGS) from None
     val = ", ".join(f"{k} {v:.4g}" for k, v in result.validation.items())

@@ -362,7 +362,9 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
     """The standard side jobs of a ``Trainer.fit``, from its ``TrainConfig``.
 
     Validation (when there are validation windows and ``eval_every``; then,
-    with ``publish="best"``, publishing the best), metrics logging,
+    with ``publish="best"``, publishing the best), the check that an
+    unconditional generator uses its latent input (:class:`~spikegan_tf.gan.stuck.StuckCheck`,
+    every 1,000 steps), metrics logging,
     TensorBoard and checkpoints (with a run directory; the files only on the
     chief of a multi-worker cluster), the progress line and the stop on
     signals, in that order.
@@ -379,6 +381,10 @@ def default_callbacks(trainer: Any, data: Any) -> list[Callback]:
         out.append(validation)
         if best:  # (Trainer.fit has checked that there is validation)
             out.append(PublishBest(validation))
+    if not trainer.model_config.conditional:
+        from spikegan_tf.gan.stuck import StuckCheck
+
+        out.append(StuckCheck(seed=cfg.seed))
     out.append(_LogEvery(cfg.log_every))
     # multi-worker: only the chief writes metrics and TensorBoard; every worker checkpoints
     # (a non-chief into a temporary directory: Trainer.save)
