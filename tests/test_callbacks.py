@@ -87,8 +87,8 @@ def test_callbacks_must_be_callbacks_and_defaults_follow_the_config(tmp_path):
         _trainer().fit(prepare_data(X, val_fraction=0.0), callbacks=[print])
     data = prepare_data(X, val_fraction=0.25)
     names = [type(c).__name__ for c in default_callbacks(_trainer(tmp_path, eval_every=5), data)]
-    assert names == ["Validation", "_LogEvery", "MetricsLogger", "TensorBoard", "Checkpoint",
-                     "ProgressLine", "StopOnSignal"]
+    assert names == ["Validation", "StuckCheck", "_LogEvery", "MetricsLogger", "TensorBoard",
+                     "Checkpoint", "ProgressLine", "StopOnSignal"]
     quiet = default_callbacks(_trainer(eval_every=0), data)
     assert not any(isinstance(c, Validation) for c in quiet)
     assert "Checkpoint" not in [type(c).__name__ for c in quiet]  # no run directory
