@@ -1,4 +1,4 @@
-"""How much generators' probabilities vary with their latent input: the threshold of the stuck check.
+"""How much generators' probabilities vary with their latent input (the stuck check's threshold).
 
 ``spikegan_tf.gan.stuck.latent_variation`` (64 latent draws, seed 0) of the published
 generators (``generator.keras``) of ``retina_curve.py`` runs that stayed at an independent model
