@@ -73,7 +73,7 @@ def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) 
     from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.held_out import validation_errors
     from spikegan_tf.gan.sampling import sample
-    from spikegan_tf.gan.train_config import RECIPES, TrainConfig
+    from spikegan_tf.gan.train_config import TrainConfig, recipe_settings
     from spikegan_tf.gan.trainer import Trainer
 
     train = simulate(dataset, args.n_train, seed=1000 + seed)
@@ -88,9 +88,10 @@ def run_one(dataset: str, overrides: dict, seed: int, args: argparse.Namespace) 
                 eval_every=0, seed=seed)
     base.update(overrides)
     cfg = TrainConfig.from_recipe(recipe, **base) if recipe else TrainConfig(**base)
+    recipe_model = recipe_settings(recipe)["model"] if recipe else {}
+    recipe_model.pop("n_bins", None)  # the windows here are 32 bins
     model = ModelConfig(**{"n_neurons": 16, "n_bins": 32, "num_features": args.num_features,
-                           **{k: v for k, v in (RECIPES[recipe]["model"] if recipe else {}).items()
-                              if k != "n_bins"}, **model_overrides})
+                           **recipe_model, **model_overrides})
     trainer = Trainer(model, cfg, verbose=0)
     data = prepare_data(train, val_fraction=0.0)
     if cfg.init_output_bias:

@@ -59,18 +59,16 @@ def targets_met(rows: list[dict], beyond: list[list[str]]) -> dict[str, list[boo
     from spikegan_tf.evaluation.compare import HEADLINE
 
     six = [all(r["ratio"][s] <= 1.5 for s in HEADLINE) for r in rows]
-    rest = [r["acg64_ratio"] <= 2.0 and r["seams"]["auc"] <= 0.55 and not b
-            for r, b in zip(rows, beyond, strict=True)]
-    both = [a and b for a, b in zip(six, rest, strict=True)]
-    return {"meets_six": six, "meets_retina_targets": both}
+    return {"meets_six": six, "meets_retina_targets": contract_met(rows, beyond)}
 
 
-def contract_met(rows: list[dict], beyond: list[list[str]], floor: dict,
+def contract_met(rows: list[dict], beyond: list[list[str]], floor: dict | None = None,
                  stats: tuple[str, ...] | None = None) -> list[bool]:
-    """Per raster: :func:`targets_met`'s retina targets with each statistic's bound raised to the
-    largest ratio a real block scored in its place (``floor``: a ``raster_floor.py`` summary),
-    ``max(1.5, block max)`` for the six (``stats``, default the headline statistics) and
-    ``max(2, block max)`` for the autocorrelogram to lag 64.
+    """Per raster: the retina targets (:func:`targets_met`), each statistic's bound raised, when
+    ``floor`` is given (a ``raster_floor.py`` summary), to the largest ratio a real block scored
+    in its place: ``max(1.5, block max)`` for the six (``stats``, default the headline
+    statistics) and ``max(2, block max)`` for the autocorrelogram to lag 64; the seam classifier's
+    AUC at most 0.55 and no seam check beyond the raster's own null either way.
 
     >>> floor = {"covariance": {"max": 1.8}, "acg64": {"max": 1.2}}
     >>> row = {"ratio": {"covariance": 1.7}, "acg64_ratio": 1.9, "seams": {"auc": 0.5}}
@@ -78,11 +76,14 @@ def contract_met(rows: list[dict], beyond: list[list[str]], floor: dict,
     [True]
     >>> contract_met([{**row, "ratio": {"covariance": 1.81}}], [[]], floor, stats=("covariance",))
     [False]
+    >>> contract_met([row], [[]], stats=("covariance",))   # no floor: 1.5x
+    [False]
     """
     from spikegan_tf.evaluation.compare import HEADLINE
 
-    bound = {s: max(1.5, floor[s]["max"]) for s in (stats or HEADLINE)}
-    acg = max(2.0, floor["acg64"]["max"])
+    floor = floor or {}
+    bound = {s: max(1.5, floor.get(s, {}).get("max", 0.0)) for s in (stats or HEADLINE)}
+    acg = max(2.0, floor.get("acg64", {}).get("max", 0.0))
     return [all(r["ratio"][s] <= b for s, b in bound.items()) and r["acg64_ratio"] <= acg
             and r["seams"]["auc"] <= 0.55 and not n for r, n in zip(rows, beyond, strict=True)]
 

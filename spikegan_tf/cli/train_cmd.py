@@ -48,8 +48,6 @@ def register(subparsers: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the subcommand; return the exit status (130/143 after SIGINT/SIGTERM)."""
     import os
-    import sys
-    import warnings
     from pathlib import Path
 
     from spikegan_tf.errors import ConfigError
@@ -139,10 +137,10 @@ def handle(args: argparse.Namespace) -> int:
                                 neurons_first=args.neurons_first)
         n_bins = model_fields.get("n_bins")
         if n_bins is None and recording.is_raster:
+            if recipe_bins is None:
+                raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
+                                  f"{recording.spikes.shape} to cut into windows.")
             n_bins = recipe_bins
-        if n_bins is None and recording.is_raster:
-            raise ConfigError(f"`--bins` is required: '{data_path}' holds a raster "
-                              f"{recording.spikes.shape} to cut into windows.")
         saved_classes = ((saved_data.get("conditions") or {}).get("classes")
                          if args.resume else None)
         conditions = train_conditions(recording, condition_key, covariate_key, trials_table,
@@ -158,7 +156,7 @@ def handle(args: argparse.Namespace) -> int:
             model_fields["n_classes"] = data.conditions.n_classes
             model_fields["n_covariates"] = data.conditions.n_covariates
         for w in caught:  # e.g. silent neurons: one line each, not Python's two
-            print(f"spikegan train: warning: {w.message}", file=sys.stderr, flush=True)
+            _one_line_warning(w.message)
         model_fields.setdefault("n_neurons", data.n_neurons)
         model_fields.setdefault("n_bins", data.n_bins)
         model_config = ModelConfig.from_dict(model_fields)
@@ -171,6 +169,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _one_line_warning(message: Any, *args: Any, **kwargs: Any) -> None:
+    """Print a warning as ``spikegan train: warning: ...``, one line (a ``showwarning``)."""
     print(f"spikegan train: warning: {message}", file=sys.stderr, flush=True)
 
 
