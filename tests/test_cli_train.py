@@ -286,12 +286,14 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
                  "--count-match", "2.5", "--count-match-max", "3", "--publish", "best",
                  "--variance-match", "0.5", "--variance-match-relative",
                  "--variance-match-scales", "3", "--acg-match", "2", "--acg-match-lags", "5",
+                 "--variance-match-start", "7", "--acg-match-start", "9", "--ema-start", "9",
                  "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")
     assert (cfg["variance_match"], cfg["variance_match_relative"]) == (0.5, True)
     assert cfg["variance_match_scales"] == 3
     assert (cfg["acg_match"], cfg["acg_match_lags"]) == (2.0, 5)
+    assert (cfg["variance_match_start"], cfg["acg_match_start"], cfg["ema_start"]) == (7, 9, 9)
 
 
 def test_train_publish_best_says_which_step_it_published(trained, capsys):

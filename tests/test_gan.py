@@ -106,6 +106,19 @@ def test_a_recipe_sets_the_model_and_fits_defaults_and_a_loaded_model_keeps_them
         SpikeGAN.from_recipe("rastr", n_neurons=3)
 
 
+def test_a_loaded_run_keeps_its_late_starts_counted_from_its_own_step(tmp_path, windows):
+    gan = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
+    gan.fit(windows, steps=2, run_dir=tmp_path / "run", variance_match=1.0, acg_match=1.0,
+            variance_match_start=1, acg_match_start=5, ema_decay=0.9, ema_start=3, **FAST)
+    loaded = SpikeGAN.load(tmp_path / "run")  # its checkpoint: step 2
+    starts = ("variance_match_start", "acg_match_start", "ema_start")
+    assert [loaded.fit_defaults[k] for k in starts] == [0, 3, 1]
+    loaded.fit(windows, steps=1, verbose=0)
+    assert [getattr(loaded._train_config, k) for k in starts] == [0, 3, 1]
+    gan.save(tmp_path / "m")  # no checkpoint: its step unknown, every start taken as passed
+    assert [SpikeGAN.load(tmp_path / "m").fit_defaults[k] for k in starts] == [0, 0, 0]
+
+
 def test_training_continues_from_a_published_generator_without_its_filter_layers():
     from spikegan_tf.gan.config import ModelConfig
     from spikegan_tf.gan.estimator import _continue_from

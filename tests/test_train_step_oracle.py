@@ -431,3 +431,51 @@ def test_the_acg_term_refuses_windows_without_two_spikes_of_a_neuron(tmp_path):
         Trainer(MODEL, config, run_dir=run, verbose=0).fit(prepare_data(windows,
                                                                          val_fraction=0.0))
     assert not run.exists() or not any(run.iterdir())
+
+
+def test_a_late_start_equals_a_continuation_that_switches_the_terms_on(tmp_path):
+    """``variance_match_start``, ``acg_match_start`` and ``ema_start`` at ``S``: the run is a
+    run without those terms and the average to step ``S``, continued from its checkpoint
+    (weights, optimisers, random numbers) with them, the average started at the restored
+    weights: the chain of continuations the retina's rasters were trained with, in one run."""
+    windows = (np.random.default_rng(8).random((40, 3, 8)) < 0.4).astype("uint8")
+    data = prepare_data(windows, val_fraction=0.0)
+    base = {"batch_size": 6, "n_critic": 2, "max_steps": 5, "eval_every": 0, "seed": 4,
+            "count_match": 10.0}
+    terms = {"variance_match": 3.0, "acg_match": 30.0, "ema_decay": 0.9}
+    starts = {"variance_match_start": 2, "acg_match_start": 2, "ema_start": 2}
+    late = Trainer(MODEL, TrainConfig(**base, **terms, **starts), verbose=0)
+    late.train_steps(data, 5)
+    first = Trainer(MODEL, TrainConfig(**base), verbose=0)
+    first.train_steps(data, 2)
+    path = first.checkpoint.write(str(tmp_path / "step2"))
+    then = Trainer(MODEL, TrainConfig(**base, **terms), verbose=0)
+    tf.train.Checkpoint(generator=then.generator, critic=then.critic, step=then.step,
+                        generator_optimizer=then.g_optimizer, critic_optimizer=then.d_optimizer,
+                        rng=then.rng).read(path).assert_existing_objects_matched()
+    then.generator_ema.set_weights(then.generator.get_weights())
+    then.train_steps(data, 3)
+    nets = ("generator", "generator_ema", "critic")
+    for a, b in zip(*([w for n in nets for w in getattr(t, n).get_weights()]
+                      for t in (late, then)), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # the terms from the first step, or never: another generator
+    for settings in (terms, {}):
+        other = Trainer(MODEL, TrainConfig(**base, **settings), verbose=0)
+        other.train_steps(data, 5)
+        gap = max(np.abs(a - b).max() for a, b in zip(
+            late.generator.get_weights(), other.generator.get_weights(), strict=True))
+        assert gap > 1e-4
+
+
+def test_a_start_after_the_last_step_leaves_the_run_without_the_term():
+    windows = (np.random.default_rng(9).random((40, 3, 8)) < 0.4).astype("uint8")
+    data = prepare_data(windows, val_fraction=0.0)
+    base = {"batch_size": 6, "max_steps": 3, "eval_every": 0, "seed": 2}
+    runs = [Trainer(MODEL, TrainConfig(**base, **s), verbose=0) for s in (
+        {}, {"acg_match": 30.0, "acg_match_start": 3, "variance_match": 3.0,
+             "variance_match_start": 4})]
+    losses = [t.train_steps(data, 3) for t in runs]
+    for a, b in zip(*(t.generator.get_weights() for t in runs), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert losses[1]["acg_match"] > 0  # reported before it applies

@@ -45,6 +45,7 @@ _TRAIN_FLAGS = {
     "init_output_bias": "init_output_bias",
     "critic_input": "critic_input",
     "ema_decay": "ema_decay",
+    "ema_start": "ema_start",
     "lr_decay_steps": "lr_decay_steps",
     "gp_every": "gp_every",
     "gp_per_path": "gp_per_path",
@@ -53,8 +54,10 @@ _TRAIN_FLAGS = {
     "variance_match": "variance_match",
     "variance_match_relative": "variance_match_relative",
     "variance_match_scales": "variance_match_scales",
+    "variance_match_start": "variance_match_start",
     "acg_match": "acg_match",
     "acg_match_lags": "acg_match_lags",
+    "acg_match_start": "acg_match_start",
     "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
@@ -227,6 +230,10 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="sample a moving average of the generator's weights with this decay "
                         "(0: the last iterate; default 0.999 with conditions or the temporal "
                         "architecture, else 0)")
+    t.add_argument("--ema-start", type=Number("--ema-start", minimum=0), default=None,
+                   metavar="STEP",
+                   help="start the weight average at this step (before it the average is the "
+                        "weights themselves; default 0)")
     t.add_argument("--lr-decay-steps", type=Number("--lr-decay-steps", minimum=1), default=None,
                    help="anneal the learning rates to 0 with a half cosine over this many "
                         "iterations (default: constant, as in the paper)")
@@ -260,6 +267,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    default=None, metavar="S",
                    help="--variance-match matches the variance at S time scales: the window, "
                         "its halves, quarters, ... (n_bins divisible by 2^(S-1); default 1)")
+    t.add_argument("--variance-match-start", type=Number("--variance-match-start", minimum=0),
+                   default=None, metavar="STEP",
+                   help="--variance-match applies from this step on (default 0)")
     t.add_argument("--acg-match", type=Number("--acg-match", float, 0), default=None,
                    metavar="WEIGHT",
                    help="add WEIGHT x the squared error, relative to its mean, of the generated "
@@ -269,6 +279,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--acg-match-lags", type=Number("--acg-match-lags", minimum=1), default=None,
                    metavar="L",
                    help="--acg-match's lags, smaller than the window (default min(64, bins - 1))")
+    t.add_argument("--acg-match-start", type=Number("--acg-match-start", minimum=0),
+                   default=None, metavar="STEP",
+                   help="--acg-match applies from this step on (default 0)")
     t.add_argument("--publish", choices=("last", "best"), default=None,
                    help="publish the last step's generator (default), or the one with the best "
                         "validation score so far (errors over the held-out floor; needs a "

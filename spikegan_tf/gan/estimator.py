@@ -453,7 +453,9 @@ class SpikeGAN:
             gan.critic_ = run.load_critic()
         if "train" in cfg:
             gan._train_config = TrainConfig.from_dict(cfg["train"])
-            gan.fit_defaults = continuation_settings(cfg["train"], gan.config)
+            best = run.read_best()
+            step = run.latest_checkpoint_step() if best is None else int(best["step"])
+            gan.fit_defaults = continuation_settings(cfg["train"], gan.config, step)
         gan._data_info = cfg.get("data")
         return gan
 

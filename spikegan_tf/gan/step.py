@@ -201,12 +201,14 @@ class WGANGPStep:
                         relative=cfg.variance_match_relative)
                     surrogate_v, value_v = surrogate_v + surrogate_j, value_v + value_j
                 surrogate_v, value_v = surrogate_v / scales, value_v / scales
-                total_g = total_g + cfg.variance_match * surrogate_v
+                total_g = total_g + self._from_step(cfg.variance_match,
+                                                    cfg.variance_match_start) * surrogate_v
             if cfg.acg_match:  # the autocorrelogram, on probabilities (TrainConfig.acg_match)
                 surrogate_a, value_a = acg_match_terms(
                     probs_gen, self._acg_target, offset=start,
                     all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums))
-                total_g = total_g + cfg.acg_match * surrogate_a
+                total_g = total_g + self._from_step(cfg.acg_match,
+                                                    cfg.acg_match_start) * surrogate_a
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
         self.g_optimizer.apply(grads, gen_vars)
@@ -249,12 +251,25 @@ class WGANGPStep:
             self._update_ema()
         return losses
 
+    def _from_step(self, weight: float, start: int) -> Any:
+        """A term's weight at this step: ``weight`` from the step ``start`` on, 0 before it."""
+        import tensorflow as tf
+
+        if not start:
+            return weight
+        return tf.where(self.step >= start, tf.constant(weight, tf.float32), 0.0)
+
     def _update_ema(self) -> None:
-        """``w_ema <- d w_ema + (1 - d) w`` with ``d = min(ema_decay, (1 + t) / (10 + t))``."""
+        """``w_ema <- d w_ema + (1 - d) w`` with ``d = min(ema_decay, (1 + t) / (10 + t))``.
+
+        ``t`` is the step after the update; up to ``ema_start`` ``d = 0``: the average is ``w``.
+        """
         import tensorflow as tf
 
         t = tf.cast(self.step, tf.float32)
         decay = tf.minimum(tf.constant(self.config.ema_decay, tf.float32), (1.0 + t) / (10.0 + t))
+        if self.config.ema_start:
+            decay = tf.where(self.step <= self.config.ema_start, 0.0, decay)
         for avg, w in zip(self.generator_ema.weights, self.generator.weights, strict=True):
             avg.assign(tf.cast(decay, avg.dtype) * avg + tf.cast(1.0 - decay, avg.dtype) * w)
 

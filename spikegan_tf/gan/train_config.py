@@ -41,16 +41,20 @@ _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1
                  "seed", "mixed_precision", "critic_input", "ema_decay", "lr_decay_steps",
                  "gp_every", "critic_learning_rate", "gp_per_path", "count_match",
                  "count_match_max", "variance_match", "variance_match_relative",
-                 "variance_match_scales", "acg_match", "acg_match_lags")
+                 "variance_match_scales", "acg_match", "acg_match_lags", "ema_start",
+                 "variance_match_start", "acg_match_start")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
                   "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
                   "count_match": 0.0, "count_match_max": 16, "variance_match": 0.0,
                   "variance_match_relative": False, "variance_match_scales": 1,
-                  "acg_match": 0.0, "acg_match_lags": None}
+                  "acg_match": 0.0, "acg_match_lags": None, "ema_start": 0,
+                  "variance_match_start": 0, "acg_match_start": 0}
 # settings that change nothing unless another one is on: (setting, the one that switches it on)
 _RESUME_INERT = {"count_match_max": "count_match", "variance_match_relative": "variance_match",
-                 "variance_match_scales": "variance_match", "acg_match_lags": "acg_match"}
+                 "variance_match_scales": "variance_match", "acg_match_lags": "acg_match",
+                 "ema_start": "ema_decay", "variance_match_start": "variance_match",
+                 "acg_match_start": "acg_match"}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -76,6 +80,7 @@ _CONSTRAINTS = {
     "init_output_bias": Boolean(),
     "critic_input": Options(*_CRITIC_INPUTS),
     "ema_decay": [Real(min=0, max=1, max_open=True), None],
+    "ema_start": Integer(min=0),
     "lr_decay_steps": [Integer(min=1), None],
     "gp_every": Integer(min=1),
     "gp_per_path": Boolean(),
@@ -84,8 +89,10 @@ _CONSTRAINTS = {
     "variance_match": Real(min=0),
     "variance_match_relative": Boolean(),
     "variance_match_scales": Integer(min=1),
+    "variance_match_start": Integer(min=0),
     "acg_match": Real(min=0),
     "acg_match_lags": [Integer(min=1), None],
+    "acg_match_start": Integer(min=0),
     "publish": Options("last", "best"),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
@@ -183,6 +190,11 @@ class TrainConfig:
         (Yazici et al. 2019: averaging damps the oscillation of GAN training).
         0 samples the last iterate, as the paper does. ``None`` (the default)
         is 0.999 for a conditional or temporal model and 0 otherwise (:meth:`resolve`).
+    ema_start : int
+        ``S``: the average follows the weights themselves (``d = 0``) up to
+        step ``S`` and averages from there (``t`` still the step), as if it
+        were switched on in a continuation of the run at step ``S``. 0 (the
+        default): from the first step.
     lr_decay_steps : int, optional
         ``S``: anneal both learning rates from ``learning_rate`` to 0 with a
         half cosine over ``S`` generator iterations (the critic's over its
@@ -255,6 +267,14 @@ class TrainConfig:
         expected value of the batch estimate on the training windows (parts of
         one window are correlated, which lowers a pooled variance). ``n_bins``
         must be divisible by ``2^(s-1)``. 1 (the default): the whole window.
+    variance_match_start : int
+        ``S``: ``variance_match`` applies from the step ``S`` on (the
+        generator iterations ``S, S + 1, ...``; before them its weight is 0),
+        as if a run without it were continued with it at step ``S``. The
+        variance and autocorrelogram terms held a deep generator at the
+        independent state on ``packets`` from the first step
+        (``benchmarks/RESULTS.md``, "The raster recipe from scratch").
+        0 (the default): from the first step.
     acg_match : float
         ``lambda >= 0``: add ``lambda * sum_l ((C_l - c_l) / m)^2 / L`` to the
         generator's loss, where ``c_l`` is the training windows' mean
@@ -271,6 +291,9 @@ class TrainConfig:
     acg_match_lags : int, optional
         ``L`` of ``acg_match``, smaller than ``n_bins``. ``None`` (the
         default): ``min(64, n_bins - 1)``.
+    acg_match_start : int
+        ``S``: ``acg_match`` applies from the step ``S`` on, as
+        ``variance_match_start``. 0 (the default): from the first step.
     publish : {"last", "best"}
         Which generator the run publishes (``generator.keras``,
         ``SpikeGAN.generator_``). ``"last"`` (the default): the last step's.
@@ -372,6 +395,7 @@ class TrainConfig:
     init_output_bias: bool = True
     critic_input: str = "spikes"
     ema_decay: float | None = None
+    ema_start: int = 0
     lr_decay_steps: int | None = None
     gp_every: int = 1
     gp_per_path: bool = False
@@ -380,8 +404,10 @@ class TrainConfig:
     variance_match: float = 0.0
     variance_match_relative: bool = False
     variance_match_scales: int = 1
+    variance_match_start: int = 0
     acg_match: float = 0.0
     acg_match_lags: int | None = None
+    acg_match_start: int = 0
     publish: str = "last"
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None
@@ -545,12 +571,15 @@ Received 'fast'.
 _NOT_CONTINUED = ("max_steps", "max_minutes", "jit_compile", "mixed_precision",
                   "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "eval_every",
                   "eval_samples", "log_every", "steps_per_call")
+#: The settings that count steps from the start of a run (``continuation_settings``).
+_STARTS = ("ema_start", "variance_match_start", "acg_match_start")
 #: The "auto" settings in the order :meth:`TrainConfig.resolve` derives them.
 _AUTO_ORDER = ("ema_decay", "calibrate_rates", "calibrate_positions", "calibrate_history",
                "calibrate_coupling", "calibrate_same_bin", "acg_match_lags")
 
 
-def continuation_settings(saved: dict[str, Any], model_config: ModelConfig) -> dict[str, Any]:
+def continuation_settings(saved: dict[str, Any], model_config: ModelConfig,
+                          step: int | None = None) -> dict[str, Any]:
     """The training settings a saved run's model is trained further with.
 
     ``saved`` is a run's ``config.json`` ``"train"`` section (resolved, as
@@ -559,6 +588,10 @@ def continuation_settings(saved: dict[str, Any], model_config: ModelConfig) -> d
     the new call, and an "auto" setting is kept only where it differs from
     what :meth:`TrainConfig.resolve` derives from the settings before it, so a
     later ``calibrate_rates=False`` takes the calibrations that depend on it along.
+    The continuation counts its steps from 0: a term's or the average's start
+    (``*_start``) is moved back by ``step``, the saved model's step, so that
+    what was on when it was saved is on from the first step (``None``, a step
+    not known: every start is taken as passed).
 
     Examples
     --------
@@ -569,8 +602,13 @@ def continuation_settings(saved: dict[str, Any], model_config: ModelConfig) -> d
     (16, 0)
     >>> "calibrate_rates" in kept, "eval_every" in kept
     (False, False)
+    >>> saved = TrainConfig(acg_match=1.0, acg_match_start=700).resolve(model).to_dict()
+    >>> [continuation_settings(saved, model, s)["acg_match_start"] for s in (500, 900, None)]
+    [200, 0, 0]
     """
     fields = {**_RESUME_LEGACY, **saved}
+    for name in _STARTS:
+        fields[name] = 0 if step is None else max(0, int(fields[name]) - int(step))
     kept = {k: v for k, v in fields.items() if k not in _NOT_CONTINUED and k not in _AUTO_ORDER}
     decided: dict[str, Any] = {}
     for name in _AUTO_ORDER:
