@@ -287,6 +287,7 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
                  "--variance-match", "0.5", "--variance-match-relative",
                  "--variance-match-scales", "3", "--acg-match", "2", "--acg-match-lags", "5",
                  "--variance-match-start", "7", "--acg-match-start", "9", "--ema-start", "9",
+                 "--ema-decay", "0.9",
                  "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")

@@ -110,13 +110,26 @@ def test_a_loaded_run_keeps_its_late_starts_counted_from_its_own_step(tmp_path, 
     gan = SpikeGAN(n_neurons=4, n_bins=8, **TINY)
     gan.fit(windows, steps=2, run_dir=tmp_path / "run", variance_match=1.0, acg_match=1.0,
             variance_match_start=1, acg_match_start=5, ema_decay=0.9, ema_start=3, **FAST)
-    loaded = SpikeGAN.load(tmp_path / "run")  # its checkpoint: step 2
     starts = ("variance_match_start", "acg_match_start", "ema_start")
-    assert [loaded.fit_defaults[k] for k in starts] == [0, 3, 1]
-    loaded.fit(windows, steps=1, verbose=0)
+    loaded = SpikeGAN.load(tmp_path / "run")  # its checkpoint and generator: step 2
+    assert [loaded.fit_defaults[k] for k in starts] == [1, 5, 3]  # as the run counts them
+    loaded.fit(windows, steps=1, verbose=0)  # a new trainer from step 0: counted back by 2
     assert [getattr(loaded._train_config, k) for k in starts] == [0, 3, 1]
-    gan.save(tmp_path / "m")  # no checkpoint: its step unknown, every start taken as passed
-    assert [SpikeGAN.load(tmp_path / "m").fit_defaults[k] for k in starts] == [0, 0, 0]
+    loaded.save(tmp_path / "m")  # no checkpoint, its 3 steps recorded
+    again = SpikeGAN.load(tmp_path / "m")
+    again.fit(windows, steps=1, verbose=0)
+    assert [getattr(again._train_config, k) for k in starts] == [0, 2, 0]
+    # resuming the run itself keeps its own count (the settings must match to resume)
+    resumed = SpikeGAN.load(tmp_path / "run").fit(windows, steps=1, run_dir=tmp_path / "run",
+                                                 resume=True, verbose=0)
+    assert resumed.result_.step == 3
+    assert [getattr(resumed._train_config, k) for k in starts] == [1, 5, 3]
+    # a carried start goes with its term; one given without its term is refused
+    off = SpikeGAN.load(tmp_path / "run").fit(windows, steps=1, acg_match=0.0, verbose=0)
+    assert off._train_config.acg_match_start == 0
+    with pytest.raises(ConfigError, match=r"`acg_match_start` \(--acg-match-start\) is 4 but "
+                                          r"`acg_match` is 0: nothing starts there"):
+        SpikeGAN(n_neurons=4, n_bins=8, **TINY).fit(windows, steps=1, acg_match_start=4, **FAST)
 
 
 def test_training_continues_from_a_published_generator_without_its_filter_layers():

@@ -440,12 +440,12 @@ def test_a_late_start_equals_a_continuation_that_switches_the_terms_on(tmp_path)
     weights: the chain of continuations the retina's rasters were trained with, in one run."""
     windows = (np.random.default_rng(8).random((40, 3, 8)) < 0.4).astype("uint8")
     data = prepare_data(windows, val_fraction=0.0)
-    base = {"batch_size": 6, "n_critic": 2, "max_steps": 5, "eval_every": 0, "seed": 4,
+    base = {"batch_size": 6, "n_critic": 2, "max_steps": 7, "eval_every": 0, "seed": 4,
             "count_match": 10.0}
     terms = {"variance_match": 3.0, "acg_match": 30.0, "ema_decay": 0.9}
     starts = {"variance_match_start": 2, "acg_match_start": 2, "ema_start": 2}
     late = Trainer(MODEL, TrainConfig(**base, **terms, **starts), verbose=0)
-    late.train_steps(data, 5)
+    late.train_steps(data, 7)
     first = Trainer(MODEL, TrainConfig(**base), verbose=0)
     first.train_steps(data, 2)
     path = first.checkpoint.write(str(tmp_path / "step2"))
@@ -454,7 +454,7 @@ def test_a_late_start_equals_a_continuation_that_switches_the_terms_on(tmp_path)
                         generator_optimizer=then.g_optimizer, critic_optimizer=then.d_optimizer,
                         rng=then.rng).read(path).assert_existing_objects_matched()
     then.generator_ema.set_weights(then.generator.get_weights())
-    then.train_steps(data, 3)
+    then.train_steps(data, 5)
     nets = ("generator", "generator_ema", "critic")
     for a, b in zip(*([w for n in nets for w in getattr(t, n).get_weights()]
                       for t in (late, then)), strict=True):
@@ -462,7 +462,7 @@ def test_a_late_start_equals_a_continuation_that_switches_the_terms_on(tmp_path)
     # the terms from the first step, or never: another generator
     for settings in (terms, {}):
         other = Trainer(MODEL, TrainConfig(**base, **settings), verbose=0)
-        other.train_steps(data, 5)
+        other.train_steps(data, 7)
         gap = max(np.abs(a - b).max() for a, b in zip(
             late.generator.get_weights(), other.generator.get_weights(), strict=True))
         assert gap > 1e-4

@@ -82,6 +82,9 @@ class SpikeGAN:
         self._data_info: dict[str, Any] | None = None
         self.fit_defaults: dict[str, Any] = {}  # TrainConfig fields under fit's keywords
         self._last_fit: dict[str, Any] | None = None  # what the last fit() trained with
+        # steps behind generator_ (None: not known) and behind the trainer's step 0
+        self._trained_steps: int | None = 0
+        self._trainer_offset = 0
 
     @classmethod
     def from_recipe(cls, recipe: str, n_neurons: int, n_bins: int | None = None,
@@ -188,7 +191,7 @@ class SpikeGAN:
         import dataclasses
 
         from spikegan_tf.data.splits import prepare_data
-        from spikegan_tf.gan.train_config import TrainConfig
+        from spikegan_tf.gan.train_config import TERM_STARTS, TrainConfig, starts_after
         from spikegan_tf.gan.trainer import Trainer
 
         base = self.fit_defaults if self._last_fit is None else self._last_fit
@@ -207,9 +210,13 @@ class SpikeGAN:
                 raise ConfigError(f"`{name}` is set by fit's `steps` and `minutes`; "
                                   "pass those instead.")
         settings = {**base, **train_kwargs, "seed": seed}
+        for name, term in TERM_STARTS.items():  # a carried start whose term is off goes too
+            if name not in train_kwargs and settings.get(term) == 0:
+                settings.pop(name, None)
         config = TrainConfig.from_dict({**settings, "max_steps": steps,
                                         "max_minutes": minutes}).resolve(self.config)
-        if self.generator_ is not None and not resume:
+        continuing = self.generator_ is not None and not resume
+        if continuing:
             # trained weights go on from their own output bias, not one set from the data
             config = dataclasses.replace(config, init_output_bias=False)
         run = None if run_dir is None else RunDir(run_dir)
@@ -218,9 +225,14 @@ class SpikeGAN:
                  and _same_except_stopping(trainer.config, config)
                  and (strategy is None or strategy is trainer.strategy))
         if not reuse:
+            # a new trainer counts from 0: the starts are counted back by the weights' steps
+            self._trainer_offset = (self._trained_steps or 0) if continuing else 0
+            if continuing:
+                config = dataclasses.replace(
+                    config, **starts_after(config.to_dict(), self._trained_steps))
             trainer = Trainer(self.config, config, run_dir=run, strategy=strategy,
                               verbose=verbose)
-            if self.generator_ is not None and not resume:  # continue from current weights
+            if continuing:  # continue from current weights
                 _continue_from(self.generator_, trainer.generator)
                 if trainer.generator_ema is not None:
                     _continue_from(self.generator_, trainer.generator_ema)
@@ -236,6 +248,7 @@ class SpikeGAN:
         self._train_config = trainer.config
         self._data_info = data.info
         self._last_fit = settings
+        self._trained_steps = self._trainer_offset + self.result_.step
         return self
 
     @property
@@ -432,6 +445,9 @@ class SpikeGAN:
             sections["train"] = self._train_config.to_dict()
         if self._data_info is not None:
             sections["data"] = self._data_info
+        if self._trained_steps is not None and self.generator_ is not None:
+            # in the count of the "train" section (the last trainer's, from its step 0)
+            sections["trained_steps"] = self._trained_steps - self._trainer_offset
         run = RunDir(path)
         run.write_model(self.config, self.generator_, self.critic_, **sections)
         return run.path
@@ -453,9 +469,8 @@ class SpikeGAN:
             gan.critic_ = run.load_critic()
         if "train" in cfg:
             gan._train_config = TrainConfig.from_dict(cfg["train"])
-            best = run.read_best()
-            step = run.latest_checkpoint_step() if best is None else int(best["step"])
-            gan.fit_defaults = continuation_settings(cfg["train"], gan.config, step)
+            gan.fit_defaults = continuation_settings(cfg["train"], gan.config)
+        gan._trained_steps = _published_step(run, cfg)
         gan._data_info = cfg.get("data")
         return gan
 
@@ -475,6 +490,23 @@ class SpikeGAN:
         from spikegan_tf.gan import pretrained
 
         return cls.load(pretrained.path(name))
+
+
+def _published_step(run: RunDir, cfg: dict[str, Any]) -> int | None:
+    """The training steps behind a run's ``generator.keras`` (``None``: not known).
+
+    Counted as the run's ``"train"`` settings count (their ``*_start``): what
+    :meth:`SpikeGAN.save` recorded, else the step of ``best.json`` for a
+    run that publishes its best, else the run's latest checkpoint (a run
+    publishes at its checkpoints and at its end).
+    """
+    if "trained_steps" in cfg:
+        return int(cfg["trained_steps"])
+    if (cfg.get("train") or {}).get("publish") == "best":
+        best = run.read_best()
+        if best is not None:
+            return int(best["step"])
+    return run.latest_checkpoint_step()
 
 
 def _continue_from(published: Any, generator: Any) -> None:

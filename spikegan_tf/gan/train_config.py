@@ -50,11 +50,13 @@ _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_s
                   "variance_match_relative": False, "variance_match_scales": 1,
                   "acg_match": 0.0, "acg_match_lags": None, "ema_start": 0,
                   "variance_match_start": 0, "acg_match_start": 0}
+#: The settings that count steps from a run's first step, and the setting each one starts.
+TERM_STARTS = {"variance_match_start": "variance_match", "acg_match_start": "acg_match",
+               "ema_start": "ema_decay"}
 # settings that change nothing unless another one is on: (setting, the one that switches it on)
 _RESUME_INERT = {"count_match_max": "count_match", "variance_match_relative": "variance_match",
                  "variance_match_scales": "variance_match", "acg_match_lags": "acg_match",
-                 "ema_start": "ema_decay", "variance_match_start": "variance_match",
-                 "acg_match_start": "acg_match"}
+                 **TERM_STARTS}
 _CRITIC_INPUTS = ("spikes", "probabilities")
 _POSITIVE = Real(min=0, min_open=True)
 #: What each field accepts (checked by :func:`spikegan_tf.params.validate_params`).
@@ -269,12 +271,13 @@ class TrainConfig:
         must be divisible by ``2^(s-1)``. 1 (the default): the whole window.
     variance_match_start : int
         ``S``: ``variance_match`` applies from the step ``S`` on (the
-        generator iterations ``S, S + 1, ...``; before them its weight is 0),
-        as if a run without it were continued with it at step ``S``. The
-        variance and autocorrelogram terms held a deep generator at the
-        independent state on ``packets`` from the first step
-        (``benchmarks/RESULTS.md``, "The raster recipe from scratch").
-        0 (the default): from the first step.
+        generator iterations ``S, S + 1, ...``, the first of them the one after
+        a checkpoint at step ``S``; before them its weight is 0), as if a run
+        without it were continued with it from its checkpoint at step ``S``.
+        With the autocorrelogram term, it held a four-layer generator at the
+        independent state on ``packets`` from the first step, which it left
+        without them (``benchmarks/RESULTS.md``, "The raster recipe from
+        scratch"). 0 (the default): from the first step.
     acg_match : float
         ``lambda >= 0``: add ``lambda * sum_l ((C_l - c_l) / m)^2 / L`` to the
         generator's loss, where ``c_l`` is the training windows' mean
@@ -571,15 +574,12 @@ Received 'fast'.
 _NOT_CONTINUED = ("max_steps", "max_minutes", "jit_compile", "mixed_precision",
                   "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "eval_every",
                   "eval_samples", "log_every", "steps_per_call")
-#: The settings that count steps from the start of a run (``continuation_settings``).
-_STARTS = ("ema_start", "variance_match_start", "acg_match_start")
 #: The "auto" settings in the order :meth:`TrainConfig.resolve` derives them.
 _AUTO_ORDER = ("ema_decay", "calibrate_rates", "calibrate_positions", "calibrate_history",
                "calibrate_coupling", "calibrate_same_bin", "acg_match_lags")
 
 
-def continuation_settings(saved: dict[str, Any], model_config: ModelConfig,
-                          step: int | None = None) -> dict[str, Any]:
+def continuation_settings(saved: dict[str, Any], model_config: ModelConfig) -> dict[str, Any]:
     """The training settings a saved run's model is trained further with.
 
     ``saved`` is a run's ``config.json`` ``"train"`` section (resolved, as
@@ -588,10 +588,8 @@ def continuation_settings(saved: dict[str, Any], model_config: ModelConfig,
     the new call, and an "auto" setting is kept only where it differs from
     what :meth:`TrainConfig.resolve` derives from the settings before it, so a
     later ``calibrate_rates=False`` takes the calibrations that depend on it along.
-    The continuation counts its steps from 0: a term's or the average's start
-    (``*_start``) is moved back by ``step``, the saved model's step, so that
-    what was on when it was saved is on from the first step (``None``, a step
-    not known: every start is taken as passed).
+    The starts (``*_start``) stay counted from the saved run's first step
+    (:func:`starts_after` moves them for a continuation that counts from 0).
 
     Examples
     --------
@@ -602,13 +600,8 @@ def continuation_settings(saved: dict[str, Any], model_config: ModelConfig,
     (16, 0)
     >>> "calibrate_rates" in kept, "eval_every" in kept
     (False, False)
-    >>> saved = TrainConfig(acg_match=1.0, acg_match_start=700).resolve(model).to_dict()
-    >>> [continuation_settings(saved, model, s)["acg_match_start"] for s in (500, 900, None)]
-    [200, 0, 0]
     """
     fields = {**_RESUME_LEGACY, **saved}
-    for name in _STARTS:
-        fields[name] = 0 if step is None else max(0, int(fields[name]) - int(step))
     kept = {k: v for k, v in fields.items() if k not in _NOT_CONTINUED and k not in _AUTO_ORDER}
     decided: dict[str, Any] = {}
     for name in _AUTO_ORDER:
@@ -617,6 +610,22 @@ def continuation_settings(saved: dict[str, Any], model_config: ModelConfig,
         derived = getattr(probe.resolve(model_config), name)
         decided[name] = None if fields.get(name) == derived else fields.get(name)
     return {**kept, **{k: v for k, v in decided.items() if v is not None}}
+
+
+def starts_after(settings: dict[str, Any], step: int | None) -> dict[str, int]:
+    """The starts (``*_start``) of ``settings`` for a run that goes on from ``step`` steps.
+
+    A continuation of trained weights counts its steps from 0: each start is
+    moved back by ``step``, so what was on after ``step`` steps is on from its
+    first step. ``None`` (the steps not known): every start is taken as passed.
+
+    Examples
+    --------
+    >>> [starts_after({"acg_match_start": 700}, s)["acg_match_start"] for s in (500, 900, None)]
+    [200, 0, 0]
+    """
+    return {name: 0 if step is None else max(0, int(settings.get(name, 0)) - int(step))
+            for name in TERM_STARTS}
 
 
 def history_capable(model_config: ModelConfig, calibrate_rates: Any,

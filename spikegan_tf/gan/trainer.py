@@ -28,6 +28,7 @@ from spikegan_tf.gan.positions import positional
 from spikegan_tf.gan.rundir import RunDir, write_json_atomic
 from spikegan_tf.gan.step import WGANGPStep
 from spikegan_tf.gan.train_config import (
+    TERM_STARTS,
     TrainConfig,
     check_resumable,
     complete_message,
@@ -170,6 +171,12 @@ class Trainer(WGANGPStep):
         if train_config.acg_match and train_config.batch_size < 2:
             raise ConfigError("`acg_match` (--acg-match) needs `batch_size` >= 2 (two halves); "
                               f"received batch_size={train_config.batch_size}.")
+        for start, term in TERM_STARTS.items():
+            if getattr(train_config, start) and not getattr(train_config, term):
+                raise ConfigError(
+                    f"`{start}` (--{start.replace('_', '-')}) is "
+                    f"{getattr(train_config, start)} but `{term}` is 0: nothing starts "
+                    f"there. Set `{term}` or leave `{start}` at 0.")
         self.model_config = model_config
         self.config = train_config
         self.run_dir = None if run_dir is None else RunDir(run_dir)
