@@ -95,12 +95,14 @@ def test_a_recipe_sets_the_model_and_fits_defaults_and_a_loaded_model_keeps_them
     assert (cfg.batch_size, cfg.count_match, cfg.variance_match, cfg.variance_match_scales,
             cfg.acg_match, cfg.acg_match_lags, cfg.ema_decay) == (16, 100.0, 0.5, 4, 10.0, 15,
                                                                    0.999)
+    assert (cfg.acg_match_start, cfg.ema_start, cfg.variance_match_start) == (7000, 7000, 0)
     gan.save(tmp_path / "m")
     loaded = SpikeGAN.load(tmp_path / "m")
     assert (loaded.fit_defaults["acg_match"], loaded.fit_defaults["variance_match"]) == (10.0, 0.5)
     assert "max_steps" not in loaded.fit_defaults and loaded.fit_defaults["seed"] == 0
     loaded.fit(raster, steps=1, verbose=0)  # trains further as it was trained
     assert (loaded._train_config.batch_size, loaded._train_config.acg_match) == (16, 10.0)
+    assert loaded._train_config.acg_match_start == 6999  # after the saved model's one step
     assert SpikeGAN(n_neurons=3, n_bins=16).fit_defaults == {}
     with pytest.raises(ConfigError, match="`recipe` must be one of .*'rastr'"):
         SpikeGAN.from_recipe("rastr", n_neurons=3)

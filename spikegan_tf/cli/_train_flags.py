@@ -213,8 +213,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="paper: exactly the paper's settings (Adam 1e-4, output starting at "
                         "0.5, the critic fed probabilities, resize-convolution upsampling). "
                         "raster: for long continuous rasters (a six-layer temporal generator "
-                        "on 256-bin windows of a raster, batch 16, the count, variance and "
-                        "autocorrelogram terms, weight average). Other flags override it. "
+                        "on 256-bin windows of a raster, batch 16, the count and variance "
+                        "terms, the autocorrelogram term and weight average from step 7,000). "
+                        "Other flags override it. "
                         "default: this package's defaults")
     t.add_argument("--batch-size", type=Number("--batch-size", minimum=1), default=None,
                    help="batch size (default 64)")
