@@ -75,7 +75,9 @@ def test_cli_recipe_raster_cuts_a_raster_into_its_windows_unless_told_and_keeps_
         cfg = json.loads((tmp_path / name / "config.json").read_text())
         m, t = cfg["model"], cfg["train"]
         assert (m["n_bins"], m["architecture"], m["temporal_layers"], m["latent_scales"],
-                m["temporal_init"], m["critic_head_units"]) == (bins, "temporal", 6, 5, "he", 64)
+                m["temporal_init"], m["critic_head_units"]) == (bins, "temporal", 6, 5,
+                                                                "glorot", 64)
+        assert (t["acg_match_start"], t["ema_start"]) == (7000, 7000)
         assert (t["batch_size"], t["count_match"], t["variance_match_relative"],
                 t["variance_match_scales"], t["ema_decay"]) == (16, 100.0, True, 4, 0.999)
         assert t["acg_match"] == (3.0 if name == "w16" else 10.0)

@@ -87,7 +87,7 @@ def test_a_recipe_sets_the_model_and_fits_defaults_and_a_loaded_model_keeps_them
                                latent_channels=4)
     assert (gan.config.architecture, gan.config.temporal_layers, gan.config.latent_scales,
             gan.config.temporal_init, gan.config.critic_head_units, gan.config.n_bins) == (
-        "temporal", 6, 5, "he", 64, 16)
+        "temporal", 6, 5, "glorot", 64, 16)
     assert SpikeGAN.from_recipe("raster", n_neurons=3, temporal_features=8).config.n_bins == 256
     assert SpikeGAN.from_recipe("default", n_neurons=3).config.n_bins == 32
     gan.fit(raster, steps=1, eval_every=0, verbose=0, variance_match=0.5, calibrate_rates=False)
