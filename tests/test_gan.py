@@ -117,10 +117,14 @@ def test_a_loaded_run_keeps_its_late_starts_counted_from_its_own_step(tmp_path, 
     assert [loaded.fit_defaults[k] for k in starts] == [1, 5, 3]  # as the run counts them
     loaded.fit(windows, steps=1, verbose=0)  # a new trainer from step 0: counted back by 2
     assert [getattr(loaded._train_config, k) for k in starts] == [0, 3, 1]
-    loaded.save(tmp_path / "m")  # no checkpoint, its 3 steps recorded
+    trainer = loaded.trainer_
+    assert loaded.fit(windows, steps=1, verbose=0).trainer_ is trainer  # a second fit goes on
+    assert [getattr(loaded._train_config, k) for k in starts] == [0, 3, 1]
+    assert loaded.result_.step == 2
+    loaded.save(tmp_path / "m")  # no checkpoint, its 4 steps recorded
     again = SpikeGAN.load(tmp_path / "m")
     again.fit(windows, steps=1, verbose=0)
-    assert [getattr(again._train_config, k) for k in starts] == [0, 2, 0]
+    assert [getattr(again._train_config, k) for k in starts] == [0, 1, 0]
     # resuming the run itself keeps its own count (the settings must match to resume)
     resumed = SpikeGAN.load(tmp_path / "run").fit(windows, steps=1, run_dir=tmp_path / "run",
                                                  resume=True, verbose=0)

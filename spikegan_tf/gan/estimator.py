@@ -221,9 +221,14 @@ class SpikeGAN:
             config = dataclasses.replace(config, init_output_bias=False)
         run = None if run_dir is None else RunDir(run_dir)
         trainer = self.trainer_
-        reuse = (trainer is not None and not resume and trainer.run_dir == run
-                 and _same_except_stopping(trainer.config, config)
-                 and (strategy is None or strategy is trainer.strategy))
+        reuse = False
+        if (trainer is not None and not resume and trainer.run_dir == run
+                and (strategy is None or strategy is trainer.strategy)):
+            # the trainer counts its steps from _trainer_offset: the starts in its count
+            same = dataclasses.replace(
+                config, **starts_after(config.to_dict(), self._trainer_offset))
+            reuse = _same_except_stopping(trainer.config, same)
+            config = same if reuse else config
         if not reuse:
             # a new trainer counts from 0: the starts are counted back by the weights' steps
             self._trainer_offset = (self._trained_steps or 0) if continuing else 0
