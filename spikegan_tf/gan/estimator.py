@@ -450,11 +450,12 @@ class SpikeGAN:
             sections["train"] = self._train_config.to_dict()
         if self._data_info is not None:
             sections["data"] = self._data_info
-        if self._trained_steps is not None and self.generator_ is not None:
+        step = None
+        if self._trained_steps is not None:
             # in the count of the "train" section (the last trainer's, from its step 0)
-            sections["trained_steps"] = self._trained_steps - self._trainer_offset
+            step = self._trained_steps - self._trainer_offset
         run = RunDir(path)
-        run.write_model(self.config, self.generator_, self.critic_, **sections)
+        run.write_model(self.config, self.generator_, self.critic_, step=step, **sections)
         return run.path
 
     @classmethod
@@ -500,11 +501,16 @@ class SpikeGAN:
 def _published_step(run: RunDir, cfg: dict[str, Any]) -> int | None:
     """The training steps behind a run's ``generator.keras`` (``None``: not known).
 
-    Counted as the run's ``"train"`` settings count (their ``*_start``): what
-    :meth:`SpikeGAN.save` recorded, else the step of ``best.json`` for a
-    run that publishes its best, else the run's latest checkpoint (a run
-    publishes at its checkpoints and at its end).
+    Counted as the run's ``"train"`` settings count (their ``*_start``): the
+    step the archive records (:meth:`RunDir.published_step`; a run killed
+    after a checkpoint that did not publish keeps an older one); for files
+    written before it did, what :meth:`SpikeGAN.save` wrote in ``config.json``,
+    else the step of ``best.json`` for a run that publishes its best, else the
+    run's latest checkpoint.
     """
+    step = run.published_step()
+    if step is not None:
+        return step
     if "trained_steps" in cfg:
         return int(cfg["trained_steps"])
     if (cfg.get("train") or {}).get("publish") == "best":

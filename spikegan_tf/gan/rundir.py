@@ -3,7 +3,8 @@
 Layout (all paths relative to the run directory)::
 
     config.json        {"model": ModelConfig, "train": TrainConfig, "data": summary, ...}
-    generator.keras    the published generator (safe-mode loadable): the latest, or the best
+    generator.keras    the published generator (safe-mode loadable): the latest, or the best;
+                       its member ``spikegan.json`` records the training step it is of
     critic.keras       its critic
     best.json          with TrainConfig.publish="best": the published step, score and errors
     checkpoints/       tf.train.CheckpointManager checkpoints (models, optimisers, RNG, step)
@@ -51,6 +52,8 @@ CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
 BEST_FILE = "best.json"
+#: The member of a published ``.keras`` archive that records its training step (Keras ignores it).
+STEP_MEMBER = "spikegan.json"
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
@@ -74,12 +77,20 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
 
 
-def save_model(model: Any, path: str | os.PathLike) -> Path:
-    """Save a Keras model as a ``.keras`` file atomically (temporary file + rename)."""
+def save_model(model: Any, path: str | os.PathLike, step: int | None = None) -> Path:
+    """Save a Keras model as a ``.keras`` file atomically (temporary file + rename).
+
+    With ``step``, the archive also records the training step of its weights
+    (member :data:`STEP_MEMBER`, written before the rename: the file and its
+    step are replaced together); :meth:`RunDir.published_step` reads it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         model.save(tmp)
+        if step is not None:
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(STEP_MEMBER, json.dumps({"step": int(step)}))
     return path
 
 
@@ -243,19 +254,41 @@ class RunDir:
     # ------------------------------------------------------------------ models
 
     def write_model(self, model: ModelConfig, generator: Any, critic: Any,
-                    **sections: Any) -> None:
-        """Write a loadable model: ``config.json`` and the ``.keras`` models."""
+                    step: int | None = None, **sections: Any) -> None:
+        """Write a loadable model: ``config.json`` and the ``.keras`` models (of ``step``)."""
         if self.path.exists() and not self.path.is_dir():
             raise RunDirError(f"`path` must be a directory. Received the file '{self.path}'.")
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_config(model, **sections)
-        self.save_models(generator, critic)
+        self.save_models(generator, critic, step=step)
 
-    def save_models(self, generator: Any, critic: Any) -> None:
-        """Write ``generator.keras`` and ``critic.keras`` (each atomically)."""
-        save_model(generator, self.generator_path)
+    def save_models(self, generator: Any, critic: Any, step: int | None = None) -> None:
+        """Write ``generator.keras`` and ``critic.keras`` (each atomically, each of ``step``)."""
+        save_model(generator, self.generator_path, step=step)
         if critic is not None:
-            save_model(critic, self.critic_path)
+            save_model(critic, self.critic_path, step=step)
+
+    def published_step(self) -> int | None:
+        """The training step ``generator.keras`` records (``None``: none recorded, or no file).
+
+        Examples
+        --------
+        >>> import tempfile, keras
+        >>> run = RunDir(tempfile.mkdtemp())
+        >>> g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> run.published_step() is None
+        True
+        >>> run.save_models(g, None, step=1200)
+        >>> run.published_step()
+        1200
+        """
+        try:
+            with zipfile.ZipFile(self.generator_path) as archive:
+                if STEP_MEMBER not in archive.namelist():
+                    return None
+                return int(json.loads(archive.read(STEP_MEMBER))["step"])
+        except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError):
+            return None
 
     def has_critic(self) -> bool:
         return self.critic_path.is_file()

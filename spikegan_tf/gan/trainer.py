@@ -434,10 +434,15 @@ class Trainer(WGANGPStep):
     def publish(self) -> None:
         """Write ``generator.keras`` (:meth:`published_generator`) and ``critic.keras``.
 
+        Each records the step of its weights (:meth:`RunDir.published_step`).
+
         Only the chief of a multi-worker run, and only with a run directory.
         """
         if self.run_dir is not None and self.is_chief:
-            self.run_dir.save_models(self.published_generator(), self.published_critic())
+            best = self.config.publish == "best" and self._best is not None
+            step = self._best[0] if best else int(self.step.numpy())
+            self.run_dir.save_models(self.published_generator(), self.published_critic(),
+                                     step=step)
 
     # ----------------------------------------------------------------- the loop
 
