@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cpu-minutes", type=float, default=None,
                    help="stop once training has used this many CPU-minutes (all sessions)")
     p.add_argument("--eval-every", type=int, default=500)
-    p.add_argument("--recipe", default="default", choices=("default", "paper"),
+    p.add_argument("--recipe", default="default", choices=("default", "paper", "raster"),
                    help="TrainConfig recipe: its training settings only (the model is "
                         "--model-set's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
