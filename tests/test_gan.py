@@ -110,25 +110,34 @@ def test_a_recipe_sets_the_model_and_fits_defaults_and_a_loaded_model_keeps_them
 
 def test_a_killed_run_counts_its_starts_from_the_published_generator_not_the_checkpoint(
         tmp_path, windows):
+    import json
     import shutil
 
-    from spikegan_tf.gan.rundir import RunDir
+    from spikegan_tf.gan.rundir import RunDir, save_model
 
     run = RunDir(tmp_path / "run")
     SpikeGAN(n_neurons=4, n_bins=8, **TINY).fit(windows, steps=2, run_dir=run, acg_match=1.0,
                                                acg_match_start=5, **FAST)
     assert run.published_step() == 2 and run.latest_checkpoint_step() == 2
-    shutil.copy(run.generator_path, tmp_path / "g2.keras")
+    shutil.copytree(run.path, tmp_path / "at2", ignore=shutil.ignore_patterns("checkpoints"))
     SpikeGAN.load(run).fit(windows, steps=1, run_dir=run, resume=True, verbose=0)
     assert run.published_step() == 3 and run.latest_checkpoint_step() == 3
-    # killed after a checkpoint that did not publish: generator.keras is still step 2's
-    shutil.copy(tmp_path / "g2.keras", run.generator_path)
+    # killed after a checkpoint that did not publish: the .keras files are still step 2's
+    for path in (run.generator_path, run.critic_path):
+        shutil.copy(tmp_path / "at2" / path.name, path)
     loaded = SpikeGAN.load(run)
     loaded.fit(windows, steps=1, verbose=0)  # a new trainer on step 2's weights
     assert loaded._train_config.acg_match_start == 3  # 5 - 2, not 5 - 3
     loaded.save(tmp_path / "m")  # its 3 steps, in the archive
     assert RunDir(tmp_path / "m").published_step() == 1  # counted as its "train" section
     assert SpikeGAN.load(tmp_path / "m")._trained_steps == 1
+    # a file written before archives recorded their step: config.json's, else not known
+    m = RunDir(tmp_path / "m")
+    save_model(m.load_generator(), m.generator_path)
+    assert m.published_step() is None and SpikeGAN.load(m)._trained_steps is None
+    cfg = m.read_config()
+    m.config_path.write_text(json.dumps({**cfg, "trained_steps": 1}))
+    assert SpikeGAN.load(m)._trained_steps == 1
 
 
 def test_a_loaded_run_keeps_its_late_starts_counted_from_its_own_step(tmp_path, windows):

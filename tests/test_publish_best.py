@@ -87,6 +87,7 @@ def test_the_best_step_is_published_not_the_last(tmp_path):
     best = json.loads(run.best_path.read_text())
     assert best["step"] == min(scores, key=scores.get) != 6  # the wrecked generator lost
     assert best["score"] == pytest.approx(scores[best["step"]])
+    assert run.published_step() == trainer.published_step() == best["step"]  # the archive's
     errors, score = _score_of_published(run, data)
     assert score == pytest.approx(best["score"], rel=1e-6)
     for k, v in errors.items():
@@ -97,6 +98,24 @@ def test_the_best_step_is_published_not_the_last(tmp_path):
         np.testing.assert_array_equal(a, b)
     assert any(not np.allclose(a, b) for a, b in zip(
         trainer.published_critic().get_weights(), trainer.critic.get_weights(), strict=True))
+
+
+def test_the_estimator_counts_the_best_steps_not_the_last(tmp_path):
+    from spikegan_tf import SpikeGAN
+
+    rng = np.random.default_rng(0)
+    windows = (rng.random((320, 3, 8)) < [[0.3], [0.1], [0.2]]).astype(np.uint8)
+    gan = SpikeGAN(**{k: v for k, v in MODEL.to_dict().items() if k in (
+        "n_neurons", "n_bins", "num_features", "latent_dim")})
+    cfg = _config().to_dict()
+    kw = {k: cfg[k] for k in ("batch_size", "n_critic", "eval_every", "eval_samples",
+                              "checkpoint_every", "publish")}
+    gan.fit(windows, steps=6, seed=3, run_dir=tmp_path / "run", val_fraction=0.25, verbose=0,
+            callbacks=[Wreck(at=4)], **kw)
+    best = json.loads(RunDir(tmp_path / "run").best_path.read_text())["step"]
+    assert best != 6 and gan._trained_steps == best
+    gan.save(tmp_path / "m")  # the best generator, with its own step
+    assert RunDir(tmp_path / "m").published_step() == best
 
 
 @pytest.mark.parametrize("settings", [{}, {"calibrate_rates": False, "ema_decay": 0.5}])

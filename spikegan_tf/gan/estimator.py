@@ -253,7 +253,7 @@ class SpikeGAN:
         self._train_config = trainer.config
         self._data_info = data.info
         self._last_fit = settings
-        self._trained_steps = self._trainer_offset + self.result_.step
+        self._trained_steps = self._trainer_offset + trainer.published_step()
         return self
 
     @property

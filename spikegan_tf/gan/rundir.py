@@ -4,7 +4,7 @@ Layout (all paths relative to the run directory)::
 
     config.json        {"model": ModelConfig, "train": TrainConfig, "data": summary, ...}
     generator.keras    the published generator (safe-mode loadable): the latest, or the best;
-                       its member ``spikegan.json`` records the training step it is of
+                       its metadata.json records the training step of its weights
     critic.keras       its critic
     best.json          with TrainConfig.publish="best": the published step, score and errors
     checkpoints/       tf.train.CheckpointManager checkpoints (models, optimisers, RNG, step)
@@ -52,8 +52,11 @@ CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
 BEST_FILE = "best.json"
-#: The member of a published ``.keras`` archive that records its training step (Keras ignores it).
-STEP_MEMBER = "spikegan.json"
+#: The key of a ``.keras`` archive's ``metadata.json`` that records the training step of its
+#: weights (Keras writes that member and never reads it; a fourth member would make every load
+#: extract the archive to a temporary directory).
+STEP_KEY = "spikegan_step"
+_METADATA = "metadata.json"
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
@@ -81,17 +84,28 @@ def save_model(model: Any, path: str | os.PathLike, step: int | None = None) -> 
     """Save a Keras model as a ``.keras`` file atomically (temporary file + rename).
 
     With ``step``, the archive also records the training step of its weights
-    (member :data:`STEP_MEMBER`, written before the rename: the file and its
-    step are replaced together); :meth:`RunDir.published_step` reads it.
+    (:data:`STEP_KEY` in its ``metadata.json``, written before the rename: the
+    file and its step are replaced together); :meth:`RunDir.published_step`
+    reads it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         model.save(tmp)
         if step is not None:
-            with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr(STEP_MEMBER, json.dumps({"step": int(step)}))
+            _record_step(tmp, int(step))
     return path
+
+
+def _record_step(path: Path, step: int) -> None:
+    """Rewrite the ``.keras`` archive ``path`` with ``step`` in its ``metadata.json``."""
+    with atomic_path(path) as out, zipfile.ZipFile(path) as src, \
+            zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == _METADATA:
+                data = json.dumps({**json.loads(data), STEP_KEY: step}).encode()
+            dst.writestr(info, data)
 
 
 class RunDir:
@@ -284,11 +298,10 @@ class RunDir:
         """
         try:
             with zipfile.ZipFile(self.generator_path) as archive:
-                if STEP_MEMBER not in archive.namelist():
-                    return None
-                return int(json.loads(archive.read(STEP_MEMBER))["step"])
-        except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError):
+                step = json.loads(archive.read(_METADATA)).get(STEP_KEY)
+        except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError, AttributeError):
             return None
+        return None if step is None else int(step)
 
     def has_critic(self) -> bool:
         return self.critic_path.is_file()

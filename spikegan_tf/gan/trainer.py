@@ -345,6 +345,12 @@ class Trainer(WGANGPStep):
             return self._best[1]
         return self.calibrated_generator()
 
+    def published_step(self) -> int:
+        """The training step of :meth:`published_generator`'s weights (the best's, when kept)."""
+        if self.config.publish == "best" and self._best is not None:
+            return self._best[0]
+        return int(self.step.numpy())
+
     def published_critic(self) -> Any:
         """The critic published beside :meth:`published_generator` (of the same step)."""
         if self.config.publish == "best" and self._best is not None:
@@ -439,10 +445,8 @@ class Trainer(WGANGPStep):
         Only the chief of a multi-worker run, and only with a run directory.
         """
         if self.run_dir is not None and self.is_chief:
-            best = self.config.publish == "best" and self._best is not None
-            step = self._best[0] if best else int(self.step.numpy())
             self.run_dir.save_models(self.published_generator(), self.published_critic(),
-                                     step=step)
+                                     step=self.published_step())
 
     # ----------------------------------------------------------------- the loop
 
