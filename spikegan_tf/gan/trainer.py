@@ -341,21 +341,22 @@ class Trainer(WGANGPStep):
         With ``TrainConfig.publish="best"``, the generator of the best
         validation score so far (:meth:`keep_best`), once there is one.
         """
-        if self.config.publish == "best" and self._best is not None:
-            return self._best[1]
-        return self.calibrated_generator()
+        best = self._published_best()
+        return self.calibrated_generator() if best is None else best[1]
 
     def published_step(self) -> int:
         """The training step of :meth:`published_generator`'s weights (the best's, when kept)."""
-        if self.config.publish == "best" and self._best is not None:
-            return self._best[0]
-        return int(self.step.numpy())
+        best = self._published_best()
+        return int(self.step.numpy()) if best is None else best[0]
 
     def published_critic(self) -> Any:
         """The critic published beside :meth:`published_generator` (of the same step)."""
-        if self.config.publish == "best" and self._best is not None:
-            return self._best[2]
-        return self.critic
+        best = self._published_best()
+        return self.critic if best is None else best[2]
+
+    def _published_best(self) -> tuple[int, Any, Any, float] | None:
+        """The kept best (step, generator, critic, score) when the run publishes it, else None."""
+        return self._best if self.config.publish == "best" else None
 
     def kept_best(self) -> Any:
         """The generator kept by :meth:`keep_best` (or a resumed run's), ``None`` before any."""
