@@ -53,8 +53,9 @@ CITATION = ("Marre O, Tkacik G, et al. (2014). Multi-electrode array recording f
 
 
 def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history: int,
-               coupling: bool, same_bin: bool) -> dict:
-    """Calibrate the generator in ``path`` in place; its evaluation as the curve does it."""
+               coupling: bool, same_bin: bool, step: int) -> dict:
+    """Calibrate the generator in ``path`` (of training ``step``) in place; its evaluation as the
+    curve does it."""
     from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.gan import rundir
@@ -80,7 +81,7 @@ def _calibrate(path: Path, settings: dict, data: Path, positions: bool, history:
         gen = calibrated_copy(gen, model, prepare_data(train, model.n_bins, val_fraction=0.0),
                               seed=0, positions=True, history_lags=history, coupling=coupling,
                               same_bin=same_bin)
-    rundir.save_model(gen, path)
+    rundir.save_model(gen, path, step)
     ref = as_statistics(train, n_bins=model.n_bins, label="train")
     floor = as_statistics(test, like=ref, n_bins=model.n_bins, label="test")
     n_gen = (len(test) - model.n_bins) // model.n_bins + 1
@@ -139,7 +140,7 @@ def main() -> int:
         before = point
         point = {**point, **_calibrate(tmp / "generator.keras", settings, args.calibrate,
                                        args.positions, args.history, args.coupling,
-                                       args.same_bin)}
+                                       args.same_bin, point["step"])}
         calibrated = (
             "\n\n**Rates calibrated.** After training, each neuron's output bias was shifted so "
             "that its mean firing probability over 8,192 latent draws is the training part's "

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    rundir.save_model(trainer.published_generator(), tmp / "generator.keras")
+    rundir.save_model(trainer.published_generator(), tmp / "generator.keras",
+                      trainer.published_step())
     points = [json.loads(x) for x in (args.curve / "curve.jsonl").read_text().splitlines() if x]
     (tmp / "curve.jsonl").write_text("".join(json.dumps(q) + "\n" for q in points
                                              if q["step"] <= args.step))

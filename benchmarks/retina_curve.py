@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         # calibrate_positions resolve, as generator.keras is written), the sampled one
         # uncalibrated, and the last iterate
         published = trainer.published_generator()
+        published_step = trainer.published_step()
         fakes = {"Spike-GAN": sample(published, n_gen, seed=args.seed + 1)}
         if published is not trainer.sampling_generator:
             fakes["uncalibrated"] = sample(trainer.sampling_generator, n_gen, seed=args.seed + 1)
@@ -267,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(curve_path, "w") as fh:
             fh.writelines(json.dumps(p) + "\n" for p in points)
         manager.save(checkpoint_number=step)
-        rundir.save_model(published, out / "generator.keras")
+        rundir.save_model(published, out / "generator.keras", published_step)
         if step in args.keep_at:
-            rundir.save_model(published, out / f"generator_{step}.keras")
+            rundir.save_model(published, out / f"generator_{step}.keras", published_step)
         sessions[-1]["end_step"] = step
         state_path.write_text(json.dumps({"benchmark": "retina_curve", "settings": settings,
                                           "sessions": sessions, "points": points},
