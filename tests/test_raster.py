@@ -228,6 +228,40 @@ def test_evaluate_a_continuous_raster_of_a_run_with_its_seam_test(temporal_run, 
     assert not (tmp_path / "e3").exists()
 
 
+def test_evaluate_expected_scores_the_same_seeds_raster_drawn_on(temporal_run, tmp_path,
+                                                                 capsys):
+    gan, run = temporal_run
+    rng = np.random.default_rng(1)
+    real, floor = tmp_path / "real.npy", tmp_path / "floor.npy"
+    np.save(real, (rng.random((12000, 3)) < 0.1).astype(np.uint8))
+    np.save(floor, (rng.random((5400, 3)) < 0.1).astype(np.uint8))
+    common = ["evaluate", "--real", str(real), "--noise-floor", str(floor), "--bins", "8",
+              "--no-figures", "--seed", "3", "--n-memorization", "20"]
+    assert main(common + ["--run", str(run), "--raster-length", "5400", "--expected", "2",
+                          "--block-floor", "2", "--out", str(tmp_path / "ev")]) == 0
+    assert "drawn on to 10800 bins for --expected" in capsys.readouterr().out
+    got = json.loads((tmp_path / "ev" / "results.json").read_text())
+    assert got["n_windows"]["run"] == 5400 - 7
+    assert got["n_windows"]["run (2x long: expected)"] == 10800 - 7
+    # oracle: the same seed's rasters of both lengths, scored as generated files
+    np.save(tmp_path / "one.npy", gan.sample_raster(5400, seed=3))
+    np.save(tmp_path / "two.npy", gan.sample_raster(10800, seed=3))
+    assert main(common + ["--generated", str(tmp_path / "one.npy"), "--generated",
+                          str(tmp_path / "two.npy"), "--labels", "run,run (2x long: expected)",
+                          "--out", str(tmp_path / "oracle")]) == 0
+    want = json.loads((tmp_path / "oracle" / "results.json").read_text())
+    assert got["results"] == want["results"]
+    # the seam test and the block floor are the scored raster's alone
+    assert list(json.loads((tmp_path / "ev" / "seams.json").read_text())) == [
+        "run", "held-out data at the same boundaries"]
+    blocks = json.loads((tmp_path / "ev" / "block_floor.json").read_text())
+    assert list(blocks["generated"]) == ["run"] and blocks["length"] == 5400
+    assert main(common + ["--run", str(run), "--expected", "2",
+                          "--out", str(tmp_path / "bad")]) != 0
+    assert "`--expected K` draws the --raster-length raster on" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
 def _slow_generator():
     """A hand-set temporal generator: both neurons follow a 16-bin moving average of the noise."""
     cfg = ModelConfig(n_neurons=4, n_bins=16, num_features=4, kernel_size=1,

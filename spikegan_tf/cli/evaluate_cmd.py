@@ -13,6 +13,11 @@ Examples::
     spikegan evaluate --real train.npy --noise-floor test.npy --run runs/temporal \
         --raster-length 56000 --bins 65 --max-lag 64 --out eval/
 
+    # the same, plus that raster drawn on to 5x its length: the model's expected ratios,
+    # apart from one raster's sampling noise (about the floor's own at the held-out length)
+    spikegan evaluate --real train.npy --noise-floor test.npy --run runs/temporal \
+        --raster-length 56000 --expected 5 --bins 32 --out eval/
+
     # a conditional run: per condition, decoders, tuning curves (its own data and split)
     spikegan evaluate --run runs/tuned --out eval/
 
@@ -82,6 +87,13 @@ def register(subparsers: Any) -> None:
                         f"raster of T bins (generated {RASTER_EVAL_CHUNK} bins at a time) "
                         "instead of independent windows, with the seam test across its "
                         "generation boundaries")
+    p.add_argument("--expected", type=Number("--expected", minimum=2), default=None,
+                   metavar="K",
+                   help="with --raster-length T: also score the same seed's raster drawn on to "
+                        "K*T bins (its first T bins are the raster above), labelled "
+                        "'RUN (Kx long: expected)': the model's expected ratios, with 1/sqrt(K) of "
+                        "one raster's sampling noise, which at the held-out split's length is "
+                        "about the floor's own (no seam test or block floor for it)")
     p.add_argument("--seed", type=Number("--seed", minimum=0), default=0, metavar="K",
                    help="seed of the --run samples and the memorisation subsample (default 0)")
     p.add_argument("--max-lag", type=Number("--max-lag", minimum=1), default=None, metavar="L",
@@ -171,6 +183,9 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"`--raster-length` must be at least {_MIN_SEAMS * RASTER_EVAL_CHUNK} "
                           f"bins ({_MIN_SEAMS} generation boundaries for the seam test). "
                           f"Received {args.raster_length}.")
+    if args.expected is not None and args.raster_length is None:
+        raise ConfigError("`--expected K` draws the --raster-length raster on to K times its "
+                          "length; give --raster-length T too.")
     n_mem = args.n_memorization
 
     labels = [Path(f).stem for f in args.generated]
@@ -231,6 +246,7 @@ def handle(args: argparse.Namespace) -> int:
             return rec.spikes.shape[0]
         return max(0, (rec.spikes.shape[0] - bins) // stride + 1)
 
+    expected_label = None
     if args.run is not None and args.raster_length is not None:
         if run_cfg.n_neurons != n_neurons:
             raise SpikeDataError(f"The run '{args.run}' generates {run_cfg.n_neurons} neurons, "
@@ -240,10 +256,17 @@ def handle(args: argparse.Namespace) -> int:
 
         label = Path(args.run).resolve().name or "run"
         t0 = time.perf_counter()
-        generated[label] = sample_raster(RunDir(args.run).load_generator(), run_cfg, args.raster_length,
-                                         seed, chunk=RASTER_EVAL_CHUNK)
+        # one draw: the --expected raster continues the scored one (the same seed's bins)
+        length = args.raster_length * (args.expected or 1)
+        raster = sample_raster(RunDir(args.run).load_generator(), run_cfg, length, seed,
+                               chunk=RASTER_EVAL_CHUNK)
+        generated[label] = raster[:args.raster_length]
         print(f"sampled a continuous raster of {args.raster_length} bins from '{args.run}' "
-              f"in {time.perf_counter() - t0:.1f} s")
+              + (f"(drawn on to {length} bins for --expected) " if args.expected else "")
+              + f"in {time.perf_counter() - t0:.1f} s")
+        if args.expected:
+            expected_label = f"{label} ({args.expected}x long: expected)"
+            generated[expected_label] = raster
     elif args.run is not None:
         if (run_cfg.n_neurons, run_cfg.n_bins) != (n_neurons, bins):
             raise SpikeDataError(
@@ -307,7 +330,8 @@ def handle(args: argparse.Namespace) -> int:
         written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed,
                               floor, args.seam_null))
     if block_length is not None:
-        written.append(_block_floor(args, real, floor, block_length, result, out, bins, stride))
+        written.append(_block_floor(args, real, floor, block_length, result, out, bins, stride,
+                                    skip=(expected_label,) if expected_label else ()))
     print(f"wrote {', '.join(str(out / f) for f in written)} "
           f"in {time.perf_counter() - start:.1f} s")
     if not args.no_figures and FIGURE_FILE not in result.figures:
@@ -345,8 +369,9 @@ def _block_floor_length(args: argparse.Namespace, real: Any, generated: dict[str
 
 
 def _block_floor(args: argparse.Namespace, real: Any, floor: Any, length: int, result: Any,
-                 out: Any, bins: int, stride: int) -> str:
-    """Score the ``--block-floor`` blocks of the reference; print and write ``block_floor.json``."""
+                 out: Any, bins: int, stride: int, skip: tuple[str, ...] = ()) -> str:
+    """Score the ``--block-floor`` blocks of the reference; print and write ``block_floor.json``
+    (beside the ratios of every generated set but those in ``skip``, of another length)."""
     import json
 
     from spikegan_tf._atomic import atomic_path
@@ -357,7 +382,7 @@ def _block_floor(args: argparse.Namespace, real: Any, floor: Any, length: int, r
                       n_bins=bins, stride=stride, max_lag=args.max_lag,
                       pair_windows=args.pair_windows)
     generated = {label: {name: result.ratio(label, name) for name in HEADLINE}
-                 for label in result.labels}
+                 for label in result.labels if label not in skip}
     print("\n".join(rep.lines(generated)))
     print(f"all six within 1.5x in {rep.within(1.5)} of {len(rep.offsets)} blocks")
     with atomic_path(out / "block_floor.json") as tmp:
