@@ -73,6 +73,11 @@ def test_evaluate_a_conditional_run(run, capsys):
     assert -1 <= record["tuning_r"]["held_out"] <= 1  # the file has the ground-truth tuning
     report = (out / "report.md").read_text()
     assert "## Conditional generation" in report and "real -> generated" in report
+    # the raster flags of an unconditional temporal run are refused, not ignored
+    assert main(["evaluate", "--run", str(run / "run"), "--expected", "5",
+                 "--out", str(run / "eval_bad")]) != 0
+    assert "`--expected` does not apply to a conditional run" in capsys.readouterr().err
+    assert not (run / "eval_bad").exists()
 
 
 def test_export_and_rig_runtime_give_the_keras_spikes(run, tmp_path):

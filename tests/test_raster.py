@@ -243,6 +243,8 @@ def test_evaluate_expected_scores_the_same_seeds_raster_drawn_on(temporal_run, t
     got = json.loads((tmp_path / "ev" / "results.json").read_text())
     assert got["n_windows"]["run"] == 5400 - 7
     assert got["n_windows"]["run (2x long: expected)"] == 10800 - 7
+    assert any("drawn on to 10800 bins" in note and "its first 5400 bins are 'run'" in note
+               for note in got["notes"])  # the report says what the row is
     # oracle: the same seed's rasters of both lengths, scored as generated files
     np.save(tmp_path / "one.npy", gan.sample_raster(5400, seed=3))
     np.save(tmp_path / "two.npy", gan.sample_raster(10800, seed=3))
@@ -258,7 +260,14 @@ def test_evaluate_expected_scores_the_same_seeds_raster_drawn_on(temporal_run, t
     assert list(blocks["generated"]) == ["run"] and blocks["length"] == 5400
     assert main(common + ["--run", str(run), "--expected", "2",
                           "--out", str(tmp_path / "bad")]) != 0
-    assert "`--expected K` draws the --raster-length raster on" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "`--expected K` draws the --raster-length raster on" in err
+    assert "Received --expected 2 without it" in err and "Traceback" not in err
+    # a --generated set may not take the label the expected raster will have
+    assert main(common + ["--run", str(run), "--raster-length", "5400", "--expected", "2",
+                          "--generated", str(tmp_path / "two.npy"), "--labels",
+                          "run (2x long: expected)", "--out", str(tmp_path / "bad")]) != 0
+    assert "has the label 'run (2x long: expected)'" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
 
 

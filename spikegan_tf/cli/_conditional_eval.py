@@ -77,7 +77,8 @@ def evaluate_conditional_run(args: argparse.Namespace) -> int:
     from spikegan_tf.gan.sampling import sample
 
     start = time.perf_counter()
-    for flag in ("real", "noise_floor", "train", "n", "raster_length", "seam_length"):
+    for flag in ("real", "noise_floor", "train", "n", "raster_length", "expected",
+                 "seam_length"):
         if getattr(args, flag, None) not in (None, []):
             raise ConfigError(f"`--{flag.replace('_', '-')}` does not apply to a conditional "
                               "run: it is evaluated on its own training data and held-out "

@@ -185,7 +185,8 @@ def handle(args: argparse.Namespace) -> int:
                           f"Received {args.raster_length}.")
     if args.expected is not None and args.raster_length is None:
         raise ConfigError("`--expected K` draws the --raster-length raster on to K times its "
-                          "length; give --raster-length T too.")
+                          f"length; give --raster-length T too. Received --expected "
+                          f"{args.expected} without it.")
     n_mem = args.n_memorization
 
     labels = [Path(f).stem for f in args.generated]
@@ -246,7 +247,7 @@ def handle(args: argparse.Namespace) -> int:
             return rec.spikes.shape[0]
         return max(0, (rec.spikes.shape[0] - bins) // stride + 1)
 
-    expected_label = None
+    expected_label, notes = None, list(args.note)
     if args.run is not None and args.raster_length is not None:
         if run_cfg.n_neurons != n_neurons:
             raise SpikeDataError(f"The run '{args.run}' generates {run_cfg.n_neurons} neurons, "
@@ -255,6 +256,11 @@ def handle(args: argparse.Namespace) -> int:
         from spikegan_tf.gan.rundir import RunDir
 
         label = Path(args.run).resolve().name or "run"
+        expected_label = f"{label} ({args.expected}x long: expected)" if args.expected else None
+        for taken in (label, expected_label):
+            if taken in generated:
+                raise ConfigError(f"A --generated file has the label '{taken}', which the "
+                                  f"--run raster takes: give it another with --labels.")
         t0 = time.perf_counter()
         # one draw: the --expected raster continues the scored one (the same seed's bins)
         length = args.raster_length * (args.expected or 1)
@@ -265,8 +271,15 @@ def handle(args: argparse.Namespace) -> int:
               + (f"(drawn on to {length} bins for --expected) " if args.expected else "")
               + f"in {time.perf_counter() - t0:.1f} s")
         if args.expected:
-            expected_label = f"{label} ({args.expected}x long: expected)"
             generated[expected_label] = raster
+            notes.append(
+                f"'{expected_label}' is the raster '{label}' drawn on to {length} bins (the "
+                f"same seed; its first {args.raster_length} bins are '{label}'): the model's "
+                f"expected ratios with 1/sqrt({args.expected}) of one raster's sampling noise; "
+                "no seam test or block floor for it"
+                + (f"; its pairwise statistics, like every set's, from at most "
+                   f"{args.pair_windows} windows, so they keep more of that noise"
+                   if args.pair_windows else "") + ".")
     elif args.run is not None:
         if (run_cfg.n_neurons, run_cfg.n_bins) != (n_neurons, bins):
             raise SpikeDataError(
@@ -311,7 +324,7 @@ def handle(args: argparse.Namespace) -> int:
         out_dir=args.out,
         n_bins=bins,
         stride=stride,
-        notes=args.note,
+        notes=notes,
         seed=seed,
         max_lag=args.max_lag,
         pair_windows=args.pair_windows,
@@ -324,7 +337,8 @@ def handle(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = [RESULTS_FILE, REPORT_FILE] + list(result.figures)
     if args.seam_length is not None:
-        written.append(_seams(args.seam_length, real, generated, out, seed, floor,
+        written.append(_seams(args.seam_length, real, {k: v for k, v in generated.items()
+                                                       if k != expected_label}, out, seed, floor,
                               args.seam_null))
     elif args.raster_length is not None:
         written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed,
