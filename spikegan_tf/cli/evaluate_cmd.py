@@ -247,7 +247,7 @@ def handle(args: argparse.Namespace) -> int:
             return rec.spikes.shape[0]
         return max(0, (rec.spikes.shape[0] - bins) // stride + 1)
 
-    expected_label, notes = None, list(args.note)
+    expected, notes = {}, list(args.note)  # --expected's raster: scored, no seam test or blocks
     if args.run is not None and args.raster_length is not None:
         if run_cfg.n_neurons != n_neurons:
             raise SpikeDataError(f"The run '{args.run}' generates {run_cfg.n_neurons} neurons, "
@@ -271,7 +271,7 @@ def handle(args: argparse.Namespace) -> int:
               + (f"(drawn on to {length} bins for --expected) " if args.expected else "")
               + f"in {time.perf_counter() - t0:.1f} s")
         if args.expected:
-            generated[expected_label] = raster
+            expected[expected_label] = raster
             notes.append(
                 f"'{expected_label}' is the raster '{label}' drawn on to {length} bins (the "
                 f"same seed; its first {args.raster_length} bins are '{label}'): the model's "
@@ -318,7 +318,7 @@ def handle(args: argparse.Namespace) -> int:
                           f"--noise-floor '{args.noise_floor}' holds windows.")
     result = evaluate(
         spikes(real),
-        {label: spikes(rec) for label, rec in generated.items()},
+        {label: spikes(rec) for label, rec in {**generated, **expected}.items()},
         noise_floor=spikes(floor) if floor is not None else None,
         train=spikes(train) if train is not None else None,
         out_dir=args.out,
@@ -337,15 +337,14 @@ def handle(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = [RESULTS_FILE, REPORT_FILE] + list(result.figures)
     if args.seam_length is not None:
-        written.append(_seams(args.seam_length, real, {k: v for k, v in generated.items()
-                                                       if k != expected_label}, out, seed, floor,
+        written.append(_seams(args.seam_length, real, generated, out, seed, floor,
                               args.seam_null))
     elif args.raster_length is not None:
         written.append(_seams(RASTER_EVAL_CHUNK, real, {label: generated[label]}, out, seed,
                               floor, args.seam_null))
     if block_length is not None:
-        written.append(_block_floor(args, real, floor, block_length, result, out, bins, stride,
-                                    skip=(expected_label,) if expected_label else ()))
+        written.append(_block_floor(args, real, floor, block_length, result, list(generated),
+                                    out, bins, stride))
     print(f"wrote {', '.join(str(out / f) for f in written)} "
           f"in {time.perf_counter() - start:.1f} s")
     if not args.no_figures and FIGURE_FILE not in result.figures:
@@ -383,9 +382,9 @@ def _block_floor_length(args: argparse.Namespace, real: Any, generated: dict[str
 
 
 def _block_floor(args: argparse.Namespace, real: Any, floor: Any, length: int, result: Any,
-                 out: Any, bins: int, stride: int, skip: tuple[str, ...] = ()) -> str:
+                 labels: list[str], out: Any, bins: int, stride: int) -> str:
     """Score the ``--block-floor`` blocks of the reference; print and write ``block_floor.json``
-    (beside the ratios of every generated set but those in ``skip``, of another length)."""
+    (beside the ratios of the generated sets ``labels``, all of the blocks' length)."""
     import json
 
     from spikegan_tf._atomic import atomic_path
@@ -396,7 +395,7 @@ def _block_floor(args: argparse.Namespace, real: Any, floor: Any, length: int, r
                       n_bins=bins, stride=stride, max_lag=args.max_lag,
                       pair_windows=args.pair_windows)
     generated = {label: {name: result.ratio(label, name) for name in HEADLINE}
-                 for label in result.labels if label not in skip}
+                 for label in labels}
     print("\n".join(rep.lines(generated)))
     print(f"all six within 1.5x in {rep.within(1.5)} of {len(rep.offsets)} blocks")
     with atomic_path(out / "block_floor.json") as tmp:
