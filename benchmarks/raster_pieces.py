@@ -1,0 +1,109 @@
+"""How much a model's raster varies from stretch to stretch, against real data's own blocks.
+
+Draws one raster ``--long`` K times as long as the held-out split (sample seed 1, the raster of
+``raster_retina.py --long K``: the same seed, so its first piece is the scored raster of sample
+seed 1) from a run's published generator with the spike-history filter (``--variant history``,
+or ``same_bin`` with both couplings), cuts it into K pieces as long as the held-out split and
+scores each piece, and the whole raster, against the test-vs-train floor: the six headline
+statistics and the autocorrelogram to lag 64. With ``--block-floor`` (a ``raster_floor.py``
+result of the same data) it prints beside them the range real blocks of the same length score
+in the model's place. A model whose whole raster is near the floor but whose pieces spread far
+wider than real blocks does has stretches that differ from each other more than the recording's
+do: the expected raster (``--long``) averages that away, single rasters do not. Writes
+``RUN/raster_pieces.json`` (``--out-name``) with the machine record::
+
+    python benchmarks/raster_pieces.py --curve benchmarks/results/critic_head_long/recipe9k_seed0 \\
+        --block-floor benchmarks/results/raster_floor/retina.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from _machine import machine_record  # noqa: E402
+from retina_curve import RAW, _default_data, load_run  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--curve", type=Path, required=True, help="retina_curve.py output directory")
+    p.add_argument("--data", type=Path, default=_default_data())
+    p.add_argument("--long", type=int, default=5, metavar="K", help="pieces (at least 2)")
+    p.add_argument("--variant", choices=("history", "same_bin"), default="history")
+    p.add_argument("--lags", type=int, default=10, help="spike-history lags")
+    p.add_argument("--block-floor", type=Path, default=None,
+                   help="raster_floor.py result of the same data: real blocks' range")
+    p.add_argument("--out-name", default="raster_pieces.json", help="file written in --curve")
+    args = p.parse_args(argv)
+    if args.data is None:
+        p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
+    if args.long < 2:
+        p.error(f"--long: expected at least 2 pieces, got {args.long}")
+
+    import keras
+
+    from spikegan_tf.data.splits import prepare_data
+    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.gan.calibration import calibrated_copy
+    from spikegan_tf.gan.raster import sample_raster
+
+    config, train, test = load_run(args.curve, args.data)
+    ref32 = as_statistics(train, n_bins=32, label="train")
+    floor32 = as_statistics(test, like=ref32, n_bins=32, label="test")
+    ref65 = as_statistics(train, n_bins=65, max_lag=64, label="train")
+    floor65 = as_statistics(test, like=ref65, n_bins=65, max_lag=64, label="test")
+    trained = keras.models.load_model(args.curve / "generator.keras", safe_mode=True,
+                                      compile=False)
+    t0 = time.process_time()
+    generator = calibrated_copy(trained, config, prepare_data(train, config.n_bins,
+                                                              val_fraction=0.0),
+                                seed=0, history_lags=args.lags,
+                                coupling=args.variant == "same_bin",
+                                same_bin=args.variant == "same_bin")
+    fit_s = time.process_time() - t0
+    T = len(test)
+    fake = sample_raster(generator, config, args.long * T, 1, chunk=1024)  # as --long
+
+    def score(raster: np.ndarray) -> dict:
+        res32 = compare(ref32, {"r": raster}, floor32, n_bins=32, statistics=HEADLINE)
+        res65 = compare(ref65, {"r": raster}, floor65, n_bins=65, max_lag=64,
+                        statistics=("autocorrelogram",))
+        return {**{s: res32.ratio("r", s) for s in HEADLINE},
+                "acg64": res65.ratio("r", "autocorrelogram")}
+
+    pieces = [score(fake[k * T:(k + 1) * T]) for k in range(args.long)]
+    whole = score(fake)
+    floor = (json.loads(args.block_floor.read_text())["summary"] if args.block_floor
+             else None)
+    names = HEADLINE + ("acg64",)
+    result = {"benchmark": "raster_pieces", "machine": machine_record(),
+              "curve": str(args.curve), "variant": args.variant, "lags": args.lags,
+              "piece_length": T, "pieces": pieces, "whole": whole, "fit_cpu_s": round(fit_s, 1),
+              "spread": {s: [min(q[s] for q in pieces), max(q[s] for q in pieces)]
+                         for s in names},
+              "block_floor": None if floor is None else {
+                  "file": str(args.block_floor),
+                  **{s: [floor[s]["min"], floor[s]["max"]] for s in names}}}
+    print(f"{'piece':>6} " + "".join(f"{s[:10]:>11}" for s in names))
+    for k, q in enumerate(pieces):
+        print(f"{k:>6} " + "".join(f"{q[s]:11.2f}" for s in names))
+    print(f"{'whole':>6} " + "".join(f"{whole[s]:11.2f}" for s in names))
+    if floor is not None:
+        print(f"{'real':>6} " + "".join(f"{floor[s]['min']:5.2f}-{floor[s]['max']:<5.2f}"
+                                        for s in names) + "  (real blocks, min-max)")
+    out = args.curve / args.out_name
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
