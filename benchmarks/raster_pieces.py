@@ -29,6 +29,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _machine import machine_record  # noqa: E402
+from raster_retina import floor_statistics  # noqa: E402
 from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 
@@ -51,15 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from spikegan_tf.data.splits import prepare_data
-    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.evaluation.compare import HEADLINE, compare
     from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.raster import sample_raster
 
     config, train, test = load_run(args.curve, args.data)
-    ref32 = as_statistics(train, n_bins=32, label="train")
-    floor32 = as_statistics(test, like=ref32, n_bins=32, label="test")
-    ref65 = as_statistics(train, n_bins=65, max_lag=64, label="train")
-    floor65 = as_statistics(test, like=ref65, n_bins=65, max_lag=64, label="test")
+    ref32, floor32, ref65, floor65 = floor_statistics(train, test)
     trained = keras.models.load_model(args.curve / "generator.keras", safe_mode=True,
                                       compile=False)
     t0 = time.process_time()

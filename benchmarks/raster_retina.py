@@ -49,6 +49,19 @@ from retina_curve import RAW, _default_data, load_run  # noqa: E402
 CHUNK = 256
 
 
+def floor_statistics(train, test) -> tuple:
+    """``(ref32, floor32, ref65, floor65)``: the statistics of the training split (the reference)
+    and of the held-out split (the floor) in 32-bin windows, and in 65-bin windows to lag 64
+    for the autocorrelogram to lag 64, as every raster of this protocol is scored."""
+    from spikegan_tf.evaluation.compare import as_statistics
+
+    ref32 = as_statistics(train, n_bins=32, label="train")
+    floor32 = as_statistics(test, like=ref32, n_bins=32, label="test")
+    ref65 = as_statistics(train, n_bins=65, max_lag=64, label="train")
+    floor65 = as_statistics(test, like=ref65, n_bins=65, max_lag=64, label="test")
+    return ref32, floor32, ref65, floor65
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--curve", type=Path, required=True, help="retina_curve.py output directory")
@@ -71,17 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from spikegan_tf.data.splits import prepare_data
-    from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
+    from spikegan_tf.evaluation.compare import HEADLINE, compare
     from spikegan_tf.evaluation.seams import seam_report
     from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.history import history_filter
     from spikegan_tf.gan.raster import sample_raster
 
     config, train, test = load_run(args.curve, args.data)
-    ref32 = as_statistics(train, n_bins=32, label="train")
-    floor32 = as_statistics(test, like=ref32, n_bins=32, label="test")
-    ref65 = as_statistics(train, n_bins=65, max_lag=64, label="train")
-    floor65 = as_statistics(test, like=ref65, n_bins=65, max_lag=64, label="test")
+    ref32, floor32, ref65, floor65 = floor_statistics(train, test)
     data = prepare_data(train, config.n_bins, val_fraction=0.0)
     stats = HEADLINE + ("isi_distribution",)
     result = {"benchmark": "raster_retina", "machine": machine_record(),
