@@ -29,7 +29,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _machine import machine_record  # noqa: E402
-from raster_retina import floor_statistics  # noqa: E402
+from raster_retina import floor_statistics, score_raster  # noqa: E402
 from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 
@@ -52,12 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from spikegan_tf.data.splits import prepare_data
-    from spikegan_tf.evaluation.compare import HEADLINE, compare
+    from spikegan_tf.evaluation.compare import HEADLINE
     from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.raster import sample_raster
 
     config, train, test = load_run(args.curve, args.data)
-    ref32, floor32, ref65, floor65 = floor_statistics(train, test)
+    refs = floor_statistics(train, test)
     trained = keras.models.load_model(args.curve / "generator.keras", safe_mode=True,
                                       compile=False)
     t0 = time.process_time()
@@ -71,11 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     fake = sample_raster(generator, config, args.long * T, 1, chunk=1024)  # as --long
 
     def score(raster: np.ndarray) -> dict:
-        res32 = compare(ref32, {"r": raster}, floor32, n_bins=32, statistics=HEADLINE)
-        res65 = compare(ref65, {"r": raster}, floor65, n_bins=65, max_lag=64,
-                        statistics=("autocorrelogram",))
-        return {**{s: res32.ratio("r", s) for s in HEADLINE},
-                "acg64": res65.ratio("r", "autocorrelogram")}
+        ratio, acg64 = score_raster(raster, refs, HEADLINE)
+        return {**ratio, "acg64": acg64}
 
     pieces = [score(fake[k * T:(k + 1) * T]) for k in range(args.long)]
     whole = score(fake)

@@ -62,6 +62,19 @@ def floor_statistics(train, test) -> tuple:
     return ref32, floor32, ref65, floor65
 
 
+def score_raster(raster, refs: tuple, stats: tuple[str, ...]) -> tuple[dict, float]:
+    """``(ratios, acg64)``: ``raster``'s ratio to the floor of each of ``stats`` (32-bin windows)
+    and of the autocorrelogram to lag 64 (65-bin windows); ``refs`` is :func:`floor_statistics`."""
+    from spikegan_tf.evaluation.compare import compare
+
+    ref32, floor32, ref65, floor65 = refs
+    res32 = compare(ref32, {"raster": raster}, floor32, n_bins=32, statistics=stats)
+    res65 = compare(ref65, {"raster": raster}, floor65, n_bins=65, max_lag=64,
+                    statistics=("autocorrelogram",))
+    return ({s: res32.ratio("raster", s) for s in stats},
+            res65.ratio("raster", "autocorrelogram"))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--curve", type=Path, required=True, help="retina_curve.py output directory")
@@ -84,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from spikegan_tf.data.splits import prepare_data
-    from spikegan_tf.evaluation.compare import HEADLINE, compare
+    from spikegan_tf.evaluation.compare import HEADLINE
     from spikegan_tf.evaluation.seams import seam_report
     from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.history import history_filter
     from spikegan_tf.gan.raster import sample_raster
 
     config, train, test = load_run(args.curve, args.data)
-    ref32, floor32, ref65, floor65 = floor_statistics(train, test)
+    refs = floor_statistics(train, test)
+    ref32 = refs[0]  # the seam test's reference
     data = prepare_data(train, config.n_bins, val_fraction=0.0)
     stats = HEADLINE + ("isi_distribution",)
     result = {"benchmark": "raster_retina", "machine": machine_record(),
@@ -125,16 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         for seed in (int(s) for s in args.seeds.split(",")):
             t0 = time.perf_counter()
             fake = sample_raster(generator, config, len(test), seed, chunk=CHUNK)
-            res32 = compare(ref32, {"raster": fake}, floor32, n_bins=32,
-                            statistics=stats)
-            res65 = compare(ref65, {"raster": fake}, floor65, n_bins=65, max_lag=64,
-                            statistics=("autocorrelogram",))
+            ratio, acg64 = score_raster(fake, refs, stats)
             seams = seam_report(fake, ref32, CHUNK, n_bins=32, seed=seed,
                                 null_phases=args.seam_null)
             row = {"seed": seed, "variant": variant, "calibrated": variant != "uncalibrated",
-                   "ratio": {s: res32.ratio("raster", s) for s in stats},
-                   "acg64_ratio": res65.ratio("raster", "autocorrelogram"),
-                   "seams": seams.to_dict(), "rate_ratio": float(fake.mean() / train.mean()),
+                   "ratio": ratio, "acg64_ratio": acg64, "seams": seams.to_dict(),
+                   "rate_ratio": float(fake.mean() / train.mean()),
                    "seconds": time.perf_counter() - t0}
             result["rows"].append(row)
             worst_seam = max(seams.ratio.values())
@@ -149,13 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.long:
             t0 = time.perf_counter()
             fake = sample_raster(generator, config, args.long * len(test), 1, chunk=1024)
-            res32 = compare(ref32, {"raster": fake}, floor32, n_bins=32, statistics=stats)
-            res65 = compare(ref65, {"raster": fake}, floor65, n_bins=65, max_lag=64,
-                            statistics=("autocorrelogram",))
+            ratio, acg64 = score_raster(fake, refs, stats)
             row = {"seed": 1, "variant": variant, "length_factor": args.long,
                    "calibrated": variant != "uncalibrated",
-                   "ratio": {s: res32.ratio("raster", s) for s in stats},
-                   "acg64_ratio": res65.ratio("raster", "autocorrelogram"),
+                   "ratio": ratio, "acg64_ratio": acg64,
                    "rate_ratio": float(fake.mean() / train.mean()),
                    "seconds": time.perf_counter() - t0}
             result.setdefault("long_rows", []).append(row)
