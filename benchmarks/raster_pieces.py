@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--curve", type=Path, required=True, help="retina_curve.py output directory")
     p.add_argument("--data", type=Path, default=_default_data())
     p.add_argument("--long", type=int, default=5, metavar="K", help="pieces (at least 2)")
-    p.add_argument("--variant", choices=("history", "same_bin"), default="history")
+    p.add_argument("--variant", choices=("history", "same_bin", "rates"), default="history",
+                   help="rates: the published filter removed, each neuron's rate calibrated")
     p.add_argument("--lags", type=int, default=10, help="spike-history lags")
     p.add_argument("--block-floor", type=Path, default=None,
                    help="raster_floor.py result of the same data: real blocks' range")
@@ -61,9 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     trained = keras.models.load_model(args.curve / "generator.keras", safe_mode=True,
                                       compile=False)
     t0 = time.process_time()
+    if args.variant == "rates":  # the generator's own rasters: its filter zero, then rates
+        from spikegan_tf.gan.history_fit import with_history_filter
+
+        trained = with_history_filter(trained, config, 1)
     generator = calibrated_copy(trained, config, prepare_data(train, config.n_bins,
                                                               val_fraction=0.0),
-                                seed=0, history_lags=args.lags,
+                                seed=0,
+                                history_lags=0 if args.variant == "rates" else args.lags,
                                 coupling=args.variant == "same_bin",
                                 same_bin=args.variant == "same_bin")
     fit_s = time.process_time() - t0
@@ -80,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
              else None)
     names = HEADLINE + ("acg64",)
     result = {"benchmark": "raster_pieces", "machine": machine_record(),
-              "curve": str(args.curve), "variant": args.variant, "lags": args.lags,
+              "curve": str(args.curve), "variant": args.variant,
+              "lags": 0 if args.variant == "rates" else args.lags,
               "piece_length": T, "pieces": pieces, "whole": whole, "fit_cpu_s": round(fit_s, 1),
               "spread": {s: [min(q[s] for q in pieces), max(q[s] for q in pieces)]
                          for s in names},

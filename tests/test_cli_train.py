@@ -86,6 +86,10 @@ def test_resume_continues_and_rejects_incompatible_settings(trained, capsys):
     (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new8", "--acg-match", "1",
       "--acg-match-lags", "8"], "`acg_match_lags` (--acg-match-lags) must be smaller than the "
                                 "windows' n_bins (8); received 8"),
+    (["train", "--data", "{d}/rec.npz", "--bins", "8", "--out", "{d}/new9",
+      "--acg-variance-match", "1", "--acg-variance-match-lags", "9"],
+     "`acg_variance_match_lags` (--acg-variance-match-lags) must be smaller than the windows' "
+     "n_bins (8); received 9"),
 ])
 def test_bad_input_is_one_line_without_traceback(trained, capsys, argv, message):
     d, _ = trained
@@ -287,7 +291,8 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
                  "--variance-match", "0.5", "--variance-match-relative",
                  "--variance-match-scales", "3", "--acg-match", "2", "--acg-match-lags", "5",
                  "--variance-match-start", "7", "--acg-match-start", "9", "--ema-start", "9",
-                 "--ema-decay", "0.9",
+                 "--ema-decay", "0.9", "--acg-variance-match", "0.25",
+                 "--acg-variance-match-lags", "3", "--acg-variance-match-start", "4",
                  "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")
@@ -295,6 +300,8 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
     assert cfg["variance_match_scales"] == 3
     assert (cfg["acg_match"], cfg["acg_match_lags"]) == (2.0, 5)
     assert (cfg["variance_match_start"], cfg["acg_match_start"], cfg["ema_start"]) == (7, 9, 9)
+    assert (cfg["acg_variance_match"], cfg["acg_variance_match_lags"],
+            cfg["acg_variance_match_start"]) == (0.25, 3, 4)
 
 
 def test_train_publish_best_says_which_step_it_published(trained, capsys):

@@ -12,17 +12,19 @@ from spikegan_tf.gan.train_config import TrainConfig
 from spikegan_tf.gan.trainer import Trainer
 
 
-@pytest.mark.parametrize("lr_decay_steps,gp_per_path,count_match,variance_match,relative,acg", [
-    (None, False, 0.0, 0.0, False, 0.0), (2, False, 0.0, 0.0, False, 0.0),
-    (None, True, 0.0, 0.0, False, 0.0),
+@pytest.mark.parametrize(
+    "lr_decay_steps,gp_per_path,count_match,variance_match,relative,acg,acg_variance", [
+    (None, False, 0.0, 0.0, False, 0.0, 0.0), (2, False, 0.0, 0.0, False, 0.0, 0.0),
+    (None, True, 0.0, 0.0, False, 0.0, 0.0),
     # the count and variance terms are not means over windows: each replica needs the global
     # distribution, and the variances (and means) of the global batch's two halves (with
     # relative=2: of the windows and of their halves, relative to the squared means), and the
-    # autocorrelogram's means of the two halves
-    (None, False, 50.0, 0.0, False, 0.0), (None, False, 0.0, 5.0, False, 0.0),
-    (None, False, 0.0, 5.0, 2, 0.0), (None, False, 0.0, 0.0, False, 50.0)])
+    # autocorrelogram's means of the two halves, and the spread of the halves' coincidences
+    (None, False, 50.0, 0.0, False, 0.0, 0.0), (None, False, 0.0, 5.0, False, 0.0, 0.0),
+    (None, False, 0.0, 5.0, 2, 0.0, 0.0), (None, False, 0.0, 0.0, False, 50.0, 0.0),
+    (None, False, 0.0, 0.0, False, 0.0, 5.0)])
 def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path, count_match,
-                                                    variance_match, relative, acg):
+                                                    variance_match, relative, acg, acg_variance):
     devices = tf.config.list_logical_devices("CPU")
     if len(devices) < 2:
         pytest.skip("needs the 2 logical CPU devices set up by conftest")
@@ -33,7 +35,8 @@ def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path,
                          lr_decay_steps=lr_decay_steps, gp_per_path=gp_per_path,
                          count_match=count_match, count_match_max=3,
                          variance_match=variance_match, variance_match_relative=bool(relative),
-                         variance_match_scales=max(1, int(relative)), acg_match=acg)
+                         variance_match_scales=max(1, int(relative)), acg_match=acg,
+                         acg_variance_match=acg_variance)
     windows = (np.random.default_rng(0).random((256, 4, 8)) < 0.3).astype(np.uint8)
     data = prepare_data(windows, val_fraction=0.0)
 
@@ -54,7 +57,8 @@ def test_mirrored_step_equals_default_strategy_step(lr_decay_steps, gp_per_path,
     # per-replica losses are scaled to the global batch: their sum is the global loss
     for name in ("d_loss", "wasserstein", "gp", "g_loss") + (
             ("count_match",) if count_match else ()) + (
-            ("variance_match",) if variance_match else ()) + (("acg_match",) if acg else ()):
+            ("variance_match",) if variance_match else ()) + (("acg_match",) if acg else ()) + (
+            ("acg_variance_match",) if acg_variance else ()):
         assert losses_mirrored[name] == pytest.approx(losses_single[name], rel=1e-4, abs=1e-6)
     moved = False
     for a, b, w0 in zip(single.generator.weights + single.critic.weights,

@@ -81,6 +81,9 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
                                                          cfg.variance_match_scales)
         if cfg.acg_match:
             g_loss += cfg.acg_match * acg_term(p, windows, cfg.acg_match_lags)
+        if cfg.acg_variance_match:
+            g_loss += cfg.acg_variance_match * acg_variance_term(
+                x, windows, cfg.acg_variance_match_lags)
     opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables),
                               G.trainable_variables, strict=True))
 
@@ -166,6 +169,34 @@ def acg_term(p: tf.Tensor, windows: np.ndarray, lags: int) -> tf.Tensor:
         total += ((tf.reduce_mean(prod[0::2]) - c[lag - 1])
                   * (tf.reduce_mean(prod[1::2]) - c[lag - 1]))
     return total / (lags * c.mean() ** 2)
+
+
+def coincidences_by_loops(windows: np.ndarray, lags: int) -> np.ndarray:
+    """Each window's ``sum_i sum_{l=1..L} sum_t x_i(t) x_i(t + l)``, by loops."""
+    n, n_neurons, n_bins = windows.shape
+    return np.array([sum(int(windows[w, i, t]) * int(windows[w, i, t + lag])
+                         for lag in range(1, lags + 1) for i in range(n_neurons)
+                         for t in range(n_bins - lag)) for w in range(n)], float)
+
+
+def acg_variance_term(x: tf.Tensor, windows: np.ndarray, lags: int) -> tf.Tensor:
+    """``(R_A - r)(R_B - r) / r^2`` (``acg_variance_match``), by the tape.
+
+    ``R_h``: the unbiased variance over the squared mean of the coincidences of the batch's
+    even (A) or odd (B) windows; ``r``: the variance over the squared mean of the training
+    windows' (:func:`coincidences_by_loops`).
+    """
+    train = coincidences_by_loops(windows, lags)
+    r = train.var() / train.mean() ** 2
+    b, n_neurons, n_bins = x.shape
+    c = tf.stack([tf.add_n([tf.reduce_sum(x[j, :, :-lag] * x[j, :, lag:])
+                            for lag in range(1, lags + 1)]) for j in range(b)])
+
+    def rel(s: tf.Tensor) -> tf.Tensor:
+        mu = tf.reduce_mean(s)
+        return tf.reduce_sum((s - mu) ** 2) / (float(s.shape[0]) - 1.0) / (mu * mu)
+
+    return (rel(c[0::2]) - r) * (rel(c[1::2]) - r) / r ** 2
 
 
 def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,
@@ -254,7 +285,11 @@ def test_a_penalty_per_path_needs_a_critic_of_several_paths():
     # the autocorrelogram on the generator's probabilities (halves of 3 and 2 windows): every
     # lag of the 8-bin windows, and 3 lags with the critic fed probabilities
     ("acg_match", 30.0, 7, {}),
-    ("acg_match", 30.0, 7, {"acg_match_lags": 3, "critic_input": "probabilities"})])
+    ("acg_match", 30.0, 7, {"acg_match_lags": 3, "critic_input": "probabilities"}),
+    # the spread of the windows' coincidences on the critic's spikes (halves of 3 and 3
+    # windows): lags 1..7 (the default for 8-bin windows) and 1..2
+    ("acg_variance_match", 3.0, 7, {"batch_size": 6}),
+    ("acg_variance_match", 3.0, 7, {"batch_size": 6, "acg_variance_match_lags": 2})])
 def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term, weight, seed,
                                                                           settings):
     windows = (np.random.default_rng(seed).random((40, 3, 8)) < 0.4).astype("uint8")
@@ -479,3 +514,46 @@ def test_a_start_after_the_last_step_leaves_the_run_without_the_term():
     for a, b in zip(*(t.generator.get_weights() for t in runs), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert losses[1]["acg_match"] > 0  # reported before it applies
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_the_acg_variance_target_is_the_spread_of_the_training_windows_coincidences(stride):
+    from spikegan_tf.statistics import window_coincidence_variance
+
+    raster = (np.random.default_rng(8).random((60, 3)) < 0.4).astype(np.uint8)
+    data = prepare_data(raster, 8, val_fraction=0.0, stride=stride)
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_variance_match=1.0,
+                         acg_variance_match_lags=3)
+    target = Trainer(MODEL, config, verbose=0).loss_targets(data)["acg_variance_match"]
+    windows = np.stack([raster[s:s + 8].T for s in range(0, 60 - 8 + 1, stride)])
+    c = coincidences_by_loops(windows, 3)
+    np.testing.assert_allclose(target, c.var() / c.mean() ** 2, rtol=1e-6)
+    assert window_coincidence_variance(windows, 3) == pytest.approx(c.var() / c.mean() ** 2)
+    assert window_coincidence_variance(raster, 3, n_bins=8, stride=stride) == pytest.approx(
+        c.var() / c.mean() ** 2)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"critic_input": "probabilities"}, "acg_variance_match.*critic_input='probabilities'"),
+    ({"batch_size": 3}, "acg_variance_match.*batch_size` >= 4.*batch_size=3"),
+    ({"acg_variance_match_lags": 8},
+     r"acg_variance_match_lags.*smaller than the windows' n_bins \(8\); received 8"),
+    ({"acg_variance_match_start": 5, "acg_variance_match": 0.0},
+     "acg_variance_match_start.*is 5 but `acg_variance_match` is 0")])
+def test_the_acg_variance_term_refuses_settings_it_cannot_use(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        Trainer(MODEL, TrainConfig(**{"acg_variance_match": 1.0, **settings}), verbose=0)
+    assert TrainConfig().resolve(MODEL).acg_variance_match_lags == 7  # 8-bin windows
+    assert TrainConfig().resolve(ModelConfig(n_neurons=3, n_bins=256)).acg_variance_match_lags \
+        == 10
+
+
+def test_the_acg_variance_term_refuses_windows_whose_coincidences_do_not_vary(tmp_path):
+    windows = np.zeros((20, 3, 8), np.uint8)
+    windows[:, 0, [0, 1]] = 1  # one coincidence in every window
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_variance_match=1.0)
+    run = tmp_path / "run"
+    with pytest.raises(ConfigError, match="acg_variance_match.*within 7 bins vary"):
+        Trainer(MODEL, config, run_dir=run, verbose=0).fit(prepare_data(windows,
+                                                                        val_fraction=0.0))
+    assert not run.exists() or not any(run.iterdir())

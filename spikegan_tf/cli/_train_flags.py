@@ -58,6 +58,9 @@ _TRAIN_FLAGS = {
     "acg_match": "acg_match",
     "acg_match_lags": "acg_match_lags",
     "acg_match_start": "acg_match_start",
+    "acg_variance_match": "acg_variance_match",
+    "acg_variance_match_lags": "acg_variance_match_lags",
+    "acg_variance_match_start": "acg_variance_match_start",
     "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
@@ -283,6 +286,20 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--acg-match-start", type=Number("--acg-match-start", minimum=0),
                    default=None, metavar="STEP",
                    help="--acg-match applies from this step on (default 0)")
+    t.add_argument("--acg-variance-match", type=Number("--acg-variance-match", float, 0),
+                   default=None, metavar="WEIGHT",
+                   help="add WEIGHT x the squared relative error of how much the windows' "
+                        "burstiness varies (the squared coefficient of variation of a window's "
+                        "coincidences at lags 1..--acg-variance-match-lags; needs --critic-input "
+                        "spikes) to the generator's loss (default 0: off)")
+    t.add_argument("--acg-variance-match-lags",
+                   type=Number("--acg-variance-match-lags", minimum=1), default=None,
+                   metavar="L", help="--acg-variance-match's lags, smaller than the window "
+                                     "(default min(10, bins - 1))")
+    t.add_argument("--acg-variance-match-start",
+                   type=Number("--acg-variance-match-start", minimum=0), default=None,
+                   metavar="STEP", help="--acg-variance-match applies from this step on "
+                                        "(default 0)")
     t.add_argument("--publish", choices=("last", "best"), default=None,
                    help="publish the last step's generator (default), or the one with the best "
                         "validation score so far (errors over the held-out floor; needs a "

@@ -123,6 +123,7 @@ class WGANGPStep:
             critic_view,
             generator_loss,
             variance_match_terms,
+            window_coincidences,
         )
 
         cfg, mc = self.config, self.model_config
@@ -209,6 +210,14 @@ class WGANGPStep:
                     all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums))
                 total_g = total_g + self._from_step(cfg.acg_match,
                                                     cfg.acg_match_start) * surrogate_a
+            if cfg.acg_variance_match:  # the windows' burstiness spread (acg_variance_match)
+                surrogate_b, value_b = variance_match_terms(
+                    window_coincidences(fake_gen, cfg.acg_variance_match_lags),
+                    self._acg_variance_target, offset=start,
+                    all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums),
+                    relative=True)
+                total_g = total_g + self._from_step(cfg.acg_variance_match,
+                                                    cfg.acg_variance_match_start) * surrogate_b
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
         self.g_optimizer.apply(grads, gen_vars)
@@ -220,6 +229,8 @@ class WGANGPStep:
             out["variance_match"] = value_v / n_rep
         if cfg.acg_match:
             out["acg_match"] = value_a / n_rep
+        if cfg.acg_variance_match:
+            out["acg_variance_match"] = value_b / n_rep
         return out
 
     def _one_step(self, data: Any) -> dict[str, Any]:
@@ -279,7 +290,8 @@ class WGANGPStep:
         names = ("d_loss", "wasserstein", "gp", "g_loss") + (
             ("count_match",) if self.config.count_match else ()) + (
             ("variance_match",) if self.config.variance_match else ()) + (
-            ("acg_match",) if self.config.acg_match else ())
+            ("acg_match",) if self.config.acg_match else ()) + (
+            ("acg_variance_match",) if self.config.acg_variance_match else ())
 
         def train_fn(n_steps: Any) -> tuple[dict[str, Any], Any, Any]:
             losses = {name: tf.constant(0.0) for name in names}
@@ -305,7 +317,9 @@ class WGANGPStep:
         ``(N s2 - v / m) / (N - 1)`` with ``m`` parts per window, ``N`` parts per
         half, ``s2`` the parts' variance and ``v`` the windows'; ``acg_match``:
         the mean coincidence ``x_i(t) x_i(t + l)`` over the windows, neurons and
-        in-window pairs, for ``l = 1..acg_match_lags``.
+        in-window pairs, for ``l = 1..acg_match_lags``; ``acg_variance_match``: the
+        squared coefficient of variation of their windows' coincidences at lags
+        ``1..acg_variance_match_lags``.
         Computed once per ``data``; :meth:`Trainer.fit` calls it before it writes
         the run directory, so data a term cannot use is refused with nothing
         written.
@@ -314,7 +328,8 @@ class WGANGPStep:
         ------
         ConfigError
             ``variance_match`` with windows that all have the same spike count;
-            ``acg_match`` with windows in which no neuron spikes twice within its lags.
+            ``acg_match`` with windows in which no neuron spikes twice within its lags;
+            ``acg_variance_match`` with windows whose coincidences do not vary.
         """
         import numpy as np
 
@@ -356,6 +371,16 @@ class WGANGPStep:
                 raise ConfigError("`acg_match` (--acg-match) needs training windows in which a "
                                   f"neuron spikes twice within {lags} bins; there are none.")
             targets["acg_match"] = (counts / pairs).astype(np.float32)
+        if self.config.acg_variance_match:
+            from spikegan_tf.statistics import window_coincidence_variance
+
+            lags = self.config.acg_variance_match_lags
+            spread = window_coincidence_variance(data.train, lags)
+            if not spread > 0:
+                raise ConfigError("`acg_variance_match` (--acg-variance-match) needs training "
+                                  "windows whose coincidences within "
+                                  f"{lags} bins vary; every window has the same number.")
+            targets["acg_variance_match"] = np.float32(spread)
         self._targets = (data, targets)
         return targets
 
@@ -370,6 +395,8 @@ class WGANGPStep:
             self._variance_target = tf.constant(targets["variance_match"], tf.float32)
         if "acg_match" in targets:
             self._acg_target = tf.constant(targets["acg_match"], tf.float32)
+        if "acg_variance_match" in targets:
+            self._acg_variance_target = tf.constant(targets["acg_variance_match"], tf.float32)
         conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
             if data.conditional else ()
         if data.is_raster:

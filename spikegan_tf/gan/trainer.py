@@ -147,17 +147,19 @@ class Trainer(WGANGPStep):
                               f"critic_scales={model_config.critic_scales}, "
                               f"critic_counts={model_config.critic_counts}.")
         for term, what in (("count_match", "the population counts"),
-                           ("variance_match", "the variance of the spike counts")):
+                           ("variance_match", "the variance of the spike counts"),
+                           ("acg_variance_match", "the spread of the windows' coincidences")):
             if getattr(train_config, term) and train_config.critic_input != "spikes":
                 flag = "--" + term.replace("_", "-")
                 raise ConfigError(f"`{term}` ({flag}) needs `critic_input='spikes'` "
                                   f"(--critic-input spikes): it matches {what} of generated "
                                   "spikes; received "
                                   f"critic_input={train_config.critic_input!r}.")
-        if train_config.variance_match and train_config.batch_size < 4:
-            raise ConfigError("`variance_match` (--variance-match) needs `batch_size` >= 4 (two "
-                              "halves of at least 2 windows); received "
-                              f"batch_size={train_config.batch_size}.")
+        for term in ("variance_match", "acg_variance_match"):
+            if getattr(train_config, term) and train_config.batch_size < 4:
+                raise ConfigError(f"`{term}` (--{term.replace('_', '-')}) needs `batch_size` >= 4 "
+                                  "(two halves of at least 2 windows); received "
+                                  f"batch_size={train_config.batch_size}.")
         parts = 2 ** (train_config.variance_match_scales - 1)
         if train_config.variance_match and model_config.n_bins % parts:
             raise ConfigError("`variance_match_scales` (--variance-match-scales) needs `n_bins` "
@@ -168,6 +170,11 @@ class Trainer(WGANGPStep):
         if train_config.acg_match and lags >= model_config.n_bins:
             raise ConfigError("`acg_match_lags` (--acg-match-lags) must be smaller than the "
                               f"windows' n_bins ({model_config.n_bins}); received {lags}.")
+        lags = train_config.acg_variance_match_lags  # resolved above: never None
+        if train_config.acg_variance_match and lags >= model_config.n_bins:
+            raise ConfigError("`acg_variance_match_lags` (--acg-variance-match-lags) must be "
+                              f"smaller than the windows' n_bins ({model_config.n_bins}); "
+                              f"received {lags}.")
         if train_config.acg_match and train_config.batch_size < 2:
             raise ConfigError("`acg_match` (--acg-match) needs `batch_size` >= 2 (two halves); "
                               f"received batch_size={train_config.batch_size}.")
