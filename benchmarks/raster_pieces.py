@@ -7,7 +7,8 @@ or ``same_bin`` with both couplings), cuts it into K pieces as long as the held-
 scores each piece, and the whole raster, against the test-vs-train floor: the six headline
 statistics and the autocorrelogram to lag 64. With ``--block-floor`` (a ``raster_floor.py``
 result of the same data) it prints beside them the range real blocks of the same length score
-in the model's place. A model whose whole raster is near the floor but whose pieces spread far
+in the model's place, and how much each piece's 256-bin windows vary in their burstiness
+(``coincidence_cv2``, beside the training and held-out splits'). A model whose whole raster is near the floor but whose pieces spread far
 wider than real blocks does has stretches that differ from each other more than the recording's
 do: the expected raster (``--long``) averages that away, single rasters do not. Writes
 ``RUN/raster_pieces.json`` (``--out-name``) with the machine record::
@@ -31,6 +32,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _machine import machine_record  # noqa: E402
 from raster_retina import floor_statistics, score_raster  # noqa: E402
 from retina_curve import RAW, _default_data, load_run  # noqa: E402
+
+#: ``coincidence_cv2``: the squared coefficient of variation of disjoint 256-bin windows'
+#: coincidences at lags 1..10 (``window_coincidence_variance``, ``acg_variance_match``'s target)
+SPREAD_LAGS, SPREAD_BINS = 10, 256
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from spikegan_tf.evaluation.compare import HEADLINE
     from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.raster import sample_raster
+    from spikegan_tf.statistics import window_coincidence_variance
 
     config, train, test = load_run(args.curve, args.data)
     refs = floor_statistics(train, test)
@@ -76,9 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     T = len(test)
     fake = sample_raster(generator, config, args.long * T, 1, chunk=1024)  # as --long
 
+    def spread(raster: np.ndarray) -> float:  # how much the windows' burstiness varies
+        return window_coincidence_variance(raster, SPREAD_LAGS, n_bins=SPREAD_BINS,
+                                           stride=SPREAD_BINS)
+
     def score(raster: np.ndarray) -> dict:
         ratio, acg64 = score_raster(raster, refs, HEADLINE)
-        return {**ratio, "acg64": acg64}
+        return {**ratio, "acg64": acg64, "coincidence_cv2": spread(raster)}
 
     pieces = [score(fake[k * T:(k + 1) * T]) for k in range(args.long)]
     whole = score(fake)
@@ -88,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     result = {"benchmark": "raster_pieces", "machine": machine_record(),
               "curve": str(args.curve), "variant": args.variant,
               "lags": 0 if args.variant == "rates" else args.lags,
-              "piece_length": T, "pieces": pieces, "whole": whole, "fit_cpu_s": round(fit_s, 1),
+              "piece_length": T,
+              "coincidence_cv2": {"lags": SPREAD_LAGS, "window": SPREAD_BINS,
+                                  "train": spread(train), "test": spread(test)},
+              "pieces": pieces, "whole": whole, "fit_cpu_s": round(fit_s, 1),
               "spread": {s: [min(q[s] for q in pieces), max(q[s] for q in pieces)]
                          for s in names},
               "block_floor": None if floor is None else {
@@ -98,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     for k, q in enumerate(pieces):
         print(f"{k:>6} " + "".join(f"{q[s]:11.2f}" for s in names))
     print(f"{'whole':>6} " + "".join(f"{whole[s]:11.2f}" for s in names))
+    print("coincidence CV^2 (256-bin windows, lags 1-10): pieces "
+          + " ".join(f"{q['coincidence_cv2']:.3f}" for q in pieces)
+          + f"; train {spread(train):.3f}, test {spread(test):.3f}")
     if floor is not None:
         print(f"{'real':>6} " + "".join(f"{floor[s]['min']:5.2f}-{floor[s]['max']:<5.2f}"
                                         for s in names) + "  (real blocks, min-max)")
