@@ -8,7 +8,8 @@ scores each piece, and the whole raster, against the test-vs-train floor: the si
 statistics and the autocorrelogram to lag 64. With ``--block-floor`` (a ``raster_floor.py``
 result of the same data) it prints beside them the range real blocks of the same length score
 in the model's place, and how much each piece's 256-bin windows vary in their burstiness
-(``coincidence_cv2``, beside the training and held-out splits'). A model whose whole raster is near the floor but whose pieces spread far
+(``coincidence_cv2``; per spike ``burstiness_cv2``, beside the training and held-out
+splits'). A model whose whole raster is near the floor but whose pieces spread far
 wider than real blocks does has stretches that differ from each other more than the recording's
 do: the expected raster (``--long``) averages that away, single rasters do not. Writes
 ``RUN/raster_pieces.json`` (``--out-name``) with the machine record::
@@ -34,7 +35,8 @@ from raster_retina import floor_statistics, score_raster  # noqa: E402
 from retina_curve import RAW, _default_data, load_run  # noqa: E402
 
 #: ``coincidence_cv2``: the squared coefficient of variation of disjoint 256-bin windows'
-#: coincidences at lags 1..10 (``window_coincidence_variance``, ``acg_variance_match``'s target)
+#: coincidences at lags 1..10 (``window_coincidence_variance``); ``burstiness_cv2``: the same of
+#: their coincidences per spike (``per_spike=True``, ``acg_variance_match``'s statistic)
 SPREAD_LAGS, SPREAD_BINS = 10, 256
 
 
@@ -82,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     T = len(test)
     fake = sample_raster(generator, config, args.long * T, 1, chunk=1024)  # as --long
 
-    def spread(raster: np.ndarray) -> float:  # how much the windows' burstiness varies
+    def spread(raster: np.ndarray, per_spike: bool = False) -> float:  # windows' burstiness
         return window_coincidence_variance(raster, SPREAD_LAGS, n_bins=SPREAD_BINS,
-                                           stride=SPREAD_BINS)
+                                           stride=SPREAD_BINS, per_spike=per_spike)
 
     def score(raster: np.ndarray) -> dict:
         ratio, acg64 = score_raster(raster, refs, HEADLINE)
-        return {**ratio, "acg64": acg64, "coincidence_cv2": spread(raster)}
+        return {**ratio, "acg64": acg64, "coincidence_cv2": spread(raster),
+                "burstiness_cv2": spread(raster, per_spike=True)}
 
     pieces = [score(fake[k * T:(k + 1) * T]) for k in range(args.long)]
     whole = score(fake)
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
               "piece_length": T,
               "coincidence_cv2": {"lags": SPREAD_LAGS, "window": SPREAD_BINS,
                                   "train": spread(train), "test": spread(test)},
+              "burstiness_cv2": {"lags": SPREAD_LAGS, "window": SPREAD_BINS,
+                                 "train": spread(train, True), "test": spread(test, True)},
               "pieces": pieces, "whole": whole, "fit_cpu_s": round(fit_s, 1),
               "spread": {s: [min(q[s] for q in pieces), max(q[s] for q in pieces)]
                          for s in names},
@@ -114,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     print("coincidence CV^2 (256-bin windows, lags 1-10): pieces "
           + " ".join(f"{q['coincidence_cv2']:.3f}" for q in pieces)
           + f"; train {spread(train):.3f}, test {spread(test):.3f}")
+    print("coincidences per spike, CV^2: pieces "
+          + " ".join(f"{q['burstiness_cv2']:.4f}" for q in pieces)
+          + f"; train {spread(train, True):.4f}, test {spread(test, True):.4f}")
     if floor is not None:
         print(f"{'real':>6} " + "".join(f"{floor[s]['min']:5.2f}-{floor[s]['max']:<5.2f}"
                                         for s in names) + "  (real blocks, min-max)")

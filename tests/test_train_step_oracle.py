@@ -172,25 +172,29 @@ def acg_term(p: tf.Tensor, windows: np.ndarray, lags: int) -> tf.Tensor:
 
 
 def coincidences_by_loops(windows: np.ndarray, lags: int) -> np.ndarray:
-    """Each window's ``sum_i sum_{l=1..L} sum_t x_i(t) x_i(t + l)``, by loops."""
+    """Each window's ``sum_i sum_{l=1..L} sum_t x_i(t) x_i(t + l)`` over its spike count (0
+    without spikes), by loops."""
     n, n_neurons, n_bins = windows.shape
-    return np.array([sum(int(windows[w, i, t]) * int(windows[w, i, t + lag])
-                         for lag in range(1, lags + 1) for i in range(n_neurons)
-                         for t in range(n_bins - lag)) for w in range(n)], float)
+    pairs = np.array([sum(int(windows[w, i, t]) * int(windows[w, i, t + lag])
+                          for lag in range(1, lags + 1) for i in range(n_neurons)
+                          for t in range(n_bins - lag)) for w in range(n)], float)
+    spikes = np.array([int(windows[w].sum()) for w in range(n)], float)
+    return np.array([p / k if k else 0.0 for p, k in zip(pairs, spikes, strict=True)])
 
 
 def acg_variance_term(x: tf.Tensor, windows: np.ndarray, lags: int) -> tf.Tensor:
     """``(R_A - r)(R_B - r) / r^2`` (``acg_variance_match``), by the tape.
 
-    ``R_h``: the unbiased variance over the squared mean of the coincidences of the batch's
-    even (A) or odd (B) windows; ``r``: the variance over the squared mean of the training
-    windows' (:func:`coincidences_by_loops`).
+    ``R_h``: the unbiased variance over the squared mean of the coincidences per spike of the
+    batch's even (A) or odd (B) windows; ``r``: the variance over the squared mean of the
+    training windows' (:func:`coincidences_by_loops`).
     """
     train = coincidences_by_loops(windows, lags)
     r = train.var() / train.mean() ** 2
     b, n_neurons, n_bins = x.shape
     c = tf.stack([tf.add_n([tf.reduce_sum(x[j, :, :-lag] * x[j, :, lag:])
-                            for lag in range(1, lags + 1)]) for j in range(b)])
+                            for lag in range(1, lags + 1)]) / tf.reduce_sum(x[j])
+                  for j in range(b)])
 
     def rel(s: tf.Tensor) -> tf.Tensor:
         mu = tf.reduce_mean(s)
@@ -528,9 +532,10 @@ def test_the_acg_variance_target_is_the_spread_of_the_training_windows_coinciden
     windows = np.stack([raster[s:s + 8].T for s in range(0, 60 - 8 + 1, stride)])
     c = coincidences_by_loops(windows, 3)
     np.testing.assert_allclose(target, c.var() / c.mean() ** 2, rtol=1e-6)
-    assert window_coincidence_variance(windows, 3) == pytest.approx(c.var() / c.mean() ** 2)
-    assert window_coincidence_variance(raster, 3, n_bins=8, stride=stride) == pytest.approx(
+    assert window_coincidence_variance(windows, 3, per_spike=True) == pytest.approx(
         c.var() / c.mean() ** 2)
+    assert window_coincidence_variance(raster, 3, n_bins=8, stride=stride,
+                                       per_spike=True) == pytest.approx(c.var() / c.mean() ** 2)
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -550,7 +555,7 @@ def test_the_acg_variance_term_refuses_settings_it_cannot_use(settings, message)
 
 def test_the_acg_variance_term_refuses_windows_whose_coincidences_do_not_vary(tmp_path):
     windows = np.zeros((20, 3, 8), np.uint8)
-    windows[:, 0, [0, 1]] = 1  # one coincidence in every window
+    windows[:, 0, [0, 1]] = 1  # one coincidence per two spikes in every window
     config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_variance_match=1.0)
     run = tmp_path / "run"
     with pytest.raises(ConfigError, match="acg_variance_match.*within 7 bins vary"):

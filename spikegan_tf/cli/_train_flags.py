@@ -290,8 +290,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    default=None, metavar="WEIGHT",
                    help="add WEIGHT x the squared relative error of how much the windows' "
                         "burstiness varies (the squared coefficient of variation of a window's "
-                        "coincidences at lags 1..--acg-variance-match-lags; needs --critic-input "
-                        "spikes) to the generator's loss (default 0: off)")
+                        "coincidences per spike at lags 1..--acg-variance-match-lags; needs "
+                        "--critic-input spikes) to the generator's loss (default 0: off)")
     t.add_argument("--acg-variance-match-lags",
                    type=Number("--acg-variance-match-lags", minimum=1), default=None,
                    metavar="L", help="--acg-variance-match's lags, smaller than the window "

@@ -396,25 +396,30 @@ def variance_match_terms(totals: Any, target: float, offset: Any = 0,
     return surrogate, residual[0] * residual[1] / (v * v)
 
 
-def window_coincidences(spikes: Any, lags: int) -> tf.Tensor:
+def window_coincidences(spikes: Any, lags: int, per_spike: bool = False) -> tf.Tensor:
     """Each window's short-lag coincidences ``(batch,)`` (``TrainConfig.acg_variance_match``).
 
     ``sum_i sum_{l=1..L} sum_t x_i(t) x_i(t + l)`` over a window's neurons and
     in-window pairs of bins, ``spikes`` ``(batch, n_neurons, n_bins)`` (the
     critic's view of generated windows, :func:`critic_view`, whose
-    straight-through gradient reaches the probabilities). Their spread over
-    the windows, relative to their mean, is matched by
-    ``variance_match_terms(..., relative=True)``.
+    straight-through gradient reaches the probabilities); ``per_spike=True``:
+    divided by the window's spike count (0 for a window without spikes), how
+    bursty the window is whatever its rate. Their spread over the windows,
+    relative to their mean, is matched by ``variance_match_terms(...,
+    relative=True)``.
 
     Examples
     --------
     >>> x = tf.constant([[[1.0, 1.0, 0.0]], [[1.0, 1.0, 1.0]]])
     >>> window_coincidences(x, 2).numpy().tolist()  # lag 1: 1 and 2; lag 2: 0 and 1
     [1.0, 3.0]
+    >>> window_coincidences(x, 2, per_spike=True).numpy().tolist()  # over 2 and 3 spikes
+    [0.5, 1.0]
     """
     x = tf.cast(spikes, tf.float32)
-    return tf.add_n([tf.reduce_sum(x[..., :-lag] * x[..., lag:], axis=(1, 2))
-                     for lag in range(1, lags + 1)])
+    pairs = tf.add_n([tf.reduce_sum(x[..., :-lag] * x[..., lag:], axis=(1, 2))
+                      for lag in range(1, lags + 1)])
+    return tf.math.divide_no_nan(pairs, tf.reduce_sum(x, axis=(1, 2))) if per_spike else pairs
 
 
 def acg_match_terms(probabilities: Any, target: Any, offset: Any = 0,

@@ -212,7 +212,7 @@ class WGANGPStep:
                                                     cfg.acg_match_start) * surrogate_a
             if cfg.acg_variance_match:  # the windows' burstiness spread (acg_variance_match)
                 surrogate_b, value_b = variance_match_terms(
-                    window_coincidences(fake_gen, cfg.acg_variance_match_lags),
+                    window_coincidences(fake_gen, cfg.acg_variance_match_lags, per_spike=True),
                     self._acg_variance_target, offset=start,
                     all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums),
                     relative=True)
@@ -318,8 +318,8 @@ class WGANGPStep:
         half, ``s2`` the parts' variance and ``v`` the windows'; ``acg_match``:
         the mean coincidence ``x_i(t) x_i(t + l)`` over the windows, neurons and
         in-window pairs, for ``l = 1..acg_match_lags``; ``acg_variance_match``: the
-        squared coefficient of variation of their windows' coincidences at lags
-        ``1..acg_variance_match_lags``.
+        squared coefficient of variation of their windows' coincidences per spike
+        at lags ``1..acg_variance_match_lags``.
         Computed once per ``data``; :meth:`Trainer.fit` calls it before it writes
         the run directory, so data a term cannot use is refused with nothing
         written.
@@ -375,7 +375,7 @@ class WGANGPStep:
             from spikegan_tf.statistics import window_coincidence_variance
 
             lags = self.config.acg_variance_match_lags
-            spread = window_coincidence_variance(data.train, lags)
+            spread = window_coincidence_variance(data.train, lags, per_spike=True)
             if not spread > 0:
                 raise ConfigError("`acg_variance_match` (--acg-variance-match) needs training "
                                   "windows whose coincidences within "

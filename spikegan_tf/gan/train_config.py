@@ -305,17 +305,19 @@ class TrainConfig:
     acg_variance_match : float
         ``lambda >= 0``: add ``lambda * ((R - r) / r)^2`` to the generator's
         loss, where ``r`` is the squared coefficient of variation, over the
-        training windows, of a window's short-lag coincidences (``x_i(t) x_i(t +
-        l)`` summed over its neurons, its in-window pairs and ``l = 1..L``: how
-        bursty the window is; :func:`spikegan_tf.statistics.window_coincidence_variance`)
-        and ``R`` the same of the generator's spikes, estimated without bias from
-        the two halves of each batch as ``variance_match`` does
-        (:func:`spikegan_tf.gan.losses.window_coincidences`). ``acg_match``
-        holds the autocorrelogram's mean, this its spread: the raster recipe's
-        generator matched the retina's autocorrelogram on average while its
-        windows' burstiness varied three times as much as the recording's (0.18
-        against 0.055), so that held-out-length stretches of its rasters scored
-        the autocorrelogram 0.4-4.2x the floor where real stretches score 0.7-1.5x
+        training windows, of a window's short-lag coincidences per spike
+        (``x_i(t) x_i(t + l)`` summed over its neurons, its in-window pairs and
+        ``l = 1..L``, divided by its spike count: how bursty the window is,
+        whatever its rate; :func:`spikegan_tf.statistics.window_coincidence_variance`
+        with ``per_spike=True``) and ``R`` the same of the generator's spikes,
+        estimated without bias from the two halves of each batch as
+        ``variance_match`` does (:func:`spikegan_tf.gan.losses.window_coincidences`).
+        ``acg_match`` holds the autocorrelogram's mean, this its spread from
+        window to window: the raster recipe's generator matched the retina's
+        autocorrelogram on average while its 256-bin windows' coincidences per
+        spike varied ten times as much as the recording's (0.065 against 0.0061),
+        so that held-out-length stretches of its rasters scored the
+        autocorrelogram 0.4-4.2x the floor where real stretches score 0.7-1.5x
         (``benchmarks/results/critic_head_long/``). Needs
         ``critic_input="spikes"`` and ``batch_size >= 4``. 0 (the default): off.
     acg_variance_match_lags : int, optional

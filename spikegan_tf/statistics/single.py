@@ -243,19 +243,22 @@ def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: in
 
 
 def window_coincidence_variance(windows: Any, lags: int, *, n_bins: int | None = None,
-                                stride: int = 1) -> float:
+                                stride: int = 1, per_spike: bool = False) -> float:
     """Squared coefficient of variation over the windows of a window's short-lag coincidences.
 
     A window's coincidences are ``sum_i sum_{l=1..L} x_i(t) x_i(t + l)`` over
-    its neurons and its in-window pairs of bins: how bursty the window is, its
-    unnormalised autocorrelogram at lags ``1..L`` summed. The value is their
-    variance over the windows divided by their squared mean (NaN without
-    coincidences): a population whose burstiness changes from window to window
-    has a large one. On the retina (50 cells, 256-bin windows, ``L = 10``) the
-    training windows' is 0.055 where the raster recipe's generator makes 0.18,
-    which its long rasters show as stretches that differ in their
-    autocorrelogram far more than the recording's do (the target of
-    ``TrainConfig.acg_variance_match``; ``benchmarks/results/critic_head_long/``).
+    its neurons and its in-window pairs of bins, its unnormalised
+    autocorrelogram at lags ``1..L`` summed; ``per_spike=True`` divides them by
+    the window's spike count (0 for a window without spikes): how bursty the
+    window is whatever its rate, the autocorrelogram's normalisation. The value
+    is their variance over the windows divided by their squared mean (NaN
+    without coincidences): a population whose burstiness changes from window to
+    window has a large one. On the retina (50 cells, 256-bin windows, ``L =
+    10``) the training windows' coincidences have 0.055 and their coincidences
+    per spike 0.0061 where the raster recipe's generator makes about 0.18 and
+    0.065, which its long rasters show as stretches that differ in their
+    autocorrelogram far more than the recording's do
+    (``TrainConfig.acg_variance_match``; ``benchmarks/results/critic_head_long/``).
     A raster's windows are those of ``n_bins`` bins every ``stride`` bins.
 
     Examples
@@ -264,6 +267,8 @@ def window_coincidence_variance(windows: Any, lags: int, *, n_bins: int | None =
     >>> x = np.array([[[1, 1, 0]], [[1, 1, 1]]])  # coincidences at lags 1-2: 1 and 3
     >>> window_coincidence_variance(x, 2)  # variance 1, mean 2
     0.25
+    >>> window_coincidence_variance(x, 2, per_spike=True)  # 1 / 2 and 3 / 3: variance 1/16
+    0.1111111111111111
     >>> raster = np.array([[1], [1], [0], [1]])  # windows of 2 bins: coincidences 1, 0, 0
     >>> round(window_coincidence_variance(raster, 1, n_bins=2), 6)  # variance 2/9, mean 1/3
     2.0
@@ -282,11 +287,15 @@ def window_coincidence_variance(windows: Any, lags: int, *, n_bins: int | None =
             pairs = np.einsum("tn,tn->t", x[:-lag], x[lag:], dtype=np.int64)
             cum = np.concatenate([[0], np.cumsum(pairs)])
             totals += cum[starts + src.n_bins - lag] - cum[starts]
+        cum = np.concatenate([[0], np.cumsum(x.sum(axis=1, dtype=np.int64))])
+        counts = cum[starts + src.n_bins] - cum[starts]
     else:
-        totals = np.concatenate([
-            sum(np.einsum("wnt,wnt->w", w[..., :-lag], w[..., lag:], dtype=np.int64)
-                for lag in range(1, lags + 1))
-            for w in src.iter_windows(4096)])
+        totals, counts = (np.concatenate(parts) for parts in zip(*(
+            (sum(np.einsum("wnt,wnt->w", w[..., :-lag], w[..., lag:], dtype=np.int64)
+                 for lag in range(1, lags + 1)), w.sum(axis=(1, 2), dtype=np.int64))
+            for w in src.iter_windows(4096)), strict=True))
+    if per_spike:
+        totals = totals / np.maximum(counts, 1)
     mean = totals.mean()
     return float(totals.var() / mean ** 2) if mean > 0 else float("nan")
 
