@@ -435,19 +435,34 @@ def test_the_acg_terms_have_the_gradient_of_their_value(replicas):
     assert float(tf.reduce_max(tf.abs(grad))) > 1e-3
 
 
+def coincidence_spread(windows: np.ndarray, lags: int) -> float:
+    """The squared coefficient of variation of :func:`coincidences_by_loops`."""
+    c = coincidences_by_loops(windows, lags)
+    return c.var() / c.mean() ** 2
+
+
 @pytest.mark.parametrize("stride", [1, 3])
-def test_the_acg_targets_are_the_mean_coincidences_of_the_training_windows(stride):
+@pytest.mark.parametrize("term, oracle", [("acg_match", acg_target),
+                                          ("acg_variance_match", coincidence_spread)])
+def test_the_acg_targets_are_those_of_the_training_windows_coincidences(stride, term, oracle):
     raster = (np.random.default_rng(6).random((60, 3)) < 0.4).astype(np.uint8)
     data = prepare_data(raster, 8, val_fraction=0.0, stride=stride)
-    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_match=1.0,
-                         acg_match_lags=5)
-    targets = Trainer(MODEL, config, verbose=0).loss_targets(data)["acg_match"]
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, **{term: 1.0,
+                                                                      f"{term}_lags": 5})
+    targets = Trainer(MODEL, config, verbose=0).loss_targets(data)[term]
     windows = np.stack([raster[s:s + 8].T for s in range(0, 60 - 8 + 1, stride)])
-    np.testing.assert_allclose(targets, acg_target(windows, 5), rtol=1e-6)
+    np.testing.assert_allclose(targets, oracle(windows, 5), rtol=1e-6)
     # windows given as windows: the same numbers
     as_windows = Trainer(MODEL, config, verbose=0).loss_targets(
-        prepare_data(windows, val_fraction=0.0))["acg_match"]
+        prepare_data(windows, val_fraction=0.0))[term]
     np.testing.assert_allclose(as_windows, targets, rtol=1e-6)
+    if term == "acg_variance_match":  # and the statistic's own function, raster or windows
+        from spikegan_tf.statistics import window_coincidence_variance
+
+        assert window_coincidence_variance(windows, 5, per_spike=True) == pytest.approx(
+            oracle(windows, 5))
+        assert window_coincidence_variance(raster, 5, n_bins=8, stride=stride,
+                                           per_spike=True) == pytest.approx(oracle(windows, 5))
 
 
 def test_the_acg_lags_default_to_64_or_the_window_and_are_checked():
@@ -461,12 +476,17 @@ def test_the_acg_lags_default_to_64_or_the_window_and_are_checked():
     Trainer(MODEL, TrainConfig(acg_match_lags=8), verbose=0)  # inert without acg_match
 
 
-def test_the_acg_term_refuses_windows_without_two_spikes_of_a_neuron(tmp_path):
+@pytest.mark.parametrize("term, spikes, message", [
+    # one spike per neuron and window
+    ("acg_match", ([0, 1, 2], [0, 3, 5]), "acg_match.*spikes twice within 7 bins; there are"),
+    # one coincidence per two spikes in every window
+    ("acg_variance_match", ([0, 0], [0, 1]), "acg_variance_match.*within 7 bins vary")])
+def test_the_acg_terms_refuse_windows_they_cannot_use(tmp_path, term, spikes, message):
     windows = np.zeros((20, 3, 8), np.uint8)
-    windows[:, [0, 1, 2], [0, 3, 5]] = 1  # one spike per neuron and window
-    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_match=1.0)
+    windows[:, spikes[0], spikes[1]] = 1
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, **{term: 1.0})
     run = tmp_path / "run"
-    with pytest.raises(ConfigError, match="acg_match.*spikes twice within 7 bins; there are"):
+    with pytest.raises(ConfigError, match=message):
         Trainer(MODEL, config, run_dir=run, verbose=0).fit(prepare_data(windows,
                                                                          val_fraction=0.0))
     assert not run.exists() or not any(run.iterdir())
@@ -520,24 +540,6 @@ def test_a_start_after_the_last_step_leaves_the_run_without_the_term():
     assert losses[1]["acg_match"] > 0  # reported before it applies
 
 
-@pytest.mark.parametrize("stride", [1, 3])
-def test_the_acg_variance_target_is_the_spread_of_the_training_windows_coincidences(stride):
-    from spikegan_tf.statistics import window_coincidence_variance
-
-    raster = (np.random.default_rng(8).random((60, 3)) < 0.4).astype(np.uint8)
-    data = prepare_data(raster, 8, val_fraction=0.0, stride=stride)
-    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_variance_match=1.0,
-                         acg_variance_match_lags=3)
-    target = Trainer(MODEL, config, verbose=0).loss_targets(data)["acg_variance_match"]
-    windows = np.stack([raster[s:s + 8].T for s in range(0, 60 - 8 + 1, stride)])
-    c = coincidences_by_loops(windows, 3)
-    np.testing.assert_allclose(target, c.var() / c.mean() ** 2, rtol=1e-6)
-    assert window_coincidence_variance(windows, 3, per_spike=True) == pytest.approx(
-        c.var() / c.mean() ** 2)
-    assert window_coincidence_variance(raster, 3, n_bins=8, stride=stride,
-                                       per_spike=True) == pytest.approx(c.var() / c.mean() ** 2)
-
-
 @pytest.mark.parametrize("settings, message", [
     ({"critic_input": "probabilities"}, "acg_variance_match.*critic_input='probabilities'"),
     ({"batch_size": 3}, "acg_variance_match.*batch_size` >= 4.*batch_size=3"),
@@ -551,14 +553,3 @@ def test_the_acg_variance_term_refuses_settings_it_cannot_use(settings, message)
     assert TrainConfig().resolve(MODEL).acg_variance_match_lags == 7  # 8-bin windows
     assert TrainConfig().resolve(ModelConfig(n_neurons=3, n_bins=256)).acg_variance_match_lags \
         == 10
-
-
-def test_the_acg_variance_term_refuses_windows_whose_coincidences_do_not_vary(tmp_path):
-    windows = np.zeros((20, 3, 8), np.uint8)
-    windows[:, 0, [0, 1]] = 1  # one coincidence per two spikes in every window
-    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, acg_variance_match=1.0)
-    run = tmp_path / "run"
-    with pytest.raises(ConfigError, match="acg_variance_match.*within 7 bins vary"):
-        Trainer(MODEL, config, run_dir=run, verbose=0).fit(prepare_data(windows,
-                                                                        val_fraction=0.0))
-    assert not run.exists() or not any(run.iterdir())
