@@ -479,8 +479,9 @@ def test_the_acg_lags_default_to_64_or_the_window_and_are_checked():
 @pytest.mark.parametrize("term, spikes, message", [
     # one spike per neuron and window
     ("acg_match", ([0, 1, 2], [0, 3, 5]), "acg_match.*spikes twice within 7 bins; there are"),
-    # one coincidence per two spikes in every window
-    ("acg_variance_match", ([0, 0], [0, 1]), "acg_variance_match.*within 7 bins vary")])
+    # one coincidence per two spikes of every neuron in every window
+    ("acg_variance_match", ([0, 1, 2, 0, 1, 2], [0, 0, 0, 1, 1, 1]),
+     "acg_variance_match.*within 7 bins vary")])
 def test_the_acg_terms_refuse_windows_they_cannot_use(tmp_path, term, spikes, message):
     windows = np.zeros((20, 3, 8), np.uint8)
     windows[:, spikes[0], spikes[1]] = 1
