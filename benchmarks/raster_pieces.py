@@ -98,14 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     floor = (json.loads(args.block_floor.read_text())["summary"] if args.block_floor
              else None)
     names = HEADLINE + ("acg64",)
+    splits = {name: {"train": spread(train, per_spike), "test": spread(test, per_spike)}
+              for name, per_spike in (("coincidence_cv2", False), ("burstiness_cv2", True))}
     result = {"benchmark": "raster_pieces", "machine": machine_record(),
               "curve": str(args.curve), "variant": args.variant,
               "lags": 0 if args.variant == "rates" else args.lags,
               "piece_length": T,
-              "coincidence_cv2": {"lags": SPREAD_LAGS, "window": SPREAD_BINS,
-                                  "train": spread(train), "test": spread(test)},
-              "burstiness_cv2": {"lags": SPREAD_LAGS, "window": SPREAD_BINS,
-                                 "train": spread(train, True), "test": spread(test, True)},
+              **{name: {"lags": SPREAD_LAGS, "window": SPREAD_BINS, **v}
+                 for name, v in splits.items()},
               "pieces": pieces, "whole": whole, "fit_cpu_s": round(fit_s, 1),
               "spread": {s: [min(q[s] for q in pieces), max(q[s] for q in pieces)]
                          for s in names},
@@ -116,12 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     for k, q in enumerate(pieces):
         print(f"{k:>6} " + "".join(f"{q[s]:11.2f}" for s in names))
     print(f"{'whole':>6} " + "".join(f"{whole[s]:11.2f}" for s in names))
-    print("coincidence CV^2 (256-bin windows, lags 1-10): pieces "
-          + " ".join(f"{q['coincidence_cv2']:.3f}" for q in pieces)
-          + f"; train {spread(train):.3f}, test {spread(test):.3f}")
-    print("coincidences per spike, CV^2: pieces "
-          + " ".join(f"{q['burstiness_cv2']:.4f}" for q in pieces)
-          + f"; train {spread(train, True):.4f}, test {spread(test, True):.4f}")
+    for name, label in (("coincidence_cv2", "coincidence CV^2 (256-bin windows, lags 1-10)"),
+                        ("burstiness_cv2", "coincidences per spike, CV^2")):
+        print(f"{label}: pieces " + " ".join(f"{q[name]:.4f}" for q in pieces)
+              + f"; train {splits[name]['train']:.4f}, test {splits[name]['test']:.4f}")
     if floor is not None:
         print(f"{'real':>6} " + "".join(f"{floor[s]['min']:5.2f}-{floor[s]['max']:<5.2f}"
                                         for s in names) + "  (real blocks, min-max)")

@@ -226,18 +226,24 @@ def window_count_variance(windows: Any, *, n_bins: int | None = None, stride: in
     if src.n_bins % parts:
         raise ConfigError(f"`parts` must divide the windows' {src.n_bins} bins. Received "
                          f"{parts}.")
+    totals = _window_counts(src, parts)
+    return _relative_variance(totals) if relative else float(totals.var())
+
+
+def _window_counts(src: Any, parts: int = 1) -> np.ndarray:
+    """Population spike counts ``(n_windows, parts)`` int64 of each window's ``parts`` parts."""
     size = src.n_bins // parts
     if src.kind == "raster":
         cum = np.concatenate([[0], np.cumsum(src.spikes.sum(axis=1, dtype=np.int64))])
         starts = (np.arange(src.n_windows, dtype=np.int64)[:, None] * src.stride
                   + np.arange(parts, dtype=np.int64) * size)
-        totals = cum[starts + size] - cum[starts]
-    else:
-        totals = np.concatenate([
-            w.reshape(*w.shape[:2], parts, size).sum(axis=(1, 3), dtype=np.int64)
-            for w in src.iter_windows(4096)])
-    if not relative:
-        return float(totals.var())
+        return cum[starts + size] - cum[starts]
+    return np.concatenate([w.reshape(*w.shape[:2], parts, size).sum(axis=(1, 3), dtype=np.int64)
+                           for w in src.iter_windows(4096)])
+
+
+def _relative_variance(totals: np.ndarray) -> float:
+    """Variance over squared mean (the squared coefficient of variation); NaN for a zero mean."""
     mean = totals.mean()
     return float(totals.var() / mean ** 2) if mean > 0 else float("nan")
 
@@ -287,17 +293,14 @@ def window_coincidence_variance(windows: Any, lags: int, *, n_bins: int | None =
             pairs = np.einsum("tn,tn->t", x[:-lag], x[lag:], dtype=np.int64)
             cum = np.concatenate([[0], np.cumsum(pairs)])
             totals += cum[starts + src.n_bins - lag] - cum[starts]
-        cum = np.concatenate([[0], np.cumsum(x.sum(axis=1, dtype=np.int64))])
-        counts = cum[starts + src.n_bins] - cum[starts]
     else:
-        totals, counts = (np.concatenate(parts) for parts in zip(*(
-            (sum(np.einsum("wnt,wnt->w", w[..., :-lag], w[..., lag:], dtype=np.int64)
-                 for lag in range(1, lags + 1)), w.sum(axis=(1, 2), dtype=np.int64))
-            for w in src.iter_windows(4096)), strict=True))
+        totals = np.concatenate([
+            sum(np.einsum("wnt,wnt->w", w[..., :-lag], w[..., lag:], dtype=np.int64)
+                for lag in range(1, lags + 1))
+            for w in src.iter_windows(4096)])
     if per_spike:
-        totals = totals / np.maximum(counts, 1)
-    mean = totals.mean()
-    return float(totals.var() / mean ** 2) if mean > 0 else float("nan")
+        totals = totals / np.maximum(_window_counts(src)[:, 0], 1)
+    return _relative_variance(totals)
 
 
 def isi_distribution(
