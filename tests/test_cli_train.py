@@ -293,6 +293,7 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
                  "--variance-match-start", "7", "--acg-match-start", "9", "--ema-start", "9",
                  "--ema-decay", "0.9", "--acg-variance-match", "0.25",
                  "--acg-variance-match-lags", "3", "--acg-variance-match-start", "4",
+                 "--pair-match", "1.5", "--pair-match-start", "6",
                  "--quiet"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert (cfg["count_match"], cfg["count_match_max"], cfg["publish"]) == (2.5, 3, "best")
@@ -302,6 +303,7 @@ def test_the_count_and_publish_flags_reach_config_json(tmp_path, monkeypatch):
     assert (cfg["variance_match_start"], cfg["acg_match_start"], cfg["ema_start"]) == (7, 9, 9)
     assert (cfg["acg_variance_match"], cfg["acg_variance_match_lags"],
             cfg["acg_variance_match_start"]) == (0.25, 3, 4)
+    assert (cfg["pair_match"], cfg["pair_match_start"]) == (1.5, 6)
 
 
 def test_train_publish_best_says_which_step_it_published(trained, capsys):

@@ -84,6 +84,8 @@ def textbook_step(trainer: Trainer, windows: np.ndarray, rng: tf.random.Generato
         if cfg.acg_variance_match:
             g_loss += cfg.acg_variance_match * acg_variance_term(
                 x, windows, cfg.acg_variance_match_lags)
+        if cfg.pair_match:
+            g_loss += cfg.pair_match * pair_term(p, windows)
     opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables),
                               G.trainable_variables, strict=True))
 
@@ -203,6 +205,43 @@ def acg_variance_term(x: tf.Tensor, windows: np.ndarray, lags: int) -> tf.Tensor
     return (rel(c[0::2]) - r) * (rel(c[1::2]) - r) / r ** 2
 
 
+def pair_target(windows: np.ndarray) -> np.ndarray:
+    """``[l, i, j]``: the mean of ``x_i(t) x_j(t + l)``, ``l = 0, 1``, over windows and in-window
+    pairs of bins, by loops."""
+    n, n_neurons, n_bins = windows.shape
+    out = np.zeros((2, n_neurons, n_neurons))
+    for lag in (0, 1):
+        for i in range(n_neurons):
+            for j in range(n_neurons):
+                total = sum(int(windows[w, i, t]) * int(windows[w, j, t + lag])
+                            for w in range(n) for t in range(n_bins - lag))
+                out[lag, i, j] = total / (n * (n_bins - lag))
+    return out
+
+
+def pair_term(p: tf.Tensor, windows: np.ndarray, target: np.ndarray | None = None) -> tf.Tensor:
+    """``sum_{l, i != j} (M_A - m)(M_B - m) / (K mean(m)^2)`` (``pair_match``), by the tape.
+
+    ``M_h[l, i, j]``: the mean of ``p_i(t) p_j(t + l)`` over the batch's even (A) or odd (B)
+    windows and in-window pairs of bins; ``m``: :func:`pair_target` of the training windows
+    (or ``target``); ``K = 2 N (N - 1)`` the entries with ``i != j``.
+    """
+    m = pair_target(windows) if target is None else target
+    n_neurons = m.shape[-1]
+    total, count = 0.0, 0
+    for lag in (0, 1):
+        for i in range(n_neurons):
+            for j in range(n_neurons):
+                if i == j:
+                    continue
+                prod = p[:, i, :p.shape[-1] - lag] * p[:, j, lag:]
+                total += ((tf.reduce_mean(prod[0::2]) - m[lag, i, j])
+                          * (tf.reduce_mean(prod[1::2]) - m[lag, i, j]))
+                count += 1
+    cross = ~np.eye(n_neurons, dtype=bool)
+    return total / (count * m[:, cross].mean() ** 2)
+
+
 def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,
                                                                     tuple]:
     """A trainer with oracle copies of its networks, a copy of its random generator, and the
@@ -293,7 +332,11 @@ def test_a_penalty_per_path_needs_a_critic_of_several_paths():
     # the spread of the windows' coincidences on the critic's spikes (halves of 3 and 3
     # windows): lags 1..7 (the default for 8-bin windows) and 1..2
     ("acg_variance_match", 3.0, 7, {"batch_size": 6}),
-    ("acg_variance_match", 3.0, 7, {"batch_size": 6, "acg_variance_match_lags": 2})])
+    ("acg_variance_match", 3.0, 7, {"batch_size": 6, "acg_variance_match_lags": 2}),
+    # the pairs' coincidences on the generator's probabilities (halves of 3 and 2 windows),
+    # whatever the critic is fed
+    ("pair_match", 30.0, 7, {}),
+    ("pair_match", 30.0, 7, {"critic_input": "probabilities"})])
 def test_a_generator_term_equals_the_textbook_step_and_moves_the_generator(term, weight, seed,
                                                                           settings):
     windows = (np.random.default_rng(seed).random((40, 3, 8)) < 0.4).astype("uint8")
@@ -413,21 +456,26 @@ def test_the_variance_term_refuses_windows_that_all_have_one_count(tmp_path):
     assert not run.exists() or not any(run.iterdir())
 
 
+@pytest.mark.parametrize("term", ["acg_match", "pair_match"])
 @pytest.mark.parametrize("replicas", [1, 2])
-def test_the_acg_terms_have_the_gradient_of_their_value(replicas):
-    from spikegan_tf.gan.losses import acg_match_terms
+def test_the_probability_terms_have_the_gradient_of_their_value(replicas, term):
+    from spikegan_tf.gan.losses import acg_match_terms, pair_match_terms
 
-    # 10 windows of 4 neurons and 12 bins (halves of 5), lags 1..5
+    # 10 windows of 4 neurons and 12 bins (halves of 5); acg_match: lags 1..5
     p = tf.constant(np.random.default_rng(4).random((10, 4, 12)) * 0.6, tf.float32)
-    target = np.array([0.05, 0.04, 0.06, 0.03, 0.02])
+    if term == "acg_match":
+        terms, target = acg_match_terms, np.array([0.05, 0.04, 0.06, 0.03, 0.02])
+    else:
+        terms, target = pair_match_terms, np.random.default_rng(5).random((2, 4, 4)) * 0.1
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(p)
-        value = sum(
+        value = (sum(
             (tf.reduce_mean(p[0::2, :, :-lag] * p[0::2, :, lag:]) - target[lag - 1])
             * (tf.reduce_mean(p[1::2, :, :-lag] * p[1::2, :, lag:]) - target[lag - 1])
-            for lag in range(1, 6)) / (5 * target.mean() ** 2)
-        surrogate, reported = (acg_match_terms(p, target) if replicas == 1 else
-                               on_two_replicas(acg_match_terms, p, target))
+            for lag in range(1, 6)) / (5 * target.mean() ** 2) if term == "acg_match"
+            else pair_term(p, None, target))
+        surrogate, reported = (terms(p, target) if replicas == 1 else
+                               on_two_replicas(terms, p, target))
     np.testing.assert_allclose(float(reported), float(value), rtol=1e-5, atol=1e-6)
     grad = tape.gradient(value, p)
     np.testing.assert_allclose(tape.gradient(surrogate, p), grad,
@@ -465,6 +513,34 @@ def test_the_acg_targets_are_those_of_the_training_windows_coincidences(stride, 
                                            per_spike=True) == pytest.approx(oracle(windows, 5))
 
 
+@pytest.mark.parametrize("stride", [1, 3])
+def test_the_pair_target_is_the_training_windows_pair_coincidences(stride):
+    from spikegan_tf.statistics import pair_coincidences
+
+    raster = (np.random.default_rng(6).random((60, 3)) < 0.4).astype(np.uint8)
+    data = prepare_data(raster, 8, val_fraction=0.0, stride=stride)
+    config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, pair_match=1.0)
+    target = Trainer(MODEL, config, verbose=0).loss_targets(data)["pair_match"]
+    windows = np.stack([raster[s:s + 8].T for s in range(0, 60 - 8 + 1, stride)])
+    np.testing.assert_allclose(target, pair_target(windows), rtol=1e-6)
+    as_windows = Trainer(MODEL, config, verbose=0).loss_targets(
+        prepare_data(windows, val_fraction=0.0))["pair_match"]
+    np.testing.assert_allclose(as_windows, target, rtol=1e-6)
+    np.testing.assert_allclose(pair_coincidences(raster, 3, n_bins=8, stride=stride)[:2],
+                               pair_target(windows), rtol=1e-12)
+
+
+@pytest.mark.parametrize("model, settings, message", [
+    (MODEL, {"batch_size": 1}, "pair_match.*batch_size` >= 2.*batch_size=1"),
+    (ModelConfig(n_neurons=1, n_bins=8, num_features=4, latent_dim=6), {},
+     r"pair_match.*at least 2 neurons.*n_neurons=1"),
+    (MODEL, {"pair_match_start": 5, "pair_match": 0.0},
+     "pair_match_start.*is 5 but `pair_match` is 0")])
+def test_the_pair_term_refuses_settings_it_cannot_use(model, settings, message):
+    with pytest.raises(ConfigError, match=message):
+        Trainer(model, TrainConfig(**{"pair_match": 1.0, **settings}), verbose=0)
+
+
 def test_the_acg_lags_default_to_64_or_the_window_and_are_checked():
     assert TrainConfig().resolve(MODEL).acg_match_lags == 7  # 8-bin windows
     assert TrainConfig().resolve(ModelConfig(n_neurons=3, n_bins=256)).acg_match_lags == 64
@@ -481,8 +557,11 @@ def test_the_acg_lags_default_to_64_or_the_window_and_are_checked():
     ("acg_match", ([0, 1, 2], [0, 3, 5]), "acg_match.*spikes twice within 7 bins; there are"),
     # one coincidence per two spikes of every neuron in every window
     ("acg_variance_match", ([0, 1, 2, 0, 1, 2], [0, 0, 0, 1, 1, 1]),
-     "acg_variance_match.*within 7 bins vary")])
-def test_the_acg_terms_refuse_windows_they_cannot_use(tmp_path, term, spikes, message):
+     "acg_variance_match.*within 7 bins vary"),
+    # three neurons spiking at least two bins apart: no pair coincides in a bin or one apart
+    ("pair_match", ([0, 1, 2], [0, 3, 6]),
+     "pair_match.*two neurons spike in the same bin or one bin apart; there are none")])
+def test_the_moment_terms_refuse_windows_they_cannot_use(tmp_path, term, spikes, message):
     windows = np.zeros((20, 3, 8), np.uint8)
     windows[:, spikes[0], spikes[1]] = 1
     config = TrainConfig(batch_size=4, max_steps=1, eval_every=0, **{term: 1.0})

@@ -61,6 +61,8 @@ _TRAIN_FLAGS = {
     "acg_variance_match": "acg_variance_match",
     "acg_variance_match_lags": "acg_variance_match_lags",
     "acg_variance_match_start": "acg_variance_match_start",
+    "pair_match": "pair_match",
+    "pair_match_start": "pair_match_start",
     "publish": "publish",
     "critic_lr": "critic_learning_rate",
     "calibrate_rates": "calibrate_rates",
@@ -300,6 +302,14 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    type=Number("--acg-variance-match-start", minimum=0), default=None,
                    metavar="STEP", help="--acg-variance-match applies from this step on "
                                         "(default 0)")
+    t.add_argument("--pair-match", type=Number("--pair-match", float, 0), default=None,
+                   metavar="WEIGHT",
+                   help="add WEIGHT x the squared relative error of the pairs' coincidences in "
+                        "the same bin and one bin apart (the moments behind the covariances) "
+                        "to the generator's loss (default 0: off)")
+    t.add_argument("--pair-match-start", type=Number("--pair-match-start", minimum=0),
+                   default=None, metavar="STEP",
+                   help="--pair-match applies from this step on (default 0)")
     t.add_argument("--publish", choices=("last", "best"), default=None,
                    help="publish the last step's generator (default), or the one with the best "
                         "validation score so far (errors over the held-out floor; needs a "

@@ -31,6 +31,7 @@ __all__ = [
     "count_match_terms",
     "variance_match_terms",
     "acg_match_terms",
+    "pair_match_terms",
 ]
 
 
@@ -477,6 +478,63 @@ def acg_match_terms(probabilities: Any, target: Any, offset: Any = 0,
     n = sums[:, :1]
     residual = sums[:, 1:] / n - target[None, :]
     scale = float(n_lags) * tf.square(tf.reduce_mean(target))
+    value = tf.reduce_sum(residual[0] * residual[1]) / scale
+    surrogate = tf.reduce_sum(tf.stop_gradient(residual[::-1]) * shares / n) / scale
+    return surrogate, value
+
+
+def pair_match_terms(probabilities: Any, target: Any, offset: Any = 0,
+                     all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Surrogate loss and value of the pairs' squared relative error (``pair_match``).
+
+    ``probabilities`` ``(batch, n_neurons, n_bins)`` are the generator's firing
+    probabilities; given its latent input the spikes of two neurons are
+    independent draws, so ``p_i(t) p_j(t + l)`` (``i != j``) is their expected
+    coincidence, without the draws' noise. ``M_h,l,ij`` is its mean over the
+    windows of batch half ``h`` and their ``n_bins - l`` pairs of bins, for
+    ``l = 0`` (the same bin) and ``l = 1`` (one bin later); ``target`` ``m``
+    ``(2, n_neurons, n_neurons)`` the same of the training windows' spikes
+    (:func:`spikegan_tf.statistics.pair_coincidences`). The value,
+    ``sum (M_A - m)(M_B - m) / (K mean(m)^2)`` over the ``K = 2 N (N - 1)``
+    entries with ``i != j`` (a neuron with itself is ``acg_match``'s), is an
+    unbiased estimate of the squared error of the expected coincidences, the
+    raw moments behind the single-bin and lag-1 covariances, relative to their
+    mean. Halves, ``offset`` and ``all_reduce`` as :func:`acg_match_terms`.
+
+    Returns
+    -------
+    surrogate, value : tf.Tensor
+        Differentiate ``surrogate``; ``value`` (no gradient) may be negative.
+
+    Examples
+    --------
+    >>> p = tf.constant([[[1.0, 1.0], [1.0, 0.0]], [[0.5, 0.5], [0.5, 0.5]]])  # 2 windows
+    >>> # half A (window 0): same bin m01 = m10 = 1/2, one bin later m01 = 0, m10 = 1;
+    >>> # half B: every entry 1/4. Against a target of 1/4 everywhere, B's residuals are 0
+    >>> float(pair_match_terms(p, tf.fill((2, 2, 2), 0.25))[1])
+    0.0
+    >>> # against 1/8: residuals A (3/8, 3/8, -1/8, 7/8), B 1/8 each: sum 12/64 / (4 / 64)
+    >>> float(pair_match_terms(p, tf.fill((2, 2, 2), 0.125))[1])
+    3.0
+    """
+    p = tf.cast(probabilities, tf.float32)
+    target = tf.cast(tf.convert_to_tensor(target), tf.float32)
+    n_neurons, n_bins = int(p.shape[-2]), int(p.shape[-1])
+    same = tf.linalg.matmul(p, p, transpose_b=True) / float(n_bins)
+    later = tf.linalg.matmul(p[..., :-1], p[..., 1:], transpose_b=True) / float(n_bins - 1)
+    per_window = tf.reshape(tf.stack([same, later], axis=1), (-1, 2 * n_neurons * n_neurons))
+    halves = _batch_halves(tf.shape(per_window)[0], offset)
+    shares = tf.matmul(halves, per_window)  # (2, 2 N^2): this replica's sums per half
+    sums = tf.concat([tf.reduce_sum(halves, axis=1, keepdims=True), tf.stop_gradient(shares)],
+                     axis=1)
+    if all_reduce is not None:
+        sums = all_reduce(sums)
+    n = sums[:, :1]
+    cross = tf.reshape(tf.tile(1.0 - tf.eye(n_neurons), (2, 1)), (1, -1))  # i != j
+    flat = tf.reshape(target, (1, -1))
+    count = float(2 * n_neurons * (n_neurons - 1))
+    scale = count * tf.square(tf.reduce_sum(flat * cross) / count)
+    residual = (sums[:, 1:] / n - flat) * cross
     value = tf.reduce_sum(residual[0] * residual[1]) / scale
     surrogate = tf.reduce_sum(tf.stop_gradient(residual[::-1]) * shares / n) / scale
     return surrogate, value

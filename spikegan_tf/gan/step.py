@@ -122,6 +122,7 @@ class WGANGPStep:
             critic_objective,
             critic_view,
             generator_loss,
+            pair_match_terms,
             variance_match_terms,
             window_coincidences,
         )
@@ -218,6 +219,12 @@ class WGANGPStep:
                     relative=True)
                 total_g = total_g + self._from_step(cfg.acg_variance_match,
                                                     cfg.acg_variance_match_start) * surrogate_b
+            if cfg.pair_match:  # pairs' coincidences, on probabilities (TrainConfig.pair_match)
+                surrogate_p, value_p = pair_match_terms(
+                    probs_gen, self._pair_target, offset=start,
+                    all_reduce=lambda sums: ctx.all_reduce(tf.distribute.ReduceOp.SUM, sums))
+                total_g = total_g + self._from_step(cfg.pair_match,
+                                                    cfg.pair_match_start) * surrogate_p
             loss = self.g_optimizer.scale_loss(total_g) if mixed else total_g
         grads = tape.gradient(loss, gen_vars)
         self.g_optimizer.apply(grads, gen_vars)
@@ -231,6 +238,8 @@ class WGANGPStep:
             out["acg_match"] = value_a / n_rep
         if cfg.acg_variance_match:
             out["acg_variance_match"] = value_b / n_rep
+        if cfg.pair_match:
+            out["pair_match"] = value_p / n_rep
         return out
 
     def _one_step(self, data: Any) -> dict[str, Any]:
@@ -291,7 +300,8 @@ class WGANGPStep:
             ("count_match",) if self.config.count_match else ()) + (
             ("variance_match",) if self.config.variance_match else ()) + (
             ("acg_match",) if self.config.acg_match else ()) + (
-            ("acg_variance_match",) if self.config.acg_variance_match else ())
+            ("acg_variance_match",) if self.config.acg_variance_match else ()) + (
+            ("pair_match",) if self.config.pair_match else ())
 
         def train_fn(n_steps: Any) -> tuple[dict[str, Any], Any, Any]:
             losses = {name: tf.constant(0.0) for name in names}
@@ -319,7 +329,9 @@ class WGANGPStep:
         the mean coincidence ``x_i(t) x_i(t + l)`` over the windows, neurons and
         in-window pairs, for ``l = 1..acg_match_lags``; ``acg_variance_match``: the
         squared coefficient of variation of their windows' coincidences per spike
-        at lags ``1..acg_variance_match_lags``.
+        at lags ``1..acg_variance_match_lags``; ``pair_match``: the mean
+        coincidences ``x_i(t) x_j(t + l)`` of pairs of neurons, ``l = 0, 1``
+        (:func:`spikegan_tf.statistics.pair_coincidences`).
         Computed once per ``data``; :meth:`Trainer.fit` calls it before it writes
         the run directory, so data a term cannot use is refused with nothing
         written.
@@ -329,7 +341,9 @@ class WGANGPStep:
         ConfigError
             ``variance_match`` with windows that all have the same spike count;
             ``acg_match`` with windows in which no neuron spikes twice within its lags;
-            ``acg_variance_match`` with windows whose coincidences do not vary.
+            ``acg_variance_match`` with windows whose coincidences do not vary;
+            ``pair_match`` with windows in which no two neurons spike together
+            or one bin apart.
         """
         import numpy as np
 
@@ -381,6 +395,16 @@ class WGANGPStep:
                                   "windows whose coincidences within "
                                   f"{lags} bins vary; every window has the same number.")
             targets["acg_variance_match"] = np.float32(spread)
+        if self.config.pair_match:
+            from spikegan_tf.statistics import pair_coincidences
+
+            moments = pair_coincidences(data.train, 1)
+            cross = ~np.eye(moments.shape[-1], dtype=bool)
+            if not moments[:, cross].sum() > 0:
+                raise ConfigError("`pair_match` (--pair-match) needs training windows in which "
+                                  "two neurons spike in the same bin or one bin apart; there "
+                                  "are none.")
+            targets["pair_match"] = moments.astype(np.float32)
         self._targets = (data, targets)
         return targets
 
@@ -397,6 +421,8 @@ class WGANGPStep:
             self._acg_target = tf.constant(targets["acg_match"], tf.float32)
         if "acg_variance_match" in targets:
             self._acg_variance_target = tf.constant(targets["acg_variance_match"], tf.float32)
+        if "pair_match" in targets:
+            self._pair_target = tf.constant(targets["pair_match"], tf.float32)
         conditions = tuple(tf.constant(c) for c in data.conditions.model_inputs()) \
             if data.conditional else ()
         if data.is_raster:

@@ -43,7 +43,8 @@ _RESUME_FIXED = ("batch_size", "n_critic", "gp_weight", "learning_rate", "beta_1
                  "count_match_max", "variance_match", "variance_match_relative",
                  "variance_match_scales", "acg_match", "acg_match_lags", "ema_start",
                  "variance_match_start", "acg_match_start", "acg_variance_match",
-                 "acg_variance_match_lags", "acg_variance_match_start")
+                 "acg_variance_match_lags", "acg_variance_match_start", "pair_match",
+                 "pair_match_start")
 # what a run written before a setting existed did (its config.json lacks the key)
 _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_steps": None,
                   "gp_every": 1, "critic_learning_rate": None, "gp_per_path": False,
@@ -51,10 +52,12 @@ _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_s
                   "variance_match_relative": False, "variance_match_scales": 1,
                   "acg_match": 0.0, "acg_match_lags": None, "ema_start": 0,
                   "variance_match_start": 0, "acg_match_start": 0, "acg_variance_match": 0.0,
-                  "acg_variance_match_lags": None, "acg_variance_match_start": 0}
+                  "acg_variance_match_lags": None, "acg_variance_match_start": 0,
+                  "pair_match": 0.0, "pair_match_start": 0}
 #: The settings that count steps from a run's first step, and the setting each one starts.
 TERM_STARTS = {"variance_match_start": "variance_match", "acg_match_start": "acg_match",
-               "acg_variance_match_start": "acg_variance_match", "ema_start": "ema_decay"}
+               "acg_variance_match_start": "acg_variance_match", "pair_match_start": "pair_match",
+               "ema_start": "ema_decay"}
 # settings that change nothing unless another one is on: (setting, the one that switches it on)
 _RESUME_INERT = {"count_match_max": "count_match", "variance_match_relative": "variance_match",
                  "variance_match_scales": "variance_match", "acg_match_lags": "acg_match",
@@ -100,6 +103,8 @@ _CONSTRAINTS = {
     "acg_variance_match": Real(min=0),
     "acg_variance_match_lags": [Integer(min=1), None],
     "acg_variance_match_start": Integer(min=0),
+    "pair_match": Real(min=0),
+    "pair_match_start": Integer(min=0),
     "publish": Options("last", "best"),
     "critic_learning_rate": [_POSITIVE, None],
     "calibrate_rates": [Boolean(), None],
@@ -327,6 +332,23 @@ class TrainConfig:
     acg_variance_match_start : int
         ``S``: ``acg_variance_match`` applies from the step ``S`` on, as
         ``variance_match_start``. 0 (the default): from the first step.
+    pair_match : float
+        ``lambda >= 0``: add ``lambda * sum ((M - m) / mean(m))^2 / K`` to the
+        generator's loss, where ``m`` are the training windows' mean
+        coincidences of two different neurons in the same bin and one bin apart
+        (``x_i(t) x_j(t + l)``, ``l = 0, 1``, ``i != j``: the raw moments behind
+        the single-bin and lag-1 covariances; :func:`spikegan_tf.statistics.
+        pair_coincidences`), ``K`` their number and ``M`` the same of the
+        generator's probabilities, estimated without bias from the two halves of
+        each batch (:func:`spikegan_tf.gan.losses.pair_match_terms`). The raster
+        recipe's rasters kept the retina's covariances at 1.4-1.8x the floor in
+        every held-out-length stretch, rising with training: pairs the recording
+        leaves uncorrelated or anticorrelated came out positively correlated and
+        its strongest pairs too weak (``benchmarks/RESULTS.md``, "Pairs"). 0
+        (the default): off.
+    pair_match_start : int
+        ``S``: ``pair_match`` applies from the step ``S`` on, as
+        ``variance_match_start``. 0 (the default): from the first step.
     publish : {"last", "best"}
         Which generator the run publishes (``generator.keras``,
         ``SpikeGAN.generator_``). ``"last"`` (the default): the last step's.
@@ -444,6 +466,8 @@ class TrainConfig:
     acg_variance_match: float = 0.0
     acg_variance_match_lags: int | None = None
     acg_variance_match_start: int = 0
+    pair_match: float = 0.0
+    pair_match_start: int = 0
     publish: str = "last"
     critic_learning_rate: float | None = None
     calibrate_rates: bool | None = None

@@ -175,9 +175,13 @@ class Trainer(WGANGPStep):
             raise ConfigError("`acg_variance_match_lags` (--acg-variance-match-lags) must be "
                               f"smaller than the windows' n_bins ({model_config.n_bins}); "
                               f"received {lags}.")
-        if train_config.acg_match and train_config.batch_size < 2:
-            raise ConfigError("`acg_match` (--acg-match) needs `batch_size` >= 2 (two halves); "
-                              f"received batch_size={train_config.batch_size}.")
+        for term in ("acg_match", "pair_match"):
+            if getattr(train_config, term) and train_config.batch_size < 2:
+                raise ConfigError(f"`{term}` (--{term.replace('_', '-')}) needs `batch_size` >= 2 "
+                                  f"(two halves); received batch_size={train_config.batch_size}.")
+        if train_config.pair_match and model_config.n_neurons < 2:
+            raise ConfigError("`pair_match` (--pair-match) needs at least 2 neurons (it matches "
+                              f"pairs); received n_neurons={model_config.n_neurons}.")
         for start, term in TERM_STARTS.items():
             if getattr(train_config, start) and not getattr(train_config, term):
                 raise ConfigError(

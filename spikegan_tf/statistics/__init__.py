@@ -71,6 +71,7 @@ from spikegan_tf.statistics.single import (
     firing_probability,
     isi_distribution,
     lagged_covariance,
+    pair_coincidences,
     spike_count_correlation,
     spike_count_distribution,
     time_course,
@@ -79,4 +80,4 @@ from spikegan_tf.statistics.single import (
     word_probabilities,
 )
 
-__all__ = ["Statistics", "compute_statistics", "firing_probability", "time_course", "covariance", "correlation", "lagged_covariance", "autocorrelogram", "spike_count_distribution", "window_count_variance", "window_coincidence_variance", "isi_distribution", "word_probabilities", "spike_count_correlation", "entropy", "distribution_entropy", "DEFAULT_MAX_LAG", "DEFAULT_WORD_NEURONS", "DEFAULT_WORD_BINS", "MAX_WORD_BITS", "MAX_ENTROPY_BITS"]
+__all__ = ["Statistics", "compute_statistics", "firing_probability", "time_course", "covariance", "correlation", "lagged_covariance", "pair_coincidences", "autocorrelogram", "spike_count_distribution", "window_count_variance", "window_coincidence_variance", "isi_distribution", "word_probabilities", "spike_count_correlation", "entropy", "distribution_entropy", "DEFAULT_MAX_LAG", "DEFAULT_WORD_NEURONS", "DEFAULT_WORD_BINS", "MAX_WORD_BITS", "MAX_ENTROPY_BITS"]

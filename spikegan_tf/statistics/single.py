@@ -29,6 +29,7 @@ __all__ = [
     "covariance",
     "correlation",
     "lagged_covariance",
+    "pair_coincidences",
     "autocorrelogram",
     "spike_count_distribution",
     "window_count_variance",
@@ -133,6 +134,38 @@ def lagged_covariance(
         )
     sums = _accumulate(src, {"lags"}, max_lag=L)
     return _covariances(sums, _check_ddof(ddof))[1]
+
+
+def pair_coincidences(windows: Any, max_lag: int = 1, *, n_bins: int | None = None,
+                      stride: int = 1) -> np.ndarray:
+    """Mean coincidences ``(max_lag + 1, N, N)``, ``[l, i, j]``: the mean of ``x_i(t) x_j(t+l)``.
+
+    The mean is over the windows and their ``n_bins - l`` in-window pairs of
+    bins: the raw second moments behind :func:`covariance` (``l = 0``) and
+    :func:`lagged_covariance`, without the means taken off, which is what
+    ``TrainConfig.pair_match`` matches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[1, 0, 1, 0], [1, 1, 0, 1]]])
+    >>> pair_coincidences(x, 1)[0]  # same bin: together in bin 0
+    array([[0.5 , 0.25],
+           [0.25, 0.75]])
+    >>> pair_coincidences(x, 1)[1]  # neuron 1 one bin after neuron 0 in pairs (0, 1), (2, 3)
+    array([[0.        , 0.66666667],
+           [0.33333333, 0.33333333]])
+    """
+    src = windowed_spikes(windows, n_bins=n_bins, stride=stride, name="windows",
+                          stride_for_windows="ignore")
+    L = check_positive_int(max_lag, "max_lag", minimum=0)
+    if L >= src.n_bins:
+        raise ConfigError(
+            f"`max_lag` must be smaller than the window length ({src.n_bins} bins). Received {L}."
+        )
+    sums = _accumulate(src, {"lags"}, max_lag=L)
+    pairs = sums.n_pair_windows * (src.n_bins - np.arange(L + 1))
+    return sums.s2 / pairs[:, None, None]
 
 
 def autocorrelogram(
