@@ -9,7 +9,10 @@ statistics and the autocorrelogram to lag 64. With ``--block-floor`` (a ``raster
 result of the same data) it prints beside them the range real blocks of the same length score
 in the model's place, and how much each piece's 256-bin windows vary in their burstiness
 (``coincidence_cv2``; per spike ``burstiness_cv2``, beside the training and held-out
-splits'). A model whose whole raster is near the floor but whose pieces spread far
+splits'), and where the whole raster's covariance error lies (``pair_bias``: the pairs
+grouped by their training covariance, each group's mean signed error and mean absolute error
+beside the held-out split's). A model whose whole raster is near the floor but whose pieces
+spread far
 wider than real blocks does has stretches that differ from each other more than the recording's
 do: the expected raster (``--long``) averages that away, single rasters do not. Writes
 ``RUN/raster_pieces.json`` (``--out-name``) with the machine record::
@@ -38,6 +41,41 @@ from retina_curve import RAW, _default_data, load_run  # noqa: E402
 #: coincidences at lags 1..10 (``window_coincidence_variance``); ``burstiness_cv2``: the same of
 #: their coincidences per spike (``per_spike=True``, ``acg_variance_match``'s statistic)
 SPREAD_LAGS, SPREAD_BINS = 10, 256
+#: ``pair_bias``: quantiles of the training split's single-bin covariances that group the pairs
+PAIR_QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
+
+
+def pair_bias(raster: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
+    """Where a raster's single-bin covariance error lies, pair group by pair group.
+
+    The pairs (``i < j``) are grouped by the training split's covariance at
+    :data:`PAIR_QUANTILES`; each group has the raster's mean signed error against
+    the training split (``mean_error``: > 0, the raster's pairs are more correlated),
+    its mean absolute error (``mae``) and the held-out split's (``test_mae``, the
+    floor's share); ``slope``: the raster's covariances regressed on the training
+    split's through the origin (1: no overall scale error).
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = (rng.random((2000, 4)) < 0.3).astype(np.uint8)
+    >>> out = pair_bias(x, x, x)
+    >>> out["slope"], out["groups"][0]["mae"], out["groups"][0]["pairs"]
+    (1.0, 0.0, 2)
+    """
+    def cov(r: np.ndarray) -> np.ndarray:
+        return np.cov(np.asarray(r, np.float64), rowvar=False)
+
+    upper = np.triu_indices(raster.shape[1], 1)
+    ref, model, held = (cov(r)[upper] for r in (train, raster, test))
+    edges = np.quantile(ref, PAIR_QUANTILES)
+    which = np.clip(np.searchsorted(edges, ref, side="right") - 1, 0, len(edges) - 2)
+    groups = [{"train_covariance": [float(edges[k]), float(edges[k + 1])],
+               "pairs": int((which == k).sum()),
+               "mean_error": float((model - ref)[which == k].mean()),
+               "mae": float(np.abs(model - ref)[which == k].mean()),
+               "test_mae": float(np.abs(held - ref)[which == k].mean())}
+              for k in range(len(edges) - 1)]
+    return {"quantiles": list(PAIR_QUANTILES), "groups": groups,
+            "slope": round(float(ref @ model / (ref @ ref)), 6)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
               **{name: {"lags": SPREAD_LAGS, "window": SPREAD_BINS, **v}
                  for name, v in splits.items()},
               "pieces": pieces, "whole": whole, "fit_cpu_s": round(fit_s, 1),
+              "pair_bias": pair_bias(fake, train, test),
               "spread": {s: [min(q[s] for q in pieces), max(q[s] for q in pieces)]
                          for s in names},
               "block_floor": None if floor is None else {
@@ -120,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
                         ("burstiness_cv2", "coincidences per spike, CV^2")):
         print(f"{label}: pieces " + " ".join(f"{q[name]:.4f}" for q in pieces)
               + f"; train {splits[name]['train']:.4f}, test {splits[name]['test']:.4f}")
+    for g in result["pair_bias"]["groups"]:
+        lo, hi = g["train_covariance"]
+        print(f"pairs with train covariance {lo:.1e}..{hi:.1e} ({g['pairs']}): mean error "
+              f"{g['mean_error']:+.1e}, MAE {g['mae']:.1e} (held-out split {g['test_mae']:.1e})")
     if floor is not None:
         print(f"{'real':>6} " + "".join(f"{floor[s]['min']:5.2f}-{floor[s]['max']:<5.2f}"
                                         for s in names) + "  (real blocks, min-max)")
