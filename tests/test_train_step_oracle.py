@@ -220,15 +220,17 @@ def pair_target(windows: np.ndarray) -> np.ndarray:
 
 
 def pair_term(p: tf.Tensor, windows: np.ndarray, target: np.ndarray | None = None) -> tf.Tensor:
-    """``sum_{l, i != j} (M_A - m)(M_B - m) / (K mean(m)^2)`` (``pair_match``), by the tape.
+    """``sum_{l, i != j} (M_A - m)(M_B - m) / m / sum m`` (``pair_match``), by the tape.
 
     ``M_h[l, i, j]``: the mean of ``p_i(t) p_j(t + l)`` over the batch's even (A) or odd (B)
     windows and in-window pairs of bins; ``m``: :func:`pair_target` of the training windows
-    (or ``target``); ``K = 2 N (N - 1)`` the entries with ``i != j``.
+    (or ``target``), floored at ``1e-3`` of its mean in the division.
     """
     m = pair_target(windows) if target is None else target
     n_neurons = m.shape[-1]
-    total, count = 0.0, 0
+    cross = ~np.eye(n_neurons, dtype=bool)
+    floor = 1e-3 * m[:, cross].mean()
+    total = 0.0
     for lag in (0, 1):
         for i in range(n_neurons):
             for j in range(n_neurons):
@@ -236,10 +238,9 @@ def pair_term(p: tf.Tensor, windows: np.ndarray, target: np.ndarray | None = Non
                     continue
                 prod = p[:, i, :p.shape[-1] - lag] * p[:, j, lag:]
                 total += ((tf.reduce_mean(prod[0::2]) - m[lag, i, j])
-                          * (tf.reduce_mean(prod[1::2]) - m[lag, i, j]))
-                count += 1
-    cross = ~np.eye(n_neurons, dtype=bool)
-    return total / (count * m[:, cross].mean() ** 2)
+                          * (tf.reduce_mean(prod[1::2]) - m[lag, i, j])
+                          / max(m[lag, i, j], floor))
+    return total / m[:, cross].sum()
 
 
 def trainer_and_oracle(mc: ModelConfig, cfg: TrainConfig) -> tuple[Trainer, tf.random.Generator,

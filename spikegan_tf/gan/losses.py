@@ -485,7 +485,7 @@ def acg_match_terms(probabilities: Any, target: Any, offset: Any = 0,
 
 def pair_match_terms(probabilities: Any, target: Any, offset: Any = 0,
                      all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
-    """Surrogate loss and value of the pairs' squared relative error (``pair_match``).
+    """Surrogate loss and value of the pairs' squared error over their counts' noise (``pair_match``).
 
     ``probabilities`` ``(batch, n_neurons, n_bins)`` are the generator's firing
     probabilities; given its latent input the spikes of two neurons are
@@ -495,11 +495,15 @@ def pair_match_terms(probabilities: Any, target: Any, offset: Any = 0,
     ``l = 0`` (the same bin) and ``l = 1`` (one bin later); ``target`` ``m``
     ``(2, n_neurons, n_neurons)`` the same of the training windows' spikes
     (:func:`spikegan_tf.statistics.pair_coincidences`). The value,
-    ``sum (M_A - m)(M_B - m) / (K mean(m)^2)`` over the ``K = 2 N (N - 1)``
-    entries with ``i != j`` (a neuron with itself is ``acg_match``'s), is an
-    unbiased estimate of the squared error of the expected coincidences, the
-    raw moments behind the single-bin and lag-1 covariances, relative to their
-    mean. Halves, ``offset`` and ``all_reduce`` as :func:`acg_match_terms`.
+    ``sum (M_A - m)(M_B - m) / m / sum m`` over the ``2 N (N - 1)`` entries
+    with ``i != j`` (a neuron with itself is ``acg_match``'s), is an unbiased
+    estimate of the squared errors of the expected coincidences, the raw
+    moments behind the single-bin and lag-1 covariances, each over its
+    coincidences' Poisson variance (``m``, floored at ``1e-3 mean(m)``), so
+    that a rare pair's error counts in units of its own noise, as the
+    covariances' error over the held-out floor does; with equal ``m`` it is
+    the mean squared relative error. Halves, ``offset`` and ``all_reduce`` as
+    :func:`acg_match_terms`.
 
     Returns
     -------
@@ -513,9 +517,14 @@ def pair_match_terms(probabilities: Any, target: Any, offset: Any = 0,
     >>> # half B: every entry 1/4. Against a target of 1/4 everywhere, B's residuals are 0
     >>> float(pair_match_terms(p, tf.fill((2, 2, 2), 0.25))[1])
     0.0
-    >>> # against 1/8: residuals A (3/8, 3/8, -1/8, 7/8), B 1/8 each: sum 12/64 / (4 / 64)
+    >>> # against 1/8: residuals A (3/8, 3/8, -1/8, 7/8), B 1/8 each: 12/64 / (1/8) / (4/8)
     >>> float(pair_match_terms(p, tf.fill((2, 2, 2), 0.125))[1])
     3.0
+    >>> # lag-1 targets 1/16: residuals A -1/16, 15/16, B 3/16, each over 1/16 (same bin: 1/8);
+    >>> # (2 * 3/8 * 1/8) * 8 + (-1/16 * 3/16 + 15/16 * 3/16) * 16 = 27/8, over sum m = 3/8
+    >>> target = tf.constant([[[0.125, 0.125]] * 2, [[0.0625, 0.0625]] * 2])
+    >>> float(pair_match_terms(p, target)[1])
+    9.0
     """
     p = tf.cast(probabilities, tf.float32)
     target = tf.cast(tf.convert_to_tensor(target), tf.float32)
@@ -532,9 +541,10 @@ def pair_match_terms(probabilities: Any, target: Any, offset: Any = 0,
     n = sums[:, :1]
     cross = tf.reshape(tf.tile(1.0 - tf.eye(n_neurons), (2, 1)), (1, -1))  # i != j
     flat = tf.reshape(target, (1, -1))
+    total = tf.reduce_sum(flat * cross)
     count = float(2 * n_neurons * (n_neurons - 1))
-    scale = count * tf.square(tf.reduce_sum(flat * cross) / count)
-    residual = (sums[:, 1:] / n - flat) * cross
-    value = tf.reduce_sum(residual[0] * residual[1]) / scale
-    surrogate = tf.reduce_sum(tf.stop_gradient(residual[::-1]) * shares / n) / scale
+    weight = cross / tf.maximum(flat, 1e-3 * total / count) / total
+    residual = sums[:, 1:] / n - flat
+    value = tf.reduce_sum(residual[0] * residual[1] * weight)
+    surrogate = tf.reduce_sum(tf.stop_gradient(residual[::-1] * weight) * shares / n)
     return surrogate, value

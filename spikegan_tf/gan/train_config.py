@@ -333,14 +333,16 @@ class TrainConfig:
         ``S``: ``acg_variance_match`` applies from the step ``S`` on, as
         ``variance_match_start``. 0 (the default): from the first step.
     pair_match : float
-        ``lambda >= 0``: add ``lambda * sum ((M - m) / mean(m))^2 / K`` to the
+        ``lambda >= 0``: add ``lambda * sum ((M - m)^2 / m) / sum m`` to the
         generator's loss, where ``m`` are the training windows' mean
         coincidences of two different neurons in the same bin and one bin apart
         (``x_i(t) x_j(t + l)``, ``l = 0, 1``, ``i != j``: the raw moments behind
         the single-bin and lag-1 covariances; :func:`spikegan_tf.statistics.
-        pair_coincidences`), ``K`` their number and ``M`` the same of the
-        generator's probabilities, estimated without bias from the two halves of
-        each batch (:func:`spikegan_tf.gan.losses.pair_match_terms`). The raster
+        pair_coincidences`) and ``M`` the same of the generator's probabilities,
+        estimated without bias from the two halves of each batch
+        (:func:`spikegan_tf.gan.losses.pair_match_terms`): each pair's error
+        over its coincidences' Poisson variance, so that pairs that rarely fire
+        together count as much as the covariances' error does. The raster
         recipe's rasters kept the retina's covariances at 1.4-1.8x the floor in
         every held-out-length stretch, rising with training: pairs the recording
         leaves uncorrelated or anticorrelated came out positively correlated and
