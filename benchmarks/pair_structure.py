@@ -28,7 +28,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _machine import machine_record  # noqa: E402
 from raster_pieces import PAIR_QUANTILES  # noqa: E402
-from retina_curve import RAW, _default_data  # noqa: E402
+from retina_curve import RAW, _default_data, retina_splits  # noqa: E402
 
 LAGS = (0, 1, 2, 3, 5, 10, 20, 40, 80)
 
@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.data is None:
         p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
-    from spikegan_tf.data import load_spikes, split_raster
-
-    train, _ = split_raster(load_spikes(args.data, key="data").spikes, (0.8, 0.2), gap=32)
+    train, _ = retina_splits(args.data)
     upper = np.triu_indices(train.shape[1], 1)
     same = np.cov(np.asarray(train, np.float64), rowvar=False)[upper]
     edges = np.quantile(same, PAIR_QUANTILES)

@@ -38,7 +38,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import machine_record  # noqa: E402
-from retina_curve import RAW, _default_data  # noqa: E402
+from retina_curve import RAW, _default_data, retina_splits  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,12 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.data is None:
         p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
 
-    from spikegan_tf.data import load_spikes, split_raster
     from spikegan_tf.evaluation import HEADLINE
     from spikegan_tf.evaluation.block_floor import block_floor
 
     # the split of retina_curve.load_run: first 80% training, last 20% held out, a 32-bin gap
-    train, test = split_raster(load_spikes(args.data, key="data").spikes, (0.8, 0.2), gap=32)
+    train, test = retina_splits(args.data)
     length = len(test)
     stats = HEADLINE + ("isi_distribution",)
     n_blocks = int(round((len(train) - length) / max(1.0, args.step * length))) + 1

@@ -49,13 +49,18 @@ def _default_data() -> Path | None:
     return base / RAW if (base / RAW).exists() else None
 
 
-def load_run(curve: Path, data: Path) -> tuple:
-    """``(config, train, test)`` of a run directory: its ``ModelConfig`` (``curve.json``) and
-    the recording ``data`` split as this benchmark trains on it (last 20% held out, a 32-bin gap)."""
+def retina_splits(data: Path) -> tuple:
+    """``(train, test)`` rasters of the recording ``data`` as this benchmark trains on it: the
+    last 20% held out, a 32-bin gap."""
     from spikegan_tf.data import load_spikes, split_raster
 
-    train, test = split_raster(load_spikes(data, key="data").spikes, (0.8, 0.2), gap=32)
-    return load_config(curve), train, test
+    return split_raster(load_spikes(data, key="data").spikes, (0.8, 0.2), gap=32)
+
+
+def load_run(curve: Path, data: Path) -> tuple:
+    """``(config, train, test)`` of a run directory: its ``ModelConfig`` (``curve.json``) and
+    the recording ``data`` split as this benchmark trains on it (:func:`retina_splits`)."""
+    return (load_config(curve), *retina_splits(data))
 
 
 def load_config(curve: Path):

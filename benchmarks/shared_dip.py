@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import machine_record, write_result
-from retina_curve import RAW, _default_data
+from retina_curve import RAW, _default_data, retina_splits
 
 LAGS = (0, 1, 10, 30, 64, 100, 150, 200)
 
@@ -29,9 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.data is None:
         p.error(f"give --data PATH/{RAW} or set SPIKEGAN_RETINA_DIR")
-    from spikegan_tf.data import load_spikes, split_raster
-
-    train, _ = split_raster(load_spikes(args.data, key="data").spikes, (0.8, 0.2), gap=32)
+    train, _ = retina_splits(args.data)
     x = train.astype(np.float64)
     x -= x.mean(axis=0)
     rows = []
