@@ -8,7 +8,10 @@ beside the training split's. A statistic's bound is ``max(1.5, the largest real 
 (the autocorrelogram to lag 64: ``max(2, ...)``; the real blocks of ``--block-floor`` stored
 in each file); a run meets (a') when, for every statistic, a majority of its pieces are
 within the bound and the whole raster within 1.5x (2x): :func:`pieces_met`. Writes the table
-to ``--out`` (JSON)::
+to ``--out`` (JSON). With ``--singles PATTERN`` (e.g. ``"raster_eval_history*.json"``) it also
+counts, per such ``raster_retina.py`` file of the runs, the single rasters that meet part (b):
+each within the real blocks' bounds of ``--block-floor``, seam AUC <= 0.55 and no seam check
+beyond the raster's own null (``raster_history_summary.contract_met``)::
 
     python benchmarks/pieces_summary.py --root benchmarks/results/critic_head_long \\
         --runs "ctrl_seed*,avm*_seed*" --out benchmarks/results/critic_head_long/pieces_avm.json
@@ -64,12 +67,40 @@ def pieces_met(result: dict) -> dict:
     return out
 
 
+def single_rows(args: argparse.Namespace, pattern: str) -> list[dict]:
+    """Per ``raster_retina.py`` file matching ``pattern`` (comma-separated globs) in the runs:
+    which of its rasters meet contract part (b) (:func:`raster_history_summary.contract_met`
+    with the real blocks of ``--block-floor``); prints a line per file and the total."""
+    from raster_history_summary import beyond_null, contract_met
+
+    floor = (json.loads(args.block_floor.read_text())["summary"] if args.block_floor
+             else None)
+    out = []
+    for run in sorted({r for glob in args.runs.split(",") if glob for r in args.root.glob(glob)
+                       if r.is_dir()}):
+        for f in sorted({f for glob in pattern.split(",") for f in run.glob(glob)}):
+            rows = json.loads(f.read_text())["rows"]
+            beyond = [beyond_null(r["seams"]) for r in rows]
+            met = contract_met(rows, beyond, floor)
+            out.append({"file": str(f), "seeds": [r["seed"] for r in rows],
+                        "beyond_null": beyond, "meets_contract_b": met})
+            print(f"{str(f.relative_to(args.root)):<52} (b): {sum(met)} of {len(met)}")
+    total = sum(sum(r["meets_contract_b"]) for r in out)
+    print(f"single rasters meeting (b): {total} of {sum(len(r['seeds']) for r in out)}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", type=Path, required=True)
     p.add_argument("--runs", required=True, help="comma-separated globs of run directories")
     p.add_argument("--pattern", default="raster_pieces*.json", help="files read in each run")
     p.add_argument("--out", type=Path, required=True, help="JSON written")
+    p.add_argument("--singles", default=None, metavar="PATTERN",
+                   help="raster_retina.py files read in each run (comma-separated globs): "
+                        "contract (b) per raster")
+    p.add_argument("--block-floor", type=Path, default=None,
+                   help="raster_floor.py result whose real blocks bound (b)")
     args = p.parse_args(argv)
     files = sorted({f for glob in args.runs.split(",") if glob
                     for run in args.root.glob(glob) if run.is_dir()
@@ -101,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{w['covariance']:9.2f}/{w['autocorrelogram']:.2f}/{w['acg64']:.2f}"
               f"{cv:>14}{'-' if train_cv2 is None else f'{train_cv2:.4f}':>7}"
               f"  {row['meets_pieces_contract']}")
+    singles = [] if args.singles is None else single_rows(args, args.singles)
     args.out.write_text(json.dumps({"benchmark": "pieces_summary", "runs": args.runs,
-                                    "rows": rows}, indent=1) + "\n")
+                                    "rows": rows, "singles": singles}, indent=1) + "\n")
     print(args.out)
     return 0
 
