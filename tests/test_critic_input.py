@@ -78,6 +78,8 @@ def test_cli_recipe_raster_cuts_a_raster_into_its_windows_unless_told_and_keeps_
                 m["temporal_init"], m["critic_head_units"]) == (bins, "temporal", 6, 5,
                                                                 "glorot", 64)
         assert (t["acg_match_start"], t["ema_start"]) == (7000, 7000)
+        assert (t["acg_variance_match"], t["acg_variance_match_start"], t["pair_match"],
+                t["pair_match_start"]) == (0.1, 9000, 10.0, 9000)
         assert (t["batch_size"], t["count_match"], t["variance_match_relative"],
                 t["variance_match_scales"], t["ema_decay"]) == (16, 100.0, True, 4, 0.999)
         assert t["acg_match"] == (3.0 if name == "w16" else 10.0)

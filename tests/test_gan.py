@@ -96,6 +96,8 @@ def test_a_recipe_sets_the_model_and_fits_defaults_and_a_loaded_model_keeps_them
             cfg.acg_match, cfg.acg_match_lags, cfg.ema_decay) == (16, 100.0, 0.5, 4, 10.0, 15,
                                                                    0.999)
     assert (cfg.acg_match_start, cfg.ema_start, cfg.variance_match_start) == (7000, 7000, 0)
+    assert (cfg.acg_variance_match, cfg.acg_variance_match_start, cfg.pair_match,
+            cfg.pair_match_start) == (0.1, 9000, 10.0, 9000)
     gan.save(tmp_path / "m")
     loaded = SpikeGAN.load(tmp_path / "m")
     assert (loaded.fit_defaults["acg_match"], loaded.fit_defaults["variance_match"]) == (10.0, 0.5)

@@ -219,7 +219,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "0.5, the critic fed probabilities, resize-convolution upsampling). "
                         "raster: for long continuous rasters (a six-layer temporal generator "
                         "on 256-bin windows of a raster, batch 16, the count and variance "
-                        "terms, the autocorrelogram term and weight average from step 7,000). "
+                        "terms, the autocorrelogram term and weight average from step 7,000, "
+                        "the burstiness-spread and pair terms from step 9,000). "
                         "Other flags override it. "
                         "default: this package's defaults")
     t.add_argument("--batch-size", type=Number("--batch-size", minimum=1), default=None,

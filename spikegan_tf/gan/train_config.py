@@ -592,10 +592,10 @@ class TrainConfig:
 #: ``"paper"`` is the paper's reference implementation (resize-convolution upsampling).
 #: ``"raster"`` is for long continuous rasters: a six-layer temporal generator trained on
 #: 256-bin windows, a critic with a 64-unit head, the spike-count, four-scale variance and
-#: autocorrelogram terms and the weight average, the last two from step 7,000: the settings the
-#: retina's best rasters were reached with, there as a chain of continuations
-#: (``benchmarks/RESULTS.md``, "The autocorrelogram told to the generator"), which the late
-#: starts make one run. Its dilated layers keep Keras' Glorot initialisation: on the retina the
+#: autocorrelogram terms and the weight average, the last two from step 7,000, and the
+#: burstiness-spread and pair terms from step 9,000: the settings the retina's best rasters
+#: were reached with, there as a chain of continuations (``benchmarks/RESULTS.md``, "The
+#: autocorrelogram told to the generator", "Pairs"), which the late starts make one run. Its dilated layers keep Keras' Glorot initialisation: on the retina the
 #: He-initialised stack met every single-raster target in 2 of 6 rasters against 5 of 6 for
 #: the same seeds ("The late starts, with and without He-initialised layers"), though without
 #: He this stack did not start on ``uniform`` ("Stuck, not slow"; training warns when a
@@ -609,7 +609,9 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "raster": {"train": {"batch_size": 16, "count_match": 100.0, "variance_match": 1.0,
                          "variance_match_relative": True, "variance_match_scales": 4,
                          "acg_match": 10.0, "acg_match_start": 7000, "ema_decay": 0.999,
-                         "ema_start": 7000},
+                         "ema_start": 7000, "acg_variance_match": 0.1,
+                         "acg_variance_match_start": 9000, "pair_match": 10.0,
+                         "pair_match_start": 9000},
                "model": {"architecture": "temporal", "n_bins": 256, "latent_scales": 5,
                          "temporal_layers": 6, "critic_head_units": 64}},
 }
