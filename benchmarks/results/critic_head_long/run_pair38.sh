@@ -15,6 +15,16 @@
 #   single rasters at each (raster_eval_history_STEPS.json):
 #     run_cont37.sh CORE SEED avspw10 10000 --set acg_variance_match=0.1 --set pair_match=10
 #     run_cont37.sh CORE SEED avspw10 12000 --set acg_variance_match=0.1 --set pair_match=10
+#   acg_variance_match at weight 1 with pair_match (seed 0 only; stopped there, no better):
+#     run_cont37.sh 0 0 avs1pw10 10000 --set acg_variance_match=1 --set pair_match=10
+#   single rasters of the controls at 12,000 (avs01: acg_variance_match alone), s = 0, 1, 3:
+#     raster_retina.py --curve avs01_seedS --lags 10 --variants history \
+#       --out-name raster_eval_history_12000.json
 #   the retina's pairs: python benchmarks/pair_structure.py --out .../pair_structure.json
+#   the table (pieces: contract (a'); singles: contract (b)):
+#     python benchmarks/pieces_summary.py --root benchmarks/results/critic_head_long \
+#       --runs "ctrl_seed*,avs01_seed*,avsp10_seed*,avsp100_seed*,avspw10_seed*,avs1pw10_seed*" \
+#       --singles "raster_eval_history_1*.json" \
+#       --block-floor benchmarks/results/raster_floor/retina.json --out .../pieces_pair_match.json
 set -e
 echo "a record of the commands above; run them one by one" >&2
