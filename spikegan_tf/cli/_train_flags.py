@@ -305,9 +305,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                                         "(default 0)")
     t.add_argument("--pair-match", type=Number("--pair-match", float, 0), default=None,
                    metavar="WEIGHT",
-                   help="add WEIGHT x the squared relative error of the pairs' coincidences in "
-                        "the same bin and one bin apart (the moments behind the covariances) "
-                        "to the generator's loss (default 0: off)")
+                   help="add WEIGHT x the squared errors of the pairs' coincidences in the "
+                        "same bin and one bin apart (the moments behind the covariances), each "
+                        "over its Poisson variance, to the generator's loss (default 0: off)")
     t.add_argument("--pair-match-start", type=Number("--pair-match-start", minimum=0),
                    default=None, metavar="STEP",
                    help="--pair-match applies from this step on (default 0)")

@@ -485,7 +485,7 @@ def acg_match_terms(probabilities: Any, target: Any, offset: Any = 0,
 
 def pair_match_terms(probabilities: Any, target: Any, offset: Any = 0,
                      all_reduce: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
-    """Surrogate loss and value of the pairs' squared error over their counts' noise (``pair_match``).
+    """Surrogate loss and value of the pairs' squared errors over their noise (``pair_match``).
 
     ``probabilities`` ``(batch, n_neurons, n_bins)`` are the generator's firing
     probabilities; given its latent input the spikes of two neurons are

@@ -595,11 +595,12 @@ class TrainConfig:
 #: autocorrelogram terms and the weight average, the last two from step 7,000, and the
 #: burstiness-spread and pair terms from step 9,000: the settings the retina's best rasters
 #: were reached with, there as a chain of continuations (``benchmarks/RESULTS.md``, "The
-#: autocorrelogram told to the generator", "Pairs"), which the late starts make one run. Its dilated layers keep Keras' Glorot initialisation: on the retina the
-#: He-initialised stack met every single-raster target in 2 of 6 rasters against 5 of 6 for
-#: the same seeds ("The late starts, with and without He-initialised layers"), though without
-#: He this stack did not start on ``uniform`` ("Stuck, not slow"; training warns when a
-#: generator is in that state, and ``temporal_init="he"`` is one flag).
+#: autocorrelogram told to the generator", "Pairs"), which the late starts make one run. Its
+#: dilated layers keep Keras' Glorot initialisation: on the retina the He-initialised stack
+#: met every single-raster target in 2 of 6 rasters against 5 of 6 for the same seeds ("The
+#: late starts, with and without He-initialised layers"), though without He this stack did not
+#: start on ``uniform`` ("Stuck, not slow"; training warns when a generator is in that state,
+#: and ``temporal_init="he"`` is one flag).
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "default": {"train": {}, "model": {}},
     "paper": {"train": {"batch_size": 64, "n_critic": 5, "gp_weight": 10.0,
