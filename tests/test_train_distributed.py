@@ -8,10 +8,8 @@ import tensorflow as tf
 
 from spikegan_tf.data.splits import prepare_data
 from spikegan_tf.gan.config import ModelConfig
-from spikegan_tf.gan.train_config import TrainConfig
+from spikegan_tf.gan.train_config import GENERATOR_TERMS, TrainConfig
 from spikegan_tf.gan.trainer import Trainer
-
-TERMS = ("count_match", "variance_match", "acg_match", "acg_variance_match", "pair_match")
 
 
 @pytest.mark.parametrize("settings", [
@@ -51,8 +49,8 @@ def test_mirrored_step_equals_default_strategy_step(settings):
     losses_single = single.train_steps(data, steps)
     losses_mirrored = mirrored.train_steps(data, steps)
     # per-replica losses are scaled to the global batch: their sum is the global loss
-    for name in ("d_loss", "wasserstein", "gp", "g_loss") + tuple(t for t in TERMS
-                                                                  if settings.get(t)):
+    for name in ("d_loss", "wasserstein", "gp", "g_loss") + tuple(
+            t for t in GENERATOR_TERMS if settings.get(t)):
         assert losses_mirrored[name] == pytest.approx(losses_single[name], rel=1e-4, abs=1e-6)
     moved = False
     for a, b, w0 in zip(single.generator.weights + single.critic.weights,

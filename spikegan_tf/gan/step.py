@@ -48,6 +48,7 @@ from typing import Any
 
 from spikegan_tf.data.splits import TrainingData
 from spikegan_tf.errors import ConfigError, TrainingDivergedError
+from spikegan_tf.gan.train_config import GENERATOR_TERMS
 
 __all__ = ["WGANGPStep"]
 
@@ -296,12 +297,8 @@ class WGANGPStep:
     def _build_train_fn(self, data: Any) -> Any:
         import tensorflow as tf
 
-        names = ("d_loss", "wasserstein", "gp", "g_loss") + (
-            ("count_match",) if self.config.count_match else ()) + (
-            ("variance_match",) if self.config.variance_match else ()) + (
-            ("acg_match",) if self.config.acg_match else ()) + (
-            ("acg_variance_match",) if self.config.acg_variance_match else ()) + (
-            ("pair_match",) if self.config.pair_match else ())
+        names = ("d_loss", "wasserstein", "gp", "g_loss") + tuple(
+            term for term in GENERATOR_TERMS if getattr(self.config, term))
 
         def train_fn(n_steps: Any) -> tuple[dict[str, Any], Any, Any]:
             losses = {name: tf.constant(0.0) for name in names}

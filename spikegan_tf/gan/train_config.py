@@ -54,6 +54,9 @@ _RESUME_LEGACY = {"critic_input": "probabilities", "ema_decay": 0.0, "lr_decay_s
                   "variance_match_start": 0, "acg_match_start": 0, "acg_variance_match": 0.0,
                   "acg_variance_match_lags": None, "acg_variance_match_start": 0,
                   "pair_match": 0.0, "pair_match_start": 0}
+#: The generator's extra loss terms, in the order their values are reported.
+GENERATOR_TERMS = ("count_match", "variance_match", "acg_match", "acg_variance_match",
+                   "pair_match")
 #: The settings that count steps from a run's first step, and the setting each one starts.
 TERM_STARTS = {"variance_match_start": "variance_match", "acg_match_start": "acg_match",
                "acg_variance_match_start": "acg_variance_match", "pair_match_start": "pair_match",
