@@ -27,7 +27,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _machine import machine_record  # noqa: E402
-from raster_pieces import PAIR_QUANTILES  # noqa: E402
+from raster_pieces import PAIR_QUANTILES, pair_groups  # noqa: E402
 from retina_curve import RAW, _default_data, retina_splits  # noqa: E402
 
 LAGS = (0, 1, 2, 3, 5, 10, 20, 40, 80)
@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     train, _ = retina_splits(args.data)
     upper = np.triu_indices(train.shape[1], 1)
     same = np.cov(np.asarray(train, np.float64), rowvar=False)[upper]
-    edges = np.quantile(same, PAIR_QUANTILES)
-    which = np.clip(np.searchsorted(edges, same, side="right") - 1, 0, len(edges) - 2)
+    edges, which = pair_groups(same)
     rates = np.asarray(train, np.float64).mean(0)
     independent = (rates[:, None] * rates[None, :])[upper]
     lagged = {lag: cross_covariance(train, lag)[upper] for lag in LAGS}

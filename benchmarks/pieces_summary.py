@@ -67,6 +67,14 @@ def pieces_met(result: dict) -> dict:
     return out
 
 
+def run_files(root: Path, runs: str, patterns: str) -> list[Path]:
+    """The files matching ``patterns`` (comma-separated globs) in the run directories under
+    ``root`` that match ``runs`` (comma-separated globs), sorted (run by run)."""
+    return sorted({f for glob in runs.split(",") if glob for run in root.glob(glob)
+                   if run.is_dir() for pattern in patterns.split(",") if pattern
+                   for f in run.glob(pattern)})
+
+
 def single_rows(args: argparse.Namespace, pattern: str) -> list[dict]:
     """Per ``raster_retina.py`` file matching ``pattern`` (comma-separated globs) in the runs:
     which of its rasters meet contract part (b) (:func:`raster_history_summary.contract_met`
@@ -76,15 +84,13 @@ def single_rows(args: argparse.Namespace, pattern: str) -> list[dict]:
     floor = (json.loads(args.block_floor.read_text())["summary"] if args.block_floor
              else None)
     out = []
-    for run in sorted({r for glob in args.runs.split(",") if glob for r in args.root.glob(glob)
-                       if r.is_dir()}):
-        for f in sorted({f for glob in pattern.split(",") for f in run.glob(glob)}):
-            rows = json.loads(f.read_text())["rows"]
-            beyond = [beyond_null(r["seams"]) for r in rows]
-            met = contract_met(rows, beyond, floor)
-            out.append({"file": str(f), "seeds": [r["seed"] for r in rows],
-                        "beyond_null": beyond, "meets_contract_b": met})
-            print(f"{str(f.relative_to(args.root)):<52} (b): {sum(met)} of {len(met)}")
+    for f in run_files(args.root, args.runs, pattern):
+        rows = json.loads(f.read_text())["rows"]
+        beyond = [beyond_null(r["seams"]) for r in rows]
+        met = contract_met(rows, beyond, floor)
+        out.append({"file": str(f), "seeds": [r["seed"] for r in rows],
+                    "beyond_null": beyond, "meets_contract_b": met})
+        print(f"{str(f.relative_to(args.root)):<52} (b): {sum(met)} of {len(met)}")
     total = sum(sum(r["meets_contract_b"]) for r in out)
     print(f"single rasters meeting (b): {total} of {sum(len(r['seeds']) for r in out)}")
     return out
@@ -94,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", type=Path, required=True)
     p.add_argument("--runs", required=True, help="comma-separated globs of run directories")
-    p.add_argument("--pattern", default="raster_pieces*.json", help="files read in each run")
+    p.add_argument("--pattern", default="raster_pieces*.json",
+                   help="files read in each run (comma-separated globs)")
     p.add_argument("--out", type=Path, required=True, help="JSON written")
     p.add_argument("--singles", default=None, metavar="PATTERN",
                    help="raster_retina.py files read in each run (comma-separated globs): "
@@ -102,9 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--block-floor", type=Path, default=None,
                    help="raster_floor.py result whose real blocks bound (b)")
     args = p.parse_args(argv)
-    files = sorted({f for glob in args.runs.split(",") if glob
-                    for run in args.root.glob(glob) if run.is_dir()
-                    for f in run.glob(args.pattern)})
+    files = run_files(args.root, args.runs, args.pattern)
     if not files:
         p.error(f"--runs: no {args.pattern} under {args.root} matches {args.runs!r}")
     rows = []

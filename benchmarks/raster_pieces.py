@@ -45,6 +45,19 @@ SPREAD_LAGS, SPREAD_BINS = 10, 256
 PAIR_QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
+def pair_groups(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(edges, group)``: the :data:`PAIR_QUANTILES` of the pairs' ``reference`` covariances
+    and each pair's group (``0..len(edges) - 2``, the top edge in the last group).
+
+    >>> edges, group = pair_groups(np.arange(8.0))
+    >>> group.tolist()
+    [0, 0, 1, 1, 2, 2, 3, 4]
+    """
+    edges = np.quantile(reference, PAIR_QUANTILES)
+    group = np.clip(np.searchsorted(edges, reference, side="right") - 1, 0, len(edges) - 2)
+    return edges, group
+
+
 def pair_bias(raster: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
     """Where a raster's single-bin covariance error lies, pair group by pair group.
 
@@ -66,8 +79,7 @@ def pair_bias(raster: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
 
     upper = np.triu_indices(raster.shape[1], 1)
     ref, model, held = (cov(r)[upper] for r in (train, raster, test))
-    edges = np.quantile(ref, PAIR_QUANTILES)
-    which = np.clip(np.searchsorted(edges, ref, side="right") - 1, 0, len(edges) - 2)
+    edges, which = pair_groups(ref)
     groups = [{"train_covariance": [float(edges[k]), float(edges[k + 1])],
                "pairs": int((which == k).sum()),
                "mean_error": float((model - ref)[which == k].mean()),
