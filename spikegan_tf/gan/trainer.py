@@ -40,6 +40,11 @@ from spikegan_tf.validation import check_positive_int
 
 __all__ = ["TrainResult", "Trainer"]
 
+# the batch each generator term needs (its two independent halves) and why
+_MIN_BATCH = {"variance_match": (4, "two halves of at least 2 windows"),
+              "acg_variance_match": (4, "two halves of at least 2 windows"),
+              "acg_match": (2, "two halves"), "pair_match": (2, "two halves")}
+
 
 @dataclass
 class TrainResult:
@@ -155,10 +160,10 @@ class Trainer(WGANGPStep):
                                   f"(--critic-input spikes): it matches {what} of generated "
                                   "spikes; received "
                                   f"critic_input={train_config.critic_input!r}.")
-        for term in ("variance_match", "acg_variance_match"):
-            if getattr(train_config, term) and train_config.batch_size < 4:
-                raise ConfigError(f"`{term}` (--{term.replace('_', '-')}) needs `batch_size` >= 4 "
-                                  "(two halves of at least 2 windows); received "
+        for term, (least, why) in _MIN_BATCH.items():
+            if getattr(train_config, term) and train_config.batch_size < least:
+                raise ConfigError(f"`{term}` (--{term.replace('_', '-')}) needs `batch_size` >= "
+                                  f"{least} ({why}); received "
                                   f"batch_size={train_config.batch_size}.")
         parts = 2 ** (train_config.variance_match_scales - 1)
         if train_config.variance_match and model_config.n_bins % parts:
@@ -166,19 +171,12 @@ class Trainer(WGANGPStep):
                               f"divisible by 2^(scales - 1) = {parts}; received n_bins="
                               f"{model_config.n_bins}, variance_match_scales="
                               f"{train_config.variance_match_scales}.")
-        lags = train_config.acg_match_lags  # resolved above: never None
-        if train_config.acg_match and lags >= model_config.n_bins:
-            raise ConfigError("`acg_match_lags` (--acg-match-lags) must be smaller than the "
-                              f"windows' n_bins ({model_config.n_bins}); received {lags}.")
-        lags = train_config.acg_variance_match_lags  # resolved above: never None
-        if train_config.acg_variance_match and lags >= model_config.n_bins:
-            raise ConfigError("`acg_variance_match_lags` (--acg-variance-match-lags) must be "
-                              f"smaller than the windows' n_bins ({model_config.n_bins}); "
-                              f"received {lags}.")
-        for term in ("acg_match", "pair_match"):
-            if getattr(train_config, term) and train_config.batch_size < 2:
-                raise ConfigError(f"`{term}` (--{term.replace('_', '-')}) needs `batch_size` >= 2 "
-                                  f"(two halves); received batch_size={train_config.batch_size}.")
+        for term in ("acg_match", "acg_variance_match"):
+            lags = getattr(train_config, term + "_lags")  # resolved above: never None
+            if getattr(train_config, term) and lags >= model_config.n_bins:
+                raise ConfigError(f"`{term}_lags` (--{term.replace('_', '-')}-lags) must be "
+                                  f"smaller than the windows' n_bins ({model_config.n_bins}); "
+                                  f"received {lags}.")
         if train_config.pair_match and model_config.n_neurons < 2:
             raise ConfigError("`pair_match` (--pair-match) needs at least 2 neurons (it matches "
                               f"pairs); received n_neurons={model_config.n_neurons}.")
