@@ -2,7 +2,8 @@
 
 ``raster_retina.py``'s filtered rasters (variant ``history``) carry a filter solved by
 :func:`spikegan_tf.gan.history_fit.fit_stationary_history`: a fixed-point iteration
-(``iterations``, 25 by default) on ``n_chains`` raster stretches (256) with common random
+(``iterations``, 25 by default) on ``n_chains`` raster stretches (``history_fit.stretch_count``:
+1,024 for up to 51 neurons; 256 before session 39) with common random
 numbers. If the remaining autocorrelogram error of the rasters came from that fit (too few
 steps, or the stretches' own sampling noise), a longer fit or more stretches would lower it.
 For each fit setting (a JSON dict of ``fit_stationary_history`` keywords) this benchmark solves

@@ -436,3 +436,26 @@ def test_recalibrating_a_filtered_temporal_generator_keeps_its_raster_rates():
     calibrate_output_bias(fitted, TEMPORAL, x.mean(0), seed=1)
     long = sample_raster(fitted, TEMPORAL, 60_000, seed=5)
     np.testing.assert_allclose(long.mean(0), x.mean(0), rtol=0.03)
+
+
+def test_a_temporal_filter_is_fitted_on_as_many_stretches_as_the_budget_allows(monkeypatch):
+    # fewer stretches carry their sampling noise into every raster (session 39): the fit
+    # draws stretch_count(N) of them, 1,024 for up to 51 neurons, down to 256 for large N
+    from spikegan_tf.gan import history_fit
+
+    assert [history_fit.stretch_count(n) for n in (3, 51, 52, 100, 205, 10_000)] == [
+        1024, 1024, 1008, 524, 256, 256]
+    asked = []
+
+    def stop(generator, config, n_chains, n_bins, seed):  # record the stretches, then stop
+        asked.append((n_chains, n_bins))
+        raise StopIteration
+
+    monkeypatch.setattr(history_fit, "raster_logits", stop)
+    g = with_history_filter(build_generator(TEMPORAL, seed=0), TEMPORAL, 3)
+    windows = _markov_raster(4096)[: 4096 // 8 * 8].reshape(-1, 8, 3).transpose(0, 2, 1)
+    for chains in (None, 7):
+        with pytest.raises(StopIteration):
+            history_fit.fit_stationary_history(g, TEMPORAL, windows, [0.2] * 3, n_chains=chains,
+                                               rate_draws=64)
+    assert asked == [(1024, 1280), (7, 1280)]

@@ -28,7 +28,7 @@ from spikegan_tf.gan.history import (
 
 __all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_history_filter",
            "raster_logits", "stationary_rate_offsets", "settle_offsets", "fit_uniforms",
-           "history_basis", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
+           "stretch_count", "history_basis", "SETTLE_STEPS", "MAX_BURST_PROBABILITY"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
 SETTLE_STEPS = 8
@@ -69,6 +69,23 @@ BUMP_DAMPING = 0.43
 #: The raster stretches a temporal generator's filter and rates are settled on: this many
 #: stretches of STRETCH_BINS counted bins, each after BURN_IN bins drawn but not counted.
 STRETCHES, STRETCH_BINS, BURN_IN = 256, 1024, 256
+#: Up to this many stretches where (STRETCH_BINS + BURN_IN) x stretches x neurons stays within
+#: STRETCH_ELEMENTS (:func:`stretch_count`; 1,024 for the retina's 50 neurons). The filter fitted
+#: on 256 stretches carries their sampling noise into every raster drawn with it: on the
+#: retina's raster recipe at 12,000 iterations, fits with seeds 0/1/2 gave one generator's
+#: long raster an autocorrelogram 2.42/0.41/1.99x the floor, 1.84/0.56/1.29x on 1,024
+#: (``benchmarks/results/critic_head_long/fit_seeds_avspw10_seed*.json``).
+MAX_STRETCHES, STRETCH_ELEMENTS = 1024, 2 ** 26
+
+
+def stretch_count(n_neurons: int, n_bins: int = STRETCH_BINS + BURN_IN) -> int:
+    """The stretches of ``n_bins`` bins a filter of ``n_neurons`` neurons is fitted on.
+
+    >>> stretch_count(50), stretch_count(100), stretch_count(1000)
+    (1024, 524, 256)
+    """
+    fit = STRETCH_ELEMENTS // (max(int(n_bins), 1) * max(int(n_neurons), 1))
+    return int(min(MAX_STRETCHES, max(STRETCHES, fit)))
 
 
 def history_basis(lags: int, free: int = DEFAULT_HISTORY_LAGS) -> np.ndarray | None:
@@ -536,7 +553,7 @@ def raster_logits(generator: Any, config: ModelConfig, n_chains: int, n_bins: in
 
 
 def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndarray,
-                           rates: Any, *, n_chains: int = STRETCHES,
+                           rates: Any, *, n_chains: int | None = None,
                            chain_bins: int = STRETCH_BINS, burn_in: int = BURN_IN,
                            rate_draws: int = 32768, seed: int | None = 0,
                            iterations: int = 25, damping: float = 0.7, bound: float = 8.0,
@@ -545,8 +562,8 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     """Solve the filter and the per-neuron output bias of a ``"temporal"`` generator (in place).
 
     :func:`fit_history` for a stationary generator (:func:`with_history_filter`
-    first): the spikes are drawn on ``n_chains`` stretches of ``chain_bins``
-    bins of its continuous raster (:func:`raster_logits`), where each spike's
+    first): the spikes are drawn on ``n_chains`` (``None``: :func:`stretch_count`)
+    stretches of ``chain_bins`` bins of its continuous raster (:func:`raster_logits`), where each spike's
     drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster` (after
     ``burn_in`` bins drawn but not counted: a stretch starts without history,
     and a strongly bursting neuron takes hundreds of bins to forget it).
@@ -613,7 +630,7 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     return {"rate_error": rate_err, "autocorrelation_error": acg_err, "iterations": iterations}
 
 
-def _stretches(generator: Any, config: ModelConfig, n_chains: int, chain_bins: int,
+def _stretches(generator: Any, config: ModelConfig, n_chains: int | None, chain_bins: int,
                burn_in: int, seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Time-major logits and uniforms of the raster stretches, and each neuron's goal logit.
 
@@ -625,6 +642,8 @@ def _stretches(generator: Any, config: ModelConfig, n_chains: int, chain_bins: i
     """
     from scipy.special import expit, logit
 
+    if n_chains is None:
+        n_chains = stretch_count(config.n_neurons, burn_in + chain_bins)
     base = raster_logits(generator, config, n_chains, burn_in + chain_bins, seed)
     u = fit_uniforms(seed, base.shape)
     plain = np.clip(expit(base[burn_in:]).mean(axis=(0, 1), dtype=np.float64), 1e-6, 1 - 1e-6)
@@ -632,7 +651,7 @@ def _stretches(generator: Any, config: ModelConfig, n_chains: int, chain_bins: i
 
 
 def stationary_rate_offsets(generator: Any, config: ModelConfig, h: np.ndarray, steps: int, *,
-                            n_chains: int = STRETCHES, chain_bins: int = STRETCH_BINS,
+                            n_chains: int | None = None, chain_bins: int = STRETCH_BINS,
                             burn_in: int = BURN_IN, seed: int | None = 0,
                             coupling: np.ndarray | None = None) -> np.ndarray:
     """Per-neuron logit offsets ``(N,)`` that give a filtered ``"temporal"`` generator's raster
