@@ -24,6 +24,19 @@ except RuntimeError:  # already initialised (e.g. by a plugin); distributed test
     pass
 
 
+@pytest.fixture(autouse=True)
+def _fit_filters_on_256_stretches(monkeypatch):
+    """Temporal filters are fitted on 256 raster stretches in tests, as before session 39.
+
+    The default (``history_fit.stretch_count``: up to 1,024) lowers the fit's sampling noise
+    on real populations; no assertion here depends on the count, and the tiny test models pay
+    ~2.5x per fit for it (110 s of the suite). ``test_history`` checks the default itself.
+    """
+    from spikegan_tf.gan import history_fit
+
+    monkeypatch.setattr(history_fit, "MAX_STRETCHES", history_fit.STRETCHES)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A seeded numpy Generator (tests never use the global RNG)."""
