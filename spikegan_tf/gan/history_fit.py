@@ -563,8 +563,8 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
 
     :func:`fit_history` for a stationary generator (:func:`with_history_filter`
     first): the spikes are drawn on ``n_chains`` (``None``: :func:`stretch_count`)
-    stretches of ``chain_bins`` bins of its continuous raster (:func:`raster_logits`), where each spike's
-    drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster` (after
+    stretches of ``chain_bins`` bins of its continuous raster (:func:`raster_logits`), where
+    each spike's drive runs on as in :func:`spikegan_tf.gan.raster.sample_raster` (after
     ``burn_in`` bins drawn but not counted: a stretch starts without history,
     and a strongly bursting neuron takes hundreds of bins to forget it).
 
