@@ -25,6 +25,7 @@ from spikegan_tf.gan.history import (
     neuron_coincidences,
     quantize_coupling,
 )
+from spikegan_tf.gan.positions import draws_within
 
 __all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_history_filter",
            "raster_logits", "stationary_rate_offsets", "settle_offsets", "fit_uniforms",
@@ -69,23 +70,25 @@ BUMP_DAMPING = 0.43
 #: The raster stretches a temporal generator's filter and rates are settled on: this many
 #: stretches of STRETCH_BINS counted bins, each after BURN_IN bins drawn but not counted.
 STRETCHES, STRETCH_BINS, BURN_IN = 256, 1024, 256
-#: Up to this many stretches where (STRETCH_BINS + BURN_IN) x stretches x neurons stays within
-#: STRETCH_ELEMENTS (:func:`stretch_count`; 1,024 for the retina's 50 neurons). The filter fitted
-#: on 256 stretches carries their sampling noise into every raster drawn with it: on the
-#: retina's raster recipe at 12,000 iterations, fits with seeds 0/1/2 gave one generator's
-#: long raster an autocorrelogram 2.42/0.41/1.99x the floor, 1.84/0.56/1.29x on 1,024
-#: (``benchmarks/results/critic_head_long/fit_seeds_avspw10_seed*.json``).
-MAX_STRETCHES, STRETCH_ELEMENTS = 1024, 2 ** 26
+#: Up to this many stretches, as many as the calibrations' memory budget holds of their float32
+#: logits (:func:`stretch_count`; 1,024 for the retina's 50 neurons), never fewer than
+#: STRETCHES. The filter fitted on 256 stretches carries their sampling noise into every raster
+#: drawn with it: on the retina's raster recipe at 12,000 iterations, fits with seeds 0/1/2 gave
+#: one generator's long raster an autocorrelogram 2.42/0.41/1.99x the floor, 1.84/0.56/1.29x on
+#: 1,024 (``benchmarks/results/critic_head_long/fit_seeds_avspw10_seed*.json``).
+MAX_STRETCHES = 1024
 
 
 def stretch_count(n_neurons: int, n_bins: int = STRETCH_BINS + BURN_IN) -> int:
     """The stretches of ``n_bins`` bins a filter of ``n_neurons`` neurons is fitted on.
 
+    :func:`spikegan_tf.gan.positions.draws_within` the calibrations' budget
+    (``MAX_CALIBRATION_BYTES``) of float32 logits.
+
     >>> stretch_count(50), stretch_count(100), stretch_count(1000)
     (1024, 524, 256)
     """
-    fit = STRETCH_ELEMENTS // (max(int(n_bins), 1) * max(int(n_neurons), 1))
-    return int(min(MAX_STRETCHES, max(STRETCHES, fit)))
+    return draws_within(MAX_STRETCHES, STRETCHES, 4 * int(n_bins) * int(n_neurons))
 
 
 def history_basis(lags: int, free: int = DEFAULT_HISTORY_LAGS) -> np.ndarray | None:

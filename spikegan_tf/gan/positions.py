@@ -26,7 +26,7 @@ from spikegan_tf.gan.config import ModelConfig
 
 __all__ = ["POSITION_LAYER", "positional", "position_layer", "with_position_offsets",
            "calibrate_position_offsets", "solve_logit_offsets", "latent_logits",
-           "calibration_samples", "MAX_CALIBRATION_BYTES"]
+           "calibration_samples", "draws_within", "MAX_CALIBRATION_BYTES"]
 
 #: Name of the layer whose bias holds the offsets ``(n_bins * n_neurons,)``, bin-major.
 POSITION_LAYER = "position_logits"
@@ -180,6 +180,16 @@ MAX_CALIBRATION_BYTES = 1 << 28
 MIN_CALIBRATION_SAMPLES = 512
 
 
+def draws_within(wanted: int, least: int, bytes_per_draw: int,
+                 max_bytes: int = MAX_CALIBRATION_BYTES) -> int:
+    """``wanted`` draws, fewer where they would exceed ``max_bytes``, never fewer than ``least``.
+
+    >>> draws_within(16384, 512, 8 * 50 * 32), draws_within(16384, 512, 8 * 1024 * 64)
+    (16384, 512)
+    """
+    return int(min(wanted, max(least, max_bytes // max(int(bytes_per_draw), 1))))
+
+
 def calibration_samples(config: ModelConfig, n_samples: int,
                         max_bytes: int = MAX_CALIBRATION_BYTES) -> int:
     """How many of ``n_samples`` latent draws a calibration of ``config``'s model uses.
@@ -191,8 +201,8 @@ def calibration_samples(config: ModelConfig, n_samples: int,
     >>> calibration_samples(ModelConfig(n_neurons=1024, n_bins=64), 16384)
     512
     """
-    per_draw = 8 * config.n_neurons * config.n_bins
-    return int(min(n_samples, max(MIN_CALIBRATION_SAMPLES, max_bytes // per_draw)))
+    return draws_within(n_samples, MIN_CALIBRATION_SAMPLES,
+                        8 * config.n_neurons * config.n_bins, max_bytes)
 
 
 def latent_logits(generator: Any, config: ModelConfig, n_samples: int, seed: int | None,
