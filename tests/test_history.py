@@ -460,3 +460,40 @@ def test_a_temporal_filter_is_fitted_on_as_many_stretches_as_the_budget_allows(m
             history_fit.fit_stationary_history(g, TEMPORAL, windows, [0.2] * 3, n_chains=chains,
                                                rate_draws=64)
     assert asked == [(1024, 1280), (7, 1280)]
+
+
+def test_the_expected_autocorrelation_gives_each_lags_slope_exactly():
+    # d log(sum x(t) q(t+l)) / d h_l = 1 - sum x(t) q(t+l)^2 / sum x(t) q(t+l), by hand:
+    # spikes at t = 0, 2; lag 1 sees q = 0.8, 0.6 -> 1 - 1.0/1.4; lag 2 sees 0.4 -> 1 - 0.4
+    from spikegan_tf.gan.history_fit import _expected_autocorrelation
+
+    x = np.array([1, 0, 1, 0], np.float32)[:, None, None]  # time-major (T, n, N)
+    q = np.array([0.5, 0.8, 0.4, 0.6], np.float32)[:, None, None]
+    relative, slope = _expected_autocorrelation(x, q, 2, 0.0, gain=True)
+    np.testing.assert_allclose(slope, [[1 - 1.0 / 1.4, 0.6]], rtol=1e-6)
+    np.testing.assert_array_equal(relative, _expected_autocorrelation(x, q, 2, 0.0))
+    spikes = q.sum()  # expected spikes 2.3, rate 2.3 / 4: coincidences per spike over the rate
+    np.testing.assert_allclose(relative, [[1.4 / (spikes / 4) / spikes, 0.4 / (spikes / 4) / spikes]],
+                               rtol=1e-6)
+
+
+def _fit_error(x, iterations, newton):
+    from spikegan_tf.gan import history_fit
+
+    windows = x[: len(x) // 8 * 8].reshape(-1, 8, 3).transpose(0, 2, 1)
+    g = with_history_filter(build_generator(TEMPORAL, seed=0), TEMPORAL, 3)
+    return history_fit.fit_stationary_history(
+        g, TEMPORAL, windows, x.mean(0), n_chains=64, rate_draws=1024, iterations=iterations,
+        newton=newton)["autocorrelation_error"]
+
+
+def test_the_filter_fits_newton_step_converges_faster_and_never_locks_a_burster():
+    """A neuron that nearly always fires after a spike hardly fires more for a larger tap:
+    the plain step converges slowly (packets: 1% off at 25 iterations, session 40); divided by
+    the slope it gets closer in the same steps (measured 0.011 vs 0.018 at 10). A self-exciting
+    burster thrown towards locking by a long step falls back to the plain one and ends where
+    the plain fit does (0.027 both at 25; 0.26-7.3 without the fallback)."""
+    saturated = _markov_raster(20_000, after=(0.3, 0.95, 0.2), before=(0.8, 0.5, 0.2))
+    assert _fit_error(saturated, 10, True) < 0.8 * _fit_error(saturated, 10, False)
+    burster = _markov_raster(20_000, after=(0.0, 0.9, 0.2), before=(0.3, 0.05, 0.2))
+    assert _fit_error(burster, 25, True) < 1.1 * _fit_error(burster, 25, False) < 0.05
