@@ -10,7 +10,7 @@ For each fit setting (a JSON dict of ``fit_stationary_history`` keywords) this b
 the filter of a run's published generator, draws one raster ``--long`` times as long as the
 held-out split (sample seed 1; the model's expected ratios, with a fraction of one raster's
 sampling noise) and scores it and each of its held-out-length pieces against the floor, as
-``raster_retina.py`` does::
+``raster_retina.py`` does (``{"newton": false}``: the plain tap step, as before session 40)::
 
     python benchmarks/raster_fit_settings.py --data packets.npz \\
         --curve benchmarks/results/retina_recipe_sim/he4late10k_packets_seed0 \\
