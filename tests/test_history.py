@@ -473,8 +473,8 @@ def test_the_expected_autocorrelation_gives_each_lags_slope_exactly():
     np.testing.assert_allclose(slope, [[1 - 1.0 / 1.4, 0.6]], rtol=1e-6)
     np.testing.assert_array_equal(relative, _expected_autocorrelation(x, q, 2, 0.0))
     spikes = q.sum()  # expected spikes 2.3, rate 2.3 / 4: coincidences per spike over the rate
-    np.testing.assert_allclose(relative, [[1.4 / (spikes / 4) / spikes, 0.4 / (spikes / 4) / spikes]],
-                               rtol=1e-6)
+    rate = spikes / 4
+    np.testing.assert_allclose(relative, [[1.4 / rate / spikes, 0.4 / rate / spikes]], rtol=1e-6)
 
 
 def _fit_error(x, iterations, newton):
