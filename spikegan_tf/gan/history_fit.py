@@ -341,19 +341,23 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
                                 else min(pair_damping * 1.25, PAIR_DAMPING_MAX))
                 pair_err = err
             w = quantize_coupling(w + step)
-        generated, slope = _expected_autocorrelation(x[skip:], q[skip:], lags, prior_spikes,
-                                                     reach, gain=True)
+        generated = _expected_autocorrelation(x[skip:], q[skip:], lags, prior_spikes, reach,
+                                              gain=newton)
+        gain = 1.0
+        if newton:
+            generated, slope = generated
         errors = np.abs(generated - target) * active
         acg_err = float(errors.sum() / max(active.sum(), 1))
-        # a Newton step: a tap moves its lag's coincidences by only this slope of its log
-        # (a neuron that nearly always fires there hardly fires more), so divide by it; a
-        # neuron whose error grew (a self-exciting one thrown towards locking into bursts)
-        # takes the plain step from then on
-        neuron_err = errors.sum(axis=1)
-        if last_err is not None:
-            newton_ok &= neuron_err <= last_err
-        last_err = neuron_err
-        gain = np.where(newton_ok[:, None], np.clip(slope, TAP_MIN_SLOPE, 1.0), 1.0)
+        if newton:
+            # a Newton step: a tap moves its lag's coincidences by only this slope of its log
+            # (a neuron that nearly always fires there hardly fires more), so divide by it; a
+            # neuron whose error grew (a self-exciting one thrown towards locking into bursts)
+            # takes the plain step from then on
+            neuron_err = errors.sum(axis=1)
+            if last_err is not None:
+                newton_ok &= neuron_err <= last_err
+            last_err = neuron_err
+            gain = np.where(newton_ok[:, None], np.clip(slope, TAP_MIN_SLOPE, 1.0), 1.0)
         step = np.where(active, np.clip(damping * np.log((target + 1e-6) / (generated + 1e-6))
                                         / gain, -1, 1), 0)
         theta = np.clip(theta + np.where(active_theta, step @ basis.T / basis.sum(axis=1), 0)
