@@ -14,14 +14,18 @@ from spikegan_tf.gan import rundir
 from spikegan_tf.gan.calibration import calibrated_copy
 from spikegan_tf.gan.config import ModelConfig
 from spikegan_tf.gan.history import (
+    COUPLING_BOUND,
     COUPLING_LAYER,
     HISTORY_LAYER,
+    MAX_COUPLED_NEURONS,
+    MAX_SAME_BIN_NEURONS,
     RasterHistory,
     decode_coupling,
     draw_spikes,
     encode_coupling,
     history_coupling,
     history_spikes_tf,
+    neuron_coincidences,
     quantize_coupling,
     split_coupling,
 )
@@ -190,6 +194,73 @@ def test_a_raster_state_carries_the_same_bin_coupling_across_chunks():
     pieces = [state.draw(p[0, :, a:b].T, u[0, :, a:b].T) for a, b in ((0, 7), (7, 150), (150, 300))]
     assert np.array_equal(np.concatenate(pieces), whole)
     assert not np.array_equal(whole, draw_spikes(p, u, h, coupling=w[1])[0].T)
+
+
+GROUP = ModelConfig(n_neurons=4, n_bins=8, num_features=4, latent_dim=8)
+
+
+def _refractory_train(rng: np.random.Generator, shape: tuple[int, int], p: float) -> np.ndarray:
+    """Bins ``(n, T)`` firing at ``p`` a bin, never two bins running."""
+    lead = np.zeros(shape, bool)
+    for t in range(shape[1]):
+        lead[:, t] = (rng.random(shape[0]) < p) & ~(lead[:, t - 1] if t else False)
+    return lead
+
+
+def test_a_group_that_always_fires_together_is_drawn_whole():
+    # four copies of one train: a later member must be silenced unless an earlier one fired
+    # and then driven to fire; with the same-bin bound at 8 (before session 41) the second
+    # member, one coupling long, could not do both: 1.7% of bins split the group
+    x = np.repeat(_refractory_train(np.random.default_rng(0), (4000, 8), 0.3)[:, None], 4,
+                  axis=1).astype(np.uint8)
+    data = prepare_data(x, GROUP.n_bins, val_fraction=0.0)
+    both = calibrated_copy(build_generator(GROUP, seed=0), GROUP, data, seed=0, positions=True,
+                           history_lags=2, coupling=True, same_bin=True)
+    count = sample(both, 6000, seed=9).sum(axis=1)
+    assert np.mean((count > 0) & (count < 4)) < 0.01
+    assert np.all(history_coupling(both)[0][np.tril_indices(4, -1)] > COUPLING_BOUND)
+
+
+def test_each_pair_keeps_following_its_target_while_the_filter_moves_it():
+    # one damping for all pairs, halved whenever their mean error grew, fell to 0 here
+    # (the filter's refractory steps moved the pairs): couplings stuck near 0, 22% of bins
+    # split the group; each pair's own damping (halved only when its step changes sign) follows
+    from scipy.special import expit, logit
+
+    from spikegan_tf.gan import history_fit as hf
+
+    rng = np.random.default_rng(0)
+    windows = np.repeat(_refractory_train(rng, (400, 64), 0.25)[:, None], 4,
+                        axis=1).astype(np.uint8)
+    rate = windows.mean(axis=(0, 2))
+    lags, burn, bins, chains = 3, 64, 256, 64
+    coinc, spikes = neuron_coincidences(windows, lags)
+    target = hf._relative(coinc, spikes, spikes / windows[:, 0].size, 20.0, hf._reach(64, lags))
+    # a generator that knows the group's state but not its refractoriness: 0.9 on, 0.005 off
+    on = rng.random((burn + bins, chains)) < rate[0]
+    base = np.repeat(logit(np.where(on, 0.9, 0.005))[..., None], 4, axis=2).astype(np.float32)
+    offsets, h, _, _, w = hf._solve(
+        base, hf.fit_uniforms(0, base.shape), logit(rate)[None, None, :], target,
+        np.ones((4, lags), bool), lags, iterations=25, damping=0.7, bound=8.0, prior_spikes=20.0,
+        reach=hf._reach(bins, lags), cap=True, skip=burn,
+        pair_target=hf._pair_ratio(*pair_coincidences(windows), 20.0),
+        same_target=hf._pair_ratio(*pair_coincidences(windows, lag=0), 20.0))
+    p = expit(base + offsets).astype(np.float32)
+    count = draw_spikes(np.moveaxis(p, 0, 2), np.moveaxis(hf.fit_uniforms(1, base.shape), 0, 2),
+                        h, coupling=w)[..., burn:].sum(axis=1)
+    assert np.mean((count > 0) & (count < 4)) < 0.01
+
+
+def test_populations_too_large_for_exact_sums_are_refused():
+    big = ModelConfig(n_neurons=MAX_SAME_BIN_NEURONS + 1, n_bins=8)
+    assert TrainConfig().resolve(big).calibrate_same_bin is False
+    with pytest.raises(ConfigError, match=r"`calibrate_same_bin` is exact for at most 1024 "
+                                          r"neurons .*n_neurons=1025"):
+        Trainer(big, TrainConfig(calibrate_same_bin=True, max_steps=1), verbose=0)
+    huge = ModelConfig(n_neurons=MAX_COUPLED_NEURONS + 1, n_bins=8)
+    assert TrainConfig().resolve(huge).calibrate_coupling is False  # was on: failed at publish
+    with pytest.raises(ConfigError, match="`calibrate_coupling` is exact for at most 2048"):
+        Trainer(huge, TrainConfig(calibrate_coupling=True, max_steps=1), verbose=0)
 
 
 def test_the_default_adds_it_with_the_coupling_and_refuses_it_without():

@@ -320,7 +320,7 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
     w = None if pair_target is None else np.zeros(
         (base.shape[2],) * 2 if same_target is None else (2, *(base.shape[2],) * 2), np.float32)
     acg_err = float("nan")
-    pair_damping, pair_err = damping, float("inf")
+    pair_damping, last_pair = damping, None
     newton_ok, last_err = np.full(base.shape[2], bool(newton)), None
     for _ in range(iterations):
         logits = base + offsets
@@ -329,17 +329,21 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
         rate = np.clip(q[skip:].mean(axis=axes, keepdims=True, dtype=np.float64), 1e-6, 1 - 1e-6)
         offsets += (goal - logit(rate)).astype(np.float32)
         if w is not None:
-            step = _pair_step(x[skip:], q[skip:], pair_target, pair_prior, pair_damping)
+            step = _pair_step(x[skip:], q[skip:], pair_target, pair_prior)
             if same_target is not None:
                 step = np.stack([_pair_step(x[skip:], q[skip:], same_target, pair_prior,
-                                            pair_damping, lag=0, scaled=True), step])
+                                            lag=0, scaled=True), step])
                 # all pairs step at once, each as if alone: where their effects add up
-                # (the retina) a step overshoots and the error grows; then halve the steps,
-                # else lengthen them again, up to PAIR_DAMPING_MAX (slowly saturating pairs)
-                err = float(np.mean(np.abs(step))) / pair_damping
-                pair_damping = (pair_damping / 2 if err > pair_err
-                                else min(pair_damping * 1.25, PAIR_DAMPING_MAX))
-                pair_err = err
+                # (the retina) a step overshoots and the pair's step changes sign; then halve
+                # that pair's damping, else lengthen it again, up to PAIR_DAMPING_MAX (slowly
+                # saturating pairs; Rprop's rule). One damping for all pairs, halved whenever
+                # their mean error grew, fell to 0 within 25 steps where the filter's steps
+                # moved the pairs' coincidences (uniform's groups that always fire together)
+                if last_pair is not None:
+                    pair_damping = np.where(step * last_pair < 0, pair_damping / 2,
+                                            np.minimum(pair_damping * 1.25, PAIR_DAMPING_MAX))
+                last_pair = step
+            step = np.clip(pair_damping * step, -1.0, 1.0)
             w = quantize_coupling(w + step)
         generated = _expected_autocorrelation(x[skip:], q[skip:], lags, prior_spikes, reach,
                                               gain=newton)
@@ -393,17 +397,17 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
 
 
 def _pair_step(x: np.ndarray, q: np.ndarray, target: np.ndarray, prior: float,
-               damping: float, lag: int = 1, scaled: bool = False) -> np.ndarray:
-    """One coupling step from time-major spikes ``x`` and their probabilities ``q`` ``(T, n, N)``.
+               lag: int = 1, scaled: bool = False) -> np.ndarray:
+    """A coupling's undamped step from time-major spikes ``x`` and probabilities ``q`` ``(T, n, N)``.
 
     The generated lag-1 counts use ``E[x_j(t) x_i(t + 1)] = E[x_j(t) q_i(t + 1)]``
-    (less noise); the step is ``damping * log((target E + prior) / (C + prior))``,
-    clipped to [-1, 1], zero on the diagonal (the filter's lag-1 tap). With ``lag=0``,
-    the same bin's (``q_i`` knows ``x_j`` for ``j < i``: only the lower triangle is used).
-    With ``scaled``, each log ratio is divided by how much of a logit step the pair's
-    coincidences show, ``1 - E[q_i^2 x_j] / E[q_i x_j]`` (a Newton step for the pair alone,
-    at most :data:`PAIR_NEWTON_GAIN` times the plain one): a pair that nearly always fires
-    together moves its coincidences by a tenth of its coupling's step.
+    (less noise); the step is ``log((target E + prior) / (C + prior))``, zero on the
+    diagonal (the filter's lag-1 tap); the caller damps and clips it. With ``lag=0``, the
+    same bin's (``q_i`` knows ``x_j`` for ``j < i``: only the lower triangle is fitted, the
+    rest is zero). With ``scaled``, each log ratio is divided by how much of a logit step
+    the pair's coincidences show, ``1 - E[q_i^2 x_j] / E[q_i x_j]`` (a Newton step for the
+    pair alone, at most :data:`PAIR_NEWTON_GAIN` times the plain one): a pair that nearly
+    always fires together moves its coincidences by a tenth of its coupling's step.
     """
     n_neurons, n_bins = q.shape[2], q.shape[0]
     before = x[:n_bins - lag].reshape(-1, n_neurons).astype(np.float32)
@@ -412,14 +416,12 @@ def _pair_step(x: np.ndarray, q: np.ndarray, target: np.ndarray, prior: float,
     S = before.sum(axis=0, dtype=np.float64)
     rate = q.mean(axis=(0, 1), dtype=np.float64)
     E = rate[:, None] * S[None, :]
-    step = damping * np.log((target * E + prior) / (C + prior))
+    step = np.log((target * E + prior) / (C + prior))
     if scaled:
         C2 = (after * after).T @ before
         gain = 1 - C2 / np.maximum(C, 1e-12)
         step = step / np.clip(gain, 1 / PAIR_NEWTON_GAIN, 1.0)
-    step = np.clip(step, -1.0, 1.0)
-    np.fill_diagonal(step, 0.0)
-    return step
+    return np.tril(step, -1) if lag == 0 else step - np.diag(np.diag(step))
 
 
 def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_course: Any, *,

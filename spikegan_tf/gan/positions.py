@@ -64,14 +64,17 @@ def add_coupling_layer(zero: Any, back: Any, n_neurons: int, same_bin: bool) -> 
     same-bin part) whose output a kernel-less frozen ``Dense`` (``coupling_zero``) turns
     back into 0; shared by window (:func:`with_position_offsets`) and temporal generators
     (:func:`spikegan_tf.gan.history_fit.with_history_filter`). Refuses more than
-    :data:`~spikegan_tf.gan.history.MAX_COUPLED_NEURONS` neurons, where its sums stop being exact.
+    :data:`~spikegan_tf.gan.history.MAX_COUPLED_NEURONS` neurons, where its sums stop being exact
+    (a same-bin one, more than :data:`~spikegan_tf.gan.history.MAX_SAME_BIN_NEURONS`).
     """
     from keras import layers
 
-    from spikegan_tf.gan.history import COUPLING_LAYER, MAX_COUPLED_NEURONS
+    from spikegan_tf.gan.history import COUPLING_LAYER, MAX_COUPLED_NEURONS, MAX_SAME_BIN_NEURONS
 
-    if n_neurons > MAX_COUPLED_NEURONS:
-        raise ValueError(f"a coupling is exact for at most {MAX_COUPLED_NEURONS} neurons; "
+    limit, kind = ((MAX_SAME_BIN_NEURONS, "a same-bin coupling") if same_bin
+                   else (MAX_COUPLED_NEURONS, "a coupling"))
+    if n_neurons > limit:
+        raise ValueError(f"{kind} is exact for at most {limit} neurons; "
                          f"this model has {n_neurons}.")
     dtype = zero.dtype
     frozen = {"trainable": False, "kernel_initializer": "zeros", "dtype": dtype}

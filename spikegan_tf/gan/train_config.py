@@ -412,14 +412,17 @@ class TrainConfig:
         coincidences one bin apart are the training windows' (a generalised
         linear model's coupling term; :mod:`spikegan_tf.gan.history`); on a
         ``"temporal"`` generator, carried along its continuous rasters. ``None``
-        (the default): on for ``"conv"`` generators with a filter.
+        (the default): on for ``"conv"`` generators with a filter, up to
+        ``spikegan_tf.gan.history.MAX_COUPLED_NEURONS`` (2,048) neurons (its sums exact in
+        float32; more is refused).
     calibrate_same_bin : bool, optional
         With ``calibrate_coupling``, also a same-bin coupling (the neurons of a
         bin drawn in index order, each pushed by those drawn before it), solved
         with the rest so that each pair's coincidences in the same bin are the
         training windows'. ``None`` (the default): with the coupling, up to
         ``spikegan_tf.gan.history.SAME_BIN_DEFAULT_NEURONS`` (256) neurons (its
-        draw takes a few rounds of an ``N x N`` product per bin). Measured:
+        draw takes a few rounds of an ``N x N`` product per bin; more than
+        ``MAX_SAME_BIN_NEURONS``, 1,024, is refused). Measured:
         ``benchmarks/results/same_bin/``.
 
     Examples
@@ -525,8 +528,11 @@ class TrainConfig:
             # a temporal generator's raster can carry one, but on the retina it traded the
             # autocorrelogram for the covariances (results/temporal_history/
             # train_seed*/raster_eval_coupling.json): on request only
+            from spikegan_tf.gan.history import MAX_COUPLED_NEURONS
+
             auto["calibrate_coupling"] = coupling_capable(model_config, history) and (
-                model_config.architecture == "conv")
+                model_config.architecture == "conv") and (
+                model_config.n_neurons <= MAX_COUPLED_NEURONS)
         if self.calibrate_same_bin is None:
             from spikegan_tf.gan.history import SAME_BIN_DEFAULT_NEURONS
 

@@ -145,6 +145,13 @@ class Trainer(WGANGPStep):
         if train_config.calibrate_same_bin and not train_config.calibrate_coupling:
             raise ConfigError("`calibrate_same_bin` needs `calibrate_coupling`; received "
                               f"calibrate_coupling={train_config.calibrate_coupling}.")
+        from spikegan_tf.gan.history import MAX_COUPLED_NEURONS, MAX_SAME_BIN_NEURONS
+
+        for name, limit in (("calibrate_coupling", MAX_COUPLED_NEURONS),
+                            ("calibrate_same_bin", MAX_SAME_BIN_NEURONS)):
+            if getattr(train_config, name) and model_config.n_neurons > limit:
+                raise ConfigError(f"`{name}` is exact for at most {limit} neurons (its sums "
+                                  f"in float32); received n_neurons={model_config.n_neurons}.")
         if train_config.gp_per_path and critic_path_count(model_config) < 2:
             raise ConfigError("`gp_per_path` needs a critic of several paths "
                               "(critic_head_units > 0, critic_scales > 1 or critic_counts > 0); "
