@@ -81,7 +81,8 @@ def calibrated_copy(generator: Any, config: ModelConfig, data: Any, *, seed: int
     same_bin : bool
         With ``coupling``: also a same-bin coupling (the neurons of a bin drawn in
         index order, :mod:`spikegan_tf.gan.history`), solved with it so that each
-        pair's coincidences in the same bin are the training windows'.
+        pair's log odds ratio of firing in the same bin is the training windows'
+        (:func:`spikegan_tf.gan.history_fit.same_bin_log_odds`).
 
     Returns
     -------

@@ -418,8 +418,8 @@ class TrainConfig:
     calibrate_same_bin : bool, optional
         With ``calibrate_coupling``, also a same-bin coupling (the neurons of a
         bin drawn in index order, each pushed by those drawn before it), solved
-        with the rest so that each pair's coincidences in the same bin are the
-        training windows'. ``None`` (the default): with the coupling, up to
+        with the rest so that each pair's log odds ratio of firing in the same bin
+        is the training windows'. ``None`` (the default): with the coupling, up to
         ``spikegan_tf.gan.history.SAME_BIN_DEFAULT_NEURONS`` (256) neurons (its
         draw takes a few rounds of an ``N x N`` product per bin; more than
         ``MAX_SAME_BIN_NEURONS``, 1,024, is refused). Measured:
