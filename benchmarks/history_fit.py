@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from spikegan_tf.evaluation.compare import HEADLINE, as_statistics, compare
     from spikegan_tf.gan.calibration import calibrated_copy
     from spikegan_tf.gan.config import ModelConfig
-    from spikegan_tf.gan.history import history_coupling, history_filter
+    from spikegan_tf.gan.history import history_coupling, history_filter, split_coupling
     from spikegan_tf.gan.sampling import sample
     from spikegan_tf.statistics import autocorrelogram, isi_distribution
 
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             coupled = calibrated_copy(published, config, data, seed=0, positions=True,
                                       history_lags=args.lags, coupling=True)
             entry["coupling_fit_cpu_s"] = round(time.process_time() - t0, 1)
-            w = history_coupling(coupled)
+            w = split_coupling(history_coupling(coupled))[1]  # lag 1 (retina50 carries both)
             entry["coupling_abs_quantiles"] = np.quantile(
                 np.abs(w[~np.eye(len(w), dtype=bool)]), [0.5, 0.9, 0.99, 1.0]).round(3).tolist()
             models.append(("coupling", coupled))

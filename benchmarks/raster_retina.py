@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lags", type=int, default=10, help="spike-history lags of the 'history' "
                    "variant")
     p.add_argument("--variants", default="uncalibrated,rates,history")
+    p.add_argument("--groups", action="store_true",
+                   help="also the share of bins in which a group of neurons that fire together "
+                        "in the training split (same-bin correlation above 0.5: uniform's) "
+                        "fires in part (same_bin_groups.split_share), beside the held-out split's")
     p.add_argument("--out-name", default="raster_eval.json", help="file written in --curve")
     p.add_argument("--long", type=int, default=0, metavar="K",
                    help="also one raster K times as long (sample seed 1; no seam test): the "
@@ -114,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     # the seam statistics' own noise: held-out real data, cut at the same boundaries
     real = seam_report(test, ref32, CHUNK, n_bins=32, seed=0, null_phases=args.seam_null)
     result["real_test_split_seams"] = real.to_dict()
+    group = None
+    if args.groups:
+        from same_bin_groups import groups_of, split_share
+
+        group = groups_of(train)
+        result["groups"] = group.tolist()
+        result["group_split_share"] = {"train": split_share(train, group),
+                                       "test": split_share(test, group)}
+        print(f"groups {group.tolist()}: bins split, train {split_share(train, group):.4f}, "
+              f"held-out {split_share(test, group):.4f}")
     print(f"held-out data at the same boundaries: ratios "
           f"{min(real.ratio.values()):.2f}-{max(real.ratio.values()):.2f}, AUC {real.auc:.3f}")
     print(f"{'seed':>4} {'variant':>12} " + "".join(f"{s[:10]:>11}" for s in stats)
@@ -146,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                    "ratio": ratio, "acg64_ratio": acg64, "seams": seams.to_dict(),
                    "rate_ratio": float(fake.mean() / train.mean()),
                    "seconds": time.perf_counter() - t0}
+            if group is not None:
+                row["group_split_share"] = split_share(fake, group)
             result["rows"].append(row)
             worst_seam = max(seams.ratio.values())
             print(f"{seed:>4} {variant:>12} "
@@ -165,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
                    "ratio": ratio, "acg64_ratio": acg64,
                    "rate_ratio": float(fake.mean() / train.mean()),
                    "seconds": time.perf_counter() - t0}
+            if group is not None:
+                row["group_split_share"] = split_share(fake, group)
             result.setdefault("long_rows", []).append(row)
+            if group is not None:
+                print(f"     ({args.long}x {variant}: {row['group_split_share']:.4f} of bins split "
+                      "a group)", flush=True)
             print(f"{str(args.long) + 'x':>4} {variant:>12} "
                   + "".join(f"{row['ratio'][s]:11.2f}" for s in stats)
                   + f"{row['acg64_ratio']:7.2f}{'':>9}{'':>6}{row['rate_ratio']:7.3f}", flush=True)
