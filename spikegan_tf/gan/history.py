@@ -52,7 +52,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["HISTORY_LAYER", "COUPLING_LAYER", "COUPLING_STEP", "COUPLING_BOUND",
-           "MAX_COUPLED_NEURONS", "SAME_BIN_BOUND", "MAX_SAME_BIN_NEURONS", "SAME_BIN_DEFAULT_NEURONS", "encode_coupling",
+           "MAX_COUPLED_NEURONS", "SAME_BIN_BOUND", "MAX_SAME_BIN_NEURONS",
+           "SAME_BIN_DEFAULT_NEURONS", "encode_coupling",
            "decode_coupling", "split_coupling",
            "DEFAULT_HISTORY_LAGS", "history_filter", "history_coupling", "quantize_coupling",
            "draws_in_order", "draw_spikes", "RasterHistory", "history_spikes_tf", "neuron_autocorrelation",

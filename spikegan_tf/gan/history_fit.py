@@ -298,7 +298,8 @@ def _solve(base: np.ndarray, u: np.ndarray, goal: np.ndarray, target: np.ndarray
     so that a rare pair moves slowly), on the coupling's grid. With ``same_target`` as well
     (the training windows' same-bin log odds ratios, :func:`same_bin_log_odds`), a same-bin
     coupling too, each entry by its target less the generated log odds ratio (``coupling``
-    ``(2, N, N)``), each pair's damping halved when its step changes sign. With ``basis`` (``(P, L)``, :func:`history_basis`), the filter is
+    ``(2, N, N)``), each pair's damping halved when its step changes sign. With ``basis``
+    (``(P, L)``, :func:`history_basis`), the filter is
     ``theta @ basis`` and each parameter ``theta (N, P)`` moves by its rows' weighted mean of
     the lags' steps (a parameter is fitted where all of its lags are ``active``). With
     ``newton``, each tap's step is divided by its slope (:func:`fit_stationary_history`).
