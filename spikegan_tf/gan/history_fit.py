@@ -494,7 +494,8 @@ def fit_history(generator: Any, config: ModelConfig, windows: np.ndarray, time_c
     coincidences one bin apart, over what independent neurons would give, are the
     training windows' (:func:`pair_coincidences`, both shrunk towards independence
     by ``pair_prior`` pseudo-coincidences); one with a same-bin coupling as well
-    (``same_bin=True``) gets that solved too, against the same-bin coincidences.
+    (``same_bin=True``) gets that solved too, against the same-bin log odds ratios
+    (:func:`same_bin_log_odds`).
 
     Returns
     -------
@@ -683,8 +684,8 @@ def fit_stationary_history(generator: Any, config: ModelConfig, windows: np.ndar
     are capped together (:data:`MAX_BURST_PROBABILITY`), so no filter can lock
     it into firing. A generator with a coupling
     (``with_history_filter(..., coupling=True)``) gets it solved in the same
-    steps, to the windows' pair coincidences one bin apart (and in the same bin),
-    as :func:`fit_history` solves a window generator's.
+    steps, to the windows' pair coincidences one bin apart (and same-bin log odds
+    ratios), as :func:`fit_history` solves a window generator's.
 
     Returns
     -------
