@@ -124,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 
         group = groups_of(train)
         result["groups"] = group.tolist()
-        result["group_split_share"] = {"train": split_share(train, group),
-                                       "test": split_share(test, group)}
-        print(f"groups {group.tolist()}: bins split, train {split_share(train, group):.4f}, "
-              f"held-out {split_share(test, group):.4f}")
+        shares = result["group_split_share"] = {"train": split_share(train, group),
+                                                "test": split_share(test, group)}
+        print(f"groups {group.tolist()}: bins split, train {shares['train']:.4f}, "
+              f"held-out {shares['test']:.4f}")
     print(f"held-out data at the same boundaries: ratios "
           f"{min(real.ratio.values()):.2f}-{max(real.ratio.values()):.2f}, AUC {real.auc:.3f}")
     print(f"{'seed':>4} {'variant':>12} " + "".join(f"{s[:10]:>11}" for s in stats)
@@ -181,10 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                    "ratio": ratio, "acg64_ratio": acg64,
                    "rate_ratio": float(fake.mean() / train.mean()),
                    "seconds": time.perf_counter() - t0}
-            if group is not None:
-                row["group_split_share"] = split_share(fake, group)
             result.setdefault("long_rows", []).append(row)
             if group is not None:
+                row["group_split_share"] = split_share(fake, group)
                 print(f"     ({args.long}x {variant}: {row['group_split_share']:.4f} of bins split "
                       "a group)", flush=True)
             print(f"{str(args.long) + 'x':>4} {variant:>12} "

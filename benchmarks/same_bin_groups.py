@@ -14,7 +14,7 @@ bins of the solved raster that split a group (groups found from the data's corre
 * ``sharp``: 0.9 and 0.005.
 
 The fit's same-bin target is what the code on ``PYTHONPATH`` uses: log odds ratios
-(``same_bin_log_odds``, session 41) or, before, coincidences over their expected number.
+(``same_bin_target``, session 41) or, before, coincidences over their expected number.
 Variants: ``--same-bound B`` sets ``history.SAME_BIN_BOUND`` (the same-bin coupling's bound,
 16 since session 41; 8 before); run with an older code snapshot on ``PYTHONPATH`` to measure
 its rule. Also records each fit's pair ratios (achieved same-bin coincidences over the
@@ -101,12 +101,10 @@ def main() -> None:
     target = hf._relative(coinc, spikes, spikes / (windows.shape[0] * T), 20.0,
                           hf._reach(T, lags))
     pair_t = hf._pair_ratio(*hf.pair_coincidences(windows), 20.0)
-    C0, S0, r0 = hf.pair_coincidences(windows, lag=0)
-    same_lift = hf._pair_ratio(C0, S0, r0, 20.0)  # what the pair fit column compares
+    same_lift = hf._pair_ratio(*hf.pair_coincidences(windows, lag=0), 20.0)  # the fit column's
     # the fit's target: log odds ratios since session 41 (the lift before)
-    n_counted = windows.shape[0] * T
-    same_t = (hf.same_bin_log_odds(C0, S0, r0 * n_counted, n_counted, hf.SAME_BIN_PRIOR)
-              if hasattr(hf, "same_bin_log_odds") else same_lift)
+    odds = hasattr(hf, "same_bin_target")
+    same_t = hf.same_bin_target(windows) if odds else same_lift
     within = [(i, j) for i in range(n_neurons) for j in range(i) if group[i] == group[j]]
     rows = {}
     for kind in args.kinds.split(","):
@@ -140,8 +138,7 @@ def main() -> None:
     result = {"benchmark": "same_bin_groups", "machine": machine_record(), "tag": args.tag,
               "data": str(args.data), "data_split_share": split_share(raster, group),
               "same_bin_bound": getattr(history, "SAME_BIN_BOUND", history.COUPLING_BOUND),
-              "same_bin_target": ("log odds ratio" if hasattr(hf, "same_bin_log_odds")
-                                  else "coincidences over expected"),
+              "same_bin_target": "log odds ratio" if odds else "coincidences over expected",
               "iterations": args.iterations, "chains": args.chains, "rows": rows}
     print(f"data: {result['data_split_share']:.4f} of bins split a group; same-bin bound "
           f"{result['same_bin_bound']}")

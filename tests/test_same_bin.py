@@ -239,14 +239,12 @@ def test_each_pair_keeps_following_its_target_while_the_filter_moves_it():
     # a generator that knows the group's state but not its refractoriness: 0.9 on, 0.005 off
     on = rng.random((burn + bins, chains)) < rate[0]
     base = np.repeat(logit(np.where(on, 0.9, 0.005))[..., None], 4, axis=2).astype(np.float32)
-    C0, S0, r0 = pair_coincidences(windows, lag=0)
-    n = windows.shape[0] * windows.shape[2]
     offsets, h, _, _, w = hf._solve(
         base, hf.fit_uniforms(0, base.shape), logit(rate)[None, None, :], target,
         np.ones((4, lags), bool), lags, iterations=25, damping=0.7, bound=8.0, prior_spikes=20.0,
         reach=hf._reach(bins, lags), cap=True, skip=burn,
         pair_target=hf._pair_ratio(*pair_coincidences(windows), 20.0),
-        same_target=hf.same_bin_log_odds(C0, S0, r0 * n, n, hf.SAME_BIN_PRIOR))
+        same_target=hf.same_bin_target(windows))
     p = expit(base + offsets).astype(np.float32)
     count = draw_spikes(np.moveaxis(p, 0, 2), np.moveaxis(hf.fit_uniforms(1, base.shape), 0, 2),
                         h, coupling=w)[..., burn:].sum(axis=1)

@@ -29,7 +29,7 @@ from spikegan_tf.gan.positions import draws_within
 
 __all__ = ["fit_history", "fit_stationary_history", "pair_coincidences", "with_history_filter",
            "raster_logits", "stationary_rate_offsets", "settle_offsets", "fit_uniforms",
-           "stretch_count", "history_basis", "same_bin_log_odds", "SETTLE_STEPS",
+           "stretch_count", "history_basis", "same_bin_log_odds", "same_bin_target", "SETTLE_STEPS",
            "MAX_BURST_PROBABILITY", "SAME_BIN_PRIOR"]
 
 #: Offset-only steps :func:`fit_history` takes after the last filter step.
@@ -453,6 +453,24 @@ def same_bin_log_odds(C: np.ndarray, S: np.ndarray, R: np.ndarray, n_bins: float
     return np.log(cells[0]) + np.log(cells[1]) - np.log(cells[2]) - np.log(cells[3])
 
 
+def same_bin_target(windows: np.ndarray, prior: float = SAME_BIN_PRIOR) -> np.ndarray:
+    """The same-bin coupling's target: windows' ``(n, N, T)`` same-bin log odds ratios ``(N, N)``.
+
+    :func:`same_bin_log_odds` of their :func:`pair_coincidences` in the same bin, shrunk by
+    ``prior`` pseudo-coincidences (:data:`SAME_BIN_PRIOR`).
+
+    Examples
+    --------
+    >>> x = np.array([[[1, 1, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0]]], np.uint8)
+    >>> t = same_bin_target(x, prior=0.0)
+    >>> bool(np.isclose(t[1, 0], np.log(25))), bool(np.isclose(t[2, 0], 0.0))
+    (True, True)
+    """
+    C, S, rate = pair_coincidences(windows, lag=0)
+    n_bins = windows.shape[0] * windows.shape[2]
+    return same_bin_log_odds(C, S, rate * n_bins, n_bins, prior)
+
+
 def _same_bin_step(x: np.ndarray, q: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The same-bin coupling's undamped step: the target log odds ratios (:func:`same_bin_log_odds`)
     less those of time-major spikes ``x`` and probabilities ``q`` ``(T, n, N)``, lower triangle.
@@ -552,12 +570,7 @@ def _pair_targets(generator: Any, windows: np.ndarray, prior: float
         return None, None, None
     layer = generator.get_layer(COUPLING_LAYER)
     layer.bias.assign(np.zeros_like(layer.bias.numpy()))  # the logits below see none
-    if w.ndim == 2:
-        same = None
-    else:
-        C, S, rate = pair_coincidences(windows, lag=0)
-        n_bins = windows.shape[0] * windows.shape[2]
-        same = same_bin_log_odds(C, S, rate * n_bins, n_bins, SAME_BIN_PRIOR)
+    same = None if w.ndim == 2 else same_bin_target(windows)
     return _pair_ratio(*pair_coincidences(windows), prior), same, layer
 
 
